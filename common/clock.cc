@@ -1,0 +1,20 @@
+#include "common/clock.h"
+
+#include "absl/time/clock.h"
+
+namespace attest {
+namespace {
+
+class RealClock : public Clock {
+ public:
+  absl::Time Now() const override { return absl::Now(); }
+};
+
+}  // namespace
+
+Clock& SystemClock() {
+  static RealClock* clock = new RealClock();
+  return *clock;
+}
+
+}  // namespace attest

@@ -1,0 +1,48 @@
+// Time is injected: production code takes a Clock, tests pass a FakeClock
+// and move it by hand instead of sleeping.
+#ifndef ATTEST_COMMON_CLOCK_H_
+#define ATTEST_COMMON_CLOCK_H_
+
+#include <mutex>
+
+#include "absl/time/time.h"
+
+namespace attest {
+
+// Source of wall-clock time. Implementations are thread-safe.
+class Clock {
+ public:
+  virtual ~Clock() = default;
+  // The current wall-clock time.
+  virtual absl::Time Now() const = 0;
+};
+
+// The real clock. Lives for the whole process.
+Clock& SystemClock();
+
+// A clock that only moves when told to. Thread-safe.
+class FakeClock : public Clock {
+ public:
+  explicit FakeClock(absl::Time start) : now_(start) {}
+  absl::Time Now() const override {
+    std::lock_guard lock(mu_);
+    return now_;
+  }
+  // Moves time forward (or backward, for skew tests) by `d`.
+  void Advance(absl::Duration d) {
+    std::lock_guard lock(mu_);
+    now_ += d;
+  }
+  void Set(absl::Time t) {
+    std::lock_guard lock(mu_);
+    now_ = t;
+  }
+
+ private:
+  mutable std::mutex mu_;
+  absl::Time now_;
+};
+
+}  // namespace attest
+
+#endif  // ATTEST_COMMON_CLOCK_H_

@@ -1,0 +1,189 @@
+#include "common/flags.h"
+
+#include <charconv>
+
+#include "common/strings.h"
+#include "absl/strings/str_replace.h"
+#include "yaml-cpp/yaml.h"
+
+namespace attest {
+
+FlagSet::FlagSet(std::string program, std::string synopsis)
+    : program_(std::move(program)), synopsis_(std::move(synopsis)) {}
+
+void FlagSet::String(const std::string& name, std::string* out, const std::string& help) {
+  flags_[name] = Flag{.help = help,
+                      .default_text = out->empty() ? "" : *out,
+                      .apply = [out](const std::string& v) {
+                        *out = v;
+                        return absl::OkStatus();
+                      }};
+}
+
+void FlagSet::Bool(const std::string& name, bool* out, const std::string& help) {
+  flags_[name] = Flag{.help = help,
+                      .default_text = *out ? "true" : "",
+                      .is_bool = true,
+                      .apply = [out](const std::string& v) {
+                        if (v == "true" || v == "1" || v == "yes") {
+                          *out = true;
+                        } else if (v == "false" || v == "0" || v == "no") {
+                          *out = false;
+                        } else {
+                          return absl::InvalidArgumentError(
+                              attest::StrCat("want true or false, got \"", v, "\""));
+                        }
+                        return absl::OkStatus();
+                      }};
+}
+
+void FlagSet::Int(const std::string& name, int64_t* out, const std::string& help) {
+  flags_[name] = Flag{.help = help,
+                      .default_text = std::to_string(*out),
+                      .apply = [out](const std::string& v) {
+                        int64_t parsed = 0;
+                        auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), parsed);
+                        if (ec != std::errc() || end != v.data() + v.size()) {
+                          return absl::InvalidArgumentError(
+                              attest::StrCat("want an integer, got \"", v, "\""));
+                        }
+                        *out = parsed;
+                        return absl::OkStatus();
+                      }};
+}
+
+void FlagSet::Repeated(const std::string& name, std::vector<std::string>* out,
+                       const std::string& help) {
+  flags_[name] = Flag{.help = help,
+                      .repeated = true,
+                      .apply = [out](const std::string& v) {
+                        out->push_back(v);
+                        return absl::OkStatus();
+                      }};
+}
+
+absl::Status FlagSet::Apply(const std::string& name, Flag& flag, const std::string& value) {
+  absl::Status s = flag.apply(value);
+  if (!s.ok()) return absl::InvalidArgumentError(attest::StrCat("--", name, ": ", s.message()));
+  flag.set = true;
+  return absl::OkStatus();
+}
+
+absl::Status FlagSet::Parse(int argc, char** argv, std::vector<std::string>* positional) {
+  for (int i = 1; i < argc; ++i) {
+    std::string arg = argv[i];
+    if (arg == "--") {
+      for (++i; i < argc; ++i) {
+        if (positional == nullptr) {
+          return absl::InvalidArgumentError(attest::StrCat("unexpected argument \"", argv[i], "\""));
+        }
+        positional->push_back(argv[i]);
+      }
+      break;
+    }
+    if (arg == "--help" || arg == "-h") {
+      help_requested_ = true;
+      continue;
+    }
+    if (arg.rfind("--", 0) != 0) {
+      if (positional == nullptr) {
+        return absl::InvalidArgumentError(attest::StrCat("unexpected argument \"", arg, "\""));
+      }
+      positional->push_back(arg);
+      continue;
+    }
+    std::string name = arg.substr(2);
+    std::string value;
+    bool has_value = false;
+    if (auto eq = name.find('='); eq != std::string::npos) {
+      value = name.substr(eq + 1);
+      name = name.substr(0, eq);
+      has_value = true;
+    }
+    auto it = flags_.find(name);
+    if (it == flags_.end()) {
+      return absl::InvalidArgumentError(
+          attest::StrCat("unknown flag --", name, " (see --help)"));
+    }
+    Flag& flag = it->second;
+    if (!has_value) {
+      if (flag.is_bool) {
+        value = "true";
+      } else if (i + 1 < argc) {
+        value = argv[++i];
+      } else {
+        return absl::InvalidArgumentError(attest::StrCat("--", name, " needs a value"));
+      }
+    }
+    if (absl::Status s = Apply(name, flag, value); !s.ok()) return s;
+    flag.from_command_line = true;
+  }
+  return absl::OkStatus();
+}
+
+absl::Status FlagSet::LoadConfigFile(const std::string& path) {
+  YAML::Node root;
+  try {
+    root = YAML::LoadFile(path);
+  } catch (const YAML::BadFile&) {
+    return absl::InvalidArgumentError(attest::StrCat(path, ": cannot read config file"));
+  } catch (const YAML::Exception& e) {
+    return absl::InvalidArgumentError(attest::StrCat(path, ":", e.mark.line + 1, ": ", e.msg));
+  }
+  if (root.IsNull()) return absl::OkStatus();
+  if (!root.IsMap()) {
+    return absl::InvalidArgumentError(attest::StrCat(path, ": config must be a mapping of settings"));
+  }
+  for (const auto& entry : root) {
+    const std::string key = entry.first.as<std::string>();
+    const std::string name = absl::StrReplaceAll(key, {{"_", "-"}});
+    const int line = entry.first.Mark().line + 1;
+    auto it = flags_.find(name);
+    if (it == flags_.end()) {
+      return absl::InvalidArgumentError(
+          attest::StrCat(path, ":", line, ": unknown setting \"", key, "\""));
+    }
+    Flag& flag = it->second;
+    if (flag.from_command_line) continue;
+    std::vector<std::string> values;
+    if (entry.second.IsSequence()) {
+      if (!flag.repeated) {
+        return absl::InvalidArgumentError(
+            attest::StrCat(path, ":", line, ": \"", key, "\" takes one value, not a list"));
+      }
+      for (const auto& v : entry.second) values.push_back(v.as<std::string>());
+    } else if (entry.second.IsScalar()) {
+      values.push_back(entry.second.as<std::string>());
+    } else {
+      return absl::InvalidArgumentError(
+          attest::StrCat(path, ":", line, ": \"", key, "\" must be a value or a list"));
+    }
+    for (const auto& v : values) {
+      if (absl::Status s = Apply(name, flag, v); !s.ok()) {
+        return absl::InvalidArgumentError(attest::StrCat(path, ":", line, ": ", s.message()));
+      }
+    }
+  }
+  return absl::OkStatus();
+}
+
+bool FlagSet::IsSet(const std::string& name) const {
+  auto it = flags_.find(name);
+  return it != flags_.end() && it->second.set;
+}
+
+std::string FlagSet::Usage() const {
+  std::string out = attest::StrCat("Usage: ", program_, " ", synopsis_, "\n\nFlags:\n");
+  for (const auto& [name, flag] : flags_) {
+    std::string left = attest::StrCat("  --", name, flag.is_bool ? "" : " VALUE");
+    if (left.size() < 28) left.resize(28, ' ');
+    attest::StrAppend(&out, left, " ", flag.help);
+    if (flag.repeated) attest::StrAppend(&out, " (repeatable)");
+    if (!flag.default_text.empty()) attest::StrAppend(&out, " [default: ", flag.default_text, "]");
+    attest::StrAppend(&out, "\n");
+  }
+  attest::StrAppend(&out, "  --help                       print this help\n");
+  return out;
+}
+
+}  // namespace attest

@@ -1,0 +1,66 @@
+// A small command-line parser shared by attestd, attest-agent and attestctl.
+// Flags are `--name=value` or `--name value`; booleans are `--name` or
+// `--name=false`. A YAML config file can supply the same settings under the
+// flag names with '-' written as '_'; the command line wins over the file.
+#ifndef ATTEST_COMMON_FLAGS_H_
+#define ATTEST_COMMON_FLAGS_H_
+
+#include <functional>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+
+namespace attest {
+
+// Not thread-safe; used once at start-up. Bound variables must outlive it.
+class FlagSet {
+ public:
+  FlagSet(std::string program, std::string synopsis);
+
+  void String(const std::string& name, std::string* out, const std::string& help);
+  void Bool(const std::string& name, bool* out, const std::string& help);
+  void Int(const std::string& name, int64_t* out, const std::string& help);
+  // May be given several times; each occurrence appends.
+  void Repeated(const std::string& name, std::vector<std::string>* out, const std::string& help);
+
+  // Parses argv[1..]. Non-flag arguments go to `positional` (if null, they are
+  // an error). "--" ends flag parsing. Returns InvalidArgument naming the
+  // offending flag. `--help` sets help_requested() and returns OK.
+  [[nodiscard]] absl::Status Parse(int argc, char** argv,
+                                   std::vector<std::string>* positional = nullptr);
+
+  // Applies settings from a YAML mapping file, skipping flags already given
+  // on the command line. Unknown keys and bad values are errors naming the
+  // file and line.
+  [[nodiscard]] absl::Status LoadConfigFile(const std::string& path);
+
+  bool help_requested() const { return help_requested_; }
+  // True when the flag was set on the command line or in the config file.
+  bool IsSet(const std::string& name) const;
+  // The --help text.
+  std::string Usage() const;
+
+ private:
+  struct Flag {
+    std::string help;
+    std::string default_text;
+    bool is_bool = false;
+    bool repeated = false;
+    bool from_command_line = false;
+    bool set = false;
+    std::function<absl::Status(const std::string&)> apply;
+  };
+  [[nodiscard]] absl::Status Apply(const std::string& name, Flag& flag,
+                                   const std::string& value);
+
+  std::string program_;
+  std::string synopsis_;
+  std::map<std::string, Flag> flags_;
+  bool help_requested_ = false;
+};
+
+}  // namespace attest
+
+#endif  // ATTEST_COMMON_FLAGS_H_

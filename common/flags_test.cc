@@ -1,0 +1,81 @@
+#include "common/flags.h"
+
+#include <fstream>
+
+#include "gtest/gtest.h"
+
+namespace attest {
+namespace {
+
+struct Parsed {
+  std::string listen = "127.0.0.1:7443";
+  bool insecure = false;
+  int64_t limit = 5;
+  std::vector<std::string> daemons;
+};
+
+FlagSet MakeFlags(Parsed& p) {
+  FlagSet flags("prog", "[flags]");
+  flags.String("listen", &p.listen, "address");
+  flags.Bool("insecure", &p.insecure, "no TLS");
+  flags.Int("limit", &p.limit, "a limit");
+  flags.Repeated("daemon", &p.daemons, "daemon address");
+  return flags;
+}
+
+absl::Status ParseArgs(FlagSet& flags, std::vector<std::string> args) {
+  std::vector<char*> argv;
+  static std::string prog = "prog";
+  argv.push_back(prog.data());
+  for (auto& a : args) argv.push_back(a.data());
+  return flags.Parse(static_cast<int>(argv.size()), argv.data());
+}
+
+TEST(FlagsTest, ParsesAllForms) {
+  Parsed p;
+  FlagSet flags = MakeFlags(p);
+  ASSERT_TRUE(ParseArgs(flags, {"--listen=0.0.0.0:1", "--insecure", "--limit", "7", "--daemon",
+                                "a:1", "--daemon=b:2"})
+                  .ok());
+  EXPECT_EQ(p.listen, "0.0.0.0:1");
+  EXPECT_TRUE(p.insecure);
+  EXPECT_EQ(p.limit, 7);
+  EXPECT_EQ(p.daemons, (std::vector<std::string>{"a:1", "b:2"}));
+}
+
+TEST(FlagsTest, RejectsUnknownFlagAndBadValues) {
+  Parsed p;
+  FlagSet flags = MakeFlags(p);
+  absl::Status s = ParseArgs(flags, {"--nope"});
+  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(s.message().find("--nope"), std::string::npos);
+  EXPECT_FALSE(ParseArgs(flags, {"--limit=x"}).ok());
+  EXPECT_FALSE(ParseArgs(flags, {"--insecure=maybe"}).ok());
+  EXPECT_FALSE(ParseArgs(flags, {"--listen"}).ok());
+}
+
+TEST(FlagsTest, ConfigFileFillsWhatCommandLineLeftUnset) {
+  const std::string path = testing::TempDir() + "/flags_test.yaml";
+  std::ofstream(path) << "listen: 10.0.0.1:9\nlimit: 3\ndaemon: [x:1, y:2]\n";
+  Parsed p;
+  FlagSet flags = MakeFlags(p);
+  ASSERT_TRUE(ParseArgs(flags, {"--limit=9"}).ok());
+  ASSERT_TRUE(flags.LoadConfigFile(path).ok());
+  EXPECT_EQ(p.listen, "10.0.0.1:9");
+  EXPECT_EQ(p.limit, 9);  // command line wins
+  EXPECT_EQ(p.daemons.size(), 2u);
+}
+
+TEST(FlagsTest, ConfigFileErrorsNameFileAndLine) {
+  const std::string path = testing::TempDir() + "/flags_bad.yaml";
+  std::ofstream(path) << "listen: a:1\nbogus: 1\n";
+  Parsed p;
+  FlagSet flags = MakeFlags(p);
+  absl::Status s = flags.LoadConfigFile(path);
+  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(s.message().find(path + ":2"), std::string::npos) << s;
+  EXPECT_FALSE(flags.LoadConfigFile("/nonexistent/attest.yaml").ok());
+}
+
+}  // namespace
+}  // namespace attest

@@ -1,0 +1,32 @@
+#include "common/time_util.h"
+
+#include "gtest/gtest.h"
+
+namespace attest {
+namespace {
+
+TEST(TimeUtilTest, ParsesHumanDurations) {
+  EXPECT_EQ(*ParseHumanDuration("15m"), absl::Minutes(15));
+  EXPECT_EQ(*ParseHumanDuration("2h"), absl::Hours(2));
+  EXPECT_EQ(*ParseHumanDuration("14d"), absl::Hours(14 * 24));
+  EXPECT_EQ(*ParseHumanDuration("1h30m"), absl::Minutes(90));
+  EXPECT_EQ(*ParseHumanDuration("0s"), absl::ZeroDuration());
+  EXPECT_EQ(*ParseHumanDuration("250ms"), absl::Milliseconds(250));
+  EXPECT_FALSE(ParseHumanDuration("").ok());
+  EXPECT_FALSE(ParseHumanDuration("15").ok());
+  EXPECT_FALSE(ParseHumanDuration("m").ok());
+  EXPECT_FALSE(ParseHumanDuration("3y").ok());
+  EXPECT_FALSE(ParseHumanDuration("-1h").ok());
+}
+
+TEST(TimeUtilTest, Rfc3339RoundTripsThroughProto) {
+  absl::Time t = *ParseRfc3339("2026-01-01T00:00:00.25Z");
+  EXPECT_EQ(FormatRfc3339(t), "2026-01-01T00:00:00.25Z");
+  EXPECT_EQ(FromProto(ToProto(t)), t);
+  EXPECT_EQ(ToProto(t).nanos(), 250000000);
+  EXPECT_EQ(FormatRfc3339(*ParseRfc3339("2026-01-01T02:00:00+02:00")), "2026-01-01T00:00:00Z");
+  EXPECT_FALSE(ParseRfc3339("yesterday").ok());
+}
+
+}  // namespace
+}  // namespace attest

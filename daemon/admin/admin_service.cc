@@ -1,0 +1,156 @@
+#include "daemon/admin/admin_service.h"
+
+#include <deque>
+#include <mutex>
+
+#include "common/strings.h"
+#include "daemon/ingest/identity.h"
+#include "daemon/store/keys.h"
+
+namespace attest::admin {
+namespace {
+
+grpc::Status ToGrpc(const absl::Status& s) {
+  return grpc::Status(static_cast<grpc::StatusCode>(s.code()), std::string(s.message()));
+}
+
+grpc::ServerUnaryReactor* FinishUnary(grpc::CallbackServerContext* context,
+                                      const absl::Status& status) {
+  auto* reactor = context->DefaultReactor();
+  reactor->Finish(ToGrpc(status));
+  return reactor;
+}
+
+// Streams one host's evidence, reading the store a page at a time so that
+// a long chain never sits in memory whole.
+class EvidenceWriter : public grpc::ServerWriteReactor<v1::EvidenceRecord> {
+ public:
+  EvidenceWriter(store::Store& store, std::string host, uint64_t from_index, uint64_t limit)
+      : store_(store), host_(std::move(host)), next_index_(std::max<uint64_t>(1, from_index)),
+        remaining_(limit == 0 ? UINT64_MAX : limit) {
+    Next();
+  }
+  void OnWriteDone(bool ok) override {
+    if (!ok) {
+      Finish(grpc::Status(grpc::StatusCode::CANCELLED, "client went away"));
+      return;
+    }
+    Next();
+  }
+  void OnDone() override { delete this; }
+
+ private:
+  static constexpr size_t kPage = 256;
+
+  void Next() {
+    if (page_.empty() && remaining_ > 0 && !exhausted_) {
+      if (absl::Status s = Fill(); !s.ok()) {
+        Finish(ToGrpc(s));
+        return;
+      }
+    }
+    if (page_.empty() || remaining_ == 0) {
+      Finish(grpc::Status::OK);
+      return;
+    }
+    current_ = std::move(page_.front());
+    page_.pop_front();
+    --remaining_;
+    StartWrite(&current_);
+  }
+
+  absl::Status Fill() {
+    absl::Status parse = absl::OkStatus();
+    absl::Status s = store_.Scan(
+        store::Family::kEvidence, store::EvidenceKey(host_, next_index_),
+        store::PrefixEnd(store::EvidencePrefix(host_)),
+        [&](std::string_view, std::string_view value) {
+          v1::EvidenceRecord r;
+          if (!r.ParseFromArray(value.data(), static_cast<int>(value.size()))) {
+            parse = absl::DataLossError(
+                attest::StrCat("evidence record ", next_index_, " of ", host_, " is corrupt"));
+            return false;
+          }
+          next_index_ = r.index() + 1;
+          page_.push_back(std::move(r));
+          return page_.size() < kPage;
+        });
+    if (page_.size() < kPage) exhausted_ = true;
+    return s.ok() ? parse : s;
+  }
+
+  store::Store& store_;
+  const std::string host_;
+  uint64_t next_index_;
+  uint64_t remaining_;
+  bool exhausted_ = false;
+  std::deque<v1::EvidenceRecord> page_;
+  v1::EvidenceRecord current_;
+};
+
+}  // namespace
+
+AdminService::AdminService(store::Store& store, AdminServiceOptions options)
+    : store_(store), options_(std::move(options)) {}
+
+absl::Status AdminService::AuthorizeRead(grpc::CallbackServerContext* context) const {
+  if (options_.insecure) return absl::OkStatus();
+  auto peer = ingest::IdentityFromAuthContext(context->auth_context().get(),
+                                              options_.trust_domain);
+  if (!peer.ok()) return peer.status();
+  if (peer->role == ingest::Role::kHost) {
+    return absl::PermissionDeniedError(
+        attest::StrCat("host certificate \"", peer->name, "\" cannot use the admin API"));
+  }
+  return absl::OkStatus();
+}
+
+grpc::ServerUnaryReactor* AdminService::ListHosts(grpc::CallbackServerContext* context,
+                                                  const v1::ListHostsRequest*,
+                                                  v1::ListHostsResponse* response) {
+  if (absl::Status s = AuthorizeRead(context); !s.ok()) return FinishUnary(context, s);
+  absl::Status parse = absl::OkStatus();
+  absl::Status s = store_.Scan(store::Family::kHosts, "", "",
+                               [&](std::string_view key, std::string_view value) {
+                                 if (!response->add_hosts()->ParseFromArray(
+                                         value.data(), static_cast<int>(value.size()))) {
+                                   parse = absl::DataLossError(
+                                       attest::StrCat("host state of ", key, " is corrupt"));
+                                   return false;
+                                 }
+                                 return true;
+                               });
+  return FinishUnary(context, s.ok() ? parse : s);
+}
+
+grpc::ServerUnaryReactor* AdminService::GetHost(grpc::CallbackServerContext* context,
+                                                const v1::GetHostRequest* request,
+                                                v1::HostState* response) {
+  if (absl::Status s = AuthorizeRead(context); !s.ok()) return FinishUnary(context, s);
+  auto value = store_.Get(store::Family::kHosts, request->host());
+  if (!value.ok()) {
+    if (value.status().code() == absl::StatusCode::kNotFound) {
+      return FinishUnary(context, absl::NotFoundError(
+                                      attest::StrCat("no host \"", request->host(), "\"")));
+    }
+    return FinishUnary(context, value.status());
+  }
+  if (!response->ParseFromString(*value)) {
+    return FinishUnary(context, absl::DataLossError("host state is corrupt"));
+  }
+  return FinishUnary(context, absl::OkStatus());
+}
+
+grpc::ServerWriteReactor<v1::EvidenceRecord>* AdminService::ListEvidence(
+    grpc::CallbackServerContext* context, const v1::ListEvidenceRequest* request) {
+  if (absl::Status s = AuthorizeRead(context); !s.ok()) {
+    struct Refused : grpc::ServerWriteReactor<v1::EvidenceRecord> {
+      explicit Refused(const absl::Status& s) { Finish(ToGrpc(s)); }
+      void OnDone() override { delete this; }
+    };
+    return new Refused(s);
+  }
+  return new EvidenceWriter(store_, request->host(), request->from_index(), request->limit());
+}
+
+}  // namespace attest::admin

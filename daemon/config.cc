@@ -1,0 +1,86 @@
+#include "daemon/config.h"
+
+#include <arpa/inet.h>
+
+#include "absl/strings/match.h"
+#include "common/strings.h"
+#include "common/flags.h"
+
+namespace attest::daemon {
+namespace {
+
+constexpr char kSynopsis[] =
+    "[--config FILE] [flags]\n\n"
+    "attestd stores control signals from attest-agents (gRPC, mTLS) in an embedded\n"
+    "RocksDB store and serves attestctl.\n\n"
+    "Exit codes: 0 clean shutdown, 1 runtime failure (store, port in use),\n"
+    "2 bad configuration or usage.";
+
+}  // namespace
+
+bool IsLoopbackAddress(const std::string& listen) {
+  std::string host = listen;
+  if (absl::StartsWith(host, "[")) {
+    host = host.substr(1, host.find(']') == std::string::npos ? 0 : host.find(']') - 1);
+  } else if (auto colon = host.rfind(':'); colon != std::string::npos) {
+    host = host.substr(0, colon);
+  }
+  if (host == "localhost") return true;
+  in_addr v4{};
+  if (inet_pton(AF_INET, host.c_str(), &v4) == 1) {
+    return (ntohl(v4.s_addr) >> 24) == 127;
+  }
+  in6_addr v6{};
+  if (inet_pton(AF_INET6, host.c_str(), &v6) == 1) return IN6_IS_ADDR_LOOPBACK(&v6);
+  return false;
+}
+
+absl::StatusOr<ParsedArgs> ParseArgs(int argc, char** argv) {
+  ParsedArgs parsed;
+  Config& c = parsed.config;
+  std::string config_file;
+  FlagSet flags("attestd", kSynopsis);
+  flags.String("config", &config_file, "YAML file with any of these settings (flags win)");
+  flags.String("listen", &c.listen, "gRPC address for agents and attestctl (host:port)");
+  flags.String("data-dir", &c.data_dir, "directory of the RocksDB store");
+  flags.String("tls-cert", &c.tls_cert, "server certificate (PEM)");
+  flags.String("tls-key", &c.tls_key, "server private key (PEM)");
+  flags.String("client-ca", &c.client_ca, "CA that signs agent and admin certificates (PEM)");
+  flags.Bool("insecure", &c.insecure,
+             "no TLS, host id from the hello; only allowed on a loopback address");
+  flags.String("trust-domain", &c.trust_domain, "SPIFFE trust domain of client certificates");
+  flags.Int("max-message-bytes", &c.max_message_bytes, "largest accepted message");
+  flags.Int("max-streams", &c.max_streams, "most concurrent agent streams");
+  flags.Int("rate-per-host", &c.rate_per_host, "signals per second a host may sustain");
+  flags.Int("burst-per-host", &c.burst_per_host, "signals a host may send in a burst");
+  flags.String("log-format", &c.log_format, "text or json");
+  flags.String("log-level", &c.log_level, "trace, debug, info, warn or error");
+  flags.String("ready-file", &c.ready_file, "write the bound address here once serving");
+  if (absl::Status s = flags.Parse(argc, argv); !s.ok()) return s;
+  parsed.usage = flags.Usage();
+  if (flags.help_requested()) {
+    parsed.help = true;
+    return parsed;
+  }
+  if (!config_file.empty()) {
+    if (absl::Status s = flags.LoadConfigFile(config_file); !s.ok()) return s;
+  }
+  if (c.insecure) {
+    if (!IsLoopbackAddress(c.listen)) {
+      return absl::InvalidArgumentError(attest::StrCat(
+          "--insecure is only allowed on a loopback address, not ", c.listen,
+          " (use --tls-cert/--tls-key/--client-ca)"));
+    }
+  } else if (c.tls_cert.empty() || c.tls_key.empty() || c.client_ca.empty()) {
+    return absl::InvalidArgumentError(
+        "TLS needs --tls-cert, --tls-key and --client-ca (or --insecure on loopback)");
+  }
+  if (c.max_message_bytes < 1024 || c.max_streams < 1 || c.burst_per_host < 0 ||
+      c.rate_per_host < 0) {
+    return absl::InvalidArgumentError(
+        "--max-message-bytes must be >= 1024, --max-streams >= 1, rates >= 0");
+  }
+  return parsed;
+}
+
+}  // namespace attest::daemon

@@ -1,0 +1,48 @@
+// attestd's configuration: flags, or a YAML file with the same names.
+#ifndef ATTEST_DAEMON_CONFIG_H_
+#define ATTEST_DAEMON_CONFIG_H_
+
+#include <cstdint>
+#include <string>
+
+#include "absl/status/statusor.h"
+
+namespace attest::daemon {
+
+struct Config {
+  std::string listen = "127.0.0.1:7443";
+  std::string data_dir = "/var/lib/attest";
+  std::string tls_cert;
+  std::string tls_key;
+  std::string client_ca;
+  bool insecure = false;
+  std::string trust_domain = "attest";
+  int64_t max_message_bytes = 4 << 20;
+  int64_t max_streams = 20000;
+  int64_t rate_per_host = 2000;
+  int64_t burst_per_host = 20000;
+  std::string log_format = "text";
+  std::string log_level = "info";
+  // When set, the bound address is written here once attestd accepts
+  // connections (for supervisors and tests that use port 0).
+  std::string ready_file;
+};
+
+// Outcome of parsing the command line.
+struct ParsedArgs {
+  Config config;
+  bool help = false;
+  std::string usage;
+};
+
+// Parses flags (and --config FILE). InvalidArgument for anything unusable:
+// unknown flags, bad values, TLS files missing, --insecure on a non-loopback
+// address, neither TLS nor --insecure.
+absl::StatusOr<ParsedArgs> ParseArgs(int argc, char** argv);
+
+// True for 127.0.0.0/8, ::1 and localhost listen addresses ("host:port").
+bool IsLoopbackAddress(const std::string& listen);
+
+}  // namespace attest::daemon
+
+#endif  // ATTEST_DAEMON_CONFIG_H_

@@ -1,0 +1,66 @@
+#include "daemon/evidence/chain.h"
+
+#include <openssl/evp.h>
+
+#include "common/strings.h"
+#include "daemon/evidence/record_json.h"
+
+namespace attest::evidence {
+
+const std::string& GenesisHash() {
+  static const std::string* genesis = new std::string(kHashBytes, '\0');
+  return *genesis;
+}
+
+std::string Sha256(std::string_view data) {
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  if (EVP_Digest(data.data(), data.size(), digest, &len, EVP_sha256(), nullptr) != 1) {
+    // OpenSSL cannot hash: nothing about the evidence can be trusted.
+    abort();
+  }
+  return std::string(reinterpret_cast<char*>(digest), len);
+}
+
+std::string HexEncode(std::string_view bytes) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(bytes.size() * 2);
+  for (unsigned char c : bytes) {
+    out.push_back(kHex[c >> 4]);
+    out.push_back(kHex[c & 0xf]);
+  }
+  return out;
+}
+
+std::string ChainHash(std::string_view prev_hash, const v1::EvidenceRecord& record) {
+  std::string data(prev_hash);
+  RecordToJson(record).AppendCanonical(&data);
+  return Sha256(data);
+}
+
+void LinkRecord(std::string_view prev_hash, v1::EvidenceRecord* record) {
+  record->set_prev_hash(std::string(prev_hash));
+  record->set_hash(ChainHash(prev_hash, *record));
+}
+
+absl::Status VerifyChain(const std::vector<v1::EvidenceRecord>& records) {
+  std::string prev = GenesisHash();
+  for (size_t i = 0; i < records.size(); ++i) {
+    const auto& r = records[i];
+    const std::string where = attest::StrCat("host ", r.host(), " record ", r.index());
+    if (r.index() != i + 1) {
+      return absl::DataLossError(attest::StrCat(where, ": expected index ", i + 1));
+    }
+    if (r.prev_hash() != prev) {
+      return absl::DataLossError(attest::StrCat(where, ": prev_hash does not link to record ", i));
+    }
+    if (ChainHash(prev, r) != r.hash()) {
+      return absl::DataLossError(attest::StrCat(where, ": content does not match its hash"));
+    }
+    prev = r.hash();
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace attest::evidence

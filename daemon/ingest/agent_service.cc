@@ -1,0 +1,322 @@
+#include "daemon/ingest/agent_service.h"
+
+#include <grpcpp/support/proto_buffer_reader.h>
+#include <grpcpp/support/proto_buffer_writer.h>
+
+#include <optional>
+
+#include "common/strings.h"
+#include "daemon/ingest/identity.h"
+#include "spdlog/spdlog.h"
+
+namespace attest::ingest {
+namespace {
+
+grpc::Status ToGrpc(const absl::Status& s) {
+  return grpc::Status(static_cast<grpc::StatusCode>(s.code()), std::string(s.message()));
+}
+
+bool Serialize(const v1::DaemonMessage& msg, grpc::ByteBuffer* out) {
+  bool own = false;
+  return grpc::SerializationTraits<v1::DaemonMessage>::Serialize(msg, out, &own).ok();
+}
+
+}  // namespace
+
+// One agent stream. Lives until OnDone. All state is guarded by mu_ because
+// gRPC callbacks and committer callbacks arrive on different threads.
+// Finish is deferred until no commit is in flight and no write is pending,
+// so a committer callback never outlives the stream.
+class AgentStream : public grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer> {
+ public:
+  AgentStream(AgentService& service, grpc::CallbackServerContext* context)
+      : service_(service), context_(context) {}
+
+  // Called once, right after construction and registration.
+  void Begin(std::optional<absl::Status> refusal) {
+    std::lock_guard lock(mu_);
+    if (refusal) {
+      RequestFinishLocked(*refusal);
+      return;
+    }
+    if (!service_.options_.insecure) {
+      absl::StatusOr<PeerIdentity> peer = PeerFromContext();
+      if (!peer.ok()) {
+        RequestFinishLocked(peer.status());
+        return;
+      }
+      if (peer->role != Role::kHost) {
+        RequestFinishLocked(absl::PermissionDeniedError(attest::StrCat(
+            "a certificate of role ", RoleName(peer->role), " cannot stream agent signals")));
+        return;
+      }
+      host_ = peer->name;
+    }
+    StartReadLocked();
+  }
+
+  void OnReadDone(bool ok) override {
+    std::lock_guard lock(mu_);
+    read_in_flight_ = false;
+    if (!ok) {
+      // The agent closed its side (or the call died): finish once the
+      // in-flight batch, if any, is acked.
+      RequestFinishLocked(absl::OkStatus());
+      return;
+    }
+    if (finish_requested_) return;
+    v1::AgentMessage message;
+    grpc::Status parsed =
+        grpc::SerializationTraits<v1::AgentMessage>::Deserialize(&read_buffer_, &message);
+    if (!parsed.ok()) {
+      RequestFinishLocked(absl::InvalidArgumentError(
+          attest::StrCat("malformed AgentMessage: ", parsed.error_message())));
+      return;
+    }
+    switch (message.body_case()) {
+      case v1::AgentMessage::kHello: OnHelloLocked(std::move(*message.mutable_hello())); break;
+      case v1::AgentMessage::kBatch: OnBatchLocked(std::move(*message.mutable_batch())); break;
+      case v1::AgentMessage::BODY_NOT_SET:
+        RequestFinishLocked(absl::InvalidArgumentError(
+            "malformed AgentMessage: carries neither a hello nor a batch"));
+        break;
+    }
+  }
+
+  void OnWriteDone(bool ok) override {
+    std::lock_guard lock(mu_);
+    write_in_flight_ = false;
+    if (!ok) {
+      pending_.reset();
+      RequestFinishLocked(absl::CancelledError("agent went away"));
+      return;
+    }
+    FlushLocked();
+  }
+
+  void OnCancel() override {
+    std::lock_guard lock(mu_);
+    cancelled_ = true;
+    RequestFinishLocked(absl::CancelledError("cancelled"));
+  }
+
+  void OnDone() override {
+    service_.Forget(this);
+    delete this;
+  }
+
+  // Ends the stream with `status` once in-flight work completes. Called by
+  // the service (drain, replacement) with the service lock held.
+  void Close(absl::Status status) {
+    std::lock_guard lock(mu_);
+    RequestFinishLocked(std::move(status));
+  }
+
+  const std::string& host() const { return host_; }
+
+ private:
+  absl::StatusOr<PeerIdentity> PeerFromContext() {
+    return IdentityFromAuthContext(context_->auth_context().get(), service_.options_.trust_domain);
+  }
+
+  void OnHelloLocked(v1::Hello hello) {
+    if (hello_received_) {
+      RequestFinishLocked(absl::FailedPreconditionError("a second hello on the same stream"));
+      return;
+    }
+    if (absl::Status s = ValidateHello(hello, service_.options_.limits); !s.ok()) {
+      RequestFinishLocked(s);
+      return;
+    }
+    if (service_.options_.insecure) {
+      if (hello.host_id().empty()) {
+        RequestFinishLocked(absl::InvalidArgumentError(
+            "hello.host_id: required in insecure mode (there is no certificate)"));
+        return;
+      }
+      host_ = hello.host_id();
+    } else if (!hello.host_id().empty() && hello.host_id() != host_) {
+      RequestFinishLocked(absl::PermissionDeniedError(attest::StrCat(
+          "hello claims host \"", hello.host_id(), "\" but the certificate is for \"", host_,
+          "\"")));
+      return;
+    }
+    hello_received_ = true;
+    hello_ = hello;
+    // Lock order is service, then stream (Drain, Claim); never the reverse.
+    mu_.unlock();
+    service_.Claim(host_, this);
+    mu_.lock();
+    CommitRequest request;
+    request.host = host_;
+    request.hello = std::move(hello);
+    request.record_hello = true;
+    SubmitLocked(std::move(request), /*is_hello=*/true);
+  }
+
+  void OnBatchLocked(v1::SignalBatch batch) {
+    if (!hello_received_) {
+      RequestFinishLocked(absl::FailedPreconditionError("a signal batch before the hello"));
+      return;
+    }
+    absl::Status valid =
+        ValidateBatch(batch, service_.clock_.Now(), service_.options_.limits);
+    if (!valid.ok()) {
+      RequestFinishLocked(valid);
+      return;
+    }
+    if (!service_.rate_limiter_.Admit(host_, batch.signals_size())) {
+      RequestFinishLocked(absl::ResourceExhaustedError(attest::StrCat(
+          "rate limit: host ", host_, " may send ", service_.options_.rate_per_host,
+          " signals/s (burst ", service_.options_.burst_per_host, "); reconnect with backoff")));
+      return;
+    }
+    CommitRequest request;
+    request.host = host_;
+    request.hello = hello_;
+    request.signals.assign(std::make_move_iterator(batch.mutable_signals()->begin()),
+                           std::make_move_iterator(batch.mutable_signals()->end()));
+    SubmitLocked(std::move(request), /*is_hello=*/false);
+  }
+
+  void SubmitLocked(CommitRequest request, bool is_hello) {
+    commit_in_flight_ = true;
+    request.done = [this, is_hello](const CommitResult& result) { OnCommitted(result, is_hello); };
+    // Submit may run the callback inline (after shutdown), and the callback
+    // takes mu_: release it around the call.
+    mu_.unlock();
+    service_.committer_.Submit(std::move(request));
+    mu_.lock();
+  }
+
+  void OnCommitted(const CommitResult& result, bool is_hello) {
+    std::lock_guard lock(mu_);
+    commit_in_flight_ = false;
+    if (!result.status.ok()) {
+      RequestFinishLocked(result.status);
+      return;
+    }
+    v1::DaemonMessage reply;
+    if (is_hello) {
+      reply.mutable_welcome()->set_host_id(host_);
+      reply.mutable_welcome()->set_highest_durable_seq(result.highest_durable_seq);
+    } else {
+      reply.mutable_ack()->set_highest_durable_seq(result.highest_durable_seq);
+    }
+    pending_ = std::move(reply);
+    FlushLocked();
+    if (!finish_requested_) StartReadLocked();
+  }
+
+  void StartReadLocked() {
+    read_in_flight_ = true;
+    StartRead(&read_buffer_);
+  }
+
+  // Writes the pending reply if the writer is free, else finishes if asked.
+  void FlushLocked() {
+    if (!write_in_flight_ && pending_ && !cancelled_) {
+      if (!Serialize(*pending_, &write_buffer_)) {
+        spdlog::critical("cannot serialize a DaemonMessage");
+        abort();
+      }
+      pending_.reset();
+      write_in_flight_ = true;
+      StartWrite(&write_buffer_);
+      return;
+    }
+    MaybeFinishLocked();
+  }
+
+  void RequestFinishLocked(absl::Status status) {
+    if (!finish_requested_) {
+      finish_requested_ = true;
+      finish_status_ = std::move(status);
+      if (!finish_status_.ok() && finish_status_.code() != absl::StatusCode::kCancelled) {
+        spdlog::info("stream from {} ends: {}", host_.empty() ? context_->peer() : host_,
+                     finish_status_.ToString());
+      }
+    }
+    MaybeFinishLocked();
+  }
+
+  void MaybeFinishLocked() {
+    if (!finish_requested_ || finished_ || commit_in_flight_ || write_in_flight_) return;
+    if (pending_ && !cancelled_) return;  // the last ack goes out first
+    finished_ = true;
+    Finish(ToGrpc(finish_status_));
+  }
+
+  AgentService& service_;
+  grpc::CallbackServerContext* const context_;
+  std::mutex mu_;
+  std::string host_;
+  v1::Hello hello_;
+  bool hello_received_ = false;
+  bool read_in_flight_ = false;
+  bool write_in_flight_ = false;
+  bool commit_in_flight_ = false;
+  bool finish_requested_ = false;
+  bool finished_ = false;
+  bool cancelled_ = false;
+  absl::Status finish_status_;
+  std::optional<v1::DaemonMessage> pending_;
+  grpc::ByteBuffer read_buffer_;
+  grpc::ByteBuffer write_buffer_;
+};
+
+AgentService::AgentService(Committer& committer, const Clock& clock, AgentServiceOptions options)
+    : committer_(committer),
+      clock_(clock),
+      options_(std::move(options)),
+      rate_limiter_(clock, options_.rate_per_host, options_.burst_per_host) {}
+
+AgentService::~AgentService() = default;
+
+grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer>* AgentService::Stream(
+    grpc::CallbackServerContext* context) {
+  auto* stream = new AgentStream(*this, context);
+  std::optional<absl::Status> refusal;
+  {
+    std::lock_guard lock(mu_);
+    if (draining_) {
+      refusal = absl::UnavailableError("attestd is shutting down");
+    } else if (streams_.size() >= options_.max_streams) {
+      refusal = absl::ResourceExhaustedError(
+          attest::StrCat("too many agent streams (limit ", options_.max_streams, ")"));
+    }
+    streams_.insert(stream);
+  }
+  stream->Begin(refusal);
+  return stream;
+}
+
+void AgentService::Claim(const std::string& host, AgentStream* stream) {
+  std::lock_guard lock(mu_);
+  auto [it, inserted] = by_host_.try_emplace(host, stream);
+  if (!inserted && it->second != stream) {
+    it->second->Close(absl::AbortedError(
+        attest::StrCat("replaced by a newer stream for host ", host)));
+    it->second = stream;
+  }
+}
+
+void AgentService::Forget(AgentStream* stream) {
+  std::lock_guard lock(mu_);
+  streams_.erase(stream);
+  auto it = by_host_.find(stream->host());
+  if (it != by_host_.end() && it->second == stream) by_host_.erase(it);
+}
+
+void AgentService::Drain() {
+  std::lock_guard lock(mu_);
+  draining_ = true;
+  for (AgentStream* s : streams_) s->Close(absl::UnavailableError("attestd is shutting down"));
+}
+
+size_t AgentService::StreamCount() const {
+  std::lock_guard lock(mu_);
+  return streams_.size();
+}
+
+}  // namespace attest::ingest

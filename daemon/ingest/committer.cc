@@ -1,0 +1,227 @@
+#include "daemon/ingest/committer.h"
+
+#include "common/strings.h"
+#include "common/time_util.h"
+#include "daemon/evidence/chain.h"
+#include "daemon/store/keys.h"
+#include "spdlog/spdlog.h"
+
+namespace attest::ingest {
+namespace {
+
+// True when a hello says something the host's state does not yet record.
+bool HelloChanged(const v1::HostState& state, const v1::Hello& hello) {
+  if (state.chain_length() == 0) return true;
+  if (state.instance_id() != hello.instance_id() ||
+      state.agent_version() != hello.agent_version() || state.boot_id() != hello.boot_id()) {
+    return true;
+  }
+  if (static_cast<size_t>(state.labels_size()) != static_cast<size_t>(hello.labels_size())) {
+    return true;
+  }
+  for (const auto& [k, v] : hello.labels()) {
+    auto it = state.labels().find(k);
+    if (it == state.labels().end() || it->second != v) return true;
+  }
+  return false;
+}
+
+// Appends one record to `state`'s chain and to the batch.
+void AppendRecord(v1::EvidenceRecord record, v1::HostState& state, store::WriteBatch& batch) {
+  record.set_index(state.chain_length() + 1);
+  const std::string& prev =
+      state.chain_length() == 0 ? evidence::GenesisHash() : state.chain_head();
+  evidence::LinkRecord(prev, &record);
+  state.set_chain_length(record.index());
+  state.set_chain_head(record.hash());
+  batch.Put(store::Family::kEvidence, store::EvidenceKey(state.host(), record.index()),
+            record.SerializeAsString());
+}
+
+size_t RequestBytes(const CommitRequest& r) {
+  size_t bytes = r.hello.ByteSizeLong();
+  for (const auto& s : r.signals) bytes += s.ByteSizeLong();
+  return bytes;
+}
+
+}  // namespace
+
+Committer::Committer(store::Store& store, const Clock& clock, CommitterOptions options)
+    : store_(store), clock_(clock), options_(options) {}
+
+Committer::~Committer() { Stop(); }
+
+absl::Status Committer::Start() {
+  std::unordered_map<std::string, v1::HostState> loaded;
+  absl::Status parse_error = absl::OkStatus();
+  absl::Status s = store_.Scan(store::Family::kHosts, "", "",
+                               [&](std::string_view key, std::string_view value) {
+                                 v1::HostState state;
+                                 if (!state.ParseFromArray(value.data(),
+                                                           static_cast<int>(value.size()))) {
+                                   parse_error = absl::DataLossError(
+                                       attest::StrCat("host state of ", key, " is corrupt"));
+                                   return false;
+                                 }
+                                 loaded.emplace(std::string(key), std::move(state));
+                                 return true;
+                               });
+  if (!s.ok()) return s;
+  if (!parse_error.ok()) return parse_error;
+  std::lock_guard lock(mu_);
+  hosts_ = std::move(loaded);
+  started_ = true;
+  thread_ = std::thread([this] { Run(); });
+  return absl::OkStatus();
+}
+
+void Committer::Submit(CommitRequest request) {
+  {
+    std::lock_guard lock(mu_);
+    if (started_ && !stopping_) {
+      queue_.push_back(std::move(request));
+      wake_.notify_one();
+      return;
+    }
+  }
+  CommitResult result;
+  result.status = absl::UnavailableError("attestd is shutting down");
+  request.done(result);
+}
+
+void Committer::Stop() {
+  {
+    std::lock_guard lock(mu_);
+    if (!started_ || stopping_) return;
+    stopping_ = true;
+    wake_.notify_one();
+  }
+  thread_.join();
+}
+
+uint64_t Committer::HighestDurableSeq(const std::string& host, const std::string& instance) const {
+  std::lock_guard lock(mu_);
+  auto it = hosts_.find(host);
+  if (it == hosts_.end()) return 0;
+  auto seq = it->second.highest_seq_by_instance().find(instance);
+  return seq == it->second.highest_seq_by_instance().end() ? 0 : seq->second;
+}
+
+void Committer::Run() {
+  std::vector<CommitRequest> group;
+  while (true) {
+    {
+      std::unique_lock lock(mu_);
+      wake_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
+      if (queue_.empty() && stopping_) return;
+      size_t bytes = 0;
+      while (!queue_.empty() && (group.empty() || bytes < options_.max_group_bytes)) {
+        bytes += RequestBytes(queue_.front());
+        group.push_back(std::move(queue_.front()));
+        queue_.pop_front();
+      }
+    }
+    CommitGroup(group);
+    group.clear();
+  }
+}
+
+void Committer::CommitGroup(std::vector<CommitRequest>& group) {
+  const absl::Time now = clock_.Now();
+  const google::protobuf::Timestamp received_at = ToProto(now);
+  // Hosts this group touches: copies, published only after the write lands,
+  // so that a failed write leaves the durable state exactly as it was.
+  std::unordered_map<std::string, v1::HostState> touched;
+  std::vector<CommitResult> results(group.size());
+  store::WriteBatch batch;
+
+  for (size_t i = 0; i < group.size(); ++i) {
+    CommitRequest& req = group[i];
+    CommitResult& result = results[i];
+    auto [it, fresh] = touched.try_emplace(req.host);
+    v1::HostState& state = it->second;
+    if (fresh) {
+      std::lock_guard lock(mu_);
+      auto known = hosts_.find(req.host);
+      if (known != hosts_.end()) {
+        state = known->second;
+      } else {
+        state.set_host(req.host);
+        *state.mutable_first_seen() = received_at;
+      }
+    }
+    const std::string& instance = req.hello.instance_id();
+    if (req.record_hello && HelloChanged(state, req.hello)) {
+      v1::EvidenceRecord record;
+      record.set_host(req.host);
+      record.set_instance_id(instance);
+      *record.mutable_observed_at() = req.hello.has_sent_at() ? req.hello.sent_at() : received_at;
+      *record.mutable_received_at() = received_at;
+      record.set_origin(req.origin);
+      *record.mutable_hello() = req.hello;
+      record.mutable_hello()->clear_host_id();  // the record's host field is the identity
+      AppendRecord(std::move(record), state, batch);
+      state.set_instance_id(instance);
+      state.set_agent_version(req.hello.agent_version());
+      state.set_boot_id(req.hello.boot_id());
+      *state.mutable_labels() = req.hello.labels();
+    }
+    uint64_t& highest = (*state.mutable_highest_seq_by_instance())[instance];
+    for (v1::Signal& signal : req.signals) {
+      if (signal.seq() <= highest) {
+        ++result.duplicates;
+        continue;
+      }
+      if (signal.seq() > highest + 1) {
+        v1::EvidenceRecord gap;
+        gap.set_host(req.host);
+        gap.set_instance_id(instance);
+        gap.set_seq(highest + 1);
+        *gap.mutable_observed_at() = signal.observed_at();
+        *gap.mutable_received_at() = received_at;
+        gap.set_origin(req.origin);
+        gap.mutable_gap()->set_first_seq(highest + 1);
+        gap.mutable_gap()->set_last_seq(signal.seq() - 1);
+        result.missing_signals += signal.seq() - 1 - highest;
+        state.set_gap_signals(state.gap_signals() + signal.seq() - 1 - highest);
+        AppendRecord(std::move(gap), state, batch);
+        ++result.gaps;
+      }
+      v1::EvidenceRecord record;
+      record.set_host(req.host);
+      record.set_instance_id(instance);
+      record.set_seq(signal.seq());
+      *record.mutable_observed_at() = signal.observed_at();
+      *record.mutable_received_at() = received_at;
+      record.set_origin(req.origin);
+      highest = signal.seq();
+      *record.mutable_signal() = std::move(signal);
+      AppendRecord(std::move(record), state, batch);
+      ++result.stored;
+    }
+    result.highest_durable_seq = highest;
+    *state.mutable_last_seen() = received_at;
+  }
+  for (const auto& [host, state] : touched) {
+    batch.Put(store::Family::kHosts, host, state.SerializeAsString());
+  }
+
+  absl::Status status = store_.Write(batch, store::WriteOptions{.sync = true});
+  if (status.ok()) {
+    std::lock_guard lock(mu_);
+    for (auto& [host, state] : touched) hosts_[host] = std::move(state);
+  } else {
+    spdlog::error("evidence write failed, {} requests not acknowledged: {}", group.size(),
+                  status.ToString());
+  }
+  for (size_t i = 0; i < group.size(); ++i) {
+    if (!status.ok()) {
+      results[i] = CommitResult{};
+      results[i].status = absl::UnavailableError(
+          attest::StrCat("evidence could not be made durable: ", status.message()));
+    }
+    group[i].done(results[i]);
+  }
+}
+
+}  // namespace attest::ingest

@@ -1,0 +1,95 @@
+// The committer turns validated agent messages into evidence records and
+// makes them durable. It owns all per-host sequencing state (highest seq per
+// agent instance, chain head), so dedup, gap detection and chaining happen
+// on one thread in submission order, without locks.
+//
+// Group commit: requests from all streams queue here; the committer thread
+// takes everything queued, writes it as one store batch with one WAL sync,
+// and only then runs each request's callback. A callback that reports OK is
+// the durable-ack promise: everything it counts survives a crash.
+#ifndef ATTEST_DAEMON_INGEST_COMMITTER_H_
+#define ATTEST_DAEMON_INGEST_COMMITTER_H_
+
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "attest/v1/agent.pb.h"
+#include "attest/v1/evidence.pb.h"
+#include "common/clock.h"
+#include "daemon/store/store.h"
+
+namespace attest::ingest {
+
+struct CommitResult {
+  absl::Status status;               // OK: durable. Otherwise nothing was stored.
+  uint64_t highest_durable_seq = 0;  // for the request's (host, instance)
+  uint32_t stored = 0;               // signal records written
+  uint32_t duplicates = 0;           // signals already held, acked but not stored again
+  uint32_t gaps = 0;                 // gap records written
+  uint64_t missing_signals = 0;      // seqs covered by those gaps
+};
+
+struct CommitRequest {
+  std::string host;
+  // The instance's hello. With record_hello set, a hello record is stored
+  // when it differs from what the host last said (version, boot, labels).
+  v1::Hello hello;
+  bool record_hello = false;
+  std::vector<v1::Signal> signals;  // validated, increasing seq
+  v1::Origin origin = v1::ORIGIN_LIVE;
+  // Runs on the committer thread once the outcome is known; keep it short.
+  std::function<void(const CommitResult&)> done;
+};
+
+struct CommitterOptions {
+  // Upper bound on one group's payload, to bound ack latency under load.
+  size_t max_group_bytes = 32 << 20;
+};
+
+// Thread-safe: Submit may be called from any thread.
+class Committer {
+ public:
+  // `store` and `clock` must outlive the committer.
+  Committer(store::Store& store, const Clock& clock, CommitterOptions options = {});
+  ~Committer();
+
+  // Loads host state from the store and starts the committer thread.
+  [[nodiscard]] absl::Status Start();
+  // Queues a request. After Stop, the callback runs at once with Unavailable.
+  void Submit(CommitRequest request);
+  // Commits everything already queued, then stops the thread.
+  void Stop();
+
+  // Highest durable seq for (host, instance); 0 when unknown.
+  uint64_t HighestDurableSeq(const std::string& host, const std::string& instance) const;
+
+ private:
+  void Run();
+  void CommitGroup(std::vector<CommitRequest>& group);
+
+  store::Store& store_;
+  const Clock& clock_;
+  const CommitterOptions options_;
+
+  mutable std::mutex mu_;
+  std::condition_variable wake_;
+  std::deque<CommitRequest> queue_;
+  bool stopping_ = false;
+  bool started_ = false;
+  std::thread thread_;
+
+  // Durable per-host state; written only by the committer thread, under mu_
+  // so that HighestDurableSeq may read it.
+  std::unordered_map<std::string, v1::HostState> hosts_;
+};
+
+}  // namespace attest::ingest
+
+#endif  // ATTEST_DAEMON_INGEST_COMMITTER_H_

@@ -1,0 +1,163 @@
+#include "daemon/ingest/committer.h"
+
+#include <future>
+
+#include "daemon/evidence/chain.h"
+#include "daemon/ingest/test_signals.h"
+#include "daemon/store/keys.h"
+#include "daemon/store/memory_store.h"
+#include "gtest/gtest.h"
+
+namespace attest::ingest {
+namespace {
+
+namespace ts = testing_signals;
+const absl::Time kT0 = absl::FromUnixSeconds(1767225600);
+
+class CommitterTest : public testing::Test {
+ protected:
+  void SetUp() override { ASSERT_TRUE(committer_.Start().ok()); }
+
+  CommitResult Commit(const std::string& host, const std::string& instance,
+                      std::vector<v1::Signal> signals, bool hello = false) {
+    std::promise<CommitResult> promise;
+    CommitRequest req;
+    req.host = host;
+    req.hello = ts::Hello(host, instance);
+    req.record_hello = hello;
+    req.signals = std::move(signals);
+    req.done = [&](const CommitResult& r) { promise.set_value(r); };
+    committer_.Submit(std::move(req));
+    return promise.get_future().get();
+  }
+
+  std::vector<v1::EvidenceRecord> Records(const std::string& host) {
+    std::vector<v1::EvidenceRecord> out;
+    EXPECT_TRUE(store::ScanPrefix(store_, store::Family::kEvidence, store::EvidencePrefix(host),
+                                  [&](std::string_view, std::string_view v) {
+                                    out.emplace_back().ParseFromArray(v.data(), v.size());
+                                    return true;
+                                  })
+                    .ok());
+    return out;
+  }
+
+  store::MemoryStore store_;
+  FakeClock clock_{kT0};
+  Committer committer_{store_, clock_};
+};
+
+TEST_F(CommitterTest, StoresSignalsOnceAndAcksTheHighestSeq) {
+  CommitResult hello = Commit("web-1", "i1", {}, /*hello=*/true);
+  ASSERT_TRUE(hello.status.ok());
+  EXPECT_EQ(hello.highest_durable_seq, 0u);
+  CommitResult r = Commit("web-1", "i1", {ts::Heartbeat(1, kT0), ts::Patch(2, kT0)});
+  ASSERT_TRUE(r.status.ok());
+  EXPECT_EQ(r.highest_durable_seq, 2u);
+  EXPECT_EQ(r.stored, 2u);
+  // Resent: acked again, stored once.
+  CommitResult again = Commit("web-1", "i1", {ts::Heartbeat(1, kT0), ts::Patch(2, kT0),
+                                             ts::Heartbeat(3, kT0)});
+  EXPECT_EQ(again.duplicates, 2u);
+  EXPECT_EQ(again.stored, 1u);
+  EXPECT_EQ(again.highest_durable_seq, 3u);
+  auto records = Records("web-1");
+  ASSERT_EQ(records.size(), 4u);  // hello + 3 signals
+  EXPECT_EQ(records[0].body_case(), v1::EvidenceRecord::kHello);
+  EXPECT_EQ(records[3].seq(), 3u);
+  EXPECT_TRUE(evidence::VerifyChain(records).ok()) << evidence::VerifyChain(records);
+}
+
+TEST_F(CommitterTest, MissingSeqsBecomeOneGapRecord) {
+  ASSERT_TRUE(Commit("h", "i1", {ts::Heartbeat(1, kT0)}).status.ok());
+  CommitResult r = Commit("h", "i1", {ts::Heartbeat(5, kT0 + absl::Minutes(1))});
+  EXPECT_EQ(r.gaps, 1u);
+  EXPECT_EQ(r.missing_signals, 3u);
+  auto records = Records("h");
+  ASSERT_EQ(records.size(), 3u);
+  ASSERT_EQ(records[1].body_case(), v1::EvidenceRecord::kGap);
+  EXPECT_EQ(records[1].gap().first_seq(), 2u);
+  EXPECT_EQ(records[1].gap().last_seq(), 4u);
+  EXPECT_EQ(records[2].seq(), 5u);
+  EXPECT_TRUE(evidence::VerifyChain(records).ok());
+}
+
+TEST_F(CommitterTest, ANewInstanceStartsItsOwnSequence) {
+  ASSERT_TRUE(Commit("h", "old", {ts::Heartbeat(1, kT0), ts::Heartbeat(2, kT0)}).status.ok());
+  CommitResult r = Commit("h", "new", {ts::Heartbeat(1, kT0)}, /*hello=*/true);
+  EXPECT_EQ(r.stored, 1u);
+  EXPECT_EQ(r.duplicates, 0u);
+  EXPECT_EQ(committer_.HighestDurableSeq("h", "old"), 2u);
+  EXPECT_EQ(committer_.HighestDurableSeq("h", "new"), 1u);
+  EXPECT_TRUE(evidence::VerifyChain(Records("h")).ok());
+}
+
+TEST_F(CommitterTest, AnUnchangedHelloIsNotStoredTwice) {
+  Commit("h", "i1", {}, true);
+  Commit("h", "i1", {}, true);
+  EXPECT_EQ(Records("h").size(), 1u);
+  v1::Hello relabelled = ts::Hello("h", "i1");
+  (*relabelled.mutable_labels())["env"] = "staging";
+  std::promise<CommitResult> p;
+  CommitRequest req{.host = "h", .hello = relabelled, .record_hello = true};
+  req.done = [&](const CommitResult& r) { p.set_value(r); };
+  committer_.Submit(std::move(req));
+  p.get_future().get();
+  EXPECT_EQ(Records("h").size(), 2u);
+}
+
+TEST_F(CommitterTest, AFailedWriteAcksNothingAndChangesNothing) {
+  ASSERT_TRUE(Commit("h", "i1", {ts::Heartbeat(1, kT0)}).status.ok());
+  store_.FailWrites(absl::UnavailableError("No space left on device"));
+  CommitResult failed = Commit("h", "i1", {ts::Heartbeat(2, kT0)});
+  EXPECT_EQ(failed.status.code(), absl::StatusCode::kUnavailable);
+  EXPECT_EQ(committer_.HighestDurableSeq("h", "i1"), 1u);
+  store_.FailWrites(absl::OkStatus());
+  // The resend after recovery is stored, and the chain has no hole.
+  CommitResult ok = Commit("h", "i1", {ts::Heartbeat(2, kT0)});
+  EXPECT_EQ(ok.stored, 1u);
+  EXPECT_EQ(ok.gaps, 0u);
+  EXPECT_TRUE(evidence::VerifyChain(Records("h")).ok());
+}
+
+TEST_F(CommitterTest, ManyConcurrentRequestsShareSyncs) {
+  constexpr int kHosts = 200;
+  std::vector<std::promise<CommitResult>> promises(kHosts);
+  const int syncs_before = store_.synced_writes();
+  for (int i = 0; i < kHosts; ++i) {
+    CommitRequest req;
+    req.host = "h" + std::to_string(i);
+    req.hello = ts::Hello(req.host, "i");
+    req.signals = {ts::Heartbeat(1, kT0)};
+    req.done = [&promises, i](const CommitResult& r) { promises[i].set_value(r); };
+    committer_.Submit(std::move(req));
+  }
+  for (auto& p : promises) EXPECT_EQ(p.get_future().get().highest_durable_seq, 1u);
+  EXPECT_LT(store_.synced_writes() - syncs_before, kHosts);
+}
+
+TEST_F(CommitterTest, StateSurvivesARestartFromTheStore) {
+  ASSERT_TRUE(Commit("h", "i1", {ts::Heartbeat(1, kT0), ts::Heartbeat(2, kT0)}).status.ok());
+  committer_.Stop();
+  Committer restarted(store_, clock_);
+  ASSERT_TRUE(restarted.Start().ok());
+  EXPECT_EQ(restarted.HighestDurableSeq("h", "i1"), 2u);
+  std::promise<CommitResult> p;
+  CommitRequest req{.host = "h", .hello = ts::Hello("h", "i1")};
+  req.signals = {ts::Heartbeat(2, kT0), ts::Heartbeat(3, kT0)};
+  req.done = [&](const CommitResult& r) { p.set_value(r); };
+  restarted.Submit(std::move(req));
+  CommitResult r = p.get_future().get();
+  EXPECT_EQ(r.duplicates, 1u);
+  EXPECT_EQ(r.stored, 1u);
+  EXPECT_TRUE(evidence::VerifyChain(Records("h")).ok());
+}
+
+TEST_F(CommitterTest, SubmitAfterStopIsRefusedAtOnce) {
+  committer_.Stop();
+  CommitResult r = Commit("h", "i1", {ts::Heartbeat(1, kT0)});
+  EXPECT_EQ(r.status.code(), absl::StatusCode::kUnavailable);
+}
+
+}  // namespace
+}  // namespace attest::ingest

@@ -1,0 +1,198 @@
+#include "daemon/ingest/validate.h"
+
+#include "common/strings.h"
+#include "common/time_util.h"
+
+namespace attest::ingest {
+namespace {
+
+// Earliest plausible observation; older timestamps are clock bugs.
+const absl::Time kEarliest = absl::FromUnixSeconds(946684800);  // 2000-01-01
+
+absl::Status Invalid(std::string_view field, std::string_view what) {
+  return absl::InvalidArgumentError(attest::StrCat(field, ": ", what));
+}
+
+absl::Status CheckString(std::string_view field, const std::string& value, size_t max,
+                         bool required) {
+  if (required && value.empty()) return Invalid(field, "required");
+  if (value.size() > max) return Invalid(field, attest::StrCat("longer than ", max, " bytes"));
+  return absl::OkStatus();
+}
+
+absl::Status CheckTimestamp(std::string_view field, const google::protobuf::Timestamp& ts,
+                            absl::Time now, const Limits& limits) {
+  if (ts.nanos() < 0 || ts.nanos() > 999999999) return Invalid(field, "nanos out of range");
+  const absl::Time t = FromProto(ts);
+  if (t < kEarliest) return Invalid(field, "before 2000-01-01 (unset or a clock bug)");
+  if (t > now + limits.max_future_skew) {
+    return Invalid(field, attest::StrCat("in the future (", FormatRfc3339(t), " is more than ",
+                                       absl::FormatDuration(limits.max_future_skew),
+                                       " after the daemon's clock, ", FormatRfc3339(now), ")"));
+  }
+  return absl::OkStatus();
+}
+
+#define ATTEST_RETURN_IF_ERROR(expr)        \
+  do {                                      \
+    if (absl::Status _s = (expr); !_s.ok()) \
+      return _s;                            \
+  } while (0)
+
+absl::Status ValidatePatch(const v1::PatchState& p, const Limits& l) {
+  if (p.package_manager() == v1::PACKAGE_MANAGER_UNSPECIFIED ||
+      !v1::PackageManager_IsValid(p.package_manager())) {
+    return Invalid("patch.package_manager", "UNSPECIFIED or unknown");
+  }
+  ATTEST_RETURN_IF_ERROR(CheckString("patch.os", p.os(), l.max_string_bytes, true));
+  ATTEST_RETURN_IF_ERROR(
+      CheckString("patch.kernel_running", p.kernel_running(), l.max_string_bytes, true));
+  ATTEST_RETURN_IF_ERROR(
+      CheckString("patch.kernel_latest", p.kernel_latest(), l.max_string_bytes, false));
+  if (static_cast<size_t>(p.pending_size()) > l.max_pending_updates) {
+    return Invalid("patch.pending", attest::StrCat("more than ", l.max_pending_updates, " entries"));
+  }
+  for (int i = 0; i < p.pending_size(); ++i) {
+    const auto& u = p.pending(i);
+    const std::string f = attest::StrCat("patch.pending[", i, "]");
+    ATTEST_RETURN_IF_ERROR(CheckString(f + ".package", u.package(), l.max_string_bytes, true));
+    ATTEST_RETURN_IF_ERROR(
+        CheckString(f + ".candidate_version", u.candidate_version(), l.max_string_bytes, true));
+    ATTEST_RETURN_IF_ERROR(
+        CheckString(f + ".installed_version", u.installed_version(), l.max_string_bytes, false));
+    ATTEST_RETURN_IF_ERROR(CheckString(f + ".source", u.source(), l.max_string_bytes, false));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ValidateLogShipping(const v1::LogShippingState& s, absl::Time now, const Limits& l) {
+  if (s.probe() == v1::SHIPPER_PROBE_UNSPECIFIED || !v1::ShipperProbe_IsValid(s.probe())) {
+    return Invalid("log_shipping.probe", "UNSPECIFIED or unknown");
+  }
+  ATTEST_RETURN_IF_ERROR(CheckString("log_shipping.shipper", s.shipper(), 256, true));
+  ATTEST_RETURN_IF_ERROR(CheckString("log_shipping.unit", s.unit(), 256, false));
+  if (s.has_last_delivery()) {
+    ATTEST_RETURN_IF_ERROR(CheckTimestamp("log_shipping.last_delivery", s.last_delivery(), now, l));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ValidateAccessChange(const v1::AccessChange& c, const Limits& l) {
+  if (c.change() == v1::ACCESS_CHANGE_KIND_UNSPECIFIED ||
+      !v1::AccessChangeKind_IsValid(c.change())) {
+    return Invalid("access_change.change", "UNSPECIFIED or unknown");
+  }
+  ATTEST_RETURN_IF_ERROR(CheckString("access_change.id", c.id(), 128, true));
+  ATTEST_RETURN_IF_ERROR(CheckString("access_change.subject", c.subject(), 1024, true));
+  ATTEST_RETURN_IF_ERROR(CheckString("access_change.before", c.before(), l.max_string_bytes, false));
+  ATTEST_RETURN_IF_ERROR(CheckString("access_change.after", c.after(), l.max_string_bytes, false));
+  return CheckString("access_change.diff", c.diff(), l.max_diff_bytes, false);
+}
+
+absl::Status ValidateSnapshot(const v1::AccessSnapshot& s, const Limits& l) {
+  const size_t entries = static_cast<size_t>(s.users_size()) + s.groups_size() +
+                         s.sudoers_size() + s.keys_size();
+  if (entries > l.max_snapshot_entries) {
+    return Invalid("access_snapshot", attest::StrCat("more than ", l.max_snapshot_entries, " entries"));
+  }
+  for (const auto& u : s.users()) {
+    ATTEST_RETURN_IF_ERROR(CheckString("access_snapshot.users.name", u.name(), 256, true));
+  }
+  for (const auto& g : s.groups()) {
+    ATTEST_RETURN_IF_ERROR(CheckString("access_snapshot.groups.name", g.name(), 256, true));
+  }
+  for (const auto& e : s.sudoers()) {
+    ATTEST_RETURN_IF_ERROR(CheckString("access_snapshot.sudoers.file", e.file(), 1024, true));
+  }
+  for (const auto& k : s.keys()) {
+    ATTEST_RETURN_IF_ERROR(CheckString("access_snapshot.keys.user", k.user(), 256, true));
+    ATTEST_RETURN_IF_ERROR(
+        CheckString("access_snapshot.keys.fingerprint", k.fingerprint(), 256, true));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ValidateKind(const v1::Signal& s, absl::Time now, const Limits& l) {
+  switch (s.kind_case()) {
+    case v1::Signal::kPatch: return ValidatePatch(s.patch(), l);
+    case v1::Signal::kLogShipping: return ValidateLogShipping(s.log_shipping(), now, l);
+    case v1::Signal::kAccessChange: return ValidateAccessChange(s.access_change(), l);
+    case v1::Signal::kAccessSnapshot: return ValidateSnapshot(s.access_snapshot(), l);
+    case v1::Signal::kCheck:
+      if (s.check().status() == v1::CHECK_STATUS_UNSPECIFIED ||
+          !v1::CheckStatus_IsValid(s.check().status())) {
+        return Invalid("check.status", "UNSPECIFIED or unknown");
+      }
+      ATTEST_RETURN_IF_ERROR(CheckString("check.name", s.check().name(), 256, true));
+      return CheckString("check.detail", s.check().detail(), l.max_string_bytes, false);
+    case v1::Signal::kHeartbeat: return absl::OkStatus();
+    case v1::Signal::kCollectorError:
+      ATTEST_RETURN_IF_ERROR(
+          CheckString("collector_error.collector", s.collector_error().collector(), 256, true));
+      return CheckString("collector_error.error", s.collector_error().error(), l.max_string_bytes,
+                         false);
+    case v1::Signal::KIND_NOT_SET: break;
+  }
+  return Invalid("kind", "required (none set, or unknown to this daemon)");
+}
+
+}  // namespace
+
+bool IsValidHostId(std::string_view id) {
+  if (id.empty() || id.size() > 253) return false;
+  for (char c : id) {
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                    c == '.' || c == '-' || c == '_';
+    if (!ok) return false;
+  }
+  return true;
+}
+
+absl::Status ValidateHello(const v1::Hello& hello, const Limits& limits) {
+  if (!hello.host_id().empty() && !IsValidHostId(hello.host_id())) {
+    return Invalid("hello.host_id", "must be 1-253 characters of [A-Za-z0-9._-]");
+  }
+  if (!IsValidHostId(hello.instance_id()) || hello.instance_id().size() > 128) {
+    return Invalid("hello.instance_id", "required, 1-128 characters of [A-Za-z0-9._-]");
+  }
+  ATTEST_RETURN_IF_ERROR(CheckString("hello.agent_version", hello.agent_version(), 64, true));
+  ATTEST_RETURN_IF_ERROR(CheckString("hello.boot_id", hello.boot_id(), 64, false));
+  if (static_cast<size_t>(hello.labels_size()) > limits.max_labels) {
+    return Invalid("hello.labels", attest::StrCat("more than ", limits.max_labels, " labels"));
+  }
+  for (const auto& [key, value] : hello.labels()) {
+    if (key.empty() || key.size() > 63) return Invalid("hello.labels", "keys are 1-63 bytes");
+    if (value.size() > 256) return Invalid("hello.labels", "values are at most 256 bytes");
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ValidateSignal(const v1::Signal& signal, absl::Time now, const Limits& limits) {
+  if (signal.seq() == 0) return Invalid("seq", "must be at least 1");
+  if (!signal.has_observed_at()) return Invalid("observed_at", "required");
+  ATTEST_RETURN_IF_ERROR(CheckTimestamp("observed_at", signal.observed_at(), now, limits));
+  return ValidateKind(signal, now, limits);
+}
+
+absl::Status ValidateBatch(const v1::SignalBatch& batch, absl::Time now, const Limits& limits) {
+  if (batch.signals_size() == 0) return Invalid("batch", "has no signals");
+  if (static_cast<size_t>(batch.signals_size()) > limits.max_signals_per_batch) {
+    return Invalid("batch", attest::StrCat("more than ", limits.max_signals_per_batch, " signals"));
+  }
+  uint64_t previous = 0;
+  for (int i = 0; i < batch.signals_size(); ++i) {
+    const v1::Signal& s = batch.signals(i);
+    if (absl::Status st = ValidateSignal(s, now, limits); !st.ok()) {
+      return absl::InvalidArgumentError(
+          attest::StrCat("signal[", i, "] (seq ", s.seq(), "): ", st.message()));
+    }
+    if (s.seq() <= previous) {
+      return absl::InvalidArgumentError(attest::StrCat(
+          "signal[", i, "] (seq ", s.seq(), "): seq not increasing (previous ", previous, ")"));
+    }
+    previous = s.seq();
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace attest::ingest

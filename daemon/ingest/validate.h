@@ -1,0 +1,47 @@
+// Stateless validation of what agents send. Everything here is a pure
+// function of the message (and the daemon's clock reading), so it can be
+// tested with hand-built messages and fuzzed. Sequencing (duplicates, gaps)
+// is the committer's job, not this file's.
+#ifndef ATTEST_DAEMON_INGEST_VALIDATE_H_
+#define ATTEST_DAEMON_INGEST_VALIDATE_H_
+
+#include <string_view>
+
+#include "absl/status/status.h"
+#include "absl/time/time.h"
+#include "attest/v1/agent.pb.h"
+
+namespace attest::ingest {
+
+struct Limits {
+  size_t max_signals_per_batch = 1000;
+  size_t max_string_bytes = 4096;
+  size_t max_diff_bytes = 64 * 1024;
+  size_t max_pending_updates = 20000;
+  size_t max_snapshot_entries = 100000;
+  size_t max_labels = 64;
+  // How far observed_at may be ahead of the daemon's clock (agent skew).
+  absl::Duration max_future_skew = absl::Minutes(5);
+};
+
+// Host ids: 1-253 characters of [A-Za-z0-9._-]. They are store keys and
+// appear in certificates, so nothing else is allowed.
+bool IsValidHostId(std::string_view id);
+
+// InvalidArgument naming the field, or OK.
+[[nodiscard]] absl::Status ValidateHello(const v1::Hello& hello, const Limits& limits);
+
+// Checks every signal of a batch: required fields, known enum values
+// (UNSPECIFIED is rejected), sizes, seq > 0 and strictly increasing, and
+// observed_at not more than max_future_skew after `now`. InvalidArgument
+// names the signal by position and seq.
+[[nodiscard]] absl::Status ValidateBatch(const v1::SignalBatch& batch, absl::Time now,
+                                         const Limits& limits);
+
+// The same checks for one signal (used by batch validation and by import).
+[[nodiscard]] absl::Status ValidateSignal(const v1::Signal& signal, absl::Time now,
+                                          const Limits& limits);
+
+}  // namespace attest::ingest
+
+#endif  // ATTEST_DAEMON_INGEST_VALIDATE_H_

@@ -1,0 +1,115 @@
+#include "daemon/ingest/validate.h"
+
+#include "daemon/ingest/test_signals.h"
+#include "gtest/gtest.h"
+
+namespace attest::ingest {
+namespace {
+
+namespace ts = testing_signals;
+const absl::Time kNow = absl::FromUnixSeconds(1767225600);  // 2026-01-01
+
+v1::SignalBatch BatchOf(std::initializer_list<v1::Signal> signals) {
+  v1::SignalBatch b;
+  for (const auto& s : signals) *b.add_signals() = s;
+  return b;
+}
+
+TEST(ValidateTest, AcceptsEveryWellFormedKind) {
+  v1::SignalBatch b = BatchOf({ts::Heartbeat(1, kNow), ts::Patch(2, kNow),
+                               ts::AccessChange(3, kNow, "chg-1")});
+  auto* log = b.add_signals();
+  log->set_seq(4);
+  *log->mutable_observed_at() = ToProto(kNow);
+  log->mutable_log_shipping()->set_shipper("rsyslog");
+  log->mutable_log_shipping()->set_probe(v1::SHIPPER_PROBE_RSYSLOG_IMPSTATS);
+  auto* check = b.add_signals();
+  check->set_seq(5);
+  *check->mutable_observed_at() = ToProto(kNow);
+  check->mutable_check()->set_name("disk-encryption");
+  check->mutable_check()->set_status(v1::CHECK_STATUS_UNKNOWN);
+  auto* snap = b.add_signals();
+  snap->set_seq(6);
+  *snap->mutable_observed_at() = ToProto(kNow);
+  snap->mutable_access_snapshot()->add_users()->set_name("root");
+  EXPECT_TRUE(ValidateBatch(b, kNow, Limits{}).ok()) << ValidateBatch(b, kNow, Limits{});
+}
+
+TEST(ValidateTest, FutureObservedAtIsRejectedPastFiveMinutesOnly) {
+  EXPECT_TRUE(ValidateBatch(BatchOf({ts::Heartbeat(1, kNow + absl::Minutes(5))}), kNow, {}).ok());
+  absl::Status s = ValidateBatch(BatchOf({ts::Heartbeat(1, kNow + absl::Minutes(5) +
+                                                            absl::Seconds(1))}),
+                                 kNow, {});
+  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(s.message().find("in the future"), std::string::npos) << s;
+}
+
+TEST(ValidateTest, UnspecifiedEnumsAreRejectedWithTheField) {
+  v1::Signal patch = ts::Patch(1, kNow);
+  patch.mutable_patch()->set_package_manager(v1::PACKAGE_MANAGER_UNSPECIFIED);
+  absl::Status s = ValidateBatch(BatchOf({patch}), kNow, {});
+  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(s.message().find("patch.package_manager"), std::string::npos) << s;
+
+  v1::Signal change = ts::AccessChange(1, kNow, "c");
+  change.mutable_access_change()->set_change(v1::ACCESS_CHANGE_KIND_UNSPECIFIED);
+  EXPECT_FALSE(ValidateBatch(BatchOf({change}), kNow, {}).ok());
+
+  v1::Signal unknown = ts::AccessChange(1, kNow, "c");
+  unknown.mutable_access_change()->set_change(static_cast<v1::AccessChangeKind>(99));
+  EXPECT_FALSE(ValidateBatch(BatchOf({unknown}), kNow, {}).ok());
+}
+
+TEST(ValidateTest, MissingRequiredFieldsAreNamed) {
+  v1::Signal no_time = ts::Heartbeat(1, kNow);
+  no_time.clear_observed_at();
+  EXPECT_NE(ValidateBatch(BatchOf({no_time}), kNow, {}).message().find("observed_at"),
+            std::string::npos);
+  v1::Signal no_kind;
+  no_kind.set_seq(1);
+  *no_kind.mutable_observed_at() = ToProto(kNow);
+  EXPECT_NE(ValidateBatch(BatchOf({no_kind}), kNow, {}).message().find("kind"), std::string::npos);
+  v1::Signal no_id = ts::AccessChange(1, kNow, "");
+  EXPECT_NE(ValidateBatch(BatchOf({no_id}), kNow, {}).message().find("access_change.id"),
+            std::string::npos);
+  v1::Signal zero_seq = ts::Heartbeat(0, kNow);
+  EXPECT_FALSE(ValidateBatch(BatchOf({zero_seq}), kNow, {}).ok());
+  EXPECT_FALSE(ValidateBatch(v1::SignalBatch(), kNow, {}).ok());
+}
+
+TEST(ValidateTest, SizesAndOrderAreEnforced) {
+  Limits small;
+  small.max_signals_per_batch = 2;
+  EXPECT_FALSE(ValidateBatch(BatchOf({ts::Heartbeat(1, kNow), ts::Heartbeat(2, kNow),
+                                      ts::Heartbeat(3, kNow)}),
+                             kNow, small)
+                   .ok());
+  v1::Signal big = ts::AccessChange(1, kNow, "c");
+  big.mutable_access_change()->set_diff(std::string(70 * 1024, 'x'));
+  EXPECT_FALSE(ValidateBatch(BatchOf({big}), kNow, {}).ok());
+  absl::Status order =
+      ValidateBatch(BatchOf({ts::Heartbeat(2, kNow), ts::Heartbeat(2, kNow)}), kNow, {});
+  EXPECT_NE(order.message().find("not increasing"), std::string::npos) << order;
+}
+
+TEST(ValidateTest, HelloNeedsInstanceAndVersion) {
+  EXPECT_TRUE(ValidateHello(ts::Hello("web-1", "inst-1"), {}).ok());
+  v1::Hello h = ts::Hello("web-1", "");
+  EXPECT_NE(ValidateHello(h, {}).message().find("instance_id"), std::string::npos);
+  h = ts::Hello("bad host/../x", "inst");
+  EXPECT_NE(ValidateHello(h, {}).message().find("host_id"), std::string::npos);
+  h = ts::Hello("web-1", "inst");
+  h.clear_agent_version();
+  EXPECT_FALSE(ValidateHello(h, {}).ok());
+}
+
+TEST(ValidateTest, HostIds) {
+  EXPECT_TRUE(IsValidHostId("web-01.prod_eu"));
+  EXPECT_FALSE(IsValidHostId(""));
+  EXPECT_FALSE(IsValidHostId(std::string(254, 'a')));
+  EXPECT_FALSE(IsValidHostId(std::string("a\0b", 3)));
+  EXPECT_FALSE(IsValidHostId("a/b"));
+}
+
+}  // namespace
+}  // namespace attest::ingest

@@ -1,0 +1,52 @@
+// attestd: the central daemon. See --help.
+#include <csignal>
+#include <cstdio>
+#include <fstream>
+
+#include "common/clock.h"
+#include "common/logging.h"
+#include "daemon/config.h"
+#include "daemon/server.h"
+#include "spdlog/spdlog.h"
+
+int main(int argc, char** argv) {
+  // Block the shutdown signals before any thread starts, so only sigwait
+  // below receives them.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  auto parsed = attest::daemon::ParseArgs(argc, argv);
+  if (!parsed.ok()) {
+    fprintf(stderr, "attestd: %s\n", std::string(parsed.status().message()).c_str());
+    return 2;
+  }
+  if (parsed->help) {
+    fputs(parsed->usage.c_str(), stdout);
+    return 0;
+  }
+  const attest::daemon::Config& config = parsed->config;
+  if (absl::Status s = attest::InitLogging("attestd", config.log_format, config.log_level);
+      !s.ok()) {
+    fprintf(stderr, "attestd: %s\n", std::string(s.message()).c_str());
+    return 2;
+  }
+
+  attest::daemon::Server server(config, attest::SystemClock());
+  if (absl::Status s = server.Start(); !s.ok()) {
+    spdlog::critical("cannot start: {}", s.ToString());
+    return 1;
+  }
+  if (!config.ready_file.empty()) {
+    const std::string tmp = config.ready_file + ".tmp";
+    std::ofstream(tmp) << server.bound_address() << "\n";
+    std::rename(tmp.c_str(), config.ready_file.c_str());
+  }
+  int received = 0;
+  sigwait(&signals, &received);
+  spdlog::info("received {}, stopping", received == SIGTERM ? "SIGTERM" : "SIGINT");
+  server.Shutdown();
+  return 0;
+}

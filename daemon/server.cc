@@ -1,0 +1,128 @@
+#include "daemon/server.h"
+
+#include <grpcpp/grpcpp.h>
+#include <grpcpp/security/server_credentials.h>
+
+#include <fstream>
+#include <sstream>
+
+#include "common/strings.h"
+#include "daemon/admin/admin_service.h"
+#include "daemon/ingest/agent_service.h"
+#include "daemon/ingest/committer.h"
+#include "daemon/store/rocksdb_store.h"
+#include "spdlog/spdlog.h"
+
+namespace attest::daemon {
+namespace {
+
+absl::StatusOr<std::string> ReadFile(const std::string& path, std::string_view what) {
+  std::ifstream in(path);
+  if (!in) return absl::InvalidArgumentError(attest::StrCat("cannot read ", what, " ", path));
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> Credentials(const Config& c) {
+  if (c.insecure) return grpc::InsecureServerCredentials();
+  auto cert = ReadFile(c.tls_cert, "--tls-cert");
+  if (!cert.ok()) return cert.status();
+  auto key = ReadFile(c.tls_key, "--tls-key");
+  if (!key.ok()) return key.status();
+  auto ca = ReadFile(c.client_ca, "--client-ca");
+  if (!ca.ok()) return ca.status();
+  grpc::SslServerCredentialsOptions options(
+      GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY);
+  options.pem_root_certs = *ca;
+  options.pem_key_cert_pairs.push_back({*key, *cert});
+  return grpc::SslServerCredentials(options);
+}
+
+}  // namespace
+
+struct Server::Parts {
+  std::unique_ptr<store::Store> store;
+  std::unique_ptr<ingest::Committer> committer;
+  std::unique_ptr<ingest::AgentService> agent_service;
+  std::unique_ptr<admin::AdminService> admin_service;
+  std::unique_ptr<grpc::Server> grpc_server;
+  bool shut_down = false;
+};
+
+Server::Server(Config config, const Clock& clock)
+    : config_(std::move(config)), clock_(clock), parts_(std::make_unique<Parts>()) {}
+
+Server::~Server() { Shutdown(); }
+
+absl::Status Server::Start() {
+  auto creds = Credentials(config_);
+  if (!creds.ok()) return creds.status();
+  auto store = store::OpenRocksDbStore(config_.data_dir);
+  if (!store.ok()) return store.status();
+  parts_->store = std::move(*store);
+  parts_->committer = std::make_unique<ingest::Committer>(*parts_->store, clock_);
+  if (absl::Status s = parts_->committer->Start(); !s.ok()) return s;
+
+  ingest::AgentServiceOptions agent_options;
+  agent_options.insecure = config_.insecure;
+  agent_options.trust_domain = config_.trust_domain;
+  agent_options.max_streams = static_cast<size_t>(config_.max_streams);
+  agent_options.rate_per_host = static_cast<double>(config_.rate_per_host);
+  agent_options.burst_per_host = static_cast<double>(config_.burst_per_host);
+  parts_->agent_service =
+      std::make_unique<ingest::AgentService>(*parts_->committer, clock_, agent_options);
+  parts_->admin_service = std::make_unique<admin::AdminService>(
+      *parts_->store,
+      admin::AdminServiceOptions{.insecure = config_.insecure,
+                                 .trust_domain = config_.trust_domain});
+
+  grpc::ServerBuilder builder;
+  int port = 0;
+  builder.AddListeningPort(config_.listen, *creds, &port);
+  builder.RegisterService(parts_->agent_service.get());
+  builder.RegisterService(parts_->admin_service.get());
+  builder.SetMaxReceiveMessageSize(static_cast<int>(config_.max_message_bytes));
+  // Keepalive: the daemon pings idle agents to find dead peers, and refuses
+  // agents that ping more often than every 10 s.
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIME_MS, 60000);
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 20000);
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
+  builder.AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS, 10000);
+  builder.AddChannelArgument(GRPC_ARG_HTTP2_MAX_PING_STRIKES, 2);
+  parts_->grpc_server = builder.BuildAndStart();
+  if (!parts_->grpc_server || port == 0) {
+    parts_->grpc_server.reset();
+    return absl::UnavailableError(attest::StrCat(
+        "cannot listen on ", config_.listen, " (address in use or not available)"));
+  }
+  const std::string host = config_.listen.substr(0, config_.listen.rfind(':'));
+  bound_address_ = attest::StrCat(host, ":", port);
+  if (config_.insecure) {
+    spdlog::warn(
+        "INSECURE MODE: no TLS and no client authentication; agents name their own host. "
+        "For loopback development only.");
+  }
+  spdlog::info("attestd listening on {} (store {})", bound_address_, config_.data_dir);
+  return absl::OkStatus();
+}
+
+void Server::Shutdown() {
+  if (parts_->shut_down) return;
+  parts_->shut_down = true;
+  if (parts_->grpc_server) {
+    spdlog::info("shutting down: draining {} agent streams", parts_->agent_service->StreamCount());
+    parts_->agent_service->Drain();
+    parts_->grpc_server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(10));
+    parts_->grpc_server->Wait();
+  }
+  if (parts_->committer) parts_->committer->Stop();
+  if (parts_->store) {
+    if (absl::Status s = parts_->store->Close(); !s.ok()) {
+      spdlog::error("closing the store: {}", s.ToString());
+    }
+  }
+  spdlog::info("attestd stopped");
+}
+
+}  // namespace attest::daemon

@@ -1,0 +1,40 @@
+// attestd assembled: store, committer, gRPC services and server. Owns them
+// all and tears them down in order.
+#ifndef ATTEST_DAEMON_SERVER_H_
+#define ATTEST_DAEMON_SERVER_H_
+
+#include <memory>
+#include <string>
+
+#include "absl/status/status.h"
+#include "common/clock.h"
+#include "daemon/config.h"
+
+namespace attest::daemon {
+
+class Server {
+ public:
+  // `clock` must outlive the server.
+  Server(Config config, const Clock& clock);
+  ~Server();
+
+  // Opens the store and starts serving. FailedPrecondition/PermissionDenied
+  // for an unusable data dir, Unavailable when the address cannot be bound.
+  [[nodiscard]] absl::Status Start();
+  // The address actually bound (resolves port 0).
+  const std::string& bound_address() const { return bound_address_; }
+  // Stops accepting, lets in-flight batches commit and be acked, syncs and
+  // closes the store. Safe to call more than once.
+  void Shutdown();
+
+ private:
+  struct Parts;
+  Config config_;
+  const Clock& clock_;
+  std::unique_ptr<Parts> parts_;
+  std::string bound_address_;
+};
+
+}  // namespace attest::daemon
+
+#endif  // ATTEST_DAEMON_SERVER_H_

@@ -1,0 +1,73 @@
+#include "daemon/store/memory_store.h"
+
+namespace attest::store {
+
+absl::StatusOr<std::string> MemoryStore::Get(Family f, std::string_view key) {
+  std::lock_guard lock(mu_);
+  if (closed_) return absl::FailedPreconditionError("store is closed");
+  const auto& m = data_[static_cast<int>(f)];
+  auto it = m.find(key);
+  if (it == m.end()) return absl::NotFoundError("no such key");
+  return it->second;
+}
+
+absl::Status MemoryStore::Write(const WriteBatch& batch, WriteOptions options) {
+  std::lock_guard lock(mu_);
+  if (closed_) return absl::FailedPreconditionError("store is closed");
+  if (!write_failure_.ok()) return write_failure_;
+  for (const auto& op : batch.ops()) {
+    auto& m = data_[static_cast<int>(op.family)];
+    if (op.is_delete) {
+      m.erase(op.key);
+    } else {
+      m.insert_or_assign(op.key, op.value);
+    }
+  }
+  if (options.sync) ++synced_writes_;
+  return absl::OkStatus();
+}
+
+absl::Status MemoryStore::Scan(Family f, std::string_view begin, std::string_view end,
+                               const ScanVisitor& visit) {
+  // Copy the range first so that the visitor may call back into the store.
+  std::vector<std::pair<std::string, std::string>> range;
+  {
+    std::lock_guard lock(mu_);
+    if (closed_) return absl::FailedPreconditionError("store is closed");
+    const auto& m = data_[static_cast<int>(f)];
+    auto last = end.empty() ? m.end() : m.lower_bound(end);
+    for (auto it = m.lower_bound(begin); it != last; ++it) range.emplace_back(*it);
+  }
+  for (const auto& [k, v] : range) {
+    if (!visit(k, v)) break;
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<StoreStats> MemoryStore::Stats() {
+  std::lock_guard lock(mu_);
+  StoreStats stats;
+  for (const auto& m : data_) {
+    for (const auto& [k, v] : m) stats.live_bytes += k.size() + v.size();
+  }
+  return stats;
+}
+
+absl::Status MemoryStore::Close() {
+  std::lock_guard lock(mu_);
+  if (closed_) return absl::FailedPreconditionError("store is closed");
+  closed_ = true;
+  return absl::OkStatus();
+}
+
+void MemoryStore::FailWrites(absl::Status status) {
+  std::lock_guard lock(mu_);
+  write_failure_ = std::move(status);
+}
+
+int MemoryStore::synced_writes() const {
+  std::lock_guard lock(mu_);
+  return synced_writes_;
+}
+
+}  // namespace attest::store

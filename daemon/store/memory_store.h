@@ -1,0 +1,39 @@
+// An in-memory Store for tests: same contract as RocksDB, no disk. It can be
+// told to fail writes, to stand in for a full disk.
+#ifndef ATTEST_DAEMON_STORE_MEMORY_STORE_H_
+#define ATTEST_DAEMON_STORE_MEMORY_STORE_H_
+
+#include <array>
+#include <map>
+#include <mutex>
+
+#include "daemon/store/store.h"
+
+namespace attest::store {
+
+class MemoryStore : public Store {
+ public:
+  absl::StatusOr<std::string> Get(Family f, std::string_view key) override;
+  absl::Status Write(const WriteBatch& batch, WriteOptions options) override;
+  absl::Status Scan(Family f, std::string_view begin, std::string_view end,
+                    const ScanVisitor& visit) override;
+  absl::StatusOr<StoreStats> Stats() override;
+  absl::Status Close() override;
+
+  // While set, every Write fails with this status and changes nothing.
+  void FailWrites(absl::Status status);
+  // Number of successful Write calls with sync=true.
+  int synced_writes() const;
+
+ private:
+  mutable std::mutex mu_;
+  bool closed_ = false;
+  absl::Status write_failure_ = absl::OkStatus();
+  int synced_writes_ = 0;
+  std::array<std::map<std::string, std::string, std::less<>>, static_cast<int>(Family::kCount)>
+      data_;
+};
+
+}  // namespace attest::store
+
+#endif  // ATTEST_DAEMON_STORE_MEMORY_STORE_H_

@@ -1,0 +1,184 @@
+#include "daemon/store/rocksdb_store.h"
+
+#include <filesystem>
+#include <mutex>
+#include <shared_mutex>
+#include <vector>
+
+#include "common/strings.h"
+#include "rocksdb/db.h"
+#include "rocksdb/options.h"
+#include "rocksdb/table.h"
+#include "rocksdb/filter_policy.h"
+#include "rocksdb/write_batch.h"
+
+namespace attest::store {
+namespace {
+
+// Converts at the seam: callers only ever see absl::Status.
+absl::Status FromRocks(const rocksdb::Status& s, std::string_view what) {
+  if (s.ok()) return absl::OkStatus();
+  std::string msg = attest::StrCat(what, ": ", s.ToString());
+  if (s.IsNotFound()) return absl::NotFoundError(msg);
+  if (s.IsCorruption()) return absl::DataLossError(msg);
+  if (s.IsNoSpace() || s.IsIOError()) return absl::UnavailableError(msg);
+  if (s.IsTryAgain() || s.IsBusy() || s.IsTimedOut()) return absl::UnavailableError(msg);
+  if (s.IsInvalidArgument()) return absl::InvalidArgumentError(msg);
+  return absl::InternalError(msg);
+}
+
+class RocksDbStore : public Store {
+ public:
+  RocksDbStore(std::unique_ptr<rocksdb::DB> db, std::vector<rocksdb::ColumnFamilyHandle*> handles,
+               bool read_only)
+      : read_only_(read_only), db_(std::move(db)), handles_(std::move(handles)) {}
+
+  ~RocksDbStore() override { (void)Close(); }
+
+  absl::StatusOr<std::string> Get(Family f, std::string_view key) override {
+    std::shared_lock lock(mu_);
+    if (!db_) return absl::FailedPreconditionError("store is closed");
+    std::string value;
+    rocksdb::Status s =
+        db_->Get(rocksdb::ReadOptions(), Handle(f), rocksdb::Slice(key.data(), key.size()), &value);
+    if (s.IsNotFound()) return absl::NotFoundError(attest::StrCat(FamilyName(f), ": no such key"));
+    if (absl::Status st = FromRocks(s, "get"); !st.ok()) return st;
+    return value;
+  }
+
+  absl::Status Write(const WriteBatch& batch, WriteOptions options) override {
+    std::shared_lock lock(mu_);
+    if (!db_) return absl::FailedPreconditionError("store is closed");
+    rocksdb::WriteBatch wb(batch.bytes() + 64 * batch.ops().size());
+    for (const auto& op : batch.ops()) {
+      rocksdb::Slice key(op.key.data(), op.key.size());
+      rocksdb::Status s = op.is_delete
+                              ? wb.Delete(Handle(op.family), key)
+                              : wb.Put(Handle(op.family), key,
+                                       rocksdb::Slice(op.value.data(), op.value.size()));
+      if (absl::Status st = FromRocks(s, "write batch"); !st.ok()) return st;
+    }
+    rocksdb::WriteOptions wo;
+    wo.sync = options.sync;
+    rocksdb::Status s = db_->Write(wo, &wb);
+    if (!s.ok() && (s.IsNoSpace() || s.IsIOError())) {
+      // A failed WAL write puts RocksDB into a read-only error state. Try to
+      // resume so that ingest recovers by itself once space returns; the
+      // batch itself still failed and the caller must not ack it.
+      (void)db_->Resume();
+    }
+    return FromRocks(s, "write");
+  }
+
+  absl::Status Scan(Family f, std::string_view begin, std::string_view end,
+                    const ScanVisitor& visit) override {
+    std::shared_lock lock(mu_);
+    if (!db_) return absl::FailedPreconditionError("store is closed");
+    rocksdb::ReadOptions ro;
+    rocksdb::Slice upper(end.data(), end.size());
+    if (!end.empty()) ro.iterate_upper_bound = &upper;
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, Handle(f)));
+    for (it->Seek(rocksdb::Slice(begin.data(), begin.size())); it->Valid(); it->Next()) {
+      if (!visit(std::string_view(it->key().data(), it->key().size()),
+                 std::string_view(it->value().data(), it->value().size()))) {
+        break;
+      }
+    }
+    return FromRocks(it->status(), "scan");
+  }
+
+  absl::StatusOr<StoreStats> Stats() override {
+    std::shared_lock lock(mu_);
+    if (!db_) return absl::FailedPreconditionError("store is closed");
+    StoreStats stats;
+    for (auto* h : handles_) {
+      uint64_t v = 0;
+      if (db_->GetIntProperty(h, "rocksdb.live-sst-files-size", &v)) stats.live_bytes += v;
+      if (db_->GetIntProperty(h, "rocksdb.estimate-pending-compaction-bytes", &v)) {
+        stats.pending_compaction_bytes += v;
+      }
+      if (db_->GetIntProperty(h, "rocksdb.cur-size-all-mem-tables", &v)) stats.live_bytes += v;
+    }
+    return stats;
+  }
+
+  absl::Status Close() override {
+    std::unique_lock lock(mu_);
+    if (!db_) return absl::FailedPreconditionError("store is closed");
+    absl::Status result = absl::OkStatus();
+    if (!read_only()) result = FromRocks(db_->FlushWAL(/*sync=*/true), "flush wal");
+    for (auto* h : handles_) (void)db_->DestroyColumnFamilyHandle(h);
+    handles_.clear();
+    if (absl::Status s = FromRocks(db_->Close(), "close"); result.ok()) result = s;
+    db_.reset();
+    return result;
+  }
+
+ private:
+  bool read_only() const { return read_only_; }
+  rocksdb::ColumnFamilyHandle* Handle(Family f) const { return handles_[static_cast<int>(f)]; }
+
+  const bool read_only_;
+  // Guards db_ against Close; the engine itself is thread-safe.
+  std::shared_mutex mu_;
+  std::unique_ptr<rocksdb::DB> db_;
+  std::vector<rocksdb::ColumnFamilyHandle*> handles_;
+};
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<Store>> OpenRocksDbStore(const std::string& dir,
+                                                        RocksDbOptions options) {
+  std::error_code ec;
+  if (options.create_if_missing && !options.read_only) {
+    std::filesystem::create_directories(dir, ec);
+    if (ec) {
+      return absl::PermissionDeniedError(
+          attest::StrCat("cannot create data dir ", dir, ": ", ec.message()));
+    }
+  }
+  rocksdb::DBOptions db_options;
+  db_options.create_if_missing = options.create_if_missing;
+  db_options.create_missing_column_families = true;
+  db_options.max_background_jobs = 2;
+  db_options.keep_log_file_num = 5;
+  db_options.max_total_wal_size = 256 << 20;
+  // Batches from many streams are written as one group by attest's own
+  // committer; RocksDB only needs to keep its WAL honest.
+  db_options.manual_wal_flush = false;
+
+  rocksdb::BlockBasedTableOptions table;
+  table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
+  rocksdb::ColumnFamilyOptions cf_options;
+  cf_options.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
+  cf_options.compression = rocksdb::kZSTD;
+  cf_options.write_buffer_size = 32 << 20;
+
+  std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
+  descriptors.emplace_back(rocksdb::kDefaultColumnFamilyName, cf_options);
+  for (int i = 0; i < static_cast<int>(Family::kCount); ++i) {
+    descriptors.emplace_back(std::string(FamilyName(static_cast<Family>(i))), cf_options);
+  }
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;
+  rocksdb::DB* raw = nullptr;
+  rocksdb::Status s =
+      options.read_only
+          ? rocksdb::DB::OpenForReadOnly(db_options, dir, descriptors, &handles, &raw)
+          : rocksdb::DB::Open(db_options, dir, descriptors, &handles, &raw);
+  if (!s.ok()) {
+    std::string msg = attest::StrCat("cannot open store in ", dir, ": ", s.ToString());
+    if (s.IsIOError() && s.ToString().find("lock") != std::string::npos) {
+      return absl::FailedPreconditionError(
+          attest::StrCat(msg, " (is another attestd using this data dir?)"));
+    }
+    if (s.IsIOError()) return absl::PermissionDeniedError(msg);
+    return FromRocks(s, msg);
+  }
+  std::unique_ptr<rocksdb::DB> db(raw);
+  // handles[0] is the default family, which attest does not use.
+  (void)db->DestroyColumnFamilyHandle(handles[0]);
+  handles.erase(handles.begin());
+  return std::unique_ptr<Store>(new RocksDbStore(std::move(db), std::move(handles), options.read_only));
+}
+
+}  // namespace attest::store

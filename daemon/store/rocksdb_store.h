@@ -1,0 +1,29 @@
+// The RocksDB implementation of Store. No rocksdb:: type leaves this folder.
+#ifndef ATTEST_DAEMON_STORE_ROCKSDB_STORE_H_
+#define ATTEST_DAEMON_STORE_ROCKSDB_STORE_H_
+
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "daemon/store/store.h"
+
+namespace attest::store {
+
+struct RocksDbOptions {
+  // Creates the directory and the database when missing.
+  bool create_if_missing = true;
+  // Opens without taking the lock and without writing (for offline tools and
+  // tests that inspect a stopped daemon's store).
+  bool read_only = false;
+};
+
+// Opens (or creates) the database in `dir` with one column family per
+// Family. Errors: FailedPrecondition when another process holds the
+// database, PermissionDenied/Unavailable when the directory is unusable.
+absl::StatusOr<std::unique_ptr<Store>> OpenRocksDbStore(const std::string& dir,
+                                                        RocksDbOptions options = {});
+
+}  // namespace attest::store
+
+#endif  // ATTEST_DAEMON_STORE_ROCKSDB_STORE_H_

@@ -1,0 +1,180 @@
+// One contract suite, run against every Store implementation.
+#include <filesystem>
+#include <thread>
+
+#include "daemon/store/keys.h"
+#include "daemon/store/memory_store.h"
+#include "daemon/store/rocksdb_store.h"
+#include "gtest/gtest.h"
+
+namespace attest::store {
+namespace {
+
+using Factory = std::function<std::unique_ptr<Store>(const std::string& dir)>;
+
+class StoreContractTest : public testing::TestWithParam<std::pair<std::string, Factory>> {
+ protected:
+  void SetUp() override {
+    dir_ = testing::TempDir() + "/store_contract_" +
+           testing::UnitTest::GetInstance()->current_test_info()->name();
+    std::filesystem::remove_all(dir_);
+    store_ = GetParam().second(dir_);
+    ASSERT_NE(store_, nullptr);
+  }
+  void TearDown() override {
+    store_.reset();
+    std::filesystem::remove_all(dir_);
+  }
+  std::vector<std::string> Keys(Family f, std::string_view prefix) {
+    std::vector<std::string> keys;
+    EXPECT_TRUE(ScanPrefix(*store_, f, prefix, [&](std::string_view k, std::string_view) {
+                  keys.emplace_back(k);
+                  return true;
+                }).ok());
+    return keys;
+  }
+
+  std::string dir_;
+  std::unique_ptr<Store> store_;
+};
+
+TEST_P(StoreContractTest, GetReturnsWhatWasWrittenAndNotFoundOtherwise) {
+  WriteBatch b;
+  b.Put(Family::kHosts, "web-1", "state-1");
+  ASSERT_TRUE(store_->Write(b, {}).ok());
+  EXPECT_EQ(*store_->Get(Family::kHosts, "web-1"), "state-1");
+  EXPECT_EQ(store_->Get(Family::kHosts, "web-2").status().code(), absl::StatusCode::kNotFound);
+  // Families are separate key spaces.
+  EXPECT_EQ(store_->Get(Family::kEvidence, "web-1").status().code(), absl::StatusCode::kNotFound);
+}
+
+TEST_P(StoreContractTest, BatchIsAppliedWhole) {
+  WriteBatch b;
+  b.Put(Family::kHosts, "a", "1");
+  b.Put(Family::kEvidence, EvidenceKey("a", 1), "r1");
+  b.Put(Family::kHosts, "a", "2");  // later op in the same batch wins
+  b.Delete(Family::kHosts, "missing");
+  ASSERT_TRUE(store_->Write(b, {}).ok());
+  EXPECT_EQ(*store_->Get(Family::kHosts, "a"), "2");
+  EXPECT_EQ(*store_->Get(Family::kEvidence, EvidenceKey("a", 1)), "r1");
+  WriteBatch d;
+  d.Delete(Family::kHosts, "a");
+  ASSERT_TRUE(store_->Write(d, {}).ok());
+  EXPECT_FALSE(store_->Get(Family::kHosts, "a").ok());
+}
+
+TEST_P(StoreContractTest, PrefixScanIsOrderedByBigEndianIndexAndStaysInsideTheHost) {
+  WriteBatch b;
+  // Written out of order, with indexes whose little-endian bytes would sort wrong.
+  for (uint64_t i : {256u, 1u, 65536u, 2u, 255u}) {
+    b.Put(Family::kEvidence, EvidenceKey("host-a", i), std::to_string(i));
+  }
+  b.Put(Family::kEvidence, EvidenceKey("host-a2", 1), "other host, same prefix text");
+  b.Put(Family::kEvidence, EvidenceKey("host", 7), "shorter host");
+  ASSERT_TRUE(store_->Write(b, {}).ok());
+
+  std::vector<uint64_t> order;
+  ASSERT_TRUE(ScanPrefix(*store_, Family::kEvidence, EvidencePrefix("host-a"),
+                         [&](std::string_view k, std::string_view v) {
+                           order.push_back(*EvidenceKeyIndex(k));
+                           EXPECT_EQ(std::to_string(order.back()), v);
+                           return true;
+                         })
+                  .ok());
+  EXPECT_EQ(order, (std::vector<uint64_t>{1, 2, 255, 256, 65536}));
+}
+
+TEST_P(StoreContractTest, ScanStopsWhenVisitorSaysSoAndHonoursEnd) {
+  WriteBatch b;
+  for (int i = 0; i < 10; ++i) b.Put(Family::kMeta, std::string(1, static_cast<char>('a' + i)), "");
+  ASSERT_TRUE(store_->Write(b, {}).ok());
+  int seen = 0;
+  ASSERT_TRUE(store_->Scan(Family::kMeta, "", "", [&](std::string_view, std::string_view) {
+                      return ++seen < 3;
+                    }).ok());
+  EXPECT_EQ(seen, 3);
+  std::vector<std::string> keys;
+  ASSERT_TRUE(store_->Scan(Family::kMeta, "c", "f", [&](std::string_view k, std::string_view) {
+                      keys.emplace_back(k);
+                      return true;
+                    }).ok());
+  EXPECT_EQ(keys, (std::vector<std::string>{"c", "d", "e"}));
+}
+
+TEST_P(StoreContractTest, BinaryKeysAndValuesSurvive) {
+  std::string key("\x00\xff\x01", 3);
+  std::string value("\x00\x00zero\xff", 7);
+  WriteBatch b;
+  b.Put(Family::kCheckpoints, key, value);
+  ASSERT_TRUE(store_->Write(b, {}).ok());
+  EXPECT_EQ(*store_->Get(Family::kCheckpoints, key), value);
+}
+
+TEST_P(StoreContractTest, ConcurrentWritersAllLand) {
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < 100; ++i) {
+        WriteBatch b;
+        b.Put(Family::kEvidence, EvidenceKey("h" + std::to_string(t), i + 1), "x");
+        ASSERT_TRUE(store_->Write(b, {.sync = (i % 10 == 0)}).ok());
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  for (int t = 0; t < 4; ++t) {
+    EXPECT_EQ(Keys(Family::kEvidence, EvidencePrefix("h" + std::to_string(t))).size(), 100u);
+  }
+}
+
+TEST_P(StoreContractTest, ClosedStoreRefusesEverything) {
+  ASSERT_TRUE(store_->Close().ok());
+  WriteBatch b;
+  b.Put(Family::kMeta, "k", "v");
+  EXPECT_EQ(store_->Write(b, {}).code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(store_->Get(Family::kMeta, "k").status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(store_->Close().code(), absl::StatusCode::kFailedPrecondition);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    AllStores, StoreContractTest,
+    testing::Values(
+        std::make_pair(std::string("memory"),
+                       Factory([](const std::string&) -> std::unique_ptr<Store> {
+                         return std::make_unique<MemoryStore>();
+                       })),
+        std::make_pair(std::string("rocksdb"),
+                       Factory([](const std::string& dir) -> std::unique_ptr<Store> {
+                         auto s = OpenRocksDbStore(dir);
+                         return s.ok() ? std::move(*s) : nullptr;
+                       }))),
+    [](const auto& param_info) { return param_info.param.first; });
+
+// RocksDB-only: what was synced survives reopening, and a second opener is
+// refused while the first holds the database.
+TEST(RocksDbStoreTest, DataSurvivesReopenAndLockIsExclusive) {
+  const std::string dir = testing::TempDir() + "/rocks_reopen";
+  std::filesystem::remove_all(dir);
+  {
+    auto store = OpenRocksDbStore(dir);
+    ASSERT_TRUE(store.ok()) << store.status();
+    WriteBatch b;
+    b.Put(Family::kHosts, "h", "v");
+    ASSERT_TRUE((*store)->Write(b, {.sync = true}).ok());
+    auto second = OpenRocksDbStore(dir);
+    EXPECT_EQ(second.status().code(), absl::StatusCode::kFailedPrecondition) << second.status();
+  }
+  auto store = OpenRocksDbStore(dir);
+  ASSERT_TRUE(store.ok());
+  EXPECT_EQ(*(*store)->Get(Family::kHosts, "h"), "v");
+  std::filesystem::remove_all(dir);
+}
+
+TEST(RocksDbStoreTest, UnwritableDirectoryIsAClearError) {
+  auto store = OpenRocksDbStore("/proc/attest-cannot-be-here");
+  EXPECT_FALSE(store.ok());
+  EXPECT_NE(store.status().message().find("/proc/attest-cannot-be-here"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace attest::store
