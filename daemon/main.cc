@@ -1,4 +1,6 @@
 // attestd: the central daemon. See --help.
+#include <sys/resource.h>
+
 #include <csignal>
 #include <cstdio>
 #include <fstream>
@@ -32,6 +34,13 @@ int main(int argc, char** argv) {
       !s.ok()) {
     fprintf(stderr, "attestd: %s\n", std::string(s.message()).c_str());
     return 2;
+  }
+
+  // Each agent holds a connection: use every file descriptor we may.
+  rlimit nofile{};
+  if (getrlimit(RLIMIT_NOFILE, &nofile) == 0 && nofile.rlim_cur < nofile.rlim_max) {
+    nofile.rlim_cur = nofile.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &nofile);
   }
 
   attest::daemon::Server server(config, attest::SystemClock());

@@ -83,6 +83,9 @@ absl::Status Server::Start() {
   builder.RegisterService(parts_->agent_service.get());
   builder.RegisterService(parts_->admin_service.get());
   builder.SetMaxReceiveMessageSize(static_cast<int>(config_.max_message_bytes));
+  // Without this gRPC sets SO_REUSEPORT, and a second attestd would silently
+  // share the port (and half the agents) instead of failing.
+  builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
   // Keepalive: the daemon pings idle agents to find dead peers, and refuses
   // agents that ping more often than every 10 s.
   builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIME_MS, 60000);
@@ -113,7 +116,13 @@ void Server::Shutdown() {
   if (parts_->grpc_server) {
     spdlog::info("shutting down: draining {} agent streams", parts_->agent_service->StreamCount());
     parts_->agent_service->Drain();
-    parts_->grpc_server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(10));
+    // Streams stop reading; let every batch already taken in become durable
+    // and acked before the connections go.
+    if (!parts_->committer->WaitIdle(absl::Seconds(10))) {
+      spdlog::warn("in-flight batches still committing after 10s; shutting down anyway");
+    }
+    parts_->grpc_server->Shutdown(std::chrono::system_clock::now() +
+                                  std::chrono::milliseconds(500));
     parts_->grpc_server->Wait();
   }
   if (parts_->committer) parts_->committer->Stop();

@@ -107,11 +107,19 @@ uint64_t Committer::HighestDurableSeq(const std::string& host, const std::string
   return seq == it->second.highest_seq_by_instance().end() ? 0 : seq->second;
 }
 
+bool Committer::WaitIdle(absl::Duration timeout) {
+  std::unique_lock lock(mu_);
+  return idle_.wait_for(lock, absl::ToChronoMilliseconds(timeout),
+                        [&] { return queue_.empty() && !committing_; });
+}
+
 void Committer::Run() {
   std::vector<CommitRequest> group;
   while (true) {
     {
       std::unique_lock lock(mu_);
+      committing_ = false;
+      if (queue_.empty()) idle_.notify_all();
       wake_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
       if (queue_.empty() && stopping_) return;
       size_t bytes = 0;
@@ -120,6 +128,7 @@ void Committer::Run() {
         group.push_back(std::move(queue_.front()));
         queue_.pop_front();
       }
+      committing_ = true;
     }
     CommitGroup(group);
     group.clear();

@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/time/time.h"
 #include "attest/v1/agent.pb.h"
 #include "attest/v1/evidence.pb.h"
 #include "common/clock.h"
@@ -64,6 +65,9 @@ class Committer {
   [[nodiscard]] absl::Status Start();
   // Queues a request. After Stop, the callback runs at once with Unavailable.
   void Submit(CommitRequest request);
+  // Waits until nothing is queued or being committed, up to `timeout`.
+  // False on timeout.
+  bool WaitIdle(absl::Duration timeout);
   // Commits everything already queued, then stops the thread.
   void Stop();
 
@@ -80,6 +84,8 @@ class Committer {
 
   mutable std::mutex mu_;
   std::condition_variable wake_;
+  std::condition_variable idle_;
+  bool committing_ = false;
   std::deque<CommitRequest> queue_;
   bool stopping_ = false;
   bool started_ = false;

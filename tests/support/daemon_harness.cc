@@ -1,0 +1,142 @@
+#include "tests/support/daemon_harness.h"
+
+#include <signal.h>
+
+#include <filesystem>
+
+#include "common/strings.h"
+
+namespace attest::testing_support {
+
+DaemonHarness::DaemonHarness(std::string dir, FixturePki* pki,
+                             std::vector<std::string> extra_flags)
+    : dir_(std::move(dir)), pki_(pki), extra_flags_(std::move(extra_flags)) {
+  data_dir_ = dir_ + "/data";
+  log_path_ = dir_ + "/attestd.log";
+}
+
+DaemonHarness::~DaemonHarness() { Kill(); }
+
+absl::Status DaemonHarness::Start() {
+  const std::string ready = dir_ + "/ready";
+  std::filesystem::remove(ready);
+  std::vector<std::string> argv = {BinaryPath("attestd"), "--listen=127.0.0.1:0",
+                                   "--data-dir=" + data_dir_, "--ready-file=" + ready,
+                                   "--log-level=info"};
+  if (pki_ == nullptr) {
+    argv.push_back("--insecure");
+  } else {
+    argv.push_back("--tls-cert=" + pki_->server().cert);
+    argv.push_back("--tls-key=" + pki_->server().key);
+    argv.push_back("--client-ca=" + pki_->ca_file());
+  }
+  for (const auto& f : extra_flags_) argv.push_back(f);
+  auto child = ChildProcess::Start(argv, log_path_);
+  if (!child.ok()) return child.status();
+  process_.emplace(std::move(*child));
+  auto address = WaitForFile(ready, &*process_, absl::Seconds(30));
+  if (!address.ok()) return address.status();
+  address_ = *address;
+  return absl::OkStatus();
+}
+
+void DaemonHarness::Kill() {
+  if (!process_) return;
+  process_->Signal(SIGKILL);
+  (void)process_->Wait(absl::Seconds(30));
+  process_.reset();
+}
+
+absl::StatusOr<int> DaemonHarness::Stop() {
+  if (!process_) return absl::FailedPreconditionError("not running");
+  process_->Signal(SIGTERM);
+  auto code = process_->Wait(absl::Seconds(30));
+  process_.reset();
+  return code;
+}
+
+std::shared_ptr<grpc::Channel> DaemonHarness::ChannelWith(const std::optional<CertFiles>& client) {
+  grpc::ChannelArguments args;
+  args.SetMaxSendMessageSize(64 << 20);
+  // A distinct argument keeps each test channel on its own connection.
+  static int counter = 0;
+  args.SetInt("attest.test.channel", ++counter);
+  if (pki_ == nullptr) {
+    return grpc::CreateCustomChannel(address_, grpc::InsecureChannelCredentials(), args);
+  }
+  grpc::SslCredentialsOptions ssl;
+  ssl.pem_root_certs = pki_->ReadFile(pki_->ca_file());
+  if (client) {
+    ssl.pem_cert_chain = pki_->ReadFile(client->cert);
+    ssl.pem_private_key = pki_->ReadFile(client->key);
+  }
+  args.SetSslTargetNameOverride("localhost");
+  return grpc::CreateCustomChannel(address_, grpc::SslCredentials(ssl), args);
+}
+
+std::shared_ptr<grpc::Channel> DaemonHarness::ChannelAs(const std::string& role,
+                                                        const std::string& name) {
+  if (pki_ == nullptr) return ChannelWith(std::nullopt);
+  return ChannelWith(pki_->Client(role, name));
+}
+
+std::unique_ptr<v1::AdminService::Stub> DaemonHarness::Admin() {
+  return v1::AdminService::NewStub(ChannelAs("admin", "test-admin"));
+}
+
+std::vector<v1::EvidenceRecord> DaemonHarness::Evidence(const std::string& host) {
+  auto admin = Admin();
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
+  v1::ListEvidenceRequest req;
+  req.set_host(host);
+  auto reader = admin->ListEvidence(&ctx, req);
+  std::vector<v1::EvidenceRecord> out;
+  v1::EvidenceRecord r;
+  while (reader->Read(&r)) out.push_back(r);
+  grpc::Status s = reader->Finish();
+  if (!s.ok()) out.clear();
+  return out;
+}
+
+TestAgent::TestAgent(std::shared_ptr<grpc::Channel> channel, absl::Duration deadline)
+    : stub_(v1::AgentService::NewStub(channel)) {
+  context_.set_deadline(absl::ToChronoTime(absl::Now() + deadline));
+  stream_ = stub_->Stream(&context_);
+}
+
+bool TestAgent::Write(const v1::AgentMessage& message) { return stream_->Write(message); }
+
+bool TestAgent::Hello(const v1::Hello& hello, v1::Welcome* welcome) {
+  v1::AgentMessage m;
+  *m.mutable_hello() = hello;
+  if (!stream_->Write(m)) return false;
+  v1::DaemonMessage reply;
+  if (!stream_->Read(&reply) || !reply.has_welcome()) return false;
+  if (welcome != nullptr) *welcome = reply.welcome();
+  return true;
+}
+
+bool TestAgent::Send(const std::vector<v1::Signal>& signals, uint64_t* acked) {
+  v1::AgentMessage m;
+  for (const auto& s : signals) *m.mutable_batch()->add_signals() = s;
+  if (!stream_->Write(m)) return false;
+  v1::DaemonMessage reply;
+  if (!stream_->Read(&reply) || !reply.has_ack()) return false;
+  if (acked != nullptr) *acked = reply.ack().highest_durable_seq();
+  return true;
+}
+
+grpc::Status TestAgent::Finish() {
+  if (!finished_) {
+    stream_->WritesDone();
+    v1::DaemonMessage drain;
+    while (stream_->Read(&drain)) {
+    }
+    status_ = stream_->Finish();
+    finished_ = true;
+  }
+  return status_;
+}
+
+}  // namespace attest::testing_support

@@ -1,0 +1,49 @@
+// Child processes for cross-process tests: start attestd, wait until it
+// serves, kill it, collect its exit status. No shell is involved.
+#ifndef ATTEST_TESTS_SUPPORT_PROCESS_H_
+#define ATTEST_TESTS_SUPPORT_PROCESS_H_
+
+#include <sys/types.h>
+
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+
+namespace attest::testing_support {
+
+class ChildProcess {
+ public:
+  // Starts `argv[0]` with `argv`; stderr goes to `log_path` (appended).
+  static absl::StatusOr<ChildProcess> Start(const std::vector<std::string>& argv,
+                                            const std::string& log_path);
+  ChildProcess(ChildProcess&& other) noexcept;
+  ChildProcess& operator=(ChildProcess&& other) noexcept;
+  ~ChildProcess();  // SIGKILLs the child if it still runs
+
+  pid_t pid() const { return pid_; }
+  void Signal(int signo) const;
+  // Waits for exit up to `timeout`; the exit code, 128+signal for a signal,
+  // or DeadlineExceeded.
+  absl::StatusOr<int> Wait(absl::Duration timeout);
+
+ private:
+  explicit ChildProcess(pid_t pid) : pid_(pid) {}
+  pid_t pid_ = -1;
+};
+
+// Polls `path` until it exists and is non-empty, or `timeout` passes (or the
+// child exits). Returns its content without the trailing newline.
+absl::StatusOr<std::string> WaitForFile(const std::string& path, ChildProcess* child,
+                                        absl::Duration timeout);
+
+// Path of a built binary, from the ATTEST_BIN_DIR compile definition.
+std::string BinaryPath(const std::string& name);
+
+// A fresh empty directory under the test temp dir.
+std::string FreshDir(const std::string& name);
+
+}  // namespace attest::testing_support
+
+#endif  // ATTEST_TESTS_SUPPORT_PROCESS_H_
