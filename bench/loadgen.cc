@@ -33,6 +33,7 @@ struct Options {
   int64_t seconds = 10;
   int64_t batches = 0;  // per agent; 0: run for --seconds
   bool idle = false;
+  int64_t interval_ms = 0;  // paced: one batch per agent per interval (0: closed loop)
   std::string host_prefix = "loadgen";
   std::string ready_file;  // idle mode: written once every stream is open
   std::string ca, cert_dir;  // TLS: CA file and a dir of host-<name>.{crt,key}
@@ -127,26 +128,40 @@ class SimAgent : public grpc::ClientBidiReactor<v1::AgentMessage, v1::DaemonMess
 
   void Stop() { context_.TryCancel(); }
 
+  bool paced() const { return options_.interval_ms > 0; }
+
+  // Paced mode: called by the ticker thread; sends the next batch when one
+  // is due and the previous one has been acked.
+  void Tick(absl::Time now) {
+    std::lock_guard lock(mu_);
+    if (!welcomed_ || awaiting_ack_ || done_ || shared_.stop || now < next_due_) return;
+    if (options_.batches > 0 && batches_done_ >= options_.batches) return;
+    next_due_ = std::max(next_due_ + absl::Milliseconds(options_.interval_ms), now);
+    SendBatchLocked();
+  }
+
   void OnReadDone(bool ok) override {
     if (!ok) return;
+    std::lock_guard lock(mu_);
     if (reply_.has_welcome()) {
       seq_ = reply_.welcome().highest_durable_seq();
-      std::lock_guard lock(shared_.mu);
+      welcomed_ = true;
+      next_due_ = absl::Now() + absl::Milliseconds(rng_() % std::max<int64_t>(1, options_.interval_ms));
+      std::lock_guard shared_lock(shared_.mu);
       ++shared_.open;
       shared_.cv.notify_all();
     } else if (reply_.has_ack()) {
       latencies_.push_back(absl::ToInt64Microseconds(absl::Now() - sent_at_));
-      shared_.signals += static_cast<uint64_t>(options_.batch);
+      shared_.signals += static_cast<uint64_t>(batch_size());
       ++batches_done_;
+      awaiting_ack_ = false;
     }
-    const bool more = !shared_.stop && (options_.idle ? batches_done_ == 0 && !sent_idle_
-                                                      : options_.batches == 0 ||
-                                                            batches_done_ < options_.batches);
-    if (more) {
-      SendBatch();
+    const bool finished_batches = options_.batches > 0 && batches_done_ >= options_.batches;
+    if (paced() && !finished_batches) {
+      StartRead(&reply_);  // the ticker sends
+    } else if (!shared_.stop && !finished_batches) {
+      SendBatchLocked();
       StartRead(&reply_);
-    } else if (options_.idle) {
-      StartRead(&reply_);  // hold the stream open until cancelled
     } else {
       StartWritesDone();
       StartRead(&reply_);
@@ -156,6 +171,10 @@ class SimAgent : public grpc::ClientBidiReactor<v1::AgentMessage, v1::DaemonMess
   void OnWriteDone(bool ok) override {}
 
   void OnDone(const grpc::Status& status) override {
+    {
+      std::lock_guard lock(mu_);
+      done_ = true;
+    }
     {
       std::lock_guard lock(shared_.mu);
       if (!status.ok() && status.error_code() != grpc::StatusCode::CANCELLED) {
@@ -172,14 +191,15 @@ class SimAgent : public grpc::ClientBidiReactor<v1::AgentMessage, v1::DaemonMess
   }
 
  private:
-  void SendBatch() {
+  int64_t batch_size() const { return options_.idle ? 1 : options_.batch; }
+
+  void SendBatchLocked() {
     outgoing_.Clear();
-    const int n = options_.idle ? 1 : static_cast<int>(options_.batch);
-    for (int i = 0; i < n; ++i) {
+    for (int64_t i = 0; i < batch_size(); ++i) {
       *outgoing_.mutable_batch()->add_signals() =
           options_.idle ? HeartbeatSignal(++seq_) : MakeSignal(++seq_, rng_, host_);
     }
-    sent_idle_ = options_.idle;
+    awaiting_ack_ = true;
     sent_at_ = absl::Now();
     StartWrite(&outgoing_);
   }
@@ -191,6 +211,11 @@ class SimAgent : public grpc::ClientBidiReactor<v1::AgentMessage, v1::DaemonMess
     return s;
   }
 
+  std::mutex mu_;
+  bool welcomed_ = false;
+  bool awaiting_ack_ = false;
+  bool done_ = false;
+  absl::Time next_due_;
   std::unique_ptr<v1::AgentService::Stub> stub_;
   grpc::ClientContext context_;
   std::string host_;
@@ -201,7 +226,6 @@ class SimAgent : public grpc::ClientBidiReactor<v1::AgentMessage, v1::DaemonMess
   v1::DaemonMessage reply_;
   uint64_t seq_ = 0;
   int64_t batches_done_ = 0;
-  bool sent_idle_ = false;
   absl::Time sent_at_;
   std::vector<int64_t> latencies_;
 };
@@ -235,7 +259,8 @@ int Main(int argc, char** argv) {
   flags.Int("batch", &o.batch, "signals per batch");
   flags.Int("seconds", &o.seconds, "how long to send (closed loop), or hold streams (idle)");
   flags.Int("batches", &o.batches, "batches per agent, then stop (0: use --seconds)");
-  flags.Bool("idle", &o.idle, "open streams, send one heartbeat each, then hold them");
+  flags.Bool("idle", &o.idle, "heartbeats only: one per agent per --interval-ms (default 30 s)");
+  flags.Int("interval-ms", &o.interval_ms, "paced: one batch per agent per interval (0: closed loop)");
   flags.String("host-prefix", &o.host_prefix, "host ids are <prefix>-<n>");
   flags.String("ready-file", &o.ready_file, "idle mode: written once all streams are welcomed");
   flags.String("ca", &o.ca, "TLS: CA certificate (else insecure)");
@@ -248,6 +273,7 @@ int Main(int argc, char** argv) {
     fputs(flags.Usage().c_str(), stdout);
     return 0;
   }
+  if (o.idle && o.interval_ms == 0) o.interval_ms = 30000;
   rlimit nofile{};
   getrlimit(RLIMIT_NOFILE, &nofile);
   nofile.rlim_cur = nofile.rlim_max;
@@ -269,6 +295,16 @@ int Main(int argc, char** argv) {
   const double connect_seconds = absl::ToDoubleSeconds(absl::Now() - start);
   if (o.idle && !o.ready_file.empty()) std::ofstream(o.ready_file) << shared.open << "\n";
   const absl::Time measure_start = absl::Now();
+  std::thread ticker;
+  if (o.interval_ms > 0) {
+    ticker = std::thread([&] {
+      while (!shared.stop) {
+        const absl::Time now = absl::Now();
+        for (auto& a : agents) a->Tick(now);
+        std::this_thread::sleep_for(std::chrono::milliseconds(2));
+      }
+    });
+  }
   {
     std::unique_lock lock(shared.mu);
     shared.cv.wait_for(lock, std::chrono::seconds(o.seconds), [&] {
@@ -276,6 +312,7 @@ int Main(int argc, char** argv) {
     });
   }
   shared.stop = true;
+  if (ticker.joinable()) ticker.join();
   for (auto& a : agents) a->Stop();
   {
     std::unique_lock lock(shared.mu);

@@ -1,7 +1,9 @@
 // Baseline (a) for the ingest benchmark: raw RocksDB WriteBatches of 100
 // records the size of attestd's stored evidence records, one WAL sync per
 // batch, one writer. Prints key=value results.
+#include <algorithm>
 #include <cstdio>
+#include <vector>
 #include <filesystem>
 #include <string>
 
@@ -40,6 +42,7 @@ int main(int argc, char** argv) {
   wo.sync = true;
   std::string value(static_cast<size_t>(record_bytes), 'v');
   uint64_t records = 0;
+  std::vector<int64_t> latencies_us;
   const absl::Time start = absl::Now();
   const absl::Time end = start + absl::Seconds(seconds);
   while (absl::Now() < end) {
@@ -52,15 +55,26 @@ int main(int argc, char** argv) {
       wb.Put(key, value);
       ++records;
     }
+    const absl::Time before = absl::Now();
     s = db->Write(wo, &wb);
+    latencies_us.push_back(absl::ToInt64Microseconds(absl::Now() - before));
     if (!s.ok()) {
       fprintf(stderr, "write: %s\n", s.ToString().c_str());
       return 1;
     }
   }
   const double elapsed = absl::ToDoubleSeconds(absl::Now() - start);
-  printf("records=%llu seconds=%.2f records_per_s=%.0f\n",
-         static_cast<unsigned long long>(records), elapsed, static_cast<double>(records) / elapsed);
+  std::sort(latencies_us.begin(), latencies_us.end());
+  auto pct = [&](double p) {
+    return latencies_us.empty()
+               ? 0.0
+               : static_cast<double>(latencies_us[std::min(
+                     latencies_us.size() - 1, static_cast<size_t>(p * latencies_us.size()))]) /
+                     1000.0;
+  };
+  printf("records=%llu seconds=%.2f records_per_s=%.0f p50_ms=%.3f p99_ms=%.3f\n",
+         static_cast<unsigned long long>(records), elapsed, static_cast<double>(records) / elapsed,
+         pct(0.50), pct(0.99));
   db.reset();
   std::filesystem::remove_all(dir);
   return 0;

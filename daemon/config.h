@@ -40,9 +40,6 @@ struct ParsedArgs {
 // address, neither TLS nor --insecure.
 absl::StatusOr<ParsedArgs> ParseArgs(int argc, char** argv);
 
-// True for 127.0.0.0/8, ::1 and localhost listen addresses ("host:port").
-bool IsLoopbackAddress(const std::string& listen);
-
 }  // namespace attest::daemon
 
 #endif  // ATTEST_DAEMON_CONFIG_H_

@@ -1,5 +1,7 @@
 #include "daemon/ingest/committer.h"
 
+#include <pthread.h>
+
 #include "common/strings.h"
 #include "common/time_util.h"
 #include "daemon/evidence/chain.h"
@@ -71,7 +73,10 @@ absl::Status Committer::Start() {
   std::lock_guard lock(mu_);
   hosts_ = std::move(loaded);
   started_ = true;
-  thread_ = std::thread([this] { Run(); });
+  thread_ = std::thread([this] {
+    pthread_setname_np(pthread_self(), "attest-commit");
+    Run();
+  });
   return absl::OkStatus();
 }
 

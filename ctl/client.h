@@ -1,0 +1,39 @@
+// How attestctl reaches a daemon: --daemon HOST:PORT, insecure on loopback,
+// mTLS with --tls-cert/--tls-key/--ca otherwise.
+#ifndef ATTEST_CTL_CLIENT_H_
+#define ATTEST_CTL_CLIENT_H_
+
+#include <grpcpp/grpcpp.h>
+
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+
+namespace attest::ctl {
+
+struct ClientOptions {
+  std::string daemon = "127.0.0.1:7443";
+  std::string tls_cert;
+  std::string tls_key;
+  std::string ca;
+  std::string server_name;  // TLS name to expect; default: the daemon's host
+};
+
+// A channel to the daemon. InvalidArgument when TLS files are missing or
+// when no TLS is configured for a non-loopback daemon.
+absl::StatusOr<std::shared_ptr<grpc::Channel>> Connect(const ClientOptions& options);
+
+// attestctl's exit codes (documented in --help).
+inline constexpr int kExitOk = 0;
+inline constexpr int kExitFindings = 1;
+inline constexpr int kExitUsage = 2;
+inline constexpr int kExitUnreachable = 3;
+
+// Maps a failed RPC to an exit code: 3 when the daemon could not be
+// reached, 1 otherwise.
+int ExitCodeFor(const grpc::Status& status);
+
+}  // namespace attest::ctl
+
+#endif  // ATTEST_CTL_CLIENT_H_
