@@ -19,12 +19,15 @@ extern char** environ;
 namespace attest::testing_support {
 
 absl::StatusOr<ChildProcess> ChildProcess::Start(const std::vector<std::string>& argv,
-                                                 const std::string& log_path) {
+                                                 const std::string& log_path,
+                                                 const std::string& stdout_path) {
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
   posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, log_path.c_str(),
                                    O_WRONLY | O_CREAT | O_APPEND, 0644);
-  posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, "/dev/null", O_WRONLY, 0);
+  posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO,
+                                   stdout_path.empty() ? "/dev/null" : stdout_path.c_str(),
+                                   O_WRONLY | O_CREAT | O_TRUNC, 0644);
   // The child must not inherit blocked signals from the test's threads.
   posix_spawnattr_t attr;
   posix_spawnattr_init(&attr);
@@ -95,7 +98,14 @@ absl::StatusOr<std::string> WaitForFile(const std::string& path, ChildProcess* c
   return absl::DeadlineExceededError(StrCat("timed out waiting for ", path));
 }
 
-std::string BinaryPath(const std::string& name) { return StrCat(ATTEST_BIN_DIR, "/", name); }
+std::string BinaryPath(const std::string& name) {
+  if (name == "attestctl") return StrCat(ATTEST_BIN_DIR, "/../ctl/attestctl");
+  return StrCat(ATTEST_BIN_DIR, "/", name);
+}
+
+std::string SourcePath(const std::string& relative) {
+  return StrCat(ATTEST_SOURCE_DIR, "/", relative);
+}
 
 std::string FreshDir(const std::string& name) {
   const char* tmp = getenv("TEST_TMPDIR");

@@ -15,9 +15,11 @@ namespace attest::testing_support {
 
 class ChildProcess {
  public:
-  // Starts `argv[0]` with `argv`; stderr goes to `log_path` (appended).
+  // Starts `argv[0]` with `argv`; stderr goes to `log_path` (appended),
+  // stdout to `stdout_path` (truncated; /dev/null when empty).
   static absl::StatusOr<ChildProcess> Start(const std::vector<std::string>& argv,
-                                            const std::string& log_path);
+                                            const std::string& log_path,
+                                            const std::string& stdout_path = "");
   ChildProcess(ChildProcess&& other) noexcept;
   ChildProcess& operator=(ChildProcess&& other) noexcept;
   ~ChildProcess();  // SIGKILLs the child if it still runs
@@ -40,6 +42,9 @@ absl::StatusOr<std::string> WaitForFile(const std::string& path, ChildProcess* c
 
 // Path of a built binary, from the ATTEST_BIN_DIR compile definition.
 std::string BinaryPath(const std::string& name);
+
+// Path of a file in the source tree, e.g. "tests/tools/verify_chain.py".
+std::string SourcePath(const std::string& relative);
 
 // A fresh empty directory under the test temp dir.
 std::string FreshDir(const std::string& name);
