@@ -163,12 +163,25 @@ class SimAgent : public grpc::ClientBidiReactor<v1::AgentMessage, v1::DaemonMess
       SendBatchLocked();
       StartRead(&reply_);
     } else {
-      StartWritesDone();
+      WritesDoneLocked();
       StartRead(&reply_);
     }
   }
 
-  void OnWriteDone(bool ok) override {}
+  void OnWriteDone(bool ok) override {
+    std::lock_guard lock(mu_);
+    write_in_flight_ = false;
+    if (!ok) return;
+    if (send_pending_) {
+      send_pending_ = false;
+      outgoing_.Swap(&next_);
+      StartWrite(&outgoing_);
+      write_in_flight_ = true;
+    } else if (writes_done_pending_) {
+      writes_done_pending_ = false;
+      StartWritesDone();
+    }
+  }
 
   void OnDone(const grpc::Status& status) override {
     {
@@ -193,15 +206,32 @@ class SimAgent : public grpc::ClientBidiReactor<v1::AgentMessage, v1::DaemonMess
  private:
   int64_t batch_size() const { return options_.idle ? 1 : options_.batch; }
 
+  // Builds the next batch in next_; outgoing_ belongs to gRPC until
+  // OnWriteDone.
   void SendBatchLocked() {
-    outgoing_.Clear();
+    next_.Clear();
     for (int64_t i = 0; i < batch_size(); ++i) {
-      *outgoing_.mutable_batch()->add_signals() =
+      *next_.mutable_batch()->add_signals() =
           options_.idle ? HeartbeatSignal(++seq_) : MakeSignal(++seq_, rng_, host_);
     }
     awaiting_ack_ = true;
     sent_at_ = absl::Now();
-    StartWrite(&outgoing_);
+    // gRPC allows one outstanding write; an ack can overtake OnWriteDone.
+    if (write_in_flight_) {
+      send_pending_ = true;
+    } else {
+      write_in_flight_ = true;
+      outgoing_.Swap(&next_);
+      StartWrite(&outgoing_);
+    }
+  }
+
+  void WritesDoneLocked() {
+    if (write_in_flight_) {
+      writes_done_pending_ = true;
+    } else {
+      StartWritesDone();
+    }
   }
   static v1::Signal HeartbeatSignal(uint64_t seq) {
     v1::Signal s;
@@ -215,6 +245,9 @@ class SimAgent : public grpc::ClientBidiReactor<v1::AgentMessage, v1::DaemonMess
   bool welcomed_ = false;
   bool awaiting_ack_ = false;
   bool done_ = false;
+  bool write_in_flight_ = true;  // the hello, started in the constructor
+  bool send_pending_ = false;
+  bool writes_done_pending_ = false;
   absl::Time next_due_;
   std::unique_ptr<v1::AgentService::Stub> stub_;
   grpc::ClientContext context_;
@@ -223,6 +256,7 @@ class SimAgent : public grpc::ClientBidiReactor<v1::AgentMessage, v1::DaemonMess
   Shared& shared_;
   std::mt19937 rng_;
   v1::AgentMessage outgoing_;
+  v1::AgentMessage next_;
   v1::DaemonMessage reply_;
   uint64_t seq_ = 0;
   int64_t batches_done_ = 0;
@@ -321,12 +355,14 @@ int Main(int argc, char** argv) {
   const double seconds = absl::ToDoubleSeconds(absl::Now() - measure_start);
   std::vector<int64_t>& lat = shared.latencies_us;
   printf("agents=%lld open=%d connect_s=%.2f seconds=%.2f signals=%llu signals_per_s=%.0f "
-         "acks=%zu p50_ms=%.2f p99_ms=%.2f errors=%llu%s%s\n",
+         "acks=%zu p50_ms=%.2f p90_ms=%.2f p99_ms=%.2f max_ms=%.2f errors=%llu%s%s\n",
          static_cast<long long>(o.agents), shared.open, connect_seconds, seconds,
          static_cast<unsigned long long>(shared.signals.load()),
          static_cast<double>(shared.signals.load()) / std::max(seconds, 1e-9), lat.size(),
          static_cast<double>(Percentile(lat, 0.50)) / 1000.0,
+         static_cast<double>(Percentile(lat, 0.90)) / 1000.0,
          static_cast<double>(Percentile(lat, 0.99)) / 1000.0,
+         static_cast<double>(Percentile(lat, 1.0)) / 1000.0,
          static_cast<unsigned long long>(shared.errors.load()),
          shared.first_error.empty() ? "" : " first_error=", shared.first_error.c_str());
   return shared.errors.load() == 0 ? 0 : 1;

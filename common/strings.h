@@ -42,6 +42,9 @@ void StrAppend(std::string* out, const Args&... args) {
   (strings_internal::Append(out, args), ...);
 }
 
+// Lowercase hex of raw bytes.
+std::string HexEncode(std::string_view bytes);
+
 // A std::string_view of an absl::string_view (e.g. absl::Status::message()).
 inline std::string_view View(absl::string_view s) { return std::string_view(s.data(), s.size()); }
 

@@ -18,6 +18,7 @@ absl::Time FromProto(const google::protobuf::Timestamp& ts);
 // RFC 3339 in UTC with a "Z" suffix, e.g. "2026-01-01T00:00:00Z". Fractional
 // seconds are printed only when non-zero (up to nanoseconds).
 std::string FormatRfc3339(absl::Time t);
+void AppendRfc3339(std::string* out, absl::Time t);
 // Parses RFC 3339 with any offset; returns InvalidArgument on bad input.
 absl::StatusOr<absl::Time> ParseRfc3339(std::string_view text);
 

@@ -1,5 +1,7 @@
 #include "common/time_util.h"
 
+#include <random>
+
 #include "gtest/gtest.h"
 
 namespace attest {
@@ -26,6 +28,18 @@ TEST(TimeUtilTest, Rfc3339RoundTripsThroughProto) {
   EXPECT_EQ(ToProto(t).nanos(), 250000000);
   EXPECT_EQ(FormatRfc3339(*ParseRfc3339("2026-01-01T02:00:00+02:00")), "2026-01-01T00:00:00Z");
   EXPECT_FALSE(ParseRfc3339("yesterday").ok());
+}
+
+TEST(TimeUtilTest, FastFormatterAgreesWithCctz) {
+  std::mt19937_64 rng(42);
+  for (int i = 0; i < 200000; ++i) {
+    // 1900..2200, with and without sub-second parts.
+    const int64_t secs = static_cast<int64_t>(rng() % 9467280000ULL) - 2208988800LL;
+    const int64_t nanos = (i % 3 == 0) ? 0 : static_cast<int64_t>(rng() % 1000000000);
+    const absl::Time t = absl::FromUnixSeconds(secs) + absl::Nanoseconds(nanos);
+    ASSERT_EQ(FormatRfc3339(t), absl::FormatTime("%Y-%m-%d%ET%H:%M:%E*SZ", t, absl::UTCTimeZone()))
+        << secs << "." << nanos;
+  }
 }
 
 }  // namespace

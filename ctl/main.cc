@@ -75,11 +75,8 @@ int Evidence(v1::AdminService::Stub& admin, const std::string& host) {
   v1::EvidenceRecord r;
   std::string line;
   while (reader->Read(&r)) {
-    Json o = evidence::RecordToJson(r);
-    o["prev_hash"] = evidence::HexEncode(r.prev_hash());
-    o["hash"] = evidence::HexEncode(r.hash());
     line.clear();
-    o.AppendCanonical(&line);
+    evidence::AppendCanonicalRecord(&line, r, /*with_links=*/true);
     line.push_back('\n');
     fwrite(line.data(), 1, line.size(), stdout);
   }

@@ -22,20 +22,10 @@ std::string Sha256(std::string_view data) {
   return std::string(reinterpret_cast<char*>(digest), len);
 }
 
-std::string HexEncode(std::string_view bytes) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out;
-  out.reserve(bytes.size() * 2);
-  for (unsigned char c : bytes) {
-    out.push_back(kHex[c >> 4]);
-    out.push_back(kHex[c & 0xf]);
-  }
-  return out;
-}
-
 std::string ChainHash(std::string_view prev_hash, const v1::EvidenceRecord& record) {
-  std::string data(prev_hash);
-  RecordToJson(record).AppendCanonical(&data);
+  thread_local std::string data;  // reused: this runs for every stored record
+  data.assign(prev_hash.data(), prev_hash.size());
+  AppendCanonicalRecord(&data, record, /*with_links=*/false);
   return Sha256(data);
 }
 

@@ -21,7 +21,6 @@ const std::string& GenesisHash();
 
 // SHA-256 of `data`, as 32 raw bytes.
 std::string Sha256(std::string_view data);
-std::string HexEncode(std::string_view bytes);
 
 // Computes the link of `record` after `prev_hash` from the record's content
 // (ignoring its own prev_hash/hash fields).

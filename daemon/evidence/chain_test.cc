@@ -1,5 +1,6 @@
 #include "daemon/evidence/chain.h"
 
+#include "common/strings.h"
 #include "common/time_util.h"
 #include "daemon/evidence/record_json.h"
 #include "gtest/gtest.h"
@@ -30,12 +31,12 @@ std::vector<v1::EvidenceRecord> MakeChain(int n) {
 
 TEST(ChainTest, CanonicalJsonIsTheDocumentedShape) {
   auto records = MakeChain(1);
-  EXPECT_EQ(RecordToJson(records[0]).Canonical(),
+  EXPECT_EQ(CanonicalRecord(records[0], false),
             R"({"heartbeat":{},"host":"web-1","index":1,"instance_id":"i1","kind":"heartbeat",)"
             R"("observed_at":"2026-01-01T00:00:01Z","origin":"live",)"
             R"("received_at":"2026-01-01T00:00:02Z","seq":1})");
   // The hash is SHA-256 over 32 zero bytes followed by those canonical bytes.
-  EXPECT_EQ(records[0].hash(), Sha256(GenesisHash() + RecordToJson(records[0]).Canonical()));
+  EXPECT_EQ(records[0].hash(), Sha256(GenesisHash() + CanonicalRecord(records[0], false)));
 }
 
 TEST(ChainTest, IntactChainVerifies) { EXPECT_TRUE(VerifyChain(MakeChain(5)).ok()); }
@@ -56,7 +57,7 @@ TEST(ChainTest, AnyEditNamesTheFirstBadRecord) {
   EXPECT_NE(VerifyChain(swapped).message().find("record 5"), std::string::npos);
 }
 
-TEST(ChainTest, HexEncode) { EXPECT_EQ(HexEncode(std::string("\x00\xff\x10", 3)), "00ff10"); }
+TEST(ChainTest, HexEncode) { EXPECT_EQ(attest::HexEncode(std::string("\x00\xff\x10", 3)), "00ff10"); }
 
 }  // namespace
 }  // namespace attest::evidence

@@ -1,9 +1,70 @@
 #include "daemon/evidence/record_json.h"
 
+#include "common/json.h"
+#include "common/strings.h"
 #include "common/time_util.h"
 
 namespace attest::evidence {
 namespace {
+
+// Writes one JSON object. Callers give keys in ascending byte order (the
+// canonical order); record_json_test.cc proves every kind round-trips
+// through Json::Parse(...).Canonical() unchanged.
+class ObjectWriter {
+ public:
+  explicit ObjectWriter(std::string* out) : out_(out) { out_->push_back('{'); }
+  void Key(std::string_view key) {
+    if (!first_) out_->push_back(',');
+    first_ = false;
+    AppendJsonString(out_, key);
+    out_->push_back(':');
+  }
+  void String(std::string_view key, std::string_view value) {
+    Key(key);
+    AppendJsonString(out_, value);
+  }
+  void Bool(std::string_view key, bool value) {
+    Key(key);
+    out_->append(value ? "true" : "false");
+  }
+  void Uint(std::string_view key, uint64_t value) {
+    Key(key);
+    StrAppend(out_, value);
+  }
+  void Time(std::string_view key, const google::protobuf::Timestamp& ts) {
+    Key(key);
+    out_->push_back('"');
+    AppendRfc3339(out_, FromProto(ts));
+    out_->push_back('"');
+  }
+  void StringArray(std::string_view key, const google::protobuf::RepeatedPtrField<std::string>& v) {
+    Key(key);
+    out_->push_back('[');
+    for (int i = 0; i < v.size(); ++i) {
+      if (i > 0) out_->push_back(',');
+      AppendJsonString(out_, v[i]);
+    }
+    out_->push_back(']');
+  }
+  // Starts an array of objects under `key`; call Next() before each element.
+  void BeginArray(std::string_view key) {
+    Key(key);
+    out_->push_back('[');
+    first_in_array_ = true;
+  }
+  void Next() {
+    if (!first_in_array_) out_->push_back(',');
+    first_in_array_ = false;
+  }
+  void EndArray() { out_->push_back(']'); }
+  void Close() { out_->push_back('}'); }
+  std::string* out() { return out_; }
+
+ private:
+  std::string* out_;
+  bool first_ = true;
+  bool first_in_array_ = true;
+};
 
 std::string_view PackageManagerName(v1::PackageManager pm) {
   switch (pm) {
@@ -45,135 +106,158 @@ std::string_view CheckStatusName(v1::CheckStatus s) {
   }
 }
 
-Json Strings(const google::protobuf::RepeatedPtrField<std::string>& values) {
-  Json arr = Json::MakeArray();
-  for (const auto& v : values) arr.push_back(v);
-  return arr;
-}
-
-Json PatchJson(const v1::PatchState& p) {
-  Json o = Json::MakeObject();
-  o["os"] = p.os();
-  o["kernel_running"] = p.kernel_running();
-  o["kernel_latest"] = p.kernel_latest();
-  o["reboot_required"] = p.reboot_required();
-  o["package_manager"] = PackageManagerName(p.package_manager());
-  o["installed_packages"] = uint64_t{p.installed_packages()};
-  Json pending = Json::MakeArray();
+void WritePatch(std::string* out, const v1::PatchState& p) {
+  ObjectWriter w(out);
+  w.Uint("installed_packages", p.installed_packages());
+  w.String("kernel_latest", p.kernel_latest());
+  w.String("kernel_running", p.kernel_running());
+  w.String("os", p.os());
+  w.String("package_manager", PackageManagerName(p.package_manager()));
+  w.BeginArray("pending");
   for (const auto& u : p.pending()) {
-    Json item = Json::MakeObject();
-    item["package"] = u.package();
-    item["installed_version"] = u.installed_version();
-    item["candidate_version"] = u.candidate_version();
-    item["security"] = u.security();
-    item["source"] = u.source();
-    pending.push_back(std::move(item));
+    w.Next();
+    ObjectWriter item(out);
+    item.String("candidate_version", u.candidate_version());
+    item.String("installed_version", u.installed_version());
+    item.String("package", u.package());
+    item.Bool("security", u.security());
+    item.String("source", u.source());
+    item.Close();
   }
-  o["pending"] = std::move(pending);
-  return o;
+  w.EndArray();
+  w.Bool("reboot_required", p.reboot_required());
+  w.Close();
 }
 
-Json LogShippingJson(const v1::LogShippingState& l) {
-  Json o = Json::MakeObject();
-  o["shipper"] = l.shipper();
-  o["unit"] = l.unit();
-  o["active"] = l.active();
-  o["last_delivery"] =
-      l.has_last_delivery() ? Json(FormatRfc3339(FromProto(l.last_delivery()))) : Json(nullptr);
-  o["backlog"] = l.backlog();
-  o["probe"] = ProbeName(l.probe());
-  return o;
-}
-
-Json AccessChangeJson(const v1::AccessChange& c) {
-  Json o = Json::MakeObject();
-  o["id"] = c.id();
-  o["change"] = ChangeName(c.change());
-  o["subject"] = c.subject();
-  o["before"] = c.before();
-  o["after"] = c.after();
-  o["diff"] = c.diff();
-  return o;
-}
-
-Json AccessSnapshotJson(const v1::AccessSnapshot& s) {
-  Json o = Json::MakeObject();
-  Json users = Json::MakeArray();
-  for (const auto& u : s.users()) {
-    Json item = Json::MakeObject();
-    item["name"] = u.name();
-    item["uid"] = uint64_t{u.uid()};
-    item["gid"] = uint64_t{u.gid()};
-    item["shell"] = u.shell();
-    item["home"] = u.home();
-    users.push_back(std::move(item));
+void WriteLogShipping(std::string* out, const v1::LogShippingState& l) {
+  ObjectWriter w(out);
+  w.Bool("active", l.active());
+  w.Uint("backlog", l.backlog());
+  if (l.has_last_delivery()) {
+    w.Time("last_delivery", l.last_delivery());
+  } else {
+    w.Key("last_delivery");
+    out->append("null");
   }
-  Json groups = Json::MakeArray();
+  w.String("probe", ProbeName(l.probe()));
+  w.String("shipper", l.shipper());
+  w.String("unit", l.unit());
+  w.Close();
+}
+
+void WriteAccessChange(std::string* out, const v1::AccessChange& c) {
+  ObjectWriter w(out);
+  w.String("after", c.after());
+  w.String("before", c.before());
+  w.String("change", ChangeName(c.change()));
+  w.String("diff", c.diff());
+  w.String("id", c.id());
+  w.String("subject", c.subject());
+  w.Close();
+}
+
+void WriteAccessSnapshot(std::string* out, const v1::AccessSnapshot& s) {
+  ObjectWriter w(out);
+  w.BeginArray("groups");
   for (const auto& g : s.groups()) {
-    Json item = Json::MakeObject();
-    item["name"] = g.name();
-    item["gid"] = uint64_t{g.gid()};
-    item["members"] = Strings(g.members());
-    groups.push_back(std::move(item));
+    w.Next();
+    ObjectWriter item(out);
+    item.Uint("gid", g.gid());
+    item.StringArray("members", g.members());
+    item.String("name", g.name());
+    item.Close();
   }
-  Json sudoers = Json::MakeArray();
-  for (const auto& e : s.sudoers()) {
-    Json item = Json::MakeObject();
-    item["file"] = e.file();
-    item["fingerprint"] = e.fingerprint();
-    item["rules"] = Strings(e.rules());
-    sudoers.push_back(std::move(item));
-  }
-  Json keys = Json::MakeArray();
+  w.EndArray();
+  w.BeginArray("keys");
   for (const auto& k : s.keys()) {
-    Json item = Json::MakeObject();
-    item["user"] = k.user();
-    item["type"] = k.type();
-    item["fingerprint"] = k.fingerprint();
-    item["comment"] = k.comment();
-    keys.push_back(std::move(item));
+    w.Next();
+    ObjectWriter item(out);
+    item.String("comment", k.comment());
+    item.String("fingerprint", k.fingerprint());
+    item.String("type", k.type());
+    item.String("user", k.user());
+    item.Close();
   }
-  o["users"] = std::move(users);
-  o["groups"] = std::move(groups);
-  o["sudoers"] = std::move(sudoers);
-  o["keys"] = std::move(keys);
-  return o;
+  w.EndArray();
+  w.BeginArray("sudoers");
+  for (const auto& e : s.sudoers()) {
+    w.Next();
+    ObjectWriter item(out);
+    item.String("file", e.file());
+    item.String("fingerprint", e.fingerprint());
+    item.StringArray("rules", e.rules());
+    item.Close();
+  }
+  w.EndArray();
+  w.BeginArray("users");
+  for (const auto& u : s.users()) {
+    w.Next();
+    ObjectWriter item(out);
+    item.Uint("gid", u.gid());
+    item.String("home", u.home());
+    item.String("name", u.name());
+    item.String("shell", u.shell());
+    item.Uint("uid", u.uid());
+    item.Close();
+  }
+  w.EndArray();
+  w.Close();
 }
 
-Json HelloJson(const v1::Hello& h) {
-  Json o = Json::MakeObject();
-  o["agent_version"] = h.agent_version();
-  o["instance_id"] = h.instance_id();
-  o["boot_id"] = h.boot_id();
-  Json labels = Json::MakeObject();
-  for (const auto& [k, v] : h.labels()) labels[k] = v;
-  o["labels"] = std::move(labels);
-  return o;
+void WriteHello(std::string* out, const v1::Hello& h) {
+  ObjectWriter w(out);
+  w.String("agent_version", h.agent_version());
+  w.String("boot_id", h.boot_id());
+  w.String("instance_id", h.instance_id());
+  w.Key("labels");
+  // Protobuf maps have no order: sort the keys.
+  std::vector<const std::string*> keys;
+  keys.reserve(h.labels_size());
+  for (const auto& [k, v] : h.labels()) keys.push_back(&k);
+  std::sort(keys.begin(), keys.end(), [](auto* a, auto* b) { return *a < *b; });
+  ObjectWriter labels(out);
+  for (const std::string* k : keys) labels.String(*k, h.labels().at(*k));
+  labels.Close();
+  w.Close();
 }
 
-Json SignalBody(const v1::Signal& s) {
+void WriteKindObject(std::string* out, const v1::EvidenceRecord& r) {
+  switch (r.body_case()) {
+    case v1::EvidenceRecord::kHello: WriteHello(out, r.hello()); return;
+    case v1::EvidenceRecord::kGap: {
+      ObjectWriter w(out);
+      w.Uint("first_seq", r.gap().first_seq());
+      w.Uint("last_seq", r.gap().last_seq());
+      w.Close();
+      return;
+    }
+    case v1::EvidenceRecord::kSignal: break;
+    case v1::EvidenceRecord::BODY_NOT_SET: out->append("{}"); return;
+  }
+  const v1::Signal& s = r.signal();
   switch (s.kind_case()) {
-    case v1::Signal::kPatch: return PatchJson(s.patch());
-    case v1::Signal::kLogShipping: return LogShippingJson(s.log_shipping());
-    case v1::Signal::kAccessChange: return AccessChangeJson(s.access_change());
-    case v1::Signal::kAccessSnapshot: return AccessSnapshotJson(s.access_snapshot());
+    case v1::Signal::kPatch: WritePatch(out, s.patch()); return;
+    case v1::Signal::kLogShipping: WriteLogShipping(out, s.log_shipping()); return;
+    case v1::Signal::kAccessChange: WriteAccessChange(out, s.access_change()); return;
+    case v1::Signal::kAccessSnapshot: WriteAccessSnapshot(out, s.access_snapshot()); return;
     case v1::Signal::kCheck: {
-      Json o = Json::MakeObject();
-      o["name"] = s.check().name();
-      o["status"] = CheckStatusName(s.check().status());
-      o["detail"] = s.check().detail();
-      return o;
+      ObjectWriter w(out);
+      w.String("detail", s.check().detail());
+      w.String("name", s.check().name());
+      w.String("status", CheckStatusName(s.check().status()));
+      w.Close();
+      return;
     }
-    case v1::Signal::kHeartbeat: return Json::MakeObject();
     case v1::Signal::kCollectorError: {
-      Json o = Json::MakeObject();
-      o["collector"] = s.collector_error().collector();
-      o["error"] = s.collector_error().error();
-      return o;
+      ObjectWriter w(out);
+      w.String("collector", s.collector_error().collector());
+      w.String("error", s.collector_error().error());
+      w.Close();
+      return;
     }
-    case v1::Signal::KIND_NOT_SET: break;
+    case v1::Signal::kHeartbeat:
+    case v1::Signal::KIND_NOT_SET: out->append("{}"); return;
   }
-  return Json::MakeObject();
 }
 
 }  // namespace
@@ -199,30 +283,44 @@ std::string_view RecordKind(const v1::EvidenceRecord& record) {
   return "unknown";
 }
 
-Json RecordToJson(const v1::EvidenceRecord& record) {
-  Json o = Json::MakeObject();
-  o["host"] = record.host();
-  o["index"] = record.index();
-  o["instance_id"] = record.instance_id();
-  o["seq"] = record.seq();
-  o["observed_at"] = FormatRfc3339(FromProto(record.observed_at()));
-  o["received_at"] = FormatRfc3339(FromProto(record.received_at()));
-  o["origin"] = record.origin() == v1::ORIGIN_IMPORTED ? "imported" : "live";
-  const std::string kind(RecordKind(record));
-  o["kind"] = kind;
-  switch (record.body_case()) {
-    case v1::EvidenceRecord::kHello: o[kind] = HelloJson(record.hello()); break;
-    case v1::EvidenceRecord::kGap: {
-      Json g = Json::MakeObject();
-      g["first_seq"] = record.gap().first_seq();
-      g["last_seq"] = record.gap().last_seq();
-      o[kind] = std::move(g);
-      break;
+void AppendCanonicalRecord(std::string* out, const v1::EvidenceRecord& r, bool with_links) {
+  const std::string_view kind = RecordKind(r);
+  ObjectWriter w(out);
+  bool kind_written = false;
+  // The kind's object sits among the fixed keys wherever its name sorts.
+  auto before = [&](std::string_view next_key) {
+    if (!kind_written && kind < next_key) {
+      w.Key(kind);
+      WriteKindObject(out, r);
+      kind_written = true;
     }
-    case v1::EvidenceRecord::kSignal: o[kind] = SignalBody(record.signal()); break;
-    case v1::EvidenceRecord::BODY_NOT_SET: break;
+  };
+  if (with_links) {
+    before("hash");
+    w.String("hash", HexEncode(r.hash()));
   }
-  return o;
+  before("host");
+  w.String("host", r.host());
+  before("index");
+  w.Uint("index", r.index());
+  before("instance_id");
+  w.String("instance_id", r.instance_id());
+  before("kind");
+  w.String("kind", kind);
+  before("observed_at");
+  w.Time("observed_at", r.observed_at());
+  before("origin");
+  w.String("origin", r.origin() == v1::ORIGIN_IMPORTED ? "imported" : "live");
+  if (with_links) {
+    before("prev_hash");
+    w.String("prev_hash", HexEncode(r.prev_hash()));
+  }
+  before("received_at");
+  w.Time("received_at", r.received_at());
+  before("seq");
+  w.Uint("seq", r.seq());
+  before("\xff");
+  w.Close();
 }
 
 }  // namespace attest::evidence

@@ -1,13 +1,14 @@
-// EvidenceRecord <-> the evidence interchange format (docs/evidence-format.md):
-// one JSON object per record, with `host`, `seq`, `observed_at`, `kind` and
-// one object named after the kind.
+// EvidenceRecord -> the evidence interchange format (docs/evidence-format.md):
+// one canonical JSON object per record, with `host`, `seq`, `observed_at`,
+// `kind` and one object named after the kind. Written straight into a
+// buffer in sorted-key order: this runs once per stored signal.
 #ifndef ATTEST_DAEMON_EVIDENCE_RECORD_JSON_H_
 #define ATTEST_DAEMON_EVIDENCE_RECORD_JSON_H_
 
+#include <string>
 #include <string_view>
 
 #include "attest/v1/evidence.pb.h"
-#include "common/json.h"
 
 namespace attest::evidence {
 
@@ -15,9 +16,16 @@ namespace attest::evidence {
 // access_snapshot, check, heartbeat, collector_error or gap.
 std::string_view RecordKind(const v1::EvidenceRecord& record);
 
-// The record as a JSON object, without `prev_hash` and `hash`: exactly the
-// value whose canonical bytes the chain hash covers.
-Json RecordToJson(const v1::EvidenceRecord& record);
+// Appends the record's canonical JSON. Without links, this is exactly what
+// the chain hash covers; with links, `prev_hash` and `hash` (hex) are
+// included, as in an export.
+void AppendCanonicalRecord(std::string* out, const v1::EvidenceRecord& record, bool with_links);
+
+inline std::string CanonicalRecord(const v1::EvidenceRecord& record, bool with_links) {
+  std::string out;
+  AppendCanonicalRecord(&out, record, with_links);
+  return out;
+}
 
 }  // namespace attest::evidence
 

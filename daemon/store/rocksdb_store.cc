@@ -146,6 +146,11 @@ absl::StatusOr<std::unique_ptr<Store>> OpenRocksDbStore(const std::string& dir,
   // Batches from many streams are written as one group by attest's own
   // committer; RocksDB only needs to keep its WAL honest.
   db_options.manual_wal_flush = false;
+  // Write flushed/compacted data back to disk in 1 MiB steps instead of in
+  // one burst at the end, so a WAL fsync (on which acks wait) never queues
+  // behind tens of MiB of dirty pages.
+  db_options.bytes_per_sync = 1 << 20;
+  db_options.wal_bytes_per_sync = 512 << 10;
 
   rocksdb::BlockBasedTableOptions table;
   table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
