@@ -3,6 +3,7 @@
 
 #include <fstream>
 #include <sstream>
+#include <thread>
 
 #include "absl/time/clock.h"
 #include "daemon/ingest/test_signals.h"
@@ -118,6 +119,39 @@ TEST(DaemonLifecycleTest, ConfigFileWorksAndHelpExitsZero) {
   EXPECT_NE(log.find(R"("level":"warning","logger":"attestd","msg":"INSECURE MODE)"),
             std::string::npos)
       << log;
+}
+
+}  // namespace
+}  // namespace attest
+
+namespace attest {
+namespace {
+
+TEST(DaemonLimitsTest, StreamsBeyondMaxStreamsAreResourceExhausted) {
+  const std::string dir = testing_support::FreshDir("maxstreams");
+  FixturePki pki(dir + "/pki");
+  DaemonHarness daemon(dir, &pki, {"--max-streams=2"});
+  ASSERT_TRUE(daemon.Start().ok());
+  TestAgent a(daemon.ChannelAs("host", "limit-a"));
+  TestAgent b(daemon.ChannelAs("host", "limit-b"));
+  ASSERT_TRUE(a.Hello(ts::Hello("", "ia")));
+  ASSERT_TRUE(b.Hello(ts::Hello("", "ib")));
+  TestAgent c(daemon.ChannelAs("host", "limit-c"));
+  EXPECT_FALSE(c.Hello(ts::Hello("", "ic")));
+  grpc::Status s = c.Finish();
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
+  EXPECT_NE(s.error_message().find("too many agent streams (limit 2)"), std::string::npos);
+  EXPECT_TRUE(daemon.Evidence("limit-c").empty());
+  // A slot frees up when a stream ends (the server forgets it just after the
+  // client sees the end, so poll with a deadline).
+  ASSERT_TRUE(a.Finish().ok());
+  bool welcomed = false;
+  for (absl::Time deadline = absl::Now() + absl::Seconds(10); !welcomed && absl::Now() < deadline;) {
+    TestAgent d(daemon.ChannelAs("host", "limit-c"));
+    welcomed = d.Hello(ts::Hello("", "ic"));
+    if (!welcomed) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  EXPECT_TRUE(welcomed);
 }
 
 }  // namespace
