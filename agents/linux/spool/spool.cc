@@ -1,0 +1,297 @@
+#include "agents/linux/spool/spool.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <random>
+#include <sstream>
+
+#include "agents/linux/spool/record_codec.h"
+#include "common/strings.h"
+#include "spdlog/spdlog.h"
+
+namespace attest::agent {
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr char kSegmentPrefix[] = "segment-";
+constexpr char kCursorPrefix[] = "cursor-";
+
+absl::Status Errno(std::string_view what, const std::string& path) {
+  const int err = errno;
+  std::string msg = StrCat(what, " ", path, ": ", strerror(err));
+  if (err == ENOSPC || err == EDQUOT || err == EIO) return absl::UnavailableError(msg);
+  return absl::InternalError(msg);
+}
+
+std::string SegmentName(uint64_t first_seq) {
+  char buf[64];
+  snprintf(buf, sizeof(buf), "%s%020llu", kSegmentPrefix, static_cast<unsigned long long>(first_seq));
+  return buf;
+}
+
+// Cursor file names: the consumer id with anything but [A-Za-z0-9.-] as '_'.
+std::string CursorName(const std::string& consumer) {
+  std::string name = kCursorPrefix;
+  for (char c : consumer) name.push_back(isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '-' ? c : '_');
+  return name;
+}
+
+std::string ReadWholeFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+void SyncDir(const std::string& dir) {
+  int fd = open(dir.c_str(), O_RDONLY | O_DIRECTORY);
+  if (fd >= 0) {
+    fsync(fd);
+    close(fd);
+  }
+}
+
+std::string NewInstanceId() {
+  std::random_device rd;
+  std::string id = "i-";
+  static constexpr char kHex[] = "0123456789abcdef";
+  for (int i = 0; i < 24; ++i) id.push_back(kHex[rd() % 16]);
+  return id;
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<Spool>> Spool::Open(SpoolOptions options) {
+  std::unique_ptr<Spool> spool(new Spool(std::move(options)));
+  if (absl::Status s = spool->Load(); !s.ok()) return s;
+  return spool;
+}
+
+Spool::~Spool() {
+  if (active_fd_ >= 0) close(active_fd_);
+}
+
+absl::Status Spool::Load() {
+  std::error_code ec;
+  fs::create_directories(options_.dir, ec);
+  if (ec) return absl::PermissionDeniedError(StrCat("spool dir ", options_.dir, ": ", ec.message()));
+
+  const std::string id_path = options_.dir + "/instance_id";
+  instance_id_ = ReadWholeFile(id_path);
+  while (!instance_id_.empty() && isspace(static_cast<unsigned char>(instance_id_.back()))) {
+    instance_id_.pop_back();
+  }
+  if (instance_id_.empty()) {
+    // A new spool is a new agent instance: its seqs start again at 1.
+    instance_id_ = NewInstanceId();
+    const std::string tmp = id_path + ".tmp";
+    {
+      std::ofstream out(tmp);
+      out << instance_id_ << "\n";
+      if (!out) return Errno("write", tmp);
+    }
+    if (rename(tmp.c_str(), id_path.c_str()) != 0) return Errno("rename", id_path);
+    SyncDir(options_.dir);
+  }
+
+  std::vector<std::pair<uint64_t, std::string>> found;
+  for (const auto& entry : fs::directory_iterator(options_.dir, ec)) {
+    const std::string name = entry.path().filename();
+    if (name.rfind(kSegmentPrefix, 0) == 0) {
+      found.emplace_back(std::stoull(name.substr(strlen(kSegmentPrefix))), entry.path());
+    } else if (name.rfind(kCursorPrefix, 0) == 0) {
+      // Cursors are matched to consumers below.
+    }
+  }
+  if (ec) return absl::PermissionDeniedError(StrCat("spool dir ", options_.dir, ": ", ec.message()));
+  std::sort(found.begin(), found.end());
+
+  for (size_t i = 0; i < found.size(); ++i) {
+    Segment seg{.first_seq = found[i].first, .path = found[i].second};
+    const std::string data = ReadWholeFile(seg.path);
+    DecodeResult decoded = DecodeRecords(data);
+    seg.last_seq = seg.first_seq - 1;
+    if (!decoded.signals.empty()) seg.last_seq = decoded.signals.back().seq();
+    if (decoded.corrupt) {
+      spdlog::warn("spool segment {}: bad record after byte {}; cutting it off there",
+                   seg.path, decoded.valid_bytes);
+      if (truncate(seg.path.c_str(), static_cast<off_t>(decoded.valid_bytes)) != 0) {
+        return Errno("truncate", seg.path);
+      }
+    }
+    seg.bytes = decoded.valid_bytes;
+    segments_.push_back(seg);
+    next_seq_ = std::max(next_seq_, seg.last_seq + 1);
+  }
+  for (const auto& consumer : options_.consumers) {
+    const std::string text = ReadWholeFile(options_.dir + "/" + CursorName(consumer));
+    acked_[consumer] = text.empty() ? 0 : std::stoull(text);
+  }
+  // Always append to a fresh segment after a restart: the old tail may have
+  // been cut, and a new file makes that boundary explicit.
+  std::lock_guard lock(mu_);
+  return StartSegmentLocked(next_seq_);
+}
+
+absl::Status Spool::StartSegmentLocked(uint64_t first_seq) {
+  if (active_fd_ >= 0) {
+    close(active_fd_);
+    active_fd_ = -1;
+  }
+  Segment seg{.first_seq = first_seq, .last_seq = first_seq - 1,
+              .path = options_.dir + "/" + SegmentName(first_seq)};
+  if (!segments_.empty() && segments_.back().path == seg.path) {
+    seg = segments_.back();  // reopen an (empty) segment of the same name
+    segments_.pop_back();
+  }
+  active_fd_ = open(seg.path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+  if (active_fd_ < 0) return Errno("open", seg.path);
+  segments_.push_back(seg);
+  SyncDir(options_.dir);
+  return absl::OkStatus();
+}
+
+absl::StatusOr<uint64_t> Spool::Append(std::vector<v1::Signal> signals) {
+  std::lock_guard lock(mu_);
+  if (signals.empty()) return next_seq_ - 1;
+  if (segments_.back().bytes >= options_.segment_bytes) {
+    if (absl::Status s = StartSegmentLocked(next_seq_); !s.ok()) return s;
+  }
+  std::string buffer;
+  uint64_t seq = next_seq_;
+  for (auto& s : signals) {
+    s.set_seq(seq++);
+    EncodeRecord(s, &buffer);
+  }
+  Segment& active = segments_.back();
+  const ssize_t written = write(active_fd_, buffer.data(), buffer.size());
+  if (written != static_cast<ssize_t>(buffer.size()) ||
+      (options_.fsync && fdatasync(active_fd_) != 0)) {
+    absl::Status error = Errno("append to", active.path);
+    // Cut off whatever part of the write landed, so the file holds only
+    // whole records and the seqs can be reused.
+    if (ftruncate(active_fd_, static_cast<off_t>(active.bytes)) != 0) {
+      spdlog::error("spool: cannot truncate {} after a failed write", active.path);
+    }
+    return error;
+  }
+  active.bytes += buffer.size();
+  active.last_seq = seq - 1;
+  next_seq_ = seq;
+  DropForSpaceLocked();
+  data_.notify_all();
+  return next_seq_ - 1;
+}
+
+void Spool::DropForSpaceLocked() {
+  uint64_t total = 0;
+  for (const auto& s : segments_) total += s.bytes;
+  while (total > options_.max_bytes && segments_.size() > 1) {
+    const Segment& oldest = segments_.front();
+    const uint64_t count = oldest.last_seq + 1 - oldest.first_seq;
+    spdlog::warn("spool over {} bytes: dropping unsent signals {}..{}", options_.max_bytes,
+                 oldest.first_seq, oldest.last_seq);
+    dropped_signals_ += count;
+    total -= oldest.bytes;
+    unlink(oldest.path.c_str());
+    segments_.erase(segments_.begin());
+  }
+}
+
+void Spool::DeleteAckedLocked() {
+  uint64_t all_acked = UINT64_MAX;
+  for (const auto& [consumer, seq] : acked_) all_acked = std::min(all_acked, seq);
+  if (acked_.empty()) return;
+  while (segments_.size() > 1 && segments_.front().last_seq <= all_acked) {
+    unlink(segments_.front().path.c_str());
+    segments_.erase(segments_.begin());
+  }
+}
+
+absl::StatusOr<std::vector<v1::Signal>> Spool::DecodeSegmentLocked(const Segment& segment) {
+  if (cached_path_ != segment.path || cached_bytes_ != segment.bytes) {
+    std::string data = ReadWholeFile(segment.path);
+    data.resize(std::min<size_t>(data.size(), segment.bytes));
+    DecodeResult decoded = DecodeRecords(data);
+    cached_ = std::move(decoded.signals);
+    cached_path_ = segment.path;
+    cached_bytes_ = segment.bytes;
+  }
+  return cached_;
+}
+
+absl::StatusOr<std::vector<v1::Signal>> Spool::Read(uint64_t after, size_t max_signals) {
+  std::lock_guard lock(mu_);
+  std::vector<v1::Signal> out;
+  for (const Segment& seg : segments_) {
+    if (out.size() >= max_signals) break;
+    if (seg.last_seq <= after || seg.last_seq < seg.first_seq) continue;
+    auto decoded = DecodeSegmentLocked(seg);
+    if (!decoded.ok()) return decoded.status();
+    for (const auto& s : *decoded) {
+      if (s.seq() <= after) continue;
+      out.push_back(s);
+      if (out.size() >= max_signals) break;
+    }
+  }
+  return out;
+}
+
+absl::Status Spool::Ack(const std::string& consumer, uint64_t seq) {
+  std::lock_guard lock(mu_);
+  uint64_t& acked = acked_[consumer];
+  if (seq <= acked) return absl::OkStatus();
+  acked = seq;
+  // Not synced: a lost cursor only means a resend, which daemons dedup.
+  const std::string path = options_.dir + "/" + CursorName(consumer);
+  const std::string tmp = path + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::trunc);
+    out << seq << "\n";
+  }
+  if (rename(tmp.c_str(), path.c_str()) != 0) return Errno("rename", path);
+  DeleteAckedLocked();
+  return absl::OkStatus();
+}
+
+uint64_t Spool::Acked(const std::string& consumer) const {
+  std::lock_guard lock(mu_);
+  auto it = acked_.find(consumer);
+  return it == acked_.end() ? 0 : it->second;
+}
+
+bool Spool::WaitForData(uint64_t after, absl::Duration timeout) {
+  std::unique_lock lock(mu_);
+  data_.wait_for(lock, absl::ToChronoMilliseconds(timeout),
+                 [&] { return shutdown_ || next_seq_ - 1 > after; });
+  return next_seq_ - 1 > after;
+}
+
+void Spool::Shutdown() {
+  std::lock_guard lock(mu_);
+  shutdown_ = true;
+  data_.notify_all();
+}
+
+SpoolStats Spool::Stats() const {
+  std::lock_guard lock(mu_);
+  SpoolStats stats;
+  for (const auto& s : segments_) {
+    stats.bytes += s.bytes;
+    if (stats.first_seq == 0 && s.last_seq >= s.first_seq) stats.first_seq = s.first_seq;
+  }
+  stats.segments = segments_.size();
+  stats.last_seq = next_seq_ - 1;
+  stats.dropped_signals = dropped_signals_;
+  return stats;
+}
+
+}  // namespace attest::agent

@@ -1,0 +1,157 @@
+#include "agents/linux/spool/spool.h"
+
+#include <filesystem>
+#include <fstream>
+
+#include "agents/linux/spool/record_codec.h"
+#include "gtest/gtest.h"
+
+namespace attest::agent {
+namespace {
+
+namespace fs = std::filesystem;
+
+v1::Signal Beat() {
+  v1::Signal s;
+  s.mutable_observed_at()->set_seconds(1767225600);
+  s.mutable_heartbeat();
+  return s;
+}
+
+std::vector<v1::Signal> Beats(int n) { return std::vector<v1::Signal>(n, Beat()); }
+
+class SpoolTest : public testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = testing::TempDir() + "/spool_" +
+           testing::UnitTest::GetInstance()->current_test_info()->name();
+    fs::remove_all(dir_);
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+  std::unique_ptr<Spool> Open(uint64_t max_bytes = 1 << 20, uint64_t segment_bytes = 1024,
+                              std::vector<std::string> consumers = {"a"}) {
+    auto spool = Spool::Open({.dir = dir_, .max_bytes = max_bytes, .segment_bytes = segment_bytes,
+                              .consumers = std::move(consumers)});
+    EXPECT_TRUE(spool.ok()) << spool.status();
+    return spool.ok() ? std::move(*spool) : nullptr;
+  }
+  std::vector<uint64_t> Seqs(Spool& spool, uint64_t after) {
+    std::vector<uint64_t> seqs;
+    auto signals = spool.Read(after, 100000);
+    EXPECT_TRUE(signals.ok()) << signals.status();
+    if (signals.ok()) {
+      for (const auto& s : *signals) seqs.push_back(s.seq());
+    }
+    return seqs;
+  }
+  std::string dir_;
+};
+
+TEST_F(SpoolTest, AppendsInOrderAndSurvivesReopenWithTheSameInstance) {
+  std::string instance;
+  {
+    auto spool = Open();
+    instance = spool->instance_id();
+    EXPECT_EQ(*spool->Append(Beats(3)), 3u);
+    EXPECT_EQ(*spool->Append(Beats(2)), 5u);
+    EXPECT_EQ(Seqs(*spool, 0), (std::vector<uint64_t>{1, 2, 3, 4, 5}));
+    EXPECT_EQ(Seqs(*spool, 3), (std::vector<uint64_t>{4, 5}));
+    EXPECT_EQ(spool->Read(0, 2)->size(), 2u);
+  }
+  auto reopened = Open();
+  EXPECT_EQ(reopened->instance_id(), instance);
+  EXPECT_EQ(Seqs(*reopened, 0).size(), 5u);
+  EXPECT_EQ(*reopened->Append(Beats(1)), 6u);  // seqs never restart
+}
+
+TEST_F(SpoolTest, ANewSpoolIsANewInstance) {
+  std::string first = Open()->instance_id();
+  fs::remove_all(dir_);
+  EXPECT_NE(Open()->instance_id(), first);
+}
+
+TEST_F(SpoolTest, ATornTailIsCutOffAndNothingBeforeItIsLost) {
+  std::string segment;
+  {
+    auto spool = Open();
+    ASSERT_TRUE(spool->Append(Beats(4)).ok());
+  }
+  for (const auto& e : fs::directory_iterator(dir_)) {
+    if (e.path().filename().string().rfind("segment-", 0) == 0 && fs::file_size(e.path()) > 0) {
+      segment = e.path();
+    }
+  }
+  ASSERT_FALSE(segment.empty());
+  const auto good_size = fs::file_size(segment);
+  std::ofstream(segment, std::ios::app | std::ios::binary) << std::string("\x20\x00\x00\x00garb", 8);
+  auto spool = Open();
+  EXPECT_EQ(fs::file_size(segment), good_size);
+  EXPECT_EQ(Seqs(*spool, 0), (std::vector<uint64_t>{1, 2, 3, 4}));
+  EXPECT_EQ(*spool->Append(Beats(1)), 5u);
+}
+
+TEST_F(SpoolTest, SegmentsGoOnlyWhenEveryDaemonHasAcked) {
+  auto spool = Open(1 << 20, /*segment_bytes=*/64, {"a", "b"});
+  for (int i = 0; i < 10; ++i) ASSERT_TRUE(spool->Append(Beats(2)).ok());
+  const uint64_t segments = spool->Stats().segments;
+  ASSERT_GT(segments, 3u);
+  ASSERT_TRUE(spool->Ack("a", 20).ok());
+  EXPECT_EQ(spool->Stats().segments, segments);  // b has acked nothing
+  EXPECT_EQ(Seqs(*spool, spool->Acked("b")).size(), 20u);
+  ASSERT_TRUE(spool->Ack("b", 10).ok());
+  EXPECT_LT(spool->Stats().segments, segments);
+  EXPECT_EQ(Seqs(*spool, 10).front(), 11u);  // b resumes at 11, nothing lost
+  // Cursors persist.
+  spool.reset();
+  auto reopened = Open(1 << 20, 64, {"a", "b"});
+  EXPECT_EQ(reopened->Acked("a"), 20u);
+  EXPECT_EQ(reopened->Acked("b"), 10u);
+}
+
+TEST_F(SpoolTest, WhenFullTheOldestAreDroppedAndTheGapIsVisible) {
+  auto spool = Open(/*max_bytes=*/300, /*segment_bytes=*/100);
+  for (int i = 0; i < 20; ++i) ASSERT_TRUE(spool->Append(Beats(1)).ok());
+  SpoolStats stats = spool->Stats();
+  EXPECT_LE(stats.bytes, 300u);
+  EXPECT_GT(stats.dropped_signals, 0u);
+  EXPECT_EQ(stats.first_seq, stats.dropped_signals + 1);
+  auto held = Seqs(*spool, 0);
+  ASSERT_FALSE(held.empty());
+  EXPECT_EQ(held.front(), stats.first_seq);  // a daemon sees seqs jump: a gap
+  EXPECT_EQ(held.back(), 20u);
+}
+
+TEST_F(SpoolTest, WaitForDataWakesOnAppendAndOnShutdown) {
+  auto spool = Open();
+  EXPECT_FALSE(spool->WaitForData(0, absl::ZeroDuration()));
+  ASSERT_TRUE(spool->Append(Beats(1)).ok());
+  EXPECT_TRUE(spool->WaitForData(0, absl::ZeroDuration()));
+  spool->Shutdown();
+  EXPECT_FALSE(spool->WaitForData(1, absl::Hours(1)));  // returns at once
+}
+
+TEST(RecordCodecTest, RoundTripAndEveryCorruptionIsCaught) {
+  std::string data;
+  v1::Signal s = Beat();
+  s.set_seq(7);
+  EncodeRecord(s, &data);
+  EncodeRecord(s, &data);
+  DecodeResult ok = DecodeRecords(data);
+  EXPECT_FALSE(ok.corrupt);
+  EXPECT_EQ(ok.signals.size(), 2u);
+  EXPECT_EQ(ok.valid_bytes, data.size());
+  for (size_t i = 0; i < data.size(); ++i) {
+    std::string flipped = data;
+    flipped[i] ^= 0x40;
+    DecodeResult r = DecodeRecords(flipped);
+    EXPECT_TRUE(r.corrupt || r.signals.size() < 2) << "flip at byte " << i;
+  }
+  for (size_t cut = 0; cut < data.size(); ++cut) {
+    DecodeResult r = DecodeRecords(std::string_view(data).substr(0, cut));
+    EXPECT_LE(r.valid_bytes, cut);
+  }
+  EXPECT_EQ(Crc32c("123456789"), 0xE3069283u);  // the standard check value
+}
+
+}  // namespace
+}  // namespace attest::agent
