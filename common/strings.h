@@ -7,6 +7,7 @@
 #include <concepts>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "absl/strings/string_view.h"
 
@@ -41,6 +42,10 @@ template <typename... Args>
 void StrAppend(std::string* out, const Args&... args) {
   (strings_internal::Append(out, args), ...);
 }
+
+// Splits `text` at every `separator` (empty pieces kept). The views point
+// into `text`.
+std::vector<std::string_view> Split(std::string_view text, std::string_view separator);
 
 // Lowercase hex of raw bytes.
 std::string HexEncode(std::string_view bytes);
