@@ -157,11 +157,13 @@ TEST(PatchCollectorTest, RhelFixtureTree) {
 }
 
 TEST(PatchCollectorTest, NoPackageDatabaseIsAnError) {
-  RootFs root(testing::TempDir());
-  std::filesystem::create_directories(testing::TempDir() + "/etc");
-  std::filesystem::create_directories(testing::TempDir() + "/proc/sys/kernel");
-  std::ofstream(testing::TempDir() + "/etc/os-release") << "PRETTY_NAME=\"x\"\n";
-  std::ofstream(testing::TempDir() + "/proc/sys/kernel/osrelease") << "6.1\n";
+  const std::string tree = testing::TempDir() + "/patch_no_db_tree";
+  std::filesystem::remove_all(tree);
+  std::filesystem::create_directories(tree + "/etc");
+  std::filesystem::create_directories(tree + "/proc/sys/kernel");
+  std::ofstream(tree + "/etc/os-release") << "PRETTY_NAME=\"x\"\n";
+  std::ofstream(tree + "/proc/sys/kernel/osrelease") << "6.1\n";
+  RootFs root(tree);
   ReplayRunner runner;
   PatchCollector collector;
   EXPECT_EQ(collector.Collect(CollectContext{root, runner, kNow}).status().code(),

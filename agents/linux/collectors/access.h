@@ -1,0 +1,48 @@
+// access: who can get onto the host. Users (/etc/passwd), groups and
+// members (/etc/group), sudoers (/etc/sudoers, /etc/sudoers.d/*, normalised)
+// and the authorized_keys of every user with a login shell, as fingerprints.
+//
+// Each run takes a snapshot and diffs it with the previous one (kept in a
+// state file, so changes made while the agent was down are still seen):
+// every difference is an AccessChange signal. A full AccessSnapshot goes
+// out on the first run, after any change, and every snapshot_interval.
+// inotify (access_watch.h) triggers runs early; the interval is the backstop.
+#ifndef ATTEST_AGENTS_LINUX_COLLECTORS_ACCESS_H_
+#define ATTEST_AGENTS_LINUX_COLLECTORS_ACCESS_H_
+
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "agents/linux/collectors/collector.h"
+
+namespace attest::agent {
+
+// The current access snapshot under `root`. PermissionDenied when a file
+// that must be read cannot be (the agent then lacks CAP_DAC_READ_SEARCH).
+absl::StatusOr<v1::AccessSnapshot> TakeAccessSnapshot(const RootFs& root);
+
+class AccessCollector : public Collector {
+ public:
+  // `state_file` keeps the last snapshot between runs ("" keeps it in memory).
+  AccessCollector(std::string state_file, absl::Duration snapshot_interval);
+
+  std::string_view name() const override { return "access"; }
+  absl::StatusOr<std::vector<v1::Signal>> Collect(const CollectContext& context) override;
+
+  // Host paths whose changes should trigger a run: /etc, /etc/sudoers.d and
+  // the .ssh directory of every login user in the last snapshot.
+  std::vector<std::string> WatchPaths() const;
+
+ private:
+  const std::string state_file_;
+  const absl::Duration snapshot_interval_;
+  mutable std::mutex mu_;
+  std::optional<v1::AccessSnapshot> previous_;
+  absl::Time last_snapshot_sent_ = absl::InfinitePast();
+};
+
+}  // namespace attest::agent
+
+#endif  // ATTEST_AGENTS_LINUX_COLLECTORS_ACCESS_H_

@@ -1,0 +1,44 @@
+// Parsers and the snapshot diff for the access collector. Pure functions
+// of text; the collector reads files through RootFs around them. Nothing
+// here ever sees a secret: /etc/shadow is never read, passwd's password
+// field is skipped, and keys are reduced to fingerprints.
+#ifndef ATTEST_AGENTS_LINUX_COLLECTORS_ACCESS_PARSE_H_
+#define ATTEST_AGENTS_LINUX_COLLECTORS_ACCESS_PARSE_H_
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/time/time.h"
+#include "attest/v1/signal.pb.h"
+
+namespace attest::agent {
+
+std::vector<v1::UserEntry> ParsePasswd(std::string_view text);
+std::vector<v1::GroupEntry> ParseGroup(std::string_view text);
+
+// True for shells that allow a login (not nologin/false/sync, not empty).
+bool IsLoginShell(std::string_view shell);
+
+// Sudoers rules normalised for comparison: continuation lines joined,
+// comments dropped (but #include/#includedir and "#<uid>" user specs
+// kept), whitespace collapsed, blank lines dropped.
+std::vector<std::string> NormalizeSudoers(std::string_view text);
+
+// Keys of one authorized_keys file, with OpenSSH's SHA256 fingerprints
+// ("SHA256:" + unpadded base64 of SHA-256 over the key blob). Options
+// before the key type (from="...",command="...") are skipped.
+std::vector<v1::KeyEntry> ParseAuthorizedKeys(std::string_view text, const std::string& user);
+
+// "SHA256:<base64>" of `data`, unpadded, as OpenSSH prints fingerprints.
+std::string Sha256Fingerprint(std::string_view data);
+
+// Access changes between two snapshots, observed at `at`: users added,
+// removed or modified; group membership; sudoers files; keys added or
+// removed. Each gets a stable id derived from its content and time.
+std::vector<v1::AccessChange> DiffSnapshots(const v1::AccessSnapshot& before,
+                                            const v1::AccessSnapshot& after, absl::Time at);
+
+}  // namespace attest::agent
+
+#endif  // ATTEST_AGENTS_LINUX_COLLECTORS_ACCESS_PARSE_H_
