@@ -97,7 +97,7 @@ AccessCollector::AccessCollector(std::string state_file, absl::Duration snapshot
 absl::StatusOr<std::vector<v1::Signal>> AccessCollector::Collect(const CollectContext& ctx) {
   auto current = TakeAccessSnapshot(ctx.root);
   if (!current.ok()) return current.status();
-  std::lock_guard lock(mu_);
+  std::unique_lock lock(mu_);
   std::vector<v1::Signal> signals;
   if (previous_) {
     for (auto& change : DiffSnapshots(*previous_, *current, ctx.now)) {
@@ -125,7 +125,15 @@ absl::StatusOr<std::vector<v1::Signal>> AccessCollector::Collect(const CollectCo
       spdlog::warn("cannot save access state to {}", state_file_);
     }
   }
+  auto callback = on_watch_paths_;
+  lock.unlock();
+  if (callback) callback(WatchPaths());
   return signals;
+}
+
+void AccessCollector::OnWatchPaths(std::function<void(std::vector<std::string>)> callback) {
+  std::lock_guard lock(mu_);
+  on_watch_paths_ = std::move(callback);
 }
 
 std::vector<std::string> AccessCollector::WatchPaths() const {

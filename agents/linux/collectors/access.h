@@ -10,6 +10,7 @@
 #ifndef ATTEST_AGENTS_LINUX_COLLECTORS_ACCESS_H_
 #define ATTEST_AGENTS_LINUX_COLLECTORS_ACCESS_H_
 
+#include <functional>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -32,14 +33,18 @@ class AccessCollector : public Collector {
   absl::StatusOr<std::vector<v1::Signal>> Collect(const CollectContext& context) override;
 
   // Host paths whose changes should trigger a run: /etc, /etc/sudoers.d and
-  // the .ssh directory of every login user in the last snapshot.
+  // the .ssh directory (and home) of every login user in the last snapshot.
   std::vector<std::string> WatchPaths() const;
+  // Called after every run with the current WatchPaths(), so an inotify
+  // watcher can follow users and homes as they come and go.
+  void OnWatchPaths(std::function<void(std::vector<std::string>)> callback);
 
  private:
   const std::string state_file_;
   const absl::Duration snapshot_interval_;
   mutable std::mutex mu_;
   std::optional<v1::AccessSnapshot> previous_;
+  std::function<void(std::vector<std::string>)> on_watch_paths_;
   absl::Time last_snapshot_sent_ = absl::InfinitePast();
 };
 

@@ -1,0 +1,130 @@
+#include "agents/linux/config.h"
+
+#include <unistd.h>
+
+#include "common/flags.h"
+#include "common/net.h"
+#include "common/strings.h"
+#include "common/time_util.h"
+
+namespace attest::agent {
+namespace {
+
+constexpr char kSynopsis[] =
+    "--daemon HOST:PORT [--daemon HOST:PORT] [flags]\n\n"
+    "attest-agent observes this host (patch level, log shipping, access changes,\n"
+    "custom checks), keeps every observation in a durable spool, and streams it\n"
+    "to one or two attestd daemons (an HA pair) over mutual TLS.\n\n"
+    "Exit codes: 0 clean shutdown, 1 runtime failure, 2 bad configuration.";
+
+}  // namespace
+
+const std::map<std::string, absl::Duration>& DefaultIntervals() {
+  static const auto* defaults = new std::map<std::string, absl::Duration>{
+      {"heartbeat", absl::Seconds(60)}, {"patch", absl::Hours(1)},
+      {"access", absl::Minutes(5)},     {"log_shipping", absl::Seconds(60)},
+      {"checks", absl::Minutes(5)}};
+  return *defaults;
+}
+
+absl::StatusOr<ParsedAgentArgs> ParseAgentArgs(int argc, char** argv) {
+  ParsedAgentArgs parsed;
+  AgentConfig& c = parsed.config;
+  std::string config_file, snapshot_interval = "6h", check_timeout = "30s";
+  std::vector<std::string> labels, intervals, shippers;
+  FlagSet flags("attest-agent", kSynopsis);
+  flags.String("config", &config_file, "YAML file with any of these settings (flags win)");
+  flags.Repeated("daemon", &c.daemons, "attestd address; twice for an HA pair");
+  flags.String("root", &c.root, "where the host's filesystem is (/host in a container)");
+  flags.String("spool-dir", &c.spool_dir, "durable spool and agent state");
+  flags.Int("spool-max-bytes", &c.spool_max_bytes, "spool bound; oldest unsent data goes first");
+  flags.Bool("spool-fsync", &c.spool_fsync, "fdatasync every append (survives power loss)");
+  flags.Bool("insecure", &c.insecure, "no TLS; only toward loopback daemons");
+  flags.String("host-id", &c.host_id, "host id in insecure mode (default: hostname)");
+  flags.String("tls-cert", &c.tls_cert, "agent certificate (PEM, SAN spiffe://<td>/host/<id>)");
+  flags.String("tls-key", &c.tls_key, "its private key (PEM)");
+  flags.String("ca", &c.ca, "CA that signed attestd's certificate (PEM)");
+  flags.String("server-name", &c.server_name, "attestd's TLS name if not its address");
+  flags.Repeated("label", &labels, "KEY=VALUE label of this host, e.g. env=prod");
+  flags.Repeated("interval", &intervals, "COLLECTOR=DURATION, e.g. patch=30m");
+  flags.Repeated("disable", &c.disabled, "a collector not to run");
+  flags.String("snapshot-interval", &snapshot_interval, "full access snapshot at least this often");
+  flags.Repeated("shipper", &shippers,
+                 "name=N,probe=rsyslog_impstats|journal_upload|marker_file,path=P[,unit=U][,action=A]");
+  flags.String("checks-dir", &c.checks_dir, "custom checks (Nagios plugin convention)");
+  flags.String("check-timeout", &check_timeout, "kill a custom check after this long");
+  flags.Bool("inotify", &c.inotify, "watch access files for changes between rescans");
+  flags.String("log-format", &c.log_format, "text or json");
+  flags.String("log-level", &c.log_level, "trace, debug, info, warn or error");
+  if (absl::Status s = flags.Parse(argc, argv); !s.ok()) return s;
+  parsed.usage = flags.Usage();
+  if (flags.help_requested()) {
+    parsed.help = true;
+    return parsed;
+  }
+  if (!config_file.empty()) {
+    if (absl::Status s = flags.LoadConfigFile(config_file); !s.ok()) return s;
+  }
+  if (c.daemons.empty()) return absl::InvalidArgumentError("--daemon is required");
+  if (c.daemons.size() > 2) {
+    return absl::InvalidArgumentError("at most two --daemon (an HA pair); shard with separate agents");
+  }
+  if (c.insecure) {
+    for (const auto& d : c.daemons) {
+      if (!IsLoopbackAddress(d)) {
+        return absl::InvalidArgumentError(
+            StrCat("--insecure is only allowed toward loopback daemons, not ", d));
+      }
+    }
+    if (c.host_id.empty()) {
+      char name[256] = {};
+      gethostname(name, sizeof(name) - 1);
+      c.host_id = name;
+    }
+  } else if (c.tls_cert.empty() || c.tls_key.empty() || c.ca.empty()) {
+    return absl::InvalidArgumentError("TLS needs --tls-cert, --tls-key and --ca (or --insecure)");
+  }
+  for (const auto& l : labels) {
+    const size_t eq = l.find('=');
+    if (eq == std::string::npos || eq == 0) {
+      return absl::InvalidArgumentError(StrCat("--label: want KEY=VALUE, got \"", l, "\""));
+    }
+    c.labels[l.substr(0, eq)] = l.substr(eq + 1);
+  }
+  c.intervals = DefaultIntervals();
+  for (const auto& i : intervals) {
+    const size_t eq = i.find('=');
+    const std::string name = i.substr(0, eq);
+    if (eq == std::string::npos || !DefaultIntervals().count(name)) {
+      return absl::InvalidArgumentError(
+          StrCat("--interval: want COLLECTOR=DURATION with a known collector, got \"", i, "\""));
+    }
+    auto d = ParseHumanDuration(i.substr(eq + 1));
+    if (!d.ok() || *d < absl::Seconds(1)) {
+      return absl::InvalidArgumentError(StrCat("--interval ", i, ": want a duration >= 1s"));
+    }
+    c.intervals[name] = *d;
+  }
+  for (const auto& d : c.disabled) {
+    if (!DefaultIntervals().count(d)) {
+      return absl::InvalidArgumentError(StrCat("--disable: unknown collector \"", d, "\""));
+    }
+  }
+  auto snap = ParseHumanDuration(snapshot_interval);
+  if (!snap.ok()) return absl::InvalidArgumentError(StrCat("--snapshot-interval: ", snap.status().message()));
+  c.snapshot_interval = *snap;
+  auto timeout = ParseHumanDuration(check_timeout);
+  if (!timeout.ok()) return absl::InvalidArgumentError(StrCat("--check-timeout: ", timeout.status().message()));
+  c.check_timeout = *timeout;
+  for (const auto& spec : shippers) {
+    auto shipper = ParseShipperSpec(spec);
+    if (!shipper.ok()) return absl::InvalidArgumentError(StrCat("--", shipper.status().message()));
+    c.shippers.push_back(*shipper);
+  }
+  if (c.spool_max_bytes < 4096) {
+    return absl::InvalidArgumentError("--spool-max-bytes must be at least 4096");
+  }
+  return parsed;
+}
+
+}  // namespace attest::agent

@@ -1,0 +1,50 @@
+// attest-agent's configuration: flags, or a YAML file with the same names.
+#ifndef ATTEST_AGENTS_LINUX_CONFIG_H_
+#define ATTEST_AGENTS_LINUX_CONFIG_H_
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "agents/linux/collectors/log_shipping.h"
+
+namespace attest::agent {
+
+struct AgentConfig {
+  std::vector<std::string> daemons;
+  std::string root = "/";
+  std::string spool_dir = "/var/lib/attest-agent";
+  int64_t spool_max_bytes = 256ll << 20;
+  bool spool_fsync = true;
+  bool insecure = false;
+  std::string host_id;  // insecure mode only
+  std::string tls_cert, tls_key, ca, server_name;
+  std::map<std::string, std::string> labels;
+  std::map<std::string, absl::Duration> intervals;  // per collector
+  std::vector<std::string> disabled;
+  absl::Duration snapshot_interval = absl::Hours(6);
+  std::vector<ShipperConfig> shippers;
+  std::string checks_dir = "/etc/attest/checks.d";
+  absl::Duration check_timeout = absl::Seconds(30);
+  bool inotify = true;
+  std::string log_format = "text";
+  std::string log_level = "info";
+};
+
+struct ParsedAgentArgs {
+  AgentConfig config;
+  bool help = false;
+  std::string usage;
+};
+
+// The collectors attest-agent knows, with their default intervals.
+const std::map<std::string, absl::Duration>& DefaultIntervals();
+
+// InvalidArgument naming the flag (and file:line for the config file).
+absl::StatusOr<ParsedAgentArgs> ParseAgentArgs(int argc, char** argv);
+
+}  // namespace attest::agent
+
+#endif  // ATTEST_AGENTS_LINUX_CONFIG_H_

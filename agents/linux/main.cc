@@ -1,0 +1,159 @@
+// attest-agent: see --help.
+#include <csignal>
+#include <cstdio>
+#include <fstream>
+#include <thread>
+
+#include "agents/linux/collectors/access.h"
+#include "agents/linux/collectors/access_watch.h"
+#include "agents/linux/collectors/checks.h"
+#include "agents/linux/collectors/heartbeat.h"
+#include "agents/linux/collectors/log_shipping.h"
+#include "agents/linux/collectors/patch.h"
+#include "agents/linux/collectors/registry.h"
+#include "agents/linux/config.h"
+#include "agents/linux/spool/spool.h"
+#include "agents/linux/uplink/uplink.h"
+#include "common/clock.h"
+#include "common/logging.h"
+#include "common/strings.h"
+#include "common/time_util.h"
+#include "spdlog/spdlog.h"
+
+namespace attest::agent {
+namespace {
+
+constexpr char kAgentVersion[] = "0.1.0";
+
+std::vector<ScheduledCollector> BuildCollectors(const AgentConfig& c, AccessCollector** access) {
+  std::vector<ScheduledCollector> out;
+  auto enabled = [&](const std::string& name) {
+    return std::find(c.disabled.begin(), c.disabled.end(), name) == c.disabled.end();
+  };
+  auto add = [&](std::unique_ptr<Collector> collector) {
+    const std::string name(collector->name());
+    if (enabled(name)) out.push_back({std::move(collector), c.intervals.at(name)});
+  };
+  add(std::make_unique<HeartbeatCollector>());
+  add(std::make_unique<PatchCollector>());
+  auto access_collector =
+      std::make_unique<AccessCollector>(c.spool_dir + "/access-snapshot.pb", c.snapshot_interval);
+  *access = enabled("access") ? access_collector.get() : nullptr;
+  add(std::move(access_collector));
+  if (!c.shippers.empty()) add(std::make_unique<LogShippingCollector>(c.shippers));
+  add(std::make_unique<ChecksCollector>(c.checks_dir, c.check_timeout));
+  return out;
+}
+
+std::string BootId(const RootFs& root) {
+  auto id = root.ReadFile("/proc/sys/kernel/random/boot_id", 4096);
+  if (!id.ok()) return "";
+  std::string s = *id;
+  while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
+  return s;
+}
+
+int Main(int argc, char** argv) {
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  auto parsed = ParseAgentArgs(argc, argv);
+  if (!parsed.ok()) {
+    fprintf(stderr, "attest-agent: %s\n", std::string(parsed.status().message()).c_str());
+    return 2;
+  }
+  if (parsed->help) {
+    fputs(parsed->usage.c_str(), stdout);
+    return 0;
+  }
+  const AgentConfig& config = parsed->config;
+  if (absl::Status s = InitLogging("attest-agent", config.log_format, config.log_level); !s.ok()) {
+    fprintf(stderr, "attest-agent: %s\n", std::string(s.message()).c_str());
+    return 2;
+  }
+
+  SpoolOptions spool_options{
+      .dir = config.spool_dir,
+      .max_bytes = static_cast<uint64_t>(config.spool_max_bytes),
+      .segment_bytes = std::min<uint64_t>(4ull << 20, static_cast<uint64_t>(config.spool_max_bytes) / 4),
+      .fsync = config.spool_fsync,
+      .consumers = config.daemons};
+  auto spool = Spool::Open(spool_options);
+  if (!spool.ok()) {
+    spdlog::critical("cannot open spool: {}", spool.status().ToString());
+    return 1;
+  }
+
+  RootFs root(config.root);
+  v1::Hello hello;
+  hello.set_agent_version(kAgentVersion);
+  hello.set_instance_id((*spool)->instance_id());
+  hello.set_boot_id(BootId(root));
+  if (config.insecure) hello.set_host_id(config.host_id);
+  for (const auto& [k, v] : config.labels) (*hello.mutable_labels())[k] = v;
+
+  std::vector<std::unique_ptr<Uplink>> uplinks;
+  for (const auto& daemon : config.daemons) {
+    UplinkOptions options{.daemon = daemon, .insecure = config.insecure,
+                          .tls_cert = config.tls_cert, .tls_key = config.tls_key,
+                          .ca = config.ca, .server_name = config.server_name, .hello = hello};
+    auto channel = MakeDaemonChannel(options);
+    if (!channel.ok()) {
+      spdlog::critical("{}", channel.status().ToString());
+      return 2;
+    }
+    uplinks.push_back(std::make_unique<Uplink>(options, *channel, **spool));
+  }
+
+  ProcessRunner runner;
+  AccessCollector* access = nullptr;
+  Spool& spool_ref = **spool;
+  Scheduler scheduler(BuildCollectors(config, &access), root, runner, SystemClock(),
+                      [&spool_ref](std::vector<v1::Signal> batch) {
+                        const size_t n = batch.size();
+                        auto last = spool_ref.Append(std::move(batch));
+                        if (!last.ok()) {
+                          // Observations that cannot be spooled are lost; say so loudly.
+                          spdlog::error("spool append of {} signals failed: {}", n,
+                                        last.status().ToString());
+                        }
+                      });
+  AccessWatcher watcher([&] { scheduler.Trigger("access"); });
+  if (access != nullptr && config.inotify) {
+    if (absl::Status s = watcher.Start(); !s.ok()) {
+      spdlog::warn("inotify unavailable ({}); access changes are seen at each rescan", s.ToString());
+    } else {
+      access->OnWatchPaths([&watcher, &root](std::vector<std::string> paths) {
+        for (auto& p : paths) p = root.Path(p);
+        watcher.Watch(paths);
+      });
+    }
+  }
+
+  spdlog::info("attest-agent {} instance {} root {} shipping to {}", kAgentVersion,
+               (*spool)->instance_id(), config.root, config.daemons.size());
+  std::vector<std::thread> threads;
+  for (auto& u : uplinks) threads.emplace_back([&u] { u->Run(); });
+  std::thread scheduler_thread([&] { scheduler.Run(); });
+
+  int received = 0;
+  sigwait(&signals, &received);
+  spdlog::info("received {}, stopping", received == SIGTERM ? "SIGTERM" : "SIGINT");
+  scheduler.Stop();
+  scheduler_thread.join();
+  watcher.Stop();
+  spool_ref.Shutdown();
+  for (auto& u : uplinks) u->Stop();
+  for (auto& t : threads) t.join();
+  const SpoolStats stats = spool_ref.Stats();
+  spdlog::info("stopped; spool holds {} bytes, newest seq {}", stats.bytes, stats.last_seq);
+  return 0;
+}
+
+}  // namespace
+}  // namespace attest::agent
+
+int main(int argc, char** argv) { return attest::agent::Main(argc, argv); }

@@ -1,0 +1,147 @@
+#include "agents/linux/uplink/uplink.h"
+
+#include <fstream>
+#include <random>
+#include <sstream>
+
+#include "common/net.h"
+#include "common/strings.h"
+#include "spdlog/spdlog.h"
+
+namespace attest::agent {
+namespace {
+
+absl::StatusOr<std::string> ReadFile(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) return absl::InvalidArgumentError(StrCat("cannot read ", path));
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+}  // namespace
+
+absl::StatusOr<std::shared_ptr<grpc::Channel>> MakeDaemonChannel(const UplinkOptions& o) {
+  grpc::ChannelArguments args;
+  // Agents ping every 30 s so a dead daemon (or NAT) is noticed; the daemon
+  // accepts pings no more often than every 10 s.
+  args.SetInt(GRPC_ARG_KEEPALIVE_TIME_MS, 30000);
+  args.SetInt(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 10000);
+  args.SetInt(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
+  args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 10000);
+  if (o.insecure) {
+    if (!IsLoopbackAddress(o.daemon)) {
+      return absl::InvalidArgumentError(
+          StrCat("--insecure is only allowed toward a loopback daemon, not ", o.daemon));
+    }
+    return grpc::CreateCustomChannel(o.daemon, grpc::InsecureChannelCredentials(), args);
+  }
+  auto ca = ReadFile(o.ca);
+  if (!ca.ok()) return ca.status();
+  auto cert = ReadFile(o.tls_cert);
+  if (!cert.ok()) return cert.status();
+  auto key = ReadFile(o.tls_key);
+  if (!key.ok()) return key.status();
+  grpc::SslCredentialsOptions ssl;
+  ssl.pem_root_certs = *ca;
+  ssl.pem_cert_chain = *cert;
+  ssl.pem_private_key = *key;
+  if (!o.server_name.empty()) args.SetSslTargetNameOverride(o.server_name);
+  return grpc::CreateCustomChannel(o.daemon, grpc::SslCredentials(ssl), args);
+}
+
+Uplink::Uplink(UplinkOptions options, std::shared_ptr<grpc::Channel> channel, Spool& spool)
+    : options_(std::move(options)), stub_(v1::AgentService::NewStub(channel)), spool_(spool) {}
+
+void Uplink::Run() {
+  std::mt19937 rng(std::random_device{}());
+  absl::Duration backoff = options_.initial_backoff;
+  while (true) {
+    const absl::Time started = absl::Now();
+    grpc::Status status = Session();
+    connected_ = false;
+    std::unique_lock lock(mu_);
+    if (stopping_) return;
+    // A stream that lived a while was healthy: start backing off afresh.
+    if (absl::Now() - started > absl::Seconds(30)) backoff = options_.initial_backoff;
+    // Full jitter: sleep a random time up to the current backoff.
+    const absl::Duration sleep =
+        absl::Milliseconds(static_cast<int64_t>(rng() % (absl::ToInt64Milliseconds(backoff) + 1)));
+    spdlog::warn("stream to {} ended ({}: {}); reconnecting in {}", options_.daemon,
+                 static_cast<int>(status.error_code()), status.error_message(),
+                 absl::FormatDuration(sleep));
+    stop_cv_.wait_for(lock, absl::ToChronoMilliseconds(sleep), [&] { return stopping_; });
+    if (stopping_) return;
+    backoff = std::min(backoff * 2, options_.max_backoff);
+  }
+}
+
+void Uplink::Stop() {
+  std::lock_guard lock(mu_);
+  stopping_ = true;
+  if (context_ != nullptr) context_->TryCancel();
+  stop_cv_.notify_all();
+}
+
+grpc::Status Uplink::Session() {
+  grpc::ClientContext context;
+  {
+    std::lock_guard lock(mu_);
+    if (stopping_) return grpc::Status(grpc::StatusCode::CANCELLED, "stopping");
+    context_ = &context;
+  }
+  struct Clear {
+    Uplink* self;
+    ~Clear() {
+      std::lock_guard lock(self->mu_);
+      self->context_ = nullptr;
+    }
+  } clear{this};
+
+  auto stream = stub_->Stream(&context);
+  v1::AgentMessage hello;
+  *hello.mutable_hello() = options_.hello;
+  v1::DaemonMessage reply;
+  if (!stream->Write(hello) || !stream->Read(&reply) || !reply.has_welcome()) {
+    return stream->Finish();
+  }
+  uint64_t sent = reply.welcome().highest_durable_seq();
+  connected_ = true;
+  spdlog::info("connected to {} as {}; daemon holds up to seq {}", options_.daemon,
+               reply.welcome().host_id(), sent);
+  if (absl::Status s = spool_.Ack(options_.daemon, sent); !s.ok()) {
+    spdlog::error("spool: {}", s.ToString());
+  }
+  while (true) {
+    auto batch = spool_.Read(sent, options_.max_batch);
+    if (!batch.ok()) {
+      spdlog::error("spool read: {}", batch.status().ToString());
+      context.TryCancel();
+      return stream->Finish();
+    }
+    if (batch->empty()) {
+      {
+        std::lock_guard lock(mu_);
+        if (stopping_) break;
+      }
+      spool_.WaitForData(sent, absl::Seconds(5));
+      continue;
+    }
+    v1::AgentMessage message;
+    for (auto& s : *batch) *message.mutable_batch()->add_signals() = std::move(s);
+    const uint64_t last = message.batch().signals(message.batch().signals_size() - 1).seq();
+    if (!stream->Write(message) || !stream->Read(&reply) || !reply.has_ack()) {
+      return stream->Finish();
+    }
+    sent = last;
+    if (absl::Status s = spool_.Ack(options_.daemon, reply.ack().highest_durable_seq()); !s.ok()) {
+      spdlog::error("spool: {}", s.ToString());
+    }
+  }
+  stream->WritesDone();
+  while (stream->Read(&reply)) {
+  }
+  return stream->Finish();
+}
+
+}  // namespace attest::agent

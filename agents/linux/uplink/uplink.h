@@ -1,0 +1,66 @@
+// One agent -> daemon stream. Sends a Hello, resumes after the daemon's
+// highest durable seq (its Welcome), then streams spooled signals in batches
+// and records each Ack in the spool, whose segments go once every daemon
+// has acked them. On any failure it reconnects with exponential backoff and
+// jitter. Two daemons (an HA pair) are two Uplinks with independent cursors.
+#ifndef ATTEST_AGENTS_LINUX_UPLINK_UPLINK_H_
+#define ATTEST_AGENTS_LINUX_UPLINK_UPLINK_H_
+
+#include <grpcpp/grpcpp.h>
+
+#include <atomic>
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "agents/linux/spool/spool.h"
+#include "attest/v1/agent.grpc.pb.h"
+
+namespace attest::agent {
+
+struct UplinkOptions {
+  std::string daemon;      // host:port; also the spool cursor's name
+  bool insecure = false;   // only toward loopback daemons
+  std::string tls_cert, tls_key, ca, server_name;
+  v1::Hello hello;         // host_id is only honoured in insecure mode
+  size_t max_batch = 500;
+  absl::Duration initial_backoff = absl::Milliseconds(250);
+  absl::Duration max_backoff = absl::Seconds(60);
+};
+
+// A channel to a daemon; InvalidArgument when insecure toward a non-loopback
+// address or TLS files are unreadable.
+absl::StatusOr<std::shared_ptr<grpc::Channel>> MakeDaemonChannel(const UplinkOptions& options);
+
+class Uplink {
+ public:
+  // `spool` must outlive the uplink.
+  Uplink(UplinkOptions options, std::shared_ptr<grpc::Channel> channel, Spool& spool);
+
+  // Streams until Stop().
+  void Run();
+  // Ends the current stream and Run(); safe from any thread.
+  void Stop();
+
+  bool connected() const { return connected_; }
+  const std::string& daemon() const { return options_.daemon; }
+
+ private:
+  // One stream's lifetime; returns why it ended.
+  grpc::Status Session();
+
+  const UplinkOptions options_;
+  std::unique_ptr<v1::AgentService::Stub> stub_;
+  Spool& spool_;
+  std::atomic<bool> connected_{false};
+  std::mutex mu_;
+  std::condition_variable stop_cv_;
+  bool stopping_ = false;
+  grpc::ClientContext* context_ = nullptr;  // the live stream's, under mu_
+};
+
+}  // namespace attest::agent
+
+#endif  // ATTEST_AGENTS_LINUX_UPLINK_UPLINK_H_
