@@ -30,7 +30,7 @@ const std::map<std::string, absl::Duration>& DefaultIntervals() {
 absl::StatusOr<ParsedAgentArgs> ParseAgentArgs(int argc, char** argv) {
   ParsedAgentArgs parsed;
   AgentConfig& c = parsed.config;
-  std::string config_file, snapshot_interval = "6h", check_timeout = "30s";
+  std::string config_file, snapshot_interval = "6h", check_timeout = "30s", max_backoff = "60s";
   std::vector<std::string> labels, intervals, shippers;
   FlagSet flags("attest-agent", kSynopsis);
   flags.String("config", &config_file, "YAML file with any of these settings (flags win)");
@@ -54,6 +54,7 @@ absl::StatusOr<ParsedAgentArgs> ParseAgentArgs(int argc, char** argv) {
   flags.String("checks-dir", &c.checks_dir, "custom checks (Nagios plugin convention)");
   flags.String("check-timeout", &check_timeout, "kill a custom check after this long");
   flags.Bool("inotify", &c.inotify, "watch access files for changes between rescans");
+  flags.String("max-backoff", &max_backoff, "longest wait between reconnects to a daemon");
   flags.String("log-format", &c.log_format, "text or json");
   flags.String("log-level", &c.log_level, "trace, debug, info, warn or error");
   if (absl::Status s = flags.Parse(argc, argv); !s.ok()) return s;
@@ -113,6 +114,11 @@ absl::StatusOr<ParsedAgentArgs> ParseAgentArgs(int argc, char** argv) {
   auto snap = ParseHumanDuration(snapshot_interval);
   if (!snap.ok()) return absl::InvalidArgumentError(StrCat("--snapshot-interval: ", snap.status().message()));
   c.snapshot_interval = *snap;
+  auto backoff = ParseHumanDuration(max_backoff);
+  if (!backoff.ok() || *backoff < absl::Milliseconds(100)) {
+    return absl::InvalidArgumentError("--max-backoff: want a duration of at least 100ms");
+  }
+  c.max_backoff = *backoff;
   auto timeout = ParseHumanDuration(check_timeout);
   if (!timeout.ok()) return absl::InvalidArgumentError(StrCat("--check-timeout: ", timeout.status().message()));
   c.check_timeout = *timeout;

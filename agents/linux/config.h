@@ -29,6 +29,7 @@ struct AgentConfig {
   std::string checks_dir = "/etc/attest/checks.d";
   absl::Duration check_timeout = absl::Seconds(30);
   bool inotify = true;
+  absl::Duration max_backoff = absl::Seconds(60);
   std::string log_format = "text";
   std::string log_level = "info";
 };

@@ -99,7 +99,8 @@ int Main(int argc, char** argv) {
   for (const auto& daemon : config.daemons) {
     UplinkOptions options{.daemon = daemon, .insecure = config.insecure,
                           .tls_cert = config.tls_cert, .tls_key = config.tls_key,
-                          .ca = config.ca, .server_name = config.server_name, .hello = hello};
+                          .ca = config.ca, .server_name = config.server_name, .hello = hello,
+                          .max_backoff = config.max_backoff};
     auto channel = MakeDaemonChannel(options);
     if (!channel.ok()) {
       spdlog::critical("{}", channel.status().ToString());

@@ -20,7 +20,8 @@ DaemonHarness::~DaemonHarness() { Kill(); }
 absl::Status DaemonHarness::Start() {
   const std::string ready = dir_ + "/ready";
   std::filesystem::remove(ready);
-  std::vector<std::string> argv = {BinaryPath("attestd"), "--listen=127.0.0.1:0",
+  const std::string listen = address_.empty() ? "127.0.0.1:0" : address_;
+  std::vector<std::string> argv = {BinaryPath("attestd"), "--listen=" + listen,
                                    "--data-dir=" + data_dir_, "--ready-file=" + ready,
                                    "--log-level=info"};
   if (pki_ == nullptr) {

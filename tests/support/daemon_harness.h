@@ -24,7 +24,8 @@ class DaemonHarness {
   ~DaemonHarness();
 
   // Starts attestd and waits until it serves. The data dir persists across
-  // restarts; the port is chosen again each time.
+  // restarts; the port is chosen on the first start and kept afterwards, so
+  // agents can reconnect to the same address.
   absl::Status Start();
   void Kill();                          // SIGKILL, reaped
   absl::StatusOr<int> Stop();           // SIGTERM, exit code

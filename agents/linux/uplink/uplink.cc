@@ -28,7 +28,17 @@ absl::StatusOr<std::shared_ptr<grpc::Channel>> MakeDaemonChannel(const UplinkOpt
   args.SetInt(GRPC_ARG_KEEPALIVE_TIME_MS, 30000);
   args.SetInt(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 10000);
   args.SetInt(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
-  args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 10000);
+  // gRPC's own reconnect backoff follows ours, so a daemon that is back is
+  // reached within --max-backoff.
+  args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS,
+              static_cast<int>(absl::ToInt64Milliseconds(o.initial_backoff)));
+  // After a failure gRPC re-resolves the name, by default at most every 30 s;
+  // a daemon that moved or came back should be found within a second.
+  args.SetInt(GRPC_ARG_DNS_MIN_TIME_BETWEEN_RESOLUTIONS_MS, 1000);
+  // (Not GRPC_ARG_MIN_RECONNECT_BACKOFF_MS: gRPC also uses it as the minimum
+  // connect timeout, and a small value aborts slow TLS handshakes.)
+  args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS,
+              static_cast<int>(absl::ToInt64Milliseconds(o.max_backoff)));
   if (o.insecure) {
     if (!IsLoopbackAddress(o.daemon)) {
       return absl::InvalidArgumentError(
@@ -56,20 +66,25 @@ Uplink::Uplink(UplinkOptions options, std::shared_ptr<grpc::Channel> channel, Sp
 void Uplink::Run() {
   std::mt19937 rng(std::random_device{}());
   absl::Duration backoff = options_.initial_backoff;
+  int failures = 0;  // consecutive; only the first is worth a warning
   while (true) {
     const absl::Time started = absl::Now();
     grpc::Status status = Session();
-    connected_ = false;
+    const bool was_connected = connected_.exchange(false);
     std::unique_lock lock(mu_);
     if (stopping_) return;
-    // A stream that lived a while was healthy: start backing off afresh.
-    if (absl::Now() - started > absl::Seconds(30)) backoff = options_.initial_backoff;
+    // A stream that got going was healthy: start backing off afresh.
+    if (was_connected || absl::Now() - started > absl::Seconds(30)) {
+      backoff = options_.initial_backoff;
+      failures = 0;
+    }
     // Full jitter: sleep a random time up to the current backoff.
     const absl::Duration sleep =
         absl::Milliseconds(static_cast<int64_t>(rng() % (absl::ToInt64Milliseconds(backoff) + 1)));
-    spdlog::warn("stream to {} ended ({}: {}); reconnecting in {}", options_.daemon,
-                 static_cast<int>(status.error_code()), status.error_message(),
-                 absl::FormatDuration(sleep));
+    spdlog::log(failures++ == 0 ? spdlog::level::warn : spdlog::level::debug,
+                "stream to {} ended ({}: {}); reconnecting in {}", options_.daemon,
+                static_cast<int>(status.error_code()), status.error_message(),
+                absl::FormatDuration(sleep));
     stop_cv_.wait_for(lock, absl::ToChronoMilliseconds(sleep), [&] { return stopping_; });
     if (stopping_) return;
     backoff = std::min(backoff * 2, options_.max_backoff);

@@ -1,0 +1,231 @@
+// attest-agent against a real attestd over mTLS, on this machine (--root /).
+// Waits are polls of observable state with deadlines, never fixed sleeps.
+#include <signal.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <sstream>
+#include <thread>
+
+#include "absl/time/clock.h"
+#include "agents/linux/spool/spool.h"
+#include "common/time_util.h"
+#include "daemon/evidence/chain.h"
+#include "gtest/gtest.h"
+#include "tests/support/daemon_harness.h"
+
+namespace attest {
+namespace {
+
+namespace fs = std::filesystem;
+using testing_support::BinaryPath;
+using testing_support::ChildProcess;
+using testing_support::DaemonHarness;
+using testing_support::FixturePki;
+
+std::string ReadAll(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+bool Eventually(const std::function<bool()>& predicate, absl::Duration timeout = absl::Seconds(60)) {
+  for (absl::Time deadline = absl::Now() + timeout; absl::Now() < deadline;) {
+    if (predicate()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  return predicate();
+}
+
+uint64_t SpoolBytes(const std::string& dir) {
+  uint64_t total = 0;
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(dir, ec)) {
+    if (e.path().filename().string().rfind("segment-", 0) == 0) total += fs::file_size(e.path(), ec);
+  }
+  return total;
+}
+
+class AgentE2eTest : public testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = testing_support::FreshDir(
+        std::string("agent-") + testing::UnitTest::GetInstance()->current_test_info()->name());
+    pki_ = std::make_unique<FixturePki>(dir_ + "/pki");
+    daemon_ = std::make_unique<DaemonHarness>(dir_, pki_.get());
+    spool_dir_ = dir_ + "/spool";
+    fs::create_directories(dir_ + "/checks");
+  }
+  void TearDown() override { agent_.reset(); }
+
+  // Starts attest-agent for `host` with the test's spool and extra flags.
+  void StartAgent(const std::string& host, std::vector<std::string> extra) {
+    const auto cert = pki_->Client("host", host);
+    std::vector<std::string> argv = {BinaryPath("attest-agent"),
+                                     "--daemon=" + daemon_->address(),
+                                     "--root=/",
+                                     "--spool-dir=" + spool_dir_,
+                                     "--tls-cert=" + cert.cert,
+                                     "--tls-key=" + cert.key,
+                                     "--ca=" + pki_->ca_file(),
+                                     "--server-name=localhost",
+                                     "--checks-dir=" + dir_ + "/checks",
+                                     "--label=env=test",
+                                     "--max-backoff=500ms"};
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    auto child = ChildProcess::Start(argv, dir_ + "/agent.log");
+    ASSERT_TRUE(child.ok()) << child.status();
+    agent_ = std::make_unique<ChildProcess>(std::move(*child));
+  }
+
+  std::vector<v1::EvidenceRecord> Signals(const std::string& host) {
+    std::vector<v1::EvidenceRecord> out;
+    for (auto& r : daemon_->Evidence(host)) {
+      if (r.has_signal()) out.push_back(std::move(r));
+    }
+    return out;
+  }
+
+  // Every signal seq from 1 to the highest appears exactly once.
+  static void ExpectContiguousOnce(const std::vector<v1::EvidenceRecord>& all) {
+    std::map<uint64_t, int> seen;
+    for (const auto& r : all) {
+      if (r.has_signal()) ++seen[r.seq()];
+      EXPECT_FALSE(r.has_gap()) << "gap at index " << r.index();
+    }
+    ASSERT_FALSE(seen.empty());
+    EXPECT_EQ(seen.begin()->first, 1u);
+    EXPECT_EQ(seen.rbegin()->first, seen.size());
+    for (const auto& [seq, n] : seen) EXPECT_EQ(n, 1) << "seq " << seq;
+    EXPECT_TRUE(evidence::VerifyChain(all).ok());
+  }
+
+  std::string dir_, spool_dir_;
+  std::unique_ptr<FixturePki> pki_;
+  std::unique_ptr<DaemonHarness> daemon_;
+  std::unique_ptr<ChildProcess> agent_;
+};
+
+TEST_F(AgentE2eTest, UseraddAndANewAuthorizedKeyArriveAsAccessChanges) {
+  ASSERT_EQ(geteuid(), 0u) << "this test creates a real user: run it as root (CI does)";
+  ASSERT_TRUE(daemon_->Start().ok());
+  StartAgent("e2e-access", {"--disable=patch", "--interval=access=2s"});
+  ASSERT_TRUE(Eventually([&] {
+    for (const auto& r : Signals("e2e-access")) {
+      if (r.signal().has_access_snapshot()) return true;
+    }
+    return false;
+  })) << ReadAll(dir_ + "/agent.log");
+
+  const std::string user = "attest-e2e-" + std::to_string(getpid() % 100000);
+  struct Cleanup {
+    std::string user;
+    ~Cleanup() {
+      auto c = ChildProcess::Start({"/usr/sbin/userdel", "-r", user}, "/dev/null");
+      if (c.ok()) (void)c->Wait(absl::Seconds(30));
+    }
+  } cleanup{user};
+  auto useradd = ChildProcess::Start({"/usr/sbin/useradd", "-m", "-s", "/bin/bash", user},
+                                     dir_ + "/useradd.log");
+  ASSERT_TRUE(useradd.ok());
+  ASSERT_EQ(*useradd->Wait(absl::Seconds(30)), 0) << ReadAll(dir_ + "/useradd.log");
+  const std::string ssh = "/home/" + user + "/.ssh";
+  fs::create_directories(ssh);
+  // The ed25519 key recorded in tests/fixtures/debian12 (fingerprint known).
+  std::ofstream(ssh + "/authorized_keys")
+      << ReadAll(testing_support::SourcePath("tests/fixtures/debian12/home/alice/.ssh/authorized_keys"))
+             .substr(0, 200);
+
+  bool user_added = false, key_added = false;
+  ASSERT_TRUE(Eventually([&] {
+    for (const auto& r : Signals("e2e-access")) {
+      if (!r.signal().has_access_change()) continue;
+      const auto& c = r.signal().access_change();
+      if (c.subject() != user) continue;
+      if (c.change() == v1::ACCESS_CHANGE_KIND_USER_ADDED) user_added = true;
+      if (c.change() == v1::ACCESS_CHANGE_KIND_KEY_ADDED &&
+          c.after() == "SHA256:eO83LcJuUK7RGeNPcl9jCUDxuQmzUqnE+xp3b9QN2+M") {
+        key_added = true;
+      }
+    }
+    return user_added && key_added;
+  })) << "user_added=" << user_added << " key_added=" << key_added << "\n"
+      << ReadAll(dir_ + "/agent.log");
+}
+
+TEST_F(AgentE2eTest, ADaemonOutageDeliversEverythingOnceWithOriginalObservedAt) {
+  ASSERT_TRUE(daemon_->Start().ok());
+  StartAgent("e2e-outage", {"--disable=patch", "--disable=access", "--interval=heartbeat=1s"});
+  ASSERT_TRUE(Eventually([&] { return Signals("e2e-outage").size() >= 2; }));
+  ASSERT_EQ(*daemon_->Stop(), 0);
+  const absl::Time down_at = absl::Now();
+  // The agent keeps collecting into its spool: wait for three more records.
+  const uint64_t spooled = SpoolBytes(spool_dir_);
+  ASSERT_TRUE(Eventually([&] { return SpoolBytes(spool_dir_) >= spooled + 3 * 20; }));
+  const absl::Time up_at = absl::Now();
+  ASSERT_TRUE(daemon_->Start().ok());
+  std::vector<v1::EvidenceRecord> observed_while_down;
+  ASSERT_TRUE(Eventually([&] {
+    observed_while_down.clear();
+    for (auto& r : Signals("e2e-outage")) {
+      const absl::Time observed = FromProto(r.observed_at());
+      if (observed > down_at && observed < up_at) observed_while_down.push_back(r);
+    }
+    return observed_while_down.size() >= 2;
+  })) << ReadAll(dir_ + "/agent.log");
+  for (const auto& r : observed_while_down) {
+    EXPECT_GE(FromProto(r.received_at()), up_at) << "seq " << r.seq();
+  }
+  ExpectContiguousOnce(daemon_->Evidence("e2e-outage"));
+}
+
+TEST_F(AgentE2eTest, KillDashNineLosesNothingSpooled) {
+  ASSERT_TRUE(daemon_->Start().ok());
+  StartAgent("e2e-kill", {"--disable=patch", "--disable=access", "--interval=heartbeat=1s"});
+  ASSERT_TRUE(Eventually([&] { return Signals("e2e-kill").size() >= 3; }));
+  agent_->Signal(SIGKILL);
+  ASSERT_TRUE(agent_->Wait(absl::Seconds(30)).ok());
+  uint64_t spooled_last = 0;
+  {
+    auto spool = agent::Spool::Open({.dir = spool_dir_, .consumers = {daemon_->address()}});
+    ASSERT_TRUE(spool.ok()) << spool.status();
+    spooled_last = (*spool)->Stats().last_seq;
+  }
+  ASSERT_GE(spooled_last, 3u);
+  StartAgent("e2e-kill", {"--disable=patch", "--disable=access", "--interval=heartbeat=1s"});
+  ASSERT_TRUE(Eventually([&] {
+    auto s = Signals("e2e-kill");
+    return !s.empty() && s.back().seq() > spooled_last;
+  })) << ReadAll(dir_ + "/agent.log");
+  ExpectContiguousOnce(daemon_->Evidence("e2e-kill"));
+}
+
+TEST_F(AgentE2eTest, ATinySpoolOverflowsIntoAGapRecord) {
+  ASSERT_TRUE(daemon_->Start().ok());  // fixes the address, then goes away
+  ASSERT_EQ(*daemon_->Stop(), 0);
+  StartAgent("e2e-gap", {"--disable=patch", "--interval=access=1s", "--snapshot-interval=1s",
+                         "--interval=heartbeat=1s", "--spool-max-bytes=4096", "--inotify=false"});
+  ASSERT_TRUE(Eventually([&] {
+    return ReadAll(dir_ + "/agent.log").find("dropping unsent signals") != std::string::npos;
+  })) << ReadAll(dir_ + "/agent.log");
+  ASSERT_TRUE(daemon_->Start().ok());
+  ASSERT_TRUE(Eventually([&] {
+    for (const auto& r : daemon_->Evidence("e2e-gap")) {
+      if (r.has_gap()) return true;
+    }
+    return false;
+  })) << ReadAll(dir_ + "/agent.log");
+  auto all = daemon_->Evidence("e2e-gap");
+  EXPECT_TRUE(evidence::VerifyChain(all).ok());
+  for (const auto& r : all) {
+    if (r.has_gap()) {
+      EXPECT_EQ(r.gap().first_seq(), 1u);  // the oldest went first
+    }
+  }
+}
+
+}  // namespace
+}  // namespace attest
