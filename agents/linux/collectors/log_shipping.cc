@@ -51,10 +51,11 @@ absl::StatusOr<ShipperConfig> ParseShipperSpec(std::string_view spec) {
 }
 
 ImpstatsReading ParseImpstats(std::string_view text, std::string_view action,
-                              absl::TimeZone zone) {
+                              absl::TimeZone zone, bool whole_file) {
   ImpstatsReading reading;
   const std::string queue_name = StrCat(action, " queue");
   std::optional<uint64_t> previous;
+  if (whole_file) previous = 0;
   for (std::string_view line : Split(text, "\n")) {
     const size_t brace = line.find(": {");
     if (brace == std::string_view::npos) continue;
@@ -128,7 +129,9 @@ absl::StatusOr<std::vector<v1::Signal>> LogShippingCollector::Collect(const Coll
       case v1::SHIPPER_PROBE_RSYSLOG_IMPSTATS: {
         auto tail = ctx.root.ReadTail(shipper.path, kImpstatsTailBytes);
         if (!tail.ok()) return tail.status();
-        ImpstatsReading r = ParseImpstats(*tail, shipper.action, absl::LocalTimeZone());
+        const bool whole_file = tail->size() < kImpstatsTailBytes;
+        ImpstatsReading r =
+            ParseImpstats(*tail, shipper.action, absl::LocalTimeZone(), whole_file);
         if (!r.found) {
           return absl::NotFoundError(StrCat(shipper.path, ": no impstats for \"", shipper.action,
                                             " queue\" (is impstats on, and the action named?)"));

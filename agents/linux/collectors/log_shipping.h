@@ -36,8 +36,10 @@ struct ImpstatsReading {
 };
 // Reads impstats JSON lines ("<ctime>: { ... }", times in `zone`) for
 // `action`: delivered = enqueued - size - discarded of "<action> queue".
+// With `whole_file`, the text starts where rsyslog started writing, when
+// every counter was 0, so deliveries before the first line count too.
 ImpstatsReading ParseImpstats(std::string_view text, std::string_view action,
-                              absl::TimeZone zone);
+                              absl::TimeZone zone, bool whole_file = false);
 
 // The realtime stamp (t=, hex microseconds) in journal-upload's state file.
 std::optional<absl::Time> ParseJournalUploadState(std::string_view text);

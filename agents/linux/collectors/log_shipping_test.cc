@@ -24,6 +24,14 @@ TEST(ImpstatsTest, RecordedReceiverOutageShowsDeliveriesStopAndBacklogGrow) {
   EXPECT_FALSE(ParseImpstats(log, "no-such-action", absl::UTCTimeZone()).found);
 }
 
+TEST(ImpstatsTest, AWholeFileCountsDeliveriesBeforeTheFirstLine) {
+  const std::string text =
+      "Mon Nov 23 02:00:00 2026: { \"name\": \"a queue\", \"origin\": \"core.queue\", \"size\": 0, \"enqueued\": 1 }\n";
+  EXPECT_FALSE(ParseImpstats(text, "a", absl::UTCTimeZone()).last_delivery.has_value());
+  EXPECT_EQ(FormatRfc3339(*ParseImpstats(text, "a", absl::UTCTimeZone(), true).last_delivery),
+            "2026-11-23T02:00:00Z");
+}
+
 TEST(ImpstatsTest, CounterResetCountsAsADelivery) {
   const std::string text =
       "Mon Nov 23 02:00:00 2026: { \"name\": \"a queue\", \"origin\": \"core.queue\", \"size\": 0, \"enqueued\": 50 }\n"
