@@ -227,5 +227,40 @@ TEST_F(AgentE2eTest, ATinySpoolOverflowsIntoAGapRecord) {
   }
 }
 
+TEST_F(AgentE2eTest, AnHaPairKeepsIndependentCursorsAndTheReturningDaemonCatchesUp) {
+  DaemonHarness other(dir_ + "/b", pki_.get());
+  std::filesystem::create_directories(dir_ + "/b");
+  ASSERT_TRUE(daemon_->Start().ok());
+  ASSERT_TRUE(other.Start().ok());
+  StartAgent("e2e-ha", {"--disable=patch", "--disable=access", "--interval=heartbeat=1s",
+                        "--daemon=" + other.address()});
+  auto seqs = [](DaemonHarness& d) {
+    std::vector<uint64_t> out;
+    for (const auto& r : d.Evidence("e2e-ha")) {
+      if (r.has_signal()) out.push_back(r.seq());
+    }
+    return out;
+  };
+  ASSERT_TRUE(Eventually([&] { return seqs(*daemon_).size() >= 2 && seqs(other).size() >= 2; }));
+  ASSERT_EQ(*other.Stop(), 0);  // B goes away; A keeps receiving
+  const size_t a_at_stop = seqs(*daemon_).size();
+  ASSERT_TRUE(Eventually([&] { return seqs(*daemon_).size() >= a_at_stop + 3; }));
+  ASSERT_TRUE(other.Start().ok());
+  // B catches up from the agent's spool until it holds what A holds.
+  std::vector<uint64_t> a, b;
+  ASSERT_TRUE(Eventually([&] {
+    a = seqs(*daemon_);
+    b = seqs(other);
+    return b.size() >= a_at_stop + 3 && std::equal(b.begin(), b.end(), a.begin());
+  })) << ReadAll(dir_ + "/agent.log");
+  ExpectContiguousOnce(daemon_->Evidence("e2e-ha"));
+  ExpectContiguousOnce(other.Evidence("e2e-ha"));
+  // SIGTERM: a clean exit.
+  agent_->Signal(SIGTERM);
+  auto code = agent_->Wait(absl::Seconds(30));
+  ASSERT_TRUE(code.ok());
+  EXPECT_EQ(*code, 0);
+}
+
 }  // namespace
 }  // namespace attest
