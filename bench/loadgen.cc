@@ -35,7 +35,7 @@ struct Options {
   bool idle = false;
   int64_t interval_ms = 0;  // paced: one batch per agent per interval (0: closed loop)
   std::string host_prefix = "loadgen";
-  std::string ready_file;  // idle mode: written once every stream is open
+  std::string ready_file;    // idle mode: written once every stream is open
   std::string ca, cert_dir;  // TLS: CA file and a dir of host-<name>.{crt,key}
 };
 
@@ -112,8 +112,11 @@ class SimAgent : public grpc::ClientBidiReactor<v1::AgentMessage, v1::DaemonMess
  public:
   SimAgent(std::shared_ptr<grpc::Channel> channel, std::string host, const Options& options,
            Shared& shared, uint32_t seed)
-      : stub_(v1::AgentService::NewStub(channel)), host_(std::move(host)), options_(options),
-        shared_(shared), rng_(seed) {
+      : stub_(v1::AgentService::NewStub(channel)),
+        host_(std::move(host)),
+        options_(options),
+        shared_(shared),
+        rng_(seed) {
     latencies_.reserve(1024);
     stub_->async()->Stream(&context_, this);
     v1::Hello* hello = outgoing_.mutable_hello();
@@ -146,7 +149,8 @@ class SimAgent : public grpc::ClientBidiReactor<v1::AgentMessage, v1::DaemonMess
     if (reply_.has_welcome()) {
       seq_ = reply_.welcome().highest_durable_seq();
       welcomed_ = true;
-      next_due_ = absl::Now() + absl::Milliseconds(rng_() % std::max<int64_t>(1, options_.interval_ms));
+      next_due_ =
+          absl::Now() + absl::Milliseconds(rng_() % std::max<int64_t>(1, options_.interval_ms));
       std::lock_guard shared_lock(shared_.mu);
       ++shared_.open;
       shared_.cv.notify_all();
@@ -196,8 +200,7 @@ class SimAgent : public grpc::ClientBidiReactor<v1::AgentMessage, v1::DaemonMess
           shared_.first_error = StrCat(host_, ": ", status.error_message());
         }
       }
-      shared_.latencies_us.insert(shared_.latencies_us.end(), latencies_.begin(),
-                                  latencies_.end());
+      shared_.latencies_us.insert(shared_.latencies_us.end(), latencies_.begin(), latencies_.end());
       ++shared_.done;
     }
     shared_.cv.notify_all();
@@ -294,7 +297,8 @@ int Main(int argc, char** argv) {
   flags.Int("seconds", &o.seconds, "how long to send (closed loop), or hold streams (idle)");
   flags.Int("batches", &o.batches, "batches per agent, then stop (0: use --seconds)");
   flags.Bool("idle", &o.idle, "heartbeats only: one per agent per --interval-ms (default 30 s)");
-  flags.Int("interval-ms", &o.interval_ms, "paced: one batch per agent per interval (0: closed loop)");
+  flags.Int("interval-ms", &o.interval_ms,
+            "paced: one batch per agent per interval (0: closed loop)");
   flags.String("host-prefix", &o.host_prefix, "host ids are <prefix>-<n>");
   flags.String("ready-file", &o.ready_file, "idle mode: written once all streams are welcomed");
   flags.String("ca", &o.ca, "TLS: CA certificate (else insecure)");
@@ -322,9 +326,8 @@ int Main(int argc, char** argv) {
   }
   {
     std::unique_lock lock(shared.mu);
-    shared.cv.wait_for(lock, std::chrono::seconds(120), [&] {
-      return shared.open + shared.done >= static_cast<int>(o.agents);
-    });
+    shared.cv.wait_for(lock, std::chrono::seconds(120),
+                       [&] { return shared.open + shared.done >= static_cast<int>(o.agents); });
   }
   const double connect_seconds = absl::ToDoubleSeconds(absl::Now() - start);
   if (o.idle && !o.ready_file.empty()) std::ofstream(o.ready_file) << shared.open << "\n";
@@ -341,9 +344,8 @@ int Main(int argc, char** argv) {
   }
   {
     std::unique_lock lock(shared.mu);
-    shared.cv.wait_for(lock, std::chrono::seconds(o.seconds), [&] {
-      return shared.done >= static_cast<int>(o.agents);
-    });
+    shared.cv.wait_for(lock, std::chrono::seconds(o.seconds),
+                       [&] { return shared.done >= static_cast<int>(o.agents); });
   }
   shared.stop = true;
   if (ticker.joinable()) ticker.join();
@@ -354,17 +356,18 @@ int Main(int argc, char** argv) {
   }
   const double seconds = absl::ToDoubleSeconds(absl::Now() - measure_start);
   std::vector<int64_t>& lat = shared.latencies_us;
-  printf("agents=%lld open=%d connect_s=%.2f seconds=%.2f signals=%llu signals_per_s=%.0f "
-         "acks=%zu p50_ms=%.2f p90_ms=%.2f p99_ms=%.2f max_ms=%.2f errors=%llu%s%s\n",
-         static_cast<long long>(o.agents), shared.open, connect_seconds, seconds,
-         static_cast<unsigned long long>(shared.signals.load()),
-         static_cast<double>(shared.signals.load()) / std::max(seconds, 1e-9), lat.size(),
-         static_cast<double>(Percentile(lat, 0.50)) / 1000.0,
-         static_cast<double>(Percentile(lat, 0.90)) / 1000.0,
-         static_cast<double>(Percentile(lat, 0.99)) / 1000.0,
-         static_cast<double>(Percentile(lat, 1.0)) / 1000.0,
-         static_cast<unsigned long long>(shared.errors.load()),
-         shared.first_error.empty() ? "" : " first_error=", shared.first_error.c_str());
+  printf(
+      "agents=%lld open=%d connect_s=%.2f seconds=%.2f signals=%llu signals_per_s=%.0f "
+      "acks=%zu p50_ms=%.2f p90_ms=%.2f p99_ms=%.2f max_ms=%.2f errors=%llu%s%s\n",
+      static_cast<long long>(o.agents), shared.open, connect_seconds, seconds,
+      static_cast<unsigned long long>(shared.signals.load()),
+      static_cast<double>(shared.signals.load()) / std::max(seconds, 1e-9), lat.size(),
+      static_cast<double>(Percentile(lat, 0.50)) / 1000.0,
+      static_cast<double>(Percentile(lat, 0.90)) / 1000.0,
+      static_cast<double>(Percentile(lat, 0.99)) / 1000.0,
+      static_cast<double>(Percentile(lat, 1.0)) / 1000.0,
+      static_cast<unsigned long long>(shared.errors.load()),
+      shared.first_error.empty() ? "" : " first_error=", shared.first_error.c_str());
   return shared.errors.load() == 0 ? 0 : 1;
 }
 

@@ -3,9 +3,9 @@
 // batch, one writer. Prints key=value results.
 #include <algorithm>
 #include <cstdio>
-#include <vector>
 #include <filesystem>
 #include <string>
+#include <vector>
 
 #include "absl/time/clock.h"
 #include "common/flags.h"
@@ -52,7 +52,8 @@ int main(int argc, char** argv) {
     rocksdb::WriteBatch wb;
     for (int i = 0; i < batch; ++i) {
       char key[32];
-      snprintf(key, sizeof(key), "host-%05llu%016llu", static_cast<unsigned long long>(records % 1000),
+      snprintf(key, sizeof(key), "host-%05llu%016llu",
+               static_cast<unsigned long long>(records % 1000),
                static_cast<unsigned long long>(records));
       value[0] = static_cast<char>(records);
       wb.Put(key, value);
@@ -75,9 +76,11 @@ int main(int argc, char** argv) {
                      latencies_us.size() - 1, static_cast<size_t>(p * latencies_us.size()))]) /
                      1000.0;
   };
-  printf("records=%llu seconds=%.2f records_per_s=%.0f p50_ms=%.3f p99_ms=%.3f p999_ms=%.3f max_ms=%.3f\n",
-         static_cast<unsigned long long>(records), elapsed, static_cast<double>(records) / elapsed,
-         pct(0.50), pct(0.99), pct(0.999), pct(1.0));
+  printf(
+      "records=%llu seconds=%.2f records_per_s=%.0f p50_ms=%.3f p99_ms=%.3f p999_ms=%.3f "
+      "max_ms=%.3f\n",
+      static_cast<unsigned long long>(records), elapsed, static_cast<double>(records) / elapsed,
+      pct(0.50), pct(0.99), pct(0.999), pct(1.0));
   db.reset();
   std::filesystem::remove_all(dir);
   return 0;

@@ -2,8 +2,8 @@
 
 #include <charconv>
 
-#include "common/strings.h"
 #include "absl/strings/str_replace.h"
+#include "common/strings.h"
 #include "yaml-cpp/yaml.h"
 
 namespace attest {
@@ -12,51 +12,46 @@ FlagSet::FlagSet(std::string program, std::string synopsis)
     : program_(std::move(program)), synopsis_(std::move(synopsis)) {}
 
 void FlagSet::String(const std::string& name, std::string* out, const std::string& help) {
-  flags_[name] = Flag{.help = help,
-                      .default_text = out->empty() ? "" : *out,
-                      .apply = [out](const std::string& v) {
-                        *out = v;
-                        return absl::OkStatus();
-                      }};
+  flags_[name] = Flag{
+      .help = help, .default_text = out->empty() ? "" : *out, .apply = [out](const std::string& v) {
+        *out = v;
+        return absl::OkStatus();
+      }};
 }
 
 void FlagSet::Bool(const std::string& name, bool* out, const std::string& help) {
-  flags_[name] = Flag{.help = help,
-                      .default_text = *out ? "true" : "",
-                      .is_bool = true,
-                      .apply = [out](const std::string& v) {
-                        if (v == "true" || v == "1" || v == "yes") {
-                          *out = true;
-                        } else if (v == "false" || v == "0" || v == "no") {
-                          *out = false;
-                        } else {
-                          return absl::InvalidArgumentError(
-                              attest::StrCat("want true or false, got \"", v, "\""));
-                        }
-                        return absl::OkStatus();
-                      }};
+  flags_[name] = Flag{
+      .help = help,
+      .default_text = *out ? "true" : "",
+      .is_bool = true,
+      .apply = [out](const std::string& v) {
+        if (v == "true" || v == "1" || v == "yes") {
+          *out = true;
+        } else if (v == "false" || v == "0" || v == "no") {
+          *out = false;
+        } else {
+          return absl::InvalidArgumentError(attest::StrCat("want true or false, got \"", v, "\""));
+        }
+        return absl::OkStatus();
+      }};
 }
 
 void FlagSet::Int(const std::string& name, int64_t* out, const std::string& help) {
-  flags_[name] = Flag{.help = help,
-                      .default_text = std::to_string(*out),
-                      .apply = [out](const std::string& v) {
-                        int64_t parsed = 0;
-                        auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), parsed);
-                        if (ec != std::errc() || end != v.data() + v.size()) {
-                          return absl::InvalidArgumentError(
-                              attest::StrCat("want an integer, got \"", v, "\""));
-                        }
-                        *out = parsed;
-                        return absl::OkStatus();
-                      }};
+  flags_[name] = Flag{
+      .help = help, .default_text = std::to_string(*out), .apply = [out](const std::string& v) {
+        int64_t parsed = 0;
+        auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), parsed);
+        if (ec != std::errc() || end != v.data() + v.size()) {
+          return absl::InvalidArgumentError(attest::StrCat("want an integer, got \"", v, "\""));
+        }
+        *out = parsed;
+        return absl::OkStatus();
+      }};
 }
 
 void FlagSet::Repeated(const std::string& name, std::vector<std::string>* out,
                        const std::string& help) {
-  flags_[name] = Flag{.help = help,
-                      .repeated = true,
-                      .apply = [out](const std::string& v) {
+  flags_[name] = Flag{.help = help, .repeated = true, .apply = [out](const std::string& v) {
                         out->push_back(v);
                         return absl::OkStatus();
                       }};
@@ -75,7 +70,8 @@ absl::Status FlagSet::Parse(int argc, char** argv, std::vector<std::string>* pos
     if (arg == "--") {
       for (++i; i < argc; ++i) {
         if (positional == nullptr) {
-          return absl::InvalidArgumentError(attest::StrCat("unexpected argument \"", argv[i], "\""));
+          return absl::InvalidArgumentError(
+              attest::StrCat("unexpected argument \"", argv[i], "\""));
         }
         positional->push_back(argv[i]);
       }
@@ -102,8 +98,7 @@ absl::Status FlagSet::Parse(int argc, char** argv, std::vector<std::string>* pos
     }
     auto it = flags_.find(name);
     if (it == flags_.end()) {
-      return absl::InvalidArgumentError(
-          attest::StrCat("unknown flag --", name, " (see --help)"));
+      return absl::InvalidArgumentError(attest::StrCat("unknown flag --", name, " (see --help)"));
     }
     Flag& flag = it->second;
     if (!has_value) {
@@ -132,7 +127,8 @@ absl::Status FlagSet::LoadConfigFile(const std::string& path) {
   }
   if (root.IsNull()) return absl::OkStatus();
   if (!root.IsMap()) {
-    return absl::InvalidArgumentError(attest::StrCat(path, ": config must be a mapping of settings"));
+    return absl::InvalidArgumentError(
+        attest::StrCat(path, ": config must be a mapping of settings"));
   }
   for (const auto& entry : root) {
     const std::string key = entry.first.as<std::string>();

@@ -52,8 +52,7 @@ class FlagSet {
     bool set = false;
     std::function<absl::Status(const std::string&)> apply;
   };
-  [[nodiscard]] absl::Status Apply(const std::string& name, Flag& flag,
-                                   const std::string& value);
+  [[nodiscard]] absl::Status Apply(const std::string& name, Flag& flag, const std::string& value);
 
   std::string program_;
   std::string synopsis_;

@@ -8,8 +8,8 @@
 
 #include <cstdint>
 #include <map>
-#include <optional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <variant>
@@ -25,17 +25,17 @@ class Json {
   using Array = std::vector<Json>;
 
   Json() : value_(nullptr) {}
-  Json(std::nullptr_t) : value_(nullptr) {}  // NOLINT: implicit by design
-  Json(bool b) : value_(b) {}                // NOLINT
-  Json(int64_t i) : value_(i) {}             // NOLINT
-  Json(uint64_t u) : value_(u) {}            // NOLINT
-  Json(int i) : value_(static_cast<int64_t>(i)) {}  // NOLINT
+  Json(std::nullptr_t) : value_(nullptr) {}               // NOLINT: implicit by design
+  Json(bool b) : value_(b) {}                             // NOLINT
+  Json(int64_t i) : value_(i) {}                          // NOLINT
+  Json(uint64_t u) : value_(u) {}                         // NOLINT
+  Json(int i) : value_(static_cast<int64_t>(i)) {}        // NOLINT
   Json(unsigned u) : value_(static_cast<uint64_t>(u)) {}  // NOLINT
-  Json(std::string s) : value_(std::move(s)) {}       // NOLINT
-  Json(std::string_view s) : value_(std::string(s)) {}  // NOLINT
-  Json(const char* s) : value_(std::string(s)) {}     // NOLINT
-  Json(Array a) : value_(std::move(a)) {}             // NOLINT
-  Json(Object o) : value_(std::move(o)) {}            // NOLINT
+  Json(std::string s) : value_(std::move(s)) {}           // NOLINT
+  Json(std::string_view s) : value_(std::string(s)) {}    // NOLINT
+  Json(const char* s) : value_(std::string(s)) {}         // NOLINT
+  Json(Array a) : value_(std::move(a)) {}                 // NOLINT
+  Json(Object o) : value_(std::move(o)) {}                // NOLINT
 
   static Json MakeObject() { return Json(Object{}); }
   static Json MakeArray() { return Json(Array{}); }

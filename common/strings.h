@@ -21,8 +21,7 @@ inline void Append(std::string* out, absl::string_view s) { out->append(s.data()
 inline void Append(std::string* out, char c) { out->push_back(c); }
 inline void Append(std::string* out, bool b) { out->append(b ? "true" : "false"); }
 template <std::integral T>
-  requires(!std::same_as<T, char> && !std::same_as<T, bool>)
-void Append(std::string* out, T v) {
+requires(!std::same_as<T, char> && !std::same_as<T, bool>) void Append(std::string* out, T v) {
   out->append(std::to_string(v));
 }
 void Append(std::string* out, double v);
@@ -46,6 +45,9 @@ void StrAppend(std::string* out, const Args&... args) {
 // Splits `text` at every `separator` (empty pieces kept). The views point
 // into `text`.
 std::vector<std::string_view> Split(std::string_view text, std::string_view separator);
+
+// `s` without leading and trailing ASCII whitespace.
+std::string_view TrimWhitespace(std::string_view s);
 
 // Lowercase hex of raw bytes.
 std::string HexEncode(std::string_view bytes);

@@ -125,12 +125,18 @@ absl::StatusOr<absl::Duration> ParseHumanDuration(std::string_view text) {
     while (unit_len < rest.size() && absl::ascii_isalpha(rest[unit_len])) ++unit_len;
     const std::string_view unit = rest.substr(0, unit_len);
     rest.remove_prefix(unit_len);
-    if (unit == "ms") total += absl::Milliseconds(n);
-    else if (unit == "s") total += absl::Seconds(n);
-    else if (unit == "m") total += absl::Minutes(n);
-    else if (unit == "h") total += absl::Hours(n);
-    else if (unit == "d") total += absl::Hours(24 * n);
-    else if (unit == "w") total += absl::Hours(24 * 7 * n);
+    if (unit == "ms")
+      total += absl::Milliseconds(n);
+    else if (unit == "s")
+      total += absl::Seconds(n);
+    else if (unit == "m")
+      total += absl::Minutes(n);
+    else if (unit == "h")
+      total += absl::Hours(n);
+    else if (unit == "d")
+      total += absl::Hours(24 * n);
+    else if (unit == "w")
+      total += absl::Hours(24 * 7 * n);
     else {
       return absl::InvalidArgumentError(attest::StrCat(
           "bad duration \"", original, "\": unknown unit \"", unit, "\" (use ms, s, m, h, d, w)"));

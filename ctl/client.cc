@@ -1,40 +1,26 @@
 #include "ctl/client.h"
 
-#include <fstream>
-#include <sstream>
-
-#include "common/strings.h"
+#include "common/files.h"
 #include "common/net.h"
+#include "common/strings.h"
 
 namespace attest::ctl {
-namespace {
-
-absl::StatusOr<std::string> ReadFile(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) return absl::InvalidArgumentError(StrCat("cannot read ", path));
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-}  // namespace
-
 absl::StatusOr<std::shared_ptr<grpc::Channel>> Connect(const ClientOptions& o) {
   grpc::ChannelArguments args;
   args.SetMaxReceiveMessageSize(64 << 20);
   if (o.tls_cert.empty() && o.tls_key.empty() && o.ca.empty()) {
     if (!IsLoopbackAddress(o.daemon)) {
-      return absl::InvalidArgumentError(StrCat(
-          "--daemon ", o.daemon, " is not loopback: give --tls-cert, --tls-key and --ca"));
+      return absl::InvalidArgumentError(
+          StrCat("--daemon ", o.daemon, " is not loopback: give --tls-cert, --tls-key and --ca"));
     }
     return grpc::CreateCustomChannel(o.daemon, grpc::InsecureChannelCredentials(), args);
   }
   grpc::SslCredentialsOptions ssl;
-  auto ca = ReadFile(o.ca);
+  auto ca = ReadFileToString(o.ca);
   if (!ca.ok()) return ca.status();
-  auto cert = ReadFile(o.tls_cert);
+  auto cert = ReadFileToString(o.tls_cert);
   if (!cert.ok()) return cert.status();
-  auto key = ReadFile(o.tls_key);
+  auto key = ReadFileToString(o.tls_key);
   if (!key.ok()) return key.status();
   ssl.pem_root_certs = *ca;
   ssl.pem_cert_chain = *cert;

@@ -10,8 +10,8 @@
 
 #include <memory>
 
-#include "common/strings.h"
 #include "absl/strings/str_join.h"
+#include "common/strings.h"
 
 namespace attest::pki {
 namespace {
@@ -138,11 +138,10 @@ absl::StatusOr<KeyAndCert> Issue(const KeyAndCert& ca, const CertSpec& spec) {
   std::vector<std::string> usages;
   if (spec.server) usages.push_back("serverAuth");
   if (spec.client) usages.push_back("clientAuth");
-  bool ok =
-      AddExtension(cert->get(), ca_cert->get(), NID_basic_constraints, "critical,CA:FALSE") &&
-      AddExtension(cert->get(), ca_cert->get(), NID_key_usage,
-                   "critical,digitalSignature,keyEncipherment") &&
-      AddExtension(cert->get(), ca_cert->get(), NID_authority_key_identifier, "keyid");
+  bool ok = AddExtension(cert->get(), ca_cert->get(), NID_basic_constraints, "critical,CA:FALSE") &&
+            AddExtension(cert->get(), ca_cert->get(), NID_key_usage,
+                         "critical,digitalSignature,keyEncipherment") &&
+            AddExtension(cert->get(), ca_cert->get(), NID_authority_key_identifier, "keyid");
   if (ok && !sans.empty()) {
     ok = AddExtension(cert->get(), ca_cert->get(), NID_subject_alt_name, absl::StrJoin(sans, ","));
   }

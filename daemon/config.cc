@@ -1,9 +1,9 @@
 #include "daemon/config.h"
 
 #include "absl/strings/match.h"
-#include "common/strings.h"
 #include "common/flags.h"
 #include "common/net.h"
+#include "common/strings.h"
 
 namespace attest::daemon {
 namespace {
@@ -49,9 +49,9 @@ absl::StatusOr<ParsedArgs> ParseArgs(int argc, char** argv) {
   }
   if (c.insecure) {
     if (!IsLoopbackAddress(c.listen)) {
-      return absl::InvalidArgumentError(attest::StrCat(
-          "--insecure is only allowed on a loopback address, not ", c.listen,
-          " (use --tls-cert/--tls-key/--client-ca)"));
+      return absl::InvalidArgumentError(
+          attest::StrCat("--insecure is only allowed on a loopback address, not ", c.listen,
+                         " (use --tls-cert/--tls-key/--client-ca)"));
     }
   } else if (c.tls_cert.empty() || c.tls_key.empty() || c.client_ca.empty()) {
     return absl::InvalidArgumentError(

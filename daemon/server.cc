@@ -3,9 +3,7 @@
 #include <grpcpp/grpcpp.h>
 #include <grpcpp/security/server_credentials.h>
 
-#include <fstream>
-#include <sstream>
-
+#include "common/files.h"
 #include "common/strings.h"
 #include "daemon/admin/admin_service.h"
 #include "daemon/ingest/agent_service.h"
@@ -16,21 +14,13 @@
 namespace attest::daemon {
 namespace {
 
-absl::StatusOr<std::string> ReadFile(const std::string& path, std::string_view what) {
-  std::ifstream in(path);
-  if (!in) return absl::InvalidArgumentError(attest::StrCat("cannot read ", what, " ", path));
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
 absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> Credentials(const Config& c) {
   if (c.insecure) return grpc::InsecureServerCredentials();
-  auto cert = ReadFile(c.tls_cert, "--tls-cert");
+  auto cert = ReadFileToString(c.tls_cert);
   if (!cert.ok()) return cert.status();
-  auto key = ReadFile(c.tls_key, "--tls-key");
+  auto key = ReadFileToString(c.tls_key);
   if (!key.ok()) return key.status();
-  auto ca = ReadFile(c.client_ca, "--client-ca");
+  auto ca = ReadFileToString(c.client_ca);
   if (!ca.ok()) return ca.status();
   grpc::SslServerCredentialsOptions options(
       GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY);
@@ -73,9 +63,8 @@ absl::Status Server::Start() {
   parts_->agent_service =
       std::make_unique<ingest::AgentService>(*parts_->committer, clock_, agent_options);
   parts_->admin_service = std::make_unique<admin::AdminService>(
-      *parts_->store,
-      admin::AdminServiceOptions{.insecure = config_.insecure,
-                                 .trust_domain = config_.trust_domain});
+      *parts_->store, admin::AdminServiceOptions{.insecure = config_.insecure,
+                                                 .trust_domain = config_.trust_domain});
 
   grpc::ServerBuilder builder;
   int port = 0;
@@ -96,8 +85,8 @@ absl::Status Server::Start() {
   parts_->grpc_server = builder.BuildAndStart();
   if (!parts_->grpc_server || port == 0) {
     parts_->grpc_server.reset();
-    return absl::UnavailableError(attest::StrCat(
-        "cannot listen on ", config_.listen, " (address in use or not available)"));
+    return absl::UnavailableError(
+        attest::StrCat("cannot listen on ", config_.listen, " (address in use or not available)"));
   }
   const std::string host = config_.listen.substr(0, config_.listen.rfind(':'));
   bound_address_ = attest::StrCat(host, ":", port);

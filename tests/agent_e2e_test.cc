@@ -23,28 +23,16 @@ namespace fs = std::filesystem;
 using testing_support::BinaryPath;
 using testing_support::ChildProcess;
 using testing_support::DaemonHarness;
+using testing_support::Eventually;
 using testing_support::FixturePki;
-
-std::string ReadAll(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-bool Eventually(const std::function<bool()>& predicate, absl::Duration timeout = absl::Seconds(60)) {
-  for (absl::Time deadline = absl::Now() + timeout; absl::Now() < deadline;) {
-    if (predicate()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
-  return predicate();
-}
+using testing_support::ReadAll;
 
 uint64_t SpoolBytes(const std::string& dir) {
   uint64_t total = 0;
   std::error_code ec;
   for (const auto& e : fs::directory_iterator(dir, ec)) {
-    if (e.path().filename().string().rfind("segment-", 0) == 0) total += fs::file_size(e.path(), ec);
+    if (e.path().filename().string().rfind("segment-", 0) == 0)
+      total += fs::file_size(e.path(), ec);
   }
   return total;
 }
@@ -52,8 +40,8 @@ uint64_t SpoolBytes(const std::string& dir) {
 class AgentE2eTest : public testing::Test {
  protected:
   void SetUp() override {
-    dir_ = testing_support::FreshDir(
-        std::string("agent-") + testing::UnitTest::GetInstance()->current_test_info()->name());
+    dir_ = testing_support::FreshDir(std::string("agent-") +
+                                     testing::UnitTest::GetInstance()->current_test_info()->name());
     pki_ = std::make_unique<FixturePki>(dir_ + "/pki");
     daemon_ = std::make_unique<DaemonHarness>(dir_, pki_.get());
     spool_dir_ = dir_ + "/spool";
@@ -136,7 +124,8 @@ TEST_F(AgentE2eTest, UseraddAndANewAuthorizedKeyArriveAsAccessChanges) {
   fs::create_directories(ssh);
   // The ed25519 key recorded in tests/fixtures/debian12 (fingerprint known).
   std::ofstream(ssh + "/authorized_keys")
-      << ReadAll(testing_support::SourcePath("tests/fixtures/debian12/home/alice/.ssh/authorized_keys"))
+      << ReadAll(
+             testing_support::SourcePath("tests/fixtures/debian12/home/alice/.ssh/authorized_keys"))
              .substr(0, 200);
 
   bool user_added = false, key_added = false;
@@ -152,7 +141,8 @@ TEST_F(AgentE2eTest, UseraddAndANewAuthorizedKeyArriveAsAccessChanges) {
       }
     }
     return user_added && key_added;
-  })) << "user_added=" << user_added << " key_added=" << key_added << "\n"
+  })) << "user_added="
+      << user_added << " key_added=" << key_added << "\n"
       << ReadAll(dir_ + "/agent.log");
 }
 

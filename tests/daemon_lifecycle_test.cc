@@ -17,15 +17,10 @@ namespace ts = testing_signals;
 using testing_support::BinaryPath;
 using testing_support::ChildProcess;
 using testing_support::DaemonHarness;
+using testing_support::Eventually;
 using testing_support::FixturePki;
+using testing_support::ReadAll;
 using testing_support::TestAgent;
-
-std::string ReadAll(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
 
 // Runs attestd with `args` to completion; returns exit code and stderr.
 std::pair<int, std::string> RunAttestd(const std::string& dir, std::vector<std::string> args) {
@@ -64,8 +59,8 @@ TEST(DaemonLifecycleTest, PortInUseIsExitOneWithAClearError) {
   const std::string dir = testing_support::FreshDir("port");
   DaemonHarness first(dir, nullptr);
   ASSERT_TRUE(first.Start().ok());
-  auto [code, err] = RunAttestd(dir, {"--insecure", "--listen=" + first.address(),
-                                      "--data-dir=" + dir + "/other-data"});
+  auto [code, err] = RunAttestd(
+      dir, {"--insecure", "--listen=" + first.address(), "--data-dir=" + dir + "/other-data"});
   EXPECT_EQ(code, 1);
   EXPECT_NE(err.find("cannot listen on " + first.address()), std::string::npos) << err;
 }
@@ -74,13 +69,13 @@ TEST(DaemonLifecycleTest, DataDirInUseOrUnwritableIsExitOne) {
   const std::string dir = testing_support::FreshDir("datadir");
   DaemonHarness first(dir, nullptr);
   ASSERT_TRUE(first.Start().ok());
-  auto [code, err] = RunAttestd(dir, {"--insecure", "--listen=127.0.0.1:0",
-                                      "--data-dir=" + first.data_dir()});
+  auto [code, err] =
+      RunAttestd(dir, {"--insecure", "--listen=127.0.0.1:0", "--data-dir=" + first.data_dir()});
   EXPECT_EQ(code, 1);
   EXPECT_NE(err.find("another attestd"), std::string::npos) << err;
 
-  auto [code2, err2] = RunAttestd(dir, {"--insecure", "--listen=127.0.0.1:0",
-                                        "--data-dir=/proc/attest-data"});
+  auto [code2, err2] =
+      RunAttestd(dir, {"--insecure", "--listen=127.0.0.1:0", "--data-dir=/proc/attest-data"});
   EXPECT_EQ(code2, 1);
   EXPECT_NE(err2.find("/proc/attest-data"), std::string::npos) << err2;
 }
@@ -106,8 +101,8 @@ TEST(DaemonLifecycleTest, ConfigFileWorksAndHelpExitsZero) {
   const std::string dir = testing_support::FreshDir("configfile");
   auto [code, out] = RunAttestd(dir, {"--help"});
   EXPECT_EQ(code, 0);
-  std::ofstream(dir + "/attestd.yaml") << "listen: 127.0.0.1:0\ninsecure: true\ndata_dir: "
-                                       << dir << "/data\nready_file: " << dir << "/ready\n"
+  std::ofstream(dir + "/attestd.yaml") << "listen: 127.0.0.1:0\ninsecure: true\ndata_dir: " << dir
+                                       << "/data\nready_file: " << dir << "/ready\n"
                                        << "log_format: json\n";
   auto child = ChildProcess::Start({BinaryPath("attestd"), "--config=" + dir + "/attestd.yaml"},
                                    dir + "/json.log");
@@ -145,13 +140,12 @@ TEST(DaemonLimitsTest, StreamsBeyondMaxStreamsAreResourceExhausted) {
   // A slot frees up when a stream ends (the server forgets it just after the
   // client sees the end, so poll with a deadline).
   ASSERT_TRUE(a.Finish().ok());
-  bool welcomed = false;
-  for (absl::Time deadline = absl::Now() + absl::Seconds(10); !welcomed && absl::Now() < deadline;) {
-    TestAgent d(daemon.ChannelAs("host", "limit-c"));
-    welcomed = d.Hello(ts::Hello("", "ic"));
-    if (!welcomed) std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
-  EXPECT_TRUE(welcomed);
+  EXPECT_TRUE(Eventually(
+      [&] {
+        TestAgent d(daemon.ChannelAs("host", "limit-c"));
+        return d.Hello(ts::Hello("", "ic"));
+      },
+      absl::Seconds(10)));
 }
 
 }  // namespace

@@ -23,9 +23,12 @@ using testing_support::TestAgent;
 v1::Signal SignalFor(uint64_t seq, absl::Time base) {
   const absl::Time at = base + absl::Seconds(seq);
   switch (seq % 3) {
-    case 0: return ts::Patch(seq, at);
-    case 1: return ts::Heartbeat(seq, at);
-    default: return ts::AccessChange(seq, at, "chg-" + std::to_string(seq));
+    case 0:
+      return ts::Patch(seq, at);
+    case 1:
+      return ts::Heartbeat(seq, at);
+    default:
+      return ts::AccessChange(seq, at, "chg-" + std::to_string(seq));
   }
 }
 

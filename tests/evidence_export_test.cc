@@ -16,17 +16,12 @@ namespace ts = testing_signals;
 using testing_support::BinaryPath;
 using testing_support::ChildProcess;
 using testing_support::DaemonHarness;
+using testing_support::ReadAll;
 using testing_support::TestAgent;
 
-std::string ReadAll(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
 // Runs a program to completion; returns its exit code and stdout.
-std::pair<int, std::string> RunProgram(const std::string& dir, const std::vector<std::string>& argv) {
+std::pair<int, std::string> RunProgram(const std::string& dir,
+                                       const std::vector<std::string>& argv) {
   auto child = ChildProcess::Start(argv, dir + "/stderr.log", dir + "/stdout.txt");
   if (!child.ok()) return {-1, ""};
   auto code = child->Wait(absl::Seconds(60));
@@ -54,8 +49,8 @@ TEST(EvidenceExportTest, ExportVerifiesIndependentlyAndDetectsAnEdit) {
   ASSERT_TRUE(agent.Send({ts::Patch(1, now), tricky, check, ts::Heartbeat(5, now)}));
   ASSERT_TRUE(agent.Finish().ok());
 
-  auto [code, jsonl] =
-      RunProgram(dir, {BinaryPath("attestctl"), "--daemon=" + daemon.address(), "evidence", "exp-1"});
+  auto [code, jsonl] = RunProgram(
+      dir, {BinaryPath("attestctl"), "--daemon=" + daemon.address(), "evidence", "exp-1"});
   ASSERT_EQ(code, 0) << ReadAll(dir + "/stderr.log");
   const std::string path = dir + "/exp-1.jsonl";
   std::ofstream(path) << jsonl;

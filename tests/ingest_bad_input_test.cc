@@ -22,9 +22,8 @@ class IngestBadInputTest : public testing::Test {
   static void SetUpTestSuite() {
     dir_ = new std::string(testing_support::FreshDir("bad-input"));
     pki_ = new FixturePki(*dir_ + "/pki");
-    daemon_ = new DaemonHarness(*dir_, pki_,
-                                {"--max-message-bytes=65536", "--rate-per-host=1",
-                                 "--burst-per-host=100"});
+    daemon_ = new DaemonHarness(
+        *dir_, pki_, {"--max-message-bytes=65536", "--rate-per-host=1", "--burst-per-host=100"});
     ASSERT_TRUE(daemon_->Start().ok()) << "see " << daemon_->log_path();
   }
   static void TearDownTestSuite() {

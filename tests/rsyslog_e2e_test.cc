@@ -23,21 +23,8 @@ namespace {
 using testing_support::BinaryPath;
 using testing_support::ChildProcess;
 using testing_support::DaemonHarness;
-
-std::string ReadAll(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-bool Eventually(const std::function<bool()>& predicate, absl::Duration timeout = absl::Seconds(60)) {
-  for (absl::Time deadline = absl::Now() + timeout; absl::Now() < deadline;) {
-    if (predicate()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
-  return predicate();
-}
+using testing_support::Eventually;
+using testing_support::ReadAll;
 
 // A TCP sink on a free loopback port that counts bytes until stopped.
 //
@@ -107,15 +94,17 @@ TEST(RsyslogE2eTest, StoppedReceiverShowsAsStaleDeliveryWithBacklog) {
   std::ofstream(dir + "/rsyslog.conf")
       << "global(workDirectory=\"" << dir << "/work\")\n"
       << "module(load=\"impstats\" interval=\"1\" format=\"json\" log.syslog=\"off\" "
-         "log.file=\"" << dir << "/impstats.log\" resetCounters=\"off\")\n"
+         "log.file=\""
+      << dir << "/impstats.log\" resetCounters=\"off\")\n"
       << "module(load=\"imuxsock\" SysSock.Use=\"off\")\n"
       << "input(type=\"imuxsock\" Socket=\"" << dir << "/log.sock\" CreatePath=\"on\")\n"
       << "*.* action(type=\"omfwd\" name=\"fwd-central\" target=\"127.0.0.1\" port=\""
-      << receiver.port() << "\" protocol=\"tcp\" action.resumeRetryCount=\"-1\" "
+      << receiver.port()
+      << "\" protocol=\"tcp\" action.resumeRetryCount=\"-1\" "
          "action.resumeInterval=\"1\" queue.type=\"LinkedList\" queue.size=\"10000\")\n";
-  auto rsyslog = ChildProcess::Start({"/usr/sbin/rsyslogd", "-n", "-f", dir + "/rsyslog.conf",
-                                      "-i", dir + "/rsyslog.pid"},
-                                     dir + "/rsyslog.log");
+  auto rsyslog = ChildProcess::Start(
+      {"/usr/sbin/rsyslogd", "-n", "-f", dir + "/rsyslog.conf", "-i", dir + "/rsyslog.pid"},
+      dir + "/rsyslog.log");
   ASSERT_TRUE(rsyslog.ok());
   ASSERT_TRUE(Eventually([&] { return std::filesystem::exists(dir + "/log.sock"); }))
       << ReadAll(dir + "/rsyslog.log");

@@ -20,10 +20,12 @@ constexpr char kSynopsis[] =
 }  // namespace
 
 const std::map<std::string, absl::Duration>& DefaultIntervals() {
-  static const auto* defaults = new std::map<std::string, absl::Duration>{
-      {"heartbeat", absl::Seconds(60)}, {"patch", absl::Hours(1)},
-      {"access", absl::Minutes(5)},     {"log_shipping", absl::Seconds(60)},
-      {"checks", absl::Minutes(5)}};
+  static const auto* defaults =
+      new std::map<std::string, absl::Duration>{{"heartbeat", absl::Seconds(60)},
+                                                {"patch", absl::Hours(1)},
+                                                {"access", absl::Minutes(5)},
+                                                {"log_shipping", absl::Seconds(60)},
+                                                {"checks", absl::Minutes(5)}};
   return *defaults;
 }
 
@@ -49,8 +51,9 @@ absl::StatusOr<ParsedAgentArgs> ParseAgentArgs(int argc, char** argv) {
   flags.Repeated("interval", &intervals, "COLLECTOR=DURATION, e.g. patch=30m");
   flags.Repeated("disable", &c.disabled, "a collector not to run");
   flags.String("snapshot-interval", &snapshot_interval, "full access snapshot at least this often");
-  flags.Repeated("shipper", &shippers,
-                 "name=N,probe=rsyslog_impstats|journal_upload|marker_file,path=P[,unit=U][,action=A]");
+  flags.Repeated(
+      "shipper", &shippers,
+      "name=N,probe=rsyslog_impstats|journal_upload|marker_file,path=P[,unit=U][,action=A]");
   flags.String("checks-dir", &c.checks_dir, "custom checks (Nagios plugin convention)");
   flags.String("check-timeout", &check_timeout, "kill a custom check after this long");
   flags.Bool("inotify", &c.inotify, "watch access files for changes between rescans");
@@ -68,7 +71,8 @@ absl::StatusOr<ParsedAgentArgs> ParseAgentArgs(int argc, char** argv) {
   }
   if (c.daemons.empty()) return absl::InvalidArgumentError("--daemon is required");
   if (c.daemons.size() > 2) {
-    return absl::InvalidArgumentError("at most two --daemon (an HA pair); shard with separate agents");
+    return absl::InvalidArgumentError(
+        "at most two --daemon (an HA pair); shard with separate agents");
   }
   if (c.insecure) {
     for (const auto& d : c.daemons) {
@@ -112,7 +116,8 @@ absl::StatusOr<ParsedAgentArgs> ParseAgentArgs(int argc, char** argv) {
     }
   }
   auto snap = ParseHumanDuration(snapshot_interval);
-  if (!snap.ok()) return absl::InvalidArgumentError(StrCat("--snapshot-interval: ", snap.status().message()));
+  if (!snap.ok())
+    return absl::InvalidArgumentError(StrCat("--snapshot-interval: ", snap.status().message()));
   c.snapshot_interval = *snap;
   auto backoff = ParseHumanDuration(max_backoff);
   if (!backoff.ok() || *backoff < absl::Milliseconds(100)) {
@@ -120,7 +125,8 @@ absl::StatusOr<ParsedAgentArgs> ParseAgentArgs(int argc, char** argv) {
   }
   c.max_backoff = *backoff;
   auto timeout = ParseHumanDuration(check_timeout);
-  if (!timeout.ok()) return absl::InvalidArgumentError(StrCat("--check-timeout: ", timeout.status().message()));
+  if (!timeout.ok())
+    return absl::InvalidArgumentError(StrCat("--check-timeout: ", timeout.status().message()));
   c.check_timeout = *timeout;
   for (const auto& spec : shippers) {
     auto shipper = ParseShipperSpec(spec);

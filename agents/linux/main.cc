@@ -75,12 +75,12 @@ int Main(int argc, char** argv) {
     return 2;
   }
 
-  SpoolOptions spool_options{
-      .dir = config.spool_dir,
-      .max_bytes = static_cast<uint64_t>(config.spool_max_bytes),
-      .segment_bytes = std::min<uint64_t>(4ull << 20, static_cast<uint64_t>(config.spool_max_bytes) / 4),
-      .fsync = config.spool_fsync,
-      .consumers = config.daemons};
+  SpoolOptions spool_options{.dir = config.spool_dir,
+                             .max_bytes = static_cast<uint64_t>(config.spool_max_bytes),
+                             .segment_bytes = std::min<uint64_t>(
+                                 4ull << 20, static_cast<uint64_t>(config.spool_max_bytes) / 4),
+                             .fsync = config.spool_fsync,
+                             .consumers = config.daemons};
   auto spool = Spool::Open(spool_options);
   if (!spool.ok()) {
     spdlog::critical("cannot open spool: {}", spool.status().ToString());
@@ -97,9 +97,13 @@ int Main(int argc, char** argv) {
 
   std::vector<std::unique_ptr<Uplink>> uplinks;
   for (const auto& daemon : config.daemons) {
-    UplinkOptions options{.daemon = daemon, .insecure = config.insecure,
-                          .tls_cert = config.tls_cert, .tls_key = config.tls_key,
-                          .ca = config.ca, .server_name = config.server_name, .hello = hello,
+    UplinkOptions options{.daemon = daemon,
+                          .insecure = config.insecure,
+                          .tls_cert = config.tls_cert,
+                          .tls_key = config.tls_key,
+                          .ca = config.ca,
+                          .server_name = config.server_name,
+                          .hello = hello,
                           .max_backoff = config.max_backoff};
     auto channel = MakeDaemonChannel(options);
     if (!channel.ok()) {
@@ -125,7 +129,8 @@ int Main(int argc, char** argv) {
   AccessWatcher watcher([&] { scheduler.Trigger("access"); });
   if (access != nullptr && config.inotify) {
     if (absl::Status s = watcher.Start(); !s.ok()) {
-      spdlog::warn("inotify unavailable ({}); access changes are seen at each rescan", s.ToString());
+      spdlog::warn("inotify unavailable ({}); access changes are seen at each rescan",
+                   s.ToString());
     } else {
       access->OnWatchPaths([&watcher, &root](std::vector<std::string> paths) {
         for (auto& p : paths) p = root.Path(p);

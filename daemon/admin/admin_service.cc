@@ -26,7 +26,9 @@ grpc::ServerUnaryReactor* FinishUnary(grpc::CallbackServerContext* context,
 class EvidenceWriter : public grpc::ServerWriteReactor<v1::EvidenceRecord> {
  public:
   EvidenceWriter(store::Store& store, std::string host, uint64_t from_index, uint64_t limit)
-      : store_(store), host_(std::move(host)), next_index_(std::max<uint64_t>(1, from_index)),
+      : store_(store),
+        host_(std::move(host)),
+        next_index_(std::max<uint64_t>(1, from_index)),
         remaining_(limit == 0 ? UINT64_MAX : limit) {
     Next();
   }
@@ -61,20 +63,20 @@ class EvidenceWriter : public grpc::ServerWriteReactor<v1::EvidenceRecord> {
 
   absl::Status Fill() {
     absl::Status parse = absl::OkStatus();
-    absl::Status s = store_.Scan(
-        store::Family::kEvidence, store::EvidenceKey(host_, next_index_),
-        store::PrefixEnd(store::EvidencePrefix(host_)),
-        [&](std::string_view, std::string_view value) {
-          v1::EvidenceRecord r;
-          if (!r.ParseFromArray(value.data(), static_cast<int>(value.size()))) {
-            parse = absl::DataLossError(
-                attest::StrCat("evidence record ", next_index_, " of ", host_, " is corrupt"));
-            return false;
-          }
-          next_index_ = r.index() + 1;
-          page_.push_back(std::move(r));
-          return page_.size() < kPage;
-        });
+    absl::Status s =
+        store_.Scan(store::Family::kEvidence, store::EvidenceKey(host_, next_index_),
+                    store::PrefixEnd(store::EvidencePrefix(host_)),
+                    [&](std::string_view, std::string_view value) {
+                      v1::EvidenceRecord r;
+                      if (!r.ParseFromArray(value.data(), static_cast<int>(value.size()))) {
+                        parse = absl::DataLossError(attest::StrCat("evidence record ", next_index_,
+                                                                   " of ", host_, " is corrupt"));
+                        return false;
+                      }
+                      next_index_ = r.index() + 1;
+                      page_.push_back(std::move(r));
+                      return page_.size() < kPage;
+                    });
     if (page_.size() < kPage) exhausted_ = true;
     return s.ok() ? parse : s;
   }
@@ -95,8 +97,7 @@ AdminService::AdminService(store::Store& store, AdminServiceOptions options)
 
 absl::Status AdminService::AuthorizeRead(grpc::CallbackServerContext* context) const {
   if (options_.insecure) return absl::OkStatus();
-  auto peer = ingest::IdentityFromAuthContext(context->auth_context().get(),
-                                              options_.trust_domain);
+  auto peer = ingest::IdentityFromAuthContext(context->auth_context().get(), options_.trust_domain);
   if (!peer.ok()) return peer.status();
   if (peer->role == ingest::Role::kHost) {
     return absl::PermissionDeniedError(
@@ -110,16 +111,14 @@ grpc::ServerUnaryReactor* AdminService::ListHosts(grpc::CallbackServerContext* c
                                                   v1::ListHostsResponse* response) {
   if (absl::Status s = AuthorizeRead(context); !s.ok()) return FinishUnary(context, s);
   absl::Status parse = absl::OkStatus();
-  absl::Status s = store_.Scan(store::Family::kHosts, "", "",
-                               [&](std::string_view key, std::string_view value) {
-                                 if (!response->add_hosts()->ParseFromArray(
-                                         value.data(), static_cast<int>(value.size()))) {
-                                   parse = absl::DataLossError(
-                                       attest::StrCat("host state of ", key, " is corrupt"));
-                                   return false;
-                                 }
-                                 return true;
-                               });
+  absl::Status s =
+      store_.Scan(store::Family::kHosts, "", "", [&](std::string_view key, std::string_view value) {
+        if (!response->add_hosts()->ParseFromArray(value.data(), static_cast<int>(value.size()))) {
+          parse = absl::DataLossError(attest::StrCat("host state of ", key, " is corrupt"));
+          return false;
+        }
+        return true;
+      });
   return FinishUnary(context, s.ok() ? parse : s);
 }
 
@@ -130,8 +129,8 @@ grpc::ServerUnaryReactor* AdminService::GetHost(grpc::CallbackServerContext* con
   auto value = store_.Get(store::Family::kHosts, request->host());
   if (!value.ok()) {
     if (value.status().code() == absl::StatusCode::kNotFound) {
-      return FinishUnary(context, absl::NotFoundError(
-                                      attest::StrCat("no host \"", request->host(), "\"")));
+      return FinishUnary(context,
+                         absl::NotFoundError(attest::StrCat("no host \"", request->host(), "\"")));
     }
     return FinishUnary(context, value.status());
   }

@@ -57,7 +57,9 @@ TEST(ChainTest, AnyEditNamesTheFirstBadRecord) {
   EXPECT_NE(VerifyChain(swapped).message().find("record 5"), std::string::npos);
 }
 
-TEST(ChainTest, HexEncode) { EXPECT_EQ(attest::HexEncode(std::string("\x00\xff\x10", 3)), "00ff10"); }
+TEST(ChainTest, HexEncode) {
+  EXPECT_EQ(attest::HexEncode(std::string("\x00\xff\x10", 3)), "00ff10");
+}
 
 }  // namespace
 }  // namespace attest::evidence

@@ -68,41 +68,61 @@ class ObjectWriter {
 
 std::string_view PackageManagerName(v1::PackageManager pm) {
   switch (pm) {
-    case v1::PACKAGE_MANAGER_DPKG: return "dpkg";
-    case v1::PACKAGE_MANAGER_RPM: return "rpm";
-    default: return "unspecified";
+    case v1::PACKAGE_MANAGER_DPKG:
+      return "dpkg";
+    case v1::PACKAGE_MANAGER_RPM:
+      return "rpm";
+    default:
+      return "unspecified";
   }
 }
 
 std::string_view ProbeName(v1::ShipperProbe p) {
   switch (p) {
-    case v1::SHIPPER_PROBE_RSYSLOG_IMPSTATS: return "rsyslog_impstats";
-    case v1::SHIPPER_PROBE_JOURNAL_UPLOAD: return "journal_upload";
-    case v1::SHIPPER_PROBE_MARKER_FILE: return "marker_file";
-    default: return "unspecified";
+    case v1::SHIPPER_PROBE_RSYSLOG_IMPSTATS:
+      return "rsyslog_impstats";
+    case v1::SHIPPER_PROBE_JOURNAL_UPLOAD:
+      return "journal_upload";
+    case v1::SHIPPER_PROBE_MARKER_FILE:
+      return "marker_file";
+    default:
+      return "unspecified";
   }
 }
 
 std::string_view ChangeName(v1::AccessChangeKind k) {
   switch (k) {
-    case v1::ACCESS_CHANGE_KIND_USER_ADDED: return "user_added";
-    case v1::ACCESS_CHANGE_KIND_USER_REMOVED: return "user_removed";
-    case v1::ACCESS_CHANGE_KIND_USER_MODIFIED: return "user_modified";
-    case v1::ACCESS_CHANGE_KIND_GROUP_CHANGED: return "group_changed";
-    case v1::ACCESS_CHANGE_KIND_SUDOERS_CHANGED: return "sudoers_changed";
-    case v1::ACCESS_CHANGE_KIND_KEY_ADDED: return "key_added";
-    case v1::ACCESS_CHANGE_KIND_KEY_REMOVED: return "key_removed";
-    default: return "unspecified";
+    case v1::ACCESS_CHANGE_KIND_USER_ADDED:
+      return "user_added";
+    case v1::ACCESS_CHANGE_KIND_USER_REMOVED:
+      return "user_removed";
+    case v1::ACCESS_CHANGE_KIND_USER_MODIFIED:
+      return "user_modified";
+    case v1::ACCESS_CHANGE_KIND_GROUP_CHANGED:
+      return "group_changed";
+    case v1::ACCESS_CHANGE_KIND_SUDOERS_CHANGED:
+      return "sudoers_changed";
+    case v1::ACCESS_CHANGE_KIND_KEY_ADDED:
+      return "key_added";
+    case v1::ACCESS_CHANGE_KIND_KEY_REMOVED:
+      return "key_removed";
+    default:
+      return "unspecified";
   }
 }
 
 std::string_view CheckStatusName(v1::CheckStatus s) {
   switch (s) {
-    case v1::CHECK_STATUS_OK: return "ok";
-    case v1::CHECK_STATUS_WARNING: return "warning";
-    case v1::CHECK_STATUS_CRITICAL: return "critical";
-    case v1::CHECK_STATUS_UNKNOWN: return "unknown";
-    default: return "unspecified";
+    case v1::CHECK_STATUS_OK:
+      return "ok";
+    case v1::CHECK_STATUS_WARNING:
+      return "warning";
+    case v1::CHECK_STATUS_CRITICAL:
+      return "critical";
+    case v1::CHECK_STATUS_UNKNOWN:
+      return "unknown";
+    default:
+      return "unspecified";
   }
 }
 
@@ -223,7 +243,9 @@ void WriteHello(std::string* out, const v1::Hello& h) {
 
 void WriteKindObject(std::string* out, const v1::EvidenceRecord& r) {
   switch (r.body_case()) {
-    case v1::EvidenceRecord::kHello: WriteHello(out, r.hello()); return;
+    case v1::EvidenceRecord::kHello:
+      WriteHello(out, r.hello());
+      return;
     case v1::EvidenceRecord::kGap: {
       ObjectWriter w(out);
       w.Uint("first_seq", r.gap().first_seq());
@@ -231,15 +253,26 @@ void WriteKindObject(std::string* out, const v1::EvidenceRecord& r) {
       w.Close();
       return;
     }
-    case v1::EvidenceRecord::kSignal: break;
-    case v1::EvidenceRecord::BODY_NOT_SET: out->append("{}"); return;
+    case v1::EvidenceRecord::kSignal:
+      break;
+    case v1::EvidenceRecord::BODY_NOT_SET:
+      out->append("{}");
+      return;
   }
   const v1::Signal& s = r.signal();
   switch (s.kind_case()) {
-    case v1::Signal::kPatch: WritePatch(out, s.patch()); return;
-    case v1::Signal::kLogShipping: WriteLogShipping(out, s.log_shipping()); return;
-    case v1::Signal::kAccessChange: WriteAccessChange(out, s.access_change()); return;
-    case v1::Signal::kAccessSnapshot: WriteAccessSnapshot(out, s.access_snapshot()); return;
+    case v1::Signal::kPatch:
+      WritePatch(out, s.patch());
+      return;
+    case v1::Signal::kLogShipping:
+      WriteLogShipping(out, s.log_shipping());
+      return;
+    case v1::Signal::kAccessChange:
+      WriteAccessChange(out, s.access_change());
+      return;
+    case v1::Signal::kAccessSnapshot:
+      WriteAccessSnapshot(out, s.access_snapshot());
+      return;
     case v1::Signal::kCheck: {
       ObjectWriter w(out);
       w.String("detail", s.check().detail());
@@ -256,7 +289,9 @@ void WriteKindObject(std::string* out, const v1::EvidenceRecord& r) {
       return;
     }
     case v1::Signal::kHeartbeat:
-    case v1::Signal::KIND_NOT_SET: out->append("{}"); return;
+    case v1::Signal::KIND_NOT_SET:
+      out->append("{}");
+      return;
   }
 }
 
@@ -264,21 +299,32 @@ void WriteKindObject(std::string* out, const v1::EvidenceRecord& r) {
 
 std::string_view RecordKind(const v1::EvidenceRecord& record) {
   switch (record.body_case()) {
-    case v1::EvidenceRecord::kHello: return "hello";
-    case v1::EvidenceRecord::kGap: return "gap";
+    case v1::EvidenceRecord::kHello:
+      return "hello";
+    case v1::EvidenceRecord::kGap:
+      return "gap";
     case v1::EvidenceRecord::kSignal:
       switch (record.signal().kind_case()) {
-        case v1::Signal::kPatch: return "patch";
-        case v1::Signal::kLogShipping: return "log_shipping";
-        case v1::Signal::kAccessChange: return "access_change";
-        case v1::Signal::kAccessSnapshot: return "access_snapshot";
-        case v1::Signal::kCheck: return "check";
-        case v1::Signal::kHeartbeat: return "heartbeat";
-        case v1::Signal::kCollectorError: return "collector_error";
-        case v1::Signal::KIND_NOT_SET: break;
+        case v1::Signal::kPatch:
+          return "patch";
+        case v1::Signal::kLogShipping:
+          return "log_shipping";
+        case v1::Signal::kAccessChange:
+          return "access_change";
+        case v1::Signal::kAccessSnapshot:
+          return "access_snapshot";
+        case v1::Signal::kCheck:
+          return "check";
+        case v1::Signal::kHeartbeat:
+          return "heartbeat";
+        case v1::Signal::kCollectorError:
+          return "collector_error";
+        case v1::Signal::KIND_NOT_SET:
+          break;
       }
       break;
-    case v1::EvidenceRecord::BODY_NOT_SET: break;
+    case v1::EvidenceRecord::BODY_NOT_SET:
+      break;
   }
   return "unknown";
 }

@@ -74,8 +74,12 @@ class AgentStream : public grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteB
       return;
     }
     switch (message.body_case()) {
-      case v1::AgentMessage::kHello: OnHelloLocked(std::move(*message.mutable_hello())); break;
-      case v1::AgentMessage::kBatch: OnBatchLocked(std::move(*message.mutable_batch())); break;
+      case v1::AgentMessage::kHello:
+        OnHelloLocked(std::move(*message.mutable_hello()));
+        break;
+      case v1::AgentMessage::kBatch:
+        OnBatchLocked(std::move(*message.mutable_batch()));
+        break;
       case v1::AgentMessage::BODY_NOT_SET:
         RequestFinishLocked(absl::InvalidArgumentError(
             "malformed AgentMessage: carries neither a hello nor a batch"));
@@ -136,9 +140,9 @@ class AgentStream : public grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteB
       }
       host_ = hello.host_id();
     } else if (!hello.host_id().empty() && hello.host_id() != host_) {
-      RequestFinishLocked(absl::PermissionDeniedError(attest::StrCat(
-          "hello claims host \"", hello.host_id(), "\" but the certificate is for \"", host_,
-          "\"")));
+      RequestFinishLocked(absl::PermissionDeniedError(
+          attest::StrCat("hello claims host \"", hello.host_id(),
+                         "\" but the certificate is for \"", host_, "\"")));
       return;
     }
     hello_received_ = true;
@@ -159,8 +163,7 @@ class AgentStream : public grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteB
       RequestFinishLocked(absl::FailedPreconditionError("a signal batch before the hello"));
       return;
     }
-    absl::Status valid =
-        ValidateBatch(batch, service_.clock_.Now(), service_.options_.limits);
+    absl::Status valid = ValidateBatch(batch, service_.clock_.Now(), service_.options_.limits);
     if (!valid.ok()) {
       RequestFinishLocked(valid);
       return;
@@ -295,8 +298,8 @@ void AgentService::Claim(const std::string& host, AgentStream* stream) {
   std::lock_guard lock(mu_);
   auto [it, inserted] = by_host_.try_emplace(host, stream);
   if (!inserted && it->second != stream) {
-    it->second->Close(absl::AbortedError(
-        attest::StrCat("replaced by a newer stream for host ", host)));
+    it->second->Close(
+        absl::AbortedError(attest::StrCat("replaced by a newer stream for host ", host)));
     it->second = stream;
   }
 }

@@ -31,8 +31,8 @@ struct AgentServiceOptions {
   bool insecure = false;
   std::string trust_domain = "attest";
   size_t max_streams = 20000;
-  double rate_per_host = 2000;   // signals per second, sustained
-  double burst_per_host = 20000; // signals, burst
+  double rate_per_host = 2000;    // signals per second, sustained
+  double burst_per_host = 20000;  // signals, burst
   Limits limits;
 };
 

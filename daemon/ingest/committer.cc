@@ -56,18 +56,16 @@ Committer::~Committer() { Stop(); }
 absl::Status Committer::Start() {
   std::unordered_map<std::string, v1::HostState> loaded;
   absl::Status parse_error = absl::OkStatus();
-  absl::Status s = store_.Scan(store::Family::kHosts, "", "",
-                               [&](std::string_view key, std::string_view value) {
-                                 v1::HostState state;
-                                 if (!state.ParseFromArray(value.data(),
-                                                           static_cast<int>(value.size()))) {
-                                   parse_error = absl::DataLossError(
-                                       attest::StrCat("host state of ", key, " is corrupt"));
-                                   return false;
-                                 }
-                                 loaded.emplace(std::string(key), std::move(state));
-                                 return true;
-                               });
+  absl::Status s =
+      store_.Scan(store::Family::kHosts, "", "", [&](std::string_view key, std::string_view value) {
+        v1::HostState state;
+        if (!state.ParseFromArray(value.data(), static_cast<int>(value.size()))) {
+          parse_error = absl::DataLossError(attest::StrCat("host state of ", key, " is corrupt"));
+          return false;
+        }
+        loaded.emplace(std::string(key), std::move(state));
+        return true;
+      });
   if (!s.ok()) return s;
   if (!parse_error.ok()) return parse_error;
   std::lock_guard lock(mu_);

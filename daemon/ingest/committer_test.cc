@@ -56,8 +56,8 @@ TEST_F(CommitterTest, StoresSignalsOnceAndAcksTheHighestSeq) {
   EXPECT_EQ(r.highest_durable_seq, 2u);
   EXPECT_EQ(r.stored, 2u);
   // Resent: acked again, stored once.
-  CommitResult again = Commit("web-1", "i1", {ts::Heartbeat(1, kT0), ts::Patch(2, kT0),
-                                             ts::Heartbeat(3, kT0)});
+  CommitResult again =
+      Commit("web-1", "i1", {ts::Heartbeat(1, kT0), ts::Patch(2, kT0), ts::Heartbeat(3, kT0)});
   EXPECT_EQ(again.duplicates, 2u);
   EXPECT_EQ(again.stored, 1u);
   EXPECT_EQ(again.highest_durable_seq, 3u);

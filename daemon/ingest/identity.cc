@@ -8,8 +8,8 @@
 #include <vector>
 
 #include "absl/strings/match.h"
-#include "common/strings.h"
 #include "absl/strings/str_split.h"
+#include "common/strings.h"
 #include "daemon/ingest/validate.h"
 
 namespace attest::ingest {
@@ -27,8 +27,8 @@ struct NamesDeleter {
 
 std::vector<std::string> UriSans(X509* cert) {
   std::vector<std::string> uris;
-  std::unique_ptr<GENERAL_NAMES, NamesDeleter> names(static_cast<GENERAL_NAMES*>(
-      X509_get_ext_d2i(cert, NID_subject_alt_name, nullptr, nullptr)));
+  std::unique_ptr<GENERAL_NAMES, NamesDeleter> names(
+      static_cast<GENERAL_NAMES*>(X509_get_ext_d2i(cert, NID_subject_alt_name, nullptr, nullptr)));
   if (!names) return uris;
   for (int i = 0; i < sk_GENERAL_NAME_num(names.get()); ++i) {
     const GENERAL_NAME* name = sk_GENERAL_NAME_value(names.get(), i);
@@ -53,9 +53,12 @@ std::string CommonName(X509* cert) {
 
 std::string_view RoleName(Role role) {
   switch (role) {
-    case Role::kHost: return "host";
-    case Role::kAdmin: return "admin";
-    case Role::kAuditor: return "auditor";
+    case Role::kHost:
+      return "host";
+    case Role::kAdmin:
+      return "admin";
+    case Role::kAuditor:
+      return "auditor";
   }
   return "unknown";
 }
@@ -63,8 +66,7 @@ std::string_view RoleName(Role role) {
 absl::StatusOr<PeerIdentity> IdentityFromCertificate(std::string_view pem,
                                                      std::string_view trust_domain) {
   std::unique_ptr<BIO, BioDeleter> bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
-  std::unique_ptr<X509, X509Deleter> cert(
-      PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr));
+  std::unique_ptr<X509, X509Deleter> cert(PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr));
   if (!cert) return absl::UnauthenticatedError("peer certificate cannot be parsed");
 
   const std::string prefix = attest::StrCat("spiffe://", trust_domain, "/");
@@ -80,8 +82,8 @@ absl::StatusOr<PeerIdentity> IdentityFromCertificate(std::string_view pem,
     if (parts[0] == "auditor") return PeerIdentity{Role::kAuditor, parts[1]};
   }
   if (saw_spiffe) {
-    return absl::UnauthenticatedError(attest::StrCat(
-        "certificate has no SPIFFE id of the form ", prefix, "{host,admin,auditor}/<name>"));
+    return absl::UnauthenticatedError(attest::StrCat("certificate has no SPIFFE id of the form ",
+                                                     prefix, "{host,admin,auditor}/<name>"));
   }
   const std::string cn = CommonName(cert.get());
   if (IsValidHostId(cn)) return PeerIdentity{Role::kHost, cn};

@@ -14,8 +14,11 @@ pki::KeyAndCert Leaf(const pki::CertSpec& spec) {
 }
 
 pki::CertSpec Spec(std::string cn, std::vector<std::string> uris) {
-  return pki::CertSpec{.common_name = std::move(cn), .uri_sans = std::move(uris),
-                       .client = true, .not_before = kNow, .not_after = kNow + absl::Hours(1)};
+  return pki::CertSpec{.common_name = std::move(cn),
+                       .uri_sans = std::move(uris),
+                       .client = true,
+                       .not_before = kNow,
+                       .not_after = kNow + absl::Hours(1)};
 }
 
 TEST(IdentityTest, SpiffeUriNamesTheRoleAndName) {

@@ -27,16 +27,15 @@ absl::Status CheckTimestamp(std::string_view field, const google::protobuf::Time
   if (t < kEarliest) return Invalid(field, "before 2000-01-01 (unset or a clock bug)");
   if (t > now + limits.max_future_skew) {
     return Invalid(field, attest::StrCat("in the future (", FormatRfc3339(t), " is more than ",
-                                       absl::FormatDuration(limits.max_future_skew),
-                                       " after the daemon's clock, ", FormatRfc3339(now), ")"));
+                                         absl::FormatDuration(limits.max_future_skew),
+                                         " after the daemon's clock, ", FormatRfc3339(now), ")"));
   }
   return absl::OkStatus();
 }
 
-#define ATTEST_RETURN_IF_ERROR(expr)        \
-  do {                                      \
-    if (absl::Status _s = (expr); !_s.ok()) \
-      return _s;                            \
+#define ATTEST_RETURN_IF_ERROR(expr)                   \
+  do {                                                 \
+    if (absl::Status _s = (expr); !_s.ok()) return _s; \
   } while (0)
 
 absl::Status ValidatePatch(const v1::PatchState& p, const Limits& l) {
@@ -50,7 +49,8 @@ absl::Status ValidatePatch(const v1::PatchState& p, const Limits& l) {
   ATTEST_RETURN_IF_ERROR(
       CheckString("patch.kernel_latest", p.kernel_latest(), l.max_string_bytes, false));
   if (static_cast<size_t>(p.pending_size()) > l.max_pending_updates) {
-    return Invalid("patch.pending", attest::StrCat("more than ", l.max_pending_updates, " entries"));
+    return Invalid("patch.pending",
+                   attest::StrCat("more than ", l.max_pending_updates, " entries"));
   }
   for (int i = 0; i < p.pending_size(); ++i) {
     const auto& u = p.pending(i);
@@ -84,16 +84,18 @@ absl::Status ValidateAccessChange(const v1::AccessChange& c, const Limits& l) {
   }
   ATTEST_RETURN_IF_ERROR(CheckString("access_change.id", c.id(), 128, true));
   ATTEST_RETURN_IF_ERROR(CheckString("access_change.subject", c.subject(), 1024, true));
-  ATTEST_RETURN_IF_ERROR(CheckString("access_change.before", c.before(), l.max_string_bytes, false));
+  ATTEST_RETURN_IF_ERROR(
+      CheckString("access_change.before", c.before(), l.max_string_bytes, false));
   ATTEST_RETURN_IF_ERROR(CheckString("access_change.after", c.after(), l.max_string_bytes, false));
   return CheckString("access_change.diff", c.diff(), l.max_diff_bytes, false);
 }
 
 absl::Status ValidateSnapshot(const v1::AccessSnapshot& s, const Limits& l) {
-  const size_t entries = static_cast<size_t>(s.users_size()) + s.groups_size() +
-                         s.sudoers_size() + s.keys_size();
+  const size_t entries =
+      static_cast<size_t>(s.users_size()) + s.groups_size() + s.sudoers_size() + s.keys_size();
   if (entries > l.max_snapshot_entries) {
-    return Invalid("access_snapshot", attest::StrCat("more than ", l.max_snapshot_entries, " entries"));
+    return Invalid("access_snapshot",
+                   attest::StrCat("more than ", l.max_snapshot_entries, " entries"));
   }
   for (const auto& u : s.users()) {
     ATTEST_RETURN_IF_ERROR(CheckString("access_snapshot.users.name", u.name(), 256, true));
@@ -114,10 +116,14 @@ absl::Status ValidateSnapshot(const v1::AccessSnapshot& s, const Limits& l) {
 
 absl::Status ValidateKind(const v1::Signal& s, absl::Time now, const Limits& l) {
   switch (s.kind_case()) {
-    case v1::Signal::kPatch: return ValidatePatch(s.patch(), l);
-    case v1::Signal::kLogShipping: return ValidateLogShipping(s.log_shipping(), now, l);
-    case v1::Signal::kAccessChange: return ValidateAccessChange(s.access_change(), l);
-    case v1::Signal::kAccessSnapshot: return ValidateSnapshot(s.access_snapshot(), l);
+    case v1::Signal::kPatch:
+      return ValidatePatch(s.patch(), l);
+    case v1::Signal::kLogShipping:
+      return ValidateLogShipping(s.log_shipping(), now, l);
+    case v1::Signal::kAccessChange:
+      return ValidateAccessChange(s.access_change(), l);
+    case v1::Signal::kAccessSnapshot:
+      return ValidateSnapshot(s.access_snapshot(), l);
     case v1::Signal::kCheck:
       if (s.check().status() == v1::CHECK_STATUS_UNSPECIFIED ||
           !v1::CheckStatus_IsValid(s.check().status())) {
@@ -125,13 +131,15 @@ absl::Status ValidateKind(const v1::Signal& s, absl::Time now, const Limits& l) 
       }
       ATTEST_RETURN_IF_ERROR(CheckString("check.name", s.check().name(), 256, true));
       return CheckString("check.detail", s.check().detail(), l.max_string_bytes, false);
-    case v1::Signal::kHeartbeat: return absl::OkStatus();
+    case v1::Signal::kHeartbeat:
+      return absl::OkStatus();
     case v1::Signal::kCollectorError:
       ATTEST_RETURN_IF_ERROR(
           CheckString("collector_error.collector", s.collector_error().collector(), 256, true));
       return CheckString("collector_error.error", s.collector_error().error(), l.max_string_bytes,
                          false);
-    case v1::Signal::KIND_NOT_SET: break;
+    case v1::Signal::KIND_NOT_SET:
+      break;
   }
   return Invalid("kind", "required (none set, or unknown to this daemon)");
 }

@@ -16,8 +16,8 @@ v1::SignalBatch BatchOf(std::initializer_list<v1::Signal> signals) {
 }
 
 TEST(ValidateTest, AcceptsEveryWellFormedKind) {
-  v1::SignalBatch b = BatchOf({ts::Heartbeat(1, kNow), ts::Patch(2, kNow),
-                               ts::AccessChange(3, kNow, "chg-1")});
+  v1::SignalBatch b =
+      BatchOf({ts::Heartbeat(1, kNow), ts::Patch(2, kNow), ts::AccessChange(3, kNow, "chg-1")});
   auto* log = b.add_signals();
   log->set_seq(4);
   *log->mutable_observed_at() = ToProto(kNow);
@@ -37,9 +37,8 @@ TEST(ValidateTest, AcceptsEveryWellFormedKind) {
 
 TEST(ValidateTest, FutureObservedAtIsRejectedPastFiveMinutesOnly) {
   EXPECT_TRUE(ValidateBatch(BatchOf({ts::Heartbeat(1, kNow + absl::Minutes(5))}), kNow, {}).ok());
-  absl::Status s = ValidateBatch(BatchOf({ts::Heartbeat(1, kNow + absl::Minutes(5) +
-                                                            absl::Seconds(1))}),
-                                 kNow, {});
+  absl::Status s = ValidateBatch(
+      BatchOf({ts::Heartbeat(1, kNow + absl::Minutes(5) + absl::Seconds(1))}), kNow, {});
   EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
   EXPECT_NE(s.message().find("in the future"), std::string::npos) << s;
 }

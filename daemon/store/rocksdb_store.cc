@@ -7,9 +7,9 @@
 
 #include "common/strings.h"
 #include "rocksdb/db.h"
+#include "rocksdb/filter_policy.h"
 #include "rocksdb/options.h"
 #include "rocksdb/table.h"
-#include "rocksdb/filter_policy.h"
 #include "rocksdb/write_batch.h"
 
 namespace attest::store {
@@ -52,10 +52,9 @@ class RocksDbStore : public Store {
     rocksdb::WriteBatch wb(batch.bytes() + 64 * batch.ops().size());
     for (const auto& op : batch.ops()) {
       rocksdb::Slice key(op.key.data(), op.key.size());
-      rocksdb::Status s = op.is_delete
-                              ? wb.Delete(Handle(op.family), key)
-                              : wb.Put(Handle(op.family), key,
-                                       rocksdb::Slice(op.value.data(), op.value.size()));
+      rocksdb::Status s = op.is_delete ? wb.Delete(Handle(op.family), key)
+                                       : wb.Put(Handle(op.family), key,
+                                                rocksdb::Slice(op.value.data(), op.value.size()));
       if (absl::Status st = FromRocks(s, "write batch"); !st.ok()) return st;
     }
     rocksdb::WriteOptions wo;
@@ -167,9 +166,8 @@ absl::StatusOr<std::unique_ptr<Store>> OpenRocksDbStore(const std::string& dir,
   std::vector<rocksdb::ColumnFamilyHandle*> handles;
   rocksdb::DB* raw = nullptr;
   rocksdb::Status s =
-      options.read_only
-          ? rocksdb::DB::OpenForReadOnly(db_options, dir, descriptors, &handles, &raw)
-          : rocksdb::DB::Open(db_options, dir, descriptors, &handles, &raw);
+      options.read_only ? rocksdb::DB::OpenForReadOnly(db_options, dir, descriptors, &handles, &raw)
+                        : rocksdb::DB::Open(db_options, dir, descriptors, &handles, &raw);
   if (!s.ok()) {
     std::string msg = attest::StrCat("cannot open store in ", dir, ": ", s.ToString());
     if (s.IsIOError() && s.ToString().find("lock") != std::string::npos) {
@@ -183,7 +181,8 @@ absl::StatusOr<std::unique_ptr<Store>> OpenRocksDbStore(const std::string& dir,
   // handles[0] is the default family, which attest does not use.
   (void)db->DestroyColumnFamilyHandle(handles[0]);
   handles.erase(handles.begin());
-  return std::unique_ptr<Store>(new RocksDbStore(std::move(db), std::move(handles), options.read_only));
+  return std::unique_ptr<Store>(
+      new RocksDbStore(std::move(db), std::move(handles), options.read_only));
 }
 
 }  // namespace attest::store

@@ -6,23 +6,33 @@ namespace attest::store {
 
 std::string_view FamilyName(Family f) {
   switch (f) {
-    case Family::kEvidence: return "evidence";
-    case Family::kHosts: return "hosts";
-    case Family::kTimeline: return "timeline";
-    case Family::kRollup: return "rollup";
-    case Family::kApprovals: return "approvals";
-    case Family::kExceptions: return "exceptions";
-    case Family::kWindows: return "windows";
-    case Family::kPolicyVersions: return "policy_versions";
-    case Family::kCheckpoints: return "checkpoints";
-    case Family::kMeta: return "meta";
-    case Family::kCount: break;
+    case Family::kEvidence:
+      return "evidence";
+    case Family::kHosts:
+      return "hosts";
+    case Family::kTimeline:
+      return "timeline";
+    case Family::kRollup:
+      return "rollup";
+    case Family::kApprovals:
+      return "approvals";
+    case Family::kExceptions:
+      return "exceptions";
+    case Family::kWindows:
+      return "windows";
+    case Family::kPolicyVersions:
+      return "policy_versions";
+    case Family::kCheckpoints:
+      return "checkpoints";
+    case Family::kMeta:
+      return "meta";
+    case Family::kCount:
+      break;
   }
   return "invalid";
 }
 
-absl::Status ScanPrefix(Store& store, Family f, std::string_view prefix,
-                        const ScanVisitor& visit) {
+absl::Status ScanPrefix(Store& store, Family f, std::string_view prefix, const ScanVisitor& visit) {
   return store.Scan(f, prefix, PrefixEnd(prefix), visit);
 }
 

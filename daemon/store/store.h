@@ -19,17 +19,17 @@ namespace attest::store {
 
 // Column families. Values are serialized protobuf messages unless noted.
 enum class Family : int {
-  kEvidence = 0,    // host \0 index(be64) -> EvidenceRecord
-  kHosts,           // host -> HostState
-  kTimeline,        // control \0 host \0 start(be64)
-  kRollup,          // control \0 day(be32) \0 host
+  kEvidence = 0,  // host \0 index(be64) -> EvidenceRecord
+  kHosts,         // host -> HostState
+  kTimeline,      // control \0 host \0 start(be64)
+  kRollup,        // control \0 day(be32) \0 host
   kApprovals,
   kExceptions,
   kWindows,
   kPolicyVersions,
   kCheckpoints,
-  kMeta,            // daemon-wide settings (schema version, keys)
-  kCount,           // not a family: the number of them
+  kMeta,   // daemon-wide settings (schema version, keys)
+  kCount,  // not a family: the number of them
 };
 
 // The on-disk name of a family.
@@ -73,7 +73,7 @@ struct WriteOptions {
 
 // Size figures for metrics and operators.
 struct StoreStats {
-  uint64_t live_bytes = 0;               // on-disk size of live data
+  uint64_t live_bytes = 0;  // on-disk size of live data
   uint64_t pending_compaction_bytes = 0;
 };
 
@@ -93,8 +93,8 @@ class Store {
   // Applies `batch` atomically.
   [[nodiscard]] virtual absl::Status Write(const WriteBatch& batch, WriteOptions options) = 0;
   // Visits keys in [begin, end) in order; an empty `end` means "to the end".
-  [[nodiscard]] virtual absl::Status Scan(Family f, std::string_view begin,
-                                          std::string_view end, const ScanVisitor& visit) = 0;
+  [[nodiscard]] virtual absl::Status Scan(Family f, std::string_view begin, std::string_view end,
+                                          const ScanVisitor& visit) = 0;
   [[nodiscard]] virtual absl::StatusOr<StoreStats> Stats() = 0;
   // Makes everything written so far durable and releases the database.
   // Further calls fail with FailedPrecondition.

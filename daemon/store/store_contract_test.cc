@@ -89,15 +89,19 @@ TEST_P(StoreContractTest, ScanStopsWhenVisitorSaysSoAndHonoursEnd) {
   for (int i = 0; i < 10; ++i) b.Put(Family::kMeta, std::string(1, static_cast<char>('a' + i)), "");
   ASSERT_TRUE(store_->Write(b, {}).ok());
   int seen = 0;
-  ASSERT_TRUE(store_->Scan(Family::kMeta, "", "", [&](std::string_view, std::string_view) {
-                      return ++seen < 3;
-                    }).ok());
+  ASSERT_TRUE(store_
+                  ->Scan(Family::kMeta, "", "",
+                         [&](std::string_view, std::string_view) { return ++seen < 3; })
+                  .ok());
   EXPECT_EQ(seen, 3);
   std::vector<std::string> keys;
-  ASSERT_TRUE(store_->Scan(Family::kMeta, "c", "f", [&](std::string_view k, std::string_view) {
-                      keys.emplace_back(k);
-                      return true;
-                    }).ok());
+  ASSERT_TRUE(store_
+                  ->Scan(Family::kMeta, "c", "f",
+                         [&](std::string_view k, std::string_view) {
+                           keys.emplace_back(k);
+                           return true;
+                         })
+                  .ok());
   EXPECT_EQ(keys, (std::vector<std::string>{"c", "d", "e"}));
 }
 
@@ -138,16 +142,15 @@ TEST_P(StoreContractTest, ClosedStoreRefusesEverything) {
 
 INSTANTIATE_TEST_SUITE_P(
     AllStores, StoreContractTest,
-    testing::Values(
-        std::make_pair(std::string("memory"),
-                       Factory([](const std::string&) -> std::unique_ptr<Store> {
-                         return std::make_unique<MemoryStore>();
-                       })),
-        std::make_pair(std::string("rocksdb"),
-                       Factory([](const std::string& dir) -> std::unique_ptr<Store> {
-                         auto s = OpenRocksDbStore(dir);
-                         return s.ok() ? std::move(*s) : nullptr;
-                       }))),
+    testing::Values(std::make_pair(std::string("memory"),
+                                   Factory([](const std::string&) -> std::unique_ptr<Store> {
+                                     return std::make_unique<MemoryStore>();
+                                   })),
+                    std::make_pair(std::string("rocksdb"),
+                                   Factory([](const std::string& dir) -> std::unique_ptr<Store> {
+                                     auto s = OpenRocksDbStore(dir);
+                                     return s.ok() ? std::move(*s) : nullptr;
+                                   }))),
     [](const auto& param_info) { return param_info.param.first; });
 
 // RocksDB-only: what was synced survives reopening, and a second opener is

@@ -8,8 +8,7 @@
 
 namespace attest::testing_support {
 
-DaemonHarness::DaemonHarness(std::string dir, FixturePki* pki,
-                             std::vector<std::string> extra_flags)
+DaemonHarness::DaemonHarness(std::string dir, FixturePki* pki, std::vector<std::string> extra_flags)
     : dir_(std::move(dir)), pki_(pki), extra_flags_(std::move(extra_flags)) {
   data_dir_ = dir_ + "/data";
   log_path_ = dir_ + "/attestd.log";

@@ -27,8 +27,8 @@ class DaemonHarness {
   // restarts; the port is chosen on the first start and kept afterwards, so
   // agents can reconnect to the same address.
   absl::Status Start();
-  void Kill();                          // SIGKILL, reaped
-  absl::StatusOr<int> Stop();           // SIGTERM, exit code
+  void Kill();                 // SIGKILL, reaped
+  absl::StatusOr<int> Stop();  // SIGTERM, exit code
   const std::string& address() const { return address_; }
   const std::string& data_dir() const { return data_dir_; }
   const std::string& log_path() const { return log_path_; }

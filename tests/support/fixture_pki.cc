@@ -6,6 +6,7 @@
 
 #include "absl/time/clock.h"
 #include "common/strings.h"
+#include "tests/support/process.h"
 
 namespace attest::testing_support {
 namespace {
@@ -77,11 +78,6 @@ CertFiles FixturePki::Foreign(const std::string& name) {
                                        .not_after = now + absl::Hours(48)})));
 }
 
-std::string FixturePki::ReadFile(const std::string& path) const {
-  std::ifstream in(path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
+std::string FixturePki::ReadFile(const std::string& path) const { return ReadAll(path); }
 
 }  // namespace attest::testing_support

@@ -108,6 +108,21 @@ std::string SourcePath(const std::string& relative) {
   return StrCat(ATTEST_SOURCE_DIR, "/", relative);
 }
 
+std::string ReadAll(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+bool Eventually(const std::function<bool()>& predicate, absl::Duration timeout) {
+  for (absl::Time deadline = absl::Now() + timeout; absl::Now() < deadline;) {
+    if (predicate()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  return predicate();
+}
+
 std::string FreshDir(const std::string& name) {
   const char* tmp = getenv("TEST_TMPDIR");
   std::string dir = StrCat(tmp ? tmp : "/tmp", "/attest-test-", getpid(), "-", name);

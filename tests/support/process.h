@@ -5,6 +5,7 @@
 
 #include <sys/types.h>
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -45,6 +46,13 @@ std::string BinaryPath(const std::string& name);
 
 // Path of a file in the source tree, e.g. "tests/tools/verify_chain.py".
 std::string SourcePath(const std::string& relative);
+
+// The file's content ("" when it cannot be read): for logs in failure messages.
+std::string ReadAll(const std::string& path);
+
+// Polls `predicate` (every 50 ms) until it holds or `timeout` passes; for
+// waiting on another process's observable state, never on time itself.
+bool Eventually(const std::function<bool()>& predicate, absl::Duration timeout = absl::Seconds(60));
 
 // A fresh empty directory under the test temp dir.
 std::string FreshDir(const std::string& name);

@@ -22,8 +22,8 @@ absl::Status AddSudoersFile(const RootFs& root, const std::string& path,
   auto text = root.ReadFile(path);
   if (!text.ok()) {
     if (text.status().code() == absl::StatusCode::kPermissionDenied) {
-      return absl::PermissionDeniedError(StrCat("cannot read ", path,
-                                                " (attest-agent needs CAP_DAC_READ_SEARCH)"));
+      return absl::PermissionDeniedError(
+          StrCat("cannot read ", path, " (attest-agent needs CAP_DAC_READ_SEARCH)"));
     }
     return text.status();
   }

@@ -12,12 +12,6 @@
 namespace attest::agent {
 namespace {
 
-std::string_view Trim(std::string_view s) {
-  while (!s.empty() && isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
-  while (!s.empty() && isspace(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);
-  return s;
-}
-
 uint32_t ToU32(std::string_view s) {
   uint32_t v = 0;
   for (char c : s) {
@@ -61,13 +55,20 @@ bool DecodeBase64(std::string_view text, std::string* out) {
   int bits = 0;
   for (char c : text) {
     int v;
-    if (c >= 'A' && c <= 'Z') v = c - 'A';
-    else if (c >= 'a' && c <= 'z') v = c - 'a' + 26;
-    else if (c >= '0' && c <= '9') v = c - '0' + 52;
-    else if (c == '+') v = 62;
-    else if (c == '/') v = 63;
-    else if (c == '=') break;
-    else return false;
+    if (c >= 'A' && c <= 'Z')
+      v = c - 'A';
+    else if (c >= 'a' && c <= 'z')
+      v = c - 'a' + 26;
+    else if (c >= '0' && c <= '9')
+      v = c - '0' + 52;
+    else if (c == '+')
+      v = 62;
+    else if (c == '/')
+      v = 63;
+    else if (c == '=')
+      break;
+    else
+      return false;
     buffer = (buffer << 6) | static_cast<uint32_t>(v);
     bits += 6;
     if (bits >= 8) {
@@ -79,10 +80,15 @@ bool DecodeBase64(std::string_view text, std::string* out) {
 }
 
 bool IsKeyType(std::string_view t) {
-  static const std::set<std::string_view> kTypes = {
-      "ssh-rsa", "ssh-dss", "ssh-ed25519", "ecdsa-sha2-nistp256", "ecdsa-sha2-nistp384",
-      "ecdsa-sha2-nistp521", "sk-ssh-ed25519@openssh.com", "sk-ecdsa-sha2-nistp256@openssh.com",
-      "ssh-ed448"};
+  static const std::set<std::string_view> kTypes = {"ssh-rsa",
+                                                    "ssh-dss",
+                                                    "ssh-ed25519",
+                                                    "ecdsa-sha2-nistp256",
+                                                    "ecdsa-sha2-nistp384",
+                                                    "ecdsa-sha2-nistp521",
+                                                    "sk-ssh-ed25519@openssh.com",
+                                                    "sk-ecdsa-sha2-nistp256@openssh.com",
+                                                    "ssh-ed448"};
   return kTypes.count(t) > 0 || t.find("-cert-v01@openssh.com") != std::string_view::npos;
 }
 
@@ -134,7 +140,7 @@ v1::AccessChange Change(v1::AccessChangeKind kind, std::string subject, std::str
 std::vector<v1::UserEntry> ParsePasswd(std::string_view text) {
   std::vector<v1::UserEntry> users;
   for (std::string_view line : Split(text, "\n")) {
-    if (Trim(line).empty() || line[0] == '#') continue;
+    if (TrimWhitespace(line).empty() || line[0] == '#') continue;
     const auto f = Split(line, ":");
     if (f.size() < 7 || f[0].empty()) continue;
     v1::UserEntry u;
@@ -142,7 +148,7 @@ std::vector<v1::UserEntry> ParsePasswd(std::string_view text) {
     u.set_uid(ToU32(f[2]));
     u.set_gid(ToU32(f[3]));
     u.set_home(std::string(f[5]));
-    u.set_shell(std::string(Trim(f[6])));
+    u.set_shell(std::string(TrimWhitespace(f[6])));
     users.push_back(std::move(u));
   }
   return users;
@@ -151,14 +157,14 @@ std::vector<v1::UserEntry> ParsePasswd(std::string_view text) {
 std::vector<v1::GroupEntry> ParseGroup(std::string_view text) {
   std::vector<v1::GroupEntry> groups;
   for (std::string_view line : Split(text, "\n")) {
-    if (Trim(line).empty() || line[0] == '#') continue;
+    if (TrimWhitespace(line).empty() || line[0] == '#') continue;
     const auto f = Split(line, ":");
     if (f.size() < 4 || f[0].empty()) continue;
     v1::GroupEntry g;
     g.set_name(std::string(f[0]));
     g.set_gid(ToU32(f[2]));
-    for (std::string_view m : Split(Trim(f[3]), ",")) {
-      if (!Trim(m).empty()) g.add_members(std::string(Trim(m)));
+    for (std::string_view m : Split(TrimWhitespace(f[3]), ",")) {
+      if (!TrimWhitespace(m).empty()) g.add_members(std::string(TrimWhitespace(m)));
     }
     groups.push_back(std::move(g));
   }
@@ -186,7 +192,7 @@ std::vector<std::string> NormalizeSudoers(std::string_view text) {
       pending.push_back(' ');
       continue;
     }
-    std::string_view logical = Trim(pending);
+    std::string_view logical = TrimWhitespace(pending);
     // '#' starts a comment, except for the #include/#includedir directives
     // and "#1000 ALL=..." (a user given by uid).
     if (!logical.empty() && logical[0] == '#' && logical.rfind("#include", 0) != 0 &&
@@ -194,7 +200,8 @@ std::vector<std::string> NormalizeSudoers(std::string_view text) {
       logical = {};
     }
     std::string normalized;
-    for (std::string_view token : Tokens(logical)) StrAppend(&normalized, normalized.empty() ? "" : " ", token);
+    for (std::string_view token : Tokens(logical))
+      StrAppend(&normalized, normalized.empty() ? "" : " ", token);
     if (!normalized.empty()) rules.push_back(std::move(normalized));
     pending.clear();
   }
@@ -206,7 +213,7 @@ std::string Sha256Fingerprint(std::string_view data) { return "SHA256:" + Base64
 std::vector<v1::KeyEntry> ParseAuthorizedKeys(std::string_view text, const std::string& user) {
   std::vector<v1::KeyEntry> keys;
   for (std::string_view line : Split(text, "\n")) {
-    line = Trim(line);
+    line = TrimWhitespace(line);
     if (line.empty() || line[0] == '#') continue;
     const auto tokens = Tokens(line);
     for (size_t i = 0; i + 1 < tokens.size(); ++i) {
@@ -218,7 +225,8 @@ std::vector<v1::KeyEntry> ParseAuthorizedKeys(std::string_view text, const std::
       k.set_type(std::string(tokens[i]));
       k.set_fingerprint(Sha256Fingerprint(blob));
       std::string comment;
-      for (size_t j = i + 2; j < tokens.size(); ++j) StrAppend(&comment, comment.empty() ? "" : " ", tokens[j]);
+      for (size_t j = i + 2; j < tokens.size(); ++j)
+        StrAppend(&comment, comment.empty() ? "" : " ", tokens[j]);
       k.set_comment(comment);
       keys.push_back(std::move(k));
       break;
@@ -239,11 +247,9 @@ std::vector<v1::AccessChange> DiffSnapshots(const v1::AccessSnapshot& before,
       changes.push_back(Change(v1::ACCESS_CHANGE_KIND_USER_ADDED, name, "", Describe(*u),
                                StrCat("+", name, " ", Describe(*u)), at));
     } else if (Describe(*it->second) != Describe(*u)) {
-      changes.push_back(Change(v1::ACCESS_CHANGE_KIND_USER_MODIFIED, name, Describe(*it->second),
-                               Describe(*u),
-                               StrCat("-", name, " ", Describe(*it->second), "\n+", name, " ",
-                                      Describe(*u)),
-                               at));
+      changes.push_back(Change(
+          v1::ACCESS_CHANGE_KIND_USER_MODIFIED, name, Describe(*it->second), Describe(*u),
+          StrCat("-", name, " ", Describe(*it->second), "\n+", name, " ", Describe(*u)), at));
     }
   }
   for (const auto& [name, u] : old_users) {

@@ -29,9 +29,10 @@ TEST(AccessParseTest, FingerprintsMatchSshKeygen) {
 }
 
 TEST(AccessParseTest, PasswdNeverKeepsThePasswordField) {
-  auto users = ParsePasswd("root:x:0:0:root:/root:/bin/bash\n"
-                           "legacy:$6$salt$hashhashhash:1002:1002::/home/legacy:/bin/sh\n"
-                           "broken line\n");
+  auto users = ParsePasswd(
+      "root:x:0:0:root:/root:/bin/bash\n"
+      "legacy:$6$salt$hashhashhash:1002:1002::/home/legacy:/bin/sh\n"
+      "broken line\n");
   ASSERT_EQ(users.size(), 2u);
   v1::AccessSnapshot snap;
   for (auto& u : users) *snap.add_users() = u;
@@ -42,14 +43,16 @@ TEST(AccessParseTest, PasswdNeverKeepsThePasswordField) {
 
 TEST(AccessParseTest, RecordedPasswdAndGroup) {
   auto users = ParsePasswd(ReadFixture("debian12/etc/passwd"));
-  auto alice = std::find_if(users.begin(), users.end(), [](auto& u) { return u.name() == "alice"; });
+  auto alice =
+      std::find_if(users.begin(), users.end(), [](auto& u) { return u.name() == "alice"; });
   ASSERT_NE(alice, users.end());
   EXPECT_EQ(alice->home(), "/home/alice");
   EXPECT_TRUE(IsLoginShell(alice->shell()));
   EXPECT_FALSE(IsLoginShell("/usr/sbin/nologin"));
   EXPECT_FALSE(IsLoginShell("/bin/false"));
   auto groups = ParseGroup(ReadFixture("debian12/etc/group"));
-  auto sudo = std::find_if(groups.begin(), groups.end(), [](auto& g) { return g.name() == "sudo"; });
+  auto sudo =
+      std::find_if(groups.begin(), groups.end(), [](auto& g) { return g.name() == "sudo"; });
   ASSERT_NE(sudo, groups.end());
   ASSERT_EQ(sudo->members_size(), 1);
   EXPECT_EQ(sudo->members(0), "alice");
@@ -69,7 +72,8 @@ TEST(AccessParseTest, SudoersNormalisation) {
   EXPECT_EQ(NormalizeSudoers("#includedir /etc/x\n#1000 ALL=(ALL) ALL\n# comment\n"),
             (std::vector<std::string>{"#includedir /etc/x", "#1000 ALL=(ALL) ALL"}));
   // Reformatting alone is not a change.
-  EXPECT_EQ(NormalizeSudoers("root   ALL=(ALL:ALL)\tALL\n"), NormalizeSudoers("root ALL=(ALL:ALL) ALL"));
+  EXPECT_EQ(NormalizeSudoers("root   ALL=(ALL:ALL)\tALL\n"),
+            NormalizeSudoers("root ALL=(ALL:ALL) ALL"));
 }
 
 TEST(AccessSnapshotTest, FixtureTree) {
@@ -136,12 +140,14 @@ TEST_F(AccessCollectorTest, FirstRunSnapshotsThenEachChangeIsReported) {
       user_added = true;
       EXPECT_EQ(c->after(), "uid=1002 gid=1002 home=/home/bob shell=/bin/bash");
     }
-    if (c->change() == v1::ACCESS_CHANGE_KIND_SUDOERS_CHANGED && c->subject() == "/etc/sudoers.d/bob") {
+    if (c->change() == v1::ACCESS_CHANGE_KIND_SUDOERS_CHANGED &&
+        c->subject() == "/etc/sudoers.d/bob") {
       sudoers = true;
       EXPECT_EQ(c->before(), "");
       EXPECT_EQ(c->diff(), "+bob ALL=(ALL) ALL\n");
     }
-    if (c->change() == v1::ACCESS_CHANGE_KIND_KEY_REMOVED && c->subject() == "alice") key_removed = true;
+    if (c->change() == v1::ACCESS_CHANGE_KIND_KEY_REMOVED && c->subject() == "alice")
+      key_removed = true;
     EXPECT_EQ(c->id().size(), 20u);
   }
   EXPECT_TRUE(user_added);

@@ -18,24 +18,24 @@ struct AccessWatcher::Impl {
   explicit Impl(std::function<void()> cb) : on_change(std::move(cb)), stream(io) {}
 
   void Read() {
-    stream.async_read_some(boost::asio::buffer(buffer), [this](const boost::system::error_code& ec,
-                                                               size_t n) {
-      if (ec) return;  // cancelled on Stop
-      bool relevant = false;
-      for (size_t off = 0; off + sizeof(inotify_event) <= n;) {
-        const auto* event = reinterpret_cast<const inotify_event*>(buffer.data() + off);
-        if (event->mask & IN_Q_OVERFLOW) relevant = true;
-        std::lock_guard lock(mu);
-        auto it = filters.find(event->wd);
-        if (it != filters.end()) {
-          const std::string name = event->len > 0 ? std::string(event->name) : "";
-          if (it->second.empty() || it->second.count(name)) relevant = true;
-        }
-        off += sizeof(inotify_event) + event->len;
-      }
-      if (relevant) on_change();
-      Read();
-    });
+    stream.async_read_some(
+        boost::asio::buffer(buffer), [this](const boost::system::error_code& ec, size_t n) {
+          if (ec) return;  // cancelled on Stop
+          bool relevant = false;
+          for (size_t off = 0; off + sizeof(inotify_event) <= n;) {
+            const auto* event = reinterpret_cast<const inotify_event*>(buffer.data() + off);
+            if (event->mask & IN_Q_OVERFLOW) relevant = true;
+            std::lock_guard lock(mu);
+            auto it = filters.find(event->wd);
+            if (it != filters.end()) {
+              const std::string name = event->len > 0 ? std::string(event->name) : "";
+              if (it->second.empty() || it->second.count(name)) relevant = true;
+            }
+            off += sizeof(inotify_event) + event->len;
+          }
+          if (relevant) on_change();
+          Read();
+        });
   }
 
   std::function<void()> on_change;

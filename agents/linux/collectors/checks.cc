@@ -19,7 +19,8 @@ absl::StatusOr<std::vector<v1::Signal>> ChecksCollector::Collect(const CollectCo
   std::vector<std::string> names;
   for (const auto& entry : std::filesystem::directory_iterator(dir_, ec)) {
     const std::string name = entry.path().filename();
-    if (name.empty() || name[0] == '.' || name.back() == '~' || name.find(".disabled") != std::string::npos) {
+    if (name.empty() || name[0] == '.' || name.back() == '~' ||
+        name.find(".disabled") != std::string::npos) {
       continue;
     }
     struct stat st {};
@@ -43,10 +44,18 @@ absl::StatusOr<std::vector<v1::Signal>> ChecksCollector::Collect(const CollectCo
       check.set_detail(std::string(result.status().message()).substr(0, 1024));
     } else {
       switch (result->exit_code) {
-        case 0: check.set_status(v1::CHECK_STATUS_OK); break;
-        case 1: check.set_status(v1::CHECK_STATUS_WARNING); break;
-        case 2: check.set_status(v1::CHECK_STATUS_CRITICAL); break;
-        default: check.set_status(v1::CHECK_STATUS_UNKNOWN); break;
+        case 0:
+          check.set_status(v1::CHECK_STATUS_OK);
+          break;
+        case 1:
+          check.set_status(v1::CHECK_STATUS_WARNING);
+          break;
+        case 2:
+          check.set_status(v1::CHECK_STATUS_CRITICAL);
+          break;
+        default:
+          check.set_status(v1::CHECK_STATUS_UNKNOWN);
+          break;
       }
       std::string_view out = result->stdout_text;
       const size_t nl = out.find('\n');

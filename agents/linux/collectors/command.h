@@ -13,7 +13,7 @@
 namespace attest::agent {
 
 struct CommandResult {
-  int exit_code = -1;   // the program's exit status
+  int exit_code = -1;  // the program's exit status
   std::string stdout_text;
   std::string stderr_text;
 };

@@ -24,17 +24,25 @@ absl::StatusOr<ShipperConfig> ParseShipperSpec(std::string_view spec) {
       return absl::InvalidArgumentError(StrCat("shipper: \"", pair, "\" is not key=value"));
     }
     const std::string_view key = pair.substr(0, eq), value = pair.substr(eq + 1);
-    if (key == "name") c.name = std::string(value);
-    else if (key == "unit") c.unit = std::string(value);
-    else if (key == "path") c.path = std::string(value);
-    else if (key == "action") c.action = std::string(value);
+    if (key == "name")
+      c.name = std::string(value);
+    else if (key == "unit")
+      c.unit = std::string(value);
+    else if (key == "path")
+      c.path = std::string(value);
+    else if (key == "action")
+      c.action = std::string(value);
     else if (key == "probe") {
-      if (value == "rsyslog_impstats") c.probe = v1::SHIPPER_PROBE_RSYSLOG_IMPSTATS;
-      else if (value == "journal_upload") c.probe = v1::SHIPPER_PROBE_JOURNAL_UPLOAD;
-      else if (value == "marker_file") c.probe = v1::SHIPPER_PROBE_MARKER_FILE;
+      if (value == "rsyslog_impstats")
+        c.probe = v1::SHIPPER_PROBE_RSYSLOG_IMPSTATS;
+      else if (value == "journal_upload")
+        c.probe = v1::SHIPPER_PROBE_JOURNAL_UPLOAD;
+      else if (value == "marker_file")
+        c.probe = v1::SHIPPER_PROBE_MARKER_FILE;
       else {
-        return absl::InvalidArgumentError(StrCat(
-            "shipper: probe \"", value, "\" (use rsyslog_impstats, journal_upload or marker_file)"));
+        return absl::InvalidArgumentError(
+            StrCat("shipper: probe \"", value,
+                   "\" (use rsyslog_impstats, journal_upload or marker_file)"));
       }
     } else {
       return absl::InvalidArgumentError(StrCat("shipper: unknown key \"", key, "\""));
@@ -50,8 +58,8 @@ absl::StatusOr<ShipperConfig> ParseShipperSpec(std::string_view spec) {
   return c;
 }
 
-ImpstatsReading ParseImpstats(std::string_view text, std::string_view action,
-                              absl::TimeZone zone, bool whole_file) {
+ImpstatsReading ParseImpstats(std::string_view text, std::string_view action, absl::TimeZone zone,
+                              bool whole_file) {
   ImpstatsReading reading;
   const std::string queue_name = StrCat(action, " queue");
   std::optional<uint64_t> previous;
@@ -93,9 +101,12 @@ std::optional<absl::Time> ParseJournalUploadState(std::string_view text) {
       uint64_t usec = 0;
       for (char c : field.substr(2)) {
         int v;
-        if (c >= '0' && c <= '9') v = c - '0';
-        else if (c >= 'a' && c <= 'f') v = c - 'a' + 10;
-        else return std::nullopt;
+        if (c >= '0' && c <= '9')
+          v = c - '0';
+        else if (c >= 'a' && c <= 'f')
+          v = c - 'a' + 10;
+        else
+          return std::nullopt;
         usec = usec * 16 + static_cast<uint64_t>(v);
       }
       return absl::FromUnixMicros(static_cast<int64_t>(usec));
@@ -130,8 +141,7 @@ absl::StatusOr<std::vector<v1::Signal>> LogShippingCollector::Collect(const Coll
         auto tail = ctx.root.ReadTail(shipper.path, kImpstatsTailBytes);
         if (!tail.ok()) return tail.status();
         const bool whole_file = tail->size() < kImpstatsTailBytes;
-        ImpstatsReading r =
-            ParseImpstats(*tail, shipper.action, absl::LocalTimeZone(), whole_file);
+        ImpstatsReading r = ParseImpstats(*tail, shipper.action, absl::LocalTimeZone(), whole_file);
         if (!r.found) {
           return absl::NotFoundError(StrCat(shipper.path, ": no impstats for \"", shipper.action,
                                             " queue\" (is impstats on, and the action named?)"));

@@ -18,8 +18,8 @@
 namespace attest::agent {
 
 struct ShipperConfig {
-  std::string name;    // as reported, e.g. "central-syslog"
-  std::string unit;    // systemd unit; "" = do not ask systemd
+  std::string name;  // as reported, e.g. "central-syslog"
+  std::string unit;  // systemd unit; "" = do not ask systemd
   v1::ShipperProbe probe = v1::SHIPPER_PROBE_UNSPECIFIED;
   std::string path;    // impstats log, state file or marker (host path)
   std::string action;  // rsyslog action name (rsyslog_impstats only)
@@ -38,8 +38,8 @@ struct ImpstatsReading {
 // `action`: delivered = enqueued - size - discarded of "<action> queue".
 // With `whole_file`, the text starts where rsyslog started writing, when
 // every counter was 0, so deliveries before the first line count too.
-ImpstatsReading ParseImpstats(std::string_view text, std::string_view action,
-                              absl::TimeZone zone, bool whole_file = false);
+ImpstatsReading ParseImpstats(std::string_view text, std::string_view action, absl::TimeZone zone,
+                              bool whole_file = false);
 
 // The realtime stamp (t=, hex microseconds) in journal-upload's state file.
 std::optional<absl::Time> ParseJournalUploadState(std::string_view text);

@@ -26,7 +26,8 @@ TEST(ImpstatsTest, RecordedReceiverOutageShowsDeliveriesStopAndBacklogGrow) {
 
 TEST(ImpstatsTest, AWholeFileCountsDeliveriesBeforeTheFirstLine) {
   const std::string text =
-      "Mon Nov 23 02:00:00 2026: { \"name\": \"a queue\", \"origin\": \"core.queue\", \"size\": 0, \"enqueued\": 1 }\n";
+      "Mon Nov 23 02:00:00 2026: { \"name\": \"a queue\", \"origin\": \"core.queue\", \"size\": 0, "
+      "\"enqueued\": 1 }\n";
   EXPECT_FALSE(ParseImpstats(text, "a", absl::UTCTimeZone()).last_delivery.has_value());
   EXPECT_EQ(FormatRfc3339(*ParseImpstats(text, "a", absl::UTCTimeZone(), true).last_delivery),
             "2026-11-23T02:00:00Z");
@@ -34,8 +35,10 @@ TEST(ImpstatsTest, AWholeFileCountsDeliveriesBeforeTheFirstLine) {
 
 TEST(ImpstatsTest, CounterResetCountsAsADelivery) {
   const std::string text =
-      "Mon Nov 23 02:00:00 2026: { \"name\": \"a queue\", \"origin\": \"core.queue\", \"size\": 0, \"enqueued\": 50 }\n"
-      "Mon Nov 23 02:01:00 2026: { \"name\": \"a queue\", \"origin\": \"core.queue\", \"size\": 0, \"enqueued\": 2 }\n"
+      "Mon Nov 23 02:00:00 2026: { \"name\": \"a queue\", \"origin\": \"core.queue\", \"size\": 0, "
+      "\"enqueued\": 50 }\n"
+      "Mon Nov 23 02:01:00 2026: { \"name\": \"a queue\", \"origin\": \"core.queue\", \"size\": 0, "
+      "\"enqueued\": 2 }\n"
       "{ torn line\n";
   ImpstatsReading r = ParseImpstats(text, "a", absl::UTCTimeZone());
   EXPECT_EQ(FormatRfc3339(*r.last_delivery), "2026-11-23T02:01:00Z");
@@ -49,8 +52,9 @@ TEST(JournalUploadTest, CursorTimeIsTheLastDelivery) {
 }
 
 TEST(ShipperSpecTest, ParsesAndRejects) {
-  auto c = ParseShipperSpec("name=central,unit=rsyslog.service,probe=rsyslog_impstats,"
-                            "path=/var/log/rsyslog-stats.log,action=fwd-central");
+  auto c = ParseShipperSpec(
+      "name=central,unit=rsyslog.service,probe=rsyslog_impstats,"
+      "path=/var/log/rsyslog-stats.log,action=fwd-central");
   ASSERT_TRUE(c.ok()) << c.status();
   EXPECT_EQ(c->action, "fwd-central");
   EXPECT_FALSE(ParseShipperSpec("name=x,probe=carrier_pigeon,path=/x").ok());
@@ -70,7 +74,8 @@ TEST(LogShippingCollectorTest, UnitStateAndProbesThroughRoot) {
   ReplayRunner runner;
   runner.Add({"systemctl", "is-active", "vector.service"}, CommandResult{3, "inactive\n", ""});
   LogShippingCollector collector(
-      {*ParseShipperSpec("name=vector,unit=vector.service,probe=marker_file,path=/var/lib/app/shipped"),
+      {*ParseShipperSpec(
+           "name=vector,unit=vector.service,probe=marker_file,path=/var/lib/app/shipped"),
        *ParseShipperSpec("name=journal,probe=journal_upload,path=/var/lib/app/state"),
        *ParseShipperSpec("name=never,probe=journal_upload,path=/var/lib/app/missing")});
   RootFs root(tree);
@@ -91,9 +96,8 @@ TEST(ChecksCollectorTest, NagiosExitCodesTimeoutsAndSkippedFiles) {
   std::filesystem::create_directories(dir);
   auto script = [&](const std::string& name, const std::string& body, bool exec = true) {
     std::ofstream(dir + "/" + name) << "#!/bin/sh\n" << body << "\n";
-    std::filesystem::permissions(dir + "/" + name,
-                                 exec ? std::filesystem::perms::owner_all
-                                      : std::filesystem::perms::owner_read);
+    std::filesystem::permissions(dir + "/" + name, exec ? std::filesystem::perms::owner_all
+                                                        : std::filesystem::perms::owner_read);
   };
   script("a-ok", "echo 'OK - disk encrypted'; echo second line; exit 0");
   script("b-warn", "echo 'WARNING - 80% full'; exit 1");

@@ -30,8 +30,8 @@ absl::Status CollectDpkg(const CollectContext& ctx, v1::PatchState& patch) {
   auto apt = ctx.commands.Run(argv, kPackageToolTimeout);
   if (!apt.ok()) return apt.status();
   if (apt->exit_code != 0) {
-    return absl::UnavailableError(
-        StrCat("apt-get -s dist-upgrade exited ", apt->exit_code, ": ", FirstLine(apt->stderr_text)));
+    return absl::UnavailableError(StrCat("apt-get -s dist-upgrade exited ", apt->exit_code, ": ",
+                                         FirstLine(apt->stderr_text)));
   }
   for (auto& u : ParseAptSimulate(apt->stdout_text)) *patch.add_pending() = std::move(u);
   return absl::OkStatus();
@@ -46,12 +46,12 @@ absl::Status CollectRpm(const CollectContext& ctx, v1::PatchState& patch) {
   auto rpm = ctx.commands.Run(query, kPackageToolTimeout);
   if (!rpm.ok()) return rpm.status();
   if (rpm->exit_code != 0) {
-    return absl::UnavailableError(StrCat("rpm -qa exited ", rpm->exit_code, ": ",
-                                         FirstLine(rpm->stderr_text)));
+    return absl::UnavailableError(
+        StrCat("rpm -qa exited ", rpm->exit_code, ": ", FirstLine(rpm->stderr_text)));
   }
   patch.set_installed_packages(static_cast<uint32_t>(ParseRpmQuery(rpm->stdout_text).size()));
-  std::vector<std::string> kernels = {"rpm", "-q", "kernel-core", "kernel", "--qf",
-                                      "%{VERSION}-%{RELEASE}.%{ARCH}\n"};
+  std::vector<std::string> kernels = {"rpm",    "-q",   "kernel-core",
+                                      "kernel", "--qf", "%{VERSION}-%{RELEASE}.%{ARCH}\n"};
   kernels.insert(kernels.begin() + 1, root_args.begin(), root_args.end());
   if (auto k = ctx.commands.Run(kernels, kPackageToolTimeout); k.ok()) {
     std::string newest;
@@ -75,7 +75,8 @@ absl::Status CollectRpm(const CollectContext& ctx, v1::PatchState& patch) {
   std::set<std::string> security;
   std::vector<std::string> advisories = {"dnf", "-q", "updateinfo", "list", "--security"};
   advisories.insert(advisories.begin() + 1, dnf_root.begin(), dnf_root.end());
-  if (auto sec = ctx.commands.Run(advisories, kPackageToolTimeout); sec.ok() && sec->exit_code == 0) {
+  if (auto sec = ctx.commands.Run(advisories, kPackageToolTimeout);
+      sec.ok() && sec->exit_code == 0) {
     security = ParseDnfSecurityNames(sec->stdout_text);
   }
   const auto installed = ParseRpmQuery(rpm->stdout_text);
@@ -111,8 +112,7 @@ absl::StatusOr<std::vector<v1::Signal>> PatchCollector::Collect(const CollectCon
     patch.set_package_manager(v1::PACKAGE_MANAGER_RPM);
     if (absl::Status s = CollectRpm(ctx, patch); !s.ok()) return s;
   } else {
-    return absl::FailedPreconditionError(
-        StrCat("no dpkg or rpm database under ", ctx.root.root()));
+    return absl::FailedPreconditionError(StrCat("no dpkg or rpm database under ", ctx.root.root()));
   }
   const bool newer_kernel_installed =
       !patch.kernel_latest().empty() && patch.kernel_latest() != patch.kernel_running();

@@ -8,12 +8,6 @@
 namespace attest::agent {
 namespace {
 
-std::string_view Trim(std::string_view s) {
-  while (!s.empty() && isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
-  while (!s.empty() && isspace(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);
-  return s;
-}
-
 std::vector<std::string_view> Lines(std::string_view text) { return Split(text, "\n"); }
 
 std::vector<std::string_view> Fields(std::string_view line) {
@@ -95,16 +89,16 @@ DebVersion SplitVersion(std::string_view v) {
 std::map<std::string, std::string> ParseOsRelease(std::string_view text) {
   std::map<std::string, std::string> out;
   for (std::string_view line : Lines(text)) {
-    line = Trim(line);
+    line = TrimWhitespace(line);
     if (line.empty() || line[0] == '#') continue;
     const size_t eq = line.find('=');
     if (eq == std::string_view::npos) continue;
-    std::string_view value = Trim(line.substr(eq + 1));
+    std::string_view value = TrimWhitespace(line.substr(eq + 1));
     if (value.size() >= 2 && (value.front() == '"' || value.front() == '\'') &&
         value.back() == value.front()) {
       value = value.substr(1, value.size() - 2);
     }
-    out[std::string(Trim(line.substr(0, eq)))] = std::string(value);
+    out[std::string(TrimWhitespace(line.substr(0, eq)))] = std::string(value);
   }
   return out;
 }
@@ -117,7 +111,7 @@ std::vector<DpkgPackage> ParseDpkgStatus(std::string_view text) {
     current = DpkgPackage();
   };
   for (std::string_view line : Lines(text)) {
-    if (Trim(line).empty()) {
+    if (TrimWhitespace(line).empty()) {
       flush();
       continue;
     }
@@ -125,7 +119,7 @@ std::vector<DpkgPackage> ParseDpkgStatus(std::string_view text) {
     const size_t colon = line.find(':');
     if (colon == std::string_view::npos) continue;
     const std::string_view key = line.substr(0, colon);
-    const std::string_view value = Trim(line.substr(colon + 1));
+    const std::string_view value = TrimWhitespace(line.substr(colon + 1));
     if (key == "Package") {
       current.name = std::string(value);
     } else if (key == "Version") {
@@ -155,7 +149,7 @@ std::vector<v1::PendingUpdate> ParseAptSimulate(std::string_view text) {
       const size_t close = rest.find(']');
       if (close == std::string_view::npos) continue;
       u.set_installed_version(std::string(rest.substr(1, close - 1)));
-      rest = Trim(rest.substr(close + 1));
+      rest = TrimWhitespace(rest.substr(close + 1));
     }
     if (rest.empty() || rest[0] != '(') continue;
     const size_t close = rest.find(')');
@@ -170,7 +164,8 @@ std::vector<v1::PendingUpdate> ParseAptSimulate(std::string_view text) {
     u.set_source(std::string(origins));
     for (std::string_view origin : Split(origins, ", ")) {
       const size_t slash = origin.rfind('/');
-      const std::string_view suite = slash == std::string_view::npos ? origin : origin.substr(slash + 1);
+      const std::string_view suite =
+          slash == std::string_view::npos ? origin : origin.substr(slash + 1);
       if (suite.size() >= 9 && suite.substr(suite.size() - 9) == "-security") u.set_security(true);
       if (origin.find("-Security:") != std::string_view::npos) u.set_security(true);
     }
@@ -191,7 +186,8 @@ std::string NewestDebianKernel(const std::vector<DpkgPackage>& packages) {
   for (const auto& p : packages) {
     if (!p.installed || p.name.rfind("linux-image-", 0) != 0) continue;
     const std::string version = p.name.substr(12);
-    if (version.empty() || !isdigit(static_cast<unsigned char>(version[0]))) continue;  // metapackages
+    if (version.empty() || !isdigit(static_cast<unsigned char>(version[0])))
+      continue;  // metapackages
     if (newest.empty() || CompareDebianVersions(version, newest) > 0) newest = version;
   }
   return newest;
@@ -202,7 +198,7 @@ std::map<std::string, std::string> ParseRpmQuery(std::string_view text) {
   for (std::string_view line : Lines(text)) {
     const size_t tab = line.find('\t');
     if (tab == std::string_view::npos || tab == 0) continue;
-    std::string_view evr = Trim(line.substr(tab + 1));
+    std::string_view evr = TrimWhitespace(line.substr(tab + 1));
     if (evr.substr(0, 2) == "0:") evr.remove_prefix(2);
     out[std::string(line.substr(0, tab))] = std::string(evr);
   }

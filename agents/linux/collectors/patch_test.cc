@@ -100,13 +100,14 @@ TEST(PatchCollectorTest, NewerInstalledKernelMeansRebootRequired) {
   std::ofstream(tree + "/var/lib/dpkg/status", std::ios::app)
       << "\nPackage: linux-image-6.1.0-26-amd64\nStatus: install ok installed\nVersion: 6.1.112-1\n"
       << "\nPackage: linux-image-6.1.0-27-amd64\nStatus: install ok installed\nVersion: 6.1.115-1\n"
-      << "\nPackage: linux-image-6.1.0-9-amd64\nStatus: deinstall ok config-files\nVersion: 6.1.27-1\n"
+      << "\nPackage: linux-image-6.1.0-9-amd64\nStatus: deinstall ok config-files\nVersion: "
+         "6.1.27-1\n"
       << "\nPackage: linux-image-amd64\nStatus: install ok installed\nVersion: 6.1.115-1\n";
   RootFs root(tree);
   ReplayRunner runner;
-  runner.Add({"apt-get", "-s", "-o", "Debug::NoLocking=true", "-o", "Dir=" + tree + "/",
-              "dist-upgrade"},
-             CommandResult{0, "", ""});
+  runner.Add(
+      {"apt-get", "-s", "-o", "Debug::NoLocking=true", "-o", "Dir=" + tree + "/", "dist-upgrade"},
+      CommandResult{0, "", ""});
   PatchCollector collector;
   auto signals = collector.Collect(CollectContext{root, runner, kNow});
   ASSERT_TRUE(signals.ok()) << signals.status();

@@ -51,7 +51,8 @@ absl::StatusOr<std::string> RootFs::ReadTail(std::string_view path, size_t max_b
   std::ifstream in(real, std::ios::binary | std::ios::ate);
   if (!in) return FileError(real, errno);
   const std::streamoff size = in.tellg();
-  const std::streamoff start = std::max<std::streamoff>(0, size - static_cast<std::streamoff>(max_bytes));
+  const std::streamoff start =
+      std::max<std::streamoff>(0, size - static_cast<std::streamoff>(max_bytes));
   in.seekg(start);
   std::string data(static_cast<size_t>(size - start), '\0');
   in.read(data.data(), static_cast<std::streamsize>(data.size()));

@@ -7,8 +7,8 @@
 #include <map>
 #include <sstream>
 
-#include "agents/linux/collectors/command.h"
 #include "absl/strings/str_join.h"
+#include "agents/linux/collectors/command.h"
 
 namespace attest::agent {
 

@@ -33,14 +33,16 @@ absl::Status Errno(std::string_view what, const std::string& path) {
 
 std::string SegmentName(uint64_t first_seq) {
   char buf[64];
-  snprintf(buf, sizeof(buf), "%s%020llu", kSegmentPrefix, static_cast<unsigned long long>(first_seq));
+  snprintf(buf, sizeof(buf), "%s%020llu", kSegmentPrefix,
+           static_cast<unsigned long long>(first_seq));
   return buf;
 }
 
 // Cursor file names: the consumer id with anything but [A-Za-z0-9.-] as '_'.
 std::string CursorName(const std::string& consumer) {
   std::string name = kCursorPrefix;
-  for (char c : consumer) name.push_back(isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '-' ? c : '_');
+  for (char c : consumer)
+    name.push_back(isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '-' ? c : '_');
   return name;
 }
 
@@ -82,7 +84,8 @@ Spool::~Spool() {
 absl::Status Spool::Load() {
   std::error_code ec;
   fs::create_directories(options_.dir, ec);
-  if (ec) return absl::PermissionDeniedError(StrCat("spool dir ", options_.dir, ": ", ec.message()));
+  if (ec)
+    return absl::PermissionDeniedError(StrCat("spool dir ", options_.dir, ": ", ec.message()));
 
   const std::string id_path = options_.dir + "/instance_id";
   instance_id_ = ReadWholeFile(id_path);
@@ -111,7 +114,8 @@ absl::Status Spool::Load() {
       // Cursors are matched to consumers below.
     }
   }
-  if (ec) return absl::PermissionDeniedError(StrCat("spool dir ", options_.dir, ": ", ec.message()));
+  if (ec)
+    return absl::PermissionDeniedError(StrCat("spool dir ", options_.dir, ": ", ec.message()));
   std::sort(found.begin(), found.end());
 
   for (size_t i = 0; i < found.size(); ++i) {
@@ -121,8 +125,8 @@ absl::Status Spool::Load() {
     seg.last_seq = seg.first_seq - 1;
     if (!decoded.signals.empty()) seg.last_seq = decoded.signals.back().seq();
     if (decoded.corrupt) {
-      spdlog::warn("spool segment {}: bad record after byte {}; cutting it off there",
-                   seg.path, decoded.valid_bytes);
+      spdlog::warn("spool segment {}: bad record after byte {}; cutting it off there", seg.path,
+                   decoded.valid_bytes);
       if (truncate(seg.path.c_str(), static_cast<off_t>(decoded.valid_bytes)) != 0) {
         return Errno("truncate", seg.path);
       }
@@ -146,7 +150,8 @@ absl::Status Spool::StartSegmentLocked(uint64_t first_seq) {
     close(active_fd_);
     active_fd_ = -1;
   }
-  Segment seg{.first_seq = first_seq, .last_seq = first_seq - 1,
+  Segment seg{.first_seq = first_seq,
+              .last_seq = first_seq - 1,
               .path = options_.dir + "/" + SegmentName(first_seq)};
   if (!segments_.empty() && segments_.back().path == seg.path) {
     seg = segments_.back();  // reopen an (empty) segment of the same name

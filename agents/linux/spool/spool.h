@@ -42,9 +42,9 @@ struct SpoolOptions {
 struct SpoolStats {
   uint64_t bytes = 0;
   uint64_t segments = 0;
-  uint64_t first_seq = 0;         // oldest seq still held (0: empty)
-  uint64_t last_seq = 0;          // newest seq assigned
-  uint64_t dropped_signals = 0;   // dropped for space since Open
+  uint64_t first_seq = 0;        // oldest seq still held (0: empty)
+  uint64_t last_seq = 0;         // newest seq assigned
+  uint64_t dropped_signals = 0;  // dropped for space since Open
 };
 
 // Thread-safe.

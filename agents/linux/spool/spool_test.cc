@@ -30,7 +30,9 @@ class SpoolTest : public testing::Test {
   void TearDown() override { fs::remove_all(dir_); }
   std::unique_ptr<Spool> Open(uint64_t max_bytes = 1 << 20, uint64_t segment_bytes = 1024,
                               std::vector<std::string> consumers = {"a"}) {
-    auto spool = Spool::Open({.dir = dir_, .max_bytes = max_bytes, .segment_bytes = segment_bytes,
+    auto spool = Spool::Open({.dir = dir_,
+                              .max_bytes = max_bytes,
+                              .segment_bytes = segment_bytes,
                               .consumers = std::move(consumers)});
     EXPECT_TRUE(spool.ok()) << spool.status();
     return spool.ok() ? std::move(*spool) : nullptr;
@@ -83,7 +85,8 @@ TEST_F(SpoolTest, ATornTailIsCutOffAndNothingBeforeItIsLost) {
   }
   ASSERT_FALSE(segment.empty());
   const auto good_size = fs::file_size(segment);
-  std::ofstream(segment, std::ios::app | std::ios::binary) << std::string("\x20\x00\x00\x00garb", 8);
+  std::ofstream(segment, std::ios::app | std::ios::binary)
+      << std::string("\x20\x00\x00\x00garb", 8);
   auto spool = Open();
   EXPECT_EQ(fs::file_size(segment), good_size);
   EXPECT_EQ(Seqs(*spool, 0), (std::vector<uint64_t>{1, 2, 3, 4}));

@@ -1,26 +1,13 @@
 #include "agents/linux/uplink/uplink.h"
 
-#include <fstream>
 #include <random>
-#include <sstream>
 
+#include "common/files.h"
 #include "common/net.h"
 #include "common/strings.h"
 #include "spdlog/spdlog.h"
 
 namespace attest::agent {
-namespace {
-
-absl::StatusOr<std::string> ReadFile(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) return absl::InvalidArgumentError(StrCat("cannot read ", path));
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-}  // namespace
-
 absl::StatusOr<std::shared_ptr<grpc::Channel>> MakeDaemonChannel(const UplinkOptions& o) {
   grpc::ChannelArguments args;
   // Agents ping every 30 s so a dead daemon (or NAT) is noticed; the daemon
@@ -46,11 +33,11 @@ absl::StatusOr<std::shared_ptr<grpc::Channel>> MakeDaemonChannel(const UplinkOpt
     }
     return grpc::CreateCustomChannel(o.daemon, grpc::InsecureChannelCredentials(), args);
   }
-  auto ca = ReadFile(o.ca);
+  auto ca = ReadFileToString(o.ca);
   if (!ca.ok()) return ca.status();
-  auto cert = ReadFile(o.tls_cert);
+  auto cert = ReadFileToString(o.tls_cert);
   if (!cert.ok()) return cert.status();
-  auto key = ReadFile(o.tls_key);
+  auto key = ReadFileToString(o.tls_key);
   if (!key.ok()) return key.status();
   grpc::SslCredentialsOptions ssl;
   ssl.pem_root_certs = *ca;

@@ -21,10 +21,10 @@
 namespace attest::agent {
 
 struct UplinkOptions {
-  std::string daemon;      // host:port; also the spool cursor's name
-  bool insecure = false;   // only toward loopback daemons
+  std::string daemon;     // host:port; also the spool cursor's name
+  bool insecure = false;  // only toward loopback daemons
   std::string tls_cert, tls_key, ca, server_name;
-  v1::Hello hello;         // host_id is only honoured in insecure mode
+  v1::Hello hello;  // host_id is only honoured in insecure mode
   size_t max_batch = 500;
   absl::Duration initial_backoff = absl::Milliseconds(250);
   absl::Duration max_backoff = absl::Seconds(60);
