@@ -75,6 +75,10 @@ absl::Status Committer::Start() {
     pthread_setname_np(pthread_self(), "attest-commit");
     Run();
   });
+  acker_ = std::thread([this] {
+    pthread_setname_np(pthread_self(), "attest-ack");
+    RunAcker();
+  });
   return absl::OkStatus();
 }
 
@@ -99,7 +103,13 @@ void Committer::Stop() {
     stopping_ = true;
     wake_.notify_one();
   }
-  thread_.join();
+  thread_.join();  // commits everything queued
+  {
+    std::lock_guard lock(mu_);
+    acker_stopping_ = true;
+    ack_wake_.notify_one();
+  }
+  acker_.join();  // then acknowledges it
 }
 
 uint64_t Committer::HighestDurableSeq(const std::string& host, const std::string& instance) const {
@@ -112,8 +122,26 @@ uint64_t Committer::HighestDurableSeq(const std::string& host, const std::string
 
 bool Committer::WaitIdle(absl::Duration timeout) {
   std::unique_lock lock(mu_);
-  return idle_.wait_for(lock, absl::ToChronoMilliseconds(timeout),
-                        [&] { return queue_.empty() && !committing_; });
+  return idle_.wait_for(lock, absl::ToChronoMilliseconds(timeout), [&] {
+    return queue_.empty() && !committing_ && acks_.empty() && !acking_;
+  });
+}
+
+void Committer::RunAcker() {
+  while (true) {
+    Outcome outcome;
+    {
+      std::unique_lock lock(mu_);
+      acking_ = false;
+      if (acks_.empty() && queue_.empty() && !committing_) idle_.notify_all();
+      ack_wake_.wait(lock, [&] { return acker_stopping_ || !acks_.empty(); });
+      if (acks_.empty()) return;  // stopping, and everything acknowledged
+      outcome = std::move(acks_.front());
+      acks_.pop_front();
+      acking_ = true;
+    }
+    for (size_t i = 0; i < outcome.group.size(); ++i) outcome.group[i].done(outcome.results[i]);
+  }
 }
 
 void Committer::Run() {
@@ -122,7 +150,7 @@ void Committer::Run() {
     {
       std::unique_lock lock(mu_);
       committing_ = false;
-      if (queue_.empty()) idle_.notify_all();
+      if (queue_.empty() && acks_.empty() && !acking_) idle_.notify_all();
       wake_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
       if (queue_.empty() && stopping_) return;
       size_t bytes = 0;
@@ -226,14 +254,16 @@ void Committer::CommitGroup(std::vector<CommitRequest>& group) {
     spdlog::error("evidence write failed, {} requests not acknowledged: {}", group.size(),
                   status.ToString());
   }
-  for (size_t i = 0; i < group.size(); ++i) {
-    if (!status.ok()) {
-      results[i] = CommitResult{};
-      results[i].status = absl::UnavailableError(
+  if (!status.ok()) {
+    for (auto& r : results) {
+      r = CommitResult{};
+      r.status = absl::UnavailableError(
           attest::StrCat("evidence could not be made durable: ", status.message()));
     }
-    group[i].done(results[i]);
   }
+  std::lock_guard lock(mu_);
+  acks_.push_back(Outcome{std::move(group), std::move(results)});
+  ack_wake_.notify_one();
 }
 
 }  // namespace attest::ingest

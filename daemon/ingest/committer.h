@@ -5,8 +5,10 @@
 //
 // Group commit: requests from all streams queue here; the committer thread
 // takes everything queued, writes it as one store batch with one WAL sync,
-// and only then runs each request's callback. A callback that reports OK is
-// the durable-ack promise: everything it counts survives a crash.
+// and only then hands the group to the acker thread, which runs each
+// request's callback (gRPC writes) while the next group is being prepared.
+// A callback that reports OK is the durable-ack promise: everything it
+// counts survives a crash.
 #ifndef ATTEST_DAEMON_INGEST_COMMITTER_H_
 #define ATTEST_DAEMON_INGEST_COMMITTER_H_
 
@@ -45,7 +47,7 @@ struct CommitRequest {
   bool record_hello = false;
   std::vector<v1::Signal> signals;  // validated, increasing seq
   v1::Origin origin = v1::ORIGIN_LIVE;
-  // Runs on the committer thread once the outcome is known; keep it short.
+  // Runs on the acker thread once the outcome is known, in submission order.
   std::function<void(const CommitResult&)> done;
 };
 
@@ -76,7 +78,13 @@ class Committer {
 
  private:
   void Run();
+  void RunAcker();
   void CommitGroup(std::vector<CommitRequest>& group);
+
+  struct Outcome {
+    std::vector<CommitRequest> group;
+    std::vector<CommitResult> results;
+  };
 
   store::Store& store_;
   const Clock& clock_;
@@ -86,6 +94,11 @@ class Committer {
   std::condition_variable wake_;
   std::condition_variable idle_;
   bool committing_ = false;
+  std::deque<Outcome> acks_;  // committed groups whose callbacks are pending
+  bool acking_ = false;
+  bool acker_stopping_ = false;
+  std::condition_variable ack_wake_;
+  std::thread acker_;
   std::deque<CommitRequest> queue_;
   bool stopping_ = false;
   bool started_ = false;
