@@ -125,6 +125,10 @@ absl::StatusOr<absl::Duration> ParseHumanDuration(std::string_view text) {
     while (unit_len < rest.size() && absl::ascii_isalpha(rest[unit_len])) ++unit_len;
     const std::string_view unit = rest.substr(0, unit_len);
     rest.remove_prefix(unit_len);
+    if (unit.empty()) {
+      return absl::InvalidArgumentError(
+          attest::StrCat("bad duration \"", original, "\": want e.g. 15m, 2h, 14d"));
+    }
     if (unit == "ms")
       total += absl::Milliseconds(n);
     else if (unit == "s")

@@ -1,0 +1,77 @@
+// The policy file (YAML): which controls are judged, how, and which audit
+// windows are reported. Loading is pure (text in, Policy or an error naming
+// file:line out), so a bad file is refused before anything uses it and the
+// daemon keeps the last good version.
+#ifndef ATTEST_DAEMON_ENGINE_POLICY_H_
+#define ATTEST_DAEMON_ENGINE_POLICY_H_
+
+#include <map>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+
+namespace attest::engine {
+
+enum class Rule {
+  kPatchSecuritySla,        // patch.security_sla
+  kLogsShippingContinuity,  // logs.shipping_continuity
+  kAccessChangeApproved,    // access.change_approved
+  kAgentReporting,          // agent.reporting
+  kCheckPass,               // check.pass
+};
+
+std::string_view RuleName(Rule rule);
+
+struct Control {
+  std::string id;
+  std::string title;
+  std::vector<std::string> tsc;  // e.g. CC7.1
+  Rule rule;
+  // Rule parameters, all validated at load:
+  absl::Duration security_max_age;  // patch.security_sla (required)
+  absl::Duration reboot_grace;      // patch.security_sla (default 0)
+  absl::Duration max_gap;           // logs.shipping_continuity (required)
+  std::string shipper;              // logs.shipping_continuity ("" = every shipper)
+  absl::Duration approval_window;   // access.change_approved (required)
+  std::string check;                // check.pass: the custom check's name (required)
+  // Evidence older than this is no evidence; InfiniteDuration when unset
+  // (allowed only for access.change_approved, which is event-driven).
+  absl::Duration freshness = absl::InfiniteDuration();
+  // FAIL intervals no longer than this are not deviations.
+  absl::Duration grace;
+};
+
+struct Thresholds {
+  double effectiveness = 0.99;  // PASS / (PASS + FAIL)
+  double coverage = 0.95;       // (PASS + FAIL + EXCEPTED) / in-scope time
+  absl::Duration max_deviation = absl::Hours(72);
+};
+
+struct Window {
+  std::string id;
+  absl::Time start;
+  absl::Time end;
+  std::map<std::string, std::string> scope;  // label selector; empty = every host
+  Thresholds thresholds;
+};
+
+struct Policy {
+  std::vector<Control> controls;
+  std::vector<Window> windows;
+  // "sha256:<first 16 hex>" of the file's bytes: what intervals record as
+  // the policy version they were judged under.
+  std::string version;
+  std::string source;  // the file's text, stored with each version
+};
+
+// Parses and validates a policy. `file` only names the source in errors,
+// which read "FILE:LINE: what is wrong". Unknown keys are errors (a typo must
+// not silently drop a control's parameter).
+absl::StatusOr<Policy> ParsePolicy(std::string_view text, std::string_view file);
+
+}  // namespace attest::engine
+
+#endif  // ATTEST_DAEMON_ENGINE_POLICY_H_

@@ -1,0 +1,131 @@
+#include "daemon/engine/policy.h"
+
+#include "common/time_util.h"
+#include "gtest/gtest.h"
+
+namespace attest::engine {
+namespace {
+
+// The example policy from the engine issue, verbatim.
+constexpr char kExample[] = R"(controls:
+  - id: patch-sla
+    title: Security updates installed within SLA
+    tsc: [CC7.1, CC8.1]
+    rule: patch.security_sla
+    params: {security_max_age: 14d, reboot_grace: 3d}
+    freshness: 2h
+    grace: 0s
+  - id: log-shipping
+    tsc: [CC7.2]
+    rule: logs.shipping_continuity
+    params: {max_gap: 15m}
+    freshness: 30m
+  - id: access-approved
+    tsc: [CC6.2, CC6.3]
+    rule: access.change_approved
+    params: {approval_window: 24h}
+  - id: agent-reporting
+    tsc: [CC7.1]
+    rule: agent.reporting
+    freshness: 15m
+windows:
+  - id: fy2026-h1
+    start: 2026-01-01T00:00:00Z
+    end: 2026-07-01T00:00:00Z
+    scope: {env: prod}
+    thresholds: {effectiveness: 0.99, coverage: 0.95, max_deviation: 72h}
+)";
+
+TEST(PolicyTest, TheExamplePolicyLoadsWithEveryValue) {
+  auto p = ParsePolicy(kExample, "policy.yaml");
+  ASSERT_TRUE(p.ok()) << p.status();
+  ASSERT_EQ(p->controls.size(), 4u);
+  const Control& sla = p->controls[0];
+  EXPECT_EQ(sla.rule, Rule::kPatchSecuritySla);
+  EXPECT_EQ(sla.tsc, (std::vector<std::string>{"CC7.1", "CC8.1"}));
+  EXPECT_EQ(sla.security_max_age, absl::Hours(14 * 24));
+  EXPECT_EQ(sla.reboot_grace, absl::Hours(72));
+  EXPECT_EQ(sla.freshness, absl::Hours(2));
+  EXPECT_EQ(p->controls[1].max_gap, absl::Minutes(15));
+  EXPECT_EQ(p->controls[2].approval_window, absl::Hours(24));
+  EXPECT_EQ(p->controls[2].freshness, absl::InfiniteDuration());
+  ASSERT_EQ(p->windows.size(), 1u);
+  const Window& w = p->windows[0];
+  EXPECT_EQ(FormatRfc3339(w.start), "2026-01-01T00:00:00Z");
+  EXPECT_EQ(FormatRfc3339(w.end), "2026-07-01T00:00:00Z");
+  EXPECT_EQ(w.scope.at("env"), "prod");
+  EXPECT_DOUBLE_EQ(w.thresholds.effectiveness, 0.99);
+  EXPECT_DOUBLE_EQ(w.thresholds.coverage, 0.95);
+  EXPECT_EQ(w.thresholds.max_deviation, absl::Hours(72));
+  EXPECT_EQ(p->version.rfind("sha256:", 0), 0u);
+  EXPECT_EQ(p->version.size(), 7u + 16u);
+}
+
+TEST(PolicyTest, TheVersionFollowsTheBytes) {
+  auto a = ParsePolicy(kExample, "a.yaml");
+  auto b = ParsePolicy(kExample, "b.yaml");
+  auto c = ParsePolicy(std::string(kExample) + "# reviewed\n", "c.yaml");
+  EXPECT_EQ(a->version, b->version);
+  EXPECT_NE(a->version, c->version);
+}
+
+// Replaces `from` with `to` in the example and returns the load error.
+std::string ErrorOf(const std::string& from, const std::string& to) {
+  std::string text = kExample;
+  const size_t at = text.find(from);
+  EXPECT_NE(at, std::string::npos) << from;
+  text.replace(at, from.size(), to);
+  auto p = ParsePolicy(text, "policy.yaml");
+  EXPECT_FALSE(p.ok()) << to;
+  return p.ok() ? "" : std::string(p.status().message());
+}
+
+TEST(PolicyTest, EveryMistakeIsRefusedWithFileLineAndReason) {
+  EXPECT_EQ(ErrorOf("rule: patch.security_sla", "rule: patch.sla"),
+            "policy.yaml:5: rule: unknown rule \"patch.sla\" (known: patch.security_sla, "
+            "logs.shipping_continuity, access.change_approved, agent.reporting, check.pass)");
+  EXPECT_EQ(ErrorOf("{max_gap: 15m}", "{max_gap: 15 minutes}"),
+            "policy.yaml:12: controls[1].params.max_gap: bad duration \"15 minutes\": want e.g. "
+            "15m, 2h, 14d");
+  EXPECT_EQ(ErrorOf("{max_gap: 15m}", "{maxgap: 15m}"),
+            "policy.yaml:12: controls[1].params: unknown key \"maxgap\"");
+  EXPECT_EQ(ErrorOf("params: {approval_window: 24h}", "title: no params"),
+            "policy.yaml:14: controls[2].params.approval_window: required by rule "
+            "access.change_approved");
+  EXPECT_EQ(ErrorOf("id: log-shipping", "id: patch-sla"),
+            "policy.yaml:9: controls[1].id: \"patch-sla\" is used twice");
+  EXPECT_EQ(ErrorOf("    freshness: 15m\n", ""),
+            "policy.yaml:18: controls[3].freshness: required by rule agent.reporting (how old "
+            "evidence may be before it counts as none)");
+  EXPECT_EQ(
+      ErrorOf("coverage: 0.95", "coverage: 95"),
+      "policy.yaml:27: windows[0].thresholds.coverage: want a number from 0 to 1, got \"95\"");
+  EXPECT_EQ(ErrorOf("end: 2026-07-01T00:00:00Z", "end: 2025-07-01T00:00:00Z"),
+            "policy.yaml:25: windows[0].end: must be after start");
+  EXPECT_EQ(ErrorOf("tsc: [CC7.2]", "tsc: []"),
+            "policy.yaml:10: controls[1].tsc: a non-empty list, e.g. [CC7.1]");
+  EXPECT_EQ(ErrorOf("    grace: 0s", "    graze: 0s"),
+            "policy.yaml:8: controls[0]: unknown key \"graze\"");
+  EXPECT_NE(ErrorOf("start: 2026-01-01T00:00:00Z", "start: January").find("policy.yaml:24:"),
+            std::string::npos);
+  EXPECT_NE(ErrorOf("controls:\n", "controls: [\n").find("policy.yaml:"), std::string::npos);
+}
+
+TEST(PolicyTest, CheckPassNeedsTheCheckName) {
+  auto p = ParsePolicy(
+      "controls:\n  - id: backups\n    tsc: [A1.2]\n    rule: check.pass\n"
+      "    params: {check: backup-fresh}\n    freshness: 1h\n",
+      "p.yaml");
+  ASSERT_TRUE(p.ok()) << p.status();
+  EXPECT_EQ(p->controls[0].check, "backup-fresh");
+  EXPECT_TRUE(p->windows.empty());
+  EXPECT_FALSE(ParsePolicy("controls:\n  - id: b\n    tsc: [A1.2]\n    rule: check.pass\n"
+                           "    freshness: 1h\n",
+                           "p.yaml")
+                   .ok());
+  EXPECT_FALSE(ParsePolicy("controls: []\n", "p.yaml").ok());
+  EXPECT_FALSE(ParsePolicy("just text", "p.yaml").ok());
+}
+
+}  // namespace
+}  // namespace attest::engine
