@@ -5,6 +5,7 @@
 
 #include "agents/linux/collectors/patch_parse.h"
 #include "agents/linux/collectors/test_support.h"
+#include "common/strings.h"
 #include "gtest/gtest.h"
 
 namespace attest::agent {
@@ -169,6 +170,28 @@ TEST(PatchCollectorTest, NoPackageDatabaseIsAnError) {
   PatchCollector collector;
   EXPECT_EQ(collector.Collect(CollectContext{root, runner, kNow}).status().code(),
             absl::StatusCode::kFailedPrecondition);
+}
+
+// The real thing on this (Debian) machine: real dpkg status, real apt-get.
+TEST(PatchCollectorTest, LiveOnThisDebianHost) {
+  ASSERT_TRUE(std::filesystem::exists("/var/lib/dpkg/status")) << "CI runs on Debian";
+  RootFs root("/");
+  ProcessRunner runner;
+  PatchCollector collector;
+  auto signals = collector.Collect(CollectContext{root, runner, kNow});
+  ASSERT_TRUE(signals.ok()) << signals.status();
+  const v1::PatchState& p = (*signals)[0].patch();
+  EXPECT_EQ(p.package_manager(), v1::PACKAGE_MANAGER_DPKG);
+  EXPECT_NE(p.os().find("Debian"), std::string::npos) << p.os();
+  EXPECT_GT(p.installed_packages(), 100u);
+  EXPECT_FALSE(p.kernel_running().empty());
+  // Every "Inst" line apt prints right now is a pending update, no more.
+  auto apt = runner.Run({"apt-get", "-s", "-o", "Debug::NoLocking=true", "dist-upgrade"},
+                        absl::Minutes(3));
+  ASSERT_TRUE(apt.ok());
+  int inst = 0;
+  for (std::string_view line : Split(apt->stdout_text, "\n")) inst += line.rfind("Inst ", 0) == 0;
+  EXPECT_EQ(p.pending_size(), inst);
 }
 
 }  // namespace
