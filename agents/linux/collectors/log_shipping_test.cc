@@ -107,7 +107,8 @@ TEST(ChecksCollectorTest, NagiosExitCodesTimeoutsAndSkippedFiles) {
   script("f-slow", "sleep 30");
   script("g-not-executable", "exit 0", /*exec=*/false);
   script(".hidden", "exit 0");
-  ChecksCollector collector(dir, absl::Milliseconds(300));
+  // Generous for the fast checks under ASan on a busy machine; "f-slow" sleeps 30 s.
+  ChecksCollector collector(dir, absl::Seconds(3));
   RootFs root("/");
   ProcessRunner runner;
   auto signals = collector.Collect(CollectContext{root, runner, kNow});
