@@ -12,6 +12,16 @@ namespace attest {
 // (these are configuration files given on the command line).
 absl::StatusOr<std::string> ReadFileToString(const std::string& path);
 
+// The PEM files of one TLS identity: the CA to trust, our certificate and
+// its key. No gRPC types here, so every program can share it.
+struct TlsPem {
+  std::string ca;
+  std::string cert;
+  std::string key;
+};
+absl::StatusOr<TlsPem> ReadTlsPem(const std::string& ca_path, const std::string& cert_path,
+                                  const std::string& key_path);
+
 }  // namespace attest
 
 #endif  // ATTEST_COMMON_FILES_H_

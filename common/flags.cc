@@ -116,6 +116,12 @@ absl::Status FlagSet::Parse(int argc, char** argv, std::vector<std::string>* pos
   return absl::OkStatus();
 }
 
+absl::Status FlagSet::ParseWithConfig(int argc, char** argv, const std::string* config_file) {
+  if (absl::Status s = Parse(argc, argv); !s.ok()) return s;
+  if (help_requested_ || config_file->empty()) return absl::OkStatus();
+  return LoadConfigFile(*config_file);
+}
+
 absl::Status FlagSet::LoadConfigFile(const std::string& path) {
   YAML::Node root;
   try {

@@ -31,6 +31,11 @@ class FlagSet {
   [[nodiscard]] absl::Status Parse(int argc, char** argv,
                                    std::vector<std::string>* positional = nullptr);
 
+  // Parse() followed, unless --help was given, by LoadConfigFile(*config_file)
+  // when the command line named one: the one way all programs combine flags
+  // with their config file (flags win).
+  [[nodiscard]] absl::Status ParseWithConfig(int argc, char** argv, const std::string* config_file);
+
   // Applies settings from a YAML mapping file, skipping flags already given
   // on the command line. Unknown keys and bad values are errors naming the
   // file and line.

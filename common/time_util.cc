@@ -1,23 +1,33 @@
 #include "common/time_util.h"
 
 #include <cstdint>
+#include <utility>
 
 #include "absl/strings/ascii.h"
 #include "common/strings.h"
 
 namespace attest {
+namespace {
+
+// Unix seconds and the nanoseconds within that second (always 0..999999999).
+std::pair<int64_t, int64_t> UnixSecondsAndNanos(absl::Time t) {
+  const int64_t total = absl::ToUnixNanos(t);
+  int64_t seconds = total / 1000000000;
+  int64_t nanos = total % 1000000000;
+  if (nanos < 0) {
+    nanos += 1000000000;
+    --seconds;
+  }
+  return {seconds, nanos};
+}
+
+}  // namespace
 
 google::protobuf::Timestamp ToProto(absl::Time t) {
   google::protobuf::Timestamp ts;
-  const int64_t nanos = absl::ToUnixNanos(t);
-  int64_t seconds = nanos / 1000000000;
-  int64_t rem = nanos % 1000000000;
-  if (rem < 0) {
-    rem += 1000000000;
-    --seconds;
-  }
+  const auto [seconds, nanos] = UnixSecondsAndNanos(t);
   ts.set_seconds(seconds);
-  ts.set_nanos(static_cast<int32_t>(rem));
+  ts.set_nanos(static_cast<int32_t>(nanos));
   return ts;
 }
 
@@ -37,13 +47,7 @@ void Append2(std::string* out, int v) {
 void AppendRfc3339(std::string* out, absl::Time t) {
   // On the hot path of the evidence chain: civil-from-days (H. Hinnant)
   // instead of cctz, which formats through a time-zone lookup.
-  const int64_t nanos_total = absl::ToUnixNanos(t);
-  int64_t secs = nanos_total / 1000000000;
-  int64_t nanos = nanos_total % 1000000000;
-  if (nanos < 0) {
-    nanos += 1000000000;
-    --secs;
-  }
+  auto [secs, nanos] = UnixSecondsAndNanos(t);
   int64_t days = secs / 86400;
   int64_t sod = secs % 86400;
   if (sod < 0) {

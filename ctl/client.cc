@@ -15,16 +15,12 @@ absl::StatusOr<std::shared_ptr<grpc::Channel>> Connect(const ClientOptions& o) {
     }
     return grpc::CreateCustomChannel(o.daemon, grpc::InsecureChannelCredentials(), args);
   }
+  auto pem = ReadTlsPem(o.ca, o.tls_cert, o.tls_key);
+  if (!pem.ok()) return pem.status();
   grpc::SslCredentialsOptions ssl;
-  auto ca = ReadFileToString(o.ca);
-  if (!ca.ok()) return ca.status();
-  auto cert = ReadFileToString(o.tls_cert);
-  if (!cert.ok()) return cert.status();
-  auto key = ReadFileToString(o.tls_key);
-  if (!key.ok()) return key.status();
-  ssl.pem_root_certs = *ca;
-  ssl.pem_cert_chain = *cert;
-  ssl.pem_private_key = *key;
+  ssl.pem_root_certs = pem->ca;
+  ssl.pem_cert_chain = pem->cert;
+  ssl.pem_private_key = pem->key;
   if (!o.server_name.empty()) args.SetSslTargetNameOverride(o.server_name);
   return grpc::CreateCustomChannel(o.daemon, grpc::SslCredentials(ssl), args);
 }

@@ -38,14 +38,11 @@ absl::StatusOr<ParsedArgs> ParseArgs(int argc, char** argv) {
   flags.String("log-format", &c.log_format, "text or json");
   flags.String("log-level", &c.log_level, "trace, debug, info, warn or error");
   flags.String("ready-file", &c.ready_file, "write the bound address here once serving");
-  if (absl::Status s = flags.Parse(argc, argv); !s.ok()) return s;
+  if (absl::Status s = flags.ParseWithConfig(argc, argv, &config_file); !s.ok()) return s;
   parsed.usage = flags.Usage();
   if (flags.help_requested()) {
     parsed.help = true;
     return parsed;
-  }
-  if (!config_file.empty()) {
-    if (absl::Status s = flags.LoadConfigFile(config_file); !s.ok()) return s;
   }
   if (c.insecure) {
     if (!IsLoopbackAddress(c.listen)) {

@@ -16,16 +16,12 @@ namespace {
 
 absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> Credentials(const Config& c) {
   if (c.insecure) return grpc::InsecureServerCredentials();
-  auto cert = ReadFileToString(c.tls_cert);
-  if (!cert.ok()) return cert.status();
-  auto key = ReadFileToString(c.tls_key);
-  if (!key.ok()) return key.status();
-  auto ca = ReadFileToString(c.client_ca);
-  if (!ca.ok()) return ca.status();
+  auto pem = ReadTlsPem(c.client_ca, c.tls_cert, c.tls_key);
+  if (!pem.ok()) return pem.status();
   grpc::SslServerCredentialsOptions options(
       GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY);
-  options.pem_root_certs = *ca;
-  options.pem_key_cert_pairs.push_back({*key, *cert});
+  options.pem_root_certs = pem->ca;
+  options.pem_key_cert_pairs.push_back({pem->key, pem->cert});
   return grpc::SslServerCredentials(options);
 }
 

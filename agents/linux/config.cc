@@ -60,14 +60,11 @@ absl::StatusOr<ParsedAgentArgs> ParseAgentArgs(int argc, char** argv) {
   flags.String("max-backoff", &max_backoff, "longest wait between reconnects to a daemon");
   flags.String("log-format", &c.log_format, "text or json");
   flags.String("log-level", &c.log_level, "trace, debug, info, warn or error");
-  if (absl::Status s = flags.Parse(argc, argv); !s.ok()) return s;
+  if (absl::Status s = flags.ParseWithConfig(argc, argv, &config_file); !s.ok()) return s;
   parsed.usage = flags.Usage();
   if (flags.help_requested()) {
     parsed.help = true;
     return parsed;
-  }
-  if (!config_file.empty()) {
-    if (absl::Status s = flags.LoadConfigFile(config_file); !s.ok()) return s;
   }
   if (c.daemons.empty()) return absl::InvalidArgumentError("--daemon is required");
   if (c.daemons.size() > 2) {

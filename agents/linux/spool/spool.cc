@@ -110,8 +110,6 @@ absl::Status Spool::Load() {
     const std::string name = entry.path().filename();
     if (name.rfind(kSegmentPrefix, 0) == 0) {
       found.emplace_back(std::stoull(name.substr(strlen(kSegmentPrefix))), entry.path());
-    } else if (name.rfind(kCursorPrefix, 0) == 0) {
-      // Cursors are matched to consumers below.
     }
   }
   if (ec)
