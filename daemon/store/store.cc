@@ -26,6 +26,16 @@ std::string_view FamilyName(Family f) {
       return "checkpoints";
     case Family::kMeta:
       return "meta";
+    case Family::kObservations:
+      return "observations";
+    case Family::kFacts:
+      return "facts";
+    case Family::kDeviations:
+      return "deviations";
+    case Family::kEngineHosts:
+      return "engine_hosts";
+    case Family::kDecommissions:
+      return "decommissions";
     case Family::kCount:
       break;
   }

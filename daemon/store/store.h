@@ -19,17 +19,22 @@ namespace attest::store {
 
 // Column families. Values are serialized protobuf messages unless noted.
 enum class Family : int {
-  kEvidence = 0,  // host \0 index(be64) -> EvidenceRecord
-  kHosts,         // host -> HostState
-  kTimeline,      // control \0 host \0 start(be64)
-  kRollup,        // control \0 day(be32) \0 host
-  kApprovals,
-  kExceptions,
-  kWindows,
-  kPolicyVersions,
+  kEvidence = 0,    // host \0 index(be64) -> EvidenceRecord
+  kHosts,           // host -> HostState
+  kTimeline,        // host \0 day(be32) control -> HostDay (intervals + seconds)
+  kRollup,          // window \0 control \0 day(be32) -> WindowDay
+  kApprovals,       // change id \0 recorded(be64) -> Approval
+  kExceptions,      // id -> Exception
+  kWindows,         // id -> WindowDef
+  kPolicyVersions,  // loaded_at(be64) -> PolicyVersion
   kCheckpoints,
-  kMeta,   // daemon-wide settings (schema version, keys)
-  kCount,  // not a family: the number of them
+  kMeta,           // daemon-wide settings (schema version, keys)
+  kObservations,   // host \0 t(be64) index(be64) -> Observation
+  kFacts,          // host \0 day(be32) -> JudgeFacts at the day's start
+  kDeviations,     // control \0 host \0 start(be64) -> DeviationRecord
+  kEngineHosts,    // host -> EngineHost
+  kDecommissions,  // host \0 recorded(be64) -> Decommission
+  kCount,          // not a family: the number of them
 };
 
 // The on-disk name of a family.

@@ -1,0 +1,485 @@
+#include "daemon/engine/judge.h"
+
+#include <algorithm>
+#include <optional>
+
+#include "common/strings.h"
+#include "common/time_util.h"
+
+namespace attest::engine {
+namespace {
+
+using v1::ControlState;
+
+struct Verdict {
+  ControlState state = v1::CONTROL_STATE_NO_EVIDENCE;
+  std::string cause;
+};
+
+std::string Time(Seconds t) { return FormatRfc3339(absl::FromUnixSeconds(t)); }
+
+std::string Human(Seconds s) {
+  if (s % kDaySeconds == 0) return attest::StrCat(s / kDaySeconds, "d");
+  if (s % 3600 == 0) return attest::StrCat(s / 3600, "h");
+  if (s % 60 == 0) return attest::StrCat(s / 60, "m");
+  return attest::StrCat(s, "s");
+}
+
+// Evidence observed at `t` (0: never) is fresh at `b` for `freshness`.
+bool Fresh(Seconds t, Seconds freshness, Seconds b) { return t > 0 && b < t + freshness; }
+
+// A failed collector voids the evidence it produced before the failure.
+bool CollectorFailedSince(const v1::JudgeFacts& f, const char* collector, Seconds t) {
+  auto it = f.collector_error().find(collector);
+  return it != f.collector_error().end() && it->second > t;
+}
+
+std::string_view ChangeName(v1::AccessChangeKind k) {
+  switch (k) {
+    case v1::ACCESS_CHANGE_KIND_USER_ADDED:
+      return "user_added";
+    case v1::ACCESS_CHANGE_KIND_USER_REMOVED:
+      return "user_removed";
+    case v1::ACCESS_CHANGE_KIND_USER_MODIFIED:
+      return "user_modified";
+    case v1::ACCESS_CHANGE_KIND_GROUP_CHANGED:
+      return "group_changed";
+    case v1::ACCESS_CHANGE_KIND_SUDOERS_CHANGED:
+      return "sudoers_changed";
+    case v1::ACCESS_CHANGE_KIND_KEY_ADDED:
+      return "key_added";
+    case v1::ACCESS_CHANGE_KIND_KEY_REMOVED:
+      return "key_removed";
+    default:
+      return "change";
+  }
+}
+
+std::string_view CheckStatusName(v1::CheckStatus s) {
+  switch (s) {
+    case v1::CHECK_STATUS_OK:
+      return "OK";
+    case v1::CHECK_STATUS_WARNING:
+      return "WARNING";
+    case v1::CHECK_STATUS_CRITICAL:
+      return "CRITICAL";
+    default:
+      return "UNKNOWN";
+  }
+}
+
+class Sweep {
+ public:
+  explicit Sweep(const JudgeInput& in) : in_(in), facts_(*in.facts) {
+    for (const v1::Observation& o : in.observations) {
+      if (o.has_log()) log_history_[o.log().shipper()].push_back({o.t(), o.log().last_delivery()});
+      if (o.what_case() == v1::Observation::kGapFrom) gaps_.push_back({o.gap_from(), o.t()});
+    }
+  }
+
+  std::vector<v1::Interval> Run() {
+    std::vector<Seconds> points = Breakpoints();
+    const Seconds lo = std::max(in_.from, in_.scope_start);
+    const Seconds hi = std::min(in_.to, in_.scope_end);
+    std::vector<v1::Interval> out;
+    size_t next_obs = 0;
+    size_t seg = 0;
+    for (size_t i = 0; i + 1 < points.size(); ++i) {
+      const Seconds b = points[i];
+      const Seconds e = points[i + 1];
+      if (b < lo || e > hi || b >= e) continue;
+      while (next_obs < in_.observations.size() && in_.observations[next_obs].t() <= b) {
+        AdvanceFacts(&facts_, in_.observations[next_obs++]);
+      }
+      while (seg < in_.segments.size() && in_.segments[seg].end <= b) ++seg;
+      if (seg == in_.segments.size() || in_.segments[seg].start > b) continue;
+      const PolicySegment& s = in_.segments[seg];
+      if (s.control == nullptr) continue;
+      Verdict v = Override(Judge(*s.control, b), *s.control, b);
+      if (!out.empty() && out.back().end() == b && out.back().state() == v.state &&
+          out.back().cause() == v.cause && out.back().policy_version() == s.version) {
+        out.back().set_end(e);
+        continue;
+      }
+      v1::Interval& iv = out.emplace_back();
+      iv.set_start(b);
+      iv.set_end(e);
+      iv.set_state(v.state);
+      iv.set_cause(std::move(v.cause));
+      iv.set_policy_version(s.version);
+    }
+    return out;
+  }
+
+ private:
+  std::vector<Seconds> Breakpoints() const {
+    std::vector<Seconds> p = {in_.from, in_.to, in_.scope_start, in_.scope_end};
+    for (const PolicySegment& s : in_.segments) {
+      p.push_back(s.start);
+      p.push_back(s.end);
+      if (s.control != nullptr) RulePoints(*s.control, &p);
+    }
+    for (const ExceptionSpan& x : in_.exceptions) {
+      p.push_back(x.start);
+      p.push_back(x.end);
+    }
+    for (const auto& [from, to] : gaps_) {
+      p.push_back(from);
+      p.push_back(to);
+    }
+    const Seconds lo = std::max(in_.from, in_.scope_start);
+    const Seconds hi = std::min(in_.to, in_.scope_end);
+    std::erase_if(p, [&](Seconds t) { return t < lo || t > hi; });
+    std::sort(p.begin(), p.end());
+    p.erase(std::unique(p.begin(), p.end()), p.end());
+    return p;
+  }
+
+  // Instants where this rule's state can change.
+  void RulePoints(const Control& c, std::vector<Seconds>* p) const {
+    const Seconds fresh = ToSeconds(c.freshness);
+    const v1::JudgeFacts& f = *in_.facts;
+    auto observed = [&](const v1::Observation& o) {
+      p->push_back(o.t());
+      if (fresh < kForever) p->push_back(o.t() + fresh);
+    };
+    for (const auto& [collector, t] : f.collector_error()) p->push_back(t);
+    for (const v1::Observation& o : in_.observations) {
+      if (o.what_case() == v1::Observation::kCollectorError) p->push_back(o.t());
+    }
+    switch (c.rule) {
+      case Rule::kAgentReporting:
+        p->push_back(f.last_any() + fresh);
+        for (const v1::Observation& o : in_.observations) {
+          if (o.what_case() != v1::Observation::kGapFrom) observed(o);
+        }
+        break;
+      case Rule::kCheckPass:
+        if (auto it = f.checks().find(c.check); it != f.checks().end()) {
+          p->push_back(it->second.t() + fresh);
+        }
+        for (const v1::Observation& o : in_.observations) {
+          if (o.has_check() && o.check().name() == c.check) observed(o);
+        }
+        break;
+      case Rule::kLogsShippingContinuity: {
+        const Seconds max_gap = ToSeconds(c.max_gap);
+        for (const auto& [shipper, t] : f.log_t()) p->push_back(t + fresh);
+        for (const v1::Observation& o : in_.observations) {
+          if (!o.has_log()) continue;
+          observed(o);
+          if (o.log().last_delivery() > 0) p->push_back(o.log().last_delivery() + max_gap);
+        }
+        break;
+      }
+      case Rule::kPatchSecuritySla: {
+        const Seconds max_age = ToSeconds(c.security_max_age);
+        const Seconds reboot_grace = ToSeconds(c.reboot_grace);
+        p->push_back(f.patch().t() + fresh);
+        for (const auto& [pkg, first_seen] : f.patch().first_seen()) {
+          p->push_back(first_seen + max_age);
+        }
+        if (f.patch().reboot_since() > 0) p->push_back(f.patch().reboot_since() + reboot_grace);
+        for (const v1::Observation& o : in_.observations) {
+          if (!o.has_patch()) continue;
+          observed(o);
+          p->push_back(o.t() + max_age);
+          p->push_back(o.t() + reboot_grace);
+        }
+        break;
+      }
+      case Rule::kAccessChangeApproved: {
+        const Seconds window = ToSeconds(c.approval_window);
+        if (fresh < kForever) p->push_back(f.last_access() + fresh);
+        for (const v1::Observation& o : in_.observations) {
+          if (o.has_access()) observed(o);
+        }
+        for (const v1::Observation& o : in_.access_changes) p->push_back(o.t() + window);
+        if (in_.approvals != nullptr) {
+          for (const auto& [id, events] : *in_.approvals) {
+            for (const ApprovalEvent& e : events) p->push_back(e.t);
+          }
+        }
+        break;
+      }
+    }
+  }
+
+  Verdict Judge(const Control& c, Seconds b) const {
+    switch (c.rule) {
+      case Rule::kAgentReporting:
+        return AgentReporting(c, b);
+      case Rule::kCheckPass:
+        return CheckPass(c, b);
+      case Rule::kLogsShippingContinuity:
+        return LogsShipping(c, b);
+      case Rule::kPatchSecuritySla:
+        return PatchSla(c, b);
+      case Rule::kAccessChangeApproved:
+        return AccessApproved(c, b);
+    }
+    return {};
+  }
+
+  // Gaps void observation-based states; exceptions cover FAIL and
+  // NO_EVIDENCE (a PASS stays a PASS).
+  Verdict Override(Verdict v, const Control& c, Seconds b) const {
+    const bool known_fail =
+        c.rule == Rule::kAccessChangeApproved && v.state == v1::CONTROL_STATE_FAIL;
+    if (!known_fail) {
+      for (const auto& [from, to] : gaps_) {
+        if (from <= b && b < to) {
+          v = {v1::CONTROL_STATE_NO_EVIDENCE,
+               attest::StrCat("signals lost between ", Time(from), " and ", Time(to))};
+          break;
+        }
+      }
+    }
+    if (v.state == v1::CONTROL_STATE_PASS) return v;
+    for (const ExceptionSpan& x : in_.exceptions) {
+      if (x.start <= b && b < x.end) return {v1::CONTROL_STATE_EXCEPTED, x.cause};
+    }
+    return v;
+  }
+
+  Verdict AgentReporting(const Control& c, Seconds b) const {
+    if (Fresh(facts_.last_any(), ToSeconds(c.freshness), b)) return {v1::CONTROL_STATE_PASS, ""};
+    if (facts_.last_any() == 0) return {v1::CONTROL_STATE_NO_EVIDENCE, "no signal yet"};
+    return {v1::CONTROL_STATE_NO_EVIDENCE,
+            attest::StrCat("agent silent since ", Time(facts_.last_any()))};
+  }
+
+  Verdict CheckPass(const Control& c, Seconds b) const {
+    auto it = facts_.checks().find(c.check);
+    if (it == facts_.checks().end() || !Fresh(it->second.t(), ToSeconds(c.freshness), b)) {
+      return {v1::CONTROL_STATE_NO_EVIDENCE, attest::StrCat("no fresh result of check ", c.check)};
+    }
+    const v1::Observation& o = it->second;
+    if (CollectorFailedSince(facts_, "checks", o.t())) {
+      return {v1::CONTROL_STATE_NO_EVIDENCE, "the checks collector failed"};
+    }
+    const v1::CheckStatus status = o.check().status();
+    std::string what = attest::StrCat("check ", c.check, " ", CheckStatusName(status));
+    if (!o.check().detail().empty()) attest::StrAppend(&what, ": ", o.check().detail());
+    if (status == v1::CHECK_STATUS_OK) return {v1::CONTROL_STATE_PASS, ""};
+    if (status == v1::CHECK_STATUS_UNKNOWN) return {v1::CONTROL_STATE_NO_EVIDENCE, what};
+    return {v1::CONTROL_STATE_FAIL, what};
+  }
+
+  Verdict LogsShipping(const Control& c, Seconds b) const {
+    const Seconds fresh = ToSeconds(c.freshness);
+    const Seconds max_gap = ToSeconds(c.max_gap);
+    bool any_pass = false;
+    for (const auto& [shipper, obs] : facts_.logs()) {
+      if (!c.shipper.empty() && shipper != c.shipper) continue;
+      const Seconds t = facts_.log_t().at(shipper);
+      if (!Fresh(t, fresh, b) || CollectorFailedSince(facts_, "log_shipping", t)) continue;
+      if (!obs.active()) {
+        return {v1::CONTROL_STATE_FAIL, attest::StrCat("shipper ", shipper, ": unit not active")};
+      }
+      // Deliveries only move forward: if the next observation's last
+      // delivery is already behind b, nothing was delivered in between.
+      Seconds last = obs.last_delivery();
+      Seconds age = t - last;
+      if (auto next = NextLog(shipper, t); next && next->second > 0 && next->second <= b) {
+        last = next->second;
+        age = b - last;
+      }
+      if (last == 0) {
+        return {v1::CONTROL_STATE_FAIL, attest::StrCat("shipper ", shipper, ": nothing delivered")};
+      }
+      if (age >= max_gap) {
+        return {v1::CONTROL_STATE_FAIL,
+                attest::StrCat("shipper ", shipper, ": no delivery since ", Time(last),
+                               " (max gap ", Human(max_gap), ")")};
+      }
+      any_pass = true;
+    }
+    if (any_pass) return {v1::CONTROL_STATE_PASS, ""};
+    return {v1::CONTROL_STATE_NO_EVIDENCE, "no fresh log-shipping state"};
+  }
+
+  // The observation after `t` of `shipper`: (time, last delivery).
+  std::optional<std::pair<Seconds, Seconds>> NextLog(const std::string& shipper, Seconds t) const {
+    auto it = log_history_.find(shipper);
+    if (it == log_history_.end()) return std::nullopt;
+    auto next = std::upper_bound(it->second.begin(), it->second.end(), std::make_pair(t, kForever));
+    if (next == it->second.end()) return std::nullopt;
+    return *next;
+  }
+
+  Verdict PatchSla(const Control& c, Seconds b) const {
+    const auto& p = facts_.patch();
+    if (!Fresh(p.t(), ToSeconds(c.freshness), b)) {
+      return {v1::CONTROL_STATE_NO_EVIDENCE, "no fresh patch state"};
+    }
+    if (CollectorFailedSince(facts_, "patch", p.t())) {
+      return {v1::CONTROL_STATE_NO_EVIDENCE, "the patch collector failed"};
+    }
+    const Seconds max_age = ToSeconds(c.security_max_age);
+    std::vector<std::pair<Seconds, std::string>> late;
+    for (const auto& [pkg, first_seen] : p.first_seen()) {
+      if (first_seen + max_age <= b) late.emplace_back(first_seen, pkg);
+    }
+    std::string cause;
+    if (!late.empty()) {
+      std::sort(late.begin(), late.end());
+      cause = attest::StrCat(late.size(), " security update(s) past the ", Human(max_age),
+                             " SLA: ", late[0].second, " pending since ", Time(late[0].first));
+      if (late.size() > 1) attest::StrAppend(&cause, " and ", late.size() - 1, " more");
+    }
+    const Seconds grace = ToSeconds(c.reboot_grace);
+    if (p.reboot_since() > 0 && p.reboot_since() + grace <= b) {
+      if (!cause.empty()) cause += "; ";
+      attest::StrAppend(&cause, "reboot required since ", Time(p.reboot_since()), " (grace ",
+                        Human(grace), ")");
+    }
+    if (!cause.empty()) return {v1::CONTROL_STATE_FAIL, cause};
+    return {v1::CONTROL_STATE_PASS, ""};
+  }
+
+  bool Approved(const std::string& id, Seconds b) const {
+    if (in_.approvals == nullptr) return false;
+    auto it = in_.approvals->find(id);
+    if (it == in_.approvals->end()) return false;
+    bool approved = false;
+    for (const ApprovalEvent& e : it->second) {
+      if (e.t <= b) approved = e.approved;
+    }
+    return approved;
+  }
+
+  Verdict AccessApproved(const Control& c, Seconds b) const {
+    const Seconds window = ToSeconds(c.approval_window);
+    for (const v1::Observation& o : in_.access_changes) {
+      if (o.t() > b) break;
+      if (o.t() + window > b || Approved(o.access().id(), b)) continue;
+      return {
+          v1::CONTROL_STATE_FAIL,
+          attest::StrCat("access change ", o.access().id(), " (", ChangeName(o.access().change()),
+                         " ", o.access().subject(), ") not approved within ", Human(window))};
+    }
+    const Seconds fresh = ToSeconds(c.freshness);
+    if (fresh >= kForever) return {v1::CONTROL_STATE_PASS, ""};
+    if (!Fresh(facts_.last_access(), fresh, b)) {
+      return {v1::CONTROL_STATE_NO_EVIDENCE, "no fresh access state"};
+    }
+    if (CollectorFailedSince(facts_, "access", facts_.last_access())) {
+      return {v1::CONTROL_STATE_NO_EVIDENCE, "the access collector failed"};
+    }
+    return {v1::CONTROL_STATE_PASS, ""};
+  }
+
+  const JudgeInput& in_;
+  v1::JudgeFacts facts_;
+  std::map<std::string, std::vector<std::pair<Seconds, Seconds>>> log_history_;
+  std::vector<std::pair<Seconds, Seconds>> gaps_;
+};
+
+}  // namespace
+
+Seconds ToSeconds(absl::Duration d) {
+  if (d == absl::InfiniteDuration()) return kForever;
+  return absl::ToInt64Seconds(d);
+}
+
+std::vector<v1::Interval> JudgeControl(const JudgeInput& input) { return Sweep(input).Run(); }
+
+void AdvanceFacts(v1::JudgeFacts* f, const v1::Observation& o) {
+  const Seconds t = o.t();
+  if (o.what_case() != v1::Observation::kGapFrom) f->set_last_any(t);
+  switch (o.what_case()) {
+    case v1::Observation::kPatch: {
+      auto* p = f->mutable_patch();
+      google::protobuf::Map<std::string, int64_t> first_seen;
+      for (const std::string& pkg : o.patch().security_pending()) {
+        auto it = p->first_seen().find(pkg);
+        first_seen[pkg] = it != p->first_seen().end() ? it->second : t;
+      }
+      p->mutable_first_seen()->swap(first_seen);
+      if (!o.patch().reboot_required()) {
+        p->set_reboot_since(0);
+      } else if (p->reboot_since() == 0) {
+        p->set_reboot_since(t);
+      }
+      p->set_t(t);
+      break;
+    }
+    case v1::Observation::kLog:
+      (*f->mutable_logs())[o.log().shipper()] = o.log();
+      (*f->mutable_log_t())[o.log().shipper()] = t;
+      break;
+    case v1::Observation::kCheck:
+      (*f->mutable_checks())[o.check().name()] = o;
+      break;
+    case v1::Observation::kAccess:
+      f->set_last_access(t);
+      break;
+    case v1::Observation::kCollectorError:
+      (*f->mutable_collector_error())[o.collector_error()] = t;
+      break;
+    default:
+      break;
+  }
+}
+
+bool ObservationFromRecord(const v1::EvidenceRecord& r, Seconds gap_from, v1::Observation* out) {
+  out->Clear();
+  out->set_index(r.index());
+  out->set_t(r.observed_at().seconds());
+  if (r.has_hello()) {
+    out->set_any(true);
+    return true;
+  }
+  if (r.has_gap()) {
+    out->set_gap_from(std::min(gap_from, out->t()));
+    return true;
+  }
+  if (!r.has_signal()) return false;
+  const v1::Signal& s = r.signal();
+  switch (s.kind_case()) {
+    case v1::Signal::kPatch: {
+      auto* p = out->mutable_patch();
+      for (const v1::PendingUpdate& u : s.patch().pending()) {
+        if (u.security()) p->add_security_pending(u.package());
+      }
+      std::sort(p->mutable_security_pending()->begin(), p->mutable_security_pending()->end());
+      p->set_reboot_required(s.patch().reboot_required());
+      return true;
+    }
+    case v1::Signal::kLogShipping: {
+      auto* l = out->mutable_log();
+      l->set_shipper(s.log_shipping().shipper());
+      l->set_active(s.log_shipping().active());
+      if (s.log_shipping().has_last_delivery()) {
+        l->set_last_delivery(s.log_shipping().last_delivery().seconds());
+      }
+      return true;
+    }
+    case v1::Signal::kCheck:
+      out->mutable_check()->set_name(s.check().name());
+      out->mutable_check()->set_status(s.check().status());
+      out->mutable_check()->set_detail(s.check().detail());
+      return true;
+    case v1::Signal::kAccessChange: {
+      auto* a = out->mutable_access();
+      a->set_id(s.access_change().id());
+      a->set_change(s.access_change().change());
+      a->set_subject(s.access_change().subject());
+      return true;
+    }
+    case v1::Signal::kAccessSnapshot:
+      out->mutable_access()->set_snapshot(true);
+      return true;
+    case v1::Signal::kCollectorError:
+      out->set_collector_error(s.collector_error().collector());
+      return true;
+    case v1::Signal::kHeartbeat:
+      out->set_any(true);
+      return true;
+    default:
+      return false;
+  }
+}
+
+}  // namespace attest::engine

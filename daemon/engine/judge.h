@@ -1,0 +1,92 @@
+// The judge: pure functions from a host's observations to control states.
+//
+// For one control on one host, time is cut into half-open intervals
+// [start, end), each in exactly one state (DESIGN.md, "Controls and their
+// semantics"). The judge is a sweep: every instant where a state can change
+// (an observation, a freshness expiry, an SLA or approval deadline, an
+// exception bound, a policy change, a gap bound) is a breakpoint, and the
+// state on [b_i, b_(i+1)) is the state at b_i. Boundaries follow one rule:
+// a deadline D is met by evidence at D, and missed from D on. Evidence at t
+// with freshness F is fresh on [t, t+F).
+//
+// Nothing here reads the store or the clock, so every rule is tested with
+// hand-built observations (judge_test.cc).
+#ifndef ATTEST_DAEMON_ENGINE_JUDGE_H_
+#define ATTEST_DAEMON_ENGINE_JUDGE_H_
+
+#include <cstdint>
+#include <map>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "attest/v1/engine.pb.h"
+#include "attest/v1/evidence.pb.h"
+#include "daemon/engine/policy.h"
+
+namespace attest::engine {
+
+using Seconds = int64_t;  // Unix seconds
+inline constexpr Seconds kForever = INT64_MAX / 4;
+inline constexpr Seconds kDaySeconds = 86400;
+
+inline Seconds DayStart(Seconds t) { return t - ((t % kDaySeconds) + kDaySeconds) % kDaySeconds; }
+inline uint32_t DayOf(Seconds t) { return static_cast<uint32_t>(DayStart(t) / kDaySeconds); }
+
+// A Duration in whole seconds; InfiniteDuration -> kForever.
+Seconds ToSeconds(absl::Duration d);
+
+// The part of [start, end) in which `control` was judged under `version`.
+// `control` is null where the policy in force had no such control.
+struct PolicySegment {
+  Seconds start = 0;
+  Seconds end = kForever;
+  const Control* control = nullptr;
+  std::string version;
+};
+
+// An exception that applies to this host and control.
+struct ExceptionSpan {
+  Seconds start = 0;
+  Seconds end = 0;
+  std::string cause;  // e.g. "exception EX-1: vendor patch pending (CHG-9, approved by ana)"
+};
+
+// One approval or revocation of an access change, at the time it took effect.
+struct ApprovalEvent {
+  Seconds t = 0;
+  bool approved = true;  // false: a revocation
+};
+using ApprovalsByChange = std::map<std::string, std::vector<ApprovalEvent>>;
+
+struct JudgeInput {
+  const v1::JudgeFacts* facts = nullptr;  // what is known at `from`
+  // Observations with t >= from, sorted by (t, index).
+  std::span<const v1::Observation> observations;
+  // Every access change of the host, sorted by t (any time).
+  std::span<const v1::Observation> access_changes;
+  Seconds from = 0;  // judge [from, to)
+  Seconds to = 0;
+  Seconds scope_start = 0;              // enrolled
+  Seconds scope_end = kForever;         // decommissioned
+  std::vector<PolicySegment> segments;  // sorted, non-overlapping
+  std::vector<ExceptionSpan> exceptions;
+  const ApprovalsByChange* approvals = nullptr;  // may be null: none
+};
+
+// The control's intervals within [from, to) and the host's scope, adjacent
+// equal ones merged. Time outside every segment with a control is skipped.
+std::vector<v1::Interval> JudgeControl(const JudgeInput& input);
+
+// Folds one observation (in time order) into the facts. Access changes are
+// not kept in facts (see JudgeInput::access_changes).
+void AdvanceFacts(v1::JudgeFacts* facts, const v1::Observation& observation);
+
+// The observation an evidence record contributes; false for records the
+// judge ignores.
+bool ObservationFromRecord(const v1::EvidenceRecord& record, Seconds gap_from,
+                           v1::Observation* out);
+
+}  // namespace attest::engine
+
+#endif  // ATTEST_DAEMON_ENGINE_JUDGE_H_

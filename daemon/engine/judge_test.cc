@@ -1,0 +1,361 @@
+#include "daemon/engine/judge.h"
+
+#include <string>
+#include <vector>
+
+#include "gtest/gtest.h"
+
+namespace attest::engine {
+namespace {
+
+constexpr Seconds kH = 3600;
+constexpr Seconds kD = kDaySeconds;
+constexpr Seconds T0 = 1767225600;  // 2026-01-01T00:00:00Z
+
+// Expected interval: offsets from T0, and a state letter
+// (P)ass, (F)ail, (N)o evidence, (E)xcepted.
+struct Want {
+  Seconds start;
+  Seconds end;
+  char state;
+};
+
+char Letter(v1::ControlState s) {
+  switch (s) {
+    case v1::CONTROL_STATE_PASS:
+      return 'P';
+    case v1::CONTROL_STATE_FAIL:
+      return 'F';
+    case v1::CONTROL_STATE_NO_EVIDENCE:
+      return 'N';
+    case v1::CONTROL_STATE_EXCEPTED:
+      return 'E';
+    default:
+      return '?';
+  }
+}
+
+std::string Show(const std::vector<v1::Interval>& got) {
+  std::string s;
+  for (const auto& iv : got) {
+    s += "[" + std::to_string(iv.start() - T0) + "," + std::to_string(iv.end() - T0) + ")" +
+         Letter(iv.state()) + " " + iv.cause() + "\n";
+  }
+  return s;
+}
+
+void Expect(const std::vector<v1::Interval>& got, const std::vector<Want>& want) {
+  ASSERT_EQ(got.size(), want.size()) << Show(got);
+  for (size_t i = 0; i < want.size(); ++i) {
+    EXPECT_EQ(got[i].start() - T0, want[i].start) << i << "\n" << Show(got);
+    EXPECT_EQ(got[i].end() - T0, want[i].end) << i << "\n" << Show(got);
+    EXPECT_EQ(Letter(got[i].state()), want[i].state) << i << "\n" << Show(got);
+  }
+}
+
+// Observation builders; `at` is an offset from T0.
+v1::Observation Beat(Seconds at) {
+  v1::Observation o;
+  o.set_t(T0 + at);
+  o.set_any(true);
+  return o;
+}
+v1::Observation Patch(Seconds at, std::vector<std::string> security, bool reboot = false) {
+  v1::Observation o;
+  o.set_t(T0 + at);
+  for (auto& p : security) o.mutable_patch()->add_security_pending(p);
+  o.mutable_patch()->set_reboot_required(reboot);
+  return o;
+}
+v1::Observation Log(Seconds at, Seconds last_delivery_at, bool active = true) {
+  v1::Observation o;
+  o.set_t(T0 + at);
+  o.mutable_log()->set_shipper("rsyslog");
+  o.mutable_log()->set_active(active);
+  o.mutable_log()->set_last_delivery(T0 + last_delivery_at);
+  return o;
+}
+v1::Observation Check(Seconds at, v1::CheckStatus status) {
+  v1::Observation o;
+  o.set_t(T0 + at);
+  o.mutable_check()->set_name("ntp");
+  o.mutable_check()->set_status(status);
+  return o;
+}
+v1::Observation Change(Seconds at, std::string id) {
+  v1::Observation o;
+  o.set_t(T0 + at);
+  o.mutable_access()->set_id(std::move(id));
+  o.mutable_access()->set_change(v1::ACCESS_CHANGE_KIND_USER_ADDED);
+  o.mutable_access()->set_subject("alice");
+  return o;
+}
+v1::Observation Gap(Seconds from, Seconds at) {
+  v1::Observation o;
+  o.set_t(T0 + at);
+  o.set_gap_from(T0 + from);
+  return o;
+}
+v1::Observation Failed(Seconds at, std::string collector) {
+  v1::Observation o;
+  o.set_t(T0 + at);
+  o.set_collector_error(std::move(collector));
+  return o;
+}
+
+Control Reporting(Seconds freshness) {
+  Control c;
+  c.id = "agent-reporting";
+  c.rule = Rule::kAgentReporting;
+  c.freshness = absl::Seconds(freshness);
+  return c;
+}
+Control Sla() {
+  Control c;
+  c.id = "patch-sla";
+  c.rule = Rule::kPatchSecuritySla;
+  c.security_max_age = absl::Seconds(14 * kD);
+  c.reboot_grace = absl::Seconds(3 * kD);
+  c.freshness = absl::Seconds(2 * kH);
+  return c;
+}
+Control Shipping() {
+  Control c;
+  c.id = "log-shipping";
+  c.rule = Rule::kLogsShippingContinuity;
+  c.max_gap = absl::Minutes(15);
+  c.freshness = absl::Minutes(30);
+  return c;
+}
+Control Approved() {
+  Control c;
+  c.id = "access-approved";
+  c.rule = Rule::kAccessChangeApproved;
+  c.approval_window = absl::Hours(24);
+  return c;
+}
+Control NtpCheck() {
+  Control c;
+  c.id = "ntp";
+  c.rule = Rule::kCheckPass;
+  c.check = "ntp";
+  c.freshness = absl::Hours(1);
+  return c;
+}
+
+// Judges `control` over [from, to) (offsets) with everything else default.
+struct Case {
+  Control control;
+  std::vector<v1::Observation> observations;
+  Seconds from = 0;
+  Seconds to = kD;
+  Seconds scope_start = 0;
+  Seconds scope_end = kForever - T0;
+  std::vector<ExceptionSpan> exceptions;
+  ApprovalsByChange approvals;
+  v1::JudgeFacts facts;
+
+  std::vector<v1::Interval> Run() const {
+    JudgeInput in;
+    in.facts = &facts;
+    in.observations = observations;
+    std::vector<v1::Observation> changes;
+    for (const auto& o : observations) {
+      if (o.has_access() && !o.access().snapshot()) changes.push_back(o);
+    }
+    in.access_changes = changes;
+    in.from = T0 + from;
+    in.to = T0 + to;
+    in.scope_start = T0 + scope_start;
+    in.scope_end = T0 + scope_end;
+    in.segments = {PolicySegment{0, kForever, &control, "sha256:v1"}};
+    in.exceptions = exceptions;
+    for (auto& x : in.exceptions) {
+      x.start += T0;
+      x.end += T0;
+    }
+    in.approvals = &approvals;
+    return JudgeControl(in);
+  }
+};
+
+TEST(JudgeTest, ReportingIsPassWhileFreshAndExactlyAtFreshnessStaysContinuous) {
+  Case c{.control = Reporting(900), .observations = {Beat(0), Beat(900), Beat(2000)}, .to = 4000};
+  // 0 and 900: the second arrives exactly when the first expires.
+  // 1800..2000 silent, 2000 fresh until 2900.
+  Expect(c.Run(), {{0, 1800, 'P'}, {1800, 2000, 'N'}, {2000, 2900, 'P'}, {2900, 4000, 'N'}});
+}
+
+TEST(JudgeTest, SilenceBeforeTheFirstSignalIsNoEvidence) {
+  Case c{.control = Reporting(900), .observations = {Beat(100)}, .to = 2000};
+  Expect(c.Run(), {{0, 100, 'N'}, {100, 1000, 'P'}, {1000, 2000, 'N'}});
+}
+
+TEST(JudgeTest, PatchInstalledExactlyAtTheSlaBoundaryNeverFails) {
+  std::vector<v1::Observation> obs;
+  for (Seconds t = 0; t < 14 * kD; t += kH) obs.push_back(Patch(t, {"openssl"}));
+  for (Seconds t = 14 * kD; t <= 15 * kD; t += kH) obs.push_back(Patch(t, {}));
+  Case c{.control = Sla(), .observations = obs, .to = 15 * kD};
+  Expect(c.Run(), {{0, 15 * kD, 'P'}});
+}
+
+TEST(JudgeTest, PatchOneHourPastTheSlaFailsForThatHour) {
+  std::vector<v1::Observation> obs;
+  for (Seconds t = 0; t <= 14 * kD; t += kH) obs.push_back(Patch(t, {"openssl"}));
+  for (Seconds t = 14 * kD + kH; t <= 15 * kD; t += kH) obs.push_back(Patch(t, {}));
+  Case c{.control = Sla(), .observations = obs, .to = 15 * kD};
+  Expect(c.Run(), {{0, 14 * kD, 'P'}, {14 * kD, 14 * kD + kH, 'F'}, {14 * kD + kH, 15 * kD, 'P'}});
+}
+
+TEST(JudgeTest, PatchFirstSeenComesFromHistoryCarriedInFacts) {
+  // The package was first seen 13 days before `from`: it breaches after 1 day.
+  Case c{.control = Sla(), .from = 0, .to = 2 * kD};
+  c.facts.mutable_patch()->set_t(T0 - kH / 2);
+  (*c.facts.mutable_patch()->mutable_first_seen())["curl"] = T0 - 13 * kD;
+  for (Seconds t = 0; t < 2 * kD; t += kH) c.observations.push_back(Patch(t, {"curl"}));
+  Expect(c.Run(), {{0, kD, 'P'}, {kD, 2 * kD, 'F'}});
+}
+
+TEST(JudgeTest, PatchNewCandidateDoesNotResetTheClockButAnInstallDoes) {
+  std::vector<v1::Observation> obs;
+  // Pending days 0..10, installed on day 10, pending again from day 11.
+  for (Seconds t = 0; t < 10 * kD; t += kH) obs.push_back(Patch(t, {"bash"}));
+  for (Seconds t = 10 * kD; t < 11 * kD; t += kH) obs.push_back(Patch(t, {}));
+  for (Seconds t = 11 * kD; t < 26 * kD; t += kH) obs.push_back(Patch(t, {"bash"}));
+  Case c{.control = Sla(), .observations = obs, .to = 26 * kD};
+  Expect(c.Run(), {{0, 25 * kD, 'P'}, {25 * kD, 26 * kD, 'F'}});
+}
+
+TEST(JudgeTest, RebootRequiredPastItsGraceFails) {
+  std::vector<v1::Observation> obs;
+  for (Seconds t = 0; t < 5 * kD; t += kH) obs.push_back(Patch(t, {}, /*reboot=*/t >= kD));
+  Case c{.control = Sla(), .observations = obs, .to = 5 * kD};
+  Expect(c.Run(), {{0, 4 * kD, 'P'}, {4 * kD, 5 * kD, 'F'}});
+}
+
+TEST(JudgeTest, PatchCollectorFailureIsNoEvidenceUntilTheNextState) {
+  Case c{.control = Sla(),
+         .observations = {Patch(0, {}), Failed(600, "patch"), Patch(3000, {})},
+         .to = 4000};
+  Expect(c.Run(), {{0, 600, 'P'}, {600, 3000, 'N'}, {3000, 4000, 'P'}});
+}
+
+TEST(JudgeTest, ShippingFailureIsBackdatedToWhenTheGapPassedMaxGap) {
+  // Delivered at 0; observed at 600 (fresh delivery) and at 1800, when the
+  // last delivery is still 0: the gap passed 15m at 900, not at 1800.
+  Case c{.control = Shipping(), .observations = {Log(0, 0), Log(600, 0), Log(1800, 0)}, .to = 3000};
+  Expect(c.Run(), {{0, 900, 'P'}, {900, 3000, 'F'}});
+}
+
+TEST(JudgeTest, ShippingDeliveryExactlyAtMaxGapIsNotAGap) {
+  Case c{.control = Shipping(), .observations = {Log(0, 0), Log(1200, 900)}, .to = 2000};
+  Expect(c.Run(), {{0, 2000, 'P'}});
+}
+
+TEST(JudgeTest, ShippingInactiveUnitFailsAndStaleStateIsNoEvidence) {
+  Case c{.control = Shipping(), .observations = {Log(0, 0, /*active=*/false)}, .to = 3600};
+  Expect(c.Run(), {{0, 1800, 'F'}, {1800, 3600, 'N'}});
+}
+
+TEST(JudgeTest, AccessApprovalExactlyAtTheWindowNeverFails) {
+  Case c{.control = Approved(), .observations = {Change(kH, "c1")}, .to = 3 * kD};
+  c.approvals["c1"] = {{T0 + kH + kD, true}};
+  Expect(c.Run(), {{0, 3 * kD, 'P'}});
+}
+
+TEST(JudgeTest, LateApprovalEndsTheFailButDoesNotEraseIt) {
+  Case c{.control = Approved(), .observations = {Change(kH, "c1")}, .to = 3 * kD};
+  c.approvals["c1"] = {{T0 + kH + kD + 5 * kH, true}};
+  Expect(c.Run(),
+         {{0, kH + kD, 'P'}, {kH + kD, kH + kD + 5 * kH, 'F'}, {kH + kD + 5 * kH, 3 * kD, 'P'}});
+}
+
+TEST(JudgeTest, RevokedApprovalFailsAgainFromTheRevocation) {
+  Case c{.control = Approved(), .observations = {Change(0, "c1")}, .to = 3 * kD};
+  c.approvals["c1"] = {{T0 + kH, true}, {T0 + 2 * kD, false}};
+  Expect(c.Run(), {{0, 2 * kD, 'P'}, {2 * kD, 3 * kD, 'F'}});
+}
+
+TEST(JudgeTest, UnapprovedChangeKeepsFailingUntilTheJudgedEnd) {
+  Case c{.control = Approved(), .observations = {Change(0, "c1")}, .to = 2 * kD};
+  auto got = c.Run();
+  Expect(got, {{0, kD, 'P'}, {kD, 2 * kD, 'F'}});
+  EXPECT_EQ(got[1].cause(), "access change c1 (user_added alice) not approved within 1d");
+}
+
+TEST(JudgeTest, CheckStatesAndNagiosUnknownIsNoEvidence) {
+  Case c{.control = NtpCheck(),
+         .observations = {Check(0, v1::CHECK_STATUS_OK), Check(600, v1::CHECK_STATUS_CRITICAL),
+                          Check(1200, v1::CHECK_STATUS_UNKNOWN),
+                          Check(1800, v1::CHECK_STATUS_WARNING)},
+         .to = 1800 + 2 * kH};
+  Expect(c.Run(), {{0, 600, 'P'},
+                   {600, 1200, 'F'},
+                   {1200, 1800, 'N'},
+                   {1800, 1800 + kH, 'F'},
+                   {1800 + kH, 1800 + 2 * kH, 'N'}});
+}
+
+TEST(JudgeTest, ExceptionStartingAndEndingMidIntervalExceptsOnlyItsPart) {
+  Case c{.control = Approved(), .observations = {Change(0, "c1")}, .to = 3 * kD};
+  c.exceptions = {{kD + kH, 2 * kD, "exception x1"}};
+  Expect(c.Run(),
+         {{0, kD, 'P'}, {kD, kD + kH, 'F'}, {kD + kH, 2 * kD, 'E'}, {2 * kD, 3 * kD, 'F'}});
+}
+
+TEST(JudgeTest, ExceptionDoesNotTurnAPassIntoExcepted) {
+  Case c{.control = Reporting(900), .observations = {Beat(0)}, .to = 2000};
+  c.exceptions = {{0, 2000, "exception x1"}};
+  Expect(c.Run(), {{0, 900, 'P'}, {900, 2000, 'E'}});
+}
+
+TEST(JudgeTest, GapRecordsAreNoEvidenceEvenWithinFreshness) {
+  Case c{.control = Reporting(900),
+         .observations = {Beat(0), Beat(300), Gap(300, 600), Beat(600)},
+         .to = 1000};
+  Expect(c.Run(), {{0, 300, 'P'}, {300, 600, 'N'}, {600, 1000, 'P'}});
+}
+
+TEST(JudgeTest, HostEnrolledAndDecommissionedMidWindowIsJudgedOnlyInScope) {
+  std::vector<v1::Observation> obs;
+  for (Seconds t = 5 * kH; t < kD; t += 600) obs.push_back(Beat(t));
+  Case c{
+      .control = Reporting(900), .observations = obs, .scope_start = 5 * kH, .scope_end = 20 * kH};
+  Expect(c.Run(), {{5 * kH, 20 * kH, 'P'}});
+}
+
+TEST(JudgeTest, PolicyChangeMidWindowRecordsEachVersion) {
+  Control strict = Reporting(300);
+  Control lax = Reporting(900);
+  v1::JudgeFacts facts;
+  std::vector<v1::Observation> obs = {Beat(0), Beat(600), Beat(1200), Beat(1800)};
+  JudgeInput in;
+  in.facts = &facts;
+  in.observations = obs;
+  in.from = T0;
+  in.to = T0 + 2400;
+  in.scope_start = T0;
+  in.segments = {{0, T0 + 1200, &strict, "sha256:a"}, {T0 + 1200, kForever, &lax, "sha256:b"}};
+  auto got = JudgeControl(in);
+  Expect(got,
+         {{0, 300, 'P'}, {300, 600, 'N'}, {600, 900, 'P'}, {900, 1200, 'N'}, {1200, 2400, 'P'}});
+  EXPECT_EQ(got[3].policy_version(), "sha256:a");
+  EXPECT_EQ(got[4].policy_version(), "sha256:b");
+}
+
+TEST(JudgeTest, AdvanceFactsKeepsFirstSeenAcrossObservationsAndResetsOnInstall) {
+  v1::JudgeFacts f;
+  AdvanceFacts(&f, Patch(0, {"a", "b"}));
+  AdvanceFacts(&f, Patch(kH, {"a", "c"}));
+  EXPECT_EQ(f.patch().first_seen().at("a"), T0);
+  EXPECT_EQ(f.patch().first_seen().at("c"), T0 + kH);
+  EXPECT_EQ(f.patch().first_seen().count("b"), 0u);
+  AdvanceFacts(&f, Patch(2 * kH, {}, true));
+  AdvanceFacts(&f, Patch(3 * kH, {}, true));
+  EXPECT_TRUE(f.patch().first_seen().empty());
+  EXPECT_EQ(f.patch().reboot_since(), T0 + 2 * kH);
+  EXPECT_EQ(f.last_any(), T0 + 3 * kH);
+}
+
+}  // namespace
+}  // namespace attest::engine
