@@ -1,6 +1,7 @@
 #include "common/json.h"
 
 #include <charconv>
+#include <cstring>
 
 #include "common/strings.h"
 
@@ -83,6 +84,10 @@ void Json::AppendCanonical(std::string* out) const {
           out->append(v ? "true" : "false");
         } else if constexpr (std::is_same_v<T, int64_t> || std::is_same_v<T, uint64_t>) {
           attest::StrAppend(out, v);
+        } else if constexpr (std::is_same_v<T, double>) {
+          char buf[32];
+          auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v);
+          out->append(buf, ec == std::errc() ? end : buf);
         } else if constexpr (std::is_same_v<T, std::string>) {
           AppendJsonString(out, v);
         } else if constexpr (std::is_same_v<T, Array>) {
@@ -118,7 +123,8 @@ namespace {
 
 class Parser {
  public:
-  explicit Parser(std::string_view text) : text_(text) {}
+  Parser(std::string_view text, bool allow_fractions)
+      : text_(text), allow_fractions_(allow_fractions) {}
 
   absl::StatusOr<Json> ParseDocument() {
     SkipSpace();
@@ -168,7 +174,13 @@ class Parser {
     if (text_[pos_] == '-') ++pos_;
     while (pos_ < text_.size() && text_[pos_] >= '0' && text_[pos_] <= '9') ++pos_;
     if (pos_ < text_.size() && (text_[pos_] == '.' || text_[pos_] == 'e' || text_[pos_] == 'E')) {
-      return Error("fractional numbers are not allowed");
+      if (!allow_fractions_) return Error("fractional numbers are not allowed");
+      while (pos_ < text_.size() && strchr("0123456789.eE+-", text_[pos_]) != nullptr) ++pos_;
+      double d = 0;
+      const std::string_view number = text_.substr(start, pos_ - start);
+      auto [p, ec] = std::from_chars(number.data(), number.data() + number.size(), d);
+      if (ec != std::errc() || p != number.data() + number.size()) return Error("bad number");
+      return Json(d);
     }
     std::string_view digits = text_.substr(start, pos_ - start);
     if (digits == "-" || digits.empty()) return Error("bad number");
@@ -322,11 +334,18 @@ class Parser {
   }
 
   std::string_view text_;
+  bool allow_fractions_;
   size_t pos_ = 0;
 };
 
 }  // namespace
 
-absl::StatusOr<Json> Json::Parse(std::string_view text) { return Parser(text).ParseDocument(); }
+absl::StatusOr<Json> Json::Parse(std::string_view text) {
+  return Parser(text, /*allow_fractions=*/false).ParseDocument();
+}
+
+absl::StatusOr<Json> Json::ParseReport(std::string_view text) {
+  return Parser(text, /*allow_fractions=*/true).ParseDocument();
+}
 
 }  // namespace attest

@@ -34,8 +34,12 @@ class Json {
   Json(std::string s) : value_(std::move(s)) {}           // NOLINT
   Json(std::string_view s) : value_(std::string(s)) {}    // NOLINT
   Json(const char* s) : value_(std::string(s)) {}         // NOLINT
-  Json(Array a) : value_(std::move(a)) {}                 // NOLINT
-  Json(Object o) : value_(std::move(o)) {}                // NOLINT
+  // Reports only (ratios such as effectiveness): written in the shortest
+  // form that reads back exactly. Evidence never holds floats, and Parse
+  // refuses them.
+  Json(double d) : value_(d) {}             // NOLINT
+  Json(Array a) : value_(std::move(a)) {}   // NOLINT
+  Json(Object o) : value_(std::move(o)) {}  // NOLINT
 
   static Json MakeObject() { return Json(Object{}); }
   static Json MakeArray() { return Json(Array{}); }
@@ -74,11 +78,15 @@ class Json {
   // nesting deeper than 64 are rejected with InvalidArgument naming the
   // byte offset.
   static absl::StatusOr<Json> Parse(std::string_view text);
+  // The same, accepting fractional numbers: for reports (attestctl's JSON
+  // output), never for evidence.
+  static absl::StatusOr<Json> ParseReport(std::string_view text);
+  double as_double() const { return std::get<double>(value_); }
 
   friend bool operator==(const Json& a, const Json& b) { return a.value_ == b.value_; }
 
  private:
-  std::variant<std::nullptr_t, bool, int64_t, uint64_t, std::string, Array, Object> value_;
+  std::variant<std::nullptr_t, bool, int64_t, uint64_t, std::string, Array, Object, double> value_;
 };
 
 // Appends `s` as a JSON string literal (with quotes).

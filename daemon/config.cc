@@ -4,6 +4,7 @@
 #include "common/flags.h"
 #include "common/net.h"
 #include "common/strings.h"
+#include "common/time_util.h"
 
 namespace attest::daemon {
 namespace {
@@ -38,6 +39,10 @@ absl::StatusOr<ParsedArgs> ParseArgs(int argc, char** argv) {
   flags.String("log-format", &c.log_format, "text or json");
   flags.String("log-level", &c.log_level, "trace, debug, info, warn or error");
   flags.String("ready-file", &c.ready_file, "write the bound address here once serving");
+  flags.String("policy", &c.policy,
+               "policy file (YAML): controls and audit windows; SIGHUP reloads");
+  flags.String("judge-delay", &c.judge_delay,
+               "most time new evidence waits to be judged (e.g. 5s)");
   if (absl::Status s = flags.ParseWithConfig(argc, argv, &config_file); !s.ok()) return s;
   parsed.usage = flags.Usage();
   if (flags.help_requested()) {
@@ -53,6 +58,9 @@ absl::StatusOr<ParsedArgs> ParseArgs(int argc, char** argv) {
   } else if (c.tls_cert.empty() || c.tls_key.empty() || c.client_ca.empty()) {
     return absl::InvalidArgumentError(
         "TLS needs --tls-cert, --tls-key and --client-ca (or --insecure on loopback)");
+  }
+  if (auto d = ParseHumanDuration(c.judge_delay); !d.ok()) {
+    return absl::InvalidArgumentError(attest::StrCat("--judge-delay: ", d.status().message()));
   }
   if (c.max_message_bytes < 1024 || c.max_streams < 1 || c.burst_per_host < 0 ||
       c.rate_per_host < 0) {

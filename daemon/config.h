@@ -26,6 +26,11 @@ struct Config {
   // When set, the bound address is written here once attestd accepts
   // connections (for supervisors and tests that use port 0).
   std::string ready_file;
+  // The policy file (controls and windows); reloaded on SIGHUP.
+  std::string policy;
+  // How long new evidence may wait before it is judged (coalesces a busy
+  // host's batches); reads always judge everything pending first.
+  std::string judge_delay = "5s";
 };
 
 // Outcome of parsing the command line.

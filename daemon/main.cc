@@ -18,6 +18,7 @@ int main(int argc, char** argv) {
   sigemptyset(&signals);
   sigaddset(&signals, SIGINT);
   sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
   auto parsed = attest::daemon::ParseArgs(argc, argv);
@@ -54,7 +55,15 @@ int main(int argc, char** argv) {
     std::rename(tmp.c_str(), config.ready_file.c_str());
   }
   int received = 0;
-  sigwait(&signals, &received);
+  for (;;) {
+    sigwait(&signals, &received);
+    if (received != SIGHUP) break;
+    if (config.policy.empty()) {
+      spdlog::warn("SIGHUP: no --policy file to reload");
+    } else if (absl::Status s = server.ReloadPolicy(); !s.ok()) {
+      spdlog::error("{}; keeping the last good policy version", std::string(s.message()));
+    }
+  }
   spdlog::info("received {}, stopping", received == SIGTERM ? "SIGTERM" : "SIGINT");
   server.Shutdown();
   return 0;

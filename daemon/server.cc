@@ -5,7 +5,9 @@
 
 #include "common/files.h"
 #include "common/strings.h"
+#include "common/time_util.h"
 #include "daemon/admin/admin_service.h"
+#include "daemon/engine/engine.h"
 #include "daemon/ingest/agent_service.h"
 #include "daemon/ingest/committer.h"
 #include "daemon/store/rocksdb_store.h"
@@ -29,6 +31,7 @@ absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> Credentials(const Confi
 
 struct Server::Parts {
   std::unique_ptr<store::Store> store;
+  std::unique_ptr<engine::Engine> engine;
   std::unique_ptr<ingest::Committer> committer;
   std::unique_ptr<ingest::AgentService> agent_service;
   std::unique_ptr<admin::AdminService> admin_service;
@@ -47,7 +50,22 @@ absl::Status Server::Start() {
   auto store = store::OpenRocksDbStore(config_.data_dir);
   if (!store.ok()) return store.status();
   parts_->store = std::move(*store);
-  parts_->committer = std::make_unique<ingest::Committer>(*parts_->store, clock_);
+  engine::EngineOptions engine_options;
+  engine_options.judge_delay = *ParseHumanDuration(config_.judge_delay);
+  parts_->engine = std::make_unique<engine::Engine>(*parts_->store, clock_, engine_options);
+  if (absl::Status s = parts_->engine->Start(); !s.ok()) return s;
+  if (!config_.policy.empty()) {
+    if (absl::Status s = ReloadPolicy(); !s.ok()) {
+      if (parts_->engine->PolicyVersions().empty()) return s;
+      spdlog::error("{}; judging with the last good policy version", std::string(s.message()));
+    }
+  }
+  ingest::CommitterOptions committer_options;
+  committer_options.on_durable = [engine = parts_->engine.get()](const auto& hosts) {
+    for (const std::string& host : hosts) engine->NotifyEvidence(host);
+  };
+  parts_->committer =
+      std::make_unique<ingest::Committer>(*parts_->store, clock_, committer_options);
   if (absl::Status s = parts_->committer->Start(); !s.ok()) return s;
 
   ingest::AgentServiceOptions agent_options;
@@ -59,8 +77,9 @@ absl::Status Server::Start() {
   parts_->agent_service =
       std::make_unique<ingest::AgentService>(*parts_->committer, clock_, agent_options);
   parts_->admin_service = std::make_unique<admin::AdminService>(
-      *parts_->store, admin::AdminServiceOptions{.insecure = config_.insecure,
-                                                 .trust_domain = config_.trust_domain});
+      *parts_->store, *parts_->engine, *parts_->committer, clock_,
+      admin::AdminServiceOptions{.insecure = config_.insecure,
+                                 .trust_domain = config_.trust_domain});
 
   grpc::ServerBuilder builder;
   int port = 0;
@@ -111,12 +130,28 @@ void Server::Shutdown() {
     parts_->grpc_server->Wait();
   }
   if (parts_->committer) parts_->committer->Stop();
+  if (parts_->engine) parts_->engine->Stop();
   if (parts_->store) {
     if (absl::Status s = parts_->store->Close(); !s.ok()) {
       spdlog::error("closing the store: {}", s.ToString());
     }
   }
   spdlog::info("attestd stopped");
+}
+
+absl::Status Server::ReloadPolicy() {
+  if (config_.policy.empty()) return absl::FailedPreconditionError("no --policy file was given");
+  auto text = ReadFileToString(config_.policy);
+  if (!text.ok()) {
+    return absl::InvalidArgumentError(
+        attest::StrCat("policy ", config_.policy, ": ", text.status().message()));
+  }
+  auto policy = engine::ParsePolicy(*text, config_.policy);
+  if (!policy.ok()) {
+    return absl::InvalidArgumentError(
+        attest::StrCat("policy refused: ", policy.status().message()));
+  }
+  return parts_->engine->LoadPolicy(*policy, config_.policy);
 }
 
 }  // namespace attest::daemon

@@ -21,6 +21,9 @@ class Server {
   // Opens the store and starts serving. FailedPrecondition/PermissionDenied
   // for an unusable data dir, Unavailable when the address cannot be bound.
   [[nodiscard]] absl::Status Start();
+  // Reads and loads --policy again. A bad file is refused with
+  // "FILE:LINE: what is wrong", and the last good version stays in force.
+  [[nodiscard]] absl::Status ReloadPolicy();
   // The address actually bound (resolves port 0).
   const std::string& bound_address() const { return bound_address_; }
   // Stops accepting, lets in-flight batches commit and be acked, syncs and

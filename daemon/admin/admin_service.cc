@@ -4,22 +4,12 @@
 #include <mutex>
 
 #include "common/strings.h"
+#include "daemon/admin/reply.h"
 #include "daemon/ingest/identity.h"
 #include "daemon/store/keys.h"
 
 namespace attest::admin {
 namespace {
-
-grpc::Status ToGrpc(const absl::Status& s) {
-  return grpc::Status(static_cast<grpc::StatusCode>(s.code()), std::string(s.message()));
-}
-
-grpc::ServerUnaryReactor* FinishUnary(grpc::CallbackServerContext* context,
-                                      const absl::Status& status) {
-  auto* reactor = context->DefaultReactor();
-  reactor->Finish(ToGrpc(status));
-  return reactor;
-}
 
 // Streams one host's evidence, reading the store a page at a time so that
 // a long chain never sits in memory whole.
@@ -92,24 +82,43 @@ class EvidenceWriter : public grpc::ServerWriteReactor<v1::EvidenceRecord> {
 
 }  // namespace
 
-AdminService::AdminService(store::Store& store, AdminServiceOptions options)
-    : store_(store), options_(std::move(options)) {}
+AdminService::AdminService(store::Store& store, engine::Engine& engine,
+                           ingest::Committer& committer, const Clock& clock,
+                           AdminServiceOptions options)
+    : store_(store),
+      engine_(engine),
+      committer_(committer),
+      clock_(clock),
+      options_(std::move(options)) {}
 
-absl::Status AdminService::AuthorizeRead(grpc::CallbackServerContext* context) const {
-  if (options_.insecure) return absl::OkStatus();
+absl::StatusOr<std::string> AdminService::AuthorizeRead(
+    grpc::CallbackServerContext* context) const {
+  if (options_.insecure) return std::string("loopback");
   auto peer = ingest::IdentityFromAuthContext(context->auth_context().get(), options_.trust_domain);
   if (!peer.ok()) return peer.status();
   if (peer->role == ingest::Role::kHost) {
     return absl::PermissionDeniedError(
         attest::StrCat("host certificate \"", peer->name, "\" cannot use the admin API"));
   }
-  return absl::OkStatus();
+  return attest::StrCat(ingest::RoleName(peer->role), ":", peer->name);
+}
+
+absl::StatusOr<std::string> AdminService::AuthorizeWrite(
+    grpc::CallbackServerContext* context) const {
+  if (options_.insecure) return std::string("loopback");
+  auto peer = ingest::IdentityFromAuthContext(context->auth_context().get(), options_.trust_domain);
+  if (!peer.ok()) return peer.status();
+  if (peer->role != ingest::Role::kAdmin) {
+    return absl::PermissionDeniedError(attest::StrCat(
+        ingest::RoleName(peer->role), " \"", peer->name, "\" may only read; this needs an admin"));
+  }
+  return attest::StrCat("admin:", peer->name);
 }
 
 grpc::ServerUnaryReactor* AdminService::ListHosts(grpc::CallbackServerContext* context,
                                                   const v1::ListHostsRequest*,
                                                   v1::ListHostsResponse* response) {
-  if (absl::Status s = AuthorizeRead(context); !s.ok()) return FinishUnary(context, s);
+  if (auto who = AuthorizeRead(context); !who.ok()) return FinishUnary(context, who.status());
   absl::Status parse = absl::OkStatus();
   absl::Status s =
       store_.Scan(store::Family::kHosts, "", "", [&](std::string_view key, std::string_view value) {
@@ -125,7 +134,7 @@ grpc::ServerUnaryReactor* AdminService::ListHosts(grpc::CallbackServerContext* c
 grpc::ServerUnaryReactor* AdminService::GetHost(grpc::CallbackServerContext* context,
                                                 const v1::GetHostRequest* request,
                                                 v1::HostState* response) {
-  if (absl::Status s = AuthorizeRead(context); !s.ok()) return FinishUnary(context, s);
+  if (auto who = AuthorizeRead(context); !who.ok()) return FinishUnary(context, who.status());
   auto value = store_.Get(store::Family::kHosts, request->host());
   if (!value.ok()) {
     if (value.status().code() == absl::StatusCode::kNotFound) {
@@ -142,7 +151,8 @@ grpc::ServerUnaryReactor* AdminService::GetHost(grpc::CallbackServerContext* con
 
 grpc::ServerWriteReactor<v1::EvidenceRecord>* AdminService::ListEvidence(
     grpc::CallbackServerContext* context, const v1::ListEvidenceRequest* request) {
-  if (absl::Status s = AuthorizeRead(context); !s.ok()) {
+  if (auto who = AuthorizeRead(context); !who.ok()) {
+    const absl::Status s = who.status();
     struct Refused : grpc::ServerWriteReactor<v1::EvidenceRecord> {
       explicit Refused(const absl::Status& s) { Finish(ToGrpc(s)); }
       void OnDone() override { delete this; }

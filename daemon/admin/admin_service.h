@@ -7,6 +7,10 @@
 #include <string>
 
 #include "attest/v1/admin.grpc.pb.h"
+#include "common/clock.h"
+#include "daemon/engine/engine.h"
+#include "daemon/ingest/committer.h"
+#include "daemon/ingest/validate.h"
 #include "daemon/store/store.h"
 
 namespace attest::admin {
@@ -18,8 +22,9 @@ struct AdminServiceOptions {
 
 class AdminService final : public v1::AdminService::CallbackService {
  public:
-  // `store` must outlive the service.
-  AdminService(store::Store& store, AdminServiceOptions options);
+  // Everything passed must outlive the service.
+  AdminService(store::Store& store, engine::Engine& engine, ingest::Committer& committer,
+               const Clock& clock, AdminServiceOptions options);
 
   grpc::ServerUnaryReactor* ListHosts(grpc::CallbackServerContext* context,
                                       const v1::ListHostsRequest* request,
@@ -30,12 +35,60 @@ class AdminService final : public v1::AdminService::CallbackService {
   grpc::ServerWriteReactor<v1::EvidenceRecord>* ListEvidence(
       grpc::CallbackServerContext* context, const v1::ListEvidenceRequest* request) override;
 
+  // admin_import.cc
+  grpc::ServerUnaryReactor* Import(grpc::CallbackServerContext* context,
+                                   const v1::ImportRequest* request,
+                                   v1::ImportResponse* response) override;
+
+  // admin_records.cc
+  grpc::ServerUnaryReactor* CreateWindow(grpc::CallbackServerContext* context,
+                                         const v1::WindowDef* request,
+                                         v1::WindowDef* response) override;
+  grpc::ServerUnaryReactor* ListWindows(grpc::CallbackServerContext* context,
+                                        const v1::ListWindowsRequest* request,
+                                        v1::ListWindowsResponse* response) override;
+  grpc::ServerUnaryReactor* Summarize(grpc::CallbackServerContext* context,
+                                      const v1::SummarizeRequest* request,
+                                      v1::WindowSummary* response) override;
+  grpc::ServerUnaryReactor* Sample(grpc::CallbackServerContext* context,
+                                   const v1::SampleRequest* request,
+                                   v1::SampleResponse* response) override;
+  grpc::ServerUnaryReactor* GetTimeline(grpc::CallbackServerContext* context,
+                                        const v1::TimelineRequest* request,
+                                        v1::TimelineResponse* response) override;
+  grpc::ServerUnaryReactor* Approve(grpc::CallbackServerContext* context,
+                                    const v1::Approval* request, v1::Approval* response) override;
+  grpc::ServerUnaryReactor* ListApprovals(grpc::CallbackServerContext* context,
+                                          const v1::ListApprovalsRequest* request,
+                                          v1::ListApprovalsResponse* response) override;
+  grpc::ServerUnaryReactor* CreateException(grpc::CallbackServerContext* context,
+                                            const v1::Exception* request,
+                                            v1::Exception* response) override;
+  grpc::ServerUnaryReactor* RevokeException(grpc::CallbackServerContext* context,
+                                            const v1::RevokeExceptionRequest* request,
+                                            v1::Exception* response) override;
+  grpc::ServerUnaryReactor* ListExceptions(grpc::CallbackServerContext* context,
+                                           const v1::ListExceptionsRequest* request,
+                                           v1::ListExceptionsResponse* response) override;
+  grpc::ServerUnaryReactor* DecommissionHost(grpc::CallbackServerContext* context,
+                                             const v1::Decommission* request,
+                                             v1::Decommission* response) override;
+  grpc::ServerUnaryReactor* ListPolicyVersions(grpc::CallbackServerContext* context,
+                                               const v1::ListPolicyVersionsRequest* request,
+                                               v1::ListPolicyVersionsResponse* response) override;
+
  private:
-  // OK when the caller may read.
-  absl::Status AuthorizeRead(grpc::CallbackServerContext* context) const;
+  // The caller's name when it may read (admin or auditor), or may write
+  // (admin only); "loopback" in insecure mode.
+  absl::StatusOr<std::string> AuthorizeRead(grpc::CallbackServerContext* context) const;
+  absl::StatusOr<std::string> AuthorizeWrite(grpc::CallbackServerContext* context) const;
 
   store::Store& store_;
+  engine::Engine& engine_;
+  ingest::Committer& committer_;
+  const Clock& clock_;
   const AdminServiceOptions options_;
+  const ingest::Limits limits_;
 };
 
 }  // namespace attest::admin

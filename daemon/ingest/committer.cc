@@ -248,8 +248,16 @@ void Committer::CommitGroup(std::vector<CommitRequest>& group) {
 
   absl::Status status = store_.Write(batch, store::WriteOptions{.sync = true});
   if (status.ok()) {
-    std::lock_guard lock(mu_);
-    for (auto& [host, state] : touched) hosts_[host] = std::move(state);
+    std::vector<std::string> hosts;
+    hosts.reserve(touched.size());
+    {
+      std::lock_guard lock(mu_);
+      for (auto& [host, state] : touched) {
+        hosts.push_back(host);
+        hosts_[host] = std::move(state);
+      }
+    }
+    if (options_.on_durable) options_.on_durable(hosts);
   } else {
     spdlog::error("evidence write failed, {} requests not acknowledged: {}", group.size(),
                   status.ToString());

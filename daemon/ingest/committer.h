@@ -54,6 +54,9 @@ struct CommitRequest {
 struct CommitterOptions {
   // Upper bound on one group's payload, to bound ack latency under load.
   size_t max_group_bytes = 32 << 20;
+  // Called on the committer thread after each durable group with the hosts
+  // it touched (the engine's "judge these" signal). Must not block.
+  std::function<void(const std::vector<std::string>& hosts)> on_durable;
 };
 
 // Thread-safe: Submit may be called from any thread.

@@ -1,0 +1,205 @@
+#include "daemon/engine/engine.h"
+
+#include <future>
+
+#include "common/strings.h"
+#include "common/time_util.h"
+#include "daemon/engine/engine_keys.h"
+#include "daemon/engine/records.h"
+#include "spdlog/spdlog.h"
+
+namespace attest::engine {
+
+std::vector<PolicySegment> EngineState::Segments(const std::string& control_id) const {
+  std::vector<PolicySegment> out;
+  for (size_t i = 0; i < policies.size(); ++i) {
+    PolicySegment s;
+    // The first version also judges everything before it was loaded
+    // (imported history); each later one from its load on.
+    s.start = i == 0 ? 0 : policies[i].record.loaded_at().seconds();
+    s.end = i + 1 < policies.size() ? policies[i + 1].record.loaded_at().seconds() : kForever;
+    s.version = policies[i].record.version();
+    for (const Control& c : policies[i].policy.controls) {
+      if (c.id == control_id) s.control = &c;
+    }
+    if (s.start < s.end) out.push_back(std::move(s));
+  }
+  return out;
+}
+
+std::vector<std::string> EngineState::ControlIds() const {
+  std::vector<std::string> ids;
+  for (const LoadedPolicy& p : policies) {
+    for (const Control& c : p.policy.controls) {
+      if (std::find(ids.begin(), ids.end(), c.id) == ids.end()) ids.push_back(c.id);
+    }
+  }
+  return ids;
+}
+
+Engine::Engine(store::Store& store, const Clock& clock, EngineOptions options)
+    : store_(store), clock_(clock), options_(options) {}
+
+Engine::~Engine() { Stop(); }
+
+absl::Status Engine::Start() {
+  if (absl::Status s = LoadState(); !s.ok()) return s;
+  {
+    std::lock_guard lock(mu_);
+    started_ = true;
+    // Hosts whose evidence is ahead of their judgement: a crash between a
+    // commit and its rejudge, or an engine added to an existing store.
+    for (const auto& [host, eh] : state_.hosts) dirty_[host] = Dirty{kForever, clock_.Now()};
+  }
+  thread_ = std::thread([this] { Loop(); });
+  return absl::OkStatus();
+}
+
+void Engine::Stop() {
+  {
+    std::lock_guard lock(mu_);
+    if (!started_ || stopping_) return;
+    stopping_ = true;
+  }
+  wake_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+void Engine::NotifyEvidence(const std::string& host) {
+  {
+    std::lock_guard lock(mu_);
+    auto [it, inserted] =
+        dirty_.try_emplace(host, Dirty{kForever, clock_.Now() + options_.judge_delay});
+    if (!inserted) return;  // already due, at its first notification's time
+  }
+  wake_.notify_one();
+}
+
+void Engine::Mark(const std::string& host, int64_t from) {
+  std::lock_guard lock(mu_);
+  auto [it, inserted] = dirty_.try_emplace(host, Dirty{from, clock_.Now()});
+  if (!inserted) {
+    it->second.from = std::min(it->second.from, from);
+    it->second.due = std::min(it->second.due, clock_.Now());
+  }
+}
+
+void Engine::MarkAll(int64_t from) {
+  for (const auto& [host, eh] : state_.hosts) Mark(host, from);
+}
+
+void Engine::Post(std::function<void()> fn) {
+  {
+    std::lock_guard lock(mu_);
+    tasks_.push_back(std::move(fn));
+  }
+  wake_.notify_one();
+}
+
+void Engine::RunOnThread(const std::function<void()>& fn) {
+  if (std::this_thread::get_id() == thread_.get_id()) {
+    fn();
+    return;
+  }
+  std::promise<void> done;
+  Post([&] {
+    JudgePending(/*all=*/true);
+    fn();
+    done.set_value();
+  });
+  done.get_future().wait();
+}
+
+void Engine::Read(const std::function<void(const EngineState&)>& read) {
+  RunOnThread([&] { read(state_); });
+}
+
+void Engine::Sync() {
+  RunOnThread([] {});
+}
+
+void Engine::JudgePending(bool all) {
+  for (;;) {
+    std::string host;
+    int64_t from = kForever;
+    {
+      std::lock_guard lock(mu_);
+      const absl::Time now = clock_.Now();
+      auto it = std::find_if(dirty_.begin(), dirty_.end(),
+                             [&](const auto& d) { return all || d.second.due <= now; });
+      if (it == dirty_.end()) return;
+      host = it->first;
+      from = it->second.from;
+      dirty_.erase(it);
+    }
+    if (absl::Status s = ProcessHost(host, from); !s.ok()) {
+      // Judged data is derived: the evidence is safe, and the host is
+      // retried at the next notification or restart.
+      spdlog::error("judging host {}: {}", host, s.ToString());
+    }
+  }
+}
+
+void Engine::Loop() {
+  for (;;) {
+    std::deque<std::function<void()>> tasks;
+    {
+      std::unique_lock lock(mu_);
+      // Wall-time wait only bounds how late a due host or a new day is
+      // noticed; nothing depends on it for correctness.
+      wake_.wait_for(lock, std::chrono::seconds(1), [&] { return stopping_ || !tasks_.empty(); });
+      tasks.swap(tasks_);
+      if (stopping_ && tasks.empty()) return;
+    }
+    for (auto& task : tasks) task();
+    AdvanceDays();
+    JudgePending(/*all=*/false);
+  }
+}
+
+void Engine::AdvanceDays() {
+  const uint32_t today = DayOf(absl::ToUnixSeconds(clock_.Now()));
+  for (const auto& [host, eh] : state_.hosts) {
+    if (eh.enrolled() > 0 && eh.judged_through_day() < today) {
+      Mark(host, static_cast<int64_t>(eh.judged_through_day()) * kDaySeconds);
+    }
+  }
+}
+
+absl::Status Engine::LoadPolicy(const Policy& policy, const std::string& file) {
+  absl::Status result;
+  RunOnThread([&] {
+    if (const Policy* current = state_.current_policy();
+        current != nullptr && current->version == policy.version) {
+      result = absl::OkStatus();
+      return;
+    }
+    const absl::Time now = clock_.Now();
+    LoadedPolicy loaded{{}, policy};
+    loaded.record.set_version(policy.version);
+    *loaded.record.mutable_loaded_at() = ToProto(now);
+    loaded.record.set_file(file);
+    loaded.record.set_source(policy.source);
+    store::WriteBatch batch;
+    batch.Put(store::Family::kPolicyVersions, keys::PolicyVersion(absl::ToUnixNanos(now)),
+              loaded.record.SerializeAsString());
+    if (result = store_.Write(batch, {.sync = true}); !result.ok()) return;
+    state_.policies.push_back(std::move(loaded));
+    for (const Window& w : policy.windows) {
+      v1::WindowDef def = WindowFromPolicy(w, now);
+      auto it = state_.windows.find(w.id);
+      if (it != state_.windows.end() && SameWindow(it->second, def)) continue;
+      if (absl::Status s = PutWindow(def); !s.ok()) {
+        result = s;
+        return;
+      }
+    }
+    // The first version judges all history; a later one from now on.
+    MarkAll(state_.policies.size() == 1 ? 0 : absl::ToUnixSeconds(now));
+    spdlog::info("policy {} loaded from {}: {} controls, {} windows", policy.version, file,
+                 policy.controls.size(), policy.windows.size());
+  });
+  return result;
+}
+
+}  // namespace attest::engine

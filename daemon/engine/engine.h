@@ -1,0 +1,154 @@
+// The control engine: turns stored evidence into judged timelines, per-day
+// rollups, deviations and per-window daily aggregates, and keeps them up to
+// date as evidence (live, late, or imported), approvals, exceptions,
+// decommissions and policy versions arrive.
+//
+// One thread ("attest-engine") does all of it, so the engine's state needs
+// no locks; public methods post work to that thread and wait. Ingest only
+// says "this host has new evidence" (NotifyEvidence); the engine reads the
+// records from the store itself, so it never sees wire messages.
+//
+// Recomputation is per host and starts at the UTC day of the earliest
+// affected time: the judge resumes from the facts stored for that day's
+// start, so a late backfill costs the days it touches, not the host's
+// whole history. Everything one rejudge writes (day records, facts,
+// deviations, window aggregates, bookkeeping) goes in one atomic batch.
+#ifndef ATTEST_DAEMON_ENGINE_ENGINE_H_
+#define ATTEST_DAEMON_ENGINE_ENGINE_H_
+
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "attest/v1/admin.pb.h"
+#include "attest/v1/engine.pb.h"
+#include "common/clock.h"
+#include "daemon/engine/engine_keys.h"
+#include "daemon/engine/judge.h"
+#include "daemon/engine/policy.h"
+#include "daemon/store/store.h"
+
+namespace attest::engine {
+
+struct EngineOptions {
+  // New evidence for a host is judged at most this long after it arrives;
+  // a busy host is rejudged once per delay, not once per batch. Reads
+  // (summaries, samples, timelines) judge everything pending first.
+  absl::Duration judge_delay = absl::Seconds(5);
+};
+
+// A loaded policy version and its parsed form.
+struct LoadedPolicy {
+  v1::PolicyVersion record;
+  Policy policy;
+};
+
+// The engine's in-memory view of the store's records. Owned by the engine
+// thread; the windows module reads it from that thread.
+struct EngineState {
+  std::vector<LoadedPolicy> policies;  // by loaded_at
+  std::map<std::string, v1::WindowDef> windows;
+  std::map<std::string, v1::EngineHost> hosts;
+  std::map<std::string, v1::Exception> exceptions;     // by id (revocations folded in)
+  std::map<std::string, ApprovalsByChange> approvals;  // host -> change -> events
+  std::map<std::string, std::vector<v1::Approval>> approval_records;  // change id -> records
+
+  const Policy* current_policy() const {
+    return policies.empty() ? nullptr : &policies.back().policy;
+  }
+  // The segments in which each version judged `control_id`.
+  std::vector<PolicySegment> Segments(const std::string& control_id) const;
+  // Every control id of every loaded version, in first-seen order.
+  std::vector<std::string> ControlIds() const;
+};
+
+class Engine {
+ public:
+  // `store` and `clock` must outlive the engine.
+  Engine(store::Store& store, const Clock& clock, EngineOptions options = {});
+  ~Engine();
+
+  // Loads the engine's records, starts the thread and queues every host
+  // whose evidence is ahead of its judgement (e.g. after a crash).
+  [[nodiscard]] absl::Status Start();
+  void Stop();
+
+  // Ingest: `host` has new durable evidence. Cheap; safe from any thread.
+  void NotifyEvidence(const std::string& host);
+
+  // Stores `policy` as a new version (unless it is the current one),
+  // upserts its windows, and rejudges every host from now on.
+  [[nodiscard]] absl::Status LoadPolicy(const Policy& policy, const std::string& file);
+
+  // Records people create. Each is durable (synced) before it returns, is
+  // never deleted, and triggers the rejudging it implies.
+  absl::StatusOr<v1::Approval> Approve(v1::Approval approval);
+  absl::StatusOr<v1::Exception> CreateException(v1::Exception exception);
+  absl::StatusOr<v1::Exception> RevokeException(const v1::RevokeExceptionRequest& request,
+                                                const std::string& recorded_by);
+  absl::StatusOr<v1::Decommission> Decommission(v1::Decommission decommission);
+  absl::StatusOr<v1::WindowDef> CreateWindow(v1::WindowDef window);
+
+  // Reads. Each first judges everything pending, so it reflects all
+  // evidence stored before the call.
+  std::vector<v1::WindowDef> Windows();
+  // Runs `read` on the engine thread with its state, once everything
+  // pending is judged (daemon/windows builds summaries this way).
+  void Read(const std::function<void(const EngineState&)>& read);
+  std::vector<v1::Approval> Approvals(const std::string& change_id);
+  std::vector<v1::Exception> Exceptions();
+  std::vector<v1::PolicyVersion> PolicyVersions();
+
+  // Waits until all work queued before the call is done (tests, reads).
+  void Sync();
+
+ private:
+  // Runs `fn` on the engine thread after pending work, and waits for it.
+  void RunOnThread(const std::function<void()>& fn);
+  void Loop();
+  void Post(std::function<void()> fn);
+  void JudgePending(bool all);
+  void AdvanceDays();
+
+  // engine_records.cc
+  absl::Status LoadState();
+  absl::Status PutWindow(const v1::WindowDef& window);
+  // engine_rejudge.cc
+  absl::Status IndexNewEvidence(v1::EngineHost* host, int64_t* earliest);
+  absl::Status Rejudge(const std::string& host, int64_t from);
+  absl::Status ProcessHost(const std::string& host, int64_t from);
+  absl::Status RebuildWindow(const v1::WindowDef& window, int sign, store::WriteBatch* batch);
+  void MarkAll(int64_t from);
+  void Mark(const std::string& host, int64_t from);
+
+  store::Store& store_;
+  const Clock& clock_;
+  const EngineOptions options_;
+  EngineState state_;
+
+  std::mutex mu_;
+  std::condition_variable wake_;
+  std::deque<std::function<void()>> tasks_;
+  // host -> (earliest time to rejudge from, kForever = only new evidence;
+  // when it became due).
+  struct Dirty {
+    int64_t from = kForever;
+    absl::Time due;
+  };
+  std::map<std::string, Dirty> dirty_;
+  bool stopping_ = false;
+  bool started_ = false;
+  std::thread thread_;
+};
+
+}  // namespace attest::engine
+
+#endif  // ATTEST_DAEMON_ENGINE_ENGINE_H_

@@ -1,0 +1,323 @@
+// Indexing new evidence into observations, and rejudging one host from a
+// point in time: day records, facts, deviations and window aggregates.
+#include <map>
+
+#include "common/strings.h"
+#include "daemon/engine/engine.h"
+#include "daemon/engine/engine_keys.h"
+#include "daemon/engine/records.h"
+#include "daemon/store/keys.h"
+
+namespace attest::engine {
+namespace {
+
+using DayControl = std::pair<uint32_t, std::string>;
+
+template <typename Message>
+absl::Status ScanMessages(store::Store& store, store::Family family, std::string_view begin,
+                          std::string_view end, const std::function<void(Message&&)>& visit) {
+  absl::Status parse;
+  absl::Status s =
+      store.Scan(family, begin, end, [&](std::string_view key, std::string_view value) {
+        Message m;
+        if (!m.ParseFromArray(value.data(), static_cast<int>(value.size()))) {
+          parse =
+              absl::DataLossError(attest::StrCat(store::FamilyName(family), ": corrupt record"));
+          return false;
+        }
+        visit(std::move(m));
+        return true;
+      });
+  return s.ok() ? parse : s;
+}
+
+// Contiguous FAIL intervals, merged whatever their cause.
+std::vector<v1::DeviationRecord> FailRuns(const std::vector<v1::Interval>& intervals) {
+  std::vector<v1::DeviationRecord> runs;
+  for (const v1::Interval& iv : intervals) {
+    if (iv.state() != v1::CONTROL_STATE_FAIL) continue;
+    if (!runs.empty() && runs.back().end() == iv.start()) {
+      runs.back().set_end(iv.end());
+      continue;
+    }
+    v1::DeviationRecord& r = runs.emplace_back();
+    r.set_start(iv.start());
+    r.set_end(iv.end());
+    r.set_cause(iv.cause());
+    r.set_policy_version(iv.policy_version());
+  }
+  return runs;
+}
+
+}  // namespace
+
+absl::Status Engine::IndexNewEvidence(v1::EngineHost* eh, int64_t* earliest) {
+  const std::string& host = eh->host();
+  store::WriteBatch batch;
+  int64_t prev_t = eh->last_record_t();
+  uint64_t last_index = eh->indexed_through();
+  int64_t enrolled = eh->enrolled();
+  absl::Status s = ScanMessages<v1::EvidenceRecord>(
+      store_, store::Family::kEvidence, store::EvidenceKey(host, eh->indexed_through() + 1),
+      store::PrefixEnd(store::EvidencePrefix(host)), [&](v1::EvidenceRecord&& r) {
+        v1::Observation o;
+        last_index = r.index();
+        if (ObservationFromRecord(r, prev_t > 0 ? prev_t : r.observed_at().seconds(), &o)) {
+          batch.Put(store::Family::kObservations, keys::Observation(host, o.t(), o.index()),
+                    o.SerializeAsString());
+          if (o.has_access() && !o.access().snapshot()) {
+            batch.Put(store::Family::kObservations, keys::AccessChange(host, o.t(), o.index()),
+                      o.SerializeAsString());
+            batch.Put(store::Family::kApprovals, keys::ChangeHost(o.access().id()), host);
+          }
+          const int64_t t = o.what_case() == v1::Observation::kGapFrom ? o.gap_from() : o.t();
+          *earliest = std::min(*earliest, t);
+          if (enrolled == 0 || o.t() < enrolled) enrolled = o.t();
+        }
+        prev_t = r.observed_at().seconds();
+      });
+  if (!s.ok()) return s;
+  if (last_index == eh->indexed_through()) return absl::OkStatus();
+  if (eh->enrolled() != 0 && enrolled < eh->enrolled()) *earliest = std::min(*earliest, enrolled);
+  eh->set_indexed_through(last_index);
+  eh->set_last_record_t(prev_t);
+  eh->set_enrolled(enrolled);
+  if (*earliest < kForever) {
+    eh->set_pending_from(eh->pending_from() == 0 ? *earliest
+                                                 : std::min(eh->pending_from(), *earliest));
+  }
+  batch.Put(store::Family::kEngineHosts, host, eh->SerializeAsString());
+  return store_.Write(batch, {.sync = false});
+}
+
+absl::Status Engine::ProcessHost(const std::string& host, int64_t from) {
+  v1::EngineHost& eh = state_.hosts[host];
+  eh.set_host(host);
+  int64_t earliest = kForever;
+  if (absl::Status s = IndexNewEvidence(&eh, &earliest); !s.ok()) return s;
+  if (eh.pending_from() > 0) from = std::min(from, eh.pending_from());
+
+  // Labels decide window membership; when they change, the host leaves
+  // the old windows' aggregates and is judged again into the new ones.
+  v1::HostState hs;
+  if (auto value = store_.Get(store::Family::kHosts, host); value.ok()) {
+    if (!hs.ParseFromString(*value)) return absl::DataLossError("host state is corrupt");
+  }
+  std::map<std::string, std::string> now_labels(hs.labels().begin(), hs.labels().end());
+  std::map<std::string, std::string> old_labels(eh.labels().begin(), eh.labels().end());
+  if (now_labels != old_labels) {
+    store::WriteBatch batch;
+    for (const auto& [id, window] : state_.windows) {
+      if (!SelectorMatches(window.scope(), eh.labels())) continue;
+      // Subtract every day record of this host from the window.
+      std::map<std::tuple<std::string, uint32_t>, std::pair<v1::StateSeconds, int>> delta;
+      absl::Status s = ScanMessages<v1::HostDay>(
+          store_, store::Family::kTimeline, keys::Str(host), store::PrefixEnd(keys::Str(host)),
+          [&](v1::HostDay&& d) {
+            v1::StateSeconds c = Clip(d, window.start().seconds(), window.end().seconds());
+            if (Total(c) == 0) return;
+            auto& [secs, hosts] = delta[{d.control(), d.day()}];
+            AddSeconds(&secs, c, -1);
+            hosts -= 1;
+          });
+      if (!s.ok()) return s;
+      for (const auto& [k, v] : delta) {
+        const std::string key = keys::WindowDay(id, std::get<0>(k), std::get<1>(k));
+        v1::WindowDay agg;
+        if (auto cur = store_.Get(store::Family::kRollup, key); cur.ok()) agg.ParseFromString(*cur);
+        AddSeconds(agg.mutable_seconds(), v.first);
+        agg.set_hosts(static_cast<uint32_t>(static_cast<int>(agg.hosts()) + v.second));
+        batch.Put(store::Family::kRollup, key, agg.SerializeAsString());
+      }
+    }
+    // Drop the day records: the rejudge below adds them back under the
+    // new labels.
+    absl::Status s =
+        store_.Scan(store::Family::kTimeline, keys::Str(host), store::PrefixEnd(keys::Str(host)),
+                    [&](std::string_view key, std::string_view) {
+                      batch.Delete(store::Family::kTimeline, std::string(key));
+                      return true;
+                    });
+    if (!s.ok()) return s;
+    *eh.mutable_labels() = hs.labels();
+    batch.Put(store::Family::kEngineHosts, host, eh.SerializeAsString());
+    if (s = store_.Write(batch, {.sync = false}); !s.ok()) return s;
+    from = 0;
+  }
+  if (from >= kForever || eh.enrolled() == 0) return absl::OkStatus();
+  return Rejudge(host, from);
+}
+
+absl::Status Engine::Rejudge(const std::string& host, int64_t from) {
+  v1::EngineHost& eh = state_.hosts[host];
+  const uint32_t today = DayOf(absl::ToUnixSeconds(clock_.Now()));
+  from = std::max(from, eh.enrolled());
+  uint32_t first_day = DayOf(from);
+  v1::JudgeFacts facts;
+  if (first_day > DayOf(eh.enrolled())) {
+    auto value = store_.Get(store::Family::kFacts, keys::Facts(host, first_day));
+    if (value.ok()) {
+      if (!facts.ParseFromString(*value)) return absl::DataLossError("judge facts are corrupt");
+    } else {
+      first_day = DayOf(eh.enrolled());  // no facts for that day: from the start
+    }
+  }
+  const Seconds begin = static_cast<Seconds>(first_day) * kDaySeconds;
+
+  std::vector<v1::Observation> observations;
+  std::string obs_begin = keys::Observation(host, begin, 0);
+  absl::Status s = ScanMessages<v1::Observation>(
+      store_, store::Family::kObservations, obs_begin,
+      store::PrefixEnd(keys::ObservationPrefix(host)),
+      [&](v1::Observation&& o) { observations.push_back(std::move(o)); });
+  if (!s.ok()) return s;
+  std::vector<v1::Observation> changes;
+  s = ScanMessages<v1::Observation>(store_, store::Family::kObservations,
+                                    keys::AccessChangePrefix(host),
+                                    store::PrefixEnd(keys::AccessChangePrefix(host)),
+                                    [&](v1::Observation&& o) { changes.push_back(std::move(o)); });
+  if (!s.ok()) return s;
+  const uint32_t last_day =
+      std::max(today, observations.empty() ? today : DayOf(observations.back().t()));
+  const Seconds end = static_cast<Seconds>(last_day + 1) * kDaySeconds;
+
+  // Judge every control.
+  std::map<DayControl, v1::HostDay> days;
+  std::map<std::string, std::vector<v1::Interval>> judged;
+  static const ApprovalsByChange kNoApprovals;
+  auto approvals = state_.approvals.find(host);
+  for (const std::string& control : state_.ControlIds()) {
+    JudgeInput in;
+    in.facts = &facts;
+    in.observations = observations;
+    in.access_changes = changes;
+    in.from = begin;
+    in.to = end;
+    in.scope_start = eh.enrolled();
+    in.scope_end = eh.decommissioned() > 0 ? eh.decommissioned() : kForever;
+    in.segments = state_.Segments(control);
+    for (const auto& [id, x] : state_.exceptions) {
+      if (auto span = ExceptionFor(x, host, eh.labels(), control)) in.exceptions.push_back(*span);
+    }
+    in.approvals = approvals == state_.approvals.end() ? &kNoApprovals : &approvals->second;
+    std::vector<v1::Interval>& intervals = judged[control] = JudgeControl(in);
+    for (const v1::Interval& iv : intervals) {
+      for (Seconds a = iv.start(); a < iv.end();) {
+        const Seconds day_end = DayStart(a) + kDaySeconds;
+        const Seconds b = std::min(iv.end(), day_end);
+        v1::HostDay& d = days[{DayOf(a), control}];
+        v1::Interval* piece = d.add_intervals();
+        *piece = iv;
+        piece->set_start(a);
+        piece->set_end(b);
+        AddSeconds(d.mutable_seconds(), iv.state(), b - a);
+        a = b;
+      }
+    }
+  }
+
+  store::WriteBatch batch;
+  // Facts at the start of each following day.
+  {
+    size_t i = 0;
+    for (uint32_t day = first_day + 1; day <= last_day + 1; ++day) {
+      const Seconds day_start = static_cast<Seconds>(day) * kDaySeconds;
+      while (i < observations.size() && observations[i].t() < day_start) {
+        AdvanceFacts(&facts, observations[i++]);
+      }
+      batch.Put(store::Family::kFacts, keys::Facts(host, day), facts.SerializeAsString());
+    }
+  }
+
+  // Day records: replace everything from first_day on.
+  std::map<DayControl, v1::HostDay> old_days;
+  s = ScanMessages<v1::HostDay>(store_, store::Family::kTimeline,
+                                keys::HostDayFrom(host, first_day),
+                                store::PrefixEnd(keys::Str(host)), [&](v1::HostDay&& d) {
+                                  old_days[{d.day(), d.control()}] = std::move(d);
+                                });
+  if (!s.ok()) return s;
+  for (const auto& [k, d] : old_days) {
+    if (!days.count(k))
+      batch.Delete(store::Family::kTimeline, keys::HostDay(host, k.first, k.second));
+  }
+  for (auto& [k, d] : days) {
+    d.set_host(host);
+    d.set_control(k.second);
+    d.set_day(k.first);
+    batch.Put(store::Family::kTimeline, keys::HostDay(host, k.first, k.second),
+              d.SerializeAsString());
+  }
+
+  // Window aggregates: add the difference.
+  for (const auto& [id, window] : state_.windows) {
+    if (!SelectorMatches(window.scope(), eh.labels())) continue;
+    const Seconds ws = window.start().seconds();
+    const Seconds we = window.end().seconds();
+    std::map<DayControl, std::pair<v1::StateSeconds, int>> delta;
+    auto account = [&](const std::map<DayControl, v1::HostDay>& m, int sign) {
+      for (const auto& [k, d] : m) {
+        const Seconds ds = static_cast<Seconds>(k.first) * kDaySeconds;
+        if (ds + kDaySeconds <= ws || ds >= we) continue;
+        v1::StateSeconds c = Clip(d, ws, we);
+        if (Total(c) == 0) continue;
+        auto& [secs, hosts] = delta[k];
+        AddSeconds(&secs, c, sign);
+        hosts += sign;
+      }
+    };
+    account(old_days, -1);
+    account(days, +1);
+    for (const auto& [k, v] : delta) {
+      if (Total(v.first) == 0 && v.first.pass() == 0 && v.first.fail() == 0 &&
+          v.first.excepted() == 0 && v.second == 0) {
+        continue;
+      }
+      const std::string key = keys::WindowDay(id, k.second, k.first);
+      v1::WindowDay agg;
+      if (auto cur = store_.Get(store::Family::kRollup, key); cur.ok()) agg.ParseFromString(*cur);
+      AddSeconds(agg.mutable_seconds(), v.first);
+      agg.set_hosts(static_cast<uint32_t>(static_cast<int>(agg.hosts()) + v.second));
+      batch.Put(store::Family::kRollup, key, agg.SerializeAsString());
+    }
+  }
+
+  // Deviations: keep those that ended before `begin`, cut the one that
+  // spans it, and continue it if the new judgement still fails at `begin`.
+  for (const auto& [control, intervals] : judged) {
+    std::vector<v1::DeviationRecord> runs = FailRuns(intervals);
+    std::optional<v1::DeviationRecord> spanning;
+    const std::string prefix = keys::DeviationHostPrefix(control, host);
+    s = ScanMessages<v1::DeviationRecord>(store_, store::Family::kDeviations, prefix,
+                                          store::PrefixEnd(prefix), [&](v1::DeviationRecord&& d) {
+                                            if (d.end() < begin) return;
+                                            batch.Delete(store::Family::kDeviations,
+                                                         keys::Deviation(control, host, d.start()));
+                                            if (d.start() < begin) spanning = std::move(d);
+                                          });
+    if (!s.ok()) return s;
+    if (spanning) {
+      if (!runs.empty() && runs.front().start() == begin) {
+        runs.front().set_start(spanning->start());
+        runs.front().set_cause(spanning->cause());
+        runs.front().set_policy_version(spanning->policy_version());
+      } else {
+        spanning->set_end(begin);
+        runs.insert(runs.begin(), *spanning);
+      }
+    }
+    for (v1::DeviationRecord& r : runs) {
+      r.set_control(control);
+      r.set_host(host);
+      batch.Put(store::Family::kDeviations, keys::Deviation(control, host, r.start()),
+                r.SerializeAsString());
+    }
+  }
+
+  eh.set_judged_through_day(last_day);
+  eh.set_pending_from(0);
+  batch.Put(store::Family::kEngineHosts, host, eh.SerializeAsString());
+  return store_.Write(batch, {.sync = false});
+}
+
+}  // namespace attest::engine

@@ -1,0 +1,265 @@
+#include "daemon/windows/summary.h"
+
+#include <algorithm>
+#include <map>
+#include <set>
+
+#include "common/strings.h"
+#include "common/time_util.h"
+#include "daemon/engine/records.h"
+#include "daemon/store/keys.h"
+
+namespace attest::windows {
+namespace {
+
+using engine::DayOf;
+using engine::kDaySeconds;
+using engine::Seconds;
+
+struct Span {
+  Seconds start;
+  Seconds end;  // min(window end, now)
+};
+
+std::string Percent(double v) {
+  char buf[32];
+  snprintf(buf, sizeof buf, "%.2f%%", v * 100);
+  return buf;
+}
+
+std::string Hours(Seconds s) {
+  char buf[32];
+  snprintf(buf, sizeof buf, "%.1fh", static_cast<double>(s) / 3600);
+  return buf;
+}
+
+// Effectiveness, coverage, deviations' tolerance and the verdict.
+void Finish(v1::ControlSummary* cs, const v1::WindowThresholds& t) {
+  const v1::StateSeconds& s = cs->seconds();
+  cs->set_in_scope_seconds(engine::Total(s));
+  if (s.pass() + s.fail() > 0) {
+    cs->set_effectiveness(static_cast<double>(s.pass()) / static_cast<double>(s.pass() + s.fail()));
+  }
+  cs->set_coverage(cs->in_scope_seconds() == 0
+                       ? 0.0
+                       : static_cast<double>(s.pass() + s.fail() + s.excepted()) /
+                             static_cast<double>(cs->in_scope_seconds()));
+  std::sort(cs->mutable_deviations()->begin(), cs->mutable_deviations()->end(),
+            [](const v1::DeviationSummary& a, const v1::DeviationSummary& b) {
+              return std::make_pair(a.start().seconds(), a.host()) <
+                     std::make_pair(b.start().seconds(), b.host());
+            });
+  if (cs->in_scope_seconds() == 0) cs->add_findings("no host was in scope");
+  if (!cs->has_effectiveness()) {
+    cs->add_findings("no PASS or FAIL evidence: effectiveness cannot be shown");
+  } else if (cs->effectiveness() < t.effectiveness()) {
+    cs->add_findings(attest::StrCat("effectiveness ", Percent(cs->effectiveness()), " is below ",
+                                    Percent(t.effectiveness())));
+  }
+  if (cs->coverage() < t.coverage()) {
+    cs->add_findings(
+        attest::StrCat("coverage ", Percent(cs->coverage()), " is below ", Percent(t.coverage())));
+  }
+  int over = 0;
+  Seconds longest = 0;
+  for (const auto& d : cs->deviations()) {
+    longest = std::max(longest, d.seconds());
+    if (d.seconds() > t.max_deviation_seconds()) ++over;
+  }
+  if (over > 0) {
+    cs->add_findings(attest::StrCat(over, " deviation(s) longer than the ",
+                                    Hours(t.max_deviation_seconds()), " tolerance (longest ",
+                                    Hours(longest), ")"));
+  }
+  cs->set_verdict(cs->findings().empty() ? kOperatedEffectively : kExceptionsNoted);
+}
+
+v1::ControlSummary Start(const engine::Control& c, const std::vector<std::string>& versions) {
+  v1::ControlSummary cs;
+  cs.set_id(c.id);
+  cs.set_title(c.title);
+  for (const auto& t : c.tsc) cs.add_tsc(t);
+  for (const auto& v : versions) cs.add_policy_versions(v);
+  cs.mutable_seconds();
+  return cs;
+}
+
+// The versions in force at some point of the span.
+std::vector<std::string> VersionsIn(const engine::EngineState& state, Span span) {
+  std::vector<std::string> out;
+  for (size_t i = 0; i < state.policies.size(); ++i) {
+    const Seconds start = i == 0 ? 0 : state.policies[i].record.loaded_at().seconds();
+    const Seconds end = i + 1 < state.policies.size()
+                            ? state.policies[i + 1].record.loaded_at().seconds()
+                            : engine::kForever;
+    if (start < span.end && end > span.start) out.push_back(state.policies[i].record.version());
+  }
+  return out;
+}
+
+// Deviations of `control` within the span, per host (scope-filtered).
+absl::Status Deviations(
+    store::Store& store, const engine::EngineState& state, const v1::WindowDef& w,
+    const engine::Control& c, Span span,
+    const std::function<void(const std::string& host, v1::DeviationSummary)>& add) {
+  const Seconds grace = engine::ToSeconds(c.grace);
+  return store::ScanPrefix(store, store::Family::kDeviations, engine::keys::DeviationPrefix(c.id),
+                           [&](std::string_view, std::string_view value) {
+                             v1::DeviationRecord d;
+                             if (!d.ParseFromArray(value.data(), static_cast<int>(value.size())))
+                               return true;
+                             auto host = state.hosts.find(d.host());
+                             if (host == state.hosts.end() ||
+                                 !engine::SelectorMatches(w.scope(), host->second.labels())) {
+                               return true;
+                             }
+                             const Seconds a = std::max(d.start(), span.start);
+                             const Seconds b = std::min(d.end(), span.end);
+                             if (b - a <= grace || b <= a) return true;
+                             v1::DeviationSummary s;
+                             s.set_host(d.host());
+                             *s.mutable_start() = ToProto(absl::FromUnixSeconds(a));
+                             *s.mutable_end() = ToProto(absl::FromUnixSeconds(b));
+                             s.set_cause(d.cause());
+                             s.set_seconds(b - a);
+                             add(d.host(), std::move(s));
+                             return true;
+                           });
+}
+
+// Seconds from per-host day records of hosts in scope, within [from, to).
+template <typename Sink>
+absl::Status HostSeconds(store::Store& store, const engine::EngineState& state,
+                         const v1::WindowDef& w, uint32_t first_day, uint32_t last_day,
+                         Seconds from, Seconds to, Sink sink) {
+  for (const auto& [host, eh] : state.hosts) {
+    if (!engine::SelectorMatches(w.scope(), eh.labels())) continue;
+    absl::Status s = store.Scan(
+        store::Family::kTimeline, engine::keys::HostDayFrom(host, first_day),
+        engine::keys::HostDayFrom(host, last_day + 1), [&](std::string_view, std::string_view v) {
+          v1::HostDay d;
+          if (!d.ParseFromArray(v.data(), static_cast<int>(v.size()))) return true;
+          v1::StateSeconds c = engine::Clip(d, from, to);
+          if (engine::Total(c) > 0) sink(host, eh, d, c);
+          return true;
+        });
+    if (!s.ok()) return s;
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::StatusOr<v1::WindowSummary> Summarize(const engine::EngineState& state, store::Store& store,
+                                            absl::Time now, const v1::SummarizeRequest& request) {
+  auto wit = state.windows.find(request.window());
+  if (wit == state.windows.end()) {
+    return absl::NotFoundError(attest::StrCat("no window \"", request.window(), "\""));
+  }
+  const engine::Policy* policy = state.current_policy();
+  if (policy == nullptr)
+    return absl::FailedPreconditionError("no policy is loaded (attestd --policy)");
+  const v1::WindowDef& w = wit->second;
+  const Seconds now_s = absl::ToUnixSeconds(now);
+  const Span span{w.start().seconds(), std::min(w.end().seconds(), now_s)};
+  v1::WindowSummary out;
+  *out.mutable_window() = w;
+  *out.mutable_computed_at() = ToProto(now);
+  *out.mutable_evaluated_until() = ToProto(absl::FromUnixSeconds(std::max(span.start, span.end)));
+  const std::vector<std::string> versions = VersionsIn(state, span);
+  std::map<std::string, std::vector<v1::ControlSummary>> groups;
+
+  for (const engine::Control& c : policy->controls) {
+    v1::ControlSummary cs = Start(c, versions);
+    if (span.end > span.start) {
+      const uint32_t first_day = DayOf(span.start);
+      const uint32_t last_day = DayOf(span.end - 1);
+      // A day is complete when its part of the window is in the past.
+      const uint32_t open_day = DayOf(now_s);
+      const bool has_open_day =
+          last_day == open_day &&
+          std::min<Seconds>(w.end().seconds(), (open_day + 1) * kDaySeconds) > now_s;
+      absl::Status s =
+          store.Scan(store::Family::kRollup, engine::keys::WindowDay(w.id(), c.id, first_day),
+                     engine::keys::WindowDay(w.id(), c.id, last_day + 1),
+                     [&](std::string_view key, std::string_view v) {
+                       if (has_open_day && key == engine::keys::WindowDay(w.id(), c.id, open_day))
+                         return true;
+                       v1::WindowDay agg;
+                       if (!agg.ParseFromArray(v.data(), static_cast<int>(v.size()))) return true;
+                       engine::AddSeconds(cs.mutable_seconds(), agg.seconds());
+                       cs.set_hosts(std::max(cs.hosts(), agg.hosts()));
+                       return true;
+                     });
+      if (!s.ok()) return s;
+      if (has_open_day) {
+        uint32_t hosts = 0;
+        s = HostSeconds(store, state, w, open_day, open_day,
+                        std::max<Seconds>(span.start, open_day * kDaySeconds), span.end,
+                        [&](const std::string&, const v1::EngineHost&, const v1::HostDay& d,
+                            const v1::StateSeconds& secs) {
+                          if (d.control() != c.id) return;
+                          engine::AddSeconds(cs.mutable_seconds(), secs);
+                          ++hosts;
+                        });
+        if (!s.ok()) return s;
+        cs.set_hosts(std::max(cs.hosts(), hosts));
+      }
+      s = Deviations(store, state, w, c, span, [&](const std::string&, v1::DeviationSummary d) {
+        *cs.add_deviations() = std::move(d);
+      });
+      if (!s.ok()) return s;
+    }
+    Finish(&cs, w.thresholds());
+    *out.add_controls() = std::move(cs);
+  }
+
+  if (!request.group_by().empty() && span.end > span.start) {
+    out.set_group_by(request.group_by());
+    std::map<std::string, std::map<std::string, v1::ControlSummary>> by_group;
+    std::map<std::string, std::string> group_of;
+    for (const auto& [host, eh] : state.hosts) {
+      auto it = eh.labels().find(request.group_by());
+      group_of[host] = it == eh.labels().end() ? "" : it->second;
+    }
+    auto group = [&](const std::string& value, const engine::Control& c) -> v1::ControlSummary& {
+      auto& m = by_group[value];
+      auto it = m.find(c.id);
+      if (it == m.end()) it = m.emplace(c.id, Start(c, versions)).first;
+      return it->second;
+    };
+    for (const engine::Control& c : policy->controls) {
+      std::map<std::string, std::set<std::string>> hosts_in;
+      absl::Status s =
+          HostSeconds(store, state, w, DayOf(span.start), DayOf(span.end - 1), span.start, span.end,
+                      [&](const std::string& host, const v1::EngineHost&, const v1::HostDay& d,
+                          const v1::StateSeconds& secs) {
+                        if (d.control() != c.id) return;
+                        v1::ControlSummary& cs = group(group_of[host], c);
+                        engine::AddSeconds(cs.mutable_seconds(), secs);
+                        hosts_in[group_of[host]].insert(host);
+                      });
+      if (!s.ok()) return s;
+      for (const auto& [value, hosts] : hosts_in) {
+        group(value, c).set_hosts(static_cast<uint32_t>(hosts.size()));
+      }
+      s = Deviations(store, state, w, c, span,
+                     [&](const std::string& host, v1::DeviationSummary d) {
+                       *group(group_of[host], c).add_deviations() = std::move(d);
+                     });
+      if (!s.ok()) return s;
+    }
+    for (auto& [value, controls] : by_group) {
+      v1::GroupSummary* g = out.add_groups();
+      g->set_value(value);
+      for (const engine::Control& c : policy->controls) {
+        v1::ControlSummary cs = controls.count(c.id) ? controls[c.id] : Start(c, versions);
+        Finish(&cs, w.thresholds());
+        *g->add_controls() = std::move(cs);
+      }
+    }
+  }
+  return out;
+}
+
+}  // namespace attest::windows
