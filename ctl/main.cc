@@ -1,5 +1,6 @@
 // attestctl: the command line for ops, SREs and compliance staff.
 #include <cstdio>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -9,6 +10,7 @@
 #include "common/strings.h"
 #include "common/time_util.h"
 #include "ctl/client.h"
+#include "ctl/engine_commands.h"
 #include "daemon/evidence/chain.h"
 #include "daemon/evidence/record_json.h"
 
@@ -19,7 +21,22 @@ constexpr char kCommands[] =
     "COMMAND [flags]\n\n"
     "Commands:\n"
     "  hosts                 list the hosts attestd has heard from\n"
-    "  evidence HOST         print HOST's evidence chain as JSON Lines\n\n"
+    "  hosts decommission HOST [--at T]   end HOST's in-scope time\n"
+    "  evidence HOST         print HOST's evidence chain as JSON Lines\n"
+    "  import FILE.jsonl     load evidence interchange records (marked imported)\n"
+    "  report --window ID [--group-by LABEL]   the window's per-control summary\n"
+    "  approve --change ID --ticket T --approver A [--at T]  (or --from-file F)\n"
+    "  except create --control C (--host H | --selector k=v) --start T --end T\n"
+    "                --reason R --approver A --ticket T\n"
+    "  except revoke --id ID --reason R [--at T]\n"
+    "  except list\n"
+    "  windows [create ID --start T --end T [--selector k=v] [--effectiveness F]\n"
+    "          [--coverage F] [--max-deviation D]]\n"
+    "  sample --window ID --control C --n N --seed S   an auditor's sample of host-days\n"
+    "  timeline --host H --control C [--start T] [--end T]\n"
+    "  simulate --hosts N --days D --seed S --out FILE.jsonl [--start T]\n"
+    "                        write a realistic fleet history (no daemon needed)\n\n"
+    "Times are RFC 3339 (2026-01-01T00:00:00Z); durations like 15m, 2h, 14d.\n"
     "Exit codes: 0 ok, 1 findings or a refused request, 2 usage, 3 daemon unreachable.";
 
 std::chrono::system_clock::time_point Deadline() {
@@ -90,7 +107,8 @@ int Evidence(v1::AdminService::Stub& admin, const std::string& host) {
 
 int Main(int argc, char** argv) {
   ClientOptions client;
-  std::string format = "table";
+  CommandFlags f;
+  std::string& format = f.format;
   FlagSet flags("attestctl", kCommands);
   flags.String("daemon", &client.daemon, "attestd address (insecure only on loopback)");
   flags.String("tls-cert", &client.tls_cert, "admin or auditor certificate (PEM)");
@@ -98,6 +116,29 @@ int Main(int argc, char** argv) {
   flags.String("ca", &client.ca, "CA that signed attestd's certificate (PEM)");
   flags.String("server-name", &client.server_name, "TLS name of attestd if not its address");
   flags.String("format", &format, "table or json");
+  flags.String("window", &f.window, "audit window id");
+  flags.String("control", &f.control, "control id");
+  flags.String("host", &f.host, "host id");
+  flags.Repeated("selector", &f.selector, "label selector key=value (repeatable)");
+  flags.String("change", &f.change, "access change id");
+  flags.String("ticket", &f.ticket, "ticket reference");
+  flags.String("approver", &f.approver, "who approved");
+  flags.String("reason", &f.reason, "why");
+  flags.String("at", &f.at, "when it really happened (RFC 3339); default now");
+  flags.String("start", &f.start, "start time (RFC 3339)");
+  flags.String("end", &f.end, "end time (RFC 3339)");
+  flags.String("from-file", &f.from_file,
+               "approve: JSON Lines of {change_id, ticket, approver, at}");
+  flags.String("out", &f.out, "simulate: output file");
+  flags.String("group-by", &f.group_by, "report: also summarize per value of this label");
+  flags.String("id", &f.id, "exception id");
+  flags.Int("hosts", &f.hosts, "simulate: number of hosts");
+  flags.Int("days", &f.days, "simulate: number of days");
+  flags.Int("seed", &f.seed, "simulate, sample: random seed");
+  flags.Int("n", &f.n, "sample: number of host-days");
+  flags.String("effectiveness", &f.effectiveness, "windows create: threshold (fraction)");
+  flags.String("coverage", &f.coverage, "windows create: threshold (fraction)");
+  flags.String("max-deviation", &f.max_deviation, "windows create: longest tolerated deviation");
   std::vector<std::string> args;
   if (absl::Status s = flags.Parse(argc, argv, &args); !s.ok()) {
     fprintf(stderr, "attestctl: %s\n", std::string(s.message()).c_str());
@@ -112,12 +153,29 @@ int Main(int argc, char** argv) {
     return kExitUsage;
   }
   const std::string& command = args[0];
-  if (command != "hosts" && command != "evidence") {
+  const std::string sub = args.size() > 1 ? args[1] : "";
+  if (command == "simulate") return SimulateCmd(f);
+  static const std::set<std::string> kKnown = {"hosts",  "evidence", "import", "report",  "approve",
+                                               "except", "windows",  "sample", "timeline"};
+  if (!kKnown.count(command)) {
     fprintf(stderr, "attestctl: unknown command \"%s\" (see --help)\n", command.c_str());
     return kExitUsage;
   }
-  if (command == "evidence" && args.size() != 2) {
-    fprintf(stderr, "attestctl: usage: attestctl evidence HOST\n");
+  if ((command == "evidence" || command == "import") && args.size() != 2) {
+    fprintf(stderr, "attestctl: usage: attestctl %s %s\n", command.c_str(),
+            command == "evidence" ? "HOST" : "FILE.jsonl");
+    return kExitUsage;
+  }
+  if (command == "hosts" && !sub.empty() && (sub != "decommission" || args.size() != 3)) {
+    fprintf(stderr, "attestctl: usage: attestctl hosts [decommission HOST [--at TIME]]\n");
+    return kExitUsage;
+  }
+  if (command == "except" && sub != "create" && sub != "revoke" && sub != "list") {
+    fprintf(stderr, "attestctl: usage: attestctl except create|revoke|list ...\n");
+    return kExitUsage;
+  }
+  if (command == "windows" && !sub.empty() && (sub != "create" || args.size() != 3)) {
+    fprintf(stderr, "attestctl: usage: attestctl windows [create ID --start T --end T]\n");
     return kExitUsage;
   }
   auto channel = Connect(client);
@@ -126,8 +184,21 @@ int Main(int argc, char** argv) {
     return kExitUsage;
   }
   auto admin = v1::AdminService::NewStub(*channel);
-  if (command == "hosts") return Hosts(*admin, format);
-  return Evidence(*admin, args[1]);
+  if (command == "hosts")
+    return sub.empty() ? Hosts(*admin, format) : Decommission(*admin, args[2], f);
+  if (command == "evidence") return Evidence(*admin, args[1]);
+  if (command == "import") return Import(*admin, args[1]);
+  if (command == "report") return Report(*admin, f);
+  if (command == "approve") return Approve(*admin, f);
+  if (command == "except") {
+    if (sub == "create") return ExceptCreate(*admin, f);
+    if (sub == "revoke") return ExceptRevoke(*admin, f);
+    return ExceptList(*admin, f);
+  }
+  if (command == "windows")
+    return sub.empty() ? WindowsList(*admin, f) : WindowsCreate(*admin, args[2], f);
+  if (command == "sample") return SampleCmd(*admin, f);
+  return TimelineCmd(*admin, f);
 }
 
 }  // namespace

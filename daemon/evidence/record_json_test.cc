@@ -2,85 +2,13 @@
 
 #include "common/json.h"
 #include "common/time_util.h"
+#include "daemon/evidence/test_records.h"
 #include "gtest/gtest.h"
 
 namespace attest::evidence {
 namespace {
 
-v1::EvidenceRecord Base(uint64_t index) {
-  v1::EvidenceRecord r;
-  r.set_host("web-1");
-  r.set_index(index);
-  r.set_instance_id("i-1");
-  r.set_seq(index);
-  *r.mutable_observed_at() = ToProto(absl::FromUnixSeconds(1767225600) + absl::Milliseconds(5));
-  *r.mutable_received_at() = ToProto(absl::FromUnixSeconds(1767225601));
-  r.set_origin(v1::ORIGIN_IMPORTED);
-  r.set_prev_hash(std::string(32, '\x01'));
-  r.set_hash(std::string(32, '\xab'));
-  return r;
-}
-
-// One record of every kind, with every list and optional field populated.
-std::vector<v1::EvidenceRecord> EveryKind() {
-  std::vector<v1::EvidenceRecord> out;
-  auto hello = Base(1);
-  hello.mutable_hello()->set_agent_version("1.2.3");
-  hello.mutable_hello()->set_instance_id("i-1");
-  (*hello.mutable_hello()->mutable_labels())["zone"] = "b";
-  (*hello.mutable_hello()->mutable_labels())["env"] = "prod";
-  (*hello.mutable_hello()->mutable_labels())["Team"] = "x";
-  out.push_back(hello);
-  auto patch = Base(2);
-  auto* p = patch.mutable_signal()->mutable_patch();
-  p->set_os("Debian");
-  p->set_package_manager(v1::PACKAGE_MANAGER_RPM);
-  for (int i = 0; i < 2; ++i) {
-    auto* u = p->add_pending();
-    u->set_package("pkg" + std::to_string(i));
-    u->set_security(i == 0);
-  }
-  out.push_back(patch);
-  auto ship = Base(3);
-  ship.mutable_signal()->mutable_log_shipping()->set_shipper("rsyslog");
-  *ship.mutable_signal()->mutable_log_shipping()->mutable_last_delivery() =
-      ToProto(absl::FromUnixSeconds(1767225000));
-  out.push_back(ship);
-  auto never = Base(4);
-  never.mutable_signal()->mutable_log_shipping()->set_shipper("journal");
-  out.push_back(never);
-  auto change = Base(5);
-  change.mutable_signal()->mutable_access_change()->set_id("c1");
-  change.mutable_signal()->mutable_access_change()->set_change(v1::ACCESS_CHANGE_KIND_KEY_ADDED);
-  out.push_back(change);
-  auto snap = Base(6);
-  auto* s = snap.mutable_signal()->mutable_access_snapshot();
-  s->add_users()->set_name("root");
-  auto* g = s->add_groups();
-  g->set_name("sudo");
-  g->add_members("alice");
-  g->add_members("bob");
-  auto* e = s->add_sudoers();
-  e->set_file("/etc/sudoers");
-  e->add_rules("%sudo ALL=(ALL:ALL) ALL");
-  s->add_keys()->set_user("alice");
-  out.push_back(snap);
-  auto check = Base(7);
-  check.mutable_signal()->mutable_check()->set_name("backup");
-  check.mutable_signal()->mutable_check()->set_status(v1::CHECK_STATUS_WARNING);
-  out.push_back(check);
-  auto err = Base(8);
-  err.mutable_signal()->mutable_collector_error()->set_collector("patch");
-  out.push_back(err);
-  auto beat = Base(9);
-  beat.mutable_signal()->mutable_heartbeat();
-  out.push_back(beat);
-  auto gap = Base(10);
-  gap.mutable_gap()->set_first_seq(4);
-  gap.mutable_gap()->set_last_seq(9);
-  out.push_back(gap);
-  return out;
-}
+using testing::EveryKind;
 
 TEST(RecordJsonTest, EveryKindIsCanonicalWithAndWithoutLinks) {
   for (const auto& r : EveryKind()) {

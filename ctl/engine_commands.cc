@@ -1,0 +1,425 @@
+#include "ctl/engine_commands.h"
+
+#include <unistd.h>
+
+#include <fstream>
+
+#include "common/json.h"
+#include "common/strings.h"
+#include "common/time_util.h"
+#include "ctl/client.h"
+#include "ctl/report_format.h"
+#include "ctl/simulate.h"
+#include "daemon/evidence/interchange.h"
+
+namespace attest::ctl {
+namespace {
+
+constexpr size_t kImportBatchRecords = 2000;
+constexpr size_t kImportBatchBytes = 2 << 20;
+
+std::chrono::system_clock::time_point Deadline(int seconds = 300) {
+  return std::chrono::system_clock::now() + std::chrono::seconds(seconds);
+}
+
+int Fail(const char* what, const grpc::Status& s) {
+  fprintf(stderr, "attestctl: %s: %s\n", what, s.error_message().c_str());
+  return ExitCodeFor(s);
+}
+
+int Usage(const std::string& message) {
+  fprintf(stderr, "attestctl: %s\n", message.c_str());
+  return kExitUsage;
+}
+
+// Parses an RFC 3339 flag into `out`; false (after printing) when bad.
+bool TimeFlag(const char* name, const std::string& value, google::protobuf::Timestamp* out) {
+  auto t = ParseRfc3339(value);
+  if (!t.ok()) {
+    fprintf(stderr, "attestctl: --%s: %s\n", name, std::string(t.status().message()).c_str());
+    return false;
+  }
+  *out = ToProto(*t);
+  return true;
+}
+
+void PrintJson(const Json& j) { printf("%s\n", j.Canonical().c_str()); }
+
+}  // namespace
+
+int Import(Stub& admin, const std::string& file) {
+  std::ifstream in(file);
+  if (!in) return Usage(StrCat("import: cannot open ", file));
+  const bool tty = isatty(STDERR_FILENO);
+  v1::ImportResponse total;
+  std::vector<std::pair<uint64_t, std::string>> rejected;
+  v1::ImportRequest batch;
+  size_t batch_bytes = 0;
+  uint64_t line_no = 0;
+  auto flush = [&]() -> int {
+    if (batch.records_size() == 0) return kExitOk;
+    grpc::ClientContext ctx;
+    ctx.set_deadline(Deadline());
+    v1::ImportResponse resp;
+    grpc::Status s = admin.Import(&ctx, batch, &resp);
+    if (!s.ok()) return Fail("import", s);
+    total.set_accepted(total.accepted() + resp.accepted());
+    total.set_duplicates(total.duplicates() + resp.duplicates());
+    total.set_gaps(total.gaps() + resp.gaps());
+    for (const auto& r : resp.rejected()) rejected.emplace_back(r.line(), r.reason());
+    batch.Clear();
+    batch_bytes = 0;
+    if (tty) {
+      fprintf(stderr, "\rimport: %llu lines read, %llu accepted, %zu rejected",
+              static_cast<unsigned long long>(line_no),
+              static_cast<unsigned long long>(total.accepted()), rejected.size());
+    }
+    return kExitOk;
+  };
+  std::string line;
+  while (std::getline(in, line)) {
+    ++line_no;
+    if (TrimWhitespace(line).empty()) continue;
+    auto record = evidence::ParseInterchangeLine(line);
+    if (!record.ok()) {
+      rejected.emplace_back(line_no, std::string(record.status().message()));
+      continue;
+    }
+    record->set_line(line_no);
+    batch_bytes += line.size();
+    *batch.add_records() = std::move(*record);
+    if (batch.records_size() >= static_cast<int>(kImportBatchRecords) ||
+        batch_bytes >= kImportBatchBytes) {
+      if (int rc = flush(); rc != kExitOk) return rc;
+    }
+  }
+  if (int rc = flush(); rc != kExitOk) return rc;
+  if (tty) fputc('\n', stderr);
+  std::sort(rejected.begin(), rejected.end());
+  for (const auto& [n, reason] : rejected)
+    fprintf(stderr, "%s:%llu: %s\n", file.c_str(), static_cast<unsigned long long>(n),
+            reason.c_str());
+  printf("accepted %llu, duplicates %llu, gaps %llu, rejected %zu\n",
+         static_cast<unsigned long long>(total.accepted()),
+         static_cast<unsigned long long>(total.duplicates()),
+         static_cast<unsigned long long>(total.gaps()), rejected.size());
+  return rejected.empty() ? kExitOk : kExitFindings;
+}
+
+int Report(Stub& admin, const CommandFlags& f) {
+  if (f.window.empty()) return Usage("report: --window ID is required");
+  grpc::ClientContext ctx;
+  ctx.set_deadline(Deadline());
+  v1::SummarizeRequest req;
+  req.set_window(f.window);
+  req.set_group_by(f.group_by);
+  v1::WindowSummary summary;
+  grpc::Status s = admin.Summarize(&ctx, req, &summary);
+  if (!s.ok()) return Fail("report", s);
+  if (f.format == "json") {
+    PrintJson(SummaryJson(summary));
+  } else {
+    fputs(SummaryTable(summary).c_str(), stdout);
+  }
+  return kExitOk;
+}
+
+int Approve(Stub& admin, const CommandFlags& f) {
+  std::vector<v1::Approval> approvals;
+  if (!f.from_file.empty()) {
+    std::ifstream in(f.from_file);
+    if (!in) return Usage(StrCat("approve: cannot open ", f.from_file));
+    std::string line;
+    while (std::getline(in, line)) {
+      if (TrimWhitespace(line).empty()) continue;
+      auto j = Json::Parse(line);
+      const Json* id = j.ok() ? j->Find("change_id") : nullptr;
+      const Json* ticket = j.ok() ? j->Find("ticket") : nullptr;
+      const Json* approver = j.ok() ? j->Find("approver") : nullptr;
+      const Json* at = j.ok() ? j->Find("at") : nullptr;
+      if (!id || !ticket || !approver || !id->is_string() || !ticket->is_string() ||
+          !approver->is_string()) {
+        return Usage(
+            StrCat("approve: ", f.from_file, ": each line needs change_id, ticket, approver"));
+      }
+      v1::Approval& a = approvals.emplace_back();
+      a.set_change_id(id->as_string());
+      a.set_ticket(ticket->as_string());
+      a.set_approver(approver->as_string());
+      if (at && at->is_string() && !TimeFlag("at", at->as_string(), a.mutable_approved_at())) {
+        return kExitUsage;
+      }
+    }
+  } else {
+    if (f.change.empty() || f.ticket.empty() || f.approver.empty()) {
+      return Usage("approve: --change ID --ticket T --approver A [--at TIME] are required");
+    }
+    v1::Approval& a = approvals.emplace_back();
+    a.set_change_id(f.change);
+    a.set_ticket(f.ticket);
+    a.set_approver(f.approver);
+    if (!f.at.empty() && !TimeFlag("at", f.at, a.mutable_approved_at())) return kExitUsage;
+  }
+  int failed = 0;
+  for (const v1::Approval& a : approvals) {
+    grpc::ClientContext ctx;
+    ctx.set_deadline(Deadline(60));
+    v1::Approval stored;
+    grpc::Status s = admin.Approve(&ctx, a, &stored);
+    if (!s.ok() && (approvals.size() == 1 || ExitCodeFor(s) == kExitUnreachable)) {
+      return Fail("approve", s);
+    }
+    if (!s.ok()) {
+      fprintf(stderr, "attestctl: approve %s: %s\n", a.change_id().c_str(),
+              s.error_message().c_str());
+      ++failed;
+      continue;
+    }
+    if (approvals.size() == 1) {
+      printf("approved %s on %s (ticket %s, by %s, given %s, recorded %s)\n",
+             stored.change_id().c_str(), stored.host().c_str(), stored.ticket().c_str(),
+             stored.approver().c_str(), FormatRfc3339(FromProto(stored.approved_at())).c_str(),
+             FormatRfc3339(FromProto(stored.recorded_at())).c_str());
+    }
+  }
+  if (approvals.size() != 1)
+    printf("approved %zu changes, %d refused\n", approvals.size() - failed, failed);
+  return failed == 0 ? kExitOk : kExitFindings;
+}
+
+int ExceptCreate(Stub& admin, const CommandFlags& f) {
+  if (f.control.empty() || (f.host.empty() == f.selector.empty()) || f.start.empty() ||
+      f.end.empty() || f.reason.empty() || f.approver.empty() || f.ticket.empty()) {
+    return Usage(
+        "except create: --control C (--host H | --selector k=v) --start T --end T --reason R "
+        "--approver A --ticket T are required");
+  }
+  v1::Exception x;
+  x.set_control(f.control);
+  x.set_host(f.host);
+  for (const std::string& kv : f.selector) {
+    const size_t eq = kv.find('=');
+    if (eq == std::string::npos || eq == 0) return Usage("--selector takes key=value");
+    (*x.mutable_selector())[kv.substr(0, eq)] = kv.substr(eq + 1);
+  }
+  if (!TimeFlag("start", f.start, x.mutable_start()) || !TimeFlag("end", f.end, x.mutable_end())) {
+    return kExitUsage;
+  }
+  x.set_reason(f.reason);
+  x.set_approver(f.approver);
+  x.set_ticket(f.ticket);
+  grpc::ClientContext ctx;
+  ctx.set_deadline(Deadline(60));
+  v1::Exception stored;
+  grpc::Status s = admin.CreateException(&ctx, x, &stored);
+  if (!s.ok()) return Fail("except create", s);
+  printf("%s\n", stored.id().c_str());
+  return kExitOk;
+}
+
+int ExceptRevoke(Stub& admin, const CommandFlags& f) {
+  if (f.id.empty() || f.reason.empty())
+    return Usage("except revoke: --id ID --reason R are required");
+  v1::RevokeExceptionRequest req;
+  req.set_id(f.id);
+  req.set_reason(f.reason);
+  req.set_approver(f.approver);
+  if (!f.at.empty() && !TimeFlag("at", f.at, req.mutable_at())) return kExitUsage;
+  grpc::ClientContext ctx;
+  ctx.set_deadline(Deadline(60));
+  v1::Exception stored;
+  grpc::Status s = admin.RevokeException(&ctx, req, &stored);
+  if (!s.ok()) return Fail("except revoke", s);
+  printf("%s revoked from %s\n", stored.id().c_str(),
+         FormatRfc3339(FromProto(stored.revoked_at())).c_str());
+  return kExitOk;
+}
+
+int ExceptList(Stub& admin, const CommandFlags& f) {
+  grpc::ClientContext ctx;
+  ctx.set_deadline(Deadline(60));
+  v1::ListExceptionsResponse resp;
+  grpc::Status s = admin.ListExceptions(&ctx, v1::ListExceptionsRequest(), &resp);
+  if (!s.ok()) return Fail("except list", s);
+  Json out = Json::MakeArray();
+  for (const auto& x : resp.exceptions()) out.push_back(ExceptionJson(x));
+  if (f.format == "json") {
+    PrintJson(out);
+    return kExitOk;
+  }
+  printf("%-8s %-18s %-24s %-22s %-22s %-10s %s\n", "ID", "CONTROL", "SCOPE", "START", "END",
+         "TICKET", "REASON");
+  for (const auto& x : resp.exceptions()) {
+    std::string scope = x.host();
+    for (const auto& [k, v] : x.selector()) StrAppend(&scope, scope.empty() ? "" : ",", k, "=", v);
+    std::string end = FormatRfc3339(FromProto(x.end()));
+    if (x.has_revoked_at()) end = "revoked " + FormatRfc3339(FromProto(x.revoked_at()));
+    printf("%-8s %-18s %-24s %-22s %-22s %-10s %s\n", x.id().c_str(), x.control().c_str(),
+           scope.c_str(), FormatRfc3339(FromProto(x.start())).c_str(), end.c_str(),
+           x.ticket().c_str(), x.reason().c_str());
+  }
+  return kExitOk;
+}
+
+int Decommission(Stub& admin, const std::string& host, const CommandFlags& f) {
+  v1::Decommission d;
+  d.set_host(host);
+  if (!f.at.empty() && !TimeFlag("at", f.at, d.mutable_at())) return kExitUsage;
+  grpc::ClientContext ctx;
+  ctx.set_deadline(Deadline(60));
+  v1::Decommission stored;
+  grpc::Status s = admin.DecommissionHost(&ctx, d, &stored);
+  if (!s.ok()) return Fail("hosts decommission", s);
+  printf("%s decommissioned at %s\n", host.c_str(), FormatRfc3339(FromProto(stored.at())).c_str());
+  return kExitOk;
+}
+
+int WindowsList(Stub& admin, const CommandFlags& f) {
+  grpc::ClientContext ctx;
+  ctx.set_deadline(Deadline(60));
+  v1::ListWindowsResponse resp;
+  grpc::Status s = admin.ListWindows(&ctx, v1::ListWindowsRequest(), &resp);
+  if (!s.ok()) return Fail("windows", s);
+  Json out = Json::MakeArray();
+  for (const auto& w : resp.windows()) out.push_back(WindowJson(w));
+  if (f.format == "json") {
+    PrintJson(out);
+    return kExitOk;
+  }
+  printf("%-16s %-22s %-22s %-8s %s\n", "WINDOW", "START", "END", "ORIGIN", "SCOPE");
+  for (const auto& w : resp.windows()) {
+    std::string scope;
+    for (const auto& [k, v] : w.scope()) StrAppend(&scope, scope.empty() ? "" : ",", k, "=", v);
+    printf("%-16s %-22s %-22s %-8s %s\n", w.id().c_str(),
+           FormatRfc3339(FromProto(w.start())).c_str(), FormatRfc3339(FromProto(w.end())).c_str(),
+           w.origin().c_str(), scope.empty() ? "(every host)" : scope.c_str());
+  }
+  return kExitOk;
+}
+
+int WindowsCreate(Stub& admin, const std::string& id, const CommandFlags& f) {
+  v1::WindowDef w;
+  w.set_id(id);
+  if (f.start.empty() || f.end.empty()) return Usage("windows create ID --start T --end T");
+  if (!TimeFlag("start", f.start, w.mutable_start()) || !TimeFlag("end", f.end, w.mutable_end())) {
+    return kExitUsage;
+  }
+  for (const std::string& kv : f.selector) {
+    const size_t eq = kv.find('=');
+    if (eq == std::string::npos || eq == 0) return Usage("--selector takes key=value");
+    (*w.mutable_scope())[kv.substr(0, eq)] = kv.substr(eq + 1);
+  }
+  auto max_dev = ParseHumanDuration(f.max_deviation);
+  char* end1 = nullptr;
+  char* end2 = nullptr;
+  const double eff = strtod(f.effectiveness.c_str(), &end1);
+  const double cov = strtod(f.coverage.c_str(), &end2);
+  if (!max_dev.ok() || *end1 != '\0' || *end2 != '\0') {
+    return Usage("--effectiveness/--coverage take fractions, --max-deviation a duration");
+  }
+  w.mutable_thresholds()->set_effectiveness(eff);
+  w.mutable_thresholds()->set_coverage(cov);
+  w.mutable_thresholds()->set_max_deviation_seconds(absl::ToInt64Seconds(*max_dev));
+  grpc::ClientContext ctx;
+  ctx.set_deadline(Deadline());
+  v1::WindowDef stored;
+  grpc::Status s = admin.CreateWindow(&ctx, w, &stored);
+  if (!s.ok()) return Fail("windows create", s);
+  printf("window %s created\n", stored.id().c_str());
+  return kExitOk;
+}
+
+int SampleCmd(Stub& admin, const CommandFlags& f) {
+  if (f.window.empty() || f.control.empty() || f.n <= 0) {
+    return Usage("sample: --window ID --control C --n N [--seed S] are required");
+  }
+  v1::SampleRequest req;
+  req.set_window(f.window);
+  req.set_control(f.control);
+  req.set_n(static_cast<uint32_t>(f.n));
+  req.set_seed(static_cast<uint64_t>(f.seed));
+  grpc::ClientContext ctx;
+  ctx.set_deadline(Deadline());
+  v1::SampleResponse resp;
+  grpc::Status s = admin.Sample(&ctx, req, &resp);
+  if (!s.ok()) return Fail("sample", s);
+  if (f.format == "json") {
+    PrintJson(SampleJson(resp));
+    return kExitOk;
+  }
+  printf("sample of %d from %llu in-scope host-days (window %s, control %s, seed %llu)\n",
+         resp.items_size(), static_cast<unsigned long long>(resp.population()),
+         resp.window().c_str(), resp.control().c_str(),
+         static_cast<unsigned long long>(resp.seed()));
+  for (const auto& item : resp.items()) {
+    v1::StateSeconds secs;
+    for (const auto& iv : item.intervals()) {
+      const int64_t n = iv.end() - iv.start();
+      if (iv.state() == v1::CONTROL_STATE_PASS) secs.set_pass(secs.pass() + n);
+      if (iv.state() == v1::CONTROL_STATE_FAIL) secs.set_fail(secs.fail() + n);
+    }
+    printf("  %-20s %s  pass %6.2fh fail %6.2fh  %d evidence records\n", item.host().c_str(),
+           item.day().c_str(), secs.pass() / 3600.0, secs.fail() / 3600.0, item.evidence_size());
+  }
+  return kExitOk;
+}
+
+int TimelineCmd(Stub& admin, const CommandFlags& f) {
+  if (f.host.empty() || f.control.empty()) return Usage("timeline: --host H --control C required");
+  v1::TimelineRequest req;
+  req.set_host(f.host);
+  req.set_control(f.control);
+  if (!f.start.empty() && !TimeFlag("start", f.start, req.mutable_from())) return kExitUsage;
+  if (!f.end.empty() && !TimeFlag("end", f.end, req.mutable_to())) return kExitUsage;
+  grpc::ClientContext ctx;
+  ctx.set_deadline(Deadline());
+  v1::TimelineResponse resp;
+  grpc::Status s = admin.GetTimeline(&ctx, req, &resp);
+  if (!s.ok()) return Fail("timeline", s);
+  Json out = Json::MakeArray();
+  for (const auto& iv : resp.intervals()) out.push_back(IntervalJson(iv));
+  if (f.format == "json") {
+    PrintJson(out);
+    return kExitOk;
+  }
+  for (const auto& iv : resp.intervals()) {
+    printf("%s  %s  %-12s %s\n", FormatRfc3339(absl::FromUnixSeconds(iv.start())).c_str(),
+           FormatRfc3339(absl::FromUnixSeconds(iv.end())).c_str(), StateName(iv.state()),
+           iv.cause().c_str());
+  }
+  return kExitOk;
+}
+
+int SimulateCmd(const CommandFlags& f) {
+  if (f.out.empty() || f.hosts <= 0 || f.days <= 0) {
+    return Usage("simulate: --hosts N --days D --seed S --out FILE.jsonl [--start T]");
+  }
+  SimulateOptions o;
+  o.hosts = static_cast<int>(f.hosts);
+  o.days = static_cast<int>(f.days);
+  o.seed = static_cast<uint64_t>(f.seed);
+  if (!f.start.empty()) {
+    google::protobuf::Timestamp ts;
+    if (!TimeFlag("start", f.start, &ts)) return kExitUsage;
+    o.start = ts.seconds() - ts.seconds() % 86400;
+  } else {
+    const int64_t today = absl::ToUnixSeconds(absl::Now()) / 86400 * 86400;
+    o.start = today - o.days * 86400;
+  }
+  std::ofstream out(f.out);
+  std::ofstream approvals(f.out + ".approvals");
+  if (!out || !approvals) return Usage(StrCat("simulate: cannot write ", f.out));
+  SimulateStats stats = Simulate(
+      o, [&](const std::string& line) { out << line << '\n'; },
+      [&](const std::string& line) { approvals << line << '\n'; });
+  out.close();
+  approvals.close();
+  if (!out || !approvals) return Usage(StrCat("simulate: writing ", f.out, " failed"));
+  printf("wrote %llu records for %d hosts over %d days from %s to %s, and %llu approvals to %s\n",
+         static_cast<unsigned long long>(stats.records), o.hosts, o.days,
+         FormatRfc3339(absl::FromUnixSeconds(o.start)).c_str(), f.out.c_str(),
+         static_cast<unsigned long long>(stats.approvals), (f.out + ".approvals").c_str());
+  return kExitOk;
+}
+
+}  // namespace attest::ctl

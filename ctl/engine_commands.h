@@ -1,0 +1,59 @@
+// attestctl commands that talk to the control engine: import, report,
+// approvals, exceptions, decommissioning, windows, samples, timelines; and
+// simulate, which needs no daemon.
+#ifndef ATTEST_CTL_ENGINE_COMMANDS_H_
+#define ATTEST_CTL_ENGINE_COMMANDS_H_
+
+#include <string>
+#include <vector>
+
+#include "attest/v1/admin.grpc.pb.h"
+
+namespace attest::ctl {
+
+// Every flag a command may use (all are global; each command reads its own).
+struct CommandFlags {
+  std::string format = "table";
+  std::string window;
+  std::string control;
+  std::string host;
+  std::vector<std::string> selector;  // k=v
+  std::string change;
+  std::string ticket;
+  std::string approver;
+  std::string reason;
+  std::string at;
+  std::string start;
+  std::string end;
+  std::string from_file;
+  std::string out;
+  std::string group_by;
+  std::string id;
+  int64_t hosts = 20;
+  int64_t days = 30;
+  int64_t seed = 1;
+  int64_t n = 25;
+  std::string effectiveness = "0.99";
+  std::string coverage = "0.95";
+  std::string max_deviation = "72h";
+};
+
+using Stub = v1::AdminService::Stub;
+
+int Import(Stub& admin, const std::string& file);
+int Report(Stub& admin, const CommandFlags& f);
+int Approve(Stub& admin, const CommandFlags& f);
+int ExceptCreate(Stub& admin, const CommandFlags& f);
+int ExceptRevoke(Stub& admin, const CommandFlags& f);
+int ExceptList(Stub& admin, const CommandFlags& f);
+int Decommission(Stub& admin, const std::string& host, const CommandFlags& f);
+int WindowsList(Stub& admin, const CommandFlags& f);
+int WindowsCreate(Stub& admin, const std::string& id, const CommandFlags& f);
+int SampleCmd(Stub& admin, const CommandFlags& f);
+int TimelineCmd(Stub& admin, const CommandFlags& f);
+// No daemon: writes the simulated history (and approvals to OUT.approvals).
+int SimulateCmd(const CommandFlags& f);
+
+}  // namespace attest::ctl
+
+#endif  // ATTEST_CTL_ENGINE_COMMANDS_H_

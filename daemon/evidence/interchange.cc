@@ -1,0 +1,299 @@
+#include "daemon/evidence/interchange.h"
+
+#include "common/json.h"
+#include "common/strings.h"
+#include "common/time_util.h"
+
+namespace attest::evidence {
+namespace {
+
+absl::Status Bad(std::string_view field, std::string_view what) {
+  return absl::InvalidArgumentError(attest::StrCat(field, ": ", what));
+}
+
+// Typed field access on one JSON object; errors name "kind.field".
+class Fields {
+ public:
+  Fields(const Json& object, std::string prefix) : object_(object), prefix_(std::move(prefix)) {}
+
+  absl::Status String(std::string_view key, std::string* out, bool required = false) const {
+    const Json* v = object_.Find(key);
+    if (v == nullptr || v->is_null())
+      return required ? Bad(Name(key), "required") : absl::OkStatus();
+    if (!v->is_string()) return Bad(Name(key), "must be a string");
+    *out = v->as_string();
+    return absl::OkStatus();
+  }
+  absl::Status Bool(std::string_view key, bool* out) const {
+    const Json* v = object_.Find(key);
+    if (v == nullptr || v->is_null()) return absl::OkStatus();
+    if (!v->is_bool()) return Bad(Name(key), "must be true or false");
+    *out = v->as_bool();
+    return absl::OkStatus();
+  }
+  template <typename Int>
+  absl::Status Uint(std::string_view key, Int* out) const {
+    const Json* v = object_.Find(key);
+    if (v == nullptr || v->is_null()) return absl::OkStatus();
+    auto u = v->is_int() ? v->as_uint() : std::nullopt;
+    if (!u || *u > std::numeric_limits<Int>::max()) {
+      return Bad(Name(key), "must be a non-negative integer in range");
+    }
+    *out = static_cast<Int>(*u);
+    return absl::OkStatus();
+  }
+  absl::Status Time(std::string_view key, google::protobuf::Timestamp* out, bool* present) const {
+    const Json* v = object_.Find(key);
+    *present = false;
+    if (v == nullptr || v->is_null()) return absl::OkStatus();
+    if (!v->is_string()) return Bad(Name(key), "must be an RFC 3339 string");
+    auto t = ParseRfc3339(v->as_string());
+    if (!t.ok()) return Bad(Name(key), std::string(t.status().message()));
+    *out = ToProto(*t);
+    *present = true;
+    return absl::OkStatus();
+  }
+  absl::Status Strings(std::string_view key,
+                       google::protobuf::RepeatedPtrField<std::string>* out) const {
+    const Json* v = object_.Find(key);
+    if (v == nullptr || v->is_null()) return absl::OkStatus();
+    if (!v->is_array()) return Bad(Name(key), "must be a list of strings");
+    for (const Json& e : v->as_array()) {
+      if (!e.is_string()) return Bad(Name(key), "must be a list of strings");
+      out->Add(std::string(e.as_string()));
+    }
+    return absl::OkStatus();
+  }
+  // Each element of a list of objects.
+  absl::Status Objects(std::string_view key,
+                       const std::function<absl::Status(const Fields&)>& each) const {
+    const Json* v = object_.Find(key);
+    if (v == nullptr || v->is_null()) return absl::OkStatus();
+    if (!v->is_array()) return Bad(Name(key), "must be a list of objects");
+    for (const Json& e : v->as_array()) {
+      if (!e.is_object()) return Bad(Name(key), "must be a list of objects");
+      if (absl::Status s = each(Fields(e, Name(key))); !s.ok()) return s;
+    }
+    return absl::OkStatus();
+  }
+  // An enum given by name.
+  template <typename E>
+  absl::Status Enum(std::string_view key, std::initializer_list<std::pair<const char*, E>> names,
+                    E* out) const {
+    std::string name;
+    if (absl::Status s = String(key, &name, /*required=*/true); !s.ok()) return s;
+    for (const auto& [n, e] : names) {
+      if (name == n) {
+        *out = e;
+        return absl::OkStatus();
+      }
+    }
+    return Bad(Name(key), attest::StrCat("unknown value \"", name, "\""));
+  }
+  const Json& object() const { return object_; }
+
+ private:
+  std::string Name(std::string_view key) const { return attest::StrCat(prefix_, ".", key); }
+  const Json& object_;
+  std::string prefix_;
+};
+
+#define ATTEST_CONCAT_(a, b) a##b
+#define ATTEST_CONCAT(a, b) ATTEST_CONCAT_(a, b)
+#define RETURN_IF_ERROR_(var, expr)                       \
+  do {                                                    \
+    if (absl::Status var = (expr); !var.ok()) return var; \
+  } while (0)
+#define RETURN_IF_ERROR(expr) RETURN_IF_ERROR_(ATTEST_CONCAT(status_, __COUNTER__), expr)
+
+absl::Status ParsePatch(const Fields& f, v1::PatchState* p) {
+  RETURN_IF_ERROR(f.String("os", p->mutable_os()));
+  RETURN_IF_ERROR(f.String("kernel_running", p->mutable_kernel_running()));
+  RETURN_IF_ERROR(f.String("kernel_latest", p->mutable_kernel_latest()));
+  bool reboot = false;
+  RETURN_IF_ERROR(f.Bool("reboot_required", &reboot));
+  p->set_reboot_required(reboot);
+  v1::PackageManager pm{};
+  RETURN_IF_ERROR(f.Enum<v1::PackageManager>(
+      "package_manager", {{"dpkg", v1::PACKAGE_MANAGER_DPKG}, {"rpm", v1::PACKAGE_MANAGER_RPM}},
+      &pm));
+  p->set_package_manager(pm);
+  uint32_t installed = 0;
+  RETURN_IF_ERROR(f.Uint("installed_packages", &installed));
+  p->set_installed_packages(installed);
+  return f.Objects("pending", [&](const Fields& item) {
+    v1::PendingUpdate* u = p->add_pending();
+    RETURN_IF_ERROR(item.String("package", u->mutable_package(), true));
+    RETURN_IF_ERROR(item.String("installed_version", u->mutable_installed_version()));
+    RETURN_IF_ERROR(item.String("candidate_version", u->mutable_candidate_version()));
+    bool security = false;
+    RETURN_IF_ERROR(item.Bool("security", &security));
+    u->set_security(security);
+    return item.String("source", u->mutable_source());
+  });
+}
+
+absl::Status ParseLogShipping(const Fields& f, v1::LogShippingState* l) {
+  RETURN_IF_ERROR(f.String("shipper", l->mutable_shipper(), true));
+  RETURN_IF_ERROR(f.String("unit", l->mutable_unit()));
+  bool active = false;
+  RETURN_IF_ERROR(f.Bool("active", &active));
+  l->set_active(active);
+  bool present = false;
+  RETURN_IF_ERROR(f.Time("last_delivery", l->mutable_last_delivery(), &present));
+  if (!present) l->clear_last_delivery();
+  uint64_t backlog = 0;
+  RETURN_IF_ERROR(f.Uint("backlog", &backlog));
+  l->set_backlog(backlog);
+  v1::ShipperProbe probe{};
+  RETURN_IF_ERROR(
+      f.Enum<v1::ShipperProbe>("probe",
+                               {{"rsyslog_impstats", v1::SHIPPER_PROBE_RSYSLOG_IMPSTATS},
+                                {"journal_upload", v1::SHIPPER_PROBE_JOURNAL_UPLOAD},
+                                {"marker_file", v1::SHIPPER_PROBE_MARKER_FILE}},
+                               &probe));
+  l->set_probe(probe);
+  return absl::OkStatus();
+}
+
+absl::Status ParseAccessChange(const Fields& f, v1::AccessChange* c) {
+  RETURN_IF_ERROR(f.String("id", c->mutable_id(), true));
+  v1::AccessChangeKind kind{};
+  RETURN_IF_ERROR(
+      f.Enum<v1::AccessChangeKind>("change",
+                                   {{"user_added", v1::ACCESS_CHANGE_KIND_USER_ADDED},
+                                    {"user_removed", v1::ACCESS_CHANGE_KIND_USER_REMOVED},
+                                    {"user_modified", v1::ACCESS_CHANGE_KIND_USER_MODIFIED},
+                                    {"group_changed", v1::ACCESS_CHANGE_KIND_GROUP_CHANGED},
+                                    {"sudoers_changed", v1::ACCESS_CHANGE_KIND_SUDOERS_CHANGED},
+                                    {"key_added", v1::ACCESS_CHANGE_KIND_KEY_ADDED},
+                                    {"key_removed", v1::ACCESS_CHANGE_KIND_KEY_REMOVED}},
+                                   &kind));
+  c->set_change(kind);
+  RETURN_IF_ERROR(f.String("subject", c->mutable_subject(), true));
+  RETURN_IF_ERROR(f.String("before", c->mutable_before()));
+  RETURN_IF_ERROR(f.String("after", c->mutable_after()));
+  return f.String("diff", c->mutable_diff());
+}
+
+absl::Status ParseAccessSnapshot(const Fields& f, v1::AccessSnapshot* a) {
+  RETURN_IF_ERROR(f.Objects("users", [&](const Fields& e) {
+    v1::UserEntry* u = a->add_users();
+    RETURN_IF_ERROR(e.String("name", u->mutable_name(), true));
+    uint32_t uid = 0, gid = 0;
+    RETURN_IF_ERROR(e.Uint("uid", &uid));
+    RETURN_IF_ERROR(e.Uint("gid", &gid));
+    u->set_uid(uid);
+    u->set_gid(gid);
+    RETURN_IF_ERROR(e.String("shell", u->mutable_shell()));
+    return e.String("home", u->mutable_home());
+  }));
+  RETURN_IF_ERROR(f.Objects("groups", [&](const Fields& e) {
+    v1::GroupEntry* g = a->add_groups();
+    RETURN_IF_ERROR(e.String("name", g->mutable_name(), true));
+    uint32_t gid = 0;
+    RETURN_IF_ERROR(e.Uint("gid", &gid));
+    g->set_gid(gid);
+    return e.Strings("members", g->mutable_members());
+  }));
+  RETURN_IF_ERROR(f.Objects("sudoers", [&](const Fields& e) {
+    v1::SudoersEntry* s = a->add_sudoers();
+    RETURN_IF_ERROR(e.String("file", s->mutable_file(), true));
+    RETURN_IF_ERROR(e.String("fingerprint", s->mutable_fingerprint()));
+    return e.Strings("rules", s->mutable_rules());
+  }));
+  return f.Objects("keys", [&](const Fields& e) {
+    v1::KeyEntry* k = a->add_keys();
+    RETURN_IF_ERROR(e.String("user", k->mutable_user(), true));
+    RETURN_IF_ERROR(e.String("type", k->mutable_type()));
+    RETURN_IF_ERROR(e.String("fingerprint", k->mutable_fingerprint(), true));
+    return e.String("comment", k->mutable_comment());
+  });
+}
+
+absl::Status ParseCheck(const Fields& f, v1::CheckResult* c) {
+  RETURN_IF_ERROR(f.String("name", c->mutable_name(), true));
+  v1::CheckStatus status{};
+  RETURN_IF_ERROR(f.Enum<v1::CheckStatus>("status",
+                                          {{"ok", v1::CHECK_STATUS_OK},
+                                           {"warning", v1::CHECK_STATUS_WARNING},
+                                           {"critical", v1::CHECK_STATUS_CRITICAL},
+                                           {"unknown", v1::CHECK_STATUS_UNKNOWN}},
+                                          &status));
+  c->set_status(status);
+  return f.String("detail", c->mutable_detail());
+}
+
+absl::Status ParseHello(const Fields& f, v1::Hello* h) {
+  RETURN_IF_ERROR(f.String("agent_version", h->mutable_agent_version()));
+  RETURN_IF_ERROR(f.String("instance_id", h->mutable_instance_id()));
+  RETURN_IF_ERROR(f.String("boot_id", h->mutable_boot_id()));
+  const Json* labels = f.object().Find("labels");
+  if (labels != nullptr && !labels->is_null()) {
+    if (!labels->is_object()) return Bad("hello.labels", "must be an object of strings");
+    for (const auto& [k, v] : labels->as_object()) {
+      if (!v.is_string()) return Bad("hello.labels", "must be an object of strings");
+      (*h->mutable_labels())[k] = v.as_string();
+    }
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::StatusOr<v1::ImportRecord> ParseInterchangeLine(std::string_view line) {
+  auto json = Json::Parse(line);
+  if (!json.ok())
+    return absl::InvalidArgumentError(
+        attest::StrCat("not JSON: ", std::string(json.status().message())));
+  if (!json->is_object()) return Bad("record", "must be a JSON object");
+  Fields top(*json, "record");
+  v1::ImportRecord out;
+  RETURN_IF_ERROR(top.String("host", out.mutable_host(), true));
+  RETURN_IF_ERROR(top.String("instance_id", out.mutable_instance_id()));
+  std::string kind;
+  RETURN_IF_ERROR(top.String("kind", &kind, true));
+  google::protobuf::Timestamp observed_at;
+  bool has_time = false;
+  RETURN_IF_ERROR(top.Time("observed_at", &observed_at, &has_time));
+  if (!has_time) return Bad("observed_at", "required");
+  const Json* body = json->Find(kind);
+  if (body == nullptr || !body->is_object()) {
+    return Bad(kind, attest::StrCat("an object named after the kind \"", kind, "\" is required"));
+  }
+  Fields f(*body, kind);
+  if (kind == "hello") {
+    v1::Hello* h = out.mutable_hello();
+    RETURN_IF_ERROR(ParseHello(f, h));
+    *h->mutable_sent_at() = observed_at;
+    if (out.instance_id().empty()) out.set_instance_id(h->instance_id());
+    return out;
+  }
+  if (kind == "gap") return Bad("kind", "gap records are made by attestd and cannot be imported");
+  v1::Signal* s = out.mutable_signal();
+  uint64_t seq = 0;
+  RETURN_IF_ERROR(top.Uint("seq", &seq));
+  s->set_seq(seq);
+  *s->mutable_observed_at() = observed_at;
+  if (kind == "heartbeat") {
+    s->mutable_heartbeat();
+  } else if (kind == "patch") {
+    RETURN_IF_ERROR(ParsePatch(f, s->mutable_patch()));
+  } else if (kind == "log_shipping") {
+    RETURN_IF_ERROR(ParseLogShipping(f, s->mutable_log_shipping()));
+  } else if (kind == "access_change") {
+    RETURN_IF_ERROR(ParseAccessChange(f, s->mutable_access_change()));
+  } else if (kind == "access_snapshot") {
+    RETURN_IF_ERROR(ParseAccessSnapshot(f, s->mutable_access_snapshot()));
+  } else if (kind == "check") {
+    RETURN_IF_ERROR(ParseCheck(f, s->mutable_check()));
+  } else if (kind == "collector_error") {
+    RETURN_IF_ERROR(f.String("collector", s->mutable_collector_error()->mutable_collector(), true));
+    RETURN_IF_ERROR(f.String("error", s->mutable_collector_error()->mutable_error()));
+  } else {
+    return Bad("kind", attest::StrCat("unknown kind \"", kind, "\""));
+  }
+  return out;
+}
+
+}  // namespace attest::evidence

@@ -1,0 +1,23 @@
+// The evidence interchange format (docs/evidence-format.md) read back: one
+// JSON Lines record -> the hello or signal it carries. attestctl import
+// parses with this; attestd then validates, deduplicates and chains the
+// result like live ingest. Chain fields (index, hashes, received_at,
+// origin) are ignored, so an export can be imported elsewhere.
+#ifndef ATTEST_DAEMON_EVIDENCE_INTERCHANGE_H_
+#define ATTEST_DAEMON_EVIDENCE_INTERCHANGE_H_
+
+#include <string_view>
+
+#include "absl/status/statusor.h"
+#include "attest/v1/admin.pb.h"
+
+namespace attest::evidence {
+
+// InvalidArgument naming the field for anything malformed: bad JSON, a
+// missing or mistyped field, an unknown kind or enum name, a bad time.
+// Gap records are refused: attestd makes those itself.
+absl::StatusOr<v1::ImportRecord> ParseInterchangeLine(std::string_view line);
+
+}  // namespace attest::evidence
+
+#endif  // ATTEST_DAEMON_EVIDENCE_INTERCHANGE_H_

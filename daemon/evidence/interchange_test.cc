@@ -1,0 +1,89 @@
+#include "daemon/evidence/interchange.h"
+
+#include "daemon/evidence/record_json.h"
+#include "daemon/evidence/test_records.h"
+#include "google/protobuf/util/message_differencer.h"
+#include "gtest/gtest.h"
+
+namespace attest::evidence {
+namespace {
+
+using google::protobuf::util::MessageDifferencer;
+
+TEST(InterchangeTest, EveryExportedKindReadsBackToTheSameSignal) {
+  for (v1::EvidenceRecord r : testing::EveryKind()) {
+    // Enums must name a value to be read back (ingest refuses UNSPECIFIED).
+    if (r.has_signal() && r.signal().has_log_shipping() &&
+        r.signal().log_shipping().probe() == v1::SHIPPER_PROBE_UNSPECIFIED) {
+      r.mutable_signal()->mutable_log_shipping()->set_probe(v1::SHIPPER_PROBE_MARKER_FILE);
+    }
+    const std::string line = CanonicalRecord(r, /*with_links=*/true);
+    auto parsed = ParseInterchangeLine(line);
+    if (r.has_gap()) {
+      ASSERT_FALSE(parsed.ok());
+      EXPECT_NE(parsed.status().message().find("made by attestd"), std::string::npos);
+      continue;
+    }
+    ASSERT_TRUE(parsed.ok()) << line << "\n" << parsed.status();
+    EXPECT_EQ(parsed->host(), r.host());
+    EXPECT_EQ(parsed->instance_id(), r.instance_id());
+    if (r.has_hello()) {
+      v1::Hello want = r.hello();
+      *want.mutable_sent_at() = r.observed_at();
+      EXPECT_TRUE(MessageDifferencer::Equals(parsed->hello(), want)) << line;
+    } else {
+      v1::Signal want = r.signal();
+      want.set_seq(r.seq());
+      *want.mutable_observed_at() = r.observed_at();
+      EXPECT_TRUE(MessageDifferencer::Equals(parsed->signal(), want))
+          << line << "\n"
+          << parsed->signal().DebugString() << "\nwant\n"
+          << want.DebugString();
+    }
+  }
+}
+
+TEST(InterchangeTest, TheIssuesMinimalFieldsAreEnough) {
+  auto r = ParseInterchangeLine(
+      R"({"host":"web-1","seq":7,"observed_at":"2026-03-01T10:00:00Z","kind":"check",)"
+      R"("check":{"name":"ntp","status":"critical","detail":"offset 3s"}})");
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->signal().seq(), 7u);
+  EXPECT_EQ(r->signal().check().status(), v1::CHECK_STATUS_CRITICAL);
+  EXPECT_EQ(r->signal().observed_at().seconds(), 1772359200);
+}
+
+TEST(InterchangeTest, MalformedLinesNameWhatIsWrong) {
+  struct Case {
+    const char* line;
+    const char* reason;
+  } cases[] = {
+      {"{not json", "not JSON"},
+      {R"([1])", "record: must be a JSON object"},
+      {R"({"seq":1,"observed_at":"2026-01-01T00:00:00Z","kind":"heartbeat","heartbeat":{}})",
+       "record.host: required"},
+      {R"({"host":"h","seq":1,"kind":"heartbeat","heartbeat":{}})", "observed_at: required"},
+      {R"({"host":"h","seq":1,"observed_at":"yesterday","kind":"heartbeat","heartbeat":{}})",
+       "record.observed_at"},
+      {R"({"host":"h","seq":1,"observed_at":"2026-01-01T00:00:00Z","kind":"heartbeat"})",
+       "an object named after the kind"},
+      {R"({"host":"h","seq":1,"observed_at":"2026-01-01T00:00:00Z","kind":"telepathy","telepathy":{}})",
+       "unknown kind \"telepathy\""},
+      {R"({"host":"h","seq":-1,"observed_at":"2026-01-01T00:00:00Z","kind":"heartbeat","heartbeat":{}})",
+       "record.seq: must be a non-negative integer"},
+      {R"({"host":"h","seq":1,"observed_at":"2026-01-01T00:00:00Z","kind":"check","check":{"name":"x","status":"meh"}})",
+       "check.status: unknown value \"meh\""},
+      {R"({"host":"h","seq":1,"observed_at":"2026-01-01T00:00:00Z","kind":"patch","patch":{"package_manager":"dpkg","pending":[{"package":1}]}})",
+       "patch.pending.package: must be a string"},
+  };
+  for (const Case& c : cases) {
+    auto r = ParseInterchangeLine(c.line);
+    ASSERT_FALSE(r.ok()) << c.line;
+    EXPECT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument);
+    EXPECT_NE(r.status().message().find(c.reason), std::string::npos)
+        << c.line << " -> " << r.status().message();
+  }
+}
+
+}  // namespace
+}  // namespace attest::evidence
