@@ -5,6 +5,7 @@
 #include "daemon/engine/engine.h"
 #include "daemon/engine/engine_keys.h"
 #include "daemon/engine/records.h"
+#include "daemon/engine/scan.h"
 #include "daemon/ingest/validate.h"
 #include "spdlog/spdlog.h"
 
@@ -12,24 +13,6 @@ namespace attest::engine {
 namespace {
 
 constexpr absl::Duration kMaxFuture = absl::Minutes(5);
-
-template <typename Message>
-absl::Status ForEach(store::Store& store, store::Family family, std::string_view prefix,
-                     const std::function<absl::Status(std::string_view, Message&&)>& visit) {
-  absl::Status inner;
-  absl::Status s =
-      store::ScanPrefix(store, family, prefix, [&](std::string_view k, std::string_view v) {
-        Message m;
-        if (!m.ParseFromArray(v.data(), static_cast<int>(v.size()))) {
-          inner =
-              absl::DataLossError(attest::StrCat(store::FamilyName(family), ": corrupt record"));
-          return false;
-        }
-        inner = visit(k, std::move(m));
-        return inner.ok();
-      });
-  return s.ok() ? inner : s;
-}
 
 void FoldApproval(EngineState& state, const v1::Approval& a) {
   auto& events = state.approvals[a.host()][a.change_id()];
@@ -56,8 +39,8 @@ absl::Status Require(const std::string& value, const char* what) {
 }  // namespace
 
 absl::Status Engine::LoadState() {
-  absl::Status s = ForEach<v1::PolicyVersion>(
-      store_, store::Family::kPolicyVersions, "", [&](std::string_view, v1::PolicyVersion&& v) {
+  absl::Status s = ScanPrefixMessages<v1::PolicyVersion>(
+      store_, store::Family::kPolicyVersions, "", [&](v1::PolicyVersion&& v) {
         auto policy = ParsePolicy(v.source(), v.file());
         if (!policy.ok())
           return absl::DataLossError(attest::StrCat("stored policy version ", v.version(), ": ",
@@ -66,17 +49,17 @@ absl::Status Engine::LoadState() {
         return absl::OkStatus();
       });
   if (!s.ok()) return s;
-  s = ForEach<v1::WindowDef>(store_, store::Family::kWindows, "",
-                             [&](std::string_view, v1::WindowDef&& w) {
-                               state_.windows[w.id()] = std::move(w);
-                               return absl::OkStatus();
-                             });
+  s = ScanPrefixMessages<v1::WindowDef>(store_, store::Family::kWindows, "",
+                                        [&](v1::WindowDef&& w) {
+                                          state_.windows[w.id()] = std::move(w);
+                                          return absl::OkStatus();
+                                        });
   if (!s.ok()) return s;
-  s = ForEach<v1::EngineHost>(store_, store::Family::kEngineHosts, "",
-                              [&](std::string_view, v1::EngineHost&& h) {
-                                state_.hosts[h.host()] = std::move(h);
-                                return absl::OkStatus();
-                              });
+  s = ScanPrefixMessages<v1::EngineHost>(store_, store::Family::kEngineHosts, "",
+                                         [&](v1::EngineHost&& h) {
+                                           state_.hosts[h.host()] = std::move(h);
+                                           return absl::OkStatus();
+                                         });
   if (!s.ok()) return s;
   // Hosts with evidence the engine has never seen.
   s = store_.Scan(store::Family::kHosts, "", "", [&](std::string_view key, std::string_view) {
@@ -84,17 +67,17 @@ absl::Status Engine::LoadState() {
     return true;
   });
   if (!s.ok()) return s;
-  s = ForEach<v1::Exception>(store_, store::Family::kExceptions, "",
-                             [&](std::string_view, v1::Exception&& x) {
-                               FoldException(state_, x);
-                               return absl::OkStatus();
-                             });
+  s = ScanPrefixMessages<v1::Exception>(store_, store::Family::kExceptions, "",
+                                        [&](v1::Exception&& x) {
+                                          FoldException(state_, x);
+                                          return absl::OkStatus();
+                                        });
   if (!s.ok()) return s;
-  return ForEach<v1::Approval>(store_, store::Family::kApprovals, keys::ApprovalPrefix(),
-                               [&](std::string_view, v1::Approval&& a) {
-                                 FoldApproval(state_, a);
-                                 return absl::OkStatus();
-                               });
+  return ScanPrefixMessages<v1::Approval>(store_, store::Family::kApprovals, keys::ApprovalPrefix(),
+                                          [&](v1::Approval&& a) {
+                                            FoldApproval(state_, a);
+                                            return absl::OkStatus();
+                                          });
 }
 
 absl::Status Engine::PutWindow(const v1::WindowDef& window) {
@@ -113,15 +96,15 @@ absl::Status Engine::PutWindow(const v1::WindowDef& window) {
   const Seconds we = window.end().seconds();
   for (const auto& [host, eh] : state_.hosts) {
     if (!SelectorMatches(window.scope(), eh.labels())) continue;
-    s = ForEach<v1::HostDay>(store_, store::Family::kTimeline, keys::Str(host),
-                             [&](std::string_view, v1::HostDay&& d) {
-                               v1::StateSeconds c = Clip(d, ws, we);
-                               if (Total(c) == 0) return absl::OkStatus();
-                               v1::WindowDay& agg = aggregates[{d.control(), d.day()}];
-                               AddSeconds(agg.mutable_seconds(), c);
-                               agg.set_hosts(agg.hosts() + 1);
-                               return absl::OkStatus();
-                             });
+    s = ScanPrefixMessages<v1::HostDay>(store_, store::Family::kTimeline, keys::Str(host),
+                                        [&](v1::HostDay&& d) {
+                                          v1::StateSeconds c = Clip(d, ws, we);
+                                          if (Total(c) == 0) return absl::OkStatus();
+                                          v1::WindowDay& agg = aggregates[{d.control(), d.day()}];
+                                          AddSeconds(agg.mutable_seconds(), c);
+                                          agg.set_hosts(agg.hosts() + 1);
+                                          return absl::OkStatus();
+                                        });
     if (!s.ok()) return s;
   }
   for (const auto& [k, agg] : aggregates) {

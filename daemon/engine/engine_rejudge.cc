@@ -6,6 +6,7 @@
 #include "daemon/engine/engine.h"
 #include "daemon/engine/engine_keys.h"
 #include "daemon/engine/records.h"
+#include "daemon/engine/scan.h"
 #include "daemon/store/keys.h"
 
 namespace attest::engine {
@@ -13,22 +14,14 @@ namespace {
 
 using DayControl = std::pair<uint32_t, std::string>;
 
-template <typename Message>
-absl::Status ScanMessages(store::Store& store, store::Family family, std::string_view begin,
-                          std::string_view end, const std::function<void(Message&&)>& visit) {
-  absl::Status parse;
-  absl::Status s =
-      store.Scan(family, begin, end, [&](std::string_view key, std::string_view value) {
-        Message m;
-        if (!m.ParseFromArray(value.data(), static_cast<int>(value.size()))) {
-          parse =
-              absl::DataLossError(attest::StrCat(store::FamilyName(family), ": corrupt record"));
-          return false;
-        }
-        visit(std::move(m));
-        return true;
-      });
-  return s.ok() ? parse : s;
+// Adds a delta to one window-day aggregate (read, add, put in `batch`).
+void AddToWindowDay(store::Store& store, store::WriteBatch* batch, const std::string& key,
+                    const v1::StateSeconds& seconds, int hosts) {
+  v1::WindowDay agg;
+  if (auto cur = store.Get(store::Family::kRollup, key); cur.ok()) agg.ParseFromString(*cur);
+  AddSeconds(agg.mutable_seconds(), seconds);
+  agg.set_hosts(static_cast<uint32_t>(static_cast<int>(agg.hosts()) + hosts));
+  batch->Put(store::Family::kRollup, key, agg.SerializeAsString());
 }
 
 // Contiguous FAIL intervals, merged whatever their cause.
@@ -122,12 +115,8 @@ absl::Status Engine::ProcessHost(const std::string& host, int64_t from) {
           });
       if (!s.ok()) return s;
       for (const auto& [k, v] : delta) {
-        const std::string key = keys::WindowDay(id, std::get<0>(k), std::get<1>(k));
-        v1::WindowDay agg;
-        if (auto cur = store_.Get(store::Family::kRollup, key); cur.ok()) agg.ParseFromString(*cur);
-        AddSeconds(agg.mutable_seconds(), v.first);
-        agg.set_hosts(static_cast<uint32_t>(static_cast<int>(agg.hosts()) + v.second));
-        batch.Put(store::Family::kRollup, key, agg.SerializeAsString());
+        AddToWindowDay(store_, &batch, keys::WindowDay(id, std::get<0>(k), std::get<1>(k)), v.first,
+                       v.second);
       }
     }
     // Drop the day records: the rejudge below adds them back under the
@@ -269,16 +258,12 @@ absl::Status Engine::Rejudge(const std::string& host, int64_t from) {
     account(old_days, -1);
     account(days, +1);
     for (const auto& [k, v] : delta) {
-      if (Total(v.first) == 0 && v.first.pass() == 0 && v.first.fail() == 0 &&
-          v.first.excepted() == 0 && v.second == 0) {
-        continue;
+      const v1::StateSeconds& d = v.first;
+      if (d.pass() == 0 && d.fail() == 0 && d.no_evidence() == 0 && d.excepted() == 0 &&
+          v.second == 0) {
+        continue;  // the day did not change for this window
       }
-      const std::string key = keys::WindowDay(id, k.second, k.first);
-      v1::WindowDay agg;
-      if (auto cur = store_.Get(store::Family::kRollup, key); cur.ok()) agg.ParseFromString(*cur);
-      AddSeconds(agg.mutable_seconds(), v.first);
-      agg.set_hosts(static_cast<uint32_t>(static_cast<int>(agg.hosts()) + v.second));
-      batch.Put(store::Family::kRollup, key, agg.SerializeAsString());
+      AddToWindowDay(store_, &batch, keys::WindowDay(id, k.second, k.first), d, v.second);
     }
   }
 

@@ -5,6 +5,7 @@
 
 #include "common/strings.h"
 #include "common/time_util.h"
+#include "daemon/evidence/record_json.h"
 
 namespace attest::engine {
 namespace {
@@ -32,27 +33,6 @@ bool Fresh(Seconds t, Seconds freshness, Seconds b) { return t > 0 && b < t + fr
 bool CollectorFailedSince(const v1::JudgeFacts& f, const char* collector, Seconds t) {
   auto it = f.collector_error().find(collector);
   return it != f.collector_error().end() && it->second > t;
-}
-
-std::string_view ChangeName(v1::AccessChangeKind k) {
-  switch (k) {
-    case v1::ACCESS_CHANGE_KIND_USER_ADDED:
-      return "user_added";
-    case v1::ACCESS_CHANGE_KIND_USER_REMOVED:
-      return "user_removed";
-    case v1::ACCESS_CHANGE_KIND_USER_MODIFIED:
-      return "user_modified";
-    case v1::ACCESS_CHANGE_KIND_GROUP_CHANGED:
-      return "group_changed";
-    case v1::ACCESS_CHANGE_KIND_SUDOERS_CHANGED:
-      return "sudoers_changed";
-    case v1::ACCESS_CHANGE_KIND_KEY_ADDED:
-      return "key_added";
-    case v1::ACCESS_CHANGE_KIND_KEY_REMOVED:
-      return "key_removed";
-    default:
-      return "change";
-  }
 }
 
 std::string_view CheckStatusName(v1::CheckStatus s) {
@@ -354,10 +334,10 @@ class Sweep {
     for (const v1::Observation& o : in_.access_changes) {
       if (o.t() > b) break;
       if (o.t() + window > b || Approved(o.access().id(), b)) continue;
-      return {
-          v1::CONTROL_STATE_FAIL,
-          attest::StrCat("access change ", o.access().id(), " (", ChangeName(o.access().change()),
-                         " ", o.access().subject(), ") not approved within ", Human(window))};
+      return {v1::CONTROL_STATE_FAIL,
+              attest::StrCat("access change ", o.access().id(), " (",
+                             evidence::AccessChangeName(o.access().change()), " ",
+                             o.access().subject(), ") not approved within ", Human(window))};
     }
     const Seconds fresh = ToSeconds(c.freshness);
     if (fresh >= kForever) return {v1::CONTROL_STATE_PASS, ""};

@@ -90,27 +90,6 @@ std::string_view ProbeName(v1::ShipperProbe p) {
   }
 }
 
-std::string_view ChangeName(v1::AccessChangeKind k) {
-  switch (k) {
-    case v1::ACCESS_CHANGE_KIND_USER_ADDED:
-      return "user_added";
-    case v1::ACCESS_CHANGE_KIND_USER_REMOVED:
-      return "user_removed";
-    case v1::ACCESS_CHANGE_KIND_USER_MODIFIED:
-      return "user_modified";
-    case v1::ACCESS_CHANGE_KIND_GROUP_CHANGED:
-      return "group_changed";
-    case v1::ACCESS_CHANGE_KIND_SUDOERS_CHANGED:
-      return "sudoers_changed";
-    case v1::ACCESS_CHANGE_KIND_KEY_ADDED:
-      return "key_added";
-    case v1::ACCESS_CHANGE_KIND_KEY_REMOVED:
-      return "key_removed";
-    default:
-      return "unspecified";
-  }
-}
-
 std::string_view CheckStatusName(v1::CheckStatus s) {
   switch (s) {
     case v1::CHECK_STATUS_OK:
@@ -169,7 +148,7 @@ void WriteAccessChange(std::string* out, const v1::AccessChange& c) {
   ObjectWriter w(out);
   w.String("after", c.after());
   w.String("before", c.before());
-  w.String("change", ChangeName(c.change()));
+  w.String("change", AccessChangeName(c.change()));
   w.String("diff", c.diff());
   w.String("id", c.id());
   w.String("subject", c.subject());
@@ -367,6 +346,27 @@ void AppendCanonicalRecord(std::string* out, const v1::EvidenceRecord& r, bool w
   w.Uint("seq", r.seq());
   before("\xff");
   w.Close();
+}
+
+std::string_view AccessChangeName(v1::AccessChangeKind k) {
+  switch (k) {
+    case v1::ACCESS_CHANGE_KIND_USER_ADDED:
+      return "user_added";
+    case v1::ACCESS_CHANGE_KIND_USER_REMOVED:
+      return "user_removed";
+    case v1::ACCESS_CHANGE_KIND_USER_MODIFIED:
+      return "user_modified";
+    case v1::ACCESS_CHANGE_KIND_GROUP_CHANGED:
+      return "group_changed";
+    case v1::ACCESS_CHANGE_KIND_SUDOERS_CHANGED:
+      return "sudoers_changed";
+    case v1::ACCESS_CHANGE_KIND_KEY_ADDED:
+      return "key_added";
+    case v1::ACCESS_CHANGE_KIND_KEY_REMOVED:
+      return "key_removed";
+    default:
+      return "unspecified";
+  }
 }
 
 }  // namespace attest::evidence

@@ -16,6 +16,9 @@ namespace attest::evidence {
 // access_snapshot, check, heartbeat, collector_error or gap.
 std::string_view RecordKind(const v1::EvidenceRecord& record);
 
+// The interchange name of an access change kind, e.g. "user_added".
+std::string_view AccessChangeName(v1::AccessChangeKind kind);
+
 // Appends the record's canonical JSON. Without links, this is exactly what
 // the chain hash covers; with links, `prev_hash` and `hash` (hex) are
 // included, as in an export.
