@@ -5,13 +5,12 @@
 
 #include "common/strings.h"
 #include "daemon/admin/admin_service.h"
+#include "daemon/admin/import_batches.h"
 #include "daemon/admin/reply.h"
 #include "daemon/ingest/validate.h"
 
 namespace attest::admin {
 namespace {
-
-constexpr char kDefaultInstance[] = "imported";
 
 // Collects commit outcomes; the last one to arrive finishes the call.
 struct ImportCall {
@@ -60,51 +59,7 @@ grpc::ServerUnaryReactor* AdminService::Import(grpc::CallbackServerContext* cont
     r->set_reason(std::move(reason));
   };
 
-  struct Pending {
-    ingest::CommitRequest request;
-    std::vector<uint64_t> lines;
-  };
-  std::vector<Pending> batches;
-  for (const v1::ImportRecord& rec : request->records()) {
-    if (!ingest::IsValidHostId(rec.host())) {
-      reject(rec.line(), attest::StrCat("host: \"", rec.host(), "\" is not a valid host id"));
-      continue;
-    }
-    const std::string instance = rec.instance_id().empty() ? kDefaultInstance : rec.instance_id();
-    if (rec.has_hello()) {
-      v1::Hello hello = rec.hello();
-      hello.set_instance_id(instance);
-      if (absl::Status s = ingest::ValidateHello(hello, limits_); !s.ok()) {
-        reject(rec.line(), std::string(s.message()));
-        continue;
-      }
-      Pending& p = batches.emplace_back();
-      p.request.host = rec.host();
-      p.request.hello = std::move(hello);
-      p.request.record_hello = true;
-      p.lines.push_back(rec.line());
-      continue;
-    }
-    if (!rec.has_signal()) {
-      reject(rec.line(), "neither a hello nor a signal");
-      continue;
-    }
-    if (absl::Status s = ingest::ValidateSignal(rec.signal(), now, limits_); !s.ok()) {
-      reject(rec.line(), std::string(s.message()));
-      continue;
-    }
-    const bool extend = !batches.empty() && batches.back().request.host == rec.host() &&
-                        batches.back().request.hello.instance_id() == instance &&
-                        (batches.back().request.signals.empty() ||
-                         batches.back().request.signals.back().seq() < rec.signal().seq());
-    if (!extend) {
-      Pending& p = batches.emplace_back();
-      p.request.host = rec.host();
-      p.request.hello.set_instance_id(instance);
-    }
-    batches.back().request.signals.push_back(rec.signal());
-    batches.back().lines.push_back(rec.line());
-  }
+  std::vector<ImportBatch> batches = BuildImportBatches(request->records(), limits_, now, reject);
 
   auto* reactor = context->DefaultReactor();
   if (batches.empty()) {
@@ -115,8 +70,7 @@ grpc::ServerUnaryReactor* AdminService::Import(grpc::CallbackServerContext* cont
   call->reactor = reactor;
   call->response = response;
   call->pending = batches.size();
-  for (Pending& p : batches) {
-    p.request.origin = v1::ORIGIN_IMPORTED;
+  for (ImportBatch& p : batches) {
     p.request.done = [call, lines = std::move(p.lines)](const ingest::CommitResult& r) {
       call->Done(r, lines);
     };
