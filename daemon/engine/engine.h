@@ -51,6 +51,25 @@ struct LoadedPolicy {
   Policy policy;
 };
 
+// A deviation as a summary lists it; its control and host are the keys it
+// is filed under.
+struct DeviationRun {
+  int64_t start = 0;
+  int64_t end = 0;
+  std::string cause;
+};
+
+// What summaries read of one host without touching the store, so that a
+// summary of a large fleet costs memory reads: the host's day records of
+// its last judged day (the day in progress, for a host that is up to date)
+// and its deviations. Each rejudge updates it after its batch is written,
+// so it always equals the store.
+struct HostView {
+  uint32_t day = 0;                                             // the day of `day_records`
+  std::vector<v1::HostDay> day_records;                         // one per control
+  std::map<std::string, std::vector<DeviationRun>> deviations;  // control -> by start
+};
+
 // The engine's in-memory view of the store's records. Owned by the engine
 // thread; the windows module reads it from that thread.
 struct EngineState {
@@ -60,6 +79,7 @@ struct EngineState {
   std::map<std::string, v1::Exception> exceptions;     // by id (revocations folded in)
   std::map<std::string, ApprovalsByChange> approvals;  // host -> change -> events
   std::map<std::string, std::vector<v1::Approval>> approval_records;  // change id -> records
+  std::map<std::string, HostView> views;                              // by host
 
   const Policy* current_policy() const {
     return policies.empty() ? nullptr : &policies.back().policy;

@@ -61,6 +61,23 @@ absl::Status Engine::LoadState() {
                                            return absl::OkStatus();
                                          });
   if (!s.ok()) return s;
+  s = ScanPrefixMessages<v1::DeviationRecord>(
+      store_, store::Family::kDeviations, "", [&](v1::DeviationRecord&& d) {
+        state_.views[d.host()].deviations[d.control()].push_back(
+            {d.start(), d.end(), std::move(*d.mutable_cause())});
+        return absl::OkStatus();
+      });
+  if (!s.ok()) return s;
+  for (const auto& [host, eh] : state_.hosts) {
+    if (eh.judged_through_day() == 0) continue;
+    HostView& view = state_.views[host];
+    view.day = eh.judged_through_day();
+    s = ScanMessages<v1::HostDay>(
+        store_, store::Family::kTimeline, keys::HostDayFrom(host, view.day),
+        keys::HostDayFrom(host, view.day + 1),
+        [&](v1::HostDay&& d) { view.day_records.push_back(std::move(d)); });
+    if (!s.ok()) return s;
+  }
   // Hosts with evidence the engine has never seen.
   s = store_.Scan(store::Family::kHosts, "", "", [&](std::string_view key, std::string_view) {
     state_.hosts[std::string(key)].set_host(std::string(key));

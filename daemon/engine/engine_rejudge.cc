@@ -131,6 +131,7 @@ absl::Status Engine::ProcessHost(const std::string& host, int64_t from) {
     *eh.mutable_labels() = hs.labels();
     batch.Put(store::Family::kEngineHosts, host, eh.SerializeAsString());
     if (s = store_.Write(batch, {.sync = false}); !s.ok()) return s;
+    state_.views[host].day_records.clear();
     from = 0;
   }
   if (from >= kForever || eh.enrolled() == 0) return absl::OkStatus();
@@ -269,6 +270,7 @@ absl::Status Engine::Rejudge(const std::string& host, int64_t from) {
 
   // Deviations: keep those that ended before `begin`, cut the one that
   // spans it, and continue it if the new judgement still fails at `begin`.
+  std::map<std::string, std::vector<v1::DeviationRecord>> new_runs;
   for (const auto& [control, intervals] : judged) {
     std::vector<v1::DeviationRecord> runs = FailRuns(intervals);
     std::optional<v1::DeviationRecord> spanning;
@@ -297,12 +299,29 @@ absl::Status Engine::Rejudge(const std::string& host, int64_t from) {
       batch.Put(store::Family::kDeviations, keys::Deviation(control, host, r.start()),
                 r.SerializeAsString());
     }
+    new_runs[control] = std::move(runs);
   }
 
   eh.set_judged_through_day(last_day);
   eh.set_pending_from(0);
   batch.Put(store::Family::kEngineHosts, host, eh.SerializeAsString());
-  return store_.Write(batch, {.sync = false});
+  if (s = store_.Write(batch, {.sync = false}); !s.ok()) return s;
+
+  // The same changes to the host's view, now that they are stored.
+  HostView& view = state_.views[host];
+  view.day = last_day;
+  view.day_records.clear();
+  for (auto& [k, d] : days) {
+    if (k.first == last_day) view.day_records.push_back(std::move(d));
+  }
+  for (auto& [control, runs] : new_runs) {
+    std::vector<DeviationRun>& list = view.deviations[control];
+    std::erase_if(list, [&](const DeviationRun& r) { return r.end >= begin; });
+    for (v1::DeviationRecord& r : runs) {
+      list.push_back({r.start(), r.end(), std::move(*r.mutable_cause())});
+    }
+  }
+  return absl::OkStatus();
 }
 
 }  // namespace attest::engine

@@ -1,12 +1,14 @@
 #include "daemon/windows/summary.h"
 
 #include <algorithm>
+#include <future>
 #include <map>
 #include <set>
 
 #include "common/strings.h"
 #include "common/time_util.h"
 #include "daemon/engine/records.h"
+#include "daemon/engine/scan.h"
 #include "daemon/store/keys.h"
 
 namespace attest::windows {
@@ -33,7 +35,8 @@ std::string Hours(Seconds s) {
   return buf;
 }
 
-// Effectiveness, coverage, deviations' tolerance and the verdict.
+// Effectiveness, coverage, deviations' tolerance and the verdict. The
+// deviations are already in (start, host) order.
 void Finish(v1::ControlSummary* cs, const v1::WindowThresholds& t) {
   const v1::StateSeconds& s = cs->seconds();
   cs->set_in_scope_seconds(engine::Total(s));
@@ -44,11 +47,6 @@ void Finish(v1::ControlSummary* cs, const v1::WindowThresholds& t) {
                        ? 0.0
                        : static_cast<double>(s.pass() + s.fail() + s.excepted()) /
                              static_cast<double>(cs->in_scope_seconds()));
-  std::sort(cs->mutable_deviations()->begin(), cs->mutable_deviations()->end(),
-            [](const v1::DeviationSummary& a, const v1::DeviationSummary& b) {
-              return std::make_pair(a.start().seconds(), a.host()) <
-                     std::make_pair(b.start().seconds(), b.host());
-            });
   if (cs->in_scope_seconds() == 0) cs->add_findings("no host was in scope");
   if (!cs->has_effectiveness()) {
     cs->add_findings("no PASS or FAIL evidence: effectiveness cannot be shown");
@@ -97,34 +95,63 @@ std::vector<std::string> VersionsIn(const engine::EngineState& state, Span span)
   return out;
 }
 
-// Deviations of `control` within the span, per host (scope-filtered).
-absl::Status Deviations(
-    store::Store& store, const engine::EngineState& state, const v1::WindowDef& w,
-    const engine::Control& c, Span span,
-    const std::function<void(const std::string& host, v1::DeviationSummary)>& add) {
+// A host in the window's scope, with its view (null: never judged).
+struct InScope {
+  const std::string* host;
+  const engine::HostView* view;
+  uint32_t rank;  // position in host order
+};
+
+std::vector<InScope> HostsInScope(const engine::EngineState& state, const v1::WindowDef& w) {
+  std::vector<InScope> out;
+  for (const auto& [host, eh] : state.hosts) {
+    if (!engine::SelectorMatches(w.scope(), eh.labels())) continue;
+    auto view = state.views.find(host);
+    out.push_back({&host, view == state.views.end() ? nullptr : &view->second,
+                   static_cast<uint32_t>(out.size())});
+  }
+  return out;
+}
+
+// A deviation clipped to the span, pointing into the engine's state.
+struct Hit {
+  Seconds start;
+  Seconds end;
+  uint32_t rank;  // the host's, so that (start, rank) is (start, host) order
+  const std::string* host;
+  const std::string* cause;
+};
+
+// Deviations of `control` within the span on the hosts in scope, longer
+// than the control's grace, in (start, host) order.
+std::vector<Hit> Deviations(const std::vector<InScope>& hosts, const engine::Control& c,
+                            Span span) {
   const Seconds grace = engine::ToSeconds(c.grace);
-  return store::ScanPrefix(store, store::Family::kDeviations, engine::keys::DeviationPrefix(c.id),
-                           [&](std::string_view, std::string_view value) {
-                             v1::DeviationRecord d;
-                             if (!d.ParseFromArray(value.data(), static_cast<int>(value.size())))
-                               return true;
-                             auto host = state.hosts.find(d.host());
-                             if (host == state.hosts.end() ||
-                                 !engine::SelectorMatches(w.scope(), host->second.labels())) {
-                               return true;
-                             }
-                             const Seconds a = std::max(d.start(), span.start);
-                             const Seconds b = std::min(d.end(), span.end);
-                             if (b - a <= grace || b <= a) return true;
-                             v1::DeviationSummary s;
-                             s.set_host(d.host());
-                             *s.mutable_start() = ToProto(absl::FromUnixSeconds(a));
-                             *s.mutable_end() = ToProto(absl::FromUnixSeconds(b));
-                             s.set_cause(d.cause());
-                             s.set_seconds(b - a);
-                             add(d.host(), std::move(s));
-                             return true;
-                           });
+  std::vector<Hit> hits;
+  for (const InScope& h : hosts) {
+    if (h.view == nullptr) continue;
+    auto runs = h.view->deviations.find(c.id);
+    if (runs == h.view->deviations.end()) continue;
+    for (const engine::DeviationRun& r : runs->second) {
+      const Seconds a = std::max(r.start, span.start);
+      const Seconds b = std::min(r.end, span.end);
+      if (b <= a || b - a <= grace) continue;
+      hits.push_back({a, b, h.rank, h.host, &r.cause});
+    }
+  }
+  std::sort(hits.begin(), hits.end(), [](const Hit& x, const Hit& y) {
+    return x.start != y.start ? x.start < y.start : x.rank < y.rank;
+  });
+  return hits;
+}
+
+void AddDeviation(v1::ControlSummary* cs, const Hit& h) {
+  v1::DeviationSummary* d = cs->add_deviations();
+  d->set_host(*h.host);
+  d->mutable_start()->set_seconds(h.start);
+  d->mutable_end()->set_seconds(h.end);
+  d->set_cause(*h.cause);
+  d->set_seconds(h.end - h.start);
 }
 
 // Seconds from per-host day records of hosts in scope, within [from, to).
@@ -148,6 +175,69 @@ absl::Status HostSeconds(store::Store& store, const engine::EngineState& state,
   return absl::OkStatus();
 }
 
+// One control's figures over the window (full days from the aggregates,
+// the day in progress and the deviations from the hosts' views).
+absl::StatusOr<v1::ControlSummary> SummarizeControl(const engine::Control& c, store::Store& store,
+                                                    const v1::WindowDef& w, Span span,
+                                                    Seconds now_s,
+                                                    const std::vector<std::string>& versions,
+                                                    const std::vector<InScope>& in_scope) {
+  v1::ControlSummary cs = Start(c, versions);
+  if (span.end > span.start) {
+    const uint32_t first_day = DayOf(span.start);
+    const uint32_t last_day = DayOf(span.end - 1);
+    // A day is complete when its part of the window is in the past.
+    const uint32_t open_day = DayOf(now_s);
+    const bool has_open_day =
+        last_day == open_day &&
+        std::min<Seconds>(w.end().seconds(), (open_day + 1) * kDaySeconds) > now_s;
+    absl::Status s =
+        store.Scan(store::Family::kRollup, engine::keys::WindowDay(w.id(), c.id, first_day),
+                   engine::keys::WindowDay(w.id(), c.id, last_day + 1),
+                   [&](std::string_view key, std::string_view v) {
+                     if (has_open_day && key == engine::keys::WindowDay(w.id(), c.id, open_day))
+                       return true;
+                     v1::WindowDay agg;
+                     if (!agg.ParseFromArray(v.data(), static_cast<int>(v.size()))) return true;
+                     engine::AddSeconds(cs.mutable_seconds(), agg.seconds());
+                     cs.set_hosts(std::max(cs.hosts(), agg.hosts()));
+                     return true;
+                   });
+    if (!s.ok()) return s;
+    if (has_open_day) {
+      // The day in progress, clipped to now, from the hosts' views (a
+      // host judged past today, i.e. with evidence from the future, is
+      // read from the store).
+      const Seconds from = std::max<Seconds>(span.start, open_day * kDaySeconds);
+      uint32_t hosts = 0;
+      for (const InScope& h : in_scope) {
+        if (h.view == nullptr || h.view->day < open_day) continue;
+        auto add = [&](const v1::HostDay& d) {
+          if (d.control() != c.id) return;
+          v1::StateSeconds secs = engine::Clip(d, from, span.end);
+          if (engine::Total(secs) == 0) return;
+          engine::AddSeconds(cs.mutable_seconds(), secs);
+          ++hosts;
+        };
+        if (h.view->day == open_day) {
+          for (const v1::HostDay& d : h.view->day_records) add(d);
+          continue;
+        }
+        s = engine::ScanMessages<v1::HostDay>(
+            store, store::Family::kTimeline, engine::keys::HostDayFrom(*h.host, open_day),
+            engine::keys::HostDayFrom(*h.host, open_day + 1), add);
+        if (!s.ok()) return s;
+      }
+      cs.set_hosts(std::max(cs.hosts(), hosts));
+    }
+    const std::vector<Hit> hits = Deviations(in_scope, c, span);
+    cs.mutable_deviations()->Reserve(static_cast<int>(hits.size()));
+    for (const Hit& h : hits) AddDeviation(&cs, h);
+  }
+  Finish(&cs, w.thresholds());
+  return cs;
+}
+
 }  // namespace
 
 absl::StatusOr<v1::WindowSummary> Summarize(const engine::EngineState& state, store::Store& store,
@@ -167,52 +257,26 @@ absl::StatusOr<v1::WindowSummary> Summarize(const engine::EngineState& state, st
   *out.mutable_computed_at() = ToProto(now);
   *out.mutable_evaluated_until() = ToProto(absl::FromUnixSeconds(std::max(span.start, span.end)));
   const std::vector<std::string> versions = VersionsIn(state, span);
-  std::map<std::string, std::vector<v1::ControlSummary>> groups;
+  const std::vector<InScope> in_scope = HostsInScope(state, w);
 
+  // Controls are independent: each is summarized on its own thread (a
+  // large fleet's deviation lists dominate the cost).
+  std::vector<std::future<absl::StatusOr<v1::ControlSummary>>> parts;
   for (const engine::Control& c : policy->controls) {
-    v1::ControlSummary cs = Start(c, versions);
-    if (span.end > span.start) {
-      const uint32_t first_day = DayOf(span.start);
-      const uint32_t last_day = DayOf(span.end - 1);
-      // A day is complete when its part of the window is in the past.
-      const uint32_t open_day = DayOf(now_s);
-      const bool has_open_day =
-          last_day == open_day &&
-          std::min<Seconds>(w.end().seconds(), (open_day + 1) * kDaySeconds) > now_s;
-      absl::Status s =
-          store.Scan(store::Family::kRollup, engine::keys::WindowDay(w.id(), c.id, first_day),
-                     engine::keys::WindowDay(w.id(), c.id, last_day + 1),
-                     [&](std::string_view key, std::string_view v) {
-                       if (has_open_day && key == engine::keys::WindowDay(w.id(), c.id, open_day))
-                         return true;
-                       v1::WindowDay agg;
-                       if (!agg.ParseFromArray(v.data(), static_cast<int>(v.size()))) return true;
-                       engine::AddSeconds(cs.mutable_seconds(), agg.seconds());
-                       cs.set_hosts(std::max(cs.hosts(), agg.hosts()));
-                       return true;
-                     });
-      if (!s.ok()) return s;
-      if (has_open_day) {
-        uint32_t hosts = 0;
-        s = HostSeconds(store, state, w, open_day, open_day,
-                        std::max<Seconds>(span.start, open_day * kDaySeconds), span.end,
-                        [&](const std::string&, const v1::EngineHost&, const v1::HostDay& d,
-                            const v1::StateSeconds& secs) {
-                          if (d.control() != c.id) return;
-                          engine::AddSeconds(cs.mutable_seconds(), secs);
-                          ++hosts;
-                        });
-        if (!s.ok()) return s;
-        cs.set_hosts(std::max(cs.hosts(), hosts));
-      }
-      s = Deviations(store, state, w, c, span, [&](const std::string&, v1::DeviationSummary d) {
-        *cs.add_deviations() = std::move(d);
-      });
-      if (!s.ok()) return s;
-    }
-    Finish(&cs, w.thresholds());
-    *out.add_controls() = std::move(cs);
+    parts.push_back(std::async(std::launch::async, [&, control = &c] {
+      return SummarizeControl(*control, store, w, span, now_s, versions, in_scope);
+    }));
   }
+  absl::Status failed;
+  for (auto& part : parts) {
+    absl::StatusOr<v1::ControlSummary> cs = part.get();
+    if (!cs.ok()) {
+      failed.Update(cs.status());
+      continue;
+    }
+    *out.add_controls() = std::move(*cs);
+  }
+  if (!failed.ok()) return failed;
 
   if (!request.group_by().empty() && span.end > span.start) {
     out.set_group_by(request.group_by());
@@ -243,11 +307,8 @@ absl::StatusOr<v1::WindowSummary> Summarize(const engine::EngineState& state, st
       for (const auto& [value, hosts] : hosts_in) {
         group(value, c).set_hosts(static_cast<uint32_t>(hosts.size()));
       }
-      s = Deviations(store, state, w, c, span,
-                     [&](const std::string& host, v1::DeviationSummary d) {
-                       *group(group_of[host], c).add_deviations() = std::move(d);
-                     });
-      if (!s.ok()) return s;
+      for (const Hit& h : Deviations(in_scope, c, span))
+        AddDeviation(&group(group_of[*h.host], c), h);
     }
     for (auto& [value, controls] : by_group) {
       v1::GroupSummary* g = out.add_groups();
