@@ -43,6 +43,10 @@ absl::StatusOr<ParsedArgs> ParseArgs(int argc, char** argv) {
                "policy file (YAML): controls and audit windows; SIGHUP reloads");
   flags.String("judge-delay", &c.judge_delay,
                "most time new evidence waits to be judged (e.g. 5s)");
+  flags.String("metrics-listen", &c.metrics_listen,
+               "serve Prometheus /metrics on HOST:PORT (off when empty; port 0 picks one)");
+  flags.String("metrics-refresh", &c.metrics_refresh,
+               "how often the compliance figures behind /metrics are recomputed");
   if (absl::Status s = flags.ParseWithConfig(argc, argv, &config_file); !s.ok()) return s;
   parsed.usage = flags.Usage();
   if (flags.help_requested()) {
@@ -61,6 +65,9 @@ absl::StatusOr<ParsedArgs> ParseArgs(int argc, char** argv) {
   }
   if (auto d = ParseHumanDuration(c.judge_delay); !d.ok()) {
     return absl::InvalidArgumentError(attest::StrCat("--judge-delay: ", d.status().message()));
+  }
+  if (auto d = ParseHumanDuration(c.metrics_refresh); !d.ok() || *d <= absl::ZeroDuration()) {
+    return absl::InvalidArgumentError("--metrics-refresh: a positive duration, e.g. 15s");
   }
   if (c.max_message_bytes < 1024 || c.max_streams < 1 || c.burst_per_host < 0 ||
       c.rate_per_host < 0) {

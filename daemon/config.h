@@ -31,6 +31,10 @@ struct Config {
   // How long new evidence may wait before it is judged (coalesces a busy
   // host's batches); reads always judge everything pending first.
   std::string judge_delay = "5s";
+  // Prometheus /metrics on this address ("" = off; port 0 picks one).
+  std::string metrics_listen;
+  // How often the compliance figures behind /metrics are recomputed.
+  std::string metrics_refresh = "15s";
 };
 
 // Outcome of parsing the command line.

@@ -51,7 +51,11 @@ int main(int argc, char** argv) {
   }
   if (!config.ready_file.empty()) {
     const std::string tmp = config.ready_file + ".tmp";
-    std::ofstream(tmp) << server.bound_address() << "\n";
+    std::ofstream ready(tmp);
+    ready << server.bound_address() << "\n";
+    // A second line names the /metrics address when metrics are on.
+    if (!server.metrics_address().empty()) ready << "metrics " << server.metrics_address() << "\n";
+    ready.close();
     std::rename(tmp.c_str(), config.ready_file.c_str());
   }
   int received = 0;

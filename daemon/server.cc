@@ -2,6 +2,11 @@
 
 #include <grpcpp/grpcpp.h>
 #include <grpcpp/security/server_credentials.h>
+#include <prometheus/exposer.h>
+#include <prometheus/registry.h>
+
+#include <condition_variable>
+#include <thread>
 
 #include "common/files.h"
 #include "common/strings.h"
@@ -10,6 +15,8 @@
 #include "daemon/engine/engine.h"
 #include "daemon/ingest/agent_service.h"
 #include "daemon/ingest/committer.h"
+#include "daemon/metrics/compliance.h"
+#include "daemon/metrics/ingest_metrics.h"
 #include "daemon/store/rocksdb_store.h"
 #include "spdlog/spdlog.h"
 
@@ -30,6 +37,15 @@ absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> Credentials(const Confi
 }  // namespace
 
 struct Server::Parts {
+  std::shared_ptr<prometheus::Registry> registry = std::make_shared<prometheus::Registry>();
+  std::unique_ptr<metrics::IngestMetrics> ingest_metrics =
+      std::make_unique<metrics::IngestMetrics>(*registry);
+  std::shared_ptr<metrics::ComplianceCollector> compliance;
+  std::unique_ptr<prometheus::Exposer> exposer;
+  std::thread refresher;
+  std::mutex refresher_mu;
+  std::condition_variable refresher_wake;
+  bool refresher_stop = false;
   std::unique_ptr<store::Store> store;
   std::unique_ptr<engine::Engine> engine;
   std::unique_ptr<ingest::Committer> committer;
@@ -61,6 +77,7 @@ absl::Status Server::Start() {
     }
   }
   ingest::CommitterOptions committer_options;
+  committer_options.metrics = parts_->ingest_metrics.get();
   committer_options.on_durable = [engine = parts_->engine.get()](const auto& hosts) {
     for (const std::string& host : hosts) engine->NotifyEvidence(host);
   };
@@ -74,6 +91,7 @@ absl::Status Server::Start() {
   agent_options.max_streams = static_cast<size_t>(config_.max_streams);
   agent_options.rate_per_host = static_cast<double>(config_.rate_per_host);
   agent_options.burst_per_host = static_cast<double>(config_.burst_per_host);
+  agent_options.metrics = parts_->ingest_metrics.get();
   parts_->agent_service =
       std::make_unique<ingest::AgentService>(*parts_->committer, clock_, agent_options);
   parts_->admin_service = std::make_unique<admin::AdminService>(
@@ -111,6 +129,36 @@ absl::Status Server::Start() {
         "For loopback development only.");
   }
   spdlog::info("attestd listening on {} (store {})", bound_address_, config_.data_dir);
+  if (!config_.metrics_listen.empty()) return StartMetrics();
+  return absl::OkStatus();
+}
+
+absl::Status Server::StartMetrics() {
+  parts_->compliance = std::make_shared<metrics::ComplianceCollector>(
+      *parts_->engine, *parts_->store, clock_, ATTEST_VERSION);
+  parts_->compliance->Refresh();
+  try {
+    parts_->exposer = std::make_unique<prometheus::Exposer>(config_.metrics_listen, 2);
+  } catch (const std::exception& e) {
+    return absl::UnavailableError(
+        attest::StrCat("cannot serve metrics on ", config_.metrics_listen, ": ", e.what()));
+  }
+  parts_->exposer->RegisterCollectable(parts_->registry);
+  parts_->exposer->RegisterCollectable(parts_->compliance);
+  const std::vector<int> ports = parts_->exposer->GetListeningPorts();
+  const std::string host = config_.metrics_listen.substr(0, config_.metrics_listen.rfind(':'));
+  metrics_address_ = attest::StrCat(host, ":", ports.empty() ? 0 : ports.front());
+  const absl::Duration every = *ParseHumanDuration(config_.metrics_refresh);
+  parts_->refresher = std::thread([parts = parts_.get(), every] {
+    std::unique_lock lock(parts->refresher_mu);
+    while (!parts->refresher_wake.wait_for(lock, absl::ToChronoMilliseconds(every),
+                                           [parts] { return parts->refresher_stop; })) {
+      lock.unlock();
+      parts->compliance->Refresh();
+      lock.lock();
+    }
+  });
+  spdlog::info("metrics on http://{}/metrics", metrics_address_);
   return absl::OkStatus();
 }
 
@@ -129,6 +177,15 @@ void Server::Shutdown() {
                                   std::chrono::milliseconds(500));
     parts_->grpc_server->Wait();
   }
+  if (parts_->refresher.joinable()) {
+    {
+      std::lock_guard lock(parts_->refresher_mu);
+      parts_->refresher_stop = true;
+    }
+    parts_->refresher_wake.notify_all();
+    parts_->refresher.join();
+  }
+  parts_->exposer.reset();
   if (parts_->committer) parts_->committer->Stop();
   if (parts_->engine) parts_->engine->Stop();
   if (parts_->store) {

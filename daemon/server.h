@@ -26,16 +26,21 @@ class Server {
   [[nodiscard]] absl::Status ReloadPolicy();
   // The address actually bound (resolves port 0).
   const std::string& bound_address() const { return bound_address_; }
+  // The /metrics address actually bound ("" when metrics are off).
+  const std::string& metrics_address() const { return metrics_address_; }
   // Stops accepting, lets in-flight batches commit and be acked, syncs and
   // closes the store. Safe to call more than once.
   void Shutdown();
 
  private:
+  absl::Status StartMetrics();
+
   struct Parts;
   Config config_;
   const Clock& clock_;
   std::unique_ptr<Parts> parts_;
   std::string bound_address_;
+  std::string metrics_address_;
 };
 
 }  // namespace attest::daemon

@@ -276,6 +276,28 @@ void WriteKindObject(std::string* out, const v1::EvidenceRecord& r) {
 
 }  // namespace
 
+std::string_view SignalKind(const v1::Signal& signal) {
+  switch (signal.kind_case()) {
+    case v1::Signal::kPatch:
+      return "patch";
+    case v1::Signal::kLogShipping:
+      return "log_shipping";
+    case v1::Signal::kAccessChange:
+      return "access_change";
+    case v1::Signal::kAccessSnapshot:
+      return "access_snapshot";
+    case v1::Signal::kCheck:
+      return "check";
+    case v1::Signal::kHeartbeat:
+      return "heartbeat";
+    case v1::Signal::kCollectorError:
+      return "collector_error";
+    case v1::Signal::KIND_NOT_SET:
+      break;
+  }
+  return "unknown";
+}
+
 std::string_view RecordKind(const v1::EvidenceRecord& record) {
   switch (record.body_case()) {
     case v1::EvidenceRecord::kHello:
@@ -283,25 +305,7 @@ std::string_view RecordKind(const v1::EvidenceRecord& record) {
     case v1::EvidenceRecord::kGap:
       return "gap";
     case v1::EvidenceRecord::kSignal:
-      switch (record.signal().kind_case()) {
-        case v1::Signal::kPatch:
-          return "patch";
-        case v1::Signal::kLogShipping:
-          return "log_shipping";
-        case v1::Signal::kAccessChange:
-          return "access_change";
-        case v1::Signal::kAccessSnapshot:
-          return "access_snapshot";
-        case v1::Signal::kCheck:
-          return "check";
-        case v1::Signal::kHeartbeat:
-          return "heartbeat";
-        case v1::Signal::kCollectorError:
-          return "collector_error";
-        case v1::Signal::KIND_NOT_SET:
-          break;
-      }
-      break;
+      return SignalKind(record.signal());
     case v1::EvidenceRecord::BODY_NOT_SET:
       break;
   }

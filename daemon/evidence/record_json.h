@@ -15,6 +15,8 @@ namespace attest::evidence {
 // The kind name of a record: hello, patch, log_shipping, access_change,
 // access_snapshot, check, heartbeat, collector_error or gap.
 std::string_view RecordKind(const v1::EvidenceRecord& record);
+// The same for one signal: patch, log_shipping, ... ("unknown" when unset).
+std::string_view SignalKind(const v1::Signal& signal);
 
 // The interchange name of an access change kind, e.g. "user_added".
 std::string_view AccessChangeName(v1::AccessChangeKind kind);

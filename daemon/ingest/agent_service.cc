@@ -3,14 +3,18 @@
 #include <grpcpp/support/proto_buffer_reader.h>
 #include <grpcpp/support/proto_buffer_writer.h>
 
+#include <chrono>
 #include <optional>
 
 #include "common/strings.h"
+#include "daemon/evidence/record_json.h"
 #include "daemon/ingest/identity.h"
 #include "spdlog/spdlog.h"
 
 namespace attest::ingest {
 namespace {
+
+using metrics::IngestMetrics;
 
 grpc::Status ToGrpc(const absl::Status& s) {
   return grpc::Status(static_cast<grpc::StatusCode>(s.code()), std::string(s.message()));
@@ -159,6 +163,21 @@ class AgentStream : public grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteB
   }
 
   void OnBatchLocked(v1::SignalBatch batch) {
+    batch_received_ = std::chrono::steady_clock::now();
+    if (IngestMetrics* m = service_.options_.metrics) {
+      std::string_view kind;
+      int run = 0;
+      for (const v1::Signal& signal : batch.signals()) {
+        const std::string_view k = evidence::SignalKind(signal);
+        if (k != kind && run > 0) {
+          m->Received(kind, run);
+          run = 0;
+        }
+        kind = k;
+        ++run;
+      }
+      if (run > 0) m->Received(kind, run);
+    }
     if (!hello_received_) {
       RequestFinishLocked(absl::FailedPreconditionError("a signal batch before the hello"));
       return;
@@ -205,6 +224,11 @@ class AgentStream : public grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteB
       reply.mutable_welcome()->set_highest_durable_seq(result.highest_durable_seq);
     } else {
       reply.mutable_ack()->set_highest_durable_seq(result.highest_durable_seq);
+      if (IngestMetrics* m = service_.options_.metrics) {
+        m->AckLatency(
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - batch_received_)
+                .count());
+      }
     }
     pending_ = std::move(reply);
     FlushLocked();
@@ -236,6 +260,7 @@ class AgentStream : public grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteB
       finish_requested_ = true;
       finish_status_ = std::move(status);
       if (!finish_status_.ok() && finish_status_.code() != absl::StatusCode::kCancelled) {
+        if (IngestMetrics* m = service_.options_.metrics) m->Rejected(finish_status_);
         spdlog::info("stream from {} ends: {}", host_.empty() ? context_->peer() : host_,
                      finish_status_.ToString());
       }
@@ -263,6 +288,7 @@ class AgentStream : public grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteB
   bool finished_ = false;
   bool cancelled_ = false;
   absl::Status finish_status_;
+  std::chrono::steady_clock::time_point batch_received_;  // for ack latency
   std::optional<v1::DaemonMessage> pending_;
   grpc::ByteBuffer read_buffer_;
   grpc::ByteBuffer write_buffer_;
@@ -290,6 +316,7 @@ grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer>* AgentService::Strea
     }
     streams_.insert(stream);
   }
+  if (options_.metrics != nullptr) options_.metrics->agents_connected().Increment();
   stream->Begin(refusal);
   return stream;
 }
@@ -305,6 +332,7 @@ void AgentService::Claim(const std::string& host, AgentStream* stream) {
 }
 
 void AgentService::Forget(AgentStream* stream) {
+  if (options_.metrics != nullptr) options_.metrics->agents_connected().Decrement();
   std::lock_guard lock(mu_);
   streams_.erase(stream);
   auto it = by_host_.find(stream->host());

@@ -20,6 +20,7 @@
 #include "daemon/ingest/committer.h"
 #include "daemon/ingest/rate_limiter.h"
 #include "daemon/ingest/validate.h"
+#include "daemon/metrics/ingest_metrics.h"
 
 namespace attest::ingest {
 
@@ -34,6 +35,7 @@ struct AgentServiceOptions {
   double rate_per_host = 2000;    // signals per second, sustained
   double burst_per_host = 20000;  // signals, burst
   Limits limits;
+  metrics::IngestMetrics* metrics = nullptr;  // not owned; null: not measured
 };
 
 class AgentService final

@@ -2,6 +2,8 @@
 
 #include <pthread.h>
 
+#include <chrono>
+
 #include "common/strings.h"
 #include "common/time_util.h"
 #include "daemon/evidence/chain.h"
@@ -246,7 +248,16 @@ void Committer::CommitGroup(std::vector<CommitRequest>& group) {
     batch.Put(store::Family::kHosts, host, state.SerializeAsString());
   }
 
+  const auto write_start = std::chrono::steady_clock::now();
   absl::Status status = store_.Write(batch, store::WriteOptions{.sync = true});
+  if (options_.metrics != nullptr) {
+    options_.metrics->WalSync(
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - write_start).count());
+    if (status.ok()) {
+      for (const CommitResult& r : results)
+        options_.metrics->Committed(r.stored, r.duplicates, r.gaps);
+    }
+  }
   if (status.ok()) {
     std::vector<std::string> hosts;
     hosts.reserve(touched.size());

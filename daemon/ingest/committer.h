@@ -26,6 +26,7 @@
 #include "attest/v1/agent.pb.h"
 #include "attest/v1/evidence.pb.h"
 #include "common/clock.h"
+#include "daemon/metrics/ingest_metrics.h"
 #include "daemon/store/store.h"
 
 namespace attest::ingest {
@@ -57,6 +58,7 @@ struct CommitterOptions {
   // Called on the committer thread after each durable group with the hosts
   // it touched (the engine's "judge these" signal). Must not block.
   std::function<void(const std::vector<std::string>& hosts)> on_durable;
+  metrics::IngestMetrics* metrics = nullptr;  // not owned; null: not measured
 };
 
 // Thread-safe: Submit may be called from any thread.

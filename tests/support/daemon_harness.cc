@@ -37,6 +37,13 @@ absl::Status DaemonHarness::Start() {
   auto address = WaitForFile(ready, &*process_, absl::Seconds(30));
   if (!address.ok()) return address.status();
   address_ = *address;
+  // attestd writes the whole file at once (rename), so it is complete now.
+  const std::string ready_text = ReadAll(ready);
+  const size_t at = ready_text.find("\nmetrics ");
+  if (at != std::string::npos) {
+    const size_t from = at + strlen("\nmetrics ");
+    metrics_address_ = ready_text.substr(from, ready_text.find('\n', from) - from);
+  }
   return absl::OkStatus();
 }
 

@@ -30,6 +30,8 @@ class DaemonHarness {
   void Kill();                 // SIGKILL, reaped
   absl::StatusOr<int> Stop();  // SIGTERM, exit code
   const std::string& address() const { return address_; }
+  // The /metrics address (with --metrics-listen among the extra flags).
+  const std::string& metrics_address() const { return metrics_address_; }
   const std::string& data_dir() const { return data_dir_; }
   const std::string& log_path() const { return log_path_; }
 
@@ -48,6 +50,7 @@ class DaemonHarness {
   std::string data_dir_;
   std::string log_path_;
   std::string address_;
+  std::string metrics_address_;
   std::optional<ChildProcess> process_;
 };
 
