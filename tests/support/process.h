@@ -54,6 +54,10 @@ std::string ReadAll(const std::string& path);
 // waiting on another process's observable state, never on time itself.
 bool Eventually(const std::function<bool()>& predicate, absl::Duration timeout = absl::Seconds(60));
 
+// A TCP port on 127.0.0.1 that was free a moment ago, for servers that
+// cannot report the port they bound (Prometheus, Alertmanager).
+int FreeLoopbackPort();
+
 // A fresh empty directory under the test temp dir.
 std::string FreshDir(const std::string& name);
 
