@@ -62,12 +62,13 @@ struct DeviationRun {
 // What summaries read of one host without touching the store, so that a
 // summary of a large fleet costs memory reads: the host's day records of
 // its last judged day (the day in progress, for a host that is up to date)
-// and its deviations. Each rejudge updates it after its batch is written,
-// so it always equals the store.
+// its deviations, and its latest patch facts. Each rejudge updates it
+// after its batch is written, so it always equals the store.
 struct HostView {
   uint32_t day = 0;                                             // the day of `day_records`
   std::vector<v1::HostDay> day_records;                         // one per control
   std::map<std::string, std::vector<DeviationRun>> deviations;  // control -> by start
+  v1::JudgeFacts::PatchFacts patch;                             // after the host's last observation
 };
 
 // The engine's in-memory view of the store's records. Owned by the engine

@@ -310,6 +310,7 @@ absl::Status Engine::Rejudge(const std::string& host, int64_t from) {
   // The same changes to the host's view, now that they are stored.
   HostView& view = state_.views[host];
   view.day = last_day;
+  view.patch = facts.patch();  // facts now include every observation
   view.day_records.clear();
   for (auto& [k, d] : days) {
     if (k.first == last_day) view.day_records.push_back(std::move(d));

@@ -9,6 +9,7 @@
 #include <google/protobuf/util/message_differencer.h>
 #include <gtest/gtest.h>
 
+#include "common/strings.h"
 #include "common/time_util.h"
 #include "ctl/simulate.h"
 #include "daemon/admin/import_batches.h"
@@ -161,6 +162,28 @@ class World {
     return out;
   }
 
+  // The engine's per-host views, serialized for comparison.
+  std::map<std::string, std::string> Views() {
+    std::map<std::string, std::string> out;
+    engine_->Read([&](const EngineState& state) {
+      for (const auto& [host, view] : state.views) {
+        std::string& s = out[host];
+        // Map fields serialize in no fixed order: sort them.
+        const std::map<std::string, int64_t> pending(view.patch.first_seen().begin(),
+                                                     view.patch.first_seen().end());
+        s = attest::StrCat(view.day, "\n", view.patch.t(), " ", view.patch.reboot_since());
+        for (const auto& [pkg, t] : pending) attest::StrAppend(&s, " ", pkg, "@", t);
+        for (const v1::HostDay& d : view.day_records) s += "\n" + d.ShortDebugString();
+        for (const auto& [control, runs] : view.deviations) {
+          for (const DeviationRun& r : runs) {
+            attest::StrAppend(&s, "\n", control, ":", r.start, "-", r.end, ":", r.cause);
+          }
+        }
+      }
+    });
+    return out;
+  }
+
   FailingStore& store() { return store_; }
   Engine& engine() { return *engine_; }
 
@@ -228,9 +251,16 @@ TEST(EngineTest, RestartLoadsWhatItKeptIncrementally) {
   int deviations = 0;
   for (const auto& c : all.controls()) deviations += c.deviations_size();
   ASSERT_GT(deviations, 0);
+  const auto views = w.Views();
+  bool pending = false;
+  w.engine().Read([&](const EngineState& state) {
+    for (const auto& [host, view] : state.views) pending |= view.patch.first_seen_size() > 0;
+  });
+  EXPECT_TRUE(pending) << "the history should leave security updates pending";
 
   w.Stop();
   w.Start();
+  EXPECT_EQ(w.Views(), views);
   ExpectSame(w.Summary("all"), all);
   ExpectSame(w.Summary("all", "team"), grouped);
 }

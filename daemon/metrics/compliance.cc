@@ -1,6 +1,7 @@
 #include "daemon/metrics/compliance.h"
 
 #include <map>
+#include <optional>
 
 #include "common/strings.h"
 #include "common/time_util.h"
@@ -60,6 +61,44 @@ v1::ControlState StateNow(const engine::HostView* view, const std::string& contr
   return v1::CONTROL_STATE_NO_EVIDENCE;
 }
 
+// Hosts in service at `now` (enrolled, not decommissioned).
+bool InService(const v1::EngineHost& eh, int64_t now) {
+  if (eh.enrolled() == 0 || eh.enrolled() > now) return false;
+  return eh.decommissioned() == 0 || eh.decommissioned() > now;
+}
+
+// Every control's state now on every in-service host (aligned with the
+// policy's controls).
+using StatesNow = std::map<std::string, std::vector<v1::ControlState>>;
+
+StatesNow ComputeStatesNow(const engine::EngineState& state, const engine::Policy& policy,
+                           int64_t now) {
+  StatesNow out;
+  for (const auto& [host, eh] : state.hosts) {
+    if (!InService(eh, now)) continue;
+    auto view = state.views.find(host);
+    const engine::HostView* v = view == state.views.end() ? nullptr : &view->second;
+    std::vector<v1::ControlState>& states = out[host];
+    for (const engine::Control& c : policy.controls) states.push_back(StateNow(v, c.id, now));
+  }
+  return out;
+}
+
+bool Covered(v1::ControlState s) { return s != v1::CONTROL_STATE_NO_EVIDENCE; }
+
+// Coverage at the window's end if the hosts in scope now keep their
+// current coverage for the rest of it: (covered so far + covered now x
+// remaining) / (in scope so far + in scope now x remaining).
+std::optional<double> ProjectedCoverage(const v1::StateSeconds& so_far, int64_t hosts_now,
+                                        int64_t covered_now, int64_t remaining) {
+  const double covered = static_cast<double>(so_far.pass() + so_far.fail() + so_far.excepted()) +
+                         static_cast<double>(covered_now) * static_cast<double>(remaining);
+  const double total = static_cast<double>(engine::Total(so_far)) +
+                       static_cast<double>(hosts_now) * static_cast<double>(remaining);
+  if (total <= 0) return std::nullopt;
+  return covered / total;
+}
+
 }  // namespace
 
 ComplianceCollector::ComplianceCollector(engine::Engine& engine, store::Store& store,
@@ -74,14 +113,17 @@ void ComplianceCollector::Refresh() {
   MetricFamily fleet = Family("attest_fleet_hosts",
                               "In-service hosts by reporting status: reporting (evidence observed "
                               "in the last 15 minutes), stale (older), never_seen (no evidence).");
-  MetricFamily info =
-      Family("attest_control_info", "1 per control of the current policy, with its title and TSC.");
+  MetricFamily info = Family("attest_control_info",
+                             "1 per control of the current policy, with its title, TSC and rule.");
   MetricFamily state_now =
       Family("attest_control_hosts", "In-service hosts per control by their state now.");
   MetricFamily eff = Family("attest_window_effectiveness",
                             "PASS / (PASS + FAIL) over the window so far, per control.");
   MetricFamily cov = Family("attest_window_coverage",
                             "(PASS + FAIL + EXCEPTED) / in-scope time over the window so far.");
+  MetricFamily projected =
+      Family("attest_window_coverage_projected",
+             "Coverage at the window's end if the hosts in scope now keep their current coverage.");
   MetricFamily devs = Family("attest_window_deviations",
                              "Deviations (FAIL runs beyond the control's grace) in the window.");
   MetricFamily secs = Family("attest_window_state_seconds",
@@ -90,8 +132,20 @@ void ComplianceCollector::Refresh() {
       Family("attest_window_remaining_seconds", "Time until the window ends (0 once it has).");
   MetricFamily threshold =
       Family("attest_window_threshold", "The window's thresholds: effectiveness and coverage.");
+  MetricFamily oldest =
+      Family("attest_security_update_oldest_pending_seconds",
+             "Age of the oldest security update pending on any in-service host (0: none).");
+  MetricFamily pending_hosts =
+      Family("attest_hosts_security_updates_pending",
+             "In-service hosts with at least one security update pending.");
+  MetricFamily next_expiry =
+      Family("attest_exception_next_expiry_seconds",
+             "Seconds until the control's earliest-ending active exception expires.");
+  MetricFamily active_x = Family("attest_exceptions_active", "Active exceptions per control.");
   engine_.Read([&](const engine::EngineState& state) {
     std::map<std::string, double> fleet_count{{"reporting", 0}, {"stale", 0}, {"never_seen", 0}};
+    int64_t oldest_first_seen = 0;
+    int pending = 0;
     for (const auto& [host, eh] : state.hosts) {
       if (eh.decommissioned() > 0 && eh.decommissioned() <= now_s) continue;
       if (eh.enrolled() == 0) {
@@ -101,26 +155,50 @@ void ComplianceCollector::Refresh() {
       } else {
         ++fleet_count["reporting"];
       }
+      auto view = state.views.find(host);
+      if (!InService(eh, now_s) || view == state.views.end()) continue;
+      if (view->second.patch.first_seen().empty()) continue;
+      ++pending;
+      for (const auto& [pkg, first_seen] : view->second.patch.first_seen()) {
+        if (oldest_first_seen == 0 || first_seen < oldest_first_seen)
+          oldest_first_seen = first_seen;
+      }
     }
     for (const auto& [status, n] : fleet_count) Add(fleet, {{"status", status}}, n);
+    Add(oldest, {}, oldest_first_seen == 0 ? 0 : std::max<double>(0, now_s - oldest_first_seen));
+    Add(pending_hosts, {}, pending);
     const engine::Policy* policy = state.current_policy();
     if (policy == nullptr) return;
-    for (const engine::Control& c : policy->controls) {
+    const StatesNow states = ComputeStatesNow(state, *policy, now_s);
+    for (size_t i = 0; i < policy->controls.size(); ++i) {
+      const engine::Control& c = policy->controls[i];
       std::string tsc;
       for (const std::string& t : c.tsc) tsc += (tsc.empty() ? "" : ",") + t;
-      Add(info, {{"control", c.id}, {"title", c.title}, {"tsc", tsc}}, 1);
+      Add(info,
+          {{"control", c.id},
+           {"title", c.title},
+           {"tsc", tsc},
+           {"rule", std::string(RuleName(c.rule))}},
+          1);
       std::map<std::string_view, double> counts{
           {"pass", 0}, {"fail", 0}, {"no_evidence", 0}, {"excepted", 0}};
-      for (const auto& [host, eh] : state.hosts) {
-        if (eh.enrolled() == 0 || eh.enrolled() > now_s) continue;
-        if (eh.decommissioned() > 0 && eh.decommissioned() <= now_s) continue;
-        auto view = state.views.find(host);
-        ++counts[StateLabel(
-            StateNow(view == state.views.end() ? nullptr : &view->second, c.id, now_s))];
-      }
+      for (const auto& [host, s] : states) ++counts[StateLabel(s[i])];
       for (const auto& [st, n] : counts) {
         Add(state_now, {{"control", c.id}, {"state", std::string(st)}}, n);
       }
+      // Active exceptions ("*" applies to every control).
+      int active = 0;
+      int64_t soonest = 0;
+      for (const auto& [id, x] : state.exceptions) {
+        if (x.control() != c.id && x.control() != "*") continue;
+        int64_t end = x.end().seconds();
+        if (x.has_revoked_at()) end = std::min(end, x.revoked_at().seconds());
+        if (x.start().seconds() > now_s || end <= now_s) continue;
+        ++active;
+        if (soonest == 0 || end < soonest) soonest = end;
+      }
+      Add(active_x, {{"control", c.id}}, active);
+      if (active > 0) Add(next_expiry, {{"control", c.id}}, static_cast<double>(soonest - now_s));
     }
     for (const auto& [id, w] : state.windows) {
       v1::SummarizeRequest req;
@@ -130,15 +208,29 @@ void ComplianceCollector::Refresh() {
         spdlog::warn("metrics: window {}: {}", id, summary.status().ToString());
         continue;
       }
-      Add(left_s, {{"window", id}},
-          std::max<double>(0, static_cast<double>(w.end().seconds() - now_s)));
+      const int64_t remaining = std::max<int64_t>(0, w.end().seconds() - now_s);
+      Add(left_s, {{"window", id}}, static_cast<double>(remaining));
       Add(threshold, {{"window", id}, {"threshold", "effectiveness"}},
           w.thresholds().effectiveness());
       Add(threshold, {{"window", id}, {"threshold", "coverage"}}, w.thresholds().coverage());
+      // Hosts in the window's scope now, and how many of them are covered.
+      std::vector<int64_t> covered_now(policy->controls.size(), 0);
+      int64_t hosts_now = 0;
+      for (const auto& [host, s] : states) {
+        if (!engine::SelectorMatches(w.scope(), state.hosts.at(host).labels())) continue;
+        ++hosts_now;
+        for (size_t i = 0; i < s.size(); ++i) covered_now[i] += Covered(s[i]) ? 1 : 0;
+      }
       for (const v1::ControlSummary& cs : summary->controls()) {
         std::vector<ClientMetric::Label> labels = {{"window", id}, {"control", cs.id()}};
         if (cs.has_effectiveness()) Add(eff, labels, cs.effectiveness());
         Add(cov, labels, cs.coverage());
+        for (size_t i = 0; i < policy->controls.size(); ++i) {
+          if (policy->controls[i].id != cs.id()) continue;
+          if (auto p = ProjectedCoverage(cs.seconds(), hosts_now, covered_now[i], remaining)) {
+            Add(projected, labels, *p);
+          }
+        }
         Add(devs, labels, cs.deviations_size());
         const v1::StateSeconds& ss = cs.seconds();
         for (auto [st, v] : {std::pair{"pass", ss.pass()},
@@ -152,8 +244,8 @@ void ComplianceCollector::Refresh() {
       }
     }
   });
-  for (MetricFamily* f :
-       {&fleet, &info, &state_now, &eff, &cov, &devs, &secs, &left_s, &threshold}) {
+  for (MetricFamily* f : {&fleet, &info, &state_now, &eff, &cov, &projected, &devs, &secs, &left_s,
+                          &threshold, &oldest, &pending_hosts, &next_expiry, &active_x}) {
     out.push_back(std::move(*f));
   }
   MetricFamily refreshed = Family("attest_metrics_refreshed_timestamp_seconds",

@@ -63,6 +63,15 @@ IngestMetrics::IngestMetrics(prometheus::Registry& registry)
                            "heartbeat", "collector_error", "unknown"}) {
     received_by_kind_[kind] = &received_.Add({{"kind", kind}});
   }
+  // The reasons a stream is ended with, present from the start so that
+  // rates and alerts see 0 rather than nothing.
+  for (absl::StatusCode code :
+       {absl::StatusCode::kInvalidArgument, absl::StatusCode::kResourceExhausted,
+        absl::StatusCode::kPermissionDenied, absl::StatusCode::kFailedPrecondition,
+        absl::StatusCode::kUnauthenticated, absl::StatusCode::kUnavailable,
+        absl::StatusCode::kAborted, absl::StatusCode::kInternal}) {
+    rejected_.Add({{"reason", ReasonLabel(code)}});
+  }
 }
 
 void IngestMetrics::Received(std::string_view kind, double n) {
