@@ -2,6 +2,7 @@
 
 #include "absl/strings/match.h"
 #include "common/flags.h"
+#include "common/http_client.h"
 #include "common/net.h"
 #include "common/strings.h"
 #include "common/time_util.h"
@@ -47,6 +48,11 @@ absl::StatusOr<ParsedArgs> ParseArgs(int argc, char** argv) {
                "serve Prometheus /metrics on HOST:PORT (off when empty; port 0 picks one)");
   flags.String("metrics-refresh", &c.metrics_refresh,
                "how often the compliance figures behind /metrics are recomputed");
+  flags.String("alertmanager-url", &c.alertmanager_url,
+               "send per-host events to these Alertmanagers (http://HOST:PORT[,...])");
+  flags.String("alert-evaluate", &c.alert_evaluate, "how often per-host events are evaluated");
+  flags.String("alertmanager-resend", &c.alertmanager_resend,
+               "how often active events are re-sent to Alertmanager");
   if (absl::Status s = flags.ParseWithConfig(argc, argv, &config_file); !s.ok()) return s;
   parsed.usage = flags.Usage();
   if (flags.help_requested()) {
@@ -68,6 +74,20 @@ absl::StatusOr<ParsedArgs> ParseArgs(int argc, char** argv) {
   }
   if (auto d = ParseHumanDuration(c.metrics_refresh); !d.ok() || *d <= absl::ZeroDuration()) {
     return absl::InvalidArgumentError("--metrics-refresh: a positive duration, e.g. 15s");
+  }
+  for (const char* name : {"alert-evaluate", "alertmanager-resend"}) {
+    const std::string& v =
+        std::string_view(name) == "alert-evaluate" ? c.alert_evaluate : c.alertmanager_resend;
+    if (auto d = ParseHumanDuration(v); !d.ok() || *d <= absl::ZeroDuration()) {
+      return absl::InvalidArgumentError(
+          attest::StrCat("--", name, ": a positive duration, e.g. 1m"));
+    }
+  }
+  for (std::string_view url : attest::Split(c.alertmanager_url, ",")) {
+    if (auto u = ParseHttpUrl(url); !u.ok() && !url.empty()) {
+      return absl::InvalidArgumentError(
+          attest::StrCat("--alertmanager-url: ", u.status().message()));
+    }
   }
   if (c.max_message_bytes < 1024 || c.max_streams < 1 || c.burst_per_host < 0 ||
       c.rate_per_host < 0) {

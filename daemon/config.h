@@ -35,6 +35,12 @@ struct Config {
   std::string metrics_listen;
   // How often the compliance figures behind /metrics are recomputed.
   std::string metrics_refresh = "15s";
+  // Alertmanagers for per-host events (comma-separated http://HOST:PORT
+  // base URLs; "" = none), how often events are evaluated, and how often
+  // active ones are re-sent.
+  std::string alertmanager_url;
+  std::string alert_evaluate = "30s";
+  std::string alertmanager_resend = "1m";
 };
 
 // Outcome of parsing the command line.

@@ -12,6 +12,7 @@
 #include "common/strings.h"
 #include "common/time_util.h"
 #include "daemon/admin/admin_service.h"
+#include "daemon/alerts/dispatcher.h"
 #include "daemon/engine/engine.h"
 #include "daemon/ingest/agent_service.h"
 #include "daemon/ingest/committer.h"
@@ -41,6 +42,7 @@ struct Server::Parts {
   std::unique_ptr<metrics::IngestMetrics> ingest_metrics =
       std::make_unique<metrics::IngestMetrics>(*registry);
   std::shared_ptr<metrics::ComplianceCollector> compliance;
+  std::unique_ptr<alerts::Dispatcher> alerts;
   std::unique_ptr<prometheus::Exposer> exposer;
   std::thread refresher;
   std::mutex refresher_mu;
@@ -76,8 +78,11 @@ absl::Status Server::Start() {
       spdlog::error("{}; judging with the last good policy version", std::string(s.message()));
     }
   }
+  // With metrics off, ingest does not update them at all.
+  metrics::IngestMetrics* ingest_metrics =
+      config_.metrics_listen.empty() ? nullptr : parts_->ingest_metrics.get();
   ingest::CommitterOptions committer_options;
-  committer_options.metrics = parts_->ingest_metrics.get();
+  committer_options.metrics = ingest_metrics;
   committer_options.on_durable = [engine = parts_->engine.get()](const auto& hosts) {
     for (const std::string& host : hosts) engine->NotifyEvidence(host);
   };
@@ -91,7 +96,7 @@ absl::Status Server::Start() {
   agent_options.max_streams = static_cast<size_t>(config_.max_streams);
   agent_options.rate_per_host = static_cast<double>(config_.rate_per_host);
   agent_options.burst_per_host = static_cast<double>(config_.burst_per_host);
-  agent_options.metrics = parts_->ingest_metrics.get();
+  agent_options.metrics = ingest_metrics;
   parts_->agent_service =
       std::make_unique<ingest::AgentService>(*parts_->committer, clock_, agent_options);
   parts_->admin_service = std::make_unique<admin::AdminService>(
@@ -129,7 +134,36 @@ absl::Status Server::Start() {
         "For loopback development only.");
   }
   spdlog::info("attestd listening on {} (store {})", bound_address_, config_.data_dir);
+  if (absl::Status s = StartAlerts(); !s.ok()) return s;
   if (!config_.metrics_listen.empty()) return StartMetrics();
+  return absl::OkStatus();
+}
+
+absl::Status Server::StartAlerts() {
+  alerts::DispatcherOptions options;
+  for (std::string_view url : attest::Split(config_.alertmanager_url, ",")) {
+    if (!url.empty()) options.urls.emplace_back(url);
+  }
+  if (options.urls.empty()) return absl::OkStatus();
+  options.evaluate_every = *ParseHumanDuration(config_.alert_evaluate);
+  options.resend = *ParseHumanDuration(config_.alertmanager_resend);
+  options.max_backoff = std::min(options.resend, absl::Minutes(1));
+  options.min_backoff = std::min(options.max_backoff, absl::Seconds(1));
+  options.registry = parts_->registry.get();
+  auto source = [engine = parts_->engine.get(), store = parts_->store.get(),
+                 &clock = clock_]() -> absl::StatusOr<std::vector<alerts::Event>> {
+    absl::StatusOr<std::vector<alerts::Event>> events;
+    const int64_t now = absl::ToUnixSeconds(clock.Now());
+    engine->Read([&](const engine::EngineState& state) {
+      events = alerts::ActiveEvents(state, *store, now);
+    });
+    return events;
+  };
+  auto dispatcher = alerts::Dispatcher::Create(source, clock_, options);
+  if (!dispatcher.ok()) return dispatcher.status();
+  parts_->alerts = std::move(*dispatcher);
+  parts_->alerts->Start();
+  spdlog::info("per-host events go to {}", config_.alertmanager_url);
   return absl::OkStatus();
 }
 
@@ -185,6 +219,7 @@ void Server::Shutdown() {
     parts_->refresher_wake.notify_all();
     parts_->refresher.join();
   }
+  if (parts_->alerts) parts_->alerts->Stop();
   parts_->exposer.reset();
   if (parts_->committer) parts_->committer->Stop();
   if (parts_->engine) parts_->engine->Stop();

@@ -34,6 +34,7 @@ class Server {
 
  private:
   absl::Status StartMetrics();
+  absl::Status StartAlerts();
 
   struct Parts;
   Config config_;

@@ -318,22 +318,11 @@ class Sweep {
     return {v1::CONTROL_STATE_PASS, ""};
   }
 
-  bool Approved(const std::string& id, Seconds b) const {
-    if (in_.approvals == nullptr) return false;
-    auto it = in_.approvals->find(id);
-    if (it == in_.approvals->end()) return false;
-    bool approved = false;
-    for (const ApprovalEvent& e : it->second) {
-      if (e.t <= b) approved = e.approved;
-    }
-    return approved;
-  }
-
   Verdict AccessApproved(const Control& c, Seconds b) const {
     const Seconds window = ToSeconds(c.approval_window);
     for (const v1::Observation& o : in_.access_changes) {
       if (o.t() > b) break;
-      if (o.t() + window > b || Approved(o.access().id(), b)) continue;
+      if (o.t() + window > b || ApprovedAt(in_.approvals, o.access().id(), b)) continue;
       return {v1::CONTROL_STATE_FAIL,
               attest::StrCat("access change ", o.access().id(), " (",
                              evidence::AccessChangeName(o.access().change()), " ",
@@ -357,6 +346,17 @@ class Sweep {
 };
 
 }  // namespace
+
+bool ApprovedAt(const ApprovalsByChange* approvals, const std::string& id, Seconds t) {
+  if (approvals == nullptr) return false;
+  auto it = approvals->find(id);
+  if (it == approvals->end()) return false;
+  bool approved = false;
+  for (const ApprovalEvent& e : it->second) {
+    if (e.t <= t) approved = e.approved;
+  }
+  return approved;
+}
 
 Seconds ToSeconds(absl::Duration d) {
   if (d == absl::InfiniteDuration()) return kForever;

@@ -59,6 +59,10 @@ struct ApprovalEvent {
 };
 using ApprovalsByChange = std::map<std::string, std::vector<ApprovalEvent>>;
 
+// Whether change `id` stands approved at `t` (the last event at or before
+// `t` decides). `approvals` may be null: none.
+bool ApprovedAt(const ApprovalsByChange* approvals, const std::string& id, Seconds t);
+
 struct JudgeInput {
   const v1::JudgeFacts* facts = nullptr;  // what is known at `from`
   // Observations with t >= from, sorted by (t, index).
