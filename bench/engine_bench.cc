@@ -23,6 +23,7 @@
 #include <fstream>
 
 #include "bench/engine_world.h"
+#include "bench/scrape_bench.h"
 #include "common/flags.h"
 #include "common/json.h"
 #include "common/strings.h"
@@ -349,6 +350,7 @@ int Measure(const Options& o, store::Store& store, FakeClock& clock, int64_t sta
       return Fail("prom input", s);
     }
   }
+  if (!MeasureScrape(*engine, store, clock, static_cast<int>(o.runs))) return 1;
   engine->Stop();
   return exact ? 0 : 1;
 }
