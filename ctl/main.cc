@@ -11,6 +11,7 @@
 #include "common/time_util.h"
 #include "ctl/client.h"
 #include "ctl/engine_commands.h"
+#include "ctl/pki_command.h"
 #include "daemon/evidence/chain.h"
 #include "daemon/evidence/record_json.h"
 
@@ -35,7 +36,11 @@ constexpr char kCommands[] =
     "  sample --window ID --control C --n N --seed S   an auditor's sample of host-days\n"
     "  timeline --host H --control C [--start T] [--end T]\n"
     "  simulate --hosts N --days D --seed S --out FILE.jsonl [--start T]\n"
-    "                        write a realistic fleet history (no daemon needed)\n\n"
+    "                        write a realistic fleet history (no daemon needed)\n"
+    "  pki init [--pki-dir D] [--trust-domain TD] [--dns NAME] [--ip ADDR]\n"
+    "                        create a CA and attestd's server certificate\n"
+    "  pki issue-agent HOST | issue-admin NAME | issue-auditor NAME | issue-server NAME\n"
+    "                        issue a certificate with the SPIFFE SAN attestd expects\n\n"
     "Times are RFC 3339 (2026-01-01T00:00:00Z); durations like 15m, 2h, 14d.\n"
     "Exit codes: 0 ok, 1 findings or a refused request, 2 usage, 3 daemon unreachable.";
 
@@ -139,6 +144,12 @@ int Main(int argc, char** argv) {
   flags.String("effectiveness", &f.effectiveness, "windows create: threshold (fraction)");
   flags.String("coverage", &f.coverage, "windows create: threshold (fraction)");
   flags.String("max-deviation", &f.max_deviation, "windows create: longest tolerated deviation");
+  PkiFlags pki;
+  flags.String("pki-dir", &pki.dir, "pki: directory of the CA and certificates");
+  flags.String("trust-domain", &pki.trust_domain, "pki init: SPIFFE trust domain");
+  flags.Repeated("dns", &pki.dns, "pki: extra DNS name for a server certificate (repeatable)");
+  flags.Repeated("ip", &pki.ip, "pki: extra IP address for a server certificate (repeatable)");
+  flags.Int("valid-days", &pki.days, "pki: certificate validity in days");
   std::vector<std::string> args;
   if (absl::Status s = flags.Parse(argc, argv, &args); !s.ok()) {
     fprintf(stderr, "attestctl: %s\n", std::string(s.message()).c_str());
@@ -155,6 +166,7 @@ int Main(int argc, char** argv) {
   const std::string& command = args[0];
   const std::string sub = args.size() > 1 ? args[1] : "";
   if (command == "simulate") return SimulateCmd(f);
+  if (command == "pki") return PkiCommand(args, pki);
   static const std::set<std::string> kKnown = {"hosts",  "evidence", "import", "report",  "approve",
                                                "except", "windows",  "sample", "timeline"};
   if (!kKnown.count(command)) {

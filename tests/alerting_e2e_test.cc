@@ -43,15 +43,6 @@ std::string PolicyWithWindow(absl::Time now) {
                 ", end: ", Rfc(now + absl::Hours(24 * 80)), "}\n");
 }
 
-int RunTool(const std::vector<std::string>& argv, const std::string& dir,
-            std::string* out = nullptr) {
-  auto child = ChildProcess::Start(argv, dir + "/tool.log", dir + "/tool.out");
-  if (!child.ok()) return -1;
-  auto rc = child->Wait(absl::Minutes(5));
-  if (out != nullptr) *out = ReadAll(dir + "/tool.out");
-  return rc.ok() ? *rc : -1;
-}
-
 // Evidence for one host in the interchange format: a hello, then the
 // given records (kind, seconds before now, body), in seq order.
 struct Rec {

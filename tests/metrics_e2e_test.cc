@@ -16,15 +16,6 @@
 namespace attest::testing_support {
 namespace {
 
-int RunTool(const std::vector<std::string>& argv, const std::string& dir,
-            std::string* out = nullptr) {
-  auto child = ChildProcess::Start(argv, dir + "/run.log", dir + "/out.txt");
-  if (!child.ok()) return -1;
-  auto rc = child->Wait(absl::Minutes(5));
-  if (out != nullptr) *out = ReadAll(dir + "/out.txt");
-  return rc.ok() ? *rc : -1;
-}
-
 // Sample values by their full series text (name{labels}).
 std::map<std::string, double> Samples(const std::string& exposition) {
   std::map<std::string, double> out;
@@ -115,7 +106,7 @@ TEST(MetricsE2eTest, ScrapePassesPromtoolAndMatchesTheReport) {
   std::ofstream(dir + "/scrape.txt") << scrape;
   ASSERT_EQ(
       RunTool({"/bin/sh", "-c", "promtool check metrics < " + dir + "/scrape.txt"}, dir, &out), 0)
-      << out << ReadAll(dir + "/run.log");
+      << out << ReadAll(dir + "/tool.log");
   EXPECT_TRUE(daemon.Stop().ok());
 }
 

@@ -8,6 +8,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -115,6 +116,18 @@ std::string ReadAll(const std::string& path) {
   std::stringstream ss;
   ss << in.rdbuf();
   return ss.str();
+}
+
+int RunTool(const std::vector<std::string>& argv, const std::string& dir, std::string* out,
+            std::string* err) {
+  const std::string log = dir + "/tool.log";
+  std::remove(log.c_str());
+  auto child = ChildProcess::Start(argv, log, dir + "/tool.out");
+  if (!child.ok()) return -1;
+  auto rc = child->Wait(absl::Minutes(5));
+  if (out != nullptr) *out = ReadAll(dir + "/tool.out");
+  if (err != nullptr) *err = ReadAll(log);
+  return rc.ok() ? *rc : -1;
 }
 
 int FreeLoopbackPort() {

@@ -50,6 +50,13 @@ std::string SourcePath(const std::string& relative);
 // The file's content ("" when it cannot be read): for logs in failure messages.
 std::string ReadAll(const std::string& path);
 
+// Runs a command line tool to completion (up to 5 minutes) with its stdout
+// in `dir`/tool.out and stderr appended to `dir`/tool.log. Returns its exit
+// code (-1 when it could not run or timed out); `out` gets its stdout, and
+// `err` (when given) its stderr of this run.
+int RunTool(const std::vector<std::string>& argv, const std::string& dir,
+            std::string* out = nullptr, std::string* err = nullptr);
+
 // Polls `predicate` (every 50 ms) until it holds or `timeout` passes; for
 // waiting on another process's observable state, never on time itself.
 bool Eventually(const std::function<bool()>& predicate, absl::Duration timeout = absl::Seconds(60));
