@@ -30,6 +30,7 @@
 #include "common/time_util.h"
 #include "ctl/simulate.h"
 #include "daemon/admin/import_batches.h"
+#include "daemon/engine/default_policy.h"
 #include "daemon/engine/policy.h"
 #include "daemon/engine/records.h"
 #include "daemon/evidence/interchange.h"
@@ -44,27 +45,6 @@ constexpr int64_t kDay = 86400;
 constexpr size_t kChunk = 20000;  // records per import call
 
 // The built-in controls: the issue's example policy.
-constexpr char kPolicy[] = R"(controls:
-  - id: patch-sla
-    title: Security updates installed within SLA
-    tsc: [CC7.1, CC8.1]
-    rule: patch.security_sla
-    params: {security_max_age: 14d, reboot_grace: 3d}
-    freshness: 2h
-  - id: log-shipping
-    tsc: [CC7.2]
-    rule: logs.shipping_continuity
-    params: {max_gap: 15m}
-    freshness: 30m
-  - id: access-approved
-    tsc: [CC6.2, CC6.3]
-    rule: access.change_approved
-    params: {approval_window: 24h}
-  - id: agent-reporting
-    tsc: [CC7.1]
-    rule: agent.reporting
-    freshness: 15m
-)";
 
 struct Options {
   std::string dir;
@@ -202,9 +182,10 @@ int Build(const Options& o, store::Store& store, FakeClock& clock, int64_t start
   ingest::Committer committer(store, clock, copts);
   if (absl::Status s = engine->Start(); !s.ok()) return Fail("engine", s);
   if (absl::Status s = committer.Start(); !s.ok()) return Fail("committer", s);
-  auto policy = engine::ParsePolicy(kPolicy, "built-in");
+  auto policy = engine::ParsePolicy(engine::kDefaultPolicy, engine::kDefaultPolicyName);
   if (!policy.ok()) return Fail("policy", policy.status());
-  if (absl::Status s = engine->LoadPolicy(*policy, "built-in"); !s.ok()) return Fail("policy", s);
+  if (absl::Status s = engine->LoadPolicy(*policy, engine::kDefaultPolicyName); !s.ok())
+    return Fail("policy", s);
 
   // Simulate and import. The first `samples` hosts keep back their last
   // backfill_days; the next `samples` keep back everything.

@@ -11,6 +11,7 @@
 #include "ctl/report_format.h"
 #include "ctl/simulate.h"
 #include "daemon/evidence/interchange.h"
+#include "daemon/windows/verdict.h"
 
 namespace attest::ctl {
 namespace {
@@ -106,22 +107,50 @@ int Import(Stub& admin, const std::string& file) {
   return rejected.empty() ? kExitOk : kExitFindings;
 }
 
-int Report(Stub& admin, const CommandFlags& f) {
-  if (f.window.empty()) return Usage("report: --window ID is required");
-  grpc::ClientContext ctx;
-  ctx.set_deadline(Deadline());
-  v1::SummarizeRequest req;
-  req.set_window(f.window);
-  req.set_group_by(f.group_by);
-  v1::WindowSummary summary;
-  grpc::Status s = admin.Summarize(&ctx, req, &summary);
-  if (!s.ok()) return Fail("report", s);
+namespace {
+
+int PrintReport(const v1::WindowSummary& summary, const CommandFlags& f) {
   if (f.format == "json") {
     PrintJson(SummaryJson(summary));
   } else {
     fputs(SummaryTable(summary).c_str(), stdout);
   }
   return kExitOk;
+}
+
+grpc::Status Summarize(Stub& admin, const CommandFlags& f, v1::WindowSummary* out) {
+  grpc::ClientContext ctx;
+  ctx.set_deadline(Deadline());
+  v1::SummarizeRequest req;
+  req.set_window(f.window);
+  req.set_group_by(f.group_by);
+  return admin.Summarize(&ctx, req, out);
+}
+
+}  // namespace
+
+int Report(Stub& admin, const CommandFlags& f) {
+  if (f.window.empty()) return Usage("report: --window ID is required");
+  v1::WindowSummary summary;
+  grpc::Status s = Summarize(admin, f, &summary);
+  if (!s.ok()) return Fail("report", s);
+  return PrintReport(summary, f);
+}
+
+int ShardReport(const std::vector<std::unique_ptr<Stub>>& shards,
+                const std::vector<std::string>& names, const CommandFlags& f) {
+  if (f.window.empty()) return Usage("report: --window ID is required");
+  std::vector<v1::WindowSummary> summaries(shards.size());
+  for (size_t i = 0; i < shards.size(); ++i) {
+    grpc::Status s = Summarize(*shards[i], f, &summaries[i]);
+    if (!s.ok()) return Fail(StrCat("report from ", names[i]).c_str(), s);
+  }
+  auto merged = windows::MergeShardSummaries(summaries);
+  if (!merged.ok()) {
+    fprintf(stderr, "attestctl: report: %s\n", std::string(merged.status().message()).c_str());
+    return kExitFindings;
+  }
+  return PrintReport(*merged, f);
 }
 
 int Approve(Stub& admin, const CommandFlags& f) {

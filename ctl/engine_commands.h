@@ -4,6 +4,7 @@
 #ifndef ATTEST_CTL_ENGINE_COMMANDS_H_
 #define ATTEST_CTL_ENGINE_COMMANDS_H_
 
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -42,6 +43,10 @@ using Stub = v1::AdminService::Stub;
 
 int Import(Stub& admin, const std::string& file);
 int Report(Stub& admin, const CommandFlags& f);
+// The report of a fleet split across daemons (shards): each daemon's
+// summary, merged exactly (daemon/windows/verdict.h).
+int ShardReport(const std::vector<std::unique_ptr<Stub>>& shards,
+                const std::vector<std::string>& names, const CommandFlags& f);
 int Approve(Stub& admin, const CommandFlags& f);
 int ExceptCreate(Stub& admin, const CommandFlags& f);
 int ExceptRevoke(Stub& admin, const CommandFlags& f);

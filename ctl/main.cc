@@ -115,7 +115,10 @@ int Main(int argc, char** argv) {
   CommandFlags f;
   std::string& format = f.format;
   FlagSet flags("attestctl", kCommands);
-  flags.String("daemon", &client.daemon, "attestd address (insecure only on loopback)");
+  std::vector<std::string> daemons;
+  flags.Repeated("daemon", &daemons,
+                 "attestd address (insecure only on loopback); report: repeat it to merge the\n"
+                 "summaries of shards (daemons holding disjoint hosts) [default: 127.0.0.1:7443]");
   flags.String("tls-cert", &client.tls_cert, "admin or auditor certificate (PEM)");
   flags.String("tls-key", &client.tls_key, "its private key (PEM)");
   flags.String("ca", &client.ca, "CA that signed attestd's certificate (PEM)");
@@ -163,7 +166,12 @@ int Main(int argc, char** argv) {
     fprintf(stderr, "attestctl: --format must be table or json\n");
     return kExitUsage;
   }
+  if (!daemons.empty()) client.daemon = daemons[0];
   const std::string& command = args[0];
+  if (daemons.size() > 1 && command != "report") {
+    fprintf(stderr, "attestctl: only report takes more than one --daemon\n");
+    return kExitUsage;
+  }
   const std::string sub = args.size() > 1 ? args[1] : "";
   if (command == "simulate") return SimulateCmd(f);
   if (command == "pki") return PkiCommand(args, pki);
@@ -196,6 +204,20 @@ int Main(int argc, char** argv) {
     return kExitUsage;
   }
   auto admin = v1::AdminService::NewStub(*channel);
+  if (command == "report" && daemons.size() > 1) {
+    std::vector<std::unique_ptr<Stub>> stubs;
+    for (const std::string& d : daemons) {
+      ClientOptions o = client;
+      o.daemon = d;
+      auto c = Connect(o);
+      if (!c.ok()) {
+        fprintf(stderr, "attestctl: %s\n", std::string(c.status().message()).c_str());
+        return kExitUsage;
+      }
+      stubs.push_back(v1::AdminService::NewStub(*c));
+    }
+    return ShardReport(stubs, daemons, f);
+  }
   if (command == "hosts")
     return sub.empty() ? Hosts(*admin, format) : Decommission(*admin, args[2], f);
   if (command == "evidence") return Evidence(*admin, args[1]);

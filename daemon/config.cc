@@ -41,7 +41,8 @@ absl::StatusOr<ParsedArgs> ParseArgs(int argc, char** argv) {
   flags.String("log-level", &c.log_level, "trace, debug, info, warn or error");
   flags.String("ready-file", &c.ready_file, "write the bound address here once serving");
   flags.String("policy", &c.policy,
-               "policy file (YAML): controls and audit windows; SIGHUP reloads");
+               "policy file (YAML): controls and audit windows; SIGHUP reloads (without it, the\n"
+               "built-in policy until one is given)");
   flags.String("judge-delay", &c.judge_delay,
                "most time new evidence waits to be judged (e.g. 5s)");
   flags.String("metrics-listen", &c.metrics_listen,
@@ -53,10 +54,12 @@ absl::StatusOr<ParsedArgs> ParseArgs(int argc, char** argv) {
   flags.String("alert-evaluate", &c.alert_evaluate, "how often per-host events are evaluated");
   flags.String("alertmanager-resend", &c.alertmanager_resend,
                "how often active events are re-sent to Alertmanager");
+  flags.Bool("print-default-policy", &parsed.print_default_policy,
+             "print the built-in policy (used when no --policy was ever given) and exit");
   if (absl::Status s = flags.ParseWithConfig(argc, argv, &config_file); !s.ok()) return s;
   parsed.usage = flags.Usage();
-  if (flags.help_requested()) {
-    parsed.help = true;
+  if (flags.help_requested() || parsed.print_default_policy) {
+    parsed.help = flags.help_requested();
     return parsed;
   }
   if (c.insecure) {

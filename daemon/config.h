@@ -47,6 +47,7 @@ struct Config {
 struct ParsedArgs {
   Config config;
   bool help = false;
+  bool print_default_policy = false;  // --print-default-policy: print it and exit
   std::string usage;
 };
 

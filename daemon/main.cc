@@ -8,6 +8,7 @@
 #include "common/clock.h"
 #include "common/logging.h"
 #include "daemon/config.h"
+#include "daemon/engine/default_policy.h"
 #include "daemon/server.h"
 #include "spdlog/spdlog.h"
 
@@ -28,6 +29,10 @@ int main(int argc, char** argv) {
   }
   if (parsed->help) {
     fputs(parsed->usage.c_str(), stdout);
+    return 0;
+  }
+  if (parsed->print_default_policy) {
+    fputs(attest::engine::kDefaultPolicy, stdout);
     return 0;
   }
   const attest::daemon::Config& config = parsed->config;

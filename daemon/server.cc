@@ -13,6 +13,7 @@
 #include "common/time_util.h"
 #include "daemon/admin/admin_service.h"
 #include "daemon/alerts/dispatcher.h"
+#include "daemon/engine/default_policy.h"
 #include "daemon/engine/engine.h"
 #include "daemon/ingest/agent_service.h"
 #include "daemon/ingest/committer.h"
@@ -77,6 +78,14 @@ absl::Status Server::Start() {
       if (parts_->engine->PolicyVersions().empty()) return s;
       spdlog::error("{}; judging with the last good policy version", std::string(s.message()));
     }
+  } else if (parts_->engine->PolicyVersions().empty()) {
+    // Never given a policy: judge with the built-in one until a file comes.
+    auto policy = engine::ParsePolicy(engine::kDefaultPolicy, engine::kDefaultPolicyName);
+    if (!policy.ok()) return policy.status();
+    if (absl::Status s = parts_->engine->LoadPolicy(*policy, engine::kDefaultPolicyName); !s.ok()) {
+      return s;
+    }
+    spdlog::info("no --policy: judging with the built-in policy (attestd --print-default-policy)");
   }
   // With metrics off, ingest does not update them at all.
   metrics::IngestMetrics* ingest_metrics =

@@ -1,6 +1,9 @@
 #include "daemon/engine/policy.h"
 
+#include <set>
+
 #include "common/time_util.h"
+#include "daemon/engine/default_policy.h"
 #include "gtest/gtest.h"
 
 namespace attest::engine {
@@ -125,6 +128,20 @@ TEST(PolicyTest, CheckPassNeedsTheCheckName) {
                    .ok());
   EXPECT_FALSE(ParsePolicy("controls: []\n", "p.yaml").ok());
   EXPECT_FALSE(ParsePolicy("just text", "p.yaml").ok());
+}
+
+TEST(PolicyTest, TheBuiltInPolicyLoadsWithAControlPerRuleTheAgentFeeds) {
+  auto p = ParsePolicy(kDefaultPolicy, kDefaultPolicyName);
+  ASSERT_TRUE(p.ok()) << p.status();
+  std::set<Rule> rules;
+  for (const Control& c : p->controls) {
+    rules.insert(c.rule);
+    EXPECT_FALSE(c.title.empty()) << c.id;
+    EXPECT_FALSE(c.tsc.empty()) << c.id;
+  }
+  EXPECT_EQ(rules, (std::set<Rule>{Rule::kPatchSecuritySla, Rule::kLogsShippingContinuity,
+                                   Rule::kAccessChangeApproved, Rule::kAgentReporting}));
+  EXPECT_TRUE(p->windows.empty()) << "windows are per audit";
 }
 
 }  // namespace

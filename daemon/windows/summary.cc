@@ -10,6 +10,7 @@
 #include "daemon/engine/records.h"
 #include "daemon/engine/scan.h"
 #include "daemon/store/keys.h"
+#include "daemon/windows/verdict.h"
 
 namespace attest::windows {
 namespace {
@@ -22,55 +23,6 @@ struct Span {
   Seconds start;
   Seconds end;  // min(window end, now)
 };
-
-std::string Percent(double v) {
-  char buf[32];
-  snprintf(buf, sizeof buf, "%.2f%%", v * 100);
-  return buf;
-}
-
-std::string Hours(Seconds s) {
-  char buf[32];
-  snprintf(buf, sizeof buf, "%.1fh", static_cast<double>(s) / 3600);
-  return buf;
-}
-
-// Effectiveness, coverage, deviations' tolerance and the verdict. The
-// deviations are already in (start, host) order.
-void Finish(v1::ControlSummary* cs, const v1::WindowThresholds& t) {
-  const v1::StateSeconds& s = cs->seconds();
-  cs->set_in_scope_seconds(engine::Total(s));
-  if (s.pass() + s.fail() > 0) {
-    cs->set_effectiveness(static_cast<double>(s.pass()) / static_cast<double>(s.pass() + s.fail()));
-  }
-  cs->set_coverage(cs->in_scope_seconds() == 0
-                       ? 0.0
-                       : static_cast<double>(s.pass() + s.fail() + s.excepted()) /
-                             static_cast<double>(cs->in_scope_seconds()));
-  if (cs->in_scope_seconds() == 0) cs->add_findings("no host was in scope");
-  if (!cs->has_effectiveness()) {
-    cs->add_findings("no PASS or FAIL evidence: effectiveness cannot be shown");
-  } else if (cs->effectiveness() < t.effectiveness()) {
-    cs->add_findings(attest::StrCat("effectiveness ", Percent(cs->effectiveness()), " is below ",
-                                    Percent(t.effectiveness())));
-  }
-  if (cs->coverage() < t.coverage()) {
-    cs->add_findings(
-        attest::StrCat("coverage ", Percent(cs->coverage()), " is below ", Percent(t.coverage())));
-  }
-  int over = 0;
-  Seconds longest = 0;
-  for (const auto& d : cs->deviations()) {
-    longest = std::max(longest, d.seconds());
-    if (d.seconds() > t.max_deviation_seconds()) ++over;
-  }
-  if (over > 0) {
-    cs->add_findings(attest::StrCat(over, " deviation(s) longer than the ",
-                                    Hours(t.max_deviation_seconds()), " tolerance (longest ",
-                                    Hours(longest), ")"));
-  }
-  cs->set_verdict(cs->findings().empty() ? kOperatedEffectively : kExceptionsNoted);
-}
 
 v1::ControlSummary Start(const engine::Control& c, const std::vector<std::string>& versions) {
   v1::ControlSummary cs;
@@ -234,7 +186,7 @@ absl::StatusOr<v1::ControlSummary> SummarizeControl(const engine::Control& c, st
     cs.mutable_deviations()->Reserve(static_cast<int>(hits.size()));
     for (const Hit& h : hits) AddDeviation(&cs, h);
   }
-  Finish(&cs, w.thresholds());
+  FinishControl(&cs, w.thresholds());
   return cs;
 }
 
@@ -315,7 +267,7 @@ absl::StatusOr<v1::WindowSummary> Summarize(const engine::EngineState& state, st
       g->set_value(value);
       for (const engine::Control& c : policy->controls) {
         v1::ControlSummary cs = controls.count(c.id) ? controls[c.id] : Start(c, versions);
-        Finish(&cs, w.thresholds());
+        FinishControl(&cs, w.thresholds());
         *g->add_controls() = std::move(cs);
       }
     }

@@ -9,11 +9,9 @@
 #include "attest/v1/admin.pb.h"
 #include "daemon/engine/engine.h"
 #include "daemon/store/store.h"
+#include "daemon/windows/verdict.h"
 
 namespace attest::windows {
-
-inline constexpr char kOperatedEffectively[] = "operated effectively";
-inline constexpr char kExceptionsNoted[] = "exceptions noted";
 
 // The window's figures per control of the current policy, over the time
 // each host was in scope, up to min(window end, now). Full days come from
