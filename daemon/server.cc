@@ -12,6 +12,7 @@
 #include "common/strings.h"
 #include "common/time_util.h"
 #include "daemon/admin/admin_service.h"
+#include "daemon/admin/checkpoints.h"
 #include "daemon/alerts/dispatcher.h"
 #include "daemon/engine/default_policy.h"
 #include "daemon/engine/engine.h"
@@ -44,6 +45,8 @@ struct Server::Parts {
       std::make_unique<metrics::IngestMetrics>(*registry);
   std::shared_ptr<metrics::ComplianceCollector> compliance;
   std::unique_ptr<alerts::Dispatcher> alerts;
+  std::unique_ptr<admin::Checkpoints> checkpoints;
+  std::thread checkpointer;  // the daily checkpoint; shares refresher_mu/wake/stop
   std::unique_ptr<prometheus::Exposer> exposer;
   std::thread refresher;
   std::mutex refresher_mu;
@@ -108,10 +111,16 @@ absl::Status Server::Start() {
   agent_options.metrics = ingest_metrics;
   parts_->agent_service =
       std::make_unique<ingest::AgentService>(*parts_->committer, clock_, agent_options);
+  // The checkpoint signing key lives beside the store, created at first start.
+  auto key = evidence::SigningKey::LoadOrCreate(config_.data_dir + "/checkpoint-signing.key");
+  if (!key.ok()) return key.status();
+  parts_->checkpoints =
+      std::make_unique<admin::Checkpoints>(*parts_->store, clock_, std::move(*key));
   parts_->admin_service = std::make_unique<admin::AdminService>(
       *parts_->store, *parts_->engine, *parts_->committer, clock_,
       admin::AdminServiceOptions{.insecure = config_.insecure,
-                                 .trust_domain = config_.trust_domain});
+                                 .trust_domain = config_.trust_domain,
+                                 .checkpoints = parts_->checkpoints.get()});
 
   grpc::ServerBuilder builder;
   int port = 0;
@@ -144,8 +153,29 @@ absl::Status Server::Start() {
   }
   spdlog::info("attestd listening on {} (store {})", bound_address_, config_.data_dir);
   if (absl::Status s = StartAlerts(); !s.ok()) return s;
+  StartCheckpointer();
   if (!config_.metrics_listen.empty()) return StartMetrics();
   return absl::OkStatus();
+}
+
+void Server::StartCheckpointer() {
+  parts_->checkpointer = std::thread([parts = parts_.get(), &clock = clock_] {
+    std::unique_lock lock(parts->refresher_mu);
+    for (;;) {
+      lock.unlock();
+      if (absl::Status s = parts->checkpoints->CreateDaily(); !s.ok()) {
+        spdlog::error("daily checkpoint: {}", s.ToString());
+      }
+      lock.lock();
+      // Until just after the next UTC midnight (at most an hour: clocks jump).
+      const int64_t now = absl::ToUnixSeconds(clock.Now());
+      const int64_t wait = std::min<int64_t>(86400 - now % 86400 + 1, 3600);
+      if (parts->refresher_wake.wait_for(lock, std::chrono::seconds(wait),
+                                         [parts] { return parts->refresher_stop; })) {
+        return;
+      }
+    }
+  });
 }
 
 absl::Status Server::StartAlerts() {
@@ -220,14 +250,13 @@ void Server::Shutdown() {
                                   std::chrono::milliseconds(500));
     parts_->grpc_server->Wait();
   }
-  if (parts_->refresher.joinable()) {
-    {
-      std::lock_guard lock(parts_->refresher_mu);
-      parts_->refresher_stop = true;
-    }
-    parts_->refresher_wake.notify_all();
-    parts_->refresher.join();
+  {
+    std::lock_guard lock(parts_->refresher_mu);
+    parts_->refresher_stop = true;
   }
+  parts_->refresher_wake.notify_all();
+  if (parts_->refresher.joinable()) parts_->refresher.join();
+  if (parts_->checkpointer.joinable()) parts_->checkpointer.join();
   if (parts_->alerts) parts_->alerts->Stop();
   parts_->exposer.reset();
   if (parts_->committer) parts_->committer->Stop();

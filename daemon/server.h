@@ -35,6 +35,7 @@ class Server {
  private:
   absl::Status StartMetrics();
   absl::Status StartAlerts();
+  void StartCheckpointer();
 
   struct Parts;
   Config config_;

@@ -5,22 +5,6 @@
 #include "daemon/windows/summary.h"
 
 namespace attest::admin {
-namespace {
-
-// Finishes with `result`'s status, copying its value into `response`.
-template <typename T>
-grpc::ServerUnaryReactor* Reply(grpc::CallbackServerContext* context, absl::StatusOr<T> result,
-                                T* response) {
-  if (result.ok()) *response = std::move(*result);
-  return FinishUnary(context, result.status());
-}
-
-}  // namespace
-
-#define ATTEST_AUTHORIZE(kind)         \
-  auto who = Authorize##kind(context); \
-  if (!who.ok()) return FinishUnary(context, who.status())
-
 grpc::ServerUnaryReactor* AdminService::CreateWindow(grpc::CallbackServerContext* context,
                                                      const v1::WindowDef* request,
                                                      v1::WindowDef* response) {

@@ -15,9 +15,12 @@
 
 namespace attest::admin {
 
+class Checkpoints;
+
 struct AdminServiceOptions {
   bool insecure = false;
   std::string trust_domain = "attest";
+  Checkpoints* checkpoints = nullptr;  // must outlive the service; null: no checkpoints
 };
 
 class AdminService final : public v1::AdminService::CallbackService {
@@ -76,6 +79,20 @@ class AdminService final : public v1::AdminService::CallbackService {
   grpc::ServerUnaryReactor* ListPolicyVersions(grpc::CallbackServerContext* context,
                                                const v1::ListPolicyVersionsRequest* request,
                                                v1::ListPolicyVersionsResponse* response) override;
+
+  // admin_checkpoints.cc
+  grpc::ServerUnaryReactor* ListDecommissions(grpc::CallbackServerContext* context,
+                                              const v1::ListDecommissionsRequest* request,
+                                              v1::ListDecommissionsResponse* response) override;
+  grpc::ServerUnaryReactor* CreateCheckpoint(grpc::CallbackServerContext* context,
+                                             const v1::CreateCheckpointRequest* request,
+                                             v1::Checkpoint* response) override;
+  grpc::ServerUnaryReactor* ListCheckpoints(grpc::CallbackServerContext* context,
+                                            const v1::ListCheckpointsRequest* request,
+                                            v1::ListCheckpointsResponse* response) override;
+  grpc::ServerUnaryReactor* GetSigningKey(grpc::CallbackServerContext* context,
+                                          const v1::GetSigningKeyRequest* request,
+                                          v1::SigningKey* response) override;
 
  private:
   // The caller's name when it may read (admin or auditor), or may write

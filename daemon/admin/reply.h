@@ -7,6 +7,7 @@
 #include <string>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 
 namespace attest::admin {
 
@@ -20,6 +21,20 @@ inline grpc::ServerUnaryReactor* FinishUnary(grpc::CallbackServerContext* contex
   reactor->Finish(ToGrpc(status));
   return reactor;
 }
+
+// Finishes with `result`'s status, copying its value into `response`.
+template <typename T>
+grpc::ServerUnaryReactor* Reply(grpc::CallbackServerContext* context, absl::StatusOr<T> result,
+                                T* response) {
+  if (result.ok()) *response = std::move(*result);
+  return FinishUnary(context, result.status());
+}
+
+// In an AdminService method: finish with the refusal unless the caller may
+// read (Read) or write (Write); `who` is the caller's name after it.
+#define ATTEST_AUTHORIZE(kind)         \
+  auto who = Authorize##kind(context); \
+  if (!who.ok()) return FinishUnary(context, who.status())
 
 }  // namespace attest::admin
 

@@ -1,0 +1,58 @@
+// Checkpoints (docs/bundle.md, "Checkpoints"): a Merkle tree over
+// every host's chain head, signed with the daemon's Ed25519 key.
+//
+// Tree (RFC 6962 shape): leaf = SHA-256(0x00 || host || 0x00 || be64(length)
+// || head hash), node = SHA-256(0x01 || left || right), a list of n > 1
+// leaves splits at the largest power of two below n; no leaves: SHA-256("").
+// Signed bytes: "attest-checkpoint-v1\n<sequence>\n<created_at unix s>\n
+// <number of heads>\n<root hex>\n".
+#ifndef ATTEST_DAEMON_EVIDENCE_CHECKPOINT_H_
+#define ATTEST_DAEMON_EVIDENCE_CHECKPOINT_H_
+
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "attest/v1/evidence.pb.h"
+
+namespace attest::evidence {
+
+std::string MerkleRoot(const google::protobuf::RepeatedPtrField<v1::ChainHead>& heads);
+std::string CheckpointSignedBytes(const v1::Checkpoint& checkpoint);
+
+// An Ed25519 private key.
+class SigningKey {
+ public:
+  // Loads the PEM key at `path`, or creates one there (mode 0600, written
+  // atomically) when there is none.
+  static absl::StatusOr<std::unique_ptr<SigningKey>> LoadOrCreate(const std::string& path);
+  ~SigningKey();
+
+  std::string Sign(std::string_view message) const;
+  const std::string& public_key_pem() const { return public_pem_; }
+  const std::string& key_id() const { return key_id_; }
+
+ private:
+  explicit SigningKey(void* pkey);
+  void* pkey_;  // EVP_PKEY*
+  std::string public_pem_;
+  std::string key_id_;
+};
+
+// "sha256 of the DER public key", first 16 hex digits; InvalidArgument for
+// a PEM that is not an Ed25519 public key.
+absl::StatusOr<std::string> KeyId(std::string_view public_pem);
+
+// Fills root, key_id and signature of `checkpoint` (sequence, created_at
+// and heads set, heads sorted by host).
+void SignCheckpoint(const SigningKey& key, v1::Checkpoint* checkpoint);
+
+// Recomputes the root from the heads and checks the signature against
+// `public_pem`. DataLoss says which part is wrong.
+absl::Status VerifyCheckpoint(const v1::Checkpoint& checkpoint, std::string_view public_pem);
+
+}  // namespace attest::evidence
+
+#endif  // ATTEST_DAEMON_EVIDENCE_CHECKPOINT_H_
