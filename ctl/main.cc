@@ -9,6 +9,7 @@
 #include "common/json.h"
 #include "common/strings.h"
 #include "common/time_util.h"
+#include "ctl/bundle_command.h"
 #include "ctl/client.h"
 #include "ctl/engine_commands.h"
 #include "ctl/pki_command.h"
@@ -37,6 +38,9 @@ constexpr char kCommands[] =
     "  timeline --host H --control C [--start T] [--end T]\n"
     "  simulate --hosts N --days D --seed S --out FILE.jsonl [--start T]\n"
     "                        write a realistic fleet history (no daemon needed)\n"
+    "  export --window ID --out BUNDLE.tar   evidence bundle: chains up to a signed checkpoint\n"
+    "  verify BUNDLE.tar [--pubkey K.pem]    check a bundle offline (no daemon needed)\n"
+    "  signing-key           print attestd's checkpoint public key (PEM)\n"
     "  pki init [--pki-dir D] [--trust-domain TD] [--dns NAME] [--ip ADDR]\n"
     "                        create a CA and attestd's server certificate\n"
     "  pki issue-agent HOST | issue-admin NAME | issue-auditor NAME | issue-server NAME\n"
@@ -147,6 +151,8 @@ int Main(int argc, char** argv) {
   flags.String("effectiveness", &f.effectiveness, "windows create: threshold (fraction)");
   flags.String("coverage", &f.coverage, "windows create: threshold (fraction)");
   flags.String("max-deviation", &f.max_deviation, "windows create: longest tolerated deviation");
+  std::string pubkey;
+  flags.String("pubkey", &pubkey, "verify: the trusted checkpoint public key (PEM file)");
   PkiFlags pki;
   flags.String("pki-dir", &pki.dir, "pki: directory of the CA and certificates");
   flags.String("trust-domain", &pki.trust_domain, "pki init: SPIFFE trust domain");
@@ -175,8 +181,10 @@ int Main(int argc, char** argv) {
   const std::string sub = args.size() > 1 ? args[1] : "";
   if (command == "simulate") return SimulateCmd(f);
   if (command == "pki") return PkiCommand(args, pki);
-  static const std::set<std::string> kKnown = {"hosts",  "evidence", "import", "report",  "approve",
-                                               "except", "windows",  "sample", "timeline"};
+  if (command == "verify") return VerifyCmd(args, pubkey);
+  static const std::set<std::string> kKnown = {"hosts",    "evidence", "import",     "report",
+                                               "approve",  "except",   "windows",    "sample",
+                                               "timeline", "export",   "signing-key"};
   if (!kKnown.count(command)) {
     fprintf(stderr, "attestctl: unknown command \"%s\" (see --help)\n", command.c_str());
     return kExitUsage;
@@ -232,6 +240,8 @@ int Main(int argc, char** argv) {
   if (command == "windows")
     return sub.empty() ? WindowsList(*admin, f) : WindowsCreate(*admin, args[2], f);
   if (command == "sample") return SampleCmd(*admin, f);
+  if (command == "export") return ExportCmd(*admin, f);
+  if (command == "signing-key") return SigningKeyCmd(*admin);
   return TimelineCmd(*admin, f);
 }
 

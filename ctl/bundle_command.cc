@@ -1,0 +1,74 @@
+#include "ctl/bundle_command.h"
+
+#include <cstdio>
+
+#include "common/files.h"
+#include "ctl/bundle.h"
+#include "ctl/client.h"
+
+namespace attest::ctl {
+namespace {
+
+int ExitFor(const absl::Status& s) {
+  return s.code() == absl::StatusCode::kUnavailable ? kExitUnreachable : kExitFindings;
+}
+
+}  // namespace
+
+int ExportCmd(Stub& admin, const CommandFlags& f) {
+  if (f.window.empty() || f.out.empty()) {
+    fprintf(stderr, "attestctl: usage: attestctl export --window ID --out BUNDLE.tar\n");
+    return kExitUsage;
+  }
+  if (absl::Status s = ExportBundle(admin, f.window, f.out); !s.ok()) {
+    fprintf(stderr, "attestctl: export: %s\n", std::string(s.message()).c_str());
+    return ExitFor(s);
+  }
+  printf("wrote %s\n", f.out.c_str());
+  return kExitOk;
+}
+
+int VerifyCmd(const std::vector<std::string>& args, const std::string& pubkey_path) {
+  if (args.size() != 2) {
+    fprintf(stderr, "attestctl: usage: attestctl verify BUNDLE.tar [--pubkey KEY.pem]\n");
+    return kExitUsage;
+  }
+  std::string pubkey;
+  if (!pubkey_path.empty()) {
+    auto pem = ReadFileToString(pubkey_path);
+    if (!pem.ok()) {
+      fprintf(stderr, "attestctl: verify: %s\n", std::string(pem.status().message()).c_str());
+      return kExitUsage;
+    }
+    pubkey = *pem;
+  }
+  auto result = VerifyBundle(args[1], pubkey);
+  if (!result.ok()) {
+    fprintf(stderr, "attestctl: verify: FAILED: %s\n",
+            std::string(result.status().message()).c_str());
+    return result.status().code() == absl::StatusCode::kInvalidArgument && pubkey.empty()
+               ? kExitUsage
+               : kExitFindings;
+  }
+  printf("verified: %zu hosts, %zu records, checkpoint signed by key %s%s\n", result->hosts,
+         result->records, result->key_id.c_str(),
+         pubkey.empty() ? " (the key in the bundle: give --pubkey to check whose it is)" : "");
+  printf("the window summary follows from the records:\n%s", result->summary.c_str());
+  return kExitOk;
+}
+
+int SigningKeyCmd(Stub& admin) {
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
+  v1::GetSigningKeyRequest req;
+  v1::SigningKey key;
+  grpc::Status s = admin.GetSigningKey(&ctx, req, &key);
+  if (!s.ok()) {
+    fprintf(stderr, "attestctl: signing-key: %s\n", s.error_message().c_str());
+    return ExitCodeFor(s);
+  }
+  fputs(key.public_key_pem().c_str(), stdout);
+  return kExitOk;
+}
+
+}  // namespace attest::ctl

@@ -1,0 +1,192 @@
+#include "ctl/bundle_replay.h"
+
+#include <algorithm>
+
+#include "common/clock.h"
+#include "common/strings.h"
+#include "common/time_util.h"
+#include "daemon/engine/engine.h"
+#include "daemon/evidence/interchange.h"
+#include "daemon/store/keys.h"
+#include "daemon/store/memory_store.h"
+#include "daemon/windows/summary.h"
+
+namespace attest::ctl {
+namespace {
+
+absl::Status Time(const Json& j, const char* key, google::protobuf::Timestamp* out) {
+  const Json* v = j.Find(key);
+  if (v == nullptr || !v->is_string())
+    return absl::InvalidArgumentError(StrCat(key, " is required"));
+  auto t = ParseRfc3339(v->as_string());
+  if (!t.ok()) return absl::InvalidArgumentError(StrCat(key, ": ", t.status().message()));
+  *out = ToProto(*t);
+  return absl::OkStatus();
+}
+
+int64_t Seconds(const google::protobuf::Timestamp& t) { return t.seconds(); }
+
+}  // namespace
+
+absl::StatusOr<v1::EvidenceRecord> RecordFromInterchange(const Json& j) {
+  v1::EvidenceRecord r;
+  const Json* kind = j.Find("kind");
+  if (kind == nullptr || !kind->is_string()) return absl::InvalidArgumentError("kind is required");
+  if (kind->as_string() == "gap") {
+    const Json* gap = j.Find("gap");
+    const Json* first = gap ? gap->Find("first_seq") : nullptr;
+    const Json* last = gap ? gap->Find("last_seq") : nullptr;
+    if (!first || !last || !first->as_uint() || !last->as_uint()) {
+      return absl::InvalidArgumentError("gap needs first_seq and last_seq");
+    }
+    r.mutable_gap()->set_first_seq(*first->as_uint());
+    r.mutable_gap()->set_last_seq(*last->as_uint());
+    const Json* host = j.Find("host");
+    if (host == nullptr || !host->is_string())
+      return absl::InvalidArgumentError("host is required");
+    r.set_host(host->as_string());
+    if (const Json* inst = j.Find("instance_id"); inst && inst->is_string()) {
+      r.set_instance_id(inst->as_string());
+    }
+    if (absl::Status s = Time(j, "observed_at", r.mutable_observed_at()); !s.ok()) return s;
+  } else {
+    auto parsed = evidence::ParseInterchangeLine(j.Canonical());
+    if (!parsed.ok()) return parsed.status();
+    r.set_host(parsed->host());
+    r.set_instance_id(parsed->instance_id());
+    if (parsed->has_hello()) {
+      *r.mutable_hello() = std::move(*parsed->mutable_hello());
+      *r.mutable_observed_at() = r.hello().sent_at();
+    } else {
+      *r.mutable_signal() = std::move(*parsed->mutable_signal());
+      *r.mutable_observed_at() = r.signal().observed_at();
+    }
+  }
+  const Json* index = j.Find("index");
+  const Json* seq = j.Find("seq");
+  const Json* origin = j.Find("origin");
+  if (!index || !index->as_uint() || !seq || !seq->as_uint() || !origin || !origin->is_string()) {
+    return absl::InvalidArgumentError("index, seq and origin are required");
+  }
+  r.set_index(*index->as_uint());
+  r.set_seq(*seq->as_uint());
+  if (origin->as_string() != "live" && origin->as_string() != "imported") {
+    return absl::InvalidArgumentError("origin must be live or imported");
+  }
+  r.set_origin(origin->as_string() == "live" ? v1::ORIGIN_LIVE : v1::ORIGIN_IMPORTED);
+  if (absl::Status s = Time(j, "received_at", r.mutable_received_at()); !s.ok()) return s;
+  return r;
+}
+
+absl::StatusOr<v1::WindowSummary> ReplaySummary(
+    const v1::BundleManifest& m, std::map<std::string, std::vector<v1::EvidenceRecord>> records) {
+  store::MemoryStore store;
+  {
+    store::WriteBatch batch;
+    for (auto& [host, chain] : records) {
+      v1::HostState hs;
+      hs.set_host(host);
+      for (v1::EvidenceRecord& r : chain) {
+        if (r.has_hello()) *hs.mutable_labels() = r.hello().labels();
+        hs.set_chain_length(r.index());
+        batch.Put(store::Family::kEvidence, store::EvidenceKey(host, r.index()),
+                  r.SerializeAsString());
+      }
+      batch.Put(store::Family::kHosts, host, hs.SerializeAsString());
+    }
+    if (absl::Status s = store.Write(batch, {.sync = false}); !s.ok()) return s;
+    records.clear();
+  }
+  FakeClock clock(FromProto(m.summary().computed_at()));
+  engine::Engine engine(store, clock, {.judge_delay = absl::ZeroDuration()});
+  if (absl::Status s = engine.Start(); !s.ok()) return s;
+
+  // Everything people and policies did, in the order it was recorded.
+  std::vector<v1::PolicyVersion> versions(m.policy_versions().begin(), m.policy_versions().end());
+  std::sort(versions.begin(), versions.end(), [](const auto& a, const auto& b) {
+    return Seconds(a.loaded_at()) < Seconds(b.loaded_at());
+  });
+  for (const v1::PolicyVersion& v : versions) {
+    auto policy = engine::ParsePolicy(v.source(), v.file());
+    if (!policy.ok()) return policy.status();
+    clock.Set(FromProto(v.loaded_at()));
+    if (absl::Status s = engine.LoadPolicy(*policy, v.file()); !s.ok()) return s;
+  }
+  if (m.window().origin() != "policy") {
+    clock.Set(FromProto(m.summary().computed_at()));
+    auto w = engine.CreateWindow(m.window());
+    if (!w.ok()) return w.status();
+  }
+  engine.Sync();
+  for (v1::Approval a : m.approvals()) {
+    clock.Set(FromProto(a.recorded_at()));
+    if (auto r = engine.Approve(std::move(a)); !r.ok()) return r.status();
+  }
+  for (const v1::Exception& x : m.exceptions()) {
+    v1::Exception create = x;
+    create.clear_revoked_at();
+    clock.Set(FromProto(x.recorded_at()));
+    if (auto r = engine.CreateException(create); !r.ok()) return r.status();
+    if (x.has_revoked_at()) {
+      v1::RevokeExceptionRequest revoke;
+      revoke.set_id(x.id());
+      *revoke.mutable_at() = x.revoked_at();
+      revoke.set_reason("replayed from the bundle");
+      clock.Set(std::max(FromProto(x.revoked_at()), FromProto(x.recorded_at())));
+      if (auto r = engine.RevokeException(revoke, "bundle"); !r.ok()) return r.status();
+    }
+  }
+  for (const v1::Decommission& d : m.decommissions()) {
+    clock.Set(FromProto(d.recorded_at()));
+    if (auto r = engine.Decommission(d); !r.ok()) return r.status();
+  }
+  clock.Set(FromProto(m.summary().computed_at()));
+  absl::StatusOr<v1::WindowSummary> out;
+  v1::SummarizeRequest req;
+  req.set_window(m.window().id());
+  engine.Read([&](const engine::EngineState& state) {
+    out = windows::Summarize(state, store, clock.Now(), req);
+  });
+  engine.Stop();
+  return out;
+}
+
+absl::Status CompareSummaries(const v1::WindowSummary& expected, const v1::WindowSummary& got) {
+  auto differ = [](std::string_view control, std::string_view what, auto a, auto b) {
+    return absl::DataLossError(StrCat("the summary does not follow from the records: control ",
+                                      control, ": ", what, " is ", a, " in the manifest but ", b,
+                                      " recomputed"));
+  };
+  if (expected.controls_size() != got.controls_size()) {
+    return differ("*", "the number of controls", expected.controls_size(), got.controls_size());
+  }
+  for (int i = 0; i < expected.controls_size(); ++i) {
+    const v1::ControlSummary& e = expected.controls(i);
+    const v1::ControlSummary& g = got.controls(i);
+    if (e.id() != g.id()) return differ(e.id(), "the control id", e.id(), g.id());
+    const v1::StateSeconds& es = e.seconds();
+    const v1::StateSeconds& gs = g.seconds();
+    if (es.pass() != gs.pass()) return differ(e.id(), "PASS seconds", es.pass(), gs.pass());
+    if (es.fail() != gs.fail()) return differ(e.id(), "FAIL seconds", es.fail(), gs.fail());
+    if (es.no_evidence() != gs.no_evidence()) {
+      return differ(e.id(), "NO_EVIDENCE seconds", es.no_evidence(), gs.no_evidence());
+    }
+    if (es.excepted() != gs.excepted()) {
+      return differ(e.id(), "EXCEPTED seconds", es.excepted(), gs.excepted());
+    }
+    if (e.hosts() != g.hosts()) return differ(e.id(), "hosts", e.hosts(), g.hosts());
+    if (e.deviations_size() != g.deviations_size()) {
+      return differ(e.id(), "deviations", e.deviations_size(), g.deviations_size());
+    }
+    for (int d = 0; d < e.deviations_size(); ++d) {
+      if (e.deviations(d).SerializeAsString() != g.deviations(d).SerializeAsString()) {
+        return differ(e.id(), StrCat("deviation ", d + 1), e.deviations(d).ShortDebugString(),
+                      g.deviations(d).ShortDebugString());
+      }
+    }
+    if (e.verdict() != g.verdict()) return differ(e.id(), "the verdict", e.verdict(), g.verdict());
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace attest::ctl

@@ -1,0 +1,146 @@
+#include "ctl/tar.h"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstring>
+#include <ctime>
+#include <memory>
+
+#include "absl/status/statusor.h"
+#include "common/strings.h"
+
+namespace attest::ctl {
+namespace {
+
+constexpr size_t kBlock = 512;
+
+void Octal(char* field, size_t width, uint64_t v) {
+  // width-1 digits and a NUL
+  snprintf(field, width, "%0*llo", static_cast<int>(width - 1), static_cast<unsigned long long>(v));
+}
+
+unsigned Checksum(const char* header) {
+  unsigned sum = 0;
+  for (size_t i = 0; i < kBlock; ++i) {
+    sum += (i >= 148 && i < 156) ? ' ' : static_cast<unsigned char>(header[i]);
+  }
+  return sum;
+}
+
+}  // namespace
+
+absl::StatusOr<TarWriter> TarWriter::Create(const std::string& path) {
+  FILE* f = fopen(path.c_str(), "wb");
+  if (f == nullptr) return absl::InvalidArgumentError(attest::StrCat("cannot create ", path));
+  return TarWriter(f, path);
+}
+
+TarWriter::TarWriter(TarWriter&& o) noexcept : f_(o.f_), path_(std::move(o.path_)) {
+  o.f_ = nullptr;
+}
+
+TarWriter::~TarWriter() {
+  if (f_ != nullptr) fclose(f_);
+}
+
+absl::Status TarWriter::Header(const std::string& name, uint64_t size) {
+  if (name.size() >= 100) return absl::InvalidArgumentError("tar: name too long: " + name);
+  char h[kBlock] = {};
+  memcpy(h, name.data(), name.size());
+  Octal(h + 100, 8, 0644);
+  Octal(h + 108, 8, 0);
+  Octal(h + 116, 8, 0);
+  Octal(h + 124, 12, size);
+  Octal(h + 136, 12, static_cast<uint64_t>(time(nullptr)));
+  h[156] = '0';
+  memcpy(h + 257, "ustar", 6);
+  memcpy(h + 263, "00", 2);
+  snprintf(h + 148, 8, "%06o", Checksum(h));
+  h[155] = ' ';
+  if (fwrite(h, 1, kBlock, f_) != kBlock) return absl::UnavailableError("cannot write " + path_);
+  return absl::OkStatus();
+}
+
+absl::Status TarWriter::Pad(uint64_t size) {
+  static const char kZeros[kBlock] = {};
+  const size_t pad = (kBlock - size % kBlock) % kBlock;
+  if (pad > 0 && fwrite(kZeros, 1, pad, f_) != pad) {
+    return absl::UnavailableError("cannot write " + path_);
+  }
+  return absl::OkStatus();
+}
+
+absl::Status TarWriter::Add(const std::string& name, std::string_view data) {
+  if (absl::Status s = Header(name, data.size()); !s.ok()) return s;
+  if (fwrite(data.data(), 1, data.size(), f_) != data.size()) {
+    return absl::UnavailableError("cannot write " + path_);
+  }
+  return Pad(data.size());
+}
+
+absl::Status TarWriter::AddFile(const std::string& name, const std::string& source) {
+  std::unique_ptr<FILE, int (*)(FILE*)> in(fopen(source.c_str(), "rb"), fclose);
+  if (!in) return absl::InvalidArgumentError("cannot read " + source);
+  fseeko(in.get(), 0, SEEK_END);
+  const uint64_t size = static_cast<uint64_t>(ftello(in.get()));
+  fseeko(in.get(), 0, SEEK_SET);
+  if (absl::Status s = Header(name, size); !s.ok()) return s;
+  std::string buf(1 << 20, '\0');
+  uint64_t copied = 0;
+  for (size_t n; (n = fread(buf.data(), 1, buf.size(), in.get())) > 0; copied += n) {
+    if (fwrite(buf.data(), 1, n, f_) != n) return absl::UnavailableError("cannot write " + path_);
+  }
+  if (copied != size) return absl::UnavailableError(source + " changed while being archived");
+  return Pad(size);
+}
+
+absl::Status TarWriter::Close() {
+  static const char kZeros[2 * kBlock] = {};
+  const bool ok = fwrite(kZeros, 1, sizeof kZeros, f_) == sizeof kZeros && fflush(f_) == 0 &&
+                  fsync(fileno(f_)) == 0;
+  const bool closed = fclose(f_) == 0;
+  f_ = nullptr;
+  if (!ok || !closed) return absl::UnavailableError("cannot write " + path_);
+  return absl::OkStatus();
+}
+
+absl::Status ReadTar(const std::string& path,
+                     const std::function<absl::Status(const std::string& name, uint64_t size,
+                                                      const TarChunkReader& read)>& entry) {
+  std::unique_ptr<FILE, int (*)(FILE*)> f(fopen(path.c_str(), "rb"), fclose);
+  if (!f) return absl::InvalidArgumentError("cannot read " + path);
+  char h[kBlock];
+  for (;;) {
+    if (fread(h, 1, kBlock, f.get()) != kBlock) {
+      return absl::DataLossError(path + ": truncated (no end-of-archive marker)");
+    }
+    if (std::all_of(h, h + kBlock, [](char c) { return c == 0; })) return absl::OkStatus();
+    unsigned stored = 0;
+    if (sscanf(h + 148, "%o", &stored) != 1 || stored != Checksum(h)) {
+      return absl::DataLossError(path + ": a tar header's checksum is wrong");
+    }
+    const std::string name(h, strnlen(h, 100));
+    unsigned long long size = 0;
+    if (sscanf(h + 124, "%llo", &size) != 1) return absl::DataLossError(path + ": bad tar size");
+    uint64_t left = size;
+    const TarChunkReader read = [&](char* buf, size_t cap) -> size_t {
+      const size_t want = static_cast<size_t>(std::min<uint64_t>(cap, left));
+      const size_t got = want == 0 ? 0 : fread(buf, 1, want, f.get());
+      left -= got;
+      return got;
+    };
+    if (absl::Status s = entry(name, size, read); !s.ok()) return s;
+    // Skip what the callback did not read, and the padding.
+    std::string skip(64 * 1024, '\0');
+    while (left > 0 && read(skip.data(), skip.size()) > 0) {
+    }
+    if (left > 0) return absl::DataLossError(path + ": truncated inside " + name);
+    const uint64_t pad = (kBlock - size % kBlock) % kBlock;
+    if (pad > 0 && fseeko(f.get(), static_cast<off_t>(pad), SEEK_CUR) != 0) {
+      return absl::DataLossError(path + ": truncated");
+    }
+  }
+}
+
+}  // namespace attest::ctl

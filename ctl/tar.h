@@ -1,0 +1,48 @@
+// Minimal POSIX ustar archives for evidence bundles: regular files only,
+// written streaming (the size of each file is known before it is added),
+// read back with every header checksum checked.
+#ifndef ATTEST_CTL_TAR_H_
+#define ATTEST_CTL_TAR_H_
+
+#include <cstdio>
+#include <functional>
+#include <string>
+#include <string_view>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+
+namespace attest::ctl {
+
+class TarWriter {
+ public:
+  // Creates (truncates) `path`.
+  static absl::StatusOr<TarWriter> Create(const std::string& path);
+  TarWriter(TarWriter&& other) noexcept;
+  ~TarWriter();
+
+  absl::Status Add(const std::string& name, std::string_view data);
+  // Adds the content of the file at `source` under `name`.
+  absl::Status AddFile(const std::string& name, const std::string& source);
+  // Writes the end-of-archive blocks and syncs the file.
+  absl::Status Close();
+
+ private:
+  explicit TarWriter(FILE* f, std::string path) : f_(f), path_(std::move(path)) {}
+  absl::Status Header(const std::string& name, uint64_t size);
+  absl::Status Pad(uint64_t size);
+  FILE* f_ = nullptr;
+  std::string path_;
+};
+
+// Calls `entry(name, read)` for each file in the archive, in order; `read`
+// fills its buffer with the next chunk of the file's content and returns
+// how much (0 at the end). DataLoss for a corrupt or truncated archive.
+using TarChunkReader = std::function<size_t(char* buf, size_t cap)>;
+absl::Status ReadTar(const std::string& path,
+                     const std::function<absl::Status(const std::string& name, uint64_t size,
+                                                      const TarChunkReader& read)>& entry);
+
+}  // namespace attest::ctl
+
+#endif  // ATTEST_CTL_TAR_H_

@@ -1,0 +1,181 @@
+// Evidence bundles end to end: a real attestd holding a simulated fleet
+// (with approvals, an exception that is later revoked, and a decommission)
+// exports a window; `attestctl verify` accepts it with the daemon's key,
+// refuses it with another key, and every single-record mutation, deletion,
+// reordering and truncation fails verification naming the right record.
+#include <fstream>
+#include <sstream>
+
+#include "common/json.h"
+#include "common/strings.h"
+#include "ctl/bundle.h"
+#include "ctl/tar.h"
+#include "gtest/gtest.h"
+#include "tests/support/daemon_harness.h"
+#include "tests/support/process.h"
+
+namespace attest::testing_support {
+namespace {
+
+constexpr char kPolicy[] =
+    "controls:\n"
+    "  - {id: patch-sla, tsc: [CC7.1], rule: patch.security_sla,\n"
+    "     params: {security_max_age: 2d, reboot_grace: 1d}, freshness: 2h}\n"
+    "  - {id: log-shipping, tsc: [CC7.2], rule: logs.shipping_continuity,\n"
+    "     params: {max_gap: 15m}, freshness: 30m}\n"
+    "  - {id: access-approved, tsc: [CC6.2], rule: access.change_approved,\n"
+    "     params: {approval_window: 24h}}\n"
+    "windows:\n"
+    "  - {id: q1, start: 2026-01-01T06:00:00Z, end: 2026-01-07T00:00:00Z}\n";
+
+struct Bundle {
+  std::string manifest;
+  std::string key;
+  std::vector<std::string> lines;  // records.jsonl
+};
+
+Bundle Read(const std::string& path) {
+  Bundle b;
+  EXPECT_TRUE(ctl::ReadTar(path, [&](const std::string& name, uint64_t size,
+                                     const ctl::TarChunkReader& read) {
+                std::string data(size, '\0');
+                read(data.data(), size);
+                if (name == "manifest.json") b.manifest = data;
+                if (name == "public-key.pem") b.key = data;
+                if (name == "records.jsonl") {
+                  std::istringstream in(data);
+                  for (std::string l; std::getline(in, l);) b.lines.push_back(l);
+                }
+                return absl::OkStatus();
+              }).ok());
+  return b;
+}
+
+void Write(const Bundle& b, const std::string& path) {
+  auto tar = ctl::TarWriter::Create(path);
+  ASSERT_TRUE(tar.ok());
+  std::string records;
+  for (const std::string& l : b.lines) records += l + "\n";
+  ASSERT_TRUE(tar->Add("manifest.json", b.manifest).ok());
+  ASSERT_TRUE(tar->Add("public-key.pem", b.key).ok());
+  ASSERT_TRUE(tar->Add("records.jsonl", records).ok());
+  ASSERT_TRUE(tar->Close().ok());
+}
+
+// The failure message of verifying `b`, "" when it verifies.
+std::string Failure(const Bundle& b, const std::string& dir, const std::string& key) {
+  const std::string path = dir + "/tampered.tar";
+  Write(b, path);
+  auto r = ctl::VerifyBundle(path, key);
+  return r.ok() ? "" : std::string(r.status().message());
+}
+
+std::string HostIndex(const std::string& line) {
+  auto j = Json::Parse(line);
+  return StrCat("host ", j->Find("host")->as_string(), ", record ", *j->Find("index")->as_uint());
+}
+
+TEST(BundleE2eTest, ExportVerifiesOfflineAndEveryTamperingIsNamed) {
+  const std::string dir = FreshDir("bundle_e2e");
+  std::ofstream(dir + "/policy.yaml") << kPolicy;
+  DaemonHarness daemon(dir, nullptr, {"--policy", dir + "/policy.yaml", "--judge-delay", "0s"});
+  ASSERT_TRUE(daemon.Start().ok()) << ReadAll(daemon.log_path());
+  const std::string ctl = BinaryPath("attestctl");
+  auto run = [&](std::vector<std::string> args, std::string* out = nullptr) {
+    args.insert(args.begin(), {ctl, "--daemon", daemon.address()});
+    std::string o, e;
+    const int rc = RunTool(args, dir, &o, &e);
+    if (out != nullptr) *out = o;
+    EXPECT_EQ(rc, 0) << StrCat(args[3], ": ", o, e);
+    return rc;
+  };
+  const std::string sim = dir + "/fleet.jsonl";
+  ASSERT_EQ(RunTool({ctl, "simulate", "--hosts", "5", "--days", "7", "--seed", "9", "--start",
+                     "2026-01-01T00:00:00Z", "--out", sim},
+                    dir),
+            0);
+  ASSERT_EQ(run({"import", sim}), 0);
+  ASSERT_EQ(run({"approve", "--from-file", sim + ".approvals"}), 0);
+  ASSERT_EQ(run({"except", "create", "--control", "patch-sla", "--host", "h0002", "--start",
+                 "2026-01-02T00:00:00Z", "--end", "2026-01-05T00:00:00Z", "--reason", "vendor",
+                 "--approver", "ciso", "--ticket", "RISK-1"}),
+            0);
+  std::string out;
+  ASSERT_EQ(run({"except", "list", "--format", "json"}, &out), 0);
+  const std::string id = Json::ParseReport(out)->as_array()[0].Find("id")->as_string();
+  ASSERT_EQ(
+      run({"except", "revoke", "--id", id, "--reason", "fixed", "--at", "2026-01-03T12:00:00Z"}),
+      0);
+  ASSERT_EQ(run({"hosts", "decommission", "h0005", "--at", "2026-01-05T00:00:00Z"}), 0);
+
+  const std::string bundle = dir + "/q1.tar";
+  ASSERT_EQ(run({"export", "--window", "q1", "--out", bundle}), 0);
+  ASSERT_EQ(run({"signing-key"}, &out), 0);
+  const std::string key = out;
+  std::ofstream(dir + "/key.pem") << key;
+
+  // attestctl verify, as an auditor would run it: no daemon involved.
+  std::string err;
+  ASSERT_EQ(RunTool({ctl, "verify", bundle, "--pubkey", dir + "/key.pem"}, dir, &out, &err), 0)
+      << out << err;
+  EXPECT_NE(out.find("verified: 5 hosts"), std::string::npos) << out;
+  EXPECT_NE(out.find("the window summary follows from the records"), std::string::npos);
+
+  // Another key: the signature does not verify.
+  ASSERT_EQ(
+      RunTool({"/usr/bin/openssl", "genpkey", "-algorithm", "ed25519", "-out", dir + "/other.key"},
+              dir),
+      0);
+  ASSERT_EQ(RunTool({"/usr/bin/openssl", "pkey", "-in", dir + "/other.key", "-pubout", "-out",
+                     dir + "/other.pem"},
+                    dir),
+            0);
+  EXPECT_EQ(RunTool({ctl, "verify", bundle, "--pubkey", dir + "/other.pem"}, dir, &out, &err), 1);
+  EXPECT_NE(err.find("signed with key"), std::string::npos) << err;
+
+  const Bundle good = Read(bundle);
+  ASSERT_GT(good.lines.size(), 1000u);
+  ASSERT_EQ(Failure(good, dir, key), "") << "an untouched rewrite verifies";
+  const size_t step = good.lines.size() / 40;
+  for (size_t i = 0; i < good.lines.size(); i += step) {
+    const std::string who = HostIndex(good.lines[i]);
+    // A changed field.
+    Bundle b = good;
+    auto j = Json::Parse(b.lines[i]);
+    (*j)["seq"] = *j->Find("seq")->as_uint() + 1;
+    b.lines[i] = j->Canonical();
+    std::string f = Failure(b, dir, key);
+    EXPECT_NE(f.find(who), std::string::npos) << "mutated " << who << ": " << f;
+    // Deleted: the record after it is where the chain breaks, and the
+    // message names the missing index.
+    b = good;
+    b.lines.erase(b.lines.begin() + static_cast<long>(i));
+    f = Failure(b, dir, key);
+    EXPECT_FALSE(f.empty()) << "deleted " << who;
+    const auto idx = *Json::Parse(good.lines[i])->Find("index")->as_uint();
+    EXPECT_TRUE(f.find(StrCat("expected record ", idx)) != std::string::npos ||
+                f.find(StrCat("ends at record ", idx - 1)) != std::string::npos)
+        << "deleted " << who << ": " << f;
+    // Swapped with the next record.
+    if (i + 1 < good.lines.size()) {
+      b = good;
+      std::swap(b.lines[i], b.lines[i + 1]);
+      f = Failure(b, dir, key);
+      EXPECT_FALSE(f.empty()) << "swapped " << who;
+    }
+  }
+  // Truncated: the last records of the file (the last host's chain end).
+  Bundle cut = good;
+  cut.lines.resize(cut.lines.size() - 3);
+  EXPECT_NE(Failure(cut, dir, key).find("but the signed checkpoint says"), std::string::npos);
+  // A summary that does not follow from the records.
+  Bundle lie = good;
+  const size_t at = lie.manifest.find("\"pass\": \"");
+  ASSERT_NE(at, std::string::npos) << lie.manifest.substr(0, 2000);
+  lie.manifest.insert(at + 9, "1");
+  EXPECT_NE(Failure(lie, dir, key).find("does not follow from the records"), std::string::npos);
+  EXPECT_TRUE(daemon.Stop().ok());
+}
+
+}  // namespace
+}  // namespace attest::testing_support
