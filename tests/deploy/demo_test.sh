@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # ./scripts/demo --once on a small fleet, twice: the first run creates the
 # PKI, starts attestd over mTLS with the built-in policy and the agent on
-# this host, imports the fleet and prints the window summary and /metrics
-# address; the second reuses all of it. Both must leave nothing running.
+# this host, imports the fleet, prints the window summary and /metrics
+# address, and exports an evidence bundle that verifies (the 12 simulated
+# hosts and this one); the second reuses all of it. Both must leave nothing
+# running.
 # Usage: demo_test.sh SOURCE_DIR BUILD_DIR
 set -euo pipefail
 src=$1; build=$2
@@ -22,6 +24,8 @@ for control in patch-sla log-shipping access-approved agent-reporting; do
   grep -q "^$control " "$var/out" || fail "no summary row for $control (built-in policy)"
 done
 grep -Eq "operated effectively|exceptions noted" "$var/out" || fail "no verdict"
+grep -Eq "^verified: 1[23] hosts" "$var/out" || fail "the exported bundle did not verify"
+[ -s "$var/demo/evidence-demo-10d.tar" ] || fail "no evidence bundle"
 metrics=$(sed -n 's|^metrics: *http://\([^/]*\)/metrics|\1|p' "$var/out")
 [ -n "$metrics" ] || fail "no /metrics address"
 [ -s "$var/demo/pki/ca.key" ] && [ "$(stat -c %a "$var/demo/pki/ca.key")" = 600 ] || fail "CA key"
