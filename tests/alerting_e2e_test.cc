@@ -18,19 +18,10 @@
 #include "tests/support/daemon_harness.h"
 #include "tests/support/http.h"
 #include "tests/support/process.h"
+#include "tests/support/test_policy.h"
 
 namespace attest::testing_support {
 namespace {
-
-constexpr char kPolicy[] =
-    "controls:\n"
-    "  - {id: patch-sla, title: Security updates within SLA, tsc: [CC7.1], rule: "
-    "patch.security_sla,\n"
-    "     params: {security_max_age: 2d}, freshness: 2h}\n"
-    "  - {id: log-shipping, tsc: [CC7.2], rule: logs.shipping_continuity,\n"
-    "     params: {max_gap: 15m}, freshness: 30m}\n"
-    "  - {id: access-approved, tsc: [CC6.2], rule: access.change_approved,\n"
-    "     params: {approval_window: 24h}}\n";
 
 std::string Rfc(absl::Time t) {
   return FormatRfc3339(absl::FromUnixSeconds(absl::ToUnixSeconds(t)));
@@ -38,7 +29,7 @@ std::string Rfc(absl::Time t) {
 
 // The policy above plus a window around now.
 std::string PolicyWithWindow(absl::Time now) {
-  return StrCat(kPolicy, "windows:\n  - {id: fy, start: ", Rfc(now - absl::Hours(24 * 10)),
+  return StrCat(kTestControls, "windows:\n  - {id: fy, start: ", Rfc(now - absl::Hours(24 * 10)),
                 ", end: ", Rfc(now + absl::Hours(24 * 80)), "}\n");
 }
 

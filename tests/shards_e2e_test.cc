@@ -9,19 +9,13 @@
 #include "gtest/gtest.h"
 #include "tests/support/daemon_harness.h"
 #include "tests/support/process.h"
+#include "tests/support/test_policy.h"
 
 namespace attest::testing_support {
 namespace {
 
-constexpr char kPolicy[] =
-    "controls:\n"
-    "  - {id: patch-sla, tsc: [CC7.1], rule: patch.security_sla,\n"
-    "     params: {security_max_age: 2d, reboot_grace: 1d}, freshness: 2h}\n"
-    "  - {id: log-shipping, tsc: [CC7.2], rule: logs.shipping_continuity,\n"
-    "     params: {max_gap: 15m}, freshness: 30m}\n"
-    "  - {id: access-approved, tsc: [CC6.2], rule: access.change_approved,\n"
-    "     params: {approval_window: 24h}}\n"
-    "  - {id: agent-reporting, tsc: [CC7.1], rule: agent.reporting, freshness: 15m}\n"
+const std::string kPolicy =
+    std::string(kTestControls) +
     "windows:\n"
     "  - {id: q1, start: 2026-01-01T06:00:00Z, end: 2026-01-09T00:00:00Z,\n"
     "     thresholds: {effectiveness: 0.9, coverage: 0.9, max_deviation: 24h}}\n";
