@@ -298,6 +298,60 @@ TEST(EnginePipelineTest, ReportMatchesAnIndependentRecomputationIncludingLateEvi
   EXPECT_GT(total_fail, 0);
   EXPECT_GT(want["log-shipping"]['E'], 0);
   EXPECT_GT(want["agent-reporting"]['N'], 0);
+
+  // Revoking the exception from its start gives back exactly the FAIL and
+  // NO_EVIDENCE time it covered: the recomputation without any exception.
+  ASSERT_EQ(Ctl({"--daemon", daemon.address(), "except", "list", "--format", "json"}, dir, &out),
+            0);
+  const std::string id =
+      Json::ParseReport(TrimWhitespace(out))->as_array().at(0).Find("id")->as_string();
+  ASSERT_EQ(Ctl({"--daemon", daemon.address(), "except", "revoke", "--id", id, "--reason",
+                 "raised in error", "--at", T(kExceptStart)},
+                dir, &out),
+            0)
+      << ReadAll(dir + "/attestctl.log");
+  ASSERT_EQ(
+      Ctl({"--daemon", daemon.address(), "report", "--window", "w", "--format", "json"}, dir, &out),
+      0);
+  report = Json::ParseReport(TrimWhitespace(out));
+  ASSERT_TRUE(report.ok()) << out;
+  std::map<char, int64_t> unexcepted;
+  for (const auto& [host, obs] : hosts) {
+    Recompute r(obs, approvals, /*excepted=*/false);
+    for (int64_t t = kWindowStart; t < kWindowEnd; t += kMin) {
+      if (const char st = r.State("log-shipping", t); st != 0) unexcepted[st] += kMin;
+    }
+  }
+  EXPECT_EQ(unexcepted['E'], 0);
+  for (const Json& c : report->Find("controls")->as_array()) {
+    if (c.Find("id")->as_string() != "log-shipping") continue;
+    const Json& secs = *c.Find("seconds");
+    EXPECT_EQ(*secs.Find("excepted")->as_int(), 0);
+    EXPECT_EQ(*secs.Find("fail")->as_int(), unexcepted['F']);
+    EXPECT_EQ(*secs.Find("no_evidence")->as_int(), unexcepted['N']);
+    EXPECT_EQ(*secs.Find("pass")->as_int(), unexcepted['P']);
+    EXPECT_GT(*secs.Find("fail")->as_int() + *secs.Find("no_evidence")->as_int(),
+              want["log-shipping"]['F'] + want["log-shipping"]['N'])
+        << "the excepted time is FAIL or NO_EVIDENCE again";
+  }
+
+  // An auditor's sample: the same seed draws the same host-days, with the
+  // same evidence, after the daemon restarts.
+  const std::vector<std::string> sample = {
+      "--daemon", daemon.address(), "sample", "--window", "w",   "--control", "log-shipping", "--n",
+      "6",        "--seed",         "7",      "--format", "json"};
+  ASSERT_EQ(Ctl(sample, dir, &out), 0) << ReadAll(dir + "/attestctl.log");
+  auto before = Json::ParseReport(TrimWhitespace(out));
+  ASSERT_TRUE(before.ok()) << out;
+  ASSERT_TRUE(daemon.Stop().ok());
+  ASSERT_TRUE(daemon.Start().ok()) << ReadAll(daemon.log_path());
+  ASSERT_EQ(Ctl(sample, dir, &out), 0) << ReadAll(dir + "/attestctl.log");
+  auto after = Json::ParseReport(TrimWhitespace(out));
+  ASSERT_TRUE(after.ok()) << out;
+  before->as_object().erase("computed_at");
+  after->as_object().erase("computed_at");
+  EXPECT_EQ(after->Canonical(), before->Canonical());
+  EXPECT_EQ(after->Find("items")->as_array().size(), 6u);
 }
 
 }  // namespace
