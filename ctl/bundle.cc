@@ -200,7 +200,7 @@ absl::StatusOr<VerifyResult> VerifyBundle(const std::string& path, const std::st
   v1::BundleManifest m;
   bool have_manifest = false;
   std::map<std::string, ChainCursor> chains;
-  std::map<std::string, std::vector<v1::EvidenceRecord>> records;
+  ReplayStore records;
   uint64_t lines = 0;
   absl::Status s = ReadTar(
       path,
@@ -256,7 +256,7 @@ absl::StatusOr<VerifyResult> VerifyBundle(const std::string& path, const std::st
           if (again != canonical) return Bad(lines, h, i, "not in canonical form");
           c.next = i + 1;
           c.prev = computed;
-          records[h].push_back(std::move(*record));
+          if (absl::Status st = records.Add(*record); !st.ok()) return st;
           return absl::OkStatus();
         };
         for (size_t n; (n = read(buf.data(), buf.size())) > 0;) {
@@ -311,7 +311,8 @@ absl::StatusOr<VerifyResult> VerifyBundle(const std::string& path, const std::st
   }
 
   // The figures, recomputed by the engine from the records.
-  auto summary = ReplaySummary(m, std::move(records));
+  if (s = records.Finish(); !s.ok()) return s;
+  auto summary = ReplaySummary(m, records);
   if (!summary.ok()) return summary.status();
   if (s = CompareSummaries(m.summary(), *summary); !s.ok()) return s;
 

@@ -78,25 +78,31 @@ absl::StatusOr<v1::EvidenceRecord> RecordFromInterchange(const Json& j) {
   return r;
 }
 
-absl::StatusOr<v1::WindowSummary> ReplaySummary(
-    const v1::BundleManifest& m, std::map<std::string, std::vector<v1::EvidenceRecord>> records) {
-  store::MemoryStore store;
-  {
-    store::WriteBatch batch;
-    for (auto& [host, chain] : records) {
-      v1::HostState hs;
-      hs.set_host(host);
-      for (v1::EvidenceRecord& r : chain) {
-        if (r.has_hello()) *hs.mutable_labels() = r.hello().labels();
-        hs.set_chain_length(r.index());
-        batch.Put(store::Family::kEvidence, store::EvidenceKey(host, r.index()),
-                  r.SerializeAsString());
-      }
-      batch.Put(store::Family::kHosts, host, hs.SerializeAsString());
-    }
-    if (absl::Status s = store.Write(batch, {.sync = false}); !s.ok()) return s;
-    records.clear();
+absl::Status ReplayStore::Add(const v1::EvidenceRecord& r) {
+  v1::HostState& hs = hosts_[r.host()];
+  hs.set_host(r.host());
+  if (r.has_hello()) *hs.mutable_labels() = r.hello().labels();
+  hs.set_chain_length(r.index());
+  batch_.Put(store::Family::kEvidence, store::EvidenceKey(r.host(), r.index()),
+             r.SerializeAsString());
+  if (++batched_ < 10000) return absl::OkStatus();
+  batched_ = 0;
+  absl::Status s = store_.Write(batch_, {.sync = false});
+  batch_ = store::WriteBatch();
+  return s;
+}
+
+absl::Status ReplayStore::Finish() {
+  for (const auto& [host, hs] : hosts_) {
+    batch_.Put(store::Family::kHosts, host, hs.SerializeAsString());
   }
+  absl::Status s = store_.Write(batch_, {.sync = false});
+  batch_ = store::WriteBatch();
+  return s;
+}
+
+absl::StatusOr<v1::WindowSummary> ReplaySummary(const v1::BundleManifest& m, ReplayStore& records) {
+  store::Store& store = records.store();
   FakeClock clock(FromProto(m.summary().computed_at()));
   engine::Engine engine(store, clock, {.judge_delay = absl::ZeroDuration()});
   if (absl::Status s = engine.Start(); !s.ok()) return s;

@@ -12,6 +12,7 @@
 #include "absl/status/statusor.h"
 #include "attest/v1/admin.pb.h"
 #include "common/json.h"
+#include "daemon/store/memory_store.h"
 
 namespace attest::ctl {
 
@@ -19,10 +20,27 @@ namespace attest::ctl {
 // stores it; the caller checks that it serializes back to the same bytes.
 absl::StatusOr<v1::EvidenceRecord> RecordFromInterchange(const Json& record);
 
-// `records`: each host's whole chain, in order.
-absl::StatusOr<v1::WindowSummary> ReplaySummary(
-    const v1::BundleManifest& manifest,
-    std::map<std::string, std::vector<v1::EvidenceRecord>> records);
+// Loads a bundle's records into a store as attestd keeps them: Add each
+// record in chain order, then Finish. Records are serialized as they come,
+// so memory holds them once.
+class ReplayStore {
+ public:
+  absl::Status Add(const v1::EvidenceRecord& record);
+  absl::Status Finish();
+  store::MemoryStore& store() { return store_; }
+
+ private:
+  store::MemoryStore store_;
+  store::WriteBatch batch_;
+  size_t batched_ = 0;
+  std::map<std::string, v1::HostState> hosts_;
+};
+
+// The window summary attestd's engine computes from `records` (finished)
+// under the manifest's policies, approvals, exceptions and decommissions,
+// at the moment the manifest's summary was computed.
+absl::StatusOr<v1::WindowSummary> ReplaySummary(const v1::BundleManifest& manifest,
+                                                ReplayStore& records);
 
 // OK when `got` has the figures of `expected`; DataLoss naming the first
 // control and figure that differ otherwise.
