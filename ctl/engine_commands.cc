@@ -110,6 +110,25 @@ int Import(Stub& admin, const std::string& file) {
 namespace {
 
 int PrintReport(const v1::WindowSummary& summary, const CommandFlags& f) {
+  if (f.format == "csv") {
+    // One row per control on stdout, or in --out with the deviations
+    // beside it (OUT without .csv, plus -deviations.csv).
+    if (f.out.empty()) {
+      fputs(SummaryCsv(summary).c_str(), stdout);
+      return kExitOk;
+    }
+    std::string base = f.out;
+    if (base.size() > 4 && base.substr(base.size() - 4) == ".csv") base.resize(base.size() - 4);
+    const std::string devs = base + "-deviations.csv";
+    std::ofstream controls_file(f.out, std::ios::binary), devs_file(devs, std::ios::binary);
+    controls_file << SummaryCsv(summary);
+    devs_file << DeviationsCsv(summary);
+    controls_file.close();
+    devs_file.close();
+    if (!controls_file || !devs_file) return Usage(StrCat("report: cannot write ", f.out));
+    printf("wrote %s and %s\n", f.out.c_str(), devs.c_str());
+    return kExitOk;
+  }
   if (f.format == "json") {
     PrintJson(SummaryJson(summary));
   } else {

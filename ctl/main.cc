@@ -127,7 +127,7 @@ int Main(int argc, char** argv) {
   flags.String("tls-key", &client.tls_key, "its private key (PEM)");
   flags.String("ca", &client.ca, "CA that signed attestd's certificate (PEM)");
   flags.String("server-name", &client.server_name, "TLS name of attestd if not its address");
-  flags.String("format", &format, "table or json");
+  flags.String("format", &format, "table, json or csv (report: csv with --out writes two files)");
   flags.String("window", &f.window, "audit window id");
   flags.String("control", &f.control, "control id");
   flags.String("host", &f.host, "host id");
@@ -141,7 +141,7 @@ int Main(int argc, char** argv) {
   flags.String("end", &f.end, "end time (RFC 3339)");
   flags.String("from-file", &f.from_file,
                "approve: JSON Lines of {change_id, ticket, approver, at}");
-  flags.String("out", &f.out, "simulate: output file");
+  flags.String("out", &f.out, "simulate, export, report --format csv: output file");
   flags.String("group-by", &f.group_by, "report: also summarize per value of this label");
   flags.String("id", &f.id, "exception id");
   flags.Int("hosts", &f.hosts, "simulate: number of hosts");
@@ -168,12 +168,16 @@ int Main(int argc, char** argv) {
     fputs(flags.Usage().c_str(), flags.help_requested() ? stdout : stderr);
     return flags.help_requested() ? kExitOk : kExitUsage;
   }
-  if (format != "table" && format != "json") {
-    fprintf(stderr, "attestctl: --format must be table or json\n");
+  if (format != "table" && format != "json" && format != "csv") {
+    fprintf(stderr, "attestctl: --format must be table, json or csv (csv: report only)\n");
     return kExitUsage;
   }
   if (!daemons.empty()) client.daemon = daemons[0];
   const std::string& command = args[0];
+  if (format == "csv" && command != "report") {
+    fprintf(stderr, "attestctl: --format csv is for report; use table or json\n");
+    return kExitUsage;
+  }
   if (daemons.size() > 1 && command != "report") {
     fprintf(stderr, "attestctl: only report takes more than one --daemon\n");
     return kExitUsage;

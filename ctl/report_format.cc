@@ -221,4 +221,63 @@ Json SampleJson(const v1::SampleResponse& s) {
   return o;
 }
 
+namespace {
+
+// A CSV field, quoted when it holds a comma, quote or line break.
+std::string Csv(std::string_view v) {
+  if (v.find_first_of(",\"\r\n") == std::string_view::npos) return std::string(v);
+  std::string out = "\"";
+  for (char c : v) {
+    if (c == '"') out += '"';
+    out += c;
+  }
+  return out + "\"";
+}
+
+std::string JoinWith(const google::protobuf::RepeatedPtrField<std::string>& v,
+                     std::string_view sep) {
+  std::string out;
+  for (const std::string& s : v) out += (out.empty() ? "" : std::string(sep)) + s;
+  return out;
+}
+
+void ControlRow(std::string* out, const v1::WindowSummary& s, std::string_view group,
+                const v1::ControlSummary& c) {
+  char eff[32] = "", cov[32];
+  if (c.has_effectiveness()) snprintf(eff, sizeof eff, "%.6f", c.effectiveness());
+  snprintf(cov, sizeof cov, "%.6f", c.coverage());
+  const v1::StateSeconds& sec = c.seconds();
+  StrAppend(out, Csv(s.window().id()), ",", Csv(group), ",", Csv(c.id()), ",", Csv(c.title()), ",",
+            Csv(JoinWith(c.tsc(), " ")), ",", eff, ",", cov, ",", sec.pass(), ",", sec.fail(), ",",
+            sec.no_evidence(), ",", sec.excepted(), ",", c.hosts(), ",", c.deviations_size(), ",",
+            Csv(c.verdict()), ",", Csv(JoinWith(c.findings(), "; ")), ",",
+            Csv(JoinWith(c.policy_versions(), " ")), "\r\n");
+}
+
+}  // namespace
+
+std::string SummaryCsv(const v1::WindowSummary& s) {
+  std::string out =
+      "window,group,control,title,tsc,effectiveness,coverage,pass_seconds,fail_seconds,"
+      "no_evidence_seconds,excepted_seconds,hosts,deviations,verdict,findings,policy_versions\r\n";
+  for (const v1::ControlSummary& c : s.controls()) ControlRow(&out, s, "", c);
+  for (const v1::GroupSummary& g : s.groups()) {
+    for (const v1::ControlSummary& c : g.controls()) {
+      ControlRow(&out, s, StrCat(s.group_by(), "=", g.value()), c);
+    }
+  }
+  return out;
+}
+
+std::string DeviationsCsv(const v1::WindowSummary& s) {
+  std::string out = "window,control,host,start,end,seconds,cause\r\n";
+  for (const v1::ControlSummary& c : s.controls()) {
+    for (const auto& d : c.deviations()) {
+      StrAppend(&out, Csv(s.window().id()), ",", Csv(c.id()), ",", Csv(d.host()), ",",
+                Time(d.start()), ",", Time(d.end()), ",", d.seconds(), ",", Csv(d.cause()), "\r\n");
+    }
+  }
+  return out;
+}
+
 }  // namespace attest::ctl

@@ -19,6 +19,10 @@ const char* StateName(v1::ControlState state);  // PASS, FAIL, NO_EVIDENCE, EXCE
 // group_by, groups: [{value, controls}]}
 Json SummaryJson(const v1::WindowSummary& summary);
 std::string SummaryTable(const v1::WindowSummary& summary);
+// RFC 4180 CSV: one row per control (and per group and control, with
+// group_by), and the deviations, one row each.
+std::string SummaryCsv(const v1::WindowSummary& summary);
+std::string DeviationsCsv(const v1::WindowSummary& summary);
 
 Json WindowJson(const v1::WindowDef& window);
 Json ExceptionJson(const v1::Exception& exception);

@@ -299,6 +299,37 @@ TEST(EnginePipelineTest, ReportMatchesAnIndependentRecomputationIncludingLateEvi
   EXPECT_GT(want["log-shipping"]['E'], 0);
   EXPECT_GT(want["agent-reporting"]['N'], 0);
 
+  // The same figures as CSV: a row per control (then per group and
+  // control), and a second file with a row per deviation.
+  ASSERT_EQ(Ctl({"--daemon", daemon.address(), "report", "--window", "w", "--format", "csv",
+                 "--group-by", "env", "--out", dir + "/report.csv"},
+                dir, &out),
+            0)
+      << ReadAll(dir + "/attestctl.log");
+  const std::string csv = ReadAll(dir + "/report.csv");
+  const std::string devs_csv = ReadAll(dir + "/report-deviations.csv");
+  std::vector<std::string_view> rows = Split(csv, "\r\n");
+  ASSERT_GT(rows.size(), 1u);
+  EXPECT_EQ(rows[0].substr(0, 44), "window,group,control,title,tsc,effectiveness");
+  size_t deviation_rows = 0;
+  for (std::string_view row : Split(devs_csv, "\r\n")) {
+    deviation_rows += !row.empty() && row.rfind("window,", 0) != 0;
+  }
+  size_t want_rows = 0;
+  for (const auto& [control, n] : want_deviations) want_rows += static_cast<size_t>(n);
+  EXPECT_EQ(deviation_rows, want_rows);
+  for (const char* c : kControls) {
+    const std::string prefix = StrCat("w,,", c, ",");
+    auto row = std::find_if(rows.begin(), rows.end(),
+                            [&](std::string_view r) { return r.rfind(prefix, 0) == 0; });
+    ASSERT_NE(row, rows.end()) << c;
+    // pass_seconds is the 8th field; no field before it holds a comma here.
+    std::vector<std::string_view> fields = Split(*row, ",");
+    ASSERT_GE(fields.size(), 11u);
+    EXPECT_EQ(fields[7], std::to_string(want[c]['P'])) << *row;
+    EXPECT_EQ(fields[8], std::to_string(want[c]['F'])) << *row;
+  }
+
   // Revoking the exception from its start gives back exactly the FAIL and
   // NO_EVIDENCE time it covered: the recomputation without any exception.
   ASSERT_EQ(Ctl({"--daemon", daemon.address(), "except", "list", "--format", "json"}, dir, &out),
