@@ -1,5 +1,7 @@
 #include "ctl/client.h"
 
+#include <cstdio>
+
 #include "common/files.h"
 #include "common/net.h"
 #include "common/strings.h"
@@ -33,6 +35,16 @@ int ExitCodeFor(const grpc::Status& status) {
     default:
       return kExitFindings;
   }
+}
+
+int Fail(const char* what, const grpc::Status& s) {
+  fprintf(stderr, "attestctl: %s: %s\n", what, s.error_message().c_str());
+  return ExitCodeFor(s);
+}
+
+int Usage(const std::string& message) {
+  fprintf(stderr, "attestctl: %s\n", message.c_str());
+  return kExitUsage;
 }
 
 }  // namespace attest::ctl

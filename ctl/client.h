@@ -34,6 +34,11 @@ inline constexpr int kExitUnreachable = 3;
 // reached, 1 otherwise.
 int ExitCodeFor(const grpc::Status& status);
 
+// Prints "attestctl: WHAT: message" and returns ExitCodeFor(status).
+int Fail(const char* what, const grpc::Status& status);
+// Prints "attestctl: MESSAGE" and returns kExitUsage.
+int Usage(const std::string& message);
+
 }  // namespace attest::ctl
 
 #endif  // ATTEST_CTL_CLIENT_H_

@@ -23,16 +23,6 @@ std::chrono::system_clock::time_point Deadline(int seconds = 300) {
   return std::chrono::system_clock::now() + std::chrono::seconds(seconds);
 }
 
-int Fail(const char* what, const grpc::Status& s) {
-  fprintf(stderr, "attestctl: %s: %s\n", what, s.error_message().c_str());
-  return ExitCodeFor(s);
-}
-
-int Usage(const std::string& message) {
-  fprintf(stderr, "attestctl: %s\n", message.c_str());
-  return kExitUsage;
-}
-
 // Parses an RFC 3339 flag into `out`; false (after printing) when bad.
 bool TimeFlag(const char* name, const std::string& value, google::protobuf::Timestamp* out) {
   auto t = ParseRfc3339(value);
@@ -150,6 +140,7 @@ grpc::Status Summarize(Stub& admin, const CommandFlags& f, v1::WindowSummary* ou
 
 int Report(Stub& admin, const CommandFlags& f) {
   if (f.window.empty()) return Usage("report: --window ID is required");
+  if (f.format == "html" || f.format == "pdf") return PageReport(admin, f);
   v1::WindowSummary summary;
   grpc::Status s = Summarize(admin, f, &summary);
   if (!s.ok()) return Fail("report", s);
@@ -159,6 +150,9 @@ int Report(Stub& admin, const CommandFlags& f) {
 int ShardReport(const std::vector<std::unique_ptr<Stub>>& shards,
                 const std::vector<std::string>& names, const CommandFlags& f) {
   if (f.window.empty()) return Usage("report: --window ID is required");
+  if (f.format == "html" || f.format == "pdf") {
+    return Usage("report: html and pdf come from one daemon; merge shards as table, json or csv");
+  }
   std::vector<v1::WindowSummary> summaries(shards.size());
   for (size_t i = 0; i < shards.size(); ++i) {
     grpc::Status s = Summarize(*shards[i], f, &summaries[i]);

@@ -43,6 +43,8 @@ using Stub = v1::AdminService::Stub;
 
 int Import(Stub& admin, const std::string& file);
 int Report(Stub& admin, const CommandFlags& f);
+// report --format html|pdf (ctl/report_page.cc).
+int PageReport(Stub& admin, const CommandFlags& f);
 // The report of a fleet split across daemons (shards): each daemon's
 // summary, merged exactly (daemon/windows/verdict.h).
 int ShardReport(const std::vector<std::unique_ptr<Stub>>& shards,

@@ -26,7 +26,8 @@ constexpr char kCommands[] =
     "  hosts decommission HOST [--at T]   end HOST's in-scope time\n"
     "  evidence HOST         print HOST's evidence chain as JSON Lines\n"
     "  import FILE.jsonl     load evidence interchange records (marked imported)\n"
-    "  report --window ID [--group-by LABEL]   the window's per-control summary\n"
+    "  report --window ID [--group-by LABEL] [--format table|json|csv|html|pdf --out F]\n"
+    "                        the window's per-control summary; html/pdf: the full report\n"
     "  approve --change ID --ticket T --approver A [--at T]  (or --from-file F)\n"
     "  except create --control C (--host H | --selector k=v) --start T --end T\n"
     "                --reason R --approver A --ticket T\n"
@@ -127,7 +128,8 @@ int Main(int argc, char** argv) {
   flags.String("tls-key", &client.tls_key, "its private key (PEM)");
   flags.String("ca", &client.ca, "CA that signed attestd's certificate (PEM)");
   flags.String("server-name", &client.server_name, "TLS name of attestd if not its address");
-  flags.String("format", &format, "table, json or csv (report: csv with --out writes two files)");
+  flags.String("format", &format,
+               "table or json; report also csv (with --out: two files), html, pdf (Chromium)");
   flags.String("window", &f.window, "audit window id");
   flags.String("control", &f.control, "control id");
   flags.String("host", &f.host, "host id");
@@ -168,14 +170,15 @@ int Main(int argc, char** argv) {
     fputs(flags.Usage().c_str(), flags.help_requested() ? stdout : stderr);
     return flags.help_requested() ? kExitOk : kExitUsage;
   }
-  if (format != "table" && format != "json" && format != "csv") {
-    fprintf(stderr, "attestctl: --format must be table, json or csv (csv: report only)\n");
+  if (format != "table" && format != "json" && format != "csv" && format != "html" &&
+      format != "pdf") {
+    fprintf(stderr, "attestctl: --format must be table, json, csv, html or pdf\n");
     return kExitUsage;
   }
   if (!daemons.empty()) client.daemon = daemons[0];
   const std::string& command = args[0];
-  if (format == "csv" && command != "report") {
-    fprintf(stderr, "attestctl: --format csv is for report; use table or json\n");
+  if ((format == "csv" || format == "html" || format == "pdf") && command != "report") {
+    fprintf(stderr, "attestctl: --format %s is for report; use table or json\n", format.c_str());
     return kExitUsage;
   }
   if (daemons.size() > 1 && command != "report") {

@@ -129,12 +129,17 @@ absl::Status HostSeconds(store::Store& store, const engine::EngineState& state,
 
 // One control's figures over the window (full days from the aggregates,
 // the day in progress and the deviations from the hosts' views).
-absl::StatusOr<v1::ControlSummary> SummarizeControl(const engine::Control& c, store::Store& store,
-                                                    const v1::WindowDef& w, Span span,
-                                                    Seconds now_s,
-                                                    const std::vector<std::string>& versions,
-                                                    const std::vector<InScope>& in_scope) {
+absl::StatusOr<v1::ControlSummary> SummarizeControl(
+    const engine::Control& c, store::Store& store, const v1::WindowDef& w, Span span, Seconds now_s,
+    const std::vector<std::string>& versions, const std::vector<InScope>& in_scope, bool daily) {
   v1::ControlSummary cs = Start(c, versions);
+  auto add_day = [&](uint32_t day, const v1::StateSeconds& secs) {
+    if (!daily) return;
+    v1::DayFigures* d = cs.add_days();
+    d->set_day(FormatRfc3339(absl::FromUnixSeconds(static_cast<int64_t>(day) * kDaySeconds))
+                   .substr(0, 10));
+    *d->mutable_seconds() = secs;
+  };
   if (span.end > span.start) {
     const uint32_t first_day = DayOf(span.start);
     const uint32_t last_day = DayOf(span.end - 1);
@@ -152,6 +157,12 @@ absl::StatusOr<v1::ControlSummary> SummarizeControl(const engine::Control& c, st
                      v1::WindowDay agg;
                      if (!agg.ParseFromArray(v.data(), static_cast<int>(v.size()))) return true;
                      engine::AddSeconds(cs.mutable_seconds(), agg.seconds());
+                     // The key ends with the day (big-endian 32 bits).
+                     uint32_t day = 0;
+                     for (size_t i = key.size() - 4; i < key.size(); ++i) {
+                       day = (day << 8) | static_cast<unsigned char>(key[i]);
+                     }
+                     add_day(day, agg.seconds());
                      cs.set_hosts(std::max(cs.hosts(), agg.hosts()));
                      return true;
                    });
@@ -162,6 +173,7 @@ absl::StatusOr<v1::ControlSummary> SummarizeControl(const engine::Control& c, st
       // read from the store).
       const Seconds from = std::max<Seconds>(span.start, open_day * kDaySeconds);
       uint32_t hosts = 0;
+      v1::StateSeconds today;
       for (const InScope& h : in_scope) {
         if (h.view == nullptr || h.view->day < open_day) continue;
         auto add = [&](const v1::HostDay& d) {
@@ -169,6 +181,7 @@ absl::StatusOr<v1::ControlSummary> SummarizeControl(const engine::Control& c, st
           v1::StateSeconds secs = engine::Clip(d, from, span.end);
           if (engine::Total(secs) == 0) return;
           engine::AddSeconds(cs.mutable_seconds(), secs);
+          engine::AddSeconds(&today, secs);
           ++hosts;
         };
         if (h.view->day == open_day) {
@@ -181,6 +194,7 @@ absl::StatusOr<v1::ControlSummary> SummarizeControl(const engine::Control& c, st
         if (!s.ok()) return s;
       }
       cs.set_hosts(std::max(cs.hosts(), hosts));
+      add_day(open_day, today);
     }
     const std::vector<Hit> hits = Deviations(in_scope, c, span);
     cs.mutable_deviations()->Reserve(static_cast<int>(hits.size()));
@@ -216,7 +230,7 @@ absl::StatusOr<v1::WindowSummary> Summarize(const engine::EngineState& state, st
   std::vector<std::future<absl::StatusOr<v1::ControlSummary>>> parts;
   for (const engine::Control& c : policy->controls) {
     parts.push_back(std::async(std::launch::async, [&, control = &c] {
-      return SummarizeControl(*control, store, w, span, now_s, versions, in_scope);
+      return SummarizeControl(*control, store, w, span, now_s, versions, in_scope, request.daily());
     }));
   }
   absl::Status failed;

@@ -1,0 +1,34 @@
+// The period-coverage report as one self-contained HTML page (inline CSS
+// and SVG, no script, nothing fetched): the summary per control, a
+// control x week heatmap, the deviations, the exceptions and approvals the
+// figures rely on, the breakdown per host group, the policy versions and
+// the signed checkpoint the evidence rests on. attestctl prints it to PDF
+// through headless Chromium.
+#ifndef ATTEST_CTL_REPORT_HTML_H_
+#define ATTEST_CTL_REPORT_HTML_H_
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "attest/v1/admin.pb.h"
+
+namespace attest::ctl {
+
+struct ReportContext {
+  std::vector<v1::Exception> exceptions;  // all; the page lists those overlapping the window
+  std::vector<v1::Approval> approvals;    // all; the page lists those given in the window
+  std::optional<v1::Checkpoint> checkpoint;
+};
+
+// `summary` must come from a daily summary (SummarizeRequest.daily) for the
+// heatmap. Every figure of the summary table carries data-control and
+// data-figure attributes, so tests can read them back from the DOM.
+std::string SummaryHtml(const v1::WindowSummary& summary, const ReportContext& context);
+
+// The figure text the page shows for a fraction (e.g. "99.853%").
+std::string PercentText(double fraction);
+
+}  // namespace attest::ctl
+
+#endif  // ATTEST_CTL_REPORT_HTML_H_

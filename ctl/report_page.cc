@@ -1,0 +1,111 @@
+// attestctl report --format html|pdf: fetches what the page shows, writes
+// it, and for PDF prints it with headless Chromium.
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+
+#include "common/strings.h"
+#include "ctl/client.h"
+#include "ctl/engine_commands.h"
+#include "ctl/report_html.h"
+
+namespace attest::ctl {
+namespace {
+
+std::chrono::system_clock::time_point Soon() {
+  return std::chrono::system_clock::now() + std::chrono::minutes(10);
+}
+
+// Chromium from Debian's package ($ATTEST_CHROMIUM overrides the path).
+std::string FindChromium() {
+  if (const char* env = getenv("ATTEST_CHROMIUM")) return access(env, X_OK) == 0 ? env : "";
+  for (const char* p :
+       {"/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome"}) {
+    if (access(p, X_OK) == 0) return p;
+  }
+  return "";
+}
+
+int PrintPdf(const std::string& html_path, const std::string& pdf_path) {
+  const std::string chromium = FindChromium();
+  if (chromium.empty()) {
+    fprintf(stderr,
+            "attestctl: report: PDF needs Chromium, which is not installed (Debian: apt install "
+            "chromium). The same page is in HTML: --format html.\n");
+    return kExitFindings;
+  }
+  const std::string url = "file://" + std::filesystem::absolute(html_path).string();
+  const std::string out = "--print-to-pdf=" + std::filesystem::absolute(pdf_path).string();
+  pid_t pid = fork();
+  if (pid == 0) {
+    // Chromium talks a lot on stderr; keep the user's terminal for errors.
+    freopen("/dev/null", "w", stdout);
+    freopen("/dev/null", "w", stderr);
+    execl(chromium.c_str(), chromium.c_str(), "--headless", "--no-sandbox", "--disable-gpu",
+          "--no-pdf-header-footer", out.c_str(), url.c_str(), static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  int status = 0;
+  if (pid < 0 || waitpid(pid, &status, 0) < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0 ||
+      !std::filesystem::exists(pdf_path) || std::filesystem::file_size(pdf_path) == 0) {
+    fprintf(stderr, "attestctl: report: %s could not print %s\n", chromium.c_str(),
+            html_path.c_str());
+    return kExitFindings;
+  }
+  return kExitOk;
+}
+
+}  // namespace
+
+int PageReport(Stub& admin, const CommandFlags& f) {
+  if (f.out.empty()) return Usage(StrCat("report --format ", f.format, " needs --out FILE"));
+  v1::WindowSummary summary;
+  ReportContext ctx;
+  {
+    grpc::ClientContext c;
+    c.set_deadline(Soon());
+    v1::SummarizeRequest req;
+    req.set_window(f.window);
+    req.set_group_by(f.group_by);
+    req.set_daily(true);
+    if (grpc::Status s = admin.Summarize(&c, req, &summary); !s.ok()) return Fail("report", s);
+  }
+  {
+    grpc::ClientContext c;
+    c.set_deadline(Soon());
+    v1::ListExceptionsResponse resp;
+    if (grpc::Status s = admin.ListExceptions(&c, {}, &resp); !s.ok()) return Fail("report", s);
+    ctx.exceptions.assign(resp.exceptions().begin(), resp.exceptions().end());
+  }
+  {
+    grpc::ClientContext c;
+    c.set_deadline(Soon());
+    v1::ListApprovalsResponse resp;
+    if (grpc::Status s = admin.ListApprovals(&c, {}, &resp); !s.ok()) return Fail("report", s);
+    ctx.approvals.assign(resp.approvals().begin(), resp.approvals().end());
+  }
+  {
+    grpc::ClientContext c;
+    c.set_deadline(Soon());
+    v1::ListCheckpointsResponse resp;
+    if (grpc::Status s = admin.ListCheckpoints(&c, {}, &resp); !s.ok()) return Fail("report", s);
+    if (resp.checkpoints_size() > 0) ctx.checkpoint = resp.checkpoints(resp.checkpoints_size() - 1);
+  }
+  const std::string html = SummaryHtml(summary, ctx);
+  const std::string html_path = f.format == "html" ? f.out : f.out + ".html";
+  std::ofstream(html_path, std::ios::binary) << html;
+  if (!std::filesystem::exists(html_path)) return Usage("report: cannot write " + html_path);
+  if (f.format == "pdf") {
+    const int rc = PrintPdf(html_path, f.out);
+    std::filesystem::remove(html_path);
+    if (rc != kExitOk) return rc;
+  }
+  printf("wrote %s\n", f.out.c_str());
+  return kExitOk;
+}
+
+}  // namespace attest::ctl
