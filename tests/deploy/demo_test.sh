@@ -2,7 +2,7 @@
 # ./scripts/demo --once on a small fleet, twice: the first run creates the
 # PKI, starts attestd over mTLS with the built-in policy and the agent on
 # this host, imports the fleet, prints the window summary and /metrics
-# address, and exports an evidence bundle that verifies (the 12 simulated
+# address, writes the HTML report, and exports an evidence bundle that verifies (the 12 simulated
 # hosts and this one); the second reuses all of it. Both must leave nothing
 # running.
 # Usage: demo_test.sh SOURCE_DIR BUILD_DIR
@@ -26,6 +26,8 @@ done
 grep -Eq "operated effectively|exceptions noted" "$var/out" || fail "no verdict"
 grep -Eq "^verified: 1[23] hosts" "$var/out" || fail "the exported bundle did not verify"
 [ -s "$var/demo/evidence-demo-10d.tar" ] || fail "no evidence bundle"
+grep -q "^HTML report: *$var/demo/report-demo-10d.html" "$var/out" || fail "no HTML report path"
+grep -q "operated effectively\|exceptions noted" "$var/demo/report-demo-10d.html" || fail "empty report"
 metrics=$(sed -n 's|^metrics: *http://\([^/]*\)/metrics|\1|p' "$var/out")
 [ -n "$metrics" ] || fail "no /metrics address"
 [ -s "$var/demo/pki/ca.key" ] && [ "$(stat -c %a "$var/demo/pki/ca.key")" = 600 ] || fail "CA key"
