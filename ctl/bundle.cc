@@ -42,16 +42,6 @@ absl::StatusOr<Resp> Unary(Call call, std::string_view what) {
   return resp;
 }
 
-std::string Hex(std::string_view bytes) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out;
-  for (unsigned char c : bytes) {
-    out += kHex[c >> 4];
-    out += kHex[c & 15];
-  }
-  return out;
-}
-
 }  // namespace
 
 absl::Status ExportBundle(v1::AdminService::Stub& admin, const std::string& window_id,
@@ -142,7 +132,7 @@ absl::Status ExportBundle(v1::AdminService::Stub& admin, const std::string& wind
     bh->set_host(h.host());
     bh->set_first_index(1);
     bh->set_last_index(last);
-    bh->set_head(Hex(last_hash));
+    bh->set_head(HexEncode(last_hash));
     if (isatty(STDERR_FILENO)) fprintf(stderr, "\rexport: %zu hosts", ++done);
   }
   if (isatty(STDERR_FILENO)) fprintf(stderr, "\n");
@@ -246,7 +236,7 @@ absl::StatusOr<VerifyResult> VerifyBundle(const std::string& path, const std::st
           body.as_object().erase("prev_hash");
           const std::string canonical = body.Canonical();
           const std::string computed = evidence::Sha256(c.prev + canonical);
-          if (Hex(computed) != hash->as_string()) {
+          if (HexEncode(computed) != hash->as_string()) {
             return Bad(lines, h, i, "its hash does not match its content");
           }
           auto record = RecordFromInterchange(*j);

@@ -43,16 +43,6 @@ std::string Hours(int64_t seconds) {
   return buf;
 }
 
-std::string Hex(std::string_view bytes) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out;
-  for (unsigned char c : bytes) {
-    out += kHex[c >> 4];
-    out += kHex[c & 15];
-  }
-  return out;
-}
-
 std::string Join(const google::protobuf::RepeatedPtrField<std::string>& v) {
   std::string out;
   for (const std::string& s : v) out += (out.empty() ? "" : ", ") + s;
@@ -267,7 +257,7 @@ std::string SummaryHtml(const v1::WindowSummary& s, const ReportContext& ctx) {
   if (ctx.checkpoint) {
     const v1::Checkpoint& c = *ctx.checkpoint;
     StrAppend(&out, "<li>signed checkpoint ", c.sequence(), " of ", Time(c.created_at()), ": ",
-              c.heads_size(), " chain heads, Merkle root <code>", Hex(c.root()),
+              c.heads_size(), " chain heads, Merkle root <code>", HexEncode(c.root()),
               "</code>, Ed25519 key <code>", Esc(c.key_id()),
               "</code> (<code>attestctl export</code> and <code>attestctl verify</code> check the "
               "evidence against it)</li>\n");

@@ -14,16 +14,6 @@
 namespace attest::evidence {
 namespace {
 
-std::string Hex(std::string_view bytes) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out;
-  for (unsigned char c : bytes) {
-    out += kHex[c >> 4];
-    out += kHex[c & 15];
-  }
-  return out;
-}
-
 std::string Leaf(const v1::ChainHead& h) {
   std::string data(1, '\0');
   data += h.host();
@@ -70,7 +60,8 @@ std::unique_ptr<EVP_PKEY, PkeyDeleter> ReadPublic(std::string_view pem) {
 std::string KeyIdOf(EVP_PKEY* pkey) {
   unsigned char* der = nullptr;
   const int n = i2d_PUBKEY(pkey, &der);
-  std::string id = Hex(Sha256(std::string_view(reinterpret_cast<char*>(der), n))).substr(0, 16);
+  std::string id =
+      HexEncode(Sha256(std::string_view(reinterpret_cast<char*>(der), n))).substr(0, 16);
   OPENSSL_free(der);
   return id;
 }
@@ -87,7 +78,7 @@ std::string MerkleRoot(const google::protobuf::RepeatedPtrField<v1::ChainHead>& 
 
 std::string CheckpointSignedBytes(const v1::Checkpoint& c) {
   return attest::StrCat("attest-checkpoint-v1\n", c.sequence(), "\n", c.created_at().seconds(),
-                        "\n", c.heads_size(), "\n", Hex(c.root()), "\n");
+                        "\n", c.heads_size(), "\n", HexEncode(c.root()), "\n");
 }
 
 SigningKey::SigningKey(void* pkey) : pkey_(pkey) {
