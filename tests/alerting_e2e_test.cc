@@ -16,6 +16,7 @@
 #include "common/strings.h"
 #include "common/time_util.h"
 #include "tests/support/daemon_harness.h"
+#include "tests/support/fleet.h"
 #include "tests/support/http.h"
 #include "tests/support/process.h"
 #include "tests/support/test_policy.h"
@@ -70,22 +71,17 @@ std::string Patch(bool pending) {
 }
 
 // Imports `jsonl` into the daemon; true when every record was accepted.
-bool Import(DaemonHarness& daemon, const std::string& dir, const std::string& jsonl) {
-  const std::string file = StrCat(dir, "/import-", absl::ToUnixNanos(absl::Now()), ".jsonl");
-  std::ofstream(file) << jsonl;
-  std::string out;
-  const int rc =
-      RunTool({BinaryPath("attestctl"), "--daemon", daemon.address(), "import", file}, dir, &out);
-  EXPECT_EQ(rc, 0) << out << ReadAll(dir + "/tool.log");
+bool Ctl(DaemonHarness& daemon, const std::string& dir, std::vector<std::string> args) {
+  std::string out, err;
+  const int rc = Attestctl(daemon.address(), dir, args, &out, &err);
+  EXPECT_EQ(rc, 0) << out << err;
   return rc == 0;
 }
 
-bool Ctl(DaemonHarness& daemon, const std::string& dir, std::vector<std::string> args) {
-  args.insert(args.begin(), {BinaryPath("attestctl"), "--daemon", daemon.address()});
-  std::string out;
-  const int rc = RunTool(args, dir, &out);
-  EXPECT_EQ(rc, 0) << out << ReadAll(dir + "/tool.log");
-  return rc == 0;
+bool Import(DaemonHarness& daemon, const std::string& dir, const std::string& jsonl) {
+  const std::string file = StrCat(dir, "/import-", absl::ToUnixNanos(absl::Now()), ".jsonl");
+  std::ofstream(file) << jsonl;
+  return Ctl(daemon, dir, {"import", file});
 }
 
 absl::StatusOr<Json> GetJson(int port, const std::string& target) {

@@ -12,6 +12,7 @@
 #include "ctl/tar.h"
 #include "gtest/gtest.h"
 #include "tests/support/daemon_harness.h"
+#include "tests/support/fleet.h"
 #include "tests/support/process.h"
 #include "tests/support/test_policy.h"
 
@@ -77,20 +78,13 @@ TEST(BundleE2eTest, ExportVerifiesOfflineAndEveryTamperingIsNamed) {
   ASSERT_TRUE(daemon.Start().ok()) << ReadAll(daemon.log_path());
   const std::string ctl = BinaryPath("attestctl");
   auto run = [&](std::vector<std::string> args, std::string* out = nullptr) {
-    args.insert(args.begin(), {ctl, "--daemon", daemon.address()});
     std::string o, e;
-    const int rc = RunTool(args, dir, &o, &e);
+    const int rc = Attestctl(daemon.address(), dir, args, &o, &e);
     if (out != nullptr) *out = o;
-    EXPECT_EQ(rc, 0) << StrCat(args[3], ": ", o, e);
+    EXPECT_EQ(rc, 0) << StrCat(args[0], ": ", o, e);
     return rc;
   };
-  const std::string sim = dir + "/fleet.jsonl";
-  ASSERT_EQ(RunTool({ctl, "simulate", "--hosts", "5", "--days", "7", "--seed", "9", "--start",
-                     "2026-01-01T00:00:00Z", "--out", sim},
-                    dir),
-            0);
-  ASSERT_EQ(run({"import", sim}), 0);
-  ASSERT_EQ(run({"approve", "--from-file", sim + ".approvals"}), 0);
+  ASSERT_EQ(LoadSimulatedFleet(daemon.address(), dir, 5, 7, 9, "2026-01-01T00:00:00Z"), "");
   ASSERT_EQ(run({"except", "create", "--control", "patch-sla", "--host", "h0002", "--start",
                  "2026-01-02T00:00:00Z", "--end", "2026-01-05T00:00:00Z", "--reason", "vendor",
                  "--approver", "ciso", "--ticket", "RISK-1"}),

@@ -9,6 +9,7 @@
 #include "ctl/report_html.h"
 #include "gtest/gtest.h"
 #include "tests/support/daemon_harness.h"
+#include "tests/support/fleet.h"
 #include "tests/support/process.h"
 #include "tests/support/test_policy.h"
 
@@ -47,18 +48,11 @@ TEST(ReportPageE2eTest, TheHtmlReportRendersInChromiumWithTheJsonFigures) {
   const std::string ctl = BinaryPath("attestctl");
   std::string out, err;
   auto run = [&](std::vector<std::string> args) {
-    args.insert(args.begin(), {ctl, "--daemon", daemon.address()});
-    const int rc = RunTool(args, dir, &out, &err);
+    const int rc = Attestctl(daemon.address(), dir, args, &out, &err);
     EXPECT_EQ(rc, 0) << out << err;
     return rc;
   };
-  const std::string sim = dir + "/fleet.jsonl";
-  ASSERT_EQ(RunTool({ctl, "simulate", "--hosts", "6", "--days", "15", "--seed", "4", "--start",
-                     "2026-01-01T00:00:00Z", "--out", sim},
-                    dir),
-            0);
-  ASSERT_EQ(run({"import", sim}), 0);
-  ASSERT_EQ(run({"approve", "--from-file", sim + ".approvals"}), 0);
+  ASSERT_EQ(LoadSimulatedFleet(daemon.address(), dir, 6, 15, 4, "2026-01-01T00:00:00Z"), "");
   ASSERT_EQ(run({"except", "create", "--control", "log-shipping", "--host", "h0003", "--start",
                  "2026-01-05T00:00:00Z", "--end", "2026-01-08T00:00:00Z", "--reason",
                  "relay migration", "--approver", "ana", "--ticket", "CHG-7"}),
