@@ -1,5 +1,6 @@
 #include "common/flags.h"
 
+#include <algorithm>
 #include <charconv>
 
 #include "absl/strings/str_replace.h"
@@ -174,12 +175,20 @@ bool FlagSet::IsSet(const std::string& name) const {
   return it != flags_.end() && it->second.set;
 }
 
-std::string FlagSet::Usage() const {
-  std::string out = attest::StrCat("Usage: ", program_, " ", synopsis_, "\n\nFlags:\n");
+std::string FlagSet::Usage() const { return Usage(synopsis_, {}); }
+
+std::string FlagSet::Usage(const std::string& synopsis,
+                           const std::vector<std::string>& only) const {
+  std::string out = attest::StrCat("Usage: ", program_, " ", synopsis, "\n\nFlags:\n");
   for (const auto& [name, flag] : flags_) {
+    if (!only.empty() && std::find(only.begin(), only.end(), name) == only.end()) continue;
     std::string left = attest::StrCat("  --", name, flag.is_bool ? "" : " VALUE");
     if (left.size() < 28) left.resize(28, ' ');
-    attest::StrAppend(&out, left, " ", flag.help);
+    std::string help = flag.help;  // continuation lines line up under the first
+    for (size_t at = help.find('\n'); at != std::string::npos; at = help.find('\n', at + 30)) {
+      help.insert(at + 1, 29, ' ');
+    }
+    attest::StrAppend(&out, left, " ", help);
     if (flag.repeated) attest::StrAppend(&out, " (repeatable)");
     if (!flag.default_text.empty()) attest::StrAppend(&out, " [default: ", flag.default_text, "]");
     attest::StrAppend(&out, "\n");

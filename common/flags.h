@@ -46,6 +46,9 @@ class FlagSet {
   bool IsSet(const std::string& name) const;
   // The --help text.
   std::string Usage() const;
+  // The same for one subcommand: its synopsis and only the flags named in
+  // `only` (every flag when empty).
+  std::string Usage(const std::string& synopsis, const std::vector<std::string>& only) const;
 
  private:
   struct Flag {

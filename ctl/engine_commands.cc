@@ -2,12 +2,15 @@
 
 #include <unistd.h>
 
+#include <cmath>
 #include <fstream>
+#include <map>
 
 #include "common/json.h"
 #include "common/strings.h"
 #include "common/time_util.h"
 #include "ctl/client.h"
+#include "ctl/listing.h"
 #include "ctl/report_format.h"
 #include "ctl/simulate.h"
 #include "daemon/evidence/interchange.h"
@@ -289,17 +292,17 @@ int ExceptList(Stub& admin, const CommandFlags& f) {
     PrintJson(out);
     return kExitOk;
   }
-  printf("%-8s %-18s %-24s %-22s %-22s %-10s %s\n", "ID", "CONTROL", "SCOPE", "START", "END",
-         "TICKET", "REASON");
+  Listing l(
+      {"id", "control", "scope", "start", "end", "revoked_at", "ticket", "approver", "reason"});
   for (const auto& x : resp.exceptions()) {
     std::string scope = x.host();
     for (const auto& [k, v] : x.selector()) StrAppend(&scope, scope.empty() ? "" : ",", k, "=", v);
-    std::string end = FormatRfc3339(FromProto(x.end()));
-    if (x.has_revoked_at()) end = "revoked " + FormatRfc3339(FromProto(x.revoked_at()));
-    printf("%-8s %-18s %-24s %-22s %-22s %-10s %s\n", x.id().c_str(), x.control().c_str(),
-           scope.c_str(), FormatRfc3339(FromProto(x.start())).c_str(), end.c_str(),
-           x.ticket().c_str(), x.reason().c_str());
+    l.Add({x.id(), x.control(), scope, FormatRfc3339(FromProto(x.start())),
+           FormatRfc3339(FromProto(x.end())),
+           x.has_revoked_at() ? Json(FormatRfc3339(FromProto(x.revoked_at()))) : Json(nullptr),
+           x.ticket(), x.approver(), x.reason()});
   }
+  fputs(l.Render(f.format).c_str(), stdout);
   return kExitOk;
 }
 
@@ -328,14 +331,17 @@ int WindowsList(Stub& admin, const CommandFlags& f) {
     PrintJson(out);
     return kExitOk;
   }
-  printf("%-16s %-22s %-22s %-8s %s\n", "WINDOW", "START", "END", "ORIGIN", "SCOPE");
+  Listing l(
+      {"window", "start", "end", "scope", "effectiveness", "coverage", "max_deviation", "origin"});
   for (const auto& w : resp.windows()) {
     std::string scope;
     for (const auto& [k, v] : w.scope()) StrAppend(&scope, scope.empty() ? "" : ",", k, "=", v);
-    printf("%-16s %-22s %-22s %-8s %s\n", w.id().c_str(),
-           FormatRfc3339(FromProto(w.start())).c_str(), FormatRfc3339(FromProto(w.end())).c_str(),
-           w.origin().c_str(), scope.empty() ? "(every host)" : scope.c_str());
+    l.Add({w.id(), FormatRfc3339(FromProto(w.start())), FormatRfc3339(FromProto(w.end())),
+           scope.empty() ? "(every host)" : scope, w.thresholds().effectiveness(),
+           w.thresholds().coverage(), StrCat(w.thresholds().max_deviation_seconds() / 3600, "h"),
+           w.origin()});
   }
+  fputs(l.Render(f.format).c_str(), stdout);
   return kExitOk;
 }
 
@@ -389,20 +395,50 @@ int SampleCmd(Stub& admin, const CommandFlags& f) {
     PrintJson(SampleJson(resp));
     return kExitOk;
   }
-  printf("sample of %d from %llu in-scope host-days (window %s, control %s, seed %llu)\n",
-         resp.items_size(), static_cast<unsigned long long>(resp.population()),
-         resp.window().c_str(), resp.control().c_str(),
-         static_cast<unsigned long long>(resp.seed()));
+  Listing l({"host", "day", "pass_hours", "fail_hours", "excepted_hours", "no_evidence_hours",
+             "evidence_records"});
   for (const auto& item : resp.items()) {
-    v1::StateSeconds secs;
-    for (const auto& iv : item.intervals()) {
-      const int64_t n = iv.end() - iv.start();
-      if (iv.state() == v1::CONTROL_STATE_PASS) secs.set_pass(secs.pass() + n);
-      if (iv.state() == v1::CONTROL_STATE_FAIL) secs.set_fail(secs.fail() + n);
-    }
-    printf("  %-20s %s  pass %6.2fh fail %6.2fh  %d evidence records\n", item.host().c_str(),
-           item.day().c_str(), secs.pass() / 3600.0, secs.fail() / 3600.0, item.evidence_size());
+    std::map<v1::ControlState, int64_t> secs;
+    for (const auto& iv : item.intervals()) secs[iv.state()] += iv.end() - iv.start();
+    auto hours = [&](v1::ControlState st) {  // to 0.01h
+      return Json(std::round(static_cast<double>(secs[st]) / 36.0) / 100.0);
+    };
+    l.Add({item.host(), item.day(), hours(v1::CONTROL_STATE_PASS), hours(v1::CONTROL_STATE_FAIL),
+           hours(v1::CONTROL_STATE_EXCEPTED), hours(v1::CONTROL_STATE_NO_EVIDENCE),
+           item.evidence_size()});
   }
+  if (f.format == "table") {
+    printf("sample of %d from %llu in-scope host-days (window %s, control %s, seed %llu)\n",
+           resp.items_size(), static_cast<unsigned long long>(resp.population()),
+           resp.window().c_str(), resp.control().c_str(),
+           static_cast<unsigned long long>(resp.seed()));
+  }
+  fputs(l.Render(f.format).c_str(), stdout);
+  return kExitOk;
+}
+
+int SamplesCmd(Stub& admin, const CommandFlags& f) {
+  v1::ListSamplesRequest req;
+  req.set_window(f.window);
+  grpc::ClientContext ctx;
+  ctx.set_deadline(Deadline());
+  v1::ListSamplesResponse resp;
+  grpc::Status s = admin.ListSamples(&ctx, req, &resp);
+  if (!s.ok()) return Fail("samples", s);
+  if (f.format == "json") {
+    Json out = Json::MakeArray();
+    for (const v1::SampleDraw& d : resp.draws()) out.push_back(SampleDrawJson(d));
+    PrintJson(out);
+    return kExitOk;
+  }
+  Listing l({"window", "control", "drawn_at", "drawn_by", "seed", "n", "population", "items"});
+  for (const v1::SampleDraw& d : resp.draws()) {
+    Json items = Json::MakeArray();
+    for (const v1::SampleDrawItem& i : d.items()) items.push_back(StrCat(i.host(), "/", i.day()));
+    l.Add({d.window(), d.control(), FormatRfc3339(FromProto(d.drawn_at())), d.drawn_by(), d.seed(),
+           d.n(), d.population(), std::move(items)});
+  }
+  fputs(l.Render(f.format).c_str(), stdout);
   return kExitOk;
 }
 
@@ -424,11 +460,13 @@ int TimelineCmd(Stub& admin, const CommandFlags& f) {
     PrintJson(out);
     return kExitOk;
   }
+  Listing l({"start", "end", "state", "cause", "policy_version"});
   for (const auto& iv : resp.intervals()) {
-    printf("%s  %s  %-12s %s\n", FormatRfc3339(absl::FromUnixSeconds(iv.start())).c_str(),
-           FormatRfc3339(absl::FromUnixSeconds(iv.end())).c_str(), StateName(iv.state()),
-           iv.cause().c_str());
+    l.Add({FormatRfc3339(absl::FromUnixSeconds(iv.start())),
+           FormatRfc3339(absl::FromUnixSeconds(iv.end())), StateName(iv.state()), iv.cause(),
+           iv.policy_version()});
   }
+  fputs(l.Render(f.format).c_str(), stdout);
   return kExitOk;
 }
 

@@ -57,6 +57,8 @@ int Decommission(Stub& admin, const std::string& host, const CommandFlags& f);
 int WindowsList(Stub& admin, const CommandFlags& f);
 int WindowsCreate(Stub& admin, const std::string& id, const CommandFlags& f);
 int SampleCmd(Stub& admin, const CommandFlags& f);
+// The recorded sample draws of --window (every window when empty).
+int SamplesCmd(Stub& admin, const CommandFlags& f);
 int TimelineCmd(Stub& admin, const CommandFlags& f);
 // No daemon: writes the simulated history (and approvals to OUT.approvals).
 int SimulateCmd(const CommandFlags& f);

@@ -1,6 +1,6 @@
 // attestctl: the command line for ops, SREs and compliance staff.
 #include <cstdio>
-#include <set>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -13,6 +13,7 @@
 #include "ctl/client.h"
 #include "ctl/engine_commands.h"
 #include "ctl/pki_command.h"
+#include "ctl/status_commands.h"
 #include "daemon/evidence/chain.h"
 #include "daemon/evidence/record_json.h"
 
@@ -20,9 +21,11 @@ namespace attest::ctl {
 namespace {
 
 constexpr char kCommands[] =
-    "COMMAND [flags]\n\n"
+    "COMMAND [flags]   (attestctl COMMAND --help: that command's flags)\n\n"
     "Commands:\n"
-    "  hosts                 list the hosts attestd has heard from\n"
+    "  status                the fleet now: reporting hosts, controls by state, open windows\n"
+    "  hosts [list]          the hosts attestd has heard from\n"
+    "  hosts show HOST       one host now: each control's state and since when\n"
     "  hosts decommission HOST [--at T]   end HOST's in-scope time\n"
     "  evidence HOST         print HOST's evidence chain as JSON Lines\n"
     "  import FILE.jsonl     load evidence interchange records (marked imported)\n"
@@ -33,9 +36,11 @@ constexpr char kCommands[] =
     "                --reason R --approver A --ticket T\n"
     "  except revoke --id ID --reason R [--at T]\n"
     "  except list\n"
-    "  windows [create ID --start T --end T [--selector k=v] [--effectiveness F]\n"
-    "          [--coverage F] [--max-deviation D]]\n"
+    "  windows [list]        the audit windows\n"
+    "  windows create ID --start T --end T [--selector k=v] [--effectiveness F]\n"
+    "                [--coverage F] [--max-deviation D]\n"
     "  sample --window ID --control C --n N --seed S   an auditor's sample of host-days\n"
+    "  samples --window ID   the samples drawn for a window (the report's appendix)\n"
     "  timeline --host H --control C [--start T] [--end T]\n"
     "  simulate --hosts N --days D --seed S --out FILE.jsonl [--start T]\n"
     "                        write a realistic fleet history (no daemon needed)\n"
@@ -46,51 +51,96 @@ constexpr char kCommands[] =
     "                        create a CA and attestd's server certificate\n"
     "  pki issue-agent HOST | issue-admin NAME | issue-auditor NAME | issue-server NAME\n"
     "                        issue a certificate with the SPIFFE SAN attestd expects\n\n"
+    "Output: --format table (default), json or csv for every command that lists; report\n"
+    "also html and pdf. Progress goes to stderr when it is a terminal.\n"
     "Times are RFC 3339 (2026-01-01T00:00:00Z); durations like 15m, 2h, 14d.\n"
-    "Exit codes: 0 ok, 1 findings or a refused request, 2 usage, 3 daemon unreachable.";
+    "Exit codes: 0 ok, 1 findings (a failed verify, a refused request, rejected lines),\n"
+    "2 usage, 3 daemon unreachable.";
+
+// One command's --help: its synopsis and the flags it reads (the
+// connection flags come with every command that talks to attestd).
+struct CommandHelp {
+  const char* synopsis;
+  std::vector<std::string> flags;
+  bool daemon = true;
+};
+
+const std::map<std::string, CommandHelp>& CommandHelps() {
+  static const auto* helps = new std::map<std::string, CommandHelp>{
+      {"status",
+       {"status [--format table|json|csv]\n\nThe fleet now. Exit 0 even when controls "
+        "fail: the output says so.",
+        {"format"}}},
+      {"hosts",
+       {"hosts [list] | hosts show HOST | hosts decommission HOST [--at T]\n\n"
+        "list: every host attestd has heard from. show: one host now. decommission: "
+        "end a host's in-scope time.",
+        {"format", "at"}}},
+      {"evidence", {"evidence HOST\n\nHOST's evidence chain, as JSON Lines with chain links.", {}}},
+      {"import",
+       {"import FILE.jsonl\n\nLoad evidence interchange records; exit 1 when lines "
+        "were rejected (each is named).",
+        {}}},
+      {"report",
+       {"report --window ID [--group-by LABEL] [--format table|json|csv|html|pdf] "
+        "[--out FILE] [--daemon A --daemon B ...]\n\nThe window's per-control summary. "
+        "html/pdf: the full period-coverage report; several --daemon: merge shards.",
+        {"window", "group-by", "format", "out", "daemon"}}},
+      {"approve",
+       {"approve --change ID --ticket T --approver A [--at T] | approve --from-file F",
+        {"change", "ticket", "approver", "at", "from-file"}}},
+      {"except",
+       {"except create --control C (--host H | --selector k=v) --start T --end T "
+        "--reason R --approver A --ticket T\n       except revoke --id ID --reason R "
+        "[--at T] [--approver A]\n       except list [--format table|json|csv]",
+        {"control", "host", "selector", "start", "end", "reason", "approver", "ticket", "id", "at",
+         "format"}}},
+      {"windows",
+       {"windows [list] [--format table|json|csv]\n       windows create ID --start T "
+        "--end T [--selector k=v] [--effectiveness F] [--coverage F] "
+        "[--max-deviation D]",
+        {"start", "end", "selector", "effectiveness", "coverage", "max-deviation", "format"}}},
+      {"sample",
+       {"sample --window ID --control C --n N [--seed S] [--format table|json|csv]\n\n"
+        "Draw a reproducible sample of in-scope host-days with their evidence; "
+        "attestd records the draw for the report's appendix.",
+        {"window", "control", "n", "seed", "format"}}},
+      {"samples",
+       {"samples --window ID [--format table|json|csv]\n\nThe samples drawn for a "
+        "window: who drew them, when, with which seed.",
+        {"window", "format"}}},
+      {"timeline",
+       {"timeline --host H --control C [--start T] [--end T] "
+        "[--format table|json|csv]",
+        {"host", "control", "start", "end", "format"}}},
+      {"simulate",
+       {"simulate --hosts N --days D --seed S --out FILE.jsonl [--start T]\n\n"
+        "Write a realistic fleet history (and FILE.jsonl.approvals). No daemon.",
+        {"hosts", "days", "seed", "out", "start"},
+        false}},
+      {"export",
+       {"export --window ID --out BUNDLE.tar\n\nAn evidence bundle: every in-scope "
+        "chain up to a fresh signed checkpoint, with its manifest.",
+        {"window", "out"}}},
+      {"verify",
+       {"verify BUNDLE.tar [--pubkey KEY.pem]\n\nCheck a bundle offline: chains, "
+        "Merkle root, signature, and the summary recomputed. Exit 1 names the first "
+        "bad record.",
+        {"pubkey"},
+        false}},
+      {"signing-key", {"signing-key\n\nattestd's checkpoint public key (PEM).", {}}},
+      {"pki",
+       {"pki init | issue-agent HOST | issue-admin NAME | issue-auditor NAME | "
+        "issue-server NAME\n\nA development CA and certificates with the SPIFFE SANs "
+        "attestd expects. No daemon.",
+        {"pki-dir", "trust-domain", "dns", "ip", "valid-days"},
+        false}},
+  };
+  return *helps;
+}
 
 std::chrono::system_clock::time_point Deadline() {
   return std::chrono::system_clock::now() + std::chrono::seconds(60);
-}
-
-int Hosts(v1::AdminService::Stub& admin, const std::string& format) {
-  grpc::ClientContext ctx;
-  ctx.set_deadline(Deadline());
-  v1::ListHostsResponse resp;
-  grpc::Status s = admin.ListHosts(&ctx, v1::ListHostsRequest(), &resp);
-  if (!s.ok()) {
-    fprintf(stderr, "attestctl: hosts: %s\n", s.error_message().c_str());
-    return ExitCodeFor(s);
-  }
-  if (format == "json") {
-    Json hosts = Json::MakeArray();
-    for (const auto& h : resp.hosts()) {
-      Json o = Json::MakeObject();
-      o["host"] = h.host();
-      o["agent_version"] = h.agent_version();
-      o["first_seen"] = FormatRfc3339(FromProto(h.first_seen()));
-      o["last_seen"] = FormatRfc3339(FromProto(h.last_seen()));
-      o["records"] = h.chain_length();
-      o["missing_signals"] = h.gap_signals();
-      Json labels = Json::MakeObject();
-      for (const auto& [k, v] : h.labels()) labels[k] = v;
-      o["labels"] = std::move(labels);
-      hosts.push_back(std::move(o));
-    }
-    printf("%s\n", hosts.Canonical().c_str());
-    return kExitOk;
-  }
-  printf("%-28s %-10s %-22s %10s %8s  %s\n", "HOST", "AGENT", "LAST SEEN", "RECORDS", "MISSING",
-         "LABELS");
-  for (const auto& h : resp.hosts()) {
-    std::string labels;
-    for (const auto& [k, v] : h.labels()) StrAppend(&labels, labels.empty() ? "" : ",", k, "=", v);
-    printf("%-28s %-10s %-22s %10llu %8llu  %s\n", h.host().c_str(), h.agent_version().c_str(),
-           FormatRfc3339(absl::FromUnixSeconds(h.last_seen().seconds())).c_str(),
-           static_cast<unsigned long long>(h.chain_length()),
-           static_cast<unsigned long long>(h.gap_signals()), labels.c_str());
-  }
-  return kExitOk;
 }
 
 int Evidence(v1::AdminService::Stub& admin, const std::string& host) {
@@ -129,7 +179,8 @@ int Main(int argc, char** argv) {
   flags.String("ca", &client.ca, "CA that signed attestd's certificate (PEM)");
   flags.String("server-name", &client.server_name, "TLS name of attestd if not its address");
   flags.String("format", &format,
-               "table or json; report also csv (with --out: two files), html, pdf (Chromium)");
+               "table, json or csv; report also html and pdf (Chromium); report csv with --out:\n"
+               "two files");
   flags.String("window", &f.window, "audit window id");
   flags.String("control", &f.control, "control id");
   flags.String("host", &f.host, "host id");
@@ -166,6 +217,17 @@ int Main(int argc, char** argv) {
     fprintf(stderr, "attestctl: %s\n", std::string(s.message()).c_str());
     return kExitUsage;
   }
+  if (flags.help_requested() && !args.empty() && CommandHelps().count(args[0])) {
+    const CommandHelp& h = CommandHelps().at(args[0]);
+    std::vector<std::string> only = h.flags;
+    if (h.daemon) {
+      for (const char* c : {"daemon", "tls-cert", "tls-key", "ca", "server-name"})
+        only.push_back(c);
+    }
+    if (only.empty()) only.push_back("help");  // none of the flags
+    fputs(flags.Usage(h.synopsis, only).c_str(), stdout);
+    return kExitOk;
+  }
   if (flags.help_requested() || args.empty()) {
     fputs(flags.Usage().c_str(), flags.help_requested() ? stdout : stderr);
     return flags.help_requested() ? kExitOk : kExitUsage;
@@ -177,8 +239,9 @@ int Main(int argc, char** argv) {
   }
   if (!daemons.empty()) client.daemon = daemons[0];
   const std::string& command = args[0];
-  if ((format == "csv" || format == "html" || format == "pdf") && command != "report") {
-    fprintf(stderr, "attestctl: --format %s is for report; use table or json\n", format.c_str());
+  if ((format == "html" || format == "pdf") && command != "report") {
+    fprintf(stderr, "attestctl: --format %s is for report; use table, json or csv\n",
+            format.c_str());
     return kExitUsage;
   }
   if (daemons.size() > 1 && command != "report") {
@@ -189,10 +252,7 @@ int Main(int argc, char** argv) {
   if (command == "simulate") return SimulateCmd(f);
   if (command == "pki") return PkiCommand(args, pki);
   if (command == "verify") return VerifyCmd(args, pubkey);
-  static const std::set<std::string> kKnown = {"hosts",    "evidence", "import",     "report",
-                                               "approve",  "except",   "windows",    "sample",
-                                               "timeline", "export",   "signing-key"};
-  if (!kKnown.count(command)) {
+  if (!CommandHelps().count(command)) {
     fprintf(stderr, "attestctl: unknown command \"%s\" (see --help)\n", command.c_str());
     return kExitUsage;
   }
@@ -201,16 +261,27 @@ int Main(int argc, char** argv) {
             command == "evidence" ? "HOST" : "FILE.jsonl");
     return kExitUsage;
   }
-  if (command == "hosts" && !sub.empty() && (sub != "decommission" || args.size() != 3)) {
-    fprintf(stderr, "attestctl: usage: attestctl hosts [decommission HOST [--at TIME]]\n");
+  if (command == "hosts" && !(args.size() == 1 || (sub == "list" && args.size() == 2) ||
+                              ((sub == "show" || sub == "decommission") && args.size() == 3))) {
+    fprintf(stderr,
+            "attestctl: usage: attestctl hosts [list] | show HOST | decommission HOST [--at T]\n");
+    return kExitUsage;
+  }
+  if ((command == "status" || command == "signing-key" || command == "sample" ||
+       command == "samples" || command == "timeline" || command == "export" ||
+       command == "report" || command == "approve") &&
+      args.size() != 1) {
+    fprintf(stderr, "attestctl: %s takes no arguments besides flags (see %s --help)\n",
+            command.c_str(), command.c_str());
     return kExitUsage;
   }
   if (command == "except" && sub != "create" && sub != "revoke" && sub != "list") {
     fprintf(stderr, "attestctl: usage: attestctl except create|revoke|list ...\n");
     return kExitUsage;
   }
-  if (command == "windows" && !sub.empty() && (sub != "create" || args.size() != 3)) {
-    fprintf(stderr, "attestctl: usage: attestctl windows [create ID --start T --end T]\n");
+  if (command == "windows" && !(args.size() == 1 || (sub == "list" && args.size() == 2) ||
+                                (sub == "create" && args.size() == 3))) {
+    fprintf(stderr, "attestctl: usage: attestctl windows [list] | create ID --start T --end T\n");
     return kExitUsage;
   }
   auto channel = Connect(client);
@@ -233,8 +304,12 @@ int Main(int argc, char** argv) {
     }
     return ShardReport(stubs, daemons, f);
   }
-  if (command == "hosts")
-    return sub.empty() ? Hosts(*admin, format) : Decommission(*admin, args[2], f);
+  if (command == "status") return StatusCmd(*admin, f);
+  if (command == "hosts") {
+    if (sub == "show") return HostsShow(*admin, args[2], f);
+    if (sub == "decommission") return Decommission(*admin, args[2], f);
+    return HostsList(*admin, f);
+  }
   if (command == "evidence") return Evidence(*admin, args[1]);
   if (command == "import") return Import(*admin, args[1]);
   if (command == "report") return Report(*admin, f);
@@ -245,8 +320,9 @@ int Main(int argc, char** argv) {
     return ExceptList(*admin, f);
   }
   if (command == "windows")
-    return sub.empty() ? WindowsList(*admin, f) : WindowsCreate(*admin, args[2], f);
+    return sub == "create" ? WindowsCreate(*admin, args[2], f) : WindowsList(*admin, f);
   if (command == "sample") return SampleCmd(*admin, f);
+  if (command == "samples") return SamplesCmd(*admin, f);
   if (command == "export") return ExportCmd(*admin, f);
   if (command == "signing-key") return SigningKeyCmd(*admin);
   return TimelineCmd(*admin, f);

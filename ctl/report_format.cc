@@ -2,6 +2,7 @@
 
 #include "common/strings.h"
 #include "common/time_util.h"
+#include "ctl/listing.h"
 #include "daemon/evidence/record_json.h"
 
 namespace attest::ctl {
@@ -46,6 +47,7 @@ Json ControlJson(const v1::ControlSummary& c) {
     devs.push_back(std::move(dj));
   }
   o["deviations"] = std::move(devs);
+  o["deviation_count"] = c.deviation_count();
   o["verdict"] = c.verdict();
   o["findings"] = Strings(c.findings());
   o["policy_versions"] = Strings(c.policy_versions());
@@ -221,18 +223,30 @@ Json SampleJson(const v1::SampleResponse& s) {
   return o;
 }
 
-namespace {
-
-// A CSV field, quoted when it holds a comma, quote or line break.
-std::string Csv(std::string_view v) {
-  if (v.find_first_of(",\"\r\n") == std::string_view::npos) return std::string(v);
-  std::string out = "\"";
-  for (char c : v) {
-    if (c == '"') out += '"';
-    out += c;
+Json SampleDrawJson(const v1::SampleDraw& d) {
+  Json o = Json::MakeObject();
+  o["window"] = d.window();
+  o["control"] = d.control();
+  o["n"] = d.n();
+  o["seed"] = d.seed();
+  o["population"] = d.population();
+  o["method"] = d.method();
+  o["drawn_at"] = Time(d.drawn_at());
+  o["drawn_by"] = d.drawn_by();
+  Json items = Json::MakeArray();
+  for (const v1::SampleDrawItem& i : d.items()) {
+    Json ij = Json::MakeObject();
+    ij["host"] = i.host();
+    ij["day"] = i.day();
+    ij["seconds"] = Seconds(i.seconds());
+    ij["evidence_records"] = i.evidence_records();
+    items.push_back(std::move(ij));
   }
-  return out + "\"";
+  o["items"] = std::move(items);
+  return o;
 }
+
+namespace {
 
 std::string JoinWith(const google::protobuf::RepeatedPtrField<std::string>& v,
                      std::string_view sep) {
@@ -247,11 +261,12 @@ void ControlRow(std::string* out, const v1::WindowSummary& s, std::string_view g
   if (c.has_effectiveness()) snprintf(eff, sizeof eff, "%.6f", c.effectiveness());
   snprintf(cov, sizeof cov, "%.6f", c.coverage());
   const v1::StateSeconds& sec = c.seconds();
-  StrAppend(out, Csv(s.window().id()), ",", Csv(group), ",", Csv(c.id()), ",", Csv(c.title()), ",",
-            Csv(JoinWith(c.tsc(), " ")), ",", eff, ",", cov, ",", sec.pass(), ",", sec.fail(), ",",
-            sec.no_evidence(), ",", sec.excepted(), ",", c.hosts(), ",", c.deviations_size(), ",",
-            Csv(c.verdict()), ",", Csv(JoinWith(c.findings(), "; ")), ",",
-            Csv(JoinWith(c.policy_versions(), " ")), "\r\n");
+  StrAppend(out, CsvField(s.window().id()), ",", CsvField(group), ",", CsvField(c.id()), ",",
+            CsvField(c.title()), ",", CsvField(JoinWith(c.tsc(), " ")), ",", eff, ",", cov, ",",
+            sec.pass(), ",", sec.fail(), ",", sec.no_evidence(), ",", sec.excepted(), ",",
+            c.hosts(), ",", c.deviations_size(), ",", CsvField(c.verdict()), ",",
+            CsvField(JoinWith(c.findings(), "; ")), ",",
+            CsvField(JoinWith(c.policy_versions(), " ")), "\r\n");
 }
 
 }  // namespace
@@ -273,8 +288,9 @@ std::string DeviationsCsv(const v1::WindowSummary& s) {
   std::string out = "window,control,host,start,end,seconds,cause\r\n";
   for (const v1::ControlSummary& c : s.controls()) {
     for (const auto& d : c.deviations()) {
-      StrAppend(&out, Csv(s.window().id()), ",", Csv(c.id()), ",", Csv(d.host()), ",",
-                Time(d.start()), ",", Time(d.end()), ",", d.seconds(), ",", Csv(d.cause()), "\r\n");
+      StrAppend(&out, CsvField(s.window().id()), ",", CsvField(c.id()), ",", CsvField(d.host()),
+                ",", Time(d.start()), ",", Time(d.end()), ",", d.seconds(), ",",
+                CsvField(d.cause()), "\r\n");
     }
   }
   return out;

@@ -28,6 +28,10 @@ Json WindowJson(const v1::WindowDef& window);
 Json ExceptionJson(const v1::Exception& exception);
 Json IntervalJson(const v1::Interval& interval);
 Json SampleJson(const v1::SampleResponse& sample);
+// {window, control, n, seed, population, method, drawn_at, drawn_by,
+// items: [{host, day, seconds {pass, fail, no_evidence, excepted},
+// evidence_records}]}
+Json SampleDrawJson(const v1::SampleDraw& draw);
 
 }  // namespace attest::ctl
 

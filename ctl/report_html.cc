@@ -241,9 +241,30 @@ std::string SummaryHtml(const v1::WindowSummary& s, const ReportContext& ctx) {
     }
   }
 
-  out +=
-      "<h2>Sampling</h2>\n<p class=\"meta\">No sample was drawn for this report; "
-      "<code>attestctl sample</code> draws a reproducible one.</p>\n";
+  out += "<h2>Appendix: samples drawn</h2>\n";
+  if (ctx.samples.empty()) {
+    out +=
+        "<p class=\"meta\">No sample was drawn for this window; "
+        "<code>attestctl sample</code> draws a reproducible one and records the draw.</p>\n";
+  }
+  for (const v1::SampleDraw& d : ctx.samples) {
+    StrAppend(&out, "<h3 data-sample=\"", Esc(d.control()), "/", d.seed(), "\">", Esc(d.control()),
+              ": ", d.items_size(), " of ", d.population(), " host-days, seed ", d.seed(),
+              "</h3>\n", "<p class=\"meta\">Drawn ", Time(d.drawn_at()), " by ", Esc(d.drawn_by()),
+              ". Redraw: <code>attestctl sample --window ", Esc(d.window()), " --control ",
+              Esc(d.control()), " --n ", d.n(), " --seed ", d.seed(),
+              "</code>. Method: ", Esc(d.method()), ".</p>\n",
+              "<table><tr><th>Host</th><th>Day</th><th>PASS</th><th>FAIL</th><th>EXCEPTED</th>"
+              "<th>NO EVIDENCE</th><th>Evidence records</th></tr>\n");
+    for (const v1::SampleDrawItem& i : d.items()) {
+      StrAppend(&out, "<tr><td>", Esc(i.host()), "</td><td class=\"t\">", Esc(i.day()),
+                "</td><td class=\"num\">", Hours(i.seconds().pass()), "</td><td class=\"num\">",
+                Hours(i.seconds().fail()), "</td><td class=\"num\">", Hours(i.seconds().excepted()),
+                "</td><td class=\"num\">", Hours(i.seconds().no_evidence()),
+                "</td><td class=\"num\">", i.evidence_records(), "</td></tr>\n");
+    }
+    out += "</table>\n";
+  }
 
   out += "<h2>Policy versions and evidence</h2>\n<ul>\n";
   std::vector<std::string> versions;

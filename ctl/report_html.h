@@ -1,8 +1,8 @@
 // The period-coverage report as one self-contained HTML page (inline CSS
 // and SVG, no script, nothing fetched): the summary per control, a
 // control x week heatmap, the deviations, the exceptions and approvals the
-// figures rely on, the breakdown per host group, the policy versions and
-// the signed checkpoint the evidence rests on. attestctl prints it to PDF
+// figures rely on, the breakdown per host group, the samples drawn, the
+// policy versions and the signed checkpoint the evidence rests on. attestctl prints it to PDF
 // through headless Chromium.
 #ifndef ATTEST_CTL_REPORT_HTML_H_
 #define ATTEST_CTL_REPORT_HTML_H_
@@ -19,6 +19,7 @@ struct ReportContext {
   std::vector<v1::Exception> exceptions;  // all; the page lists those overlapping the window
   std::vector<v1::Approval> approvals;    // all; the page lists those given in the window
   std::optional<v1::Checkpoint> checkpoint;
+  std::vector<v1::SampleDraw> samples;  // the window's recorded draws (the appendix)
 };
 
 // `summary` must come from a daily summary (SummarizeRequest.daily) for the

@@ -95,6 +95,15 @@ int PageReport(Stub& admin, const CommandFlags& f) {
     if (grpc::Status s = admin.ListCheckpoints(&c, {}, &resp); !s.ok()) return Fail("report", s);
     if (resp.checkpoints_size() > 0) ctx.checkpoint = resp.checkpoints(resp.checkpoints_size() - 1);
   }
+  {
+    grpc::ClientContext c;
+    c.set_deadline(Soon());
+    v1::ListSamplesRequest req;
+    req.set_window(f.window);
+    v1::ListSamplesResponse resp;
+    if (grpc::Status s = admin.ListSamples(&c, req, &resp); !s.ok()) return Fail("report", s);
+    ctx.samples.assign(resp.draws().begin(), resp.draws().end());
+  }
   const std::string html = SummaryHtml(summary, ctx);
   const std::string html_path = f.format == "html" ? f.out : f.out + ".html";
   std::ofstream(html_path, std::ios::binary) << html;

@@ -57,6 +57,11 @@ TEST(ReportPageE2eTest, TheHtmlReportRendersInChromiumWithTheJsonFigures) {
                  "2026-01-05T00:00:00Z", "--end", "2026-01-08T00:00:00Z", "--reason",
                  "relay migration", "--approver", "ana", "--ticket", "CHG-7"}),
             0);
+  ASSERT_EQ(run({"sample", "--window", "q1", "--control", "patch-sla", "--n", "3", "--seed", "5",
+                 "--format", "csv"}),
+            0);
+  const std::string sampled_row =
+      out.substr(out.find('\n') + 1, out.find(',', out.find('\n')) - out.find('\n') - 1);
   ASSERT_EQ(run({"report", "--window", "q1", "--format", "json"}), 0);
   auto report = Json::ParseReport(out);
   ASSERT_TRUE(report.ok()) << out;
@@ -69,6 +74,9 @@ TEST(ReportPageE2eTest, TheHtmlReportRendersInChromiumWithTheJsonFigures) {
   EXPECT_EQ(page.find("<script"), std::string::npos);
   EXPECT_NE(page.find("<svg"), std::string::npos) << "the heatmap";
   EXPECT_NE(page.find("CHG-7"), std::string::npos) << "the exception relied on";
+  EXPECT_NE(page.find("data-sample=\"patch-sla/5\""), std::string::npos) << "the appendix";
+  EXPECT_NE(page.find("<td>" + sampled_row + "</td>"), std::string::npos)
+      << "the sampled host " << sampled_row;
 
   // The DOM as Chromium built it, with the console on stderr.
   ASSERT_EQ(RunTool(Chromium({"--enable-logging=stderr", "--v=0", "--dump-dom", "file://" + html}),

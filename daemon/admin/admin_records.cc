@@ -2,6 +2,8 @@
 #include "common/strings.h"
 #include "daemon/admin/admin_service.h"
 #include "daemon/admin/reply.h"
+#include "daemon/engine/engine_keys.h"
+#include "daemon/engine/scan.h"
 #include "daemon/windows/summary.h"
 
 namespace attest::admin {
@@ -36,10 +38,35 @@ grpc::ServerUnaryReactor* AdminService::Sample(grpc::CallbackServerContext* cont
                                                v1::SampleResponse* response) {
   ATTEST_AUTHORIZE(Read);
   absl::StatusOr<v1::SampleResponse> result;
+  const absl::Time now = clock_.Now();
   engine_.Read([&](const engine::EngineState& state) {
-    result = windows::DrawSample(state, store_, clock_.Now(), *request);
+    result = windows::DrawSample(state, store_, now, *request);
   });
-  return Reply(context, std::move(result), response);
+  if (!result.ok()) return FinishUnary(context, result.status());
+  // The draw is part of the audit trail: recorded (synced) before the
+  // caller sees the sample.
+  const v1::SampleDraw draw = windows::RecordOfDraw(*result, *request, now, *who);
+  store::WriteBatch batch;
+  batch.Put(store::Family::kSamples,
+            engine::keys::SampleDrawKey(draw.window(), absl::ToUnixNanos(now), draw.control()),
+            draw.SerializeAsString());
+  if (absl::Status s = store_.Write(batch, store::WriteOptions{}); !s.ok()) {
+    return FinishUnary(context, s);
+  }
+  *response = std::move(*result);
+  return FinishUnary(context, absl::OkStatus());
+}
+
+grpc::ServerUnaryReactor* AdminService::ListSamples(grpc::CallbackServerContext* context,
+                                                    const v1::ListSamplesRequest* request,
+                                                    v1::ListSamplesResponse* response) {
+  ATTEST_AUTHORIZE(Read);
+  const std::string prefix =
+      request->window().empty() ? std::string() : engine::keys::Str(request->window());
+  absl::Status s = engine::ScanPrefixMessages<v1::SampleDraw>(
+      store_, store::Family::kSamples, prefix,
+      [&](v1::SampleDraw&& d) { *response->add_draws() = std::move(d); });
+  return FinishUnary(context, s);
 }
 
 grpc::ServerUnaryReactor* AdminService::GetTimeline(grpc::CallbackServerContext* context,

@@ -35,6 +35,14 @@ class AdminService final : public v1::AdminService::CallbackService {
   grpc::ServerUnaryReactor* GetHost(grpc::CallbackServerContext* context,
                                     const v1::GetHostRequest* request,
                                     v1::HostState* response) override;
+  // admin_status.cc
+  grpc::ServerUnaryReactor* DescribeHost(grpc::CallbackServerContext* context,
+                                         const v1::GetHostRequest* request,
+                                         v1::HostDetail* response) override;
+  grpc::ServerUnaryReactor* GetStatus(grpc::CallbackServerContext* context,
+                                      const v1::GetStatusRequest* request,
+                                      v1::FleetStatus* response) override;
+
   grpc::ServerWriteReactor<v1::EvidenceRecord>* ListEvidence(
       grpc::CallbackServerContext* context, const v1::ListEvidenceRequest* request) override;
 
@@ -56,6 +64,9 @@ class AdminService final : public v1::AdminService::CallbackService {
   grpc::ServerUnaryReactor* Sample(grpc::CallbackServerContext* context,
                                    const v1::SampleRequest* request,
                                    v1::SampleResponse* response) override;
+  grpc::ServerUnaryReactor* ListSamples(grpc::CallbackServerContext* context,
+                                        const v1::ListSamplesRequest* request,
+                                        v1::ListSamplesResponse* response) override;
   grpc::ServerUnaryReactor* GetTimeline(grpc::CallbackServerContext* context,
                                         const v1::TimelineRequest* request,
                                         v1::TimelineResponse* response) override;

@@ -23,14 +23,14 @@ class Checkpoints {
   // A new checkpoint of the heads stored now.
   absl::StatusOr<v1::Checkpoint> Create();
   absl::StatusOr<std::vector<v1::Checkpoint>> List();
+  // The newest checkpoint, if any.
+  absl::StatusOr<std::optional<v1::Checkpoint>> Latest();
   // Creates one unless the latest is from today (UTC); the daily job.
   absl::Status CreateDaily();
 
   const evidence::SigningKey& key() const { return *key_; }
 
  private:
-  absl::StatusOr<std::optional<v1::Checkpoint>> Latest();
-
   store::Store& store_;
   const Clock& clock_;
   const std::unique_ptr<evidence::SigningKey> key_;

@@ -104,6 +104,15 @@ inline std::string Decommission(std::string_view host, int64_t recorded_ns) {
   return k;
 }
 
+// kSamples: window \0 drawn(ns) control -> SampleDraw.
+inline std::string SampleDrawKey(std::string_view window, int64_t drawn_ns,
+                                 std::string_view control) {
+  std::string k = Str(window);
+  store::AppendBigEndian64(&k, static_cast<uint64_t>(drawn_ns));
+  k.append(control);
+  return k;
+}
+
 }  // namespace attest::engine::keys
 
 #endif  // ATTEST_DAEMON_ENGINE_ENGINE_KEYS_H_

@@ -6,6 +6,7 @@
 #include "common/strings.h"
 #include "common/time_util.h"
 #include "daemon/engine/records.h"
+#include "daemon/windows/now.h"
 #include "daemon/windows/summary.h"
 #include "spdlog/spdlog.h"
 
@@ -33,55 +34,6 @@ void Add(MetricFamily& f, std::vector<ClientMetric::Label> labels, double value)
     m.gauge.value = value;
   }
   f.metric.push_back(std::move(m));
-}
-
-std::string_view StateLabel(v1::ControlState s) {
-  switch (s) {
-    case v1::CONTROL_STATE_PASS:
-      return "pass";
-    case v1::CONTROL_STATE_FAIL:
-      return "fail";
-    case v1::CONTROL_STATE_EXCEPTED:
-      return "excepted";
-    default:
-      return "no_evidence";
-  }
-}
-
-// The state of `control` at `now` from the host's view (no record covering
-// now: no evidence).
-v1::ControlState StateNow(const engine::HostView* view, const std::string& control, int64_t now) {
-  if (view == nullptr) return v1::CONTROL_STATE_NO_EVIDENCE;
-  for (const v1::HostDay& d : view->day_records) {
-    if (d.control() != control) continue;
-    for (const v1::Interval& iv : d.intervals()) {
-      if (iv.start() <= now && now < iv.end()) return iv.state();
-    }
-  }
-  return v1::CONTROL_STATE_NO_EVIDENCE;
-}
-
-// Hosts in service at `now` (enrolled, not decommissioned).
-bool InService(const v1::EngineHost& eh, int64_t now) {
-  if (eh.enrolled() == 0 || eh.enrolled() > now) return false;
-  return eh.decommissioned() == 0 || eh.decommissioned() > now;
-}
-
-// Every control's state now on every in-service host (aligned with the
-// policy's controls).
-using StatesNow = std::map<std::string, std::vector<v1::ControlState>>;
-
-StatesNow ComputeStatesNow(const engine::EngineState& state, const engine::Policy& policy,
-                           int64_t now) {
-  StatesNow out;
-  for (const auto& [host, eh] : state.hosts) {
-    if (!InService(eh, now)) continue;
-    auto view = state.views.find(host);
-    const engine::HostView* v = view == state.views.end() ? nullptr : &view->second;
-    std::vector<v1::ControlState>& states = out[host];
-    for (const engine::Control& c : policy.controls) states.push_back(StateNow(v, c.id, now));
-  }
-  return out;
 }
 
 bool Covered(v1::ControlState s) { return s != v1::CONTROL_STATE_NO_EVIDENCE; }
@@ -143,62 +95,34 @@ void ComplianceCollector::Refresh() {
              "Seconds until the control's earliest-ending active exception expires.");
   MetricFamily active_x = Family("attest_exceptions_active", "Active exceptions per control.");
   engine_.Read([&](const engine::EngineState& state) {
-    std::map<std::string, double> fleet_count{{"reporting", 0}, {"stale", 0}, {"never_seen", 0}};
-    int64_t oldest_first_seen = 0;
-    int pending = 0;
-    for (const auto& [host, eh] : state.hosts) {
-      if (eh.decommissioned() > 0 && eh.decommissioned() <= now_s) continue;
-      if (eh.enrolled() == 0) {
-        ++fleet_count["never_seen"];
-      } else if (now_s - eh.last_record_t() > absl::ToInt64Seconds(kStaleAfter)) {
-        ++fleet_count["stale"];
-      } else {
-        ++fleet_count["reporting"];
-      }
-      auto view = state.views.find(host);
-      if (!InService(eh, now_s) || view == state.views.end()) continue;
-      if (view->second.patch.first_seen().empty()) continue;
-      ++pending;
-      for (const auto& [pkg, first_seen] : view->second.patch.first_seen()) {
-        if (oldest_first_seen == 0 || first_seen < oldest_first_seen)
-          oldest_first_seen = first_seen;
-      }
-    }
-    for (const auto& [status, n] : fleet_count) Add(fleet, {{"status", status}}, n);
-    Add(oldest, {}, oldest_first_seen == 0 ? 0 : std::max<double>(0, now_s - oldest_first_seen));
-    Add(pending_hosts, {}, pending);
+    const v1::FleetStatus fs = windows::FleetStatusNow(state, now, /*max_failing_hosts=*/1);
+    Add(fleet, {{"status", "never_seen"}}, fs.never_seen());
+    Add(fleet, {{"status", "reporting"}}, fs.reporting());
+    Add(fleet, {{"status", "stale"}}, fs.stale());
+    Add(oldest, {},
+        fs.has_oldest_pending_security_update()
+            ? std::max<double>(0, now_s - fs.oldest_pending_security_update().seconds())
+            : 0);
+    Add(pending_hosts, {}, fs.hosts_security_updates_pending());
     const engine::Policy* policy = state.current_policy();
     if (policy == nullptr) return;
-    const StatesNow states = ComputeStatesNow(state, *policy, now_s);
-    for (size_t i = 0; i < policy->controls.size(); ++i) {
-      const engine::Control& c = policy->controls[i];
+    const windows::StatesNow states = windows::ComputeStatesNow(state, *policy, now_s);
+    for (const v1::ControlNow& c : fs.controls()) {
       std::string tsc;
-      for (const std::string& t : c.tsc) tsc += (tsc.empty() ? "" : ",") + t;
-      Add(info,
-          {{"control", c.id},
-           {"title", c.title},
-           {"tsc", tsc},
-           {"rule", std::string(RuleName(c.rule))}},
+      for (const std::string& t : c.tsc()) tsc += (tsc.empty() ? "" : ",") + t;
+      Add(info, {{"control", c.control()}, {"title", c.title()}, {"tsc", tsc}, {"rule", c.rule()}},
           1);
-      std::map<std::string_view, double> counts{
-          {"pass", 0}, {"fail", 0}, {"no_evidence", 0}, {"excepted", 0}};
-      for (const auto& [host, s] : states) ++counts[StateLabel(s[i])];
-      for (const auto& [st, n] : counts) {
-        Add(state_now, {{"control", c.id}, {"state", std::string(st)}}, n);
+      for (auto [st, n] : {std::pair{"excepted", c.excepted()},
+                           {"fail", c.fail()},
+                           {"no_evidence", c.no_evidence()},
+                           {"pass", c.pass()}}) {
+        Add(state_now, {{"control", c.control()}, {"state", st}}, n);
       }
-      // Active exceptions ("*" applies to every control).
-      int active = 0;
-      int64_t soonest = 0;
-      for (const auto& [id, x] : state.exceptions) {
-        if (x.control() != c.id && x.control() != "*") continue;
-        int64_t end = x.end().seconds();
-        if (x.has_revoked_at()) end = std::min(end, x.revoked_at().seconds());
-        if (x.start().seconds() > now_s || end <= now_s) continue;
-        ++active;
-        if (soonest == 0 || end < soonest) soonest = end;
+      Add(active_x, {{"control", c.control()}}, c.active_exceptions());
+      if (c.has_next_exception_expiry()) {
+        Add(next_expiry, {{"control", c.control()}},
+            static_cast<double>(c.next_exception_expiry().seconds() - now_s));
       }
-      Add(active_x, {{"control", c.id}}, active);
-      if (active > 0) Add(next_expiry, {{"control", c.id}}, static_cast<double>(soonest - now_s));
     }
     for (const auto& [id, w] : state.windows) {
       v1::SummarizeRequest req;

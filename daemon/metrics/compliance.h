@@ -22,9 +22,6 @@
 
 namespace attest::metrics {
 
-// A host whose last signal is older than this counts as stale.
-inline constexpr absl::Duration kStaleAfter = absl::Minutes(15);
-
 class ComplianceCollector : public prometheus::Collectable {
  public:
   // All must outlive the collector.

@@ -36,6 +36,8 @@ std::string_view FamilyName(Family f) {
       return "engine_hosts";
     case Family::kDecommissions:
       return "decommissions";
+    case Family::kSamples:
+      return "samples";
     case Family::kCount:
       break;
   }

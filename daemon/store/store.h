@@ -34,6 +34,7 @@ enum class Family : int {
   kDeviations,     // control \0 host \0 start(be64) -> DeviationRecord
   kEngineHosts,    // host -> EngineHost
   kDecommissions,  // host \0 recorded(be64) -> Decommission
+  kSamples,        // window \0 drawn_at(be64 micros) control -> SampleDraw
   kCount,          // not a family: the number of them
 };
 

@@ -151,6 +151,29 @@ absl::StatusOr<v1::SampleResponse> DrawSample(const engine::EngineState& state, 
   return out;
 }
 
+v1::SampleDraw RecordOfDraw(const v1::SampleResponse& sample, const v1::SampleRequest& request,
+                            absl::Time drawn_at, const std::string& drawn_by) {
+  v1::SampleDraw d;
+  d.set_window(sample.window());
+  d.set_control(sample.control());
+  d.set_n(request.n());
+  d.set_seed(sample.seed());
+  d.set_population(sample.population());
+  d.set_method(sample.method());
+  *d.mutable_drawn_at() = ToProto(drawn_at);
+  d.set_drawn_by(drawn_by);
+  for (const v1::SampleItem& item : sample.items()) {
+    v1::SampleDrawItem& i = *d.add_items();
+    i.set_host(item.host());
+    i.set_day(item.day());
+    for (const v1::Interval& iv : item.intervals()) {
+      engine::AddSeconds(i.mutable_seconds(), iv.state(), iv.end() - iv.start());
+    }
+    i.set_evidence_records(static_cast<uint32_t>(item.evidence_size()));
+  }
+  return d;
+}
+
 absl::StatusOr<v1::TimelineResponse> Timeline(store::Store& store,
                                               const v1::TimelineRequest& request) {
   const Seconds from = request.has_from() ? request.from().seconds() : 0;

@@ -286,6 +286,12 @@ absl::StatusOr<v1::WindowSummary> Summarize(const engine::EngineState& state, st
       }
     }
   }
+  if (request.without_deviations()) {  // deviation_count stays
+    for (v1::ControlSummary& cs : *out.mutable_controls()) cs.clear_deviations();
+    for (v1::GroupSummary& g : *out.mutable_groups()) {
+      for (v1::ControlSummary& cs : *g.mutable_controls()) cs.clear_deviations();
+    }
+  }
   return out;
 }
 

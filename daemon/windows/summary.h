@@ -28,6 +28,11 @@ absl::StatusOr<v1::WindowSummary> Summarize(const engine::EngineState& state, st
 absl::StatusOr<v1::SampleResponse> DrawSample(const engine::EngineState& state, store::Store& store,
                                               absl::Time now, const v1::SampleRequest& request);
 
+// The record of a draw: the sample's items without their evidence, with
+// who drew it and when.
+v1::SampleDraw RecordOfDraw(const v1::SampleResponse& sample, const v1::SampleRequest& request,
+                            absl::Time drawn_at, const std::string& drawn_by);
+
 // One host's intervals for one control within [from, to), merged across
 // days.
 absl::StatusOr<v1::TimelineResponse> Timeline(store::Store& store,

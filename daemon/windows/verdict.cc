@@ -109,6 +109,7 @@ void FinishControl(v1::ControlSummary* cs, const v1::WindowThresholds& t) {
                                     Hours(longest), ")"));
   }
   cs->set_verdict(cs->findings().empty() ? kOperatedEffectively : kExceptionsNoted);
+  cs->set_deviation_count(static_cast<uint32_t>(cs->deviations_size()));
 }
 
 absl::StatusOr<v1::WindowSummary> MergeShardSummaries(
@@ -135,6 +136,12 @@ absl::StatusOr<v1::WindowSummary> MergeShardSummaries(
     if (!out.has_evaluated_until() ||
         s.evaluated_until().seconds() < out.evaluated_until().seconds()) {
       *out.mutable_evaluated_until() = s.evaluated_until();
+    }
+    for (const v1::ControlSummary& c : s.controls()) {
+      if (c.deviation_count() != static_cast<uint32_t>(c.deviations_size())) {
+        return absl::InvalidArgumentError(
+            "a summary without its deviation lists cannot be merged (verdicts need them)");
+      }
     }
     MergeControls(s.controls(), out.mutable_controls());
     for (const v1::GroupSummary& g : s.groups()) {
