@@ -20,9 +20,11 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 
 #include "bench/engine_world.h"
+#include "bench/report_bench.h"
 #include "bench/scrape_bench.h"
 #include "common/flags.h"
 #include "common/json.h"
@@ -332,6 +334,10 @@ int Measure(const Options& o, store::Store& store, FakeClock& clock, int64_t sta
     }
   }
   if (!MeasureScrape(*engine, store, clock, static_cast<int>(o.runs))) return 1;
+  if (!MeasureReport(*engine, store, clock, year.id(), std::filesystem::temp_directory_path(),
+                     static_cast<int>(std::max<int64_t>(3, o.runs / 3)))) {
+    return 1;
+  }
   engine->Stop();
   return exact ? 0 : 1;
 }

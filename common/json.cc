@@ -35,9 +35,21 @@ const Json* Json::Find(std::string_view key) const {
   return it == o->end() ? nullptr : &it->second;
 }
 
+namespace {
+// Characters a JSON string carries as they are.
+inline bool Plain(char c) { return static_cast<unsigned char>(c) >= 0x20 && c != '"' && c != '\\'; }
+}  // namespace
+
 void AppendJsonString(std::string* out, std::string_view s) {
   out->push_back('"');
-  for (char c : s) {
+  for (size_t i = 0; i < s.size();) {
+    // Runs of plain characters are copied at once (most strings are one).
+    size_t run = i;
+    while (run < s.size() && Plain(s[run])) ++run;
+    out->append(s.data() + i, run - i);
+    if (run == s.size()) break;
+    const char c = s[run];
+    i = run + 1;
     switch (c) {
       case '"':
         out->append("\\\"");
@@ -236,6 +248,10 @@ class Parser {
     ++pos_;  // opening quote
     std::string out;
     while (true) {
+      size_t run = pos_;
+      while (run < text_.size() && Plain(text_[run])) ++run;
+      out.append(text_.data() + pos_, run - pos_);
+      pos_ = run;
       if (pos_ >= text_.size()) return Error("unterminated string");
       const char c = text_[pos_++];
       if (c == '"') return out;

@@ -3,12 +3,16 @@
 #include <unistd.h>
 
 #include <cstdio>
-#include <filesystem>
+#include <future>
 #include <map>
+#include <memory>
+#include <thread>
+#include <vector>
 
 #include "common/json.h"
 #include "common/strings.h"
 #include "common/time_util.h"
+#include "ctl/bundle_lines.h"
 #include "ctl/bundle_replay.h"
 #include "ctl/tar.h"
 #include "daemon/engine/records.h"
@@ -95,49 +99,69 @@ absl::Status ExportBundle(v1::AdminService::Stub& admin, const std::string& wind
 
   std::map<std::string, const v1::ChainHead*> heads;
   for (const v1::ChainHead& h : m.checkpoint().heads()) heads[h.host()] = &h;
-  const std::string tmp = out + ".records.tmp";
-  std::unique_ptr<FILE, int (*)(FILE*)> records(fopen(tmp.c_str(), "wb"), fclose);
-  if (!records) return absl::InvalidArgumentError("cannot write " + tmp);
-  size_t done = 0;
+  std::vector<const v1::HostState*> in_scope;
   for (const v1::HostState& h : hosts->hosts()) {
-    auto head = heads.find(h.host());
-    if (head == heads.end()) continue;  // no chain at the checkpoint
-    if (!engine::SelectorMatches(m.window().scope(), h.labels())) continue;
+    if (heads.count(h.host()) == 0) continue;  // no chain at the checkpoint
+    if (engine::SelectorMatches(m.window().scope(), h.labels())) in_scope.push_back(&h);
+  }
+  // records.jsonl streams straight into the archive; the manifest, which
+  // lists what was written, follows it.
+  auto tar = TarWriter::Create(out);
+  if (!tar.ok()) return tar.status();
+  if (absl::Status s = tar->Begin("records.jsonl"); !s.ok()) return s;
+  const bool tty = isatty(STDERR_FILENO);
+  const absl::Time started = absl::Now();
+  uint64_t bytes = 0;
+  std::string lines;
+  v1::EvidenceRecord r;
+  for (size_t done = 0; done < in_scope.size(); ++done) {
+    const std::string& host = in_scope[done]->host();
+    const v1::ChainHead& head = *heads[host];
     grpc::ClientContext ctx;
     ctx.set_deadline(Deadline(3600));
     v1::ListEvidenceRequest req;
-    req.set_host(h.host());
-    auto reader = admin.ListEvidence(&ctx, req);
-    v1::EvidenceRecord r;
-    std::string line;
+    req.set_host(host);
+    auto reader = admin.ListEvidencePages(&ctx, req);
+    v1::EvidencePage page;
     std::string last_hash;
     uint64_t last = 0;
-    while (reader->Read(&r)) {
-      if (r.index() > head->second->length()) continue;  // after the checkpoint
-      line.clear();
-      evidence::AppendCanonicalRecord(&line, r, /*with_links=*/true);
-      line.push_back('\n');
-      if (fwrite(line.data(), 1, line.size(), records.get()) != line.size()) {
-        return absl::UnavailableError("cannot write " + tmp);
+    while (reader->Read(&page)) {
+      for (const std::string& stored : page.records()) {
+        if (!r.ParseFromString(stored)) {
+          return absl::DataLossError(attest::StrCat("a stored record of ", host, " is corrupt"));
+        }
+        if (r.index() > head.length()) break;  // after the checkpoint
+        evidence::AppendCanonicalRecord(&lines, r, /*with_links=*/true);
+        lines.push_back('\n');
+        last = r.index();
+        last_hash = r.hash();
       }
-      last = r.index();
-      last_hash = r.hash();
+      if (lines.size() >= (1 << 20)) {
+        bytes += lines.size();
+        if (absl::Status s = tar->Append(lines); !s.ok()) return s;
+        lines.clear();
+      }
     }
-    if (grpc::Status s = reader->Finish(); !s.ok()) return FromGrpc(s, "evidence of " + h.host());
-    if (last != head->second->length() || last_hash != head->second->hash()) {
+    if (grpc::Status s = reader->Finish(); !s.ok()) return FromGrpc(s, "evidence of " + host);
+    if (last != head.length() || last_hash != head.hash()) {
       return absl::DataLossError(
-          attest::StrCat(h.host(), ": the stored chain does not end at the checkpoint's head"));
+          attest::StrCat(host, ": the stored chain does not end at the checkpoint's head"));
     }
     v1::BundleHost* bh = m.add_hosts();
-    bh->set_host(h.host());
+    bh->set_host(host);
     bh->set_first_index(1);
     bh->set_last_index(last);
     bh->set_head(HexEncode(last_hash));
-    if (isatty(STDERR_FILENO)) fprintf(stderr, "\rexport: %zu hosts", ++done);
+    if (tty) {
+      const double secs = absl::ToDoubleSeconds(absl::Now() - started);
+      fprintf(stderr, "\rexport: %zu/%zu hosts, %.0f MB, %.0f MB/s   ", done + 1, in_scope.size(),
+              static_cast<double>(bytes + lines.size()) / 1e6,
+              secs > 0 ? static_cast<double>(bytes + lines.size()) / 1e6 / secs : 0.0);
+    }
   }
-  if (isatty(STDERR_FILENO)) fprintf(stderr, "\n");
-  if (fflush(records.get()) != 0) return absl::UnavailableError("cannot write " + tmp);
-  records.reset();
+  if (tty) fprintf(stderr, "\n");
+  if (absl::Status s = tar->Append(lines); !s.ok()) return s;
+  if (absl::Status s = tar->End(); !s.ok()) return s;
 
   std::string manifest;
   google::protobuf::util::JsonPrintOptions options;
@@ -146,13 +170,9 @@ absl::Status ExportBundle(v1::AdminService::Stub& admin, const std::string& wind
   if (auto s = google::protobuf::util::MessageToJsonString(m, &manifest, options); !s.ok()) {
     return absl::InternalError("manifest: " + std::string(s.message()));
   }
-  auto tar = TarWriter::Create(out);
-  if (!tar.ok()) return tar.status();
   absl::Status s = tar->Add("manifest.json", manifest);
   if (s.ok()) s = tar->Add("public-key.pem", m.public_key_pem());
-  if (s.ok()) s = tar->AddFile("records.jsonl", tmp);
   if (s.ok()) s = tar->Close();
-  std::filesystem::remove(tmp);
   return s;
 }
 
@@ -169,29 +189,17 @@ absl::Status Bad(uint64_t line, std::string_view host, uint64_t index, std::stri
                                             ", record ", index, "): ", what));
 }
 
-std::optional<std::string> FromHex(std::string_view hex) {
-  if (hex.size() % 2 != 0) return std::nullopt;
-  std::string out;
-  for (size_t i = 0; i < hex.size(); i += 2) {
-    int v = 0;
-    for (size_t j = i; j < i + 2; ++j) {
-      const char c = hex[j];
-      v = v * 16 + (c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1000);
-    }
-    if (v < 0) return std::nullopt;
-    out.push_back(static_cast<char>(v));
-  }
-  return out;
-}
-
 }  // namespace
 
-absl::StatusOr<VerifyResult> VerifyBundle(const std::string& path, const std::string& pubkey_pem) {
+absl::StatusOr<VerifyResult> VerifyBundle(const std::string& path, const VerifyOptions& options) {
+  const std::string& pubkey_pem = options.pubkey_pem;
   v1::BundleManifest m;
   bool have_manifest = false;
   std::map<std::string, ChainCursor> chains;
-  ReplayStore records;
+  ReplayStore records(options.scratch_dir, options.memory_limit);
   uint64_t lines = 0;
+  VerifyResult out;
+  const absl::Time started = absl::Now();
   absl::Status s = ReadTar(
       path,
       [&](const std::string& name, uint64_t size, const TarChunkReader& read) -> absl::Status {
@@ -199,68 +207,101 @@ absl::StatusOr<VerifyResult> VerifyBundle(const std::string& path, const std::st
           std::string text(size, '\0');
           if (read(text.data(), text.size()) != size)
             return absl::DataLossError("manifest truncated");
-          google::protobuf::util::JsonParseOptions options;
-          if (auto st = google::protobuf::util::JsonStringToMessage(text, &m, options); !st.ok()) {
+          google::protobuf::util::JsonParseOptions parse_options;
+          if (auto st = google::protobuf::util::JsonStringToMessage(text, &m, parse_options);
+              !st.ok()) {
             return absl::DataLossError("manifest.json: " + std::string(st.message()));
           }
           have_manifest = true;
           return absl::OkStatus();
         }
         if (name != "records.jsonl") return absl::OkStatus();
-        std::string buf(1 << 20, '\0'), pending;
-        auto handle = [&](std::string_view text) -> absl::Status {
+        // Lines are checked a batch at a time on every core, and linked in
+        // order on this thread while the next batch is being checked.
+        struct Batch {
+          std::string text;
+          std::vector<std::string_view> lines;
+          std::vector<CheckedLine> checked;
+        };
+        const unsigned threads = std::max(1u, std::thread::hardware_concurrency());
+        auto link = [&](CheckedLine& l) -> absl::Status {
           ++lines;
-          auto j = Json::Parse(text);
-          if (!j.ok() || !j->is_object()) return Bad(lines, "?", 0, "not a JSON record");
-          const Json* host = j->Find("host");
-          const Json* index = j->Find("index");
-          const Json* hash = j->Find("hash");
-          const Json* prev = j->Find("prev_hash");
-          if (!host || !host->is_string() || !index || !index->as_uint() || !hash ||
-              !hash->is_string() || !prev || !prev->is_string()) {
-            return Bad(lines, host && host->is_string() ? host->as_string() : "?", 0,
-                       "host, index, prev_hash and hash are required");
+          if (!l.unnamed_error.empty()) {
+            return Bad(lines, l.host.empty() ? "?" : l.host, 0, l.unnamed_error);
           }
-          const std::string& h = host->as_string();
-          const uint64_t i = *index->as_uint();
-          ChainCursor& c = chains[h];
-          if (i != c.next) {
-            return Bad(lines, h, i, attest::StrCat("expected record ", c.next, " of the chain"));
+          ChainCursor& c = chains[l.host];
+          if (l.index != c.next) {
+            return Bad(lines, l.host, l.index,
+                       attest::StrCat("expected record ", c.next, " of the chain"));
           }
-          auto prev_bytes = FromHex(prev->as_string());
-          if (!prev_bytes || *prev_bytes != c.prev) {
-            return Bad(lines, h, i, "prev_hash does not link to the record before it");
+          if (l.claimed_prev != c.prev) {
+            return Bad(lines, l.host, l.index, "prev_hash does not link to the record before it");
           }
-          Json body = *j;
-          body.as_object().erase("hash");
-          body.as_object().erase("prev_hash");
-          const std::string canonical = body.Canonical();
-          const std::string computed = evidence::Sha256(c.prev + canonical);
-          if (HexEncode(computed) != hash->as_string()) {
-            return Bad(lines, h, i, "its hash does not match its content");
+          if (!l.error.empty()) return Bad(lines, l.host, l.index, l.error);
+          c.next = l.index + 1;
+          c.prev = std::move(l.hash);
+          return records.Add(l.record);
+        };
+        std::unique_ptr<Batch> in_flight;
+        std::future<void> checking;
+        auto link_in_flight = [&]() -> absl::Status {
+          if (!in_flight) return absl::OkStatus();
+          checking.get();
+          for (CheckedLine& l : in_flight->checked) {
+            if (absl::Status st = link(l); !st.ok()) return st;
           }
-          auto record = RecordFromInterchange(*j);
-          if (!record.ok()) return Bad(lines, h, i, std::string(record.status().message()));
-          std::string again;
-          evidence::AppendCanonicalRecord(&again, *record, /*with_links=*/false);
-          if (again != canonical) return Bad(lines, h, i, "not in canonical form");
-          c.next = i + 1;
-          c.prev = computed;
-          if (absl::Status st = records.Add(*record); !st.ok()) return st;
+          in_flight.reset();
           return absl::OkStatus();
         };
-        for (size_t n; (n = read(buf.data(), buf.size())) > 0;) {
-          pending.append(buf.data(), n);
-          size_t start = 0;
-          for (size_t nl; (nl = pending.find('\n', start)) != std::string::npos; start = nl + 1) {
-            if (absl::Status st = handle(std::string_view(pending).substr(start, nl - start));
-                !st.ok()) {
-              return st;
-            }
+        const bool tty = isatty(STDERR_FILENO);
+        uint64_t consumed = 0;
+        out.record_bytes = size;
+        if (absl::Status st = records.Prepare(size); !st.ok()) return st;
+        std::string carry;  // a line cut by the chunk boundary
+        for (;;) {
+          auto batch = std::make_unique<Batch>();
+          batch->text = std::move(carry);
+          const size_t had = batch->text.size();
+          batch->text.resize(had + (4 << 20));
+          const size_t n = read(batch->text.data() + had, 4 << 20);
+          batch->text.resize(had + n);
+          if (n == 0) {
+            carry = std::move(batch->text);
+            break;
           }
-          pending.erase(0, start);
+          consumed += n;
+          if (tty && consumed % (16 << 20) < n) {
+            const double secs = absl::ToDoubleSeconds(absl::Now() - started);
+            fprintf(stderr, "\rverify: %.0f/%.0f MB of records, %.0f MB/s   ",
+                    static_cast<double>(consumed) / 1e6, static_cast<double>(size) / 1e6,
+                    secs > 0 ? static_cast<double>(consumed) / 1e6 / secs : 0.0);
+          }
+          const size_t last_nl = batch->text.rfind('\n');
+          const size_t whole = last_nl == std::string::npos ? 0 : last_nl + 1;
+          carry.assign(batch->text, whole, std::string::npos);
+          batch->text.resize(whole);
+          const std::string_view text(batch->text);
+          for (size_t start = 0, nl; start < text.size(); start = nl + 1) {
+            nl = text.find('\n', start);
+            batch->lines.push_back(text.substr(start, nl - start));
+          }
+          Batch* b = batch.get();
+          auto next = std::async(std::launch::async,
+                                 [b, threads] { CheckLines(b->lines, threads, &b->checked); });
+          absl::Status st = link_in_flight();
+          in_flight = std::move(batch);
+          checking = std::move(next);
+          if (!st.ok()) {
+            checking.get();
+            return st;
+          }
         }
-        if (!pending.empty()) return absl::DataLossError("records.jsonl: the last line is cut off");
+        if (absl::Status st = link_in_flight(); !st.ok()) return st;
+        if (tty) {
+          fprintf(stderr, "\rverify: %llu records checked; recomputing the summary\n",
+                  static_cast<unsigned long long>(lines));
+        }
+        if (!carry.empty()) return absl::DataLossError("records.jsonl: the last line is cut off");
         return absl::OkStatus();
       });
   if (!s.ok()) return s;
@@ -301,12 +342,15 @@ absl::StatusOr<VerifyResult> VerifyBundle(const std::string& path, const std::st
   }
 
   // The figures, recomputed by the engine from the records.
+  out.check_seconds = absl::ToDoubleSeconds(absl::Now() - started);
+  const absl::Time replay_started = absl::Now();
   if (s = records.Finish(); !s.ok()) return s;
   auto summary = ReplaySummary(m, records);
+  out.replay_seconds = absl::ToDoubleSeconds(absl::Now() - replay_started);
+  out.replayed_from_disk = !records.scratch().empty();
   if (!summary.ok()) return summary.status();
   if (s = CompareSummaries(m.summary(), *summary); !s.ok()) return s;
 
-  VerifyResult out;
   out.hosts = static_cast<size_t>(m.hosts_size());
   out.records = lines;
   out.key_id = m.checkpoint().key_id();

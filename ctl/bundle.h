@@ -22,13 +22,24 @@ struct VerifyResult {
   size_t hosts = 0;
   size_t records = 0;
   std::string key_id;
-  std::string summary;  // a line per control: id, verdict
+  std::string summary;              // a line per control: id, verdict
+  uint64_t record_bytes = 0;        // the size of records.jsonl
+  double check_seconds = 0;         // reading and checking the records and chains
+  double replay_seconds = 0;        // recomputing the summary with the engine
+  bool replayed_from_disk = false;  // through a scratch RocksDB (VerifyOptions)
+};
+
+struct VerifyOptions {
+  std::string pubkey_pem;  // empty: trust the key in the bundle (and say so)
+  // Records larger than this are replayed from a scratch RocksDB under
+  // scratch_dir ($TMPDIR or /tmp when empty) instead of memory.
+  uint64_t memory_limit = uint64_t{2} << 30;
+  std::string scratch_dir;
 };
 
 // DataLoss naming the first bad record or part when the bundle does not
-// verify; InvalidArgument when it cannot be read at all. `pubkey_pem`
-// empty: trust the key in the bundle (and say so).
-absl::StatusOr<VerifyResult> VerifyBundle(const std::string& path, const std::string& pubkey_pem);
+// verify; InvalidArgument when it cannot be read at all.
+absl::StatusOr<VerifyResult> VerifyBundle(const std::string& path, const VerifyOptions& options);
 
 }  // namespace attest::ctl
 

@@ -11,7 +11,8 @@ namespace attest::ctl {
 
 int ExportCmd(Stub& admin, const CommandFlags& f);
 // args: {"verify", BUNDLE}; exit 0 verified, 1 it does not verify, 2 usage.
-int VerifyCmd(const std::vector<std::string>& args, const std::string& pubkey_path);
+int VerifyCmd(const std::vector<std::string>& args, const std::string& pubkey_path,
+              const std::string& scratch_dir, int64_t memory_mib);
 int SigningKeyCmd(Stub& admin);
 
 }  // namespace attest::ctl

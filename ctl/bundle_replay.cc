@@ -1,6 +1,8 @@
 #include "ctl/bundle_replay.h"
 
 #include <algorithm>
+#include <cstdlib>
+#include <filesystem>
 
 #include "common/clock.h"
 #include "common/strings.h"
@@ -9,6 +11,7 @@
 #include "daemon/evidence/interchange.h"
 #include "daemon/store/keys.h"
 #include "daemon/store/memory_store.h"
+#include "daemon/store/rocksdb_store.h"
 #include "daemon/windows/summary.h"
 
 namespace attest::ctl {
@@ -50,7 +53,7 @@ absl::StatusOr<v1::EvidenceRecord> RecordFromInterchange(const Json& j) {
     }
     if (absl::Status s = Time(j, "observed_at", r.mutable_observed_at()); !s.ok()) return s;
   } else {
-    auto parsed = evidence::ParseInterchangeLine(j.Canonical());
+    auto parsed = evidence::ParseInterchangeJson(j);
     if (!parsed.ok()) return parsed.status();
     r.set_host(parsed->host());
     r.set_instance_id(parsed->instance_id());
@@ -78,6 +81,34 @@ absl::StatusOr<v1::EvidenceRecord> RecordFromInterchange(const Json& j) {
   return r;
 }
 
+ReplayStore::ReplayStore(std::string scratch_dir, uint64_t memory_limit)
+    : scratch_dir_(std::move(scratch_dir)),
+      memory_limit_(memory_limit),
+      store_(std::make_unique<store::MemoryStore>()) {}
+
+ReplayStore::~ReplayStore() {
+  store_.reset();
+  if (!scratch_.empty()) {
+    std::error_code ec;
+    std::filesystem::remove_all(scratch_, ec);
+  }
+}
+
+absl::Status ReplayStore::Prepare(uint64_t record_bytes) {
+  if (record_bytes <= memory_limit_) return absl::OkStatus();
+  std::string base = scratch_dir_;
+  if (base.empty()) base = getenv("TMPDIR") != nullptr ? getenv("TMPDIR") : "/tmp";
+  std::string dir = base + "/attest-verify.XXXXXX";
+  if (mkdtemp(dir.data()) == nullptr) {
+    return absl::UnavailableError(StrCat("cannot make a scratch directory in ", base));
+  }
+  scratch_ = dir;
+  auto rocks = store::OpenRocksDbStore(dir);
+  if (!rocks.ok()) return rocks.status();
+  store_ = std::move(*rocks);
+  return absl::OkStatus();
+}
+
 absl::Status ReplayStore::Add(const v1::EvidenceRecord& r) {
   v1::HostState& hs = hosts_[r.host()];
   hs.set_host(r.host());
@@ -87,7 +118,7 @@ absl::Status ReplayStore::Add(const v1::EvidenceRecord& r) {
              r.SerializeAsString());
   if (++batched_ < 10000) return absl::OkStatus();
   batched_ = 0;
-  absl::Status s = store_.Write(batch_, {.sync = false});
+  absl::Status s = store_->Write(batch_, {.sync = false});
   batch_ = store::WriteBatch();
   return s;
 }
@@ -96,7 +127,7 @@ absl::Status ReplayStore::Finish() {
   for (const auto& [host, hs] : hosts_) {
     batch_.Put(store::Family::kHosts, host, hs.SerializeAsString());
   }
-  absl::Status s = store_.Write(batch_, {.sync = false});
+  absl::Status s = store_->Write(batch_, {.sync = false});
   batch_ = store::WriteBatch();
   return s;
 }

@@ -6,6 +6,7 @@
 #define ATTEST_CTL_BUNDLE_REPLAY_H_
 
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -20,17 +21,32 @@ namespace attest::ctl {
 // stores it; the caller checks that it serializes back to the same bytes.
 absl::StatusOr<v1::EvidenceRecord> RecordFromInterchange(const Json& record);
 
-// Loads a bundle's records into a store as attestd keeps them: Add each
-// record in chain order, then Finish. Records are serialized as they come,
-// so memory holds them once.
+// Loads a bundle's records into a store as attestd keeps them: Prepare,
+// Add each record in chain order, then Finish. Records are serialized as
+// they come, so memory holds them once; a bundle whose records exceed
+// `memory_limit` bytes goes to a scratch RocksDB under `scratch_dir`
+// (default $TMPDIR or /tmp) instead, removed again when this is destroyed.
 class ReplayStore {
  public:
+  static constexpr uint64_t kDefaultMemoryLimit = uint64_t{2} << 30;
+  explicit ReplayStore(std::string scratch_dir = "", uint64_t memory_limit = kDefaultMemoryLimit);
+  ~ReplayStore();
+  ReplayStore(const ReplayStore&) = delete;
+  ReplayStore& operator=(const ReplayStore&) = delete;
+
+  // Before the first Add: the size of the records, to choose the store.
+  absl::Status Prepare(uint64_t record_bytes);
   absl::Status Add(const v1::EvidenceRecord& record);
   absl::Status Finish();
-  store::MemoryStore& store() { return store_; }
+  store::Store& store() { return *store_; }
+  // Where the scratch store is ("" when in memory).
+  const std::string& scratch() const { return scratch_; }
 
  private:
-  store::MemoryStore store_;
+  const std::string scratch_dir_;
+  const uint64_t memory_limit_;
+  std::string scratch_;
+  std::unique_ptr<store::Store> store_;
   store::WriteBatch batch_;
   size_t batched_ = 0;
   std::map<std::string, v1::HostState> hosts_;

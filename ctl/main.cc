@@ -126,7 +126,7 @@ const std::map<std::string, CommandHelp>& CommandHelps() {
        {"verify BUNDLE.tar [--pubkey KEY.pem]\n\nCheck a bundle offline: chains, "
         "Merkle root, signature, and the summary recomputed. Exit 1 names the first "
         "bad record.",
-        {"pubkey"},
+        {"pubkey", "scratch-dir", "memory-mib"},
         false}},
       {"signing-key", {"signing-key\n\nattestd's checkpoint public key (PEM).", {}}},
       {"pki",
@@ -206,6 +206,13 @@ int Main(int argc, char** argv) {
   flags.String("max-deviation", &f.max_deviation, "windows create: longest tolerated deviation");
   std::string pubkey;
   flags.String("pubkey", &pubkey, "verify: the trusted checkpoint public key (PEM file)");
+  std::string scratch_dir;
+  flags.String("scratch-dir", &scratch_dir,
+               "verify: where a bundle too large for memory is replayed from a temporary\n"
+               "RocksDB [default: $TMPDIR or /tmp]");
+  int64_t memory_mib = 2048;
+  flags.Int("memory-mib", &memory_mib,
+            "verify: records larger than this replay from the scratch RocksDB, not memory");
   PkiFlags pki;
   flags.String("pki-dir", &pki.dir, "pki: directory of the CA and certificates");
   flags.String("trust-domain", &pki.trust_domain, "pki init: SPIFFE trust domain");
@@ -251,7 +258,7 @@ int Main(int argc, char** argv) {
   const std::string sub = args.size() > 1 ? args[1] : "";
   if (command == "simulate") return SimulateCmd(f);
   if (command == "pki") return PkiCommand(args, pki);
-  if (command == "verify") return VerifyCmd(args, pubkey);
+  if (command == "verify") return VerifyCmd(args, pubkey, scratch_dir, memory_mib);
   if (!CommandHelps().count(command)) {
     fprintf(stderr, "attestctl: unknown command \"%s\" (see --help)\n", command.c_str());
     return kExitUsage;

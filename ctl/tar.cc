@@ -33,6 +33,7 @@ unsigned Checksum(const char* header) {
 absl::StatusOr<TarWriter> TarWriter::Create(const std::string& path) {
   FILE* f = fopen(path.c_str(), "wb");
   if (f == nullptr) return absl::InvalidArgumentError(attest::StrCat("cannot create ", path));
+  setvbuf(f, nullptr, _IOFBF, 1 << 20);  // bundles run to gigabytes
   return TarWriter(f, path);
 }
 
@@ -79,20 +80,31 @@ absl::Status TarWriter::Add(const std::string& name, std::string_view data) {
   return Pad(data.size());
 }
 
-absl::Status TarWriter::AddFile(const std::string& name, const std::string& source) {
-  std::unique_ptr<FILE, int (*)(FILE*)> in(fopen(source.c_str(), "rb"), fclose);
-  if (!in) return absl::InvalidArgumentError("cannot read " + source);
-  fseeko(in.get(), 0, SEEK_END);
-  const uint64_t size = static_cast<uint64_t>(ftello(in.get()));
-  fseeko(in.get(), 0, SEEK_SET);
-  if (absl::Status s = Header(name, size); !s.ok()) return s;
-  std::string buf(1 << 20, '\0');
-  uint64_t copied = 0;
-  for (size_t n; (n = fread(buf.data(), 1, buf.size(), in.get())) > 0; copied += n) {
-    if (fwrite(buf.data(), 1, n, f_) != n) return absl::UnavailableError("cannot write " + path_);
+absl::Status TarWriter::Begin(const std::string& name) {
+  entry_name_ = name;
+  entry_size_ = 0;
+  entry_header_ = ftello(f_);
+  if (entry_header_ < 0) return absl::UnavailableError("cannot write " + path_);
+  return Header(name, 0);  // rewritten with the size by End
+}
+
+absl::Status TarWriter::Append(std::string_view data) {
+  if (fwrite(data.data(), 1, data.size(), f_) != data.size()) {
+    return absl::UnavailableError("cannot write " + path_);
   }
-  if (copied != size) return absl::UnavailableError(source + " changed while being archived");
-  return Pad(size);
+  entry_size_ += data.size();
+  return absl::OkStatus();
+}
+
+absl::Status TarWriter::End() {
+  if (absl::Status s = Pad(entry_size_); !s.ok()) return s;
+  const off_t end = ftello(f_);
+  if (end < 0 || fseeko(f_, entry_header_, SEEK_SET) != 0) {
+    return absl::UnavailableError("cannot write " + path_);
+  }
+  if (absl::Status s = Header(entry_name_, entry_size_); !s.ok()) return s;
+  if (fseeko(f_, end, SEEK_SET) != 0) return absl::UnavailableError("cannot write " + path_);
+  return absl::OkStatus();
 }
 
 absl::Status TarWriter::Close() {

@@ -4,6 +4,8 @@
 #ifndef ATTEST_CTL_TAR_H_
 #define ATTEST_CTL_TAR_H_
 
+#include <sys/types.h>
+
 #include <cstdio>
 #include <functional>
 #include <string>
@@ -22,8 +24,11 @@ class TarWriter {
   ~TarWriter();
 
   absl::Status Add(const std::string& name, std::string_view data);
-  // Adds the content of the file at `source` under `name`.
-  absl::Status AddFile(const std::string& name, const std::string& source);
+  // An entry of a size known only at its end: Begin, Append as often as
+  // needed, End (which goes back to write the size into the header).
+  absl::Status Begin(const std::string& name);
+  absl::Status Append(std::string_view data);
+  absl::Status End();
   // Writes the end-of-archive blocks and syncs the file.
   absl::Status Close();
 
@@ -33,6 +38,9 @@ class TarWriter {
   absl::Status Pad(uint64_t size);
   FILE* f_ = nullptr;
   std::string path_;
+  std::string entry_name_;  // the entry between Begin and End
+  off_t entry_header_ = 0;
+  uint64_t entry_size_ = 0;
 };
 
 // Calls `entry(name, read)` for each file in the archive, in order; `read`

@@ -3,6 +3,7 @@
 // exports a window; `attestctl verify` accepts it with the daemon's key,
 // refuses it with another key, and every single-record mutation, deletion,
 // reordering and truncation fails verification naming the right record.
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
@@ -62,7 +63,9 @@ void Write(const Bundle& b, const std::string& path) {
 std::string Failure(const Bundle& b, const std::string& dir, const std::string& key) {
   const std::string path = dir + "/tampered.tar";
   Write(b, path);
-  auto r = ctl::VerifyBundle(path, key);
+  ctl::VerifyOptions options;
+  options.pubkey_pem = key;
+  auto r = ctl::VerifyBundle(path, options);
   return r.ok() ? "" : std::string(r.status().message());
 }
 
@@ -109,6 +112,25 @@ TEST(BundleE2eTest, ExportVerifiesOfflineAndEveryTamperingIsNamed) {
       << out << err;
   EXPECT_NE(out.find("verified: 5 hosts"), std::string::npos) << out;
   EXPECT_NE(out.find("the window summary follows from the records"), std::string::npos);
+  EXPECT_NE(err.find("MB of records checked in"), std::string::npos) << err;
+  {
+    // A bundle larger than memory replays from a scratch RocksDB, to the
+    // same verdict, and leaves nothing behind.
+    ctl::VerifyOptions big;
+    big.pubkey_pem = key;
+    big.memory_limit = 0;
+    big.scratch_dir = dir + "/scratch";
+    std::filesystem::create_directories(big.scratch_dir);
+    auto in_memory = ctl::VerifyBundle(bundle, {.pubkey_pem = key});
+    auto on_disk = ctl::VerifyBundle(bundle, big);
+    ASSERT_TRUE(in_memory.ok()) << in_memory.status();
+    ASSERT_TRUE(on_disk.ok()) << on_disk.status();
+    EXPECT_TRUE(on_disk->replayed_from_disk);
+    EXPECT_FALSE(in_memory->replayed_from_disk);
+    EXPECT_EQ(on_disk->summary, in_memory->summary);
+    EXPECT_EQ(on_disk->records, in_memory->records);
+    EXPECT_TRUE(std::filesystem::is_empty(big.scratch_dir));
+  }
 
   // Another key: the signature does not verify.
   ASSERT_EQ(

@@ -80,6 +80,69 @@ class EvidenceWriter : public grpc::ServerWriteReactor<v1::EvidenceRecord> {
   v1::EvidenceRecord current_;
 };
 
+// The same records as stored (serialized), many to a message: the fast
+// path for exports, where one message per record costs more than the
+// record itself.
+class EvidencePageWriter : public grpc::ServerWriteReactor<v1::EvidencePage> {
+ public:
+  EvidencePageWriter(store::Store& store, std::string host, uint64_t from_index)
+      : store_(store), host_(std::move(host)), next_index_(std::max<uint64_t>(1, from_index)) {
+    Next();
+  }
+  void OnWriteDone(bool ok) override {
+    if (!ok) {
+      Finish(grpc::Status(grpc::StatusCode::CANCELLED, "client went away"));
+      return;
+    }
+    Next();
+  }
+  void OnDone() override { delete this; }
+
+ private:
+  static constexpr int kRecords = 1024;
+  static constexpr size_t kBytes = 1 << 20;
+
+  void Next() {
+    page_.Clear();
+    if (exhausted_) {
+      Finish(grpc::Status::OK);
+      return;
+    }
+    size_t bytes = 0;
+    absl::Status bad = absl::OkStatus();
+    absl::Status s = store_.Scan(
+        store::Family::kEvidence, store::EvidenceKey(host_, next_index_),
+        store::PrefixEnd(store::EvidencePrefix(host_)),
+        [&](std::string_view key, std::string_view value) {
+          auto index = store::EvidenceKeyIndex(key);
+          if (!index) {
+            bad = absl::DataLossError(attest::StrCat("evidence key of ", host_, " is corrupt"));
+            return false;
+          }
+          next_index_ = *index + 1;
+          page_.add_records(value.data(), value.size());
+          bytes += value.size();
+          return page_.records_size() < kRecords && bytes < kBytes;
+        });
+    if (!s.ok() || !bad.ok()) {
+      Finish(ToGrpc(s.ok() ? bad : s));
+      return;
+    }
+    if (page_.records_size() < kRecords && bytes < kBytes) exhausted_ = true;
+    if (page_.records_size() == 0) {
+      Finish(grpc::Status::OK);
+      return;
+    }
+    StartWrite(&page_);
+  }
+
+  store::Store& store_;
+  const std::string host_;
+  uint64_t next_index_;
+  bool exhausted_ = false;
+  v1::EvidencePage page_;
+};
+
 }  // namespace
 
 AdminService::AdminService(store::Store& store, engine::Engine& engine,
@@ -160,6 +223,19 @@ grpc::ServerWriteReactor<v1::EvidenceRecord>* AdminService::ListEvidence(
     return new Refused(s);
   }
   return new EvidenceWriter(store_, request->host(), request->from_index(), request->limit());
+}
+
+grpc::ServerWriteReactor<v1::EvidencePage>* AdminService::ListEvidencePages(
+    grpc::CallbackServerContext* context, const v1::ListEvidenceRequest* request) {
+  if (auto who = AuthorizeRead(context); !who.ok()) {
+    const absl::Status s = who.status();
+    struct Refused : grpc::ServerWriteReactor<v1::EvidencePage> {
+      explicit Refused(const absl::Status& st) { Finish(ToGrpc(st)); }
+      void OnDone() override { delete this; }
+    };
+    return new Refused(s);
+  }
+  return new EvidencePageWriter(store_, request->host(), request->from_index());
 }
 
 }  // namespace attest::admin

@@ -45,6 +45,8 @@ class AdminService final : public v1::AdminService::CallbackService {
 
   grpc::ServerWriteReactor<v1::EvidenceRecord>* ListEvidence(
       grpc::CallbackServerContext* context, const v1::ListEvidenceRequest* request) override;
+  grpc::ServerWriteReactor<v1::EvidencePage>* ListEvidencePages(
+      grpc::CallbackServerContext* context, const v1::ListEvidenceRequest* request) override;
 
   // admin_import.cc
   grpc::ServerUnaryReactor* Import(grpc::CallbackServerContext* context,

@@ -246,6 +246,11 @@ absl::StatusOr<v1::ImportRecord> ParseInterchangeLine(std::string_view line) {
   if (!json.ok())
     return absl::InvalidArgumentError(
         attest::StrCat("not JSON: ", std::string(json.status().message())));
+  return ParseInterchangeJson(*json);
+}
+
+absl::StatusOr<v1::ImportRecord> ParseInterchangeJson(const Json& record) {
+  const Json* json = &record;
   if (!json->is_object()) return Bad("record", "must be a JSON object");
   Fields top(*json, "record");
   v1::ImportRecord out;

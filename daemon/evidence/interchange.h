@@ -10,6 +10,7 @@
 
 #include "absl/status/statusor.h"
 #include "attest/v1/admin.pb.h"
+#include "common/json.h"
 
 namespace attest::evidence {
 
@@ -17,6 +18,8 @@ namespace attest::evidence {
 // missing or mistyped field, an unknown kind or enum name, a bad time.
 // Gap records are refused: attestd makes those itself.
 absl::StatusOr<v1::ImportRecord> ParseInterchangeLine(std::string_view line);
+// The same for a line already parsed (attestctl verify parses each once).
+absl::StatusOr<v1::ImportRecord> ParseInterchangeJson(const Json& record);
 
 }  // namespace attest::evidence
 

@@ -29,19 +29,29 @@ absl::Status MemoryStore::Write(const WriteBatch& batch, WriteOptions options) {
 
 absl::Status MemoryStore::Scan(Family f, std::string_view begin, std::string_view end,
                                const ScanVisitor& visit) {
-  // Copy the range first so that the visitor may call back into the store.
-  std::vector<std::pair<std::string, std::string>> range;
-  {
-    std::lock_guard lock(mu_);
-    if (closed_) return absl::FailedPreconditionError("store is closed");
-    const auto& m = data_[static_cast<int>(f)];
-    auto last = end.empty() ? m.end() : m.lower_bound(end);
-    for (auto it = m.lower_bound(begin); it != last; ++it) range.emplace_back(*it);
+  // Copies a chunk at a time, so that the visitor may call back into the
+  // store and a scan that stops early does not copy the rest.
+  constexpr size_t kChunk = 256;
+  std::vector<std::pair<std::string, std::string>> chunk;
+  std::string after;  // the last key visited
+  for (bool first = true;; first = false) {
+    chunk.clear();
+    {
+      std::lock_guard lock(mu_);
+      if (closed_) return absl::FailedPreconditionError("store is closed");
+      const auto& m = data_[static_cast<int>(f)];
+      auto it = first ? m.lower_bound(begin) : m.upper_bound(after);
+      for (; it != m.end() && chunk.size() < kChunk; ++it) {
+        if (!end.empty() && std::string_view(it->first) >= end) break;
+        chunk.emplace_back(*it);
+      }
+    }
+    for (const auto& [k, v] : chunk) {
+      if (!visit(k, v)) return absl::OkStatus();
+    }
+    if (chunk.size() < kChunk) return absl::OkStatus();
+    after = chunk.back().first;
   }
-  for (const auto& [k, v] : range) {
-    if (!visit(k, v)) break;
-  }
-  return absl::OkStatus();
 }
 
 absl::StatusOr<StoreStats> MemoryStore::Stats() {

@@ -1,0 +1,39 @@
+// The per-line half of verifying records.jsonl: everything about a line
+// that does not depend on the lines before it (JSON, required fields, the
+// record it holds, its hash over its own content given the prev_hash it
+// claims, its canonical form). Lines are independent, so batches are
+// checked on every core; the chain links are then checked in order.
+#ifndef ATTEST_CTL_BUNDLE_LINES_H_
+#define ATTEST_CTL_BUNDLE_LINES_H_
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "attest/v1/evidence.pb.h"
+
+namespace attest::ctl {
+
+struct CheckedLine {
+  // Set when the line cannot even name its record (bad JSON, missing
+  // fields): reported as is.
+  std::string unnamed_error;
+  std::string host;
+  uint64_t index = 0;
+  std::string claimed_prev;  // decoded prev_hash; empty when it is not hex
+  // The first problem with the record itself, reported after the chain
+  // checks: its content, its hash, its form.
+  std::string error;
+  std::string hash;           // the verified hash (when `error` is empty)
+  v1::EvidenceRecord record;  // content only, without links
+};
+
+CheckedLine CheckLine(std::string_view text);
+
+// CheckLine of each line into `out` (resized), on up to `threads` threads.
+void CheckLines(const std::vector<std::string_view>& lines, unsigned threads,
+                std::vector<CheckedLine>* out);
+
+}  // namespace attest::ctl
+
+#endif  // ATTEST_CTL_BUNDLE_LINES_H_
