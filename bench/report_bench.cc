@@ -66,7 +66,7 @@ bool MeasureReport(engine::Engine& engine, store::Store& store, const Clock& clo
   std::vector<double> html_ms, json_ms;
   for (int r = 0; r < runs; ++r) {
     f.format = "html";
-    auto [rc, ms] = Timed([&] { return ctl::PageReport(*stub, f); });
+    auto [rc, ms] = Timed([&] { return ctl::PageReport({stub.get()}, {""}, f); });
     if (rc != 0) {
       fprintf(stderr, "attest-engine-bench: report --format html failed (%d)\n", rc);
       return false;

@@ -143,7 +143,7 @@ grpc::Status Summarize(Stub& admin, const CommandFlags& f, v1::WindowSummary* ou
 
 int Report(Stub& admin, const CommandFlags& f) {
   if (f.window.empty()) return Usage("report: --window ID is required");
-  if (f.format == "html" || f.format == "pdf") return PageReport(admin, f);
+  if (f.format == "html" || f.format == "pdf") return PageReport({&admin}, {""}, f);
   v1::WindowSummary summary;
   grpc::Status s = Summarize(admin, f, &summary);
   if (!s.ok()) return Fail("report", s);
@@ -154,7 +154,9 @@ int ShardReport(const std::vector<std::unique_ptr<Stub>>& shards,
                 const std::vector<std::string>& names, const CommandFlags& f) {
   if (f.window.empty()) return Usage("report: --window ID is required");
   if (f.format == "html" || f.format == "pdf") {
-    return Usage("report: html and pdf come from one daemon; merge shards as table, json or csv");
+    std::vector<Stub*> stubs;
+    for (const auto& s : shards) stubs.push_back(s.get());
+    return PageReport(stubs, names, f);
   }
   std::vector<v1::WindowSummary> summaries(shards.size());
   for (size_t i = 0; i < shards.size(); ++i) {

@@ -43,8 +43,10 @@ using Stub = v1::AdminService::Stub;
 
 int Import(Stub& admin, const std::string& file);
 int Report(Stub& admin, const CommandFlags& f);
-// report --format html|pdf (ctl/report_page.cc).
-int PageReport(Stub& admin, const CommandFlags& f);
+// report --format html|pdf (ctl/report_page.cc) from one daemon, or from
+// shards (names: their addresses), merged as ShardReport merges them.
+int PageReport(const std::vector<Stub*>& daemons, const std::vector<std::string>& names,
+               const CommandFlags& f);
 // The report of a fleet split across daemons (shards): each daemon's
 // summary, merged exactly (daemon/windows/verdict.h).
 int ShardReport(const std::vector<std::unique_ptr<Stub>>& shards,

@@ -275,16 +275,15 @@ std::string SummaryHtml(const v1::WindowSummary& s, const ReportContext& ctx) {
   }
   for (const std::string& v : versions)
     StrAppend(&out, "<li>policy <code>", Esc(v), "</code></li>\n");
-  if (ctx.checkpoint) {
-    const v1::Checkpoint& c = *ctx.checkpoint;
-    StrAppend(&out, "<li>signed checkpoint ", c.sequence(), " of ", Time(c.created_at()), ": ",
+  for (const auto& [daemon, c] : ctx.checkpoints) {
+    StrAppend(&out, "<li>", daemon.empty() ? "" : StrCat("<code>", Esc(daemon), "</code>: "),
+              "signed checkpoint ", c.sequence(), " of ", Time(c.created_at()), ": ",
               c.heads_size(), " chain heads, Merkle root <code>", HexEncode(c.root()),
               "</code>, Ed25519 key <code>", Esc(c.key_id()),
               "</code> (<code>attestctl export</code> and <code>attestctl verify</code> check the "
               "evidence against it)</li>\n");
-  } else {
-    out += "<li>no signed checkpoint yet</li>\n";
   }
+  if (ctx.checkpoints.empty()) out += "<li>no signed checkpoint yet</li>\n";
   out += "</ul>\n</body></html>\n";
   return out;
 }

@@ -18,7 +18,9 @@ namespace attest::ctl {
 struct ReportContext {
   std::vector<v1::Exception> exceptions;  // all; the page lists those overlapping the window
   std::vector<v1::Approval> approvals;    // all; the page lists those given in the window
-  std::optional<v1::Checkpoint> checkpoint;
+  // The latest signed checkpoint of each daemon the figures come from
+  // (one, or one per shard), with the daemon's address when several.
+  std::vector<std::pair<std::string, v1::Checkpoint>> checkpoints;
   std::vector<v1::SampleDraw> samples;  // the window's recorded draws (the appendix)
 };
 

@@ -12,6 +12,7 @@
 #include "ctl/client.h"
 #include "ctl/engine_commands.h"
 #include "ctl/report_html.h"
+#include "daemon/windows/verdict.h"
 
 namespace attest::ctl {
 namespace {
@@ -59,12 +60,11 @@ int PrintPdf(const std::string& html_path, const std::string& pdf_path) {
   return kExitOk;
 }
 
-}  // namespace
-
-int PageReport(Stub& admin, const CommandFlags& f) {
-  if (f.out.empty()) return Usage(StrCat("report --format ", f.format, " needs --out FILE"));
-  v1::WindowSummary summary;
-  ReportContext ctx;
+// What the page shows from one daemon: its daily summary, exceptions,
+// approvals, samples and latest checkpoint (under `name`, "" for one).
+int FetchPage(Stub& admin, const std::string& name, const CommandFlags& f,
+              v1::WindowSummary* summary, ReportContext* ctx) {
+  const std::string what = name.empty() ? "report" : StrCat("report from ", name);
   {
     grpc::ClientContext c;
     c.set_deadline(Soon());
@@ -72,28 +72,35 @@ int PageReport(Stub& admin, const CommandFlags& f) {
     req.set_window(f.window);
     req.set_group_by(f.group_by);
     req.set_daily(true);
-    if (grpc::Status s = admin.Summarize(&c, req, &summary); !s.ok()) return Fail("report", s);
+    if (grpc::Status s = admin.Summarize(&c, req, summary); !s.ok()) return Fail(what.c_str(), s);
   }
   {
     grpc::ClientContext c;
     c.set_deadline(Soon());
     v1::ListExceptionsResponse resp;
-    if (grpc::Status s = admin.ListExceptions(&c, {}, &resp); !s.ok()) return Fail("report", s);
-    ctx.exceptions.assign(resp.exceptions().begin(), resp.exceptions().end());
+    if (grpc::Status s = admin.ListExceptions(&c, {}, &resp); !s.ok()) {
+      return Fail(what.c_str(), s);
+    }
+    ctx->exceptions.insert(ctx->exceptions.end(), resp.exceptions().begin(),
+                           resp.exceptions().end());
   }
   {
     grpc::ClientContext c;
     c.set_deadline(Soon());
     v1::ListApprovalsResponse resp;
-    if (grpc::Status s = admin.ListApprovals(&c, {}, &resp); !s.ok()) return Fail("report", s);
-    ctx.approvals.assign(resp.approvals().begin(), resp.approvals().end());
+    if (grpc::Status s = admin.ListApprovals(&c, {}, &resp); !s.ok()) return Fail(what.c_str(), s);
+    ctx->approvals.insert(ctx->approvals.end(), resp.approvals().begin(), resp.approvals().end());
   }
   {
     grpc::ClientContext c;
     c.set_deadline(Soon());
     v1::ListCheckpointsResponse resp;
-    if (grpc::Status s = admin.ListCheckpoints(&c, {}, &resp); !s.ok()) return Fail("report", s);
-    if (resp.checkpoints_size() > 0) ctx.checkpoint = resp.checkpoints(resp.checkpoints_size() - 1);
+    if (grpc::Status s = admin.ListCheckpoints(&c, {}, &resp); !s.ok()) {
+      return Fail(what.c_str(), s);
+    }
+    if (resp.checkpoints_size() > 0) {
+      ctx->checkpoints.emplace_back(name, resp.checkpoints(resp.checkpoints_size() - 1));
+    }
   }
   {
     grpc::ClientContext c;
@@ -101,8 +108,31 @@ int PageReport(Stub& admin, const CommandFlags& f) {
     v1::ListSamplesRequest req;
     req.set_window(f.window);
     v1::ListSamplesResponse resp;
-    if (grpc::Status s = admin.ListSamples(&c, req, &resp); !s.ok()) return Fail("report", s);
-    ctx.samples.assign(resp.draws().begin(), resp.draws().end());
+    if (grpc::Status s = admin.ListSamples(&c, req, &resp); !s.ok()) return Fail(what.c_str(), s);
+    ctx->samples.insert(ctx->samples.end(), resp.draws().begin(), resp.draws().end());
+  }
+  return kExitOk;
+}
+
+}  // namespace
+
+int PageReport(const std::vector<Stub*>& daemons, const std::vector<std::string>& names,
+               const CommandFlags& f) {
+  if (f.out.empty()) return Usage(StrCat("report --format ", f.format, " needs --out FILE"));
+  std::vector<v1::WindowSummary> summaries(daemons.size());
+  ReportContext ctx;
+  for (size_t i = 0; i < daemons.size(); ++i) {
+    const std::string name = daemons.size() > 1 ? names[i] : "";
+    if (int rc = FetchPage(*daemons[i], name, f, &summaries[i], &ctx); rc != kExitOk) return rc;
+  }
+  v1::WindowSummary summary = summaries[0];
+  if (daemons.size() > 1) {
+    auto merged = windows::MergeShardSummaries(summaries);
+    if (!merged.ok()) {
+      fprintf(stderr, "attestctl: report: %s\n", std::string(merged.status().message()).c_str());
+      return kExitFindings;
+    }
+    summary = std::move(*merged);
   }
   const std::string html = SummaryHtml(summary, ctx);
   const std::string html_path = f.format == "html" ? f.out : f.out + ".html";

@@ -100,6 +100,37 @@ TEST(ShardsE2eTest, MergedShardReportsEqualOneDaemonHoldingEverything) {
   EXPECT_NE(Report({da.address()}, dir), whole) << "one shard alone is not the fleet";
   EXPECT_EQ(Report({da.address(), db.address()}, dir, "team"),
             Report({all.address()}, dir, "team"));
+
+  // The HTML report of the shards: the same summary table and heatmap as
+  // one daemon's page, and each shard's checkpoint.
+  auto page = [&](const std::vector<std::string>& daemons, const std::string& name) {
+    std::string out, err;
+    std::vector<std::string> argv = {BinaryPath("attestctl")};
+    for (const std::string& d : daemons) argv.insert(argv.end(), {"--daemon", d});
+    const std::string path = dir + "/" + name + ".html";
+    argv.insert(argv.end(), {"report", "--window", "q1", "--format", "html", "--out", path});
+    EXPECT_EQ(RunTool(argv, dir, &out, &err), 0) << err;
+    return ReadAll(path);
+  };
+  // The figures of the summary table and the heatmap, in page order.
+  auto figures = [](const std::string& html) {
+    std::string shown;
+    const std::string marker = "data-figure=\"";
+    for (size_t at = html.find(marker); at != std::string::npos; at = html.find(marker, at + 1)) {
+      const size_t t0 = html.find('>', at) + 1;
+      shown += html.substr(at, html.find('<', t0) - at) + "\n";
+    }
+    const size_t svg = html.find("<svg");
+    return shown + html.substr(svg, html.find("</svg>") - svg);
+  };
+  const std::string whole_page = page({all.address()}, "whole");
+  const std::string merged_page = page({da.address(), db.address()}, "merged");
+  EXPECT_NE(figures(whole_page).find("data-figure"), std::string::npos);
+  EXPECT_EQ(figures(merged_page), figures(whole_page));
+  EXPECT_NE(merged_page.find("<code>" + da.address() + "</code>: signed checkpoint"),
+            std::string::npos);
+  EXPECT_NE(merged_page.find("<code>" + db.address() + "</code>: signed checkpoint"),
+            std::string::npos);
   for (DaemonHarness* d : {&all, &da, &db}) EXPECT_TRUE(d->Stop().ok());
 }
 

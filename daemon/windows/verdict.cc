@@ -50,6 +50,16 @@ void MergeControls(const google::protobuf::RepeatedPtrField<v1::ControlSummary>&
     }
     Add(it->mutable_seconds(), c.seconds());
     it->set_hosts(it->hosts() + c.hosts());
+    // Daily figures (the report's heatmap) add up day by day.
+    std::map<std::string, v1::StateSeconds> days;
+    for (const v1::DayFigures& d : it->days()) days[d.day()] = d.seconds();
+    for (const v1::DayFigures& d : c.days()) Add(&days[d.day()], d.seconds());
+    it->clear_days();
+    for (const auto& [day, secs] : days) {
+      v1::DayFigures* d = it->add_days();
+      d->set_day(day);
+      *d->mutable_seconds() = secs;
+    }
     for (const auto& d : c.deviations()) *it->add_deviations() = d;
     for (const std::string& v : c.policy_versions()) {
       if (std::find(it->policy_versions().begin(), it->policy_versions().end(), v) ==

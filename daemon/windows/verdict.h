@@ -20,7 +20,8 @@ inline constexpr char kExceptionsNoted[] = "exceptions noted";
 void FinishControl(v1::ControlSummary* cs, const v1::WindowThresholds& thresholds);
 
 // One summary of a window from summaries of disjoint shards of the fleet
-// (each host on exactly one daemon): seconds, hosts and deviations add up,
+// (each host on exactly one daemon): seconds, hosts, daily figures and
+// deviations add up,
 // and the figures and verdict are recomputed, so the result equals what one
 // daemon holding every host would say. InvalidArgument when the shards
 // disagree on the window (id, bounds, scope, thresholds) or the grouping.
