@@ -1,11 +1,14 @@
 #include "ctl/tar.h"
 
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cstring>
 #include <ctime>
 #include <memory>
+#include <optional>
+#include <string>
 
 #include "absl/status/statusor.h"
 #include "common/strings.h"
@@ -18,6 +21,33 @@ constexpr size_t kBlock = 512;
 void Octal(char* field, size_t width, uint64_t v) {
   // width-1 digits and a NUL
   snprintf(field, width, "%0*llo", static_cast<int>(width - 1), static_cast<unsigned long long>(v));
+}
+
+// The size field: 11 octal digits up to 8 GiB - 1; beyond, GNU tar's
+// base-256 form (first byte 0x80, the value big-endian in the other 11),
+// which GNU tar, bsdtar and Python's tarfile all read.
+void SizeField(char* field, uint64_t size) {
+  if (size < (uint64_t{1} << 33)) {
+    Octal(field, 12, size);
+    return;
+  }
+  field[0] = static_cast<char>(0x80);
+  for (int i = 11; i >= 1; --i, size >>= 8) field[i] = static_cast<char>(size & 0xff);
+}
+
+std::optional<uint64_t> ReadSizeField(const char* field) {
+  if (static_cast<unsigned char>(field[0]) == 0x80) {
+    uint64_t v = 0;
+    for (int i = 1; i < 12; ++i) {
+      if (v >> 56) return std::nullopt;
+      v = (v << 8) | static_cast<unsigned char>(field[i]);
+    }
+    return v;
+  }
+  const std::string digits(field, strnlen(field, 12));
+  unsigned long long v = 0;
+  if (sscanf(digits.c_str(), "%llo", &v) != 1) return std::nullopt;
+  return v;
 }
 
 unsigned Checksum(const char* header) {
@@ -45,21 +75,28 @@ TarWriter::~TarWriter() {
   if (f_ != nullptr) fclose(f_);
 }
 
-absl::Status TarWriter::Header(const std::string& name, uint64_t size) {
-  if (name.size() >= 100) return absl::InvalidArgumentError("tar: name too long: " + name);
+std::string TarHeader(const std::string& name, uint64_t size) {
+  if (name.size() >= 100) return "";
   char h[kBlock] = {};
   memcpy(h, name.data(), name.size());
   Octal(h + 100, 8, 0644);
   Octal(h + 108, 8, 0);
   Octal(h + 116, 8, 0);
-  Octal(h + 124, 12, size);
+  SizeField(h + 124, size);
   Octal(h + 136, 12, static_cast<uint64_t>(time(nullptr)));
   h[156] = '0';
   memcpy(h + 257, "ustar", 6);
   memcpy(h + 263, "00", 2);
   snprintf(h + 148, 8, "%06o", Checksum(h));
   h[155] = ' ';
-  if (fwrite(h, 1, kBlock, f_) != kBlock) return absl::UnavailableError("cannot write " + path_);
+  return std::string(h, kBlock);
+}
+
+absl::Status TarWriter::Header(const std::string& name, uint64_t size) {
+  const std::string h = TarHeader(name, size);
+  if (h.empty()) return absl::InvalidArgumentError("tar: name too long: " + name);
+  if (fwrite(h.data(), 1, kBlock, f_) != kBlock)
+    return absl::UnavailableError("cannot write " + path_);
   return absl::OkStatus();
 }
 
@@ -122,6 +159,9 @@ absl::Status ReadTar(const std::string& path,
                                                       const TarChunkReader& read)>& entry) {
   std::unique_ptr<FILE, int (*)(FILE*)> f(fopen(path.c_str(), "rb"), fclose);
   if (!f) return absl::InvalidArgumentError("cannot read " + path);
+  struct stat st {};
+  if (fstat(fileno(f.get()), &st) != 0) return absl::InvalidArgumentError("cannot read " + path);
+  const uint64_t file_size = static_cast<uint64_t>(st.st_size);
   char h[kBlock];
   for (;;) {
     if (fread(h, 1, kBlock, f.get()) != kBlock) {
@@ -133,8 +173,9 @@ absl::Status ReadTar(const std::string& path,
       return absl::DataLossError(path + ": a tar header's checksum is wrong");
     }
     const std::string name(h, strnlen(h, 100));
-    unsigned long long size = 0;
-    if (sscanf(h + 124, "%llo", &size) != 1) return absl::DataLossError(path + ": bad tar size");
+    const std::optional<uint64_t> entry_size = ReadSizeField(h + 124);
+    if (!entry_size) return absl::DataLossError(path + ": bad tar size");
+    const uint64_t size = *entry_size;
     uint64_t left = size;
     const TarChunkReader read = [&](char* buf, size_t cap) -> size_t {
       const size_t want = static_cast<size_t>(std::min<uint64_t>(cap, left));
@@ -144,12 +185,12 @@ absl::Status ReadTar(const std::string& path,
     };
     if (absl::Status s = entry(name, size, read); !s.ok()) return s;
     // Skip what the callback did not read, and the padding.
-    std::string skip(64 * 1024, '\0');
-    while (left > 0 && read(skip.data(), skip.size()) > 0) {
-    }
-    if (left > 0) return absl::DataLossError(path + ": truncated inside " + name);
     const uint64_t pad = (kBlock - size % kBlock) % kBlock;
-    if (pad > 0 && fseeko(f.get(), static_cast<off_t>(pad), SEEK_CUR) != 0) {
+    const off_t at = ftello(f.get());
+    if (at < 0 || static_cast<uint64_t>(at) + left > file_size) {
+      return absl::DataLossError(path + ": truncated inside " + name);
+    }
+    if (fseeko(f.get(), static_cast<off_t>(left + pad), SEEK_CUR) != 0) {
       return absl::DataLossError(path + ": truncated");
     }
   }

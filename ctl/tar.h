@@ -16,6 +16,10 @@
 
 namespace attest::ctl {
 
+// One ustar header block (512 bytes) for a regular file; "" when the name
+// does not fit. Sizes of 8 GiB and more use GNU tar's base-256 size field.
+std::string TarHeader(const std::string& name, uint64_t size);
+
 class TarWriter {
  public:
   // Creates (truncates) `path`.
