@@ -137,6 +137,17 @@ absl::Status FlagSet::LoadConfigFile(const std::string& path) {
     return absl::InvalidArgumentError(
         attest::StrCat(path, ": config must be a mapping of settings"));
   }
+  // yaml-cpp throws on a key or list item that is not a plain value (a
+  // list of mappings, a mapping as key): refused with its line, like the rest.
+  try {
+    return ApplyConfig(root, path);
+  } catch (const YAML::Exception& e) {
+    return absl::InvalidArgumentError(
+        attest::StrCat(path, ":", e.mark.line + 1, ": ", e.msg, " (want key: value or a list)"));
+  }
+}
+
+absl::Status FlagSet::ApplyConfig(const YAML::Node& root, const std::string& path) {
   for (const auto& entry : root) {
     const std::string key = entry.first.as<std::string>();
     const std::string name = absl::StrReplaceAll(key, {{"_", "-"}});

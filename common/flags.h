@@ -12,6 +12,10 @@
 
 #include "absl/status/status.h"
 
+namespace YAML {
+class Node;
+}  // namespace YAML
+
 namespace attest {
 
 // Not thread-safe; used once at start-up. Bound variables must outlive it.
@@ -61,6 +65,8 @@ class FlagSet {
     std::function<absl::Status(const std::string&)> apply;
   };
   [[nodiscard]] absl::Status Apply(const std::string& name, Flag& flag, const std::string& value);
+  // LoadConfigFile's loop over a parsed mapping (throws YAML::Exception).
+  [[nodiscard]] absl::Status ApplyConfig(const YAML::Node& root, const std::string& path);
 
   std::string program_;
   std::string synopsis_;

@@ -204,6 +204,12 @@ absl::StatusOr<VerifyResult> VerifyBundle(const std::string& path, const VerifyO
       path,
       [&](const std::string& name, uint64_t size, const TarChunkReader& read) -> absl::Status {
         if (name == "manifest.json") {
+          // Read into memory: bounded, so a crafted header cannot make
+          // verify allocate what it says.
+          if (size > (uint64_t{256} << 20)) {
+            return absl::DataLossError(
+                attest::StrCat("manifest.json claims ", size, " bytes; a manifest is far smaller"));
+          }
           std::string text(size, '\0');
           if (read(text.data(), text.size()) != size)
             return absl::DataLossError("manifest truncated");

@@ -34,6 +34,9 @@ absl::StatusOr<ParsedArgs> ParseArgs(int argc, char** argv) {
              "no TLS, host id from the hello; only allowed on a loopback address");
   flags.String("trust-domain", &c.trust_domain, "SPIFFE trust domain of client certificates");
   flags.Int("max-message-bytes", &c.max_message_bytes, "largest accepted message");
+  flags.Int("min-free-disk-mib", &c.min_free_disk_mib,
+            "refuse writes (RESOURCE_EXHAUSTED, nothing acked) while the data dir's disk has\n"
+            "less free space than this; they resume by themselves once space returns");
   flags.Int("max-streams", &c.max_streams, "most concurrent agent streams");
   flags.Int("rate-per-host", &c.rate_per_host, "signals per second a host may sustain");
   flags.Int("burst-per-host", &c.burst_per_host, "signals a host may send in a burst");
@@ -93,9 +96,10 @@ absl::StatusOr<ParsedArgs> ParseArgs(int argc, char** argv) {
     }
   }
   if (c.max_message_bytes < 1024 || c.max_streams < 1 || c.burst_per_host < 0 ||
-      c.rate_per_host < 0) {
+      c.rate_per_host < 0 || c.min_free_disk_mib < 0) {
     return absl::InvalidArgumentError(
-        "--max-message-bytes must be >= 1024, --max-streams >= 1, rates >= 0");
+        "--max-message-bytes must be >= 1024, --max-streams >= 1, rates and "
+        "--min-free-disk-mib >= 0");
   }
   return parsed;
 }

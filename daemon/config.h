@@ -18,6 +18,7 @@ struct Config {
   bool insecure = false;
   std::string trust_domain = "attest";
   int64_t max_message_bytes = 4 << 20;
+  int64_t min_free_disk_mib = 256;  // writes refused below this much free space
   int64_t max_streams = 20000;
   int64_t rate_per_host = 2000;
   int64_t burst_per_host = 20000;

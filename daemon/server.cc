@@ -69,7 +69,10 @@ Server::~Server() { Shutdown(); }
 absl::Status Server::Start() {
   auto creds = Credentials(config_);
   if (!creds.ok()) return creds.status();
-  auto store = store::OpenRocksDbStore(config_.data_dir);
+  auto store = store::OpenRocksDbStore(
+      config_.data_dir,
+      {.min_free_bytes = static_cast<uint64_t>(std::max<int64_t>(0, config_.min_free_disk_mib))
+                         << 20});
   if (!store.ok()) return store.status();
   parts_->store = std::move(*store);
   engine::EngineOptions engine_options;

@@ -121,8 +121,10 @@ int Main(int argc, char** argv) {
                         const size_t n = batch.size();
                         auto last = spool_ref.Append(std::move(batch));
                         if (!last.ok()) {
-                          // Observations that cannot be spooled are lost; say so loudly.
-                          spdlog::error("spool append of {} signals failed: {}", n,
+                          // Kept in memory and written with the next batch
+                          // once the disk takes writes again.
+                          spdlog::error("spool append of {} signals failed ({} waiting): {}", n,
+                                        spool_ref.Stats().pending_signals,
                                         last.status().ToString());
                         }
                       });

@@ -157,8 +157,8 @@ absl::StatusOr<v1::WindowDef> Engine::CreateWindow(v1::WindowDef window) {
       return;
     }
     const auto& t = window.thresholds();
-    if (t.effectiveness() < 0 || t.effectiveness() > 1 || t.coverage() < 0 || t.coverage() > 1 ||
-        t.max_deviation_seconds() < 0) {
+    if (!(t.effectiveness() >= 0 && t.effectiveness() <= 1) ||  // NaN fails too
+        !(t.coverage() >= 0 && t.coverage() <= 1) || t.max_deviation_seconds() < 0) {
       result = absl::InvalidArgumentError(
           "thresholds: effectiveness and coverage are fractions in [0, 1], max_deviation >= 0");
       return;

@@ -53,7 +53,7 @@ absl::StatusOr<double> Fraction(const YAML::Node& node, std::string_view where, 
   if (!text.ok()) return text.status();
   char* end = nullptr;
   const double v = std::strtod(text->c_str(), &end);
-  if (end == text->c_str() || *end != '\0' || v < 0 || v > 1) {
+  if (end == text->c_str() || *end != '\0' || !(v >= 0 && v <= 1)) {  // NaN fails too
     return err.At(node, StrCat(where, ": want a number from 0 to 1, got \"", *text, "\""));
   }
   return v;
@@ -255,14 +255,27 @@ std::string_view RuleName(Rule rule) {
   return "unknown";
 }
 
+namespace {
+absl::StatusOr<Policy> ParsePolicyNode(const YAML::Node& root, std::string_view text,
+                                       const Errors& err);
+}  // namespace
+
 absl::StatusOr<Policy> ParsePolicy(std::string_view text, std::string_view file) {
   const Errors err(file);
-  YAML::Node root;
+  // yaml-cpp throws on anything it cannot convert (a key that is a list, a
+  // value of the wrong shape): every such case is a refusal naming the
+  // line, never an exception out of attestd (a SIGHUP must not kill it).
   try {
-    root = YAML::Load(std::string(text));
+    return ParsePolicyNode(YAML::Load(std::string(text)), text, err);
   } catch (const YAML::Exception& e) {
     return absl::InvalidArgumentError(StrCat(file, ":", e.mark.line + 1, ": ", e.msg));
   }
+}
+
+namespace {
+
+absl::StatusOr<Policy> ParsePolicyNode(const YAML::Node& root, std::string_view text,
+                                       const Errors& err) {
   if (!root.IsMap()) return err.At(root, "a policy is a mapping with controls and windows");
   if (absl::Status s = CheckKeys(root, {"controls", "windows"}, "policy", err); !s.ok()) return s;
   if (!root["controls"] || !root["controls"].IsSequence() || root["controls"].size() == 0) {
@@ -296,5 +309,7 @@ absl::StatusOr<Policy> ParsePolicy(std::string_view text, std::string_view file)
   policy.version = StrCat("sha256:", HexEncode(evidence::Sha256(text)).substr(0, 16));
   return policy;
 }
+
+}  // namespace
 
 }  // namespace attest::engine

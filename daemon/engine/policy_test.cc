@@ -112,6 +112,14 @@ TEST(PolicyTest, EveryMistakeIsRefusedWithFileLineAndReason) {
   EXPECT_NE(ErrorOf("start: 2026-01-01T00:00:00Z", "start: January").find("policy.yaml:24:"),
             std::string::npos);
   EXPECT_NE(ErrorOf("controls:\n", "controls: [\n").find("policy.yaml:"), std::string::npos);
+  // NaN is not a fraction (every comparison with it is false, so it would
+  // pass every threshold check).
+  EXPECT_EQ(
+      ErrorOf("coverage: 0.95", "coverage: nan"),
+      "policy.yaml:27: windows[0].thresholds.coverage: want a number from 0 to 1, got \"nan\"");
+  // yaml-cpp's conversions throw; they come back as refusals with a line.
+  EXPECT_NE(ErrorOf("    grace: 0s", "    [a, b]: 0s").find("policy.yaml:8:"), std::string::npos);
+  EXPECT_NE(ErrorOf("tsc: [CC7.2]", "tsc: [{a: b}]").find("policy.yaml:"), std::string::npos);
 }
 
 TEST(PolicyTest, CheckPassNeedsTheCheckName) {

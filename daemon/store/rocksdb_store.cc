@@ -1,5 +1,7 @@
 #include "daemon/store/rocksdb_store.h"
 
+#include <sys/statvfs.h>
+
 #include <filesystem>
 #include <mutex>
 #include <shared_mutex>
@@ -30,8 +32,12 @@ absl::Status FromRocks(const rocksdb::Status& s, std::string_view what) {
 class RocksDbStore : public Store {
  public:
   RocksDbStore(std::unique_ptr<rocksdb::DB> db, std::vector<rocksdb::ColumnFamilyHandle*> handles,
-               bool read_only)
-      : read_only_(read_only), db_(std::move(db)), handles_(std::move(handles)) {}
+               bool read_only, std::string dir, uint64_t min_free_bytes)
+      : read_only_(read_only),
+        dir_(std::move(dir)),
+        min_free_bytes_(min_free_bytes),
+        db_(std::move(db)),
+        handles_(std::move(handles)) {}
 
   ~RocksDbStore() override { (void)Close(); }
 
@@ -49,6 +55,17 @@ class RocksDbStore : public Store {
   absl::Status Write(const WriteBatch& batch, WriteOptions options) override {
     std::shared_lock lock(mu_);
     if (!db_) return absl::FailedPreconditionError("store is closed");
+    if (min_free_bytes_ > 0) {
+      struct statvfs fs {};
+      if (statvfs(dir_.c_str(), &fs) == 0) {
+        const uint64_t free = static_cast<uint64_t>(fs.f_bavail) * fs.f_frsize;
+        if (free < min_free_bytes_ + batch.bytes()) {
+          return absl::ResourceExhaustedError(attest::StrCat(
+              "the disk holding ", dir_, " is nearly full: ", free >> 20, " MiB free, ",
+              min_free_bytes_ >> 20, " MiB kept in reserve; writes resume once space is freed"));
+        }
+      }
+    }
     rocksdb::WriteBatch wb(batch.bytes() + 64 * batch.ops().size());
     for (const auto& op : batch.ops()) {
       rocksdb::Slice key(op.key.data(), op.key.size());
@@ -118,6 +135,8 @@ class RocksDbStore : public Store {
   rocksdb::ColumnFamilyHandle* Handle(Family f) const { return handles_[static_cast<int>(f)]; }
 
   const bool read_only_;
+  const std::string dir_;
+  const uint64_t min_free_bytes_;
   // Guards db_ against Close; the engine itself is thread-safe.
   std::shared_mutex mu_;
   std::unique_ptr<rocksdb::DB> db_;
@@ -181,8 +200,8 @@ absl::StatusOr<std::unique_ptr<Store>> OpenRocksDbStore(const std::string& dir,
   // handles[0] is the default family, which attest does not use.
   (void)db->DestroyColumnFamilyHandle(handles[0]);
   handles.erase(handles.begin());
-  return std::unique_ptr<Store>(
-      new RocksDbStore(std::move(db), std::move(handles), options.read_only));
+  return std::unique_ptr<Store>(new RocksDbStore(std::move(db), std::move(handles),
+                                                 options.read_only, dir, options.min_free_bytes));
 }
 
 }  // namespace attest::store

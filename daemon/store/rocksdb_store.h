@@ -16,6 +16,11 @@ struct RocksDbOptions {
   // Opens without taking the lock and without writing (for offline tools and
   // tests that inspect a stopped daemon's store).
   bool read_only = false;
+  // Writes are refused with RESOURCE_EXHAUSTED while the filesystem holding
+  // the store has less free space than this, so RocksDB itself never meets
+  // a full disk (its WAL cannot recover from a failed write in Debian's
+  // 7.8: the next write aborts the process). 0: no guard.
+  uint64_t min_free_bytes = 0;
 };
 
 // Opens (or creates) the database in `dir` with one column family per

@@ -1,5 +1,7 @@
 #include "tests/support/daemon_harness.h"
 
+#include <atomic>
+
 #include <signal.h>
 
 #include <filesystem>
@@ -65,9 +67,12 @@ absl::StatusOr<int> DaemonHarness::Stop() {
 std::shared_ptr<grpc::Channel> DaemonHarness::ChannelWith(const std::optional<CertFiles>& client) {
   grpc::ChannelArguments args;
   args.SetMaxSendMessageSize(64 << 20);
-  // A distinct argument keeps each test channel on its own connection.
-  static int counter = 0;
+  // Each test channel on its own connection: a distinct argument, and no
+  // subchannel shared through gRPC's global pool (a channel made after a
+  // daemon restart must not inherit a connection to the dead process).
+  static std::atomic<int> counter{0};
   args.SetInt("attest.test.channel", ++counter);
+  args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
   if (pki_ == nullptr) {
     return grpc::CreateCustomChannel(address_, grpc::InsecureChannelCredentials(), args);
   }

@@ -164,13 +164,22 @@ absl::Status Spool::StartSegmentLocked(uint64_t first_seq) {
 
 absl::StatusOr<uint64_t> Spool::Append(std::vector<v1::Signal> signals) {
   std::lock_guard lock(mu_);
-  if (signals.empty()) return next_seq_ - 1;
+  // Signals a failed write left behind go first: observation order holds.
+  for (auto& s : signals) pending_.push_back(std::move(s));
+  if (pending_.size() > options_.max_pending_signals) {
+    const size_t over = pending_.size() - options_.max_pending_signals;
+    spdlog::error("spool: {} signals could not be written for so long that the oldest {} are lost",
+                  pending_.size(), over);
+    dropped_signals_ += over;
+    pending_.erase(pending_.begin(), pending_.begin() + static_cast<ptrdiff_t>(over));
+  }
+  if (pending_.empty()) return next_seq_ - 1;
   if (segments_.back().bytes >= options_.segment_bytes) {
     if (absl::Status s = StartSegmentLocked(next_seq_); !s.ok()) return s;
   }
   std::string buffer;
   uint64_t seq = next_seq_;
-  for (auto& s : signals) {
+  for (auto& s : pending_) {
     s.set_seq(seq++);
     EncodeRecord(s, &buffer);
   }
@@ -180,12 +189,13 @@ absl::StatusOr<uint64_t> Spool::Append(std::vector<v1::Signal> signals) {
       (options_.fsync && fdatasync(active_fd_) != 0)) {
     absl::Status error = Errno("append to", active.path);
     // Cut off whatever part of the write landed, so the file holds only
-    // whole records and the seqs can be reused.
+    // whole records and the seqs can be reused. The signals stay pending.
     if (ftruncate(active_fd_, static_cast<off_t>(active.bytes)) != 0) {
       spdlog::error("spool: cannot truncate {} after a failed write", active.path);
     }
     return error;
   }
+  pending_.clear();
   active.bytes += buffer.size();
   active.last_seq = seq - 1;
   next_seq_ = seq;
@@ -294,6 +304,7 @@ SpoolStats Spool::Stats() const {
   stats.segments = segments_.size();
   stats.last_seq = next_seq_ - 1;
   stats.dropped_signals = dropped_signals_;
+  stats.pending_signals = pending_.size();
   return stats;
 }
 

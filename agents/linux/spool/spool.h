@@ -37,6 +37,10 @@ struct SpoolOptions {
   bool fsync = true;
   // One cursor per daemon the agent ships to (e.g. "attestd-a:7443").
   std::vector<std::string> consumers;
+  // Signals kept in memory while the disk refuses writes (e.g. full),
+  // written first by the next Append that succeeds. Beyond this many the
+  // oldest are lost (and counted as dropped).
+  size_t max_pending_signals = 100000;
 };
 
 struct SpoolStats {
@@ -45,6 +49,7 @@ struct SpoolStats {
   uint64_t first_seq = 0;        // oldest seq still held (0: empty)
   uint64_t last_seq = 0;         // newest seq assigned
   uint64_t dropped_signals = 0;  // dropped for space since Open
+  uint64_t pending_signals = 0;  // waiting in memory for the disk
 };
 
 // Thread-safe.
@@ -61,7 +66,8 @@ class Spool {
 
   // Gives `signals` consecutive seqs (overwriting theirs), appends them, and
   // returns the last seq. Unavailable when the disk refuses the write (e.g.
-  // full); nothing of the call is then kept.
+  // full): the signals are then kept in memory and written, before the new
+  // ones, by the next Append that succeeds.
   [[nodiscard]] absl::StatusOr<uint64_t> Append(std::vector<v1::Signal> signals);
 
   // Up to `max_signals` signals with seq > `after`, in order. If `after` is
@@ -104,6 +110,7 @@ class Spool {
   int active_fd_ = -1;
   uint64_t next_seq_ = 1;
   uint64_t dropped_signals_ = 0;
+  std::vector<v1::Signal> pending_;  // not yet written (the disk refused)
   std::map<std::string, uint64_t> acked_;
   // The last decoded segment, so a catch-up reads each segment once.
   std::string cached_path_;

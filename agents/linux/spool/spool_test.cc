@@ -1,5 +1,8 @@
 #include "agents/linux/spool/spool.h"
 
+#include <sys/resource.h>
+
+#include <csignal>
 #include <filesystem>
 #include <fstream>
 
@@ -64,6 +67,43 @@ TEST_F(SpoolTest, AppendsInOrderAndSurvivesReopenWithTheSameInstance) {
   EXPECT_EQ(reopened->instance_id(), instance);
   EXPECT_EQ(Seqs(*reopened, 0).size(), 5u);
   EXPECT_EQ(*reopened->Append(Beats(1)), 6u);  // seqs never restart
+}
+
+TEST_F(SpoolTest, SignalsTheDiskRefusesWaitInMemoryAndGoFirstOnceItTakesWritesAgain) {
+  auto spool = Open(1 << 20, 1 << 20);
+  ASSERT_EQ(*spool->Append(Beats(5)), 5u);
+  // The kernel refuses to grow the segment from now on (EFBIG, as ENOSPC
+  // would on a full disk), until the limit is lifted again.
+  signal(SIGXFSZ, SIG_IGN);
+  rlimit saved{};
+  ASSERT_EQ(getrlimit(RLIMIT_FSIZE, &saved), 0);
+  uint64_t used = 0;
+  for (const auto& e : fs::directory_iterator(dir_)) {
+    if (e.is_regular_file()) used = std::max<uint64_t>(used, fs::file_size(e.path()));
+  }
+  rlimit tight = saved;
+  tight.rlim_cur = used;
+  ASSERT_EQ(setrlimit(RLIMIT_FSIZE, &tight), 0);
+  auto observed = [](int64_t t) {
+    v1::Signal s = Beat();
+    s.mutable_observed_at()->set_seconds(t);
+    return std::vector<v1::Signal>{s};
+  };
+  EXPECT_FALSE(spool->Append(observed(100)).ok());
+  EXPECT_FALSE(spool->Append(observed(101)).ok());
+  EXPECT_EQ(spool->Stats().pending_signals, 2u);
+  EXPECT_EQ(Seqs(*spool, 0).size(), 5u) << "nothing half-written is readable";
+  ASSERT_EQ(setrlimit(RLIMIT_FSIZE, &saved), 0);
+  EXPECT_EQ(*spool->Append(observed(102)), 8u);
+  EXPECT_EQ(spool->Stats().pending_signals, 0u);
+  auto all = spool->Read(0, 100);
+  ASSERT_TRUE(all.ok());
+  ASSERT_EQ(all->size(), 8u);
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_EQ((*all)[5 + i].seq(), 6u + i);
+    EXPECT_EQ((*all)[5 + i].observed_at().seconds(), 100 + i) << "observation order holds";
+  }
+  EXPECT_EQ(spool->Stats().dropped_signals, 0u);
 }
 
 TEST_F(SpoolTest, ANewSpoolIsANewInstance) {
