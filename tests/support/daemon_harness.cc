@@ -1,9 +1,8 @@
 #include "tests/support/daemon_harness.h"
 
-#include <atomic>
-
 #include <signal.h>
 
+#include <atomic>
 #include <filesystem>
 
 #include "common/strings.h"
