@@ -14,6 +14,7 @@
 #include "common/time_util.h"
 #include "ctl/bundle_lines.h"
 #include "ctl/bundle_replay.h"
+#include "ctl/client.h"
 #include "ctl/tar.h"
 #include "daemon/engine/records.h"
 #include "daemon/evidence/chain.h"
@@ -31,14 +32,10 @@ absl::Status FromGrpc(const grpc::Status& s, std::string_view what) {
                       attest::StrCat(what, ": ", s.error_message()));
 }
 
-std::chrono::system_clock::time_point Deadline(int seconds = 600) {
-  return std::chrono::system_clock::now() + std::chrono::seconds(seconds);
-}
-
 template <typename Req, typename Resp, typename Call>
 absl::StatusOr<Resp> Unary(Call call, std::string_view what) {
   grpc::ClientContext ctx;
-  ctx.set_deadline(Deadline());
+  ctx.set_deadline(Deadline(600));
   Req req;
   Resp resp;
   grpc::Status s = call(&ctx, req, &resp);
@@ -68,7 +65,7 @@ absl::Status ExportBundle(v1::AdminService::Stub& admin, const std::string& wind
   *m.mutable_checkpoint() = *checkpoint;
   {
     grpc::ClientContext ctx;
-    ctx.set_deadline(Deadline());
+    ctx.set_deadline(Deadline(600));
     v1::SummarizeRequest req;
     req.set_window(window_id);
     grpc::Status s = admin.Summarize(&ctx, req, m.mutable_summary());

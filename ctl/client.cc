@@ -5,6 +5,7 @@
 #include "common/files.h"
 #include "common/net.h"
 #include "common/strings.h"
+#include "common/time_util.h"
 
 namespace attest::ctl {
 absl::StatusOr<std::shared_ptr<grpc::Channel>> Connect(const ClientOptions& o) {
@@ -45,6 +46,24 @@ int Fail(const char* what, const grpc::Status& s) {
 int Usage(const std::string& message) {
   fprintf(stderr, "attestctl: %s\n", message.c_str());
   return kExitUsage;
+}
+
+}  // namespace attest::ctl
+
+namespace attest::ctl {
+
+std::chrono::system_clock::time_point Deadline(int seconds) {
+  return std::chrono::system_clock::now() + std::chrono::seconds(seconds);
+}
+
+bool TimeFlag(const char* name, const std::string& value, google::protobuf::Timestamp* out) {
+  auto t = ParseRfc3339(value);
+  if (!t.ok()) {
+    fprintf(stderr, "attestctl: --%s: %s\n", name, std::string(t.status().message()).c_str());
+    return false;
+  }
+  *out = ToProto(*t);
+  return true;
 }
 
 }  // namespace attest::ctl

@@ -5,10 +5,12 @@
 
 #include <grpcpp/grpcpp.h>
 
+#include <chrono>
 #include <memory>
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "google/protobuf/timestamp.pb.h"
 
 namespace attest::ctl {
 
@@ -38,6 +40,13 @@ int ExitCodeFor(const grpc::Status& status);
 int Fail(const char* what, const grpc::Status& status);
 // Prints "attestctl: MESSAGE" and returns kExitUsage.
 int Usage(const std::string& message);
+
+// `seconds` from now: every RPC attestctl makes has a deadline.
+std::chrono::system_clock::time_point Deadline(int seconds);
+
+// Parses the RFC 3339 value of flag --NAME into `out`; false (after
+// printing why) when it is not one.
+bool TimeFlag(const char* name, const std::string& value, google::protobuf::Timestamp* out);
 
 }  // namespace attest::ctl
 

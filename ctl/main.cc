@@ -139,13 +139,9 @@ const std::map<std::string, CommandHelp>& CommandHelps() {
   return *helps;
 }
 
-std::chrono::system_clock::time_point Deadline() {
-  return std::chrono::system_clock::now() + std::chrono::seconds(60);
-}
-
 int Evidence(v1::AdminService::Stub& admin, const std::string& host) {
   grpc::ClientContext ctx;
-  ctx.set_deadline(Deadline());
+  ctx.set_deadline(Deadline(60));
   v1::ListEvidenceRequest req;
   req.set_host(host);
   auto reader = admin.ListEvidence(&ctx, req);

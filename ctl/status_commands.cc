@@ -12,10 +12,6 @@
 namespace attest::ctl {
 namespace {
 
-std::chrono::system_clock::time_point Deadline() {
-  return std::chrono::system_clock::now() + std::chrono::seconds(120);
-}
-
 Json Time(const google::protobuf::Timestamp& t, bool set = true) {
   return set ? Json(FormatRfc3339(FromProto(t))) : Json(nullptr);
 }
@@ -112,7 +108,7 @@ Json StatusJson(const v1::FleetStatus& s) {
 
 int HostsList(Stub& admin, const CommandFlags& f) {
   grpc::ClientContext ctx;
-  ctx.set_deadline(Deadline());
+  ctx.set_deadline(Deadline(120));
   v1::ListHostsResponse resp;
   grpc::Status s = admin.ListHosts(&ctx, v1::ListHostsRequest(), &resp);
   if (!s.ok()) return Fail("hosts", s);
@@ -128,7 +124,7 @@ int HostsList(Stub& admin, const CommandFlags& f) {
 
 int HostsShow(Stub& admin, const std::string& host, const CommandFlags& f) {
   grpc::ClientContext ctx;
-  ctx.set_deadline(Deadline());
+  ctx.set_deadline(Deadline(120));
   v1::GetHostRequest req;
   req.set_host(host);
   v1::HostDetail d;
@@ -229,7 +225,7 @@ int HostsShow(Stub& admin, const std::string& host, const CommandFlags& f) {
 
 int StatusCmd(Stub& admin, const CommandFlags& f) {
   grpc::ClientContext ctx;
-  ctx.set_deadline(Deadline());
+  ctx.set_deadline(Deadline(120));
   v1::GetStatusRequest req;
   v1::FleetStatus st;
   grpc::Status s = admin.GetStatus(&ctx, req, &st);
