@@ -102,17 +102,19 @@ absl::Status Engine::ProcessHost(const std::string& host, int64_t from) {
     store::WriteBatch batch;
     for (const auto& [id, window] : state_.windows) {
       if (!SelectorMatches(window.scope(), eh.labels())) continue;
+      const int64_t start = window.start().seconds();
+      const int64_t end = window.end().seconds();
       // Subtract every day record of this host from the window.
       std::map<std::tuple<std::string, uint32_t>, std::pair<v1::StateSeconds, int>> delta;
-      absl::Status s = ScanMessages<v1::HostDay>(
-          store_, store::Family::kTimeline, keys::Str(host), store::PrefixEnd(keys::Str(host)),
-          [&](v1::HostDay&& d) {
-            v1::StateSeconds c = Clip(d, window.start().seconds(), window.end().seconds());
-            if (Total(c) == 0) return;
-            auto& [secs, hosts] = delta[{d.control(), d.day()}];
-            AddSeconds(&secs, c, -1);
-            hosts -= 1;
-          });
+      absl::Status s =
+          ScanMessages<v1::HostDay>(store_, store::Family::kTimeline, keys::Str(host),
+                                    store::PrefixEnd(keys::Str(host)), [&](v1::HostDay&& d) {
+                                      v1::StateSeconds c = Clip(d, start, end);
+                                      if (Total(c) == 0) return;
+                                      auto& [secs, hosts] = delta[{d.control(), d.day()}];
+                                      AddSeconds(&secs, c, -1);
+                                      hosts -= 1;
+                                    });
       if (!s.ok()) return s;
       for (const auto& [k, v] : delta) {
         AddToWindowDay(store_, &batch, keys::WindowDay(id, std::get<0>(k), std::get<1>(k)), v.first,
@@ -271,7 +273,9 @@ absl::Status Engine::Rejudge(const std::string& host, int64_t from) {
   // Deviations: keep those that ended before `begin`, cut the one that
   // spans it, and continue it if the new judgement still fails at `begin`.
   std::map<std::string, std::vector<v1::DeviationRecord>> new_runs;
-  for (const auto& [control, intervals] : judged) {
+  for (const auto& [judged_control, intervals] : judged) {
+    // A named copy: clang 14 cannot capture a structured binding.
+    const std::string& control = judged_control;
     std::vector<v1::DeviationRecord> runs = FailRuns(intervals);
     std::optional<v1::DeviationRecord> spanning;
     const std::string prefix = keys::DeviationHostPrefix(control, host);

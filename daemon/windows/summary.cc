@@ -111,7 +111,10 @@ template <typename Sink>
 absl::Status HostSeconds(store::Store& store, const engine::EngineState& state,
                          const v1::WindowDef& w, uint32_t first_day, uint32_t last_day,
                          Seconds from, Seconds to, Sink sink) {
-  for (const auto& [host, eh] : state.hosts) {
+  for (const auto& entry : state.hosts) {
+    // Named references, not a structured binding: clang 14 cannot capture one.
+    const std::string& host = entry.first;
+    const auto& eh = entry.second;
     if (!engine::SelectorMatches(w.scope(), eh.labels())) continue;
     absl::Status s = store.Scan(
         store::Family::kTimeline, engine::keys::HostDayFrom(host, first_day),
