@@ -141,9 +141,10 @@ std::vector<v1::PendingUpdate> ParseAptSimulate(std::string_view text) {
     if (line.substr(0, 5) != "Inst ") continue;
     line.remove_prefix(5);
     const size_t name_end = line.find(' ');
+    // "Inst  [..." names no package: not an update line (found by fuzzing).
+    if (name_end == 0 || name_end == std::string_view::npos) continue;
     v1::PendingUpdate u;
     u.set_package(std::string(line.substr(0, name_end)));
-    if (name_end == std::string_view::npos) continue;
     std::string_view rest = line.substr(name_end + 1);
     if (!rest.empty() && rest[0] == '[') {  // installed version (absent for new packages)
       const size_t close = rest.find(']');
@@ -159,6 +160,7 @@ std::vector<v1::PendingUpdate> ParseAptSimulate(std::string_view text) {
       inner = inner.substr(0, arch);
     }
     const size_t space = inner.find(' ');
+    if (space == 0 || inner.empty()) continue;  // no candidate version
     u.set_candidate_version(std::string(inner.substr(0, space)));
     std::string_view origins = space == std::string_view::npos ? "" : inner.substr(space + 1);
     u.set_source(std::string(origins));

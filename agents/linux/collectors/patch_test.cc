@@ -39,6 +39,8 @@ TEST(PatchParseTest, AptEdgeCases) {
       "Inst u (2.0 Ubuntu:22.04/jammy-security, Ubuntu:22.04/jammy-updates [amd64]) []\n"
       "Conf newpkg (1.0-1 Debian:12.15/oldstable [amd64])\n"
       "Inst broken [1.0\n"
+      "Inst  [1.0] (2.0 Debian:12.15/oldstable [amd64])\n"  // no name (found by fuzzing)
+      "Inst nocandidate [1.0] ( Debian:12.15/oldstable [amd64])\n"
       "Remv old [1.0]\n");
   ASSERT_EQ(pending.size(), 2u);
   EXPECT_EQ(pending[0].installed_version(), "");
