@@ -181,6 +181,22 @@ struct ChainCursor {
   std::string prev = evidence::GenesisHash();
 };
 
+// Reads manifest.json into memory: bounded, so a crafted header cannot
+// make verify allocate what it says.
+absl::Status ReadManifest(uint64_t size, const TarChunkReader& read, v1::BundleManifest* m) {
+  if (size > (uint64_t{256} << 20)) {
+    return absl::DataLossError(
+        attest::StrCat("manifest.json claims ", size, " bytes; a manifest is far smaller"));
+  }
+  std::string text(size, '\0');
+  if (read(text.data(), text.size()) != size) return absl::DataLossError("manifest truncated");
+  google::protobuf::util::JsonParseOptions parse_options;
+  if (auto st = google::protobuf::util::JsonStringToMessage(text, m, parse_options); !st.ok()) {
+    return absl::DataLossError("manifest.json: " + std::string(st.message()));
+  }
+  return absl::OkStatus();
+}
+
 absl::Status Bad(uint64_t line, std::string_view host, uint64_t index, std::string_view what) {
   return absl::DataLossError(attest::StrCat("records.jsonl line ", line, " (host ", host,
                                             ", record ", index, "): ", what));
@@ -194,27 +210,33 @@ absl::StatusOr<VerifyResult> VerifyBundle(const std::string& path, const VerifyO
   bool have_manifest = false;
   std::map<std::string, ChainCursor> chains;
   ReplayStore records(options.scratch_dir, options.memory_limit);
+  // The manifest is written after the records. Read it first (the records
+  // are skipped by seeking), so the engine can judge each host as soon as
+  // its chain is checked. When it cannot be read here (a truncated
+  // bundle), the records are still checked first, to name the bad one,
+  // and replayed after.
+  absl::Status s =
+      ReadTar(path, [&](const std::string& name, uint64_t size, const TarChunkReader& read) {
+        if (name != "manifest.json") return absl::OkStatus();
+        if (absl::Status st = ReadManifest(size, read, &m); !st.ok()) return st;
+        have_manifest = true;
+        return absl::OkStatus();
+      });
+  if (!s.ok() || m.format() != kFormat) {
+    have_manifest = false;
+    m.Clear();
+  }
+  std::unique_ptr<SummaryReplay> replay;
+  std::string last_host;  // the host whose chain the records are on
   uint64_t lines = 0;
   VerifyResult out;
   const absl::Time started = absl::Now();
-  absl::Status s = ReadTar(
+  s = ReadTar(
       path,
       [&](const std::string& name, uint64_t size, const TarChunkReader& read) -> absl::Status {
         if (name == "manifest.json") {
-          // Read into memory: bounded, so a crafted header cannot make
-          // verify allocate what it says.
-          if (size > (uint64_t{256} << 20)) {
-            return absl::DataLossError(
-                attest::StrCat("manifest.json claims ", size, " bytes; a manifest is far smaller"));
-          }
-          std::string text(size, '\0');
-          if (read(text.data(), text.size()) != size)
-            return absl::DataLossError("manifest truncated");
-          google::protobuf::util::JsonParseOptions parse_options;
-          if (auto st = google::protobuf::util::JsonStringToMessage(text, &m, parse_options);
-              !st.ok()) {
-            return absl::DataLossError("manifest.json: " + std::string(st.message()));
-          }
+          if (have_manifest) return absl::OkStatus();  // read ahead
+          if (absl::Status st = ReadManifest(size, read, &m); !st.ok()) return st;
           have_manifest = true;
           return absl::OkStatus();
         }
@@ -227,6 +249,12 @@ absl::StatusOr<VerifyResult> VerifyBundle(const std::string& path, const VerifyO
           std::vector<CheckedLine> checked;
         };
         const unsigned threads = std::max(1u, std::thread::hardware_concurrency());
+        auto host_done = [&]() -> absl::Status {
+          if (last_host.empty()) return absl::OkStatus();
+          if (absl::Status st = records.EndHost(last_host); !st.ok()) return st;
+          if (replay) replay->HostReady(last_host);
+          return absl::OkStatus();
+        };
         auto link = [&](CheckedLine& l) -> absl::Status {
           ++lines;
           if (!l.unnamed_error.empty()) {
@@ -243,6 +271,13 @@ absl::StatusOr<VerifyResult> VerifyBundle(const std::string& path, const VerifyO
           if (!l.error.empty()) return Bad(lines, l.host, l.index, l.error);
           c.next = l.index + 1;
           c.prev = std::move(l.hash);
+          if (l.host != last_host) {
+            // The previous host's chain has ended (the exporter writes one
+            // host after another; were it to return, the engine judges
+            // its later records incrementally).
+            if (absl::Status st = host_done(); !st.ok()) return st;
+            last_host = l.host;
+          }
           return records.Add(l.record);
         };
         std::unique_ptr<Batch> in_flight;
@@ -260,6 +295,10 @@ absl::StatusOr<VerifyResult> VerifyBundle(const std::string& path, const VerifyO
         uint64_t consumed = 0;
         out.record_bytes = size;
         if (absl::Status st = records.Prepare(size); !st.ok()) return st;
+        if (have_manifest) {
+          replay = std::make_unique<SummaryReplay>(m, records);
+          if (absl::Status st = replay->Begin(); !st.ok()) return st;
+        }
         std::string carry;  // a line cut by the chunk boundary
         for (;;) {
           auto batch = std::make_unique<Batch>();
@@ -335,7 +374,8 @@ absl::StatusOr<VerifyResult> VerifyBundle(const std::string& path, const VerifyO
     }
   }
   if (chains.size() != static_cast<size_t>(m.hosts_size())) {
-    for (const auto& [host, c] : chains) {
+    for (const auto& entry : chains) {
+      const std::string& host = entry.first;
       if (std::none_of(m.hosts().begin(), m.hosts().end(),
                        [&](const v1::BundleHost& b) { return b.host() == host; })) {
         return absl::DataLossError("records of host " + host +
@@ -348,7 +388,7 @@ absl::StatusOr<VerifyResult> VerifyBundle(const std::string& path, const VerifyO
   out.check_seconds = absl::ToDoubleSeconds(absl::Now() - started);
   const absl::Time replay_started = absl::Now();
   if (s = records.Finish(); !s.ok()) return s;
-  auto summary = ReplaySummary(m, records);
+  auto summary = replay ? replay->Finish() : ReplaySummary(m, records);
   out.replay_seconds = absl::ToDoubleSeconds(absl::Now() - replay_started);
   out.replayed_from_disk = !records.scratch().empty();
   if (!summary.ok()) return summary.status();

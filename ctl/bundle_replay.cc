@@ -103,7 +103,7 @@ absl::Status ReplayStore::Prepare(uint64_t record_bytes) {
     return absl::UnavailableError(StrCat("cannot make a scratch directory in ", base));
   }
   scratch_ = dir;
-  auto rocks = store::OpenRocksDbStore(dir);
+  auto rocks = store::OpenRocksDbStore(dir, {.scratch = true});
   if (!rocks.ok()) return rocks.status();
   store_ = std::move(*rocks);
   return absl::OkStatus();
@@ -117,28 +117,61 @@ absl::Status ReplayStore::Add(const v1::EvidenceRecord& r) {
   batch_.Put(store::Family::kEvidence, store::EvidenceKey(r.host(), r.index()),
              r.SerializeAsString());
   if (++batched_ < 10000) return absl::OkStatus();
+  return Flush();
+}
+
+absl::Status ReplayStore::Flush() {
+  if (batched_ == 0) return absl::OkStatus();
   batched_ = 0;
   absl::Status s = store_->Write(batch_, {.sync = false});
   batch_ = store::WriteBatch();
   return s;
 }
 
+absl::Status ReplayStore::EndHost(const std::string& host) {
+  auto it = hosts_.find(host);
+  if (it == hosts_.end()) return absl::OkStatus();
+  batch_.Put(store::Family::kHosts, host, it->second.SerializeAsString());
+  ++batched_;
+  return Flush();
+}
+
 absl::Status ReplayStore::Finish() {
   for (const auto& [host, hs] : hosts_) {
     batch_.Put(store::Family::kHosts, host, hs.SerializeAsString());
+    ++batched_;
   }
-  absl::Status s = store_->Write(batch_, {.sync = false});
-  batch_ = store::WriteBatch();
-  return s;
+  return Flush();
 }
 
-absl::StatusOr<v1::WindowSummary> ReplaySummary(const v1::BundleManifest& m, ReplayStore& records) {
-  store::Store& store = records.store();
-  FakeClock clock(FromProto(m.summary().computed_at()));
-  engine::Engine engine(store, clock, {.judge_delay = absl::ZeroDuration()});
-  if (absl::Status s = engine.Start(); !s.ok()) return s;
+std::vector<std::string> ReplayStore::Hosts() const {
+  std::vector<std::string> out;
+  out.reserve(hosts_.size());
+  for (const auto& entry : hosts_) out.push_back(entry.first);
+  return out;
+}
 
-  // Everything people and policies did, in the order it was recorded.
+struct SummaryReplay::Engine {
+  explicit Engine(const v1::BundleManifest& m, store::Store& store)
+      : clock(FromProto(m.summary().computed_at())),
+        engine(store, clock, {.judge_delay = absl::ZeroDuration()}) {}
+  FakeClock clock;
+  engine::Engine engine;
+};
+
+SummaryReplay::SummaryReplay(const v1::BundleManifest& manifest, ReplayStore& records)
+    : manifest_(manifest), records_(records) {}
+
+SummaryReplay::~SummaryReplay() {
+  if (engine_) engine_->engine.Stop();
+}
+
+absl::Status SummaryReplay::Begin() {
+  const v1::BundleManifest& m = manifest_;
+  engine_ = std::make_unique<Engine>(m, records_.store());
+  FakeClock& clock = engine_->clock;
+  engine::Engine& engine = engine_->engine;
+  if (absl::Status s = engine.Start(); !s.ok()) return s;
   std::vector<v1::PolicyVersion> versions(m.policy_versions().begin(), m.policy_versions().end());
   std::sort(versions.begin(), versions.end(), [](const auto& a, const auto& b) {
     return Seconds(a.loaded_at()) < Seconds(b.loaded_at());
@@ -149,12 +182,27 @@ absl::StatusOr<v1::WindowSummary> ReplaySummary(const v1::BundleManifest& m, Rep
     clock.Set(FromProto(v.loaded_at()));
     if (absl::Status s = engine.LoadPolicy(*policy, v.file()); !s.ok()) return s;
   }
+  // Hosts are judged as of the summary's moment.
+  clock.Set(FromProto(m.summary().computed_at()));
   if (m.window().origin() != "policy") {
-    clock.Set(FromProto(m.summary().computed_at()));
     auto w = engine.CreateWindow(m.window());
     if (!w.ok()) return w.status();
   }
+  return absl::OkStatus();
+}
+
+void SummaryReplay::HostReady(const std::string& host) {
+  if (engine_) engine_->engine.NotifyEvidence(host);
+}
+
+absl::StatusOr<v1::WindowSummary> SummaryReplay::Finish() {
+  if (!engine_) return absl::FailedPreconditionError("the replay has not begun");
+  const v1::BundleManifest& m = manifest_;
+  FakeClock& clock = engine_->clock;
+  engine::Engine& engine = engine_->engine;
+  for (const std::string& host : records_.Hosts()) engine.NotifyEvidence(host);
   engine.Sync();
+  // Everything people did, in the order it was recorded.
   for (v1::Approval a : m.approvals()) {
     clock.Set(FromProto(a.recorded_at()));
     if (auto r = engine.Approve(std::move(a)); !r.ok()) return r.status();
@@ -182,10 +230,16 @@ absl::StatusOr<v1::WindowSummary> ReplaySummary(const v1::BundleManifest& m, Rep
   v1::SummarizeRequest req;
   req.set_window(m.window().id());
   engine.Read([&](const engine::EngineState& state) {
-    out = windows::Summarize(state, store, clock.Now(), req);
+    out = windows::Summarize(state, records_.store(), clock.Now(), req);
   });
   engine.Stop();
   return out;
+}
+
+absl::StatusOr<v1::WindowSummary> ReplaySummary(const v1::BundleManifest& m, ReplayStore& records) {
+  SummaryReplay replay(m, records);
+  if (absl::Status s = replay.Begin(); !s.ok()) return s;
+  return replay.Finish();
 }
 
 absl::Status CompareSummaries(const v1::WindowSummary& expected, const v1::WindowSummary& got) {

@@ -37,12 +37,20 @@ class ReplayStore {
   // Before the first Add: the size of the records, to choose the store.
   absl::Status Prepare(uint64_t record_bytes);
   absl::Status Add(const v1::EvidenceRecord& record);
+  // `host`'s records so far are stored and visible to readers (the
+  // engine may judge them while later hosts are still being added).
+  absl::Status EndHost(const std::string& host);
+  // Every host's records are stored and visible.
   absl::Status Finish();
+  // The hosts added so far.
+  std::vector<std::string> Hosts() const;
   store::Store& store() { return *store_; }
   // Where the scratch store is ("" when in memory).
   const std::string& scratch() const { return scratch_; }
 
  private:
+  absl::Status Flush();
+
   const std::string scratch_dir_;
   const uint64_t memory_limit_;
   std::string scratch_;
@@ -52,9 +60,37 @@ class ReplayStore {
   std::map<std::string, v1::HostState> hosts_;
 };
 
-// The window summary attestd's engine computes from `records` (finished)
+// Recomputes the window summary attestd's engine computes from the records
 // under the manifest's policies, approvals, exceptions and decommissions,
 // at the moment the manifest's summary was computed.
+//
+// Begin starts the engine on `records` with the policy versions and the
+// window. Hosts whose records are stored (EndHost) can then be judged on
+// the engine's thread while later records are still being checked, so the
+// replay overlaps the per-line checks. Finish applies what people did
+// (approvals, exceptions, decommissions) in the order it was recorded and
+// summarizes. `manifest` and `records` must outlive this.
+class SummaryReplay {
+ public:
+  SummaryReplay(const v1::BundleManifest& manifest, ReplayStore& records);
+  ~SummaryReplay();
+  SummaryReplay(const SummaryReplay&) = delete;
+  SummaryReplay& operator=(const SummaryReplay&) = delete;
+
+  [[nodiscard]] absl::Status Begin();
+  // `host`'s records are in the store (ReplayStore::EndHost): judge them.
+  void HostReady(const std::string& host);
+  // After ReplayStore::Finish.
+  absl::StatusOr<v1::WindowSummary> Finish();
+
+ private:
+  struct Engine;
+  const v1::BundleManifest& manifest_;
+  ReplayStore& records_;
+  std::unique_ptr<Engine> engine_;
+};
+
+// Begin, then Finish: the whole replay once every record is stored.
 absl::StatusOr<v1::WindowSummary> ReplaySummary(const v1::BundleManifest& manifest,
                                                 ReplayStore& records);
 

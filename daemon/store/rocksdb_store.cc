@@ -32,8 +32,9 @@ absl::Status FromRocks(const rocksdb::Status& s, std::string_view what) {
 class RocksDbStore : public Store {
  public:
   RocksDbStore(std::unique_ptr<rocksdb::DB> db, std::vector<rocksdb::ColumnFamilyHandle*> handles,
-               bool read_only, std::string dir, uint64_t min_free_bytes)
+               bool read_only, std::string dir, uint64_t min_free_bytes, bool scratch)
       : read_only_(read_only),
+        scratch_(scratch),
         dir_(std::move(dir)),
         min_free_bytes_(min_free_bytes),
         db_(std::move(db)),
@@ -75,7 +76,8 @@ class RocksDbStore : public Store {
       if (absl::Status st = FromRocks(s, "write batch"); !st.ok()) return st;
     }
     rocksdb::WriteOptions wo;
-    wo.sync = options.sync;
+    wo.sync = options.sync && !scratch_;
+    wo.disableWAL = scratch_;
     rocksdb::Status s = db_->Write(wo, &wb);
     if (!s.ok() && (s.IsNoSpace() || s.IsIOError())) {
       // A failed WAL write puts RocksDB into a read-only error state. Try to
@@ -122,7 +124,7 @@ class RocksDbStore : public Store {
     std::unique_lock lock(mu_);
     if (!db_) return absl::FailedPreconditionError("store is closed");
     absl::Status result = absl::OkStatus();
-    if (!read_only()) result = FromRocks(db_->FlushWAL(/*sync=*/true), "flush wal");
+    if (!read_only() && !scratch_) result = FromRocks(db_->FlushWAL(/*sync=*/true), "flush wal");
     for (auto* h : handles_) (void)db_->DestroyColumnFamilyHandle(h);
     handles_.clear();
     if (absl::Status s = FromRocks(db_->Close(), "close"); result.ok()) result = s;
@@ -135,6 +137,7 @@ class RocksDbStore : public Store {
   rocksdb::ColumnFamilyHandle* Handle(Family f) const { return handles_[static_cast<int>(f)]; }
 
   const bool read_only_;
+  const bool scratch_;  // RocksDbOptions::scratch
   const std::string dir_;
   const uint64_t min_free_bytes_;
   // Guards db_ against Close; the engine itself is thread-safe.
@@ -174,8 +177,8 @@ absl::StatusOr<std::unique_ptr<Store>> OpenRocksDbStore(const std::string& dir,
   table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
   rocksdb::ColumnFamilyOptions cf_options;
   cf_options.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
-  cf_options.compression = rocksdb::kZSTD;
-  cf_options.write_buffer_size = 32 << 20;
+  cf_options.compression = options.scratch ? rocksdb::kNoCompression : rocksdb::kZSTD;
+  cf_options.write_buffer_size = options.scratch ? 64 << 20 : 32 << 20;
 
   std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
   descriptors.emplace_back(rocksdb::kDefaultColumnFamilyName, cf_options);
@@ -201,7 +204,8 @@ absl::StatusOr<std::unique_ptr<Store>> OpenRocksDbStore(const std::string& dir,
   (void)db->DestroyColumnFamilyHandle(handles[0]);
   handles.erase(handles.begin());
   return std::unique_ptr<Store>(new RocksDbStore(std::move(db), std::move(handles),
-                                                 options.read_only, dir, options.min_free_bytes));
+                                                 options.read_only, dir, options.min_free_bytes,
+                                                 options.scratch));
 }
 
 }  // namespace attest::store

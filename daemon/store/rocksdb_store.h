@@ -21,6 +21,10 @@ struct RocksDbOptions {
   // a full disk (its WAL cannot recover from a failed write in Debian's
   // 7.8: the next write aborts the process). 0: no guard.
   uint64_t min_free_bytes = 0;
+  // A throwaway store (verify's replay of a bundle too big for memory):
+  // no write-ahead log, no syncs, no compression. A crash loses it, which
+  // is fine, because its owner deletes it anyway.
+  bool scratch = false;
 };
 
 // Opens (or creates) the database in `dir` with one column family per
