@@ -14,6 +14,7 @@
 
 #include "agents/linux/spool/record_codec.h"
 #include "common/strings.h"
+#include "common/utf8.h"
 #include "spdlog/spdlog.h"
 
 namespace attest::agent {
@@ -163,6 +164,15 @@ absl::Status Spool::StartSegmentLocked(uint64_t first_seq) {
 }
 
 absl::StatusOr<uint64_t> Spool::Append(std::vector<v1::Signal> signals) {
+  // proto3 strings must be UTF-8, or the record written here could not be
+  // read back (and attestd would refuse it): repair what a host handed us
+  // in another encoding (a Latin-1 GECOS field, a check's output).
+  for (auto& s : signals) {
+    if (const int repaired = RepairUtf8Fields(&s); repaired > 0) {
+      spdlog::warn("spool: {} field(s) of a signal were not UTF-8; invalid bytes became U+FFFD",
+                   repaired);
+    }
+  }
   std::lock_guard lock(mu_);
   // Signals a failed write left behind go first: observation order holds.
   for (auto& s : signals) pending_.push_back(std::move(s));

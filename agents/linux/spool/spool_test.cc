@@ -106,6 +106,29 @@ TEST_F(SpoolTest, SignalsTheDiskRefusesWaitInMemoryAndGoFirstOnceItTakesWritesAg
   EXPECT_EQ(spool->Stats().dropped_signals, 0u);
 }
 
+TEST_F(SpoolTest, StringsThatAreNotUtf8AreRepairedSoTheRecordReadsBack) {
+  // A user whose GECOS field is Latin-1 ("Jos\xe9"), as useradd on a host
+  // with a Latin-1 locale writes it.
+  v1::Signal change = Beat();
+  change.mutable_access_change()->set_id("c1");
+  change.mutable_access_change()->set_subject("jos\xe9");
+  change.mutable_access_change()->set_diff(
+      "+ user jos\xe9 (Jos\xe9 Mar\xe9"
+      "a)\n");
+  auto spool = Open();
+  ASSERT_TRUE(spool->Append({change}).ok());
+  auto read = spool->Read(0, 10);
+  ASSERT_TRUE(read.ok()) << read.status();
+  ASSERT_EQ(read->size(), 1u);
+  EXPECT_EQ((*read)[0].access_change().subject(), "jos\xEF\xBF\xBD");
+  EXPECT_EQ((*read)[0].access_change().diff(),
+            "+ user jos\xEF\xBF\xBD (Jos\xEF\xBF\xBD Mar\xEF\xBF\xBD"
+            "a)\n");
+  // And again after a restart, from the segment on disk.
+  spool.reset();
+  EXPECT_EQ(Open()->Read(0, 10)->at(0).access_change().subject(), "jos\xEF\xBF\xBD");
+}
+
 TEST_F(SpoolTest, ANewSpoolIsANewInstance) {
   std::string first = Open()->instance_id();
   fs::remove_all(dir_);
