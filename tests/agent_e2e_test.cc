@@ -11,6 +11,7 @@
 
 #include "absl/time/clock.h"
 #include "agents/linux/spool/spool.h"
+#include "agents/linux/uplink/uplink.h"
 #include "common/time_util.h"
 #include "daemon/evidence/chain.h"
 #include "gtest/gtest.h"
@@ -215,6 +216,84 @@ TEST_F(AgentE2eTest, ATinySpoolOverflowsIntoAGapRecord) {
       EXPECT_EQ(r.gap().first_seq(), 1u);  // the oldest went first
     }
   }
+}
+
+// The agent's uplink against attestd, with the spool filled by the test: a
+// signal attestd will never accept (observed in 1970, as a host whose clock
+// was reset before NTP synced gives) must not hold back everything behind it.
+TEST_F(AgentE2eTest, ASignalTheDaemonRefusesForGoodBecomesAGapAndTheRestGetsThrough) {
+  ASSERT_TRUE(daemon_->Start().ok());
+  auto spool = agent::Spool::Open({.dir = spool_dir_, .consumers = {daemon_->address()}});
+  ASSERT_TRUE(spool.ok()) << spool.status();
+  auto beat = [](absl::Time at) {
+    v1::Signal s;
+    *s.mutable_observed_at() = ToProto(at);
+    s.mutable_heartbeat();
+    return s;
+  };
+  const absl::Time now = absl::Now();
+  ASSERT_TRUE((*spool)->Append({beat(now), beat(now), beat(now)}).ok());
+  ASSERT_TRUE((*spool)->Append({beat(absl::UnixEpoch() + absl::Hours(1))}).ok());  // seq 4
+  ASSERT_TRUE((*spool)->Append({beat(now), beat(now), beat(now)}).ok());
+
+  const auto cert = pki_->Client("host", "e2e-refused");
+  agent::UplinkOptions o{.daemon = daemon_->address(),
+                         .tls_cert = cert.cert,
+                         .tls_key = cert.key,
+                         .ca = pki_->ca_file(),
+                         .server_name = "localhost",
+                         .initial_backoff = absl::Milliseconds(10),
+                         .max_backoff = absl::Milliseconds(100)};
+  o.hello.set_agent_version("test");
+  o.hello.set_instance_id((*spool)->instance_id());
+  auto channel = agent::MakeDaemonChannel(o);
+  ASSERT_TRUE(channel.ok()) << channel.status();
+  agent::Uplink uplink(o, *channel, **spool);
+  std::thread run([&] { uplink.Run(); });
+  const bool arrived = Eventually([&] {
+    for (const auto& r : Signals("e2e-refused")) {
+      if (r.seq() == 7) return true;
+    }
+    return false;
+  });
+  uplink.Stop();
+  run.join();
+  ASSERT_TRUE(arrived) << ReadAll(daemon_->log_path());
+  EXPECT_EQ(uplink.refused(), 1u);
+  std::vector<uint64_t> seqs;
+  std::vector<std::pair<uint64_t, uint64_t>> gaps;
+  const auto all = daemon_->Evidence("e2e-refused");
+  for (const auto& r : all) {
+    if (r.has_signal()) seqs.push_back(r.seq());
+    if (r.has_gap()) gaps.emplace_back(r.gap().first_seq(), r.gap().last_seq());
+  }
+  EXPECT_EQ(seqs, (std::vector<uint64_t>{1, 2, 3, 5, 6, 7}));
+  EXPECT_EQ(gaps, (std::vector<std::pair<uint64_t, uint64_t>>{{4, 4}}));
+  EXPECT_TRUE(evidence::VerifyChain(all).ok());
+  EXPECT_EQ((*spool)->Acked(daemon_->address()), 7u);
+}
+
+TEST(UplinkTest, OnlyARefusalNamingOneSignalIsForGood) {
+  using grpc::StatusCode;
+  EXPECT_EQ(agent::RefusedSeq(grpc::Status(
+                StatusCode::INVALID_ARGUMENT,
+                "signal[2] (seq 7): observed_at: before 2000-01-01 (unset or a clock bug)")),
+            7u);
+  // Late, not lost: a fast clock's signals become acceptable as time passes.
+  EXPECT_EQ(agent::RefusedSeq(grpc::Status(
+                StatusCode::INVALID_ARGUMENT,
+                "signal[2] (seq 7): observed_at: in the future (2026-11-24T00:00:00Z is more "
+                "than 5m after the daemon's clock, 2026-11-23T00:00:00Z)")),
+            std::nullopt);
+  EXPECT_EQ(agent::RefusedSeq(grpc::Status(StatusCode::INVALID_ARGUMENT,
+                                           "signal[0] (seq 9): seq not increasing (previous 9)")),
+            std::nullopt);
+  EXPECT_EQ(agent::RefusedSeq(grpc::Status(StatusCode::UNAVAILABLE, "signal[0] (seq 9): x")),
+            std::nullopt);
+  EXPECT_EQ(agent::RefusedSeq(grpc::Status(StatusCode::RESOURCE_EXHAUSTED, "rate limit")),
+            std::nullopt);
+  EXPECT_EQ(agent::RefusedSeq(grpc::Status(StatusCode::INVALID_ARGUMENT, "hello.host_id: bad")),
+            std::nullopt);
 }
 
 TEST_F(AgentE2eTest, AnHaPairKeepsIndependentCursorsAndTheReturningDaemonCatchesUp) {

@@ -3,11 +3,15 @@
 #include "common/json.h"
 #include "common/strings.h"
 #include "common/time_util.h"
+#include "spdlog/spdlog.h"
 
 namespace attest::agent {
 namespace {
 
 constexpr size_t kImpstatsTailBytes = 256 << 10;
+// How far after the agent's own clock a delivery time may lie (clocks of
+// the shipper's writer and the agent's may differ a little).
+constexpr absl::Duration kMaxDeliverySkew = absl::Minutes(5);
 
 uint64_t Counter(const Json& o, std::string_view key) {
   const Json* v = o.Find(key);
@@ -170,6 +174,16 @@ absl::StatusOr<std::vector<v1::Signal>> LogShippingCollector::Collect(const Coll
       }
       default:
         return absl::InvalidArgumentError("shipper with no probe");
+    }
+    // A delivery after now is a clock bug (the marker touched, or the cursor
+    // written, while the clock was wrong). It proves nothing about today:
+    // ignored, so that a stale shipper cannot look fresh for as long as the
+    // bad time lies ahead, and attestd (which refuses times past its own
+    // clock) is not sent it.
+    if (delivered && *delivered > ctx.now + kMaxDeliverySkew) {
+      spdlog::warn("shipper {}: last delivery {} is after the current time {}; ignored",
+                   shipper.name, FormatRfc3339(*delivered), FormatRfc3339(ctx.now));
+      delivered.reset();
     }
     auto& remembered = last_seen_delivery_[shipper.name];
     if (delivered && *delivered > remembered) remembered = *delivered;

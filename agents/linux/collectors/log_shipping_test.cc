@@ -3,6 +3,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "absl/time/clock.h"
 #include "agents/linux/collectors/checks.h"
 #include "agents/linux/collectors/test_support.h"
 #include "common/time_util.h"
@@ -68,8 +69,14 @@ TEST(LogShippingCollectorTest, UnitStateAndProbesThroughRoot) {
   std::filesystem::remove_all(tree);
   std::filesystem::create_directories(tree + "/var/lib/app");
   std::ofstream(tree + "/var/lib/app/shipped");
-  std::filesystem::last_write_time(tree + "/var/lib/app/shipped",
-                                   std::filesystem::file_time_type::clock::now());
+  // std::filesystem's clock is not the Unix epoch one: go through now.
+  const auto at = [](absl::Time t) {
+    return std::filesystem::file_time_type::clock::now() +
+           absl::ToChronoNanoseconds(t - absl::Now());
+  };
+  std::filesystem::last_write_time(tree + "/var/lib/app/shipped", at(kNow - absl::Minutes(1)));
+  std::ofstream(tree + "/var/lib/app/future");  // touched while the clock was a day fast
+  std::filesystem::last_write_time(tree + "/var/lib/app/future", at(kNow + absl::Hours(24)));
   std::filesystem::copy(FixturePath("journal-upload/state"), tree + "/var/lib/app/state");
   ReplayRunner runner;
   runner.Add({"systemctl", "is-active", "vector.service"}, CommandResult{3, "inactive\n", ""});
@@ -77,16 +84,20 @@ TEST(LogShippingCollectorTest, UnitStateAndProbesThroughRoot) {
       {*ParseShipperSpec(
            "name=vector,unit=vector.service,probe=marker_file,path=/var/lib/app/shipped"),
        *ParseShipperSpec("name=journal,probe=journal_upload,path=/var/lib/app/state"),
-       *ParseShipperSpec("name=never,probe=journal_upload,path=/var/lib/app/missing")});
+       *ParseShipperSpec("name=never,probe=journal_upload,path=/var/lib/app/missing"),
+       *ParseShipperSpec("name=future,probe=marker_file,path=/var/lib/app/future")});
   RootFs root(tree);
   auto signals = collector.Collect(CollectContext{root, runner, kNow});
   ASSERT_TRUE(signals.ok()) << signals.status();
-  ASSERT_EQ(signals->size(), 3u);
+  ASSERT_EQ(signals->size(), 4u);
   EXPECT_FALSE((*signals)[0].log_shipping().active());
-  EXPECT_TRUE((*signals)[0].log_shipping().has_last_delivery());
+  EXPECT_NEAR((*signals)[0].log_shipping().last_delivery().seconds(),
+              absl::ToUnixSeconds(kNow - absl::Minutes(1)), 1);
   EXPECT_TRUE((*signals)[1].log_shipping().active());
   EXPECT_EQ((*signals)[1].log_shipping().last_delivery().seconds(), 1740089261);
   EXPECT_FALSE((*signals)[2].log_shipping().has_last_delivery());  // never delivered
+  // A day ahead proves nothing, and attestd would refuse it.
+  EXPECT_FALSE((*signals)[3].log_shipping().has_last_delivery());
   std::filesystem::remove_all(tree);
 }
 

@@ -2,6 +2,7 @@
 
 #include <random>
 
+#include "absl/strings/numbers.h"
 #include "common/files.h"
 #include "common/net.h"
 #include "common/strings.h"
@@ -125,14 +126,26 @@ grpc::Status Uplink::Session() {
       spool_.WaitForData(sent, absl::Seconds(5));
       continue;
     }
+    // Signals this daemon refused for good are left out: it records a gap
+    // where they were, and the rest gets through.
+    const uint64_t read_last = batch->back().seq();
+    std::erase_if(*batch, [&](const v1::Signal& s) { return refused_.count(s.seq()) > 0; });
+    if (batch->empty()) {
+      sent = read_last;
+      continue;
+    }
     v1::AgentMessage message;
     for (auto& s : *batch) *message.mutable_batch()->add_signals() = std::move(s);
     const uint64_t last = message.batch().signals(message.batch().signals_size() - 1).seq();
     if (!stream->Write(message) || !stream->Read(&reply) || !reply.has_ack()) {
-      return stream->Finish();
+      grpc::Status status = stream->Finish();
+      NoteRefusal(status, sent, last);
+      return status;
     }
-    sent = last;
-    if (absl::Status s = spool_.Ack(options_.daemon, reply.ack().highest_durable_seq()); !s.ok()) {
+    sent = std::max(last, read_last);
+    const uint64_t durable = reply.ack().highest_durable_seq();
+    refused_.erase(refused_.begin(), refused_.upper_bound(durable));
+    if (absl::Status s = spool_.Ack(options_.daemon, durable); !s.ok()) {
       spdlog::error("spool: {}", s.ToString());
     }
   }
@@ -140,6 +153,33 @@ grpc::Status Uplink::Session() {
   while (stream->Read(&reply)) {
   }
   return stream->Finish();
+}
+
+std::optional<uint64_t> RefusedSeq(const grpc::Status& status) {
+  // attestd names a signal it will never accept as "signal[I] (seq S): why"
+  // (daemon/ingest/validate.cc). A refusal of the order of seqs is not about
+  // the signal itself, and retrying is right for everything else.
+  if (status.error_code() != grpc::StatusCode::INVALID_ARGUMENT) return std::nullopt;
+  const std::string& m = status.error_message();
+  const size_t at = m.find("(seq ");
+  if (m.rfind("signal[", 0) != 0 || at == std::string::npos) return std::nullopt;
+  if (m.find("seq not increasing") != std::string::npos) return std::nullopt;
+  // A time ahead of attestd's clock (this host's clock is fast) becomes
+  // acceptable as time passes: late, not lost.
+  if (m.find("in the future") != std::string::npos) return std::nullopt;
+  uint64_t seq = 0;
+  if (!absl::SimpleAtoi(m.substr(at + 5, m.find(')', at) - at - 5), &seq)) return std::nullopt;
+  return seq;
+}
+
+void Uplink::NoteRefusal(const grpc::Status& status, uint64_t sent, uint64_t last) {
+  const std::optional<uint64_t> seq = RefusedSeq(status);
+  if (!seq || *seq <= sent || *seq > last) return;
+  refused_.insert(*seq);
+  ++refused_total_;
+  spdlog::error(
+      "{} refused signal seq {} for good ({}); it is left out, and {} records a gap in its place",
+      options_.daemon, *seq, status.error_message(), options_.daemon);
 }
 
 }  // namespace attest::agent

@@ -12,6 +12,8 @@
 #include <condition_variable>
 #include <memory>
 #include <mutex>
+#include <optional>
+#include <set>
 #include <string>
 
 #include "absl/status/statusor.h"
@@ -34,6 +36,10 @@ struct UplinkOptions {
 // address or TLS files are unreadable.
 absl::StatusOr<std::shared_ptr<grpc::Channel>> MakeDaemonChannel(const UplinkOptions& options);
 
+// The seq of the signal a status from attestd refuses for good, if it
+// names one ("signal[I] (seq S): why", INVALID_ARGUMENT).
+std::optional<uint64_t> RefusedSeq(const grpc::Status& status);
+
 class Uplink {
  public:
   // `spool` must outlive the uplink.
@@ -45,11 +51,18 @@ class Uplink {
   void Stop();
 
   bool connected() const { return connected_; }
+  // Signals the daemon refused for good and that were left out.
+  uint64_t refused() const { return refused_total_; }
   const std::string& daemon() const { return options_.daemon; }
 
  private:
   // One stream's lifetime; returns why it ended.
   grpc::Status Session();
+  // After a batch (seqs after `sent`, up to `last`) ended the stream: when
+  // the daemon refused one of its signals for good, that signal is left out
+  // from now on (the daemon stores a gap instead). Any other failure is
+  // retried, however often it happens.
+  void NoteRefusal(const grpc::Status& status, uint64_t sent, uint64_t last);
 
   const UplinkOptions options_;
   std::unique_ptr<v1::AgentService::Stub> stub_;
@@ -59,6 +72,8 @@ class Uplink {
   std::condition_variable stop_cv_;
   bool stopping_ = false;
   grpc::ClientContext* context_ = nullptr;  // the live stream's, under mu_
+  std::set<uint64_t> refused_;              // on Run's thread only
+  std::atomic<uint64_t> refused_total_{0};
 };
 
 }  // namespace attest::agent
