@@ -1,5 +1,6 @@
 #include "daemon/admin/import_batches.h"
 
+#include <map>
 #include <memory>
 #include <mutex>
 
@@ -22,6 +23,10 @@ std::vector<ImportBatch> BuildImportBatches(
     const ingest::Limits& limits, absl::Time now,
     const std::function<void(uint64_t line, std::string reason)>& reject) {
   std::vector<ImportBatch> batches;
+  // The highest seq so far per (host, instance): the committer takes a
+  // lower seq for one it already holds, so a line out of order would be
+  // dropped as a duplicate without a word.
+  std::map<std::pair<std::string, std::string>, std::pair<uint64_t, uint64_t>> highest;
   for (const v1::ImportRecord& rec : records) {
     if (!ingest::IsValidHostId(rec.host())) {
       reject(rec.line(), attest::StrCat("host: \"", rec.host(), "\" is not a valid host id"));
@@ -49,6 +54,18 @@ std::vector<ImportBatch> BuildImportBatches(
     if (absl::Status s = ingest::ValidateSignal(rec.signal(), now, limits); !s.ok()) {
       reject(rec.line(), std::string(s.message()));
       continue;
+    }
+    auto [seen, first] =
+        highest.try_emplace({rec.host(), instance}, rec.signal().seq(), rec.line());
+    if (!first) {
+      if (rec.signal().seq() < seen->second.first) {
+        reject(rec.line(),
+               attest::StrCat("seq ", rec.signal().seq(), " comes after seq ", seen->second.first,
+                              " of the same host and instance (line ", seen->second.second,
+                              "); lines must be in seq order per host and instance"));
+        continue;
+      }
+      seen->second = {rec.signal().seq(), rec.line()};
     }
     const bool extend = !batches.empty() && batches.back().request.host == rec.host() &&
                         batches.back().request.hello.instance_id() == instance &&

@@ -21,8 +21,9 @@ struct ImportBatch {
   std::vector<uint64_t> lines;    // the input line of each record in it
 };
 
-// Records that fail validation go to `reject(line, reason)` and into no
-// batch; the rest keep their order.
+// Records that fail validation, and signals whose seq is lower than an
+// earlier one of the same host and instance, go to `reject(line, reason)`
+// and into no batch; the rest keep their order.
 std::vector<ImportBatch> BuildImportBatches(
     const google::protobuf::RepeatedPtrField<v1::ImportRecord>& records,
     const ingest::Limits& limits, absl::Time now,
