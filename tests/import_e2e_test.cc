@@ -1,0 +1,65 @@
+// attestctl import against attestd: what attestd refuses is named line by
+// line (FILE:LINE: reason), the rest is stored, and the exit code is 1.
+#include <fstream>
+
+#include "absl/time/clock.h"
+#include "common/strings.h"
+#include "common/time_util.h"
+#include "gtest/gtest.h"
+#include "tests/support/daemon_harness.h"
+#include "tests/support/fleet.h"
+#include "tests/support/process.h"
+
+namespace attest::testing_support {
+namespace {
+
+std::string Beat(const std::string& host, uint64_t seq, absl::Time at) {
+  return StrCat(R"({"heartbeat":{},"host":")", host,
+                R"(","instance_id":"i1","kind":"heartbeat","observed_at":")", FormatRfc3339(at),
+                R"(","seq":)", seq, "}");
+}
+
+TEST(ImportE2eTest, RefusedLinesAreNamedTheRestIsStoredAndTheExitCodeIsOne) {
+  const std::string dir = FreshDir("import_e2e");
+  DaemonHarness daemon(FreshDir("import_e2e_daemon"), nullptr);
+  ASSERT_TRUE(daemon.Start().ok()) << ReadAll(daemon.log_path());
+  const absl::Time t = absl::Now() - absl::Hours(2);
+  const std::string file = dir + "/in.jsonl";
+  {
+    std::ofstream f(file);
+    f << Beat("web-1", 1, t) << "\n"                             // 1 stored
+      << Beat("bad host!", 1, t) << "\n"                         // 2 invalid host id
+      << Beat("web-1", 3, t + absl::Minutes(2)) << "\n"          // 3 stored (gap 2)
+      << Beat("web-1", 2, t + absl::Minutes(1)) << "\n"          // 4 out of order
+      << Beat("web-1", 3, t + absl::Minutes(2)) << "\n"          // 5 duplicate
+      << Beat("web-1", 4, absl::Now() + absl::Hours(1)) << "\n"  // 6 in the future
+      << "\n"                                                    // 7 blank: skipped
+      << Beat("web-1", 5, t + absl::Minutes(4)) << "\n";         // 8 stored
+  }
+  std::string out, err;
+  EXPECT_EQ(Attestctl(daemon.address(), dir, {"import", file}, &out, &err), 1) << out << err;
+  EXPECT_NE(err.find(file + ":2: host: \"bad host!\" is not a valid host id"), std::string::npos)
+      << err;
+  EXPECT_NE(err.find(file + ":4: seq 2 comes after seq 3"), std::string::npos) << err;
+  EXPECT_NE(err.find(file + ":6: "), std::string::npos) << err;
+  EXPECT_NE(err.find("in the future"), std::string::npos) << err;
+  EXPECT_EQ(err.find(file + ":7:"), std::string::npos) << err;
+  EXPECT_NE(out.find("accepted 3, duplicates 1"), std::string::npos) << out;
+  EXPECT_NE(out.find("rejected 3"), std::string::npos) << out;
+
+  std::vector<uint64_t> seqs;
+  int gaps = 0;
+  for (const auto& r : daemon.Evidence("web-1")) {
+    if (r.has_signal()) {
+      seqs.push_back(r.seq());
+      EXPECT_EQ(r.origin(), v1::ORIGIN_IMPORTED);
+    }
+    gaps += r.has_gap();
+  }
+  EXPECT_EQ(seqs, (std::vector<uint64_t>{1, 3, 5}));
+  EXPECT_EQ(gaps, 2);  // seq 2, and seq 4 (refused)
+  EXPECT_TRUE(daemon.Stop().ok());
+}
+
+}  // namespace
+}  // namespace attest::testing_support
