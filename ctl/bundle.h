@@ -22,9 +22,9 @@ struct VerifyResult {
   size_t hosts = 0;
   size_t records = 0;
   std::string key_id;
-  std::string summary;              // a line per control: id, verdict
-  uint64_t record_bytes = 0;        // the size of records.jsonl
-  double check_seconds = 0;  // reading and checking the records and chains
+  std::string summary;        // a line per control: id, verdict
+  uint64_t record_bytes = 0;  // the size of records.jsonl
+  double check_seconds = 0;   // reading and checking the records and chains
   // Recomputing the summary with the engine after the checks: the hosts
   // it could not judge while the records streamed, then what people did.
   double replay_seconds = 0;
