@@ -273,29 +273,6 @@ TEST_F(AgentE2eTest, ASignalTheDaemonRefusesForGoodBecomesAGapAndTheRestGetsThro
   EXPECT_EQ((*spool)->Acked(daemon_->address()), 7u);
 }
 
-TEST(UplinkTest, OnlyARefusalNamingOneSignalIsForGood) {
-  using grpc::StatusCode;
-  EXPECT_EQ(agent::RefusedSeq(grpc::Status(
-                StatusCode::INVALID_ARGUMENT,
-                "signal[2] (seq 7): observed_at: before 2000-01-01 (unset or a clock bug)")),
-            7u);
-  // Late, not lost: a fast clock's signals become acceptable as time passes.
-  EXPECT_EQ(agent::RefusedSeq(grpc::Status(
-                StatusCode::INVALID_ARGUMENT,
-                "signal[2] (seq 7): observed_at: in the future (2026-11-24T00:00:00Z is more "
-                "than 5m after the daemon's clock, 2026-11-23T00:00:00Z)")),
-            std::nullopt);
-  EXPECT_EQ(agent::RefusedSeq(grpc::Status(StatusCode::INVALID_ARGUMENT,
-                                           "signal[0] (seq 9): seq not increasing (previous 9)")),
-            std::nullopt);
-  EXPECT_EQ(agent::RefusedSeq(grpc::Status(StatusCode::UNAVAILABLE, "signal[0] (seq 9): x")),
-            std::nullopt);
-  EXPECT_EQ(agent::RefusedSeq(grpc::Status(StatusCode::RESOURCE_EXHAUSTED, "rate limit")),
-            std::nullopt);
-  EXPECT_EQ(agent::RefusedSeq(grpc::Status(StatusCode::INVALID_ARGUMENT, "hello.host_id: bad")),
-            std::nullopt);
-}
-
 TEST_F(AgentE2eTest, AnHaPairKeepsIndependentCursorsAndTheReturningDaemonCatchesUp) {
   DaemonHarness other(dir_ + "/b", pki_.get());
   std::filesystem::create_directories(dir_ + "/b");

@@ -272,6 +272,9 @@ class AgentStream : public grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteB
     if (!finish_requested_ || finished_ || commit_in_flight_ || write_in_flight_) return;
     if (pending_ && !cancelled_) return;  // the last ack goes out first
     finished_ = true;
+    if (const std::optional<uint64_t> seq = RefusedSeq(finish_status_)) {
+      context_->AddTrailingMetadata(kRefusedSeqTrailer, std::to_string(*seq));
+    }
     Finish(ToGrpc(finish_status_));
   }
 

@@ -1,5 +1,7 @@
 #include "daemon/ingest/validate.h"
 
+#include "absl/strings/cord.h"
+#include "absl/strings/numbers.h"
 #include "common/strings.h"
 #include "common/time_util.h"
 
@@ -8,6 +10,10 @@ namespace {
 
 // Earliest plausible observation; older timestamps are clock bugs.
 const absl::Time kEarliest = absl::FromUnixSeconds(946684800);  // 2000-01-01
+// absl::Status payloads: the refused seq (decimal), and "this becomes
+// acceptable as time passes".
+constexpr char kRefusedSeqPayload[] = "type.attest.dev/refused-seq";
+constexpr char kRetryLaterPayload[] = "type.attest.dev/retry-later";
 
 absl::Status Invalid(std::string_view field, std::string_view what) {
   return absl::InvalidArgumentError(attest::StrCat(field, ": ", what));
@@ -26,9 +32,12 @@ absl::Status CheckTimestamp(std::string_view field, const google::protobuf::Time
   const absl::Time t = FromProto(ts);
   if (t < kEarliest) return Invalid(field, "before 2000-01-01 (unset or a clock bug)");
   if (t > now + limits.max_future_skew) {
-    return Invalid(field, attest::StrCat("in the future (", FormatRfc3339(t), " is more than ",
-                                         absl::FormatDuration(limits.max_future_skew),
-                                         " after the daemon's clock, ", FormatRfc3339(now), ")"));
+    absl::Status s =
+        Invalid(field, attest::StrCat("in the future (", FormatRfc3339(t), " is more than ",
+                                      absl::FormatDuration(limits.max_future_skew),
+                                      " after the daemon's clock, ", FormatRfc3339(now), ")"));
+    s.SetPayload(kRetryLaterPayload, absl::Cord("1"));
+    return s;
   }
   return absl::OkStatus();
 }
@@ -182,6 +191,13 @@ absl::Status ValidateSignal(const v1::Signal& signal, absl::Time now, const Limi
   return ValidateKind(signal, now, limits);
 }
 
+std::optional<uint64_t> RefusedSeq(const absl::Status& status) {
+  auto payload = status.GetPayload(kRefusedSeqPayload);  // absl::optional in Debian's abseil
+  uint64_t seq = 0;
+  if (!payload || !absl::SimpleAtoi(std::string(*payload), &seq)) return std::nullopt;
+  return seq;
+}
+
 absl::Status ValidateBatch(const v1::SignalBatch& batch, absl::Time now, const Limits& limits) {
   if (batch.signals_size() == 0) return Invalid("batch", "has no signals");
   if (static_cast<size_t>(batch.signals_size()) > limits.max_signals_per_batch) {
@@ -191,8 +207,12 @@ absl::Status ValidateBatch(const v1::SignalBatch& batch, absl::Time now, const L
   for (int i = 0; i < batch.signals_size(); ++i) {
     const v1::Signal& s = batch.signals(i);
     if (absl::Status st = ValidateSignal(s, now, limits); !st.ok()) {
-      return absl::InvalidArgumentError(
+      absl::Status refused = absl::InvalidArgumentError(
           attest::StrCat("signal[", i, "] (seq ", s.seq(), "): ", st.message()));
+      if (s.seq() > 0 && !st.GetPayload(kRetryLaterPayload)) {
+        refused.SetPayload(kRefusedSeqPayload, absl::Cord(std::to_string(s.seq())));
+      }
+      return refused;
     }
     if (s.seq() <= previous) {
       return absl::InvalidArgumentError(attest::StrCat(

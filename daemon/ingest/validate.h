@@ -5,6 +5,7 @@
 #ifndef ATTEST_DAEMON_INGEST_VALIDATE_H_
 #define ATTEST_DAEMON_INGEST_VALIDATE_H_
 
+#include <optional>
 #include <string_view>
 
 #include "absl/status/status.h"
@@ -37,6 +38,15 @@ bool IsValidHostId(std::string_view id);
 // names the signal by position and seq.
 [[nodiscard]] absl::Status ValidateBatch(const v1::SignalBatch& batch, absl::Time now,
                                          const Limits& limits);
+
+// When ValidateBatch refused a batch because of one signal that will never
+// be accepted, that signal's seq. Not for a time ahead of `now` (the
+// agent's clock is fast: the signal becomes acceptable as time passes), nor
+// for seqs out of order (a fault of the batch, not of the signal). The
+// agent stream sends it to the agent as the trailer kRefusedSeqTrailer, so
+// the agent can leave the signal out and let a gap record its place.
+std::optional<uint64_t> RefusedSeq(const absl::Status& status);
+inline constexpr char kRefusedSeqTrailer[] = "attest-refused-seq";
 
 // The same checks for one signal (used by batch validation and by import).
 [[nodiscard]] absl::Status ValidateSignal(const v1::Signal& signal, absl::Time now,

@@ -43,6 +43,24 @@ TEST(ValidateTest, FutureObservedAtIsRejectedPastFiveMinutesOnly) {
   EXPECT_NE(s.message().find("in the future"), std::string::npos) << s;
 }
 
+TEST(ValidateTest, OnlyASignalThatCanNeverBeAcceptedIsMarkedRefused) {
+  // Before 2000 (an RTC reset): never acceptable, so the agent may leave it out.
+  absl::Status old = ValidateBatch(
+      BatchOf({ts::Heartbeat(6, kNow), ts::Heartbeat(7, absl::UnixEpoch() + absl::Hours(1))}), kNow,
+      {});
+  EXPECT_EQ(RefusedSeq(old), 7u) << old;
+  // Ahead of the daemon's clock: acceptable later, so it is not.
+  absl::Status ahead = ValidateBatch(BatchOf({ts::Heartbeat(7, kNow + absl::Hours(1))}), kNow, {});
+  EXPECT_FALSE(ahead.ok());
+  EXPECT_EQ(RefusedSeq(ahead), std::nullopt);
+  // Seqs out of order are the batch's fault, not a signal's.
+  absl::Status order =
+      ValidateBatch(BatchOf({ts::Heartbeat(7, kNow), ts::Heartbeat(7, kNow)}), kNow, {});
+  EXPECT_FALSE(order.ok());
+  EXPECT_EQ(RefusedSeq(order), std::nullopt);
+  EXPECT_EQ(RefusedSeq(absl::OkStatus()), std::nullopt);
+}
+
 TEST(ValidateTest, UnspecifiedEnumsAreRejectedWithTheField) {
   v1::Signal patch = ts::Patch(1, kNow);
   patch.mutable_patch()->set_package_manager(v1::PACKAGE_MANAGER_UNSPECIFIED);

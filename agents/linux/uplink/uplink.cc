@@ -139,7 +139,7 @@ grpc::Status Uplink::Session() {
     const uint64_t last = message.batch().signals(message.batch().signals_size() - 1).seq();
     if (!stream->Write(message) || !stream->Read(&reply) || !reply.has_ack()) {
       grpc::Status status = stream->Finish();
-      NoteRefusal(status, sent, last);
+      NoteRefusal(context, status, sent, last);
       return status;
     }
     sent = std::max(last, read_last);
@@ -155,25 +155,22 @@ grpc::Status Uplink::Session() {
   return stream->Finish();
 }
 
-std::optional<uint64_t> RefusedSeq(const grpc::Status& status) {
-  // attestd names a signal it will never accept as "signal[I] (seq S): why"
-  // (daemon/ingest/validate.cc). A refusal of the order of seqs is not about
-  // the signal itself, and retrying is right for everything else.
-  if (status.error_code() != grpc::StatusCode::INVALID_ARGUMENT) return std::nullopt;
-  const std::string& m = status.error_message();
-  const size_t at = m.find("(seq ");
-  if (m.rfind("signal[", 0) != 0 || at == std::string::npos) return std::nullopt;
-  if (m.find("seq not increasing") != std::string::npos) return std::nullopt;
-  // A time ahead of attestd's clock (this host's clock is fast) becomes
-  // acceptable as time passes: late, not lost.
-  if (m.find("in the future") != std::string::npos) return std::nullopt;
+std::optional<uint64_t> RefusedSeq(const grpc::ClientContext& context) {
+  // attestd names a signal it will never accept in this trailer
+  // (daemon/ingest/validate.h: RefusedSeq); other refusals are retried.
+  const auto& trailers = context.GetServerTrailingMetadata();
+  auto it = trailers.find("attest-refused-seq");
   uint64_t seq = 0;
-  if (!absl::SimpleAtoi(m.substr(at + 5, m.find(')', at) - at - 5), &seq)) return std::nullopt;
+  if (it == trailers.end() ||
+      !absl::SimpleAtoi(absl::string_view(it->second.data(), it->second.size()), &seq)) {
+    return std::nullopt;
+  }
   return seq;
 }
 
-void Uplink::NoteRefusal(const grpc::Status& status, uint64_t sent, uint64_t last) {
-  const std::optional<uint64_t> seq = RefusedSeq(status);
+void Uplink::NoteRefusal(const grpc::ClientContext& context, const grpc::Status& status,
+                         uint64_t sent, uint64_t last) {
+  const std::optional<uint64_t> seq = RefusedSeq(context);
   if (!seq || *seq <= sent || *seq > last) return;
   refused_.insert(*seq);
   ++refused_total_;

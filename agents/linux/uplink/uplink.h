@@ -36,9 +36,9 @@ struct UplinkOptions {
 // address or TLS files are unreadable.
 absl::StatusOr<std::shared_ptr<grpc::Channel>> MakeDaemonChannel(const UplinkOptions& options);
 
-// The seq of the signal a status from attestd refuses for good, if it
-// names one ("signal[I] (seq S): why", INVALID_ARGUMENT).
-std::optional<uint64_t> RefusedSeq(const grpc::Status& status);
+// The seq of the signal attestd refused for good on the stream of
+// `context` (after Finish), from its trailer "attest-refused-seq".
+std::optional<uint64_t> RefusedSeq(const grpc::ClientContext& context);
 
 class Uplink {
  public:
@@ -62,7 +62,8 @@ class Uplink {
   // the daemon refused one of its signals for good, that signal is left out
   // from now on (the daemon stores a gap instead). Any other failure is
   // retried, however often it happens.
-  void NoteRefusal(const grpc::Status& status, uint64_t sent, uint64_t last);
+  void NoteRefusal(const grpc::ClientContext& context, const grpc::Status& status, uint64_t sent,
+                   uint64_t last);
 
   const UplinkOptions options_;
   std::unique_ptr<v1::AgentService::Stub> stub_;
