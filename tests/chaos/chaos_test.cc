@@ -6,7 +6,6 @@
 // Nothing here waits for time to pass: kills happen when the fleet has
 // acked a random number of further signals, and agents reconnect when the
 // daemon announces a new life.
-#include <atomic>
 #include <condition_variable>
 #include <cstdio>
 #include <fstream>
@@ -71,16 +70,6 @@ struct Lives {
   std::vector<std::string> broken_promises;
 };
 
-// A channel of its own to `address`: the harness's address is rewritten by
-// each restart, which runs while agents connect.
-std::shared_ptr<grpc::Channel> Channel(const std::string& address) {
-  grpc::ChannelArguments args;
-  static std::atomic<int> counter{0};
-  args.SetInt("attest.test.channel", ++counter);
-  args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
-  return grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args);
-}
-
 void RunAgent(int agent, const std::string& address, Lives& lives, absl::Time base, uint32_t seed,
               uint64_t* max_acked) {
   std::mt19937 rng(seed);
@@ -110,7 +99,8 @@ void RunAgent(int agent, const std::string& address, Lives& lives, absl::Time ba
   };
   while (*max_acked < kSignalsPerAgent) {
     if (!next_life()) break;
-    TestAgent stream(Channel(address));
+    // Not daemon.ChannelWith: each restart rewrites the harness's address.
+    TestAgent stream(DaemonHarness::InsecureChannelTo(address));
     v1::Welcome welcome;
     if (!stream.Hello(hello, &welcome)) {
       last_failure = StrCat("hello: ", stream.Finish().error_message());

@@ -63,7 +63,9 @@ absl::StatusOr<int> DaemonHarness::Stop() {
   return code;
 }
 
-std::shared_ptr<grpc::Channel> DaemonHarness::ChannelWith(const std::optional<CertFiles>& client) {
+namespace {
+
+grpc::ChannelArguments OwnConnection() {
   grpc::ChannelArguments args;
   args.SetMaxSendMessageSize(64 << 20);
   // Each test channel on its own connection: a distinct argument, and no
@@ -72,9 +74,18 @@ std::shared_ptr<grpc::Channel> DaemonHarness::ChannelWith(const std::optional<Ce
   static std::atomic<int> counter{0};
   args.SetInt("attest.test.channel", ++counter);
   args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
-  if (pki_ == nullptr) {
-    return grpc::CreateCustomChannel(address_, grpc::InsecureChannelCredentials(), args);
-  }
+  return args;
+}
+
+}  // namespace
+
+std::shared_ptr<grpc::Channel> DaemonHarness::InsecureChannelTo(const std::string& address) {
+  return grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), OwnConnection());
+}
+
+std::shared_ptr<grpc::Channel> DaemonHarness::ChannelWith(const std::optional<CertFiles>& client) {
+  if (pki_ == nullptr) return InsecureChannelTo(address_);
+  grpc::ChannelArguments args = OwnConnection();
   grpc::SslCredentialsOptions ssl;
   ssl.pem_root_certs = pki_->ReadFile(pki_->ca_file());
   if (client) {

@@ -38,6 +38,9 @@ class DaemonHarness {
   // A channel as host `host` (its certificate), or as `role/name`.
   std::shared_ptr<grpc::Channel> ChannelAs(const std::string& role, const std::string& name);
   std::shared_ptr<grpc::Channel> ChannelWith(const std::optional<CertFiles>& client);
+  // An insecure channel of its own to `address` (no daemon needed): for
+  // threads that connect while another thread restarts the daemon.
+  static std::shared_ptr<grpc::Channel> InsecureChannelTo(const std::string& address);
   std::unique_ptr<v1::AdminService::Stub> Admin();
 
   // Every evidence record of `host`, via the admin API.
