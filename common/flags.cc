@@ -158,7 +158,6 @@ absl::Status FlagSet::ApplyConfig(const YAML::Node& root, const std::string& pat
           attest::StrCat(path, ":", line, ": unknown setting \"", key, "\""));
     }
     Flag& flag = it->second;
-    if (flag.from_command_line) continue;
     std::vector<std::string> values;
     if (entry.second.IsSequence()) {
       if (!flag.repeated) {
@@ -172,6 +171,9 @@ absl::Status FlagSet::ApplyConfig(const YAML::Node& root, const std::string& pat
       return absl::InvalidArgumentError(
           attest::StrCat(path, ":", line, ": \"", key, "\" must be a value or a list"));
     }
+    // The file's shape is checked even where the command line wins, so a
+    // broken file is found now rather than when the flag is dropped.
+    if (flag.from_command_line) continue;
     for (const auto& v : values) {
       if (absl::Status s = Apply(name, flag, v); !s.ok()) {
         return absl::InvalidArgumentError(attest::StrCat(path, ":", line, ": ", s.message()));

@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include "common/flags.h"
+#include "common/names.h"
 #include "common/net.h"
 #include "common/strings.h"
 #include "common/time_util.h"
@@ -83,6 +84,10 @@ absl::StatusOr<ParsedAgentArgs> ParseAgentArgs(int argc, char** argv) {
       gethostname(name, sizeof(name) - 1);
       c.host_id = name;
     }
+    if (!IsValidHostId(c.host_id)) {
+      return absl::InvalidArgumentError(
+          StrCat("--host-id \"", c.host_id, "\": want 1-253 characters of [A-Za-z0-9._-]"));
+    }
   } else if (c.tls_cert.empty() || c.tls_key.empty() || c.ca.empty()) {
     return absl::InvalidArgumentError("TLS needs --tls-cert, --tls-key and --ca (or --insecure)");
   }
@@ -92,6 +97,16 @@ absl::StatusOr<ParsedAgentArgs> ParseAgentArgs(int argc, char** argv) {
       return absl::InvalidArgumentError(StrCat("--label: want KEY=VALUE, got \"", l, "\""));
     }
     c.labels[l.substr(0, eq)] = l.substr(eq + 1);
+    // attestd's rules for a hello: a label it would refuse stops the agent
+    // here rather than making every hello fail and retry for ever.
+    const absl::Status label = CheckLabel(l.substr(0, eq), l.substr(eq + 1));
+    if (!label.ok()) {
+      return absl::InvalidArgumentError(
+          StrCat("--label \"", l.substr(0, eq), "\": ", label.message()));
+    }
+  }
+  if (c.labels.size() > kMaxLabels) {
+    return absl::InvalidArgumentError(StrCat("--label: at most ", kMaxLabels, " labels"));
   }
   c.intervals = DefaultIntervals();
   for (const auto& i : intervals) {
@@ -115,6 +130,9 @@ absl::StatusOr<ParsedAgentArgs> ParseAgentArgs(int argc, char** argv) {
   auto snap = ParseHumanDuration(snapshot_interval);
   if (!snap.ok())
     return absl::InvalidArgumentError(StrCat("--snapshot-interval: ", snap.status().message()));
+  if (*snap < absl::Minutes(1)) {
+    return absl::InvalidArgumentError("--snapshot-interval: want a duration of at least 1m");
+  }
   c.snapshot_interval = *snap;
   auto backoff = ParseHumanDuration(max_backoff);
   if (!backoff.ok() || *backoff < absl::Milliseconds(100)) {
@@ -124,10 +142,21 @@ absl::StatusOr<ParsedAgentArgs> ParseAgentArgs(int argc, char** argv) {
   auto timeout = ParseHumanDuration(check_timeout);
   if (!timeout.ok())
     return absl::InvalidArgumentError(StrCat("--check-timeout: ", timeout.status().message()));
+  if (*timeout < absl::Seconds(1)) {
+    // Shorter would kill every check before it could answer: all UNKNOWN.
+    return absl::InvalidArgumentError("--check-timeout: want a duration of at least 1s");
+  }
   c.check_timeout = *timeout;
   for (const auto& spec : shippers) {
     auto shipper = ParseShipperSpec(spec);
     if (!shipper.ok()) return absl::InvalidArgumentError(StrCat("--", shipper.status().message()));
+    for (const auto& other : c.shippers) {
+      if (other.name == shipper->name) {
+        // Two shippers under one name would share one remembered delivery.
+        return absl::InvalidArgumentError(
+            StrCat("--shipper: the name \"", shipper->name, "\" is used twice"));
+      }
+    }
     c.shippers.push_back(*shipper);
   }
   if (c.spool_max_bytes < 4096) {

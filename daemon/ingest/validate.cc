@@ -2,6 +2,7 @@
 
 #include "absl/strings/cord.h"
 #include "absl/strings/numbers.h"
+#include "common/names.h"
 #include "common/strings.h"
 #include "common/time_util.h"
 
@@ -155,15 +156,7 @@ absl::Status ValidateKind(const v1::Signal& s, absl::Time now, const Limits& l) 
 
 }  // namespace
 
-bool IsValidHostId(std::string_view id) {
-  if (id.empty() || id.size() > 253) return false;
-  for (char c : id) {
-    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                    c == '.' || c == '-' || c == '_';
-    if (!ok) return false;
-  }
-  return true;
-}
+bool IsValidHostId(std::string_view id) { return attest::IsValidHostId(id); }
 
 absl::Status ValidateHello(const v1::Hello& hello, const Limits& limits) {
   if (!hello.host_id().empty() && !IsValidHostId(hello.host_id())) {
@@ -178,8 +171,8 @@ absl::Status ValidateHello(const v1::Hello& hello, const Limits& limits) {
     return Invalid("hello.labels", attest::StrCat("more than ", limits.max_labels, " labels"));
   }
   for (const auto& [key, value] : hello.labels()) {
-    if (key.empty() || key.size() > 63) return Invalid("hello.labels", "keys are 1-63 bytes");
-    if (value.size() > 256) return Invalid("hello.labels", "values are at most 256 bytes");
+    const absl::Status label = CheckLabel(key, value);
+    if (!label.ok()) return Invalid("hello.labels", std::string(label.message()));
   }
   return absl::OkStatus();
 }

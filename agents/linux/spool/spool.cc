@@ -12,6 +12,8 @@
 #include <random>
 #include <sstream>
 
+#include "absl/strings/ascii.h"
+#include "absl/strings/numbers.h"
 #include "agents/linux/spool/record_codec.h"
 #include "common/strings.h"
 #include "common/utf8.h"
@@ -109,9 +111,18 @@ absl::Status Spool::Load() {
   std::vector<std::pair<uint64_t, std::string>> found;
   for (const auto& entry : fs::directory_iterator(options_.dir, ec)) {
     const std::string name = entry.path().filename();
-    if (name.rfind(kSegmentPrefix, 0) == 0) {
-      found.emplace_back(std::stoull(name.substr(strlen(kSegmentPrefix))), entry.path());
+    if (name.rfind(kSegmentPrefix, 0) != 0) continue;
+    // Only names this spool writes: an editor's backup ("segment-...~") or a
+    // stray file must not be read as a second segment, or crash the agent.
+    const std::string digits = name.substr(strlen(kSegmentPrefix));
+    uint64_t first_seq = 0;
+    if (digits.size() != 20 || digits.find_first_not_of("0123456789") != std::string::npos ||
+        !absl::SimpleAtoi(digits, &first_seq) || first_seq == 0) {
+      spdlog::warn("spool dir {}: ignoring {}, which is not a segment this agent wrote",
+                   options_.dir, name);
+      continue;
     }
+    found.emplace_back(first_seq, entry.path());
   }
   if (ec)
     return absl::PermissionDeniedError(StrCat("spool dir ", options_.dir, ": ", ec.message()));
@@ -135,8 +146,16 @@ absl::Status Spool::Load() {
     next_seq_ = std::max(next_seq_, seg.last_seq + 1);
   }
   for (const auto& consumer : options_.consumers) {
-    const std::string text = ReadWholeFile(options_.dir + "/" + CursorName(consumer));
-    acked_[consumer] = text.empty() ? 0 : std::stoull(text);
+    const std::string path = options_.dir + "/" + CursorName(consumer);
+    const std::string text = ReadWholeFile(path);
+    uint64_t acked = 0;
+    if (!text.empty() && !absl::SimpleAtoi(absl::StripAsciiWhitespace(text), &acked)) {
+      // A cursor only saves resending: starting from 0 costs a resend of
+      // what the daemon already holds, which it recognises as duplicates.
+      spdlog::warn("spool cursor {}: unreadable content; resending from the oldest signal", path);
+      acked = 0;
+    }
+    acked_[consumer] = acked;
   }
   // Always append to a fresh segment after a restart: the old tail may have
   // been cut, and a new file makes that boundary explicit.

@@ -2,6 +2,7 @@
 
 #include <sys/resource.h>
 
+#include <algorithm>
 #include <csignal>
 #include <filesystem>
 #include <fstream>
@@ -154,6 +155,66 @@ TEST_F(SpoolTest, ATornTailIsCutOffAndNothingBeforeItIsLost) {
   EXPECT_EQ(fs::file_size(segment), good_size);
   EXPECT_EQ(Seqs(*spool, 0), (std::vector<uint64_t>{1, 2, 3, 4}));
   EXPECT_EQ(*spool->Append(Beats(1)), 5u);
+}
+
+TEST_F(SpoolTest, CorruptionInAnOlderSegmentCutsOnlyThatSegment) {
+  std::vector<fs::path> segments;
+  {
+    auto spool = Open(1 << 20, /*segment_bytes=*/64);
+    for (int i = 0; i < 6; ++i) ASSERT_TRUE(spool->Append(Beats(2)).ok());
+  }
+  for (const auto& e : fs::directory_iterator(dir_)) {
+    if (e.path().filename().string().rfind("segment-", 0) == 0 && fs::file_size(e.path()) > 0) {
+      segments.push_back(e.path());
+    }
+  }
+  std::sort(segments.begin(), segments.end());
+  ASSERT_GE(segments.size(), 3u);
+  const std::vector<uint64_t> before = [&] {
+    auto spool = Open(1 << 20, 64);
+    return Seqs(*spool, 0);
+  }();
+  ASSERT_EQ(before.size(), 12u);
+  // Flip the last byte of the first segment: its last record no longer
+  // checks, so that record goes; every later segment is read as it was.
+  {
+    std::fstream f(segments.front(), std::ios::in | std::ios::out | std::ios::binary);
+    f.seekg(-1, std::ios::end);
+    const char last = static_cast<char>(f.get());
+    f.seekp(-1, std::ios::end);
+    f.put(static_cast<char>(last ^ 0x5a));
+  }
+  auto spool = Open(1 << 20, 64);
+  const std::vector<uint64_t> after = Seqs(*spool, 0);
+  ASSERT_FALSE(after.empty());
+  EXPECT_LT(after.size(), before.size());
+  EXPECT_EQ(after.back(), 12u);
+  EXPECT_TRUE(std::is_sorted(after.begin(), after.end()));
+  EXPECT_EQ(*spool->Append(Beats(1)), 13u);  // seqs never go back
+}
+
+TEST_F(SpoolTest, StrayFilesAndAnUnreadableCursorDoNotStopTheAgent) {
+  {
+    auto spool = Open();
+    ASSERT_TRUE(spool->Append(Beats(3)).ok());
+    ASSERT_TRUE(spool->Ack("a", 2).ok());
+  }
+  // An editor's backup, a name with no number, and a cursor that is not a
+  // number: the first two are ignored, the cursor reads as "nothing acked"
+  // (a resend the daemon drops as duplicates), and nothing held is lost.
+  std::ofstream(dir_ + "/segment-00000000000000000001~") << "junk";
+  std::ofstream(dir_ + "/segment-") << "junk";
+  std::ofstream(dir_ + "/segment-abc") << "junk";
+  std::ofstream(dir_ + "/cursor-a", std::ios::trunc) << "not a number";
+  auto spool = Open();
+  ASSERT_NE(spool, nullptr);
+  EXPECT_EQ(spool->Acked("a"), 0u);
+  EXPECT_EQ(Seqs(*spool, 0), (std::vector<uint64_t>{1, 2, 3}));
+  EXPECT_EQ(*spool->Append(Beats(1)), 4u);
+  // An empty cursor file is also "nothing acked".
+  spool.reset();
+  std::ofstream(dir_ + "/cursor-a", std::ios::trunc);
+  EXPECT_EQ(Open()->Acked("a"), 0u);
 }
 
 TEST_F(SpoolTest, SegmentsGoOnlyWhenEveryDaemonHasAcked) {
