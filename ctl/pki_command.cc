@@ -54,6 +54,10 @@ absl::Status WritePair(const std::string& base, const pki::KeyAndCert& kc) {
 absl::StatusOr<pki::KeyAndCert> LoadCa(const std::string& dir) {
   auto key = ReadFileToString(dir + "/ca.key");
   auto cert = ReadFileToString(dir + "/ca.crt");
+  if (key.ok() != cert.ok()) {
+    return absl::FailedPreconditionError(
+        attest::StrCat(dir, " holds half a CA (", key.ok() ? "ca.crt" : "ca.key", " missing)"));
+  }
   if (!key.ok() || !cert.ok()) {
     return absl::FailedPreconditionError(
         attest::StrCat("no CA in ", dir, " (run `attestctl pki init --pki-dir ", dir, "` first)"));
@@ -123,19 +127,25 @@ int IssueOne(const std::string& dir, const std::string& kind, const std::string&
 
 int Init(const PkiFlags& f) {
   const std::string& dir = f.dir;
+  if (!ValidName(f.trust_domain)) {
+    fprintf(stderr, "attestctl: pki: --trust-domain %s: not a valid name ([A-Za-z0-9._-])\n",
+            f.trust_domain.c_str());
+    return kExitUsage;
+  }
   std::error_code ec;
   fs::create_directories(dir, ec);
   if (ec) return Fail(attest::StrCat("cannot create ", dir, ": ", ec.message()));
   fs::permissions(dir, fs::perms::owner_all, fs::perm_options::replace, ec);
   if (fs::exists(dir + "/ca.crt") || fs::exists(dir + "/ca.key")) {
-    if (!LoadCa(dir).ok()) return Fail(dir + " holds half a CA (ca.crt or ca.key missing)");
+    if (auto existing = LoadCa(dir); !existing.ok()) {
+      return Fail(std::string(existing.status().message()));
+    }
     if (TrustDomain(dir) != f.trust_domain) {
       return Fail(attest::StrCat("the CA in ", dir, " is for trust domain ", TrustDomain(dir),
                                  ", not ", f.trust_domain));
     }
     printf("%s/ca.crt exists; reusing it\n", dir.c_str());
   } else {
-    if (!ValidName(f.trust_domain)) return Fail("--trust-domain: not a valid name");
     auto ca = pki::MakeCa(attest::StrCat("attest CA (", f.trust_domain, ")"),
                           absl::Now() - absl::Minutes(5), absl::Now() + absl::Hours(24 * 3650));
     if (!ca.ok()) return Fail(std::string(ca.status().message()));

@@ -1,9 +1,12 @@
 // attestctl's usage errors, through the binary: each exits 2 with a message
 // naming what is wrong, before it talks to any daemon (none runs here; a
 // command that got as far as connecting would exit 3 instead).
+#include <fstream>
 #include <string>
+#include <utility>
 #include <vector>
 
+#include "absl/strings/str_replace.h"
 #include "gtest/gtest.h"
 #include "tests/support/process.h"
 
@@ -11,18 +14,23 @@ namespace attest::testing_support {
 namespace {
 
 struct UsageCase {
-  std::vector<std::string> args;
-  std::string message;  // a part of stderr
+  std::vector<std::string> args;  // "{dir}" is replaced by the case's own directory
+  std::string message;            // a part of stderr
+  int exit_code = 2;
+  std::vector<std::pair<std::string, std::string>> files = {};  // written to {dir} first
 };
 
 class CtlUsageTest : public testing::TestWithParam<UsageCase> {};
 
-TEST_P(CtlUsageTest, ExitsTwoAndSaysWhatIsWrong) {
+TEST_P(CtlUsageTest, ExitsWithTheDocumentedCodeAndSaysWhatIsWrong) {
   const std::string dir = FreshDir("ctl_usage");
+  for (const auto& [name, content] : GetParam().files) std::ofstream(dir + "/" + name) << content;
   std::vector<std::string> argv = {BinaryPath("attestctl")};
-  argv.insert(argv.end(), GetParam().args.begin(), GetParam().args.end());
+  for (const std::string& arg : GetParam().args) {
+    argv.push_back(absl::StrReplaceAll(arg, {{"{dir}", dir}}));
+  }
   std::string out, err;
-  EXPECT_EQ(RunTool(argv, dir, &out, &err), 2) << err;
+  EXPECT_EQ(RunTool(argv, dir, &out, &err), GetParam().exit_code) << err;
   EXPECT_NE(err.find(GetParam().message), std::string::npos) << err;
 }
 
@@ -56,7 +64,65 @@ INSTANTIATE_TEST_SUITE_P(
         UsageCase{
             {"except", "create", "--control", "c", "--host", "h", "--selector", "a=b", "--start",
              kT0, "--end", kT1, "--reason", "r", "--approver", "a", "--ticket", "t"},
-            "except create: --control C (--host H | --selector k=v)"}));
+            "except create: --control C (--host H | --selector k=v)"},
+        UsageCase{{"--daemon", "127.0.0.1:1", "--daemon", "127.0.0.1:2", "hosts"},
+                  "only report takes more than one --daemon"},
+        UsageCase{{"windows", "create", "w", "--start", kT0},
+                  "windows create ID --start T --end T"},
+        UsageCase{{"except", "revoke"}, "except revoke: --id ID --reason R are required"},
+        UsageCase{{"simulate"}, "simulate: --hosts N --days D --seed S --out FILE.jsonl"},
+        UsageCase{{"simulate", "--hosts", "0", "--days", "1", "--out", "{dir}/s.jsonl"},
+                  "simulate: --hosts N --days D"},
+        UsageCase{{"simulate", "--hosts", "1", "--days", "1", "--out", "/proc/attest/s.jsonl"},
+                  "simulate: cannot write /proc/attest/s.jsonl"},
+        UsageCase{{"export", "--window", "w"}, "attestctl export --window ID --out BUNDLE.tar"},
+        UsageCase{{"except", "create", "--control", "c", "--selector", "ab", "--start", kT0,
+                   "--end", kT1, "--reason", "r", "--approver", "a", "--ticket", "t"},
+                  "--selector takes key=value"},
+        UsageCase{{"except", "create", "--control", "c", "--selector", "=b", "--start", kT0,
+                   "--end", kT1, "--reason", "r", "--approver", "a", "--ticket", "t"},
+                  "--selector takes key=value"},
+        UsageCase{{"windows", "create", "w", "--start", kT0, "--end", kT1, "--coverage", "most"},
+                  "--effectiveness/--coverage take fractions, --max-deviation a duration"},
+        UsageCase{
+            {"windows", "create", "w", "--start", kT0, "--end", kT1, "--max-deviation", "forever"},
+            "--effectiveness/--coverage take fractions, --max-deviation a duration"},
+        UsageCase{{"approve", "--from-file", "/nonexistent.jsonl"},
+                  "approve: cannot open /nonexistent.jsonl"},
+        UsageCase{{"approve", "--from-file", "{dir}/a.jsonl"},
+                  "a.jsonl: each line needs change_id, ticket, approver",
+                  2,
+                  {{"a.jsonl", "not json\n"}}},
+        UsageCase{{"approve", "--from-file", "{dir}/a.jsonl"},
+                  "a.jsonl: each line needs change_id, ticket, approver",
+                  2,
+                  {{"a.jsonl", R"({"change_id":"c","ticket":"t"})"}}},
+        UsageCase{
+            {"approve", "--from-file", "{dir}/a.jsonl"},
+            "--at: not an RFC 3339 time: \"yesterday\"",
+            2,
+            {{"a.jsonl", R"({"change_id":"c","ticket":"t","approver":"a","at":"yesterday"})"}}},
+        UsageCase{{"hosts", "frob"}, "usage: attestctl hosts [list] | show HOST"},
+        UsageCase{{"windows", "frob"}, "usage: attestctl windows [list] | create ID"},
+        UsageCase{{"except", "frob"}, "usage: attestctl except create|revoke|list"},
+        UsageCase{{"evidence"}, "usage: attestctl evidence HOST"},
+        UsageCase{{"import"}, "usage: attestctl import FILE.jsonl"},
+        UsageCase{{"pki"}, "usage: attestctl pki init"},
+        UsageCase{{"pki", "init", "--pki-dir", "{dir}/pki", "--valid-days", "0"},
+                  "pki: --valid-days must be 1..3650"},
+        UsageCase{{"pki", "init", "--pki-dir", "{dir}/pki", "--trust-domain", "bad domain"},
+                  "--trust-domain bad domain: not a valid name"},
+        UsageCase{{"pki", "issue-agent", "bad/name", "--pki-dir", "{dir}/pki"},
+                  "pki: bad/name is not a valid name"},
+        UsageCase{{"pki", "issue-agent", "h", "--pki-dir", "{dir}/none"}, "no CA in", 1},
+        UsageCase{{"pki", "issue-agent", "h", "--pki-dir", "{dir}"},
+                  "holds half a CA (ca.key missing)",
+                  1,
+                  {{"ca.crt", "-----BEGIN CERTIFICATE-----\n"}}},
+        UsageCase{{"pki", "init", "--pki-dir", "{dir}"},
+                  "holds half a CA (ca.crt missing)",
+                  1,
+                  {{"ca.key", "-----BEGIN PRIVATE KEY-----\n"}}}));
 
 }  // namespace
 }  // namespace attest::testing_support
