@@ -122,6 +122,45 @@ TEST(PolicyTest, EveryMistakeIsRefusedWithFileLineAndReason) {
   EXPECT_NE(ErrorOf("tsc: [CC7.2]", "tsc: [{a: b}]").find("policy.yaml:"), std::string::npos);
 }
 
+// Each of the catalogue's policy mistakes, as the part of the message that
+// names the field and the line it is on.
+TEST(PolicyTest, EveryKeyMistakeNamesItsFieldAndLine) {
+  struct Case {
+    std::string from, to, message;
+  };
+  const std::vector<Case> cases = {
+      {"controls:\n", "owner: secops\ncontrols:\n", "policy.yaml:1: policy: unknown key \"owner\""},
+      {"  - id: log-shipping\n", "  - title: no id\n", "policy.yaml:9: controls[1].id: required"},
+      {"id: log-shipping", "id: log shipping",
+       "policy.yaml:9: controls[1].id: \"log shipping\" must be 1-64 of [A-Za-z0-9._-]"},
+      {"    rule: logs.shipping_continuity\n", "", "controls[1].rule: required"},
+      {"freshness: 30m", "freshness: 0s", "policy.yaml:13: controls[1].freshness: must be > 0"},
+      {"freshness: 30m", "freshness: [30m]",
+       "policy.yaml:13: controls[1].freshness: must be a single value"},
+      {"rule: logs.shipping_continuity", "rule: {a: b}",
+       "policy.yaml:11: rule: must be a single value"},
+      {"  - id: fy2026-h1\n    start:", "  - start:", "policy.yaml:23: windows[0].id: required"},
+      {"  - id: fy2026-h1\n", "  - id: fy 2026\n",
+       "policy.yaml:23: windows[0].id: \"fy 2026\" is not a valid id"},
+      {"    start: 2026-01-01T00:00:00Z\n", "", "windows[0].start: required"},
+      {"    end: 2026-07-01T00:00:00Z\n", "", "windows[0].end: required"},
+      {"scope: {env: prod}", "scope: prod",
+       "policy.yaml:26: windows[0].scope: a mapping of labels"},
+      {"scope: {env: prod}", "scoop: {env: prod}",
+       "policy.yaml:26: windows[0]: unknown key \"scoop\""},
+      {"max_deviation: 72h}", "max_deviation: 72h, slack: 1}",
+       "policy.yaml:27: windows[0].thresholds: unknown key \"slack\""},
+      {"thresholds: {effectiveness: 0.99, coverage: 0.95, max_deviation: 72h}\n",
+       "thresholds: {effectiveness: 0.99, coverage: 0.95, max_deviation: 72h}\n"
+       "  - id: fy2026-h1\n    start: 2026-01-01T00:00:00Z\n    end: 2026-02-01T00:00:00Z\n",
+       "policy.yaml:28: windows[1].id: \"fy2026-h1\" is used twice"},
+  };
+  for (const Case& c : cases) {
+    const std::string error = ErrorOf(c.from, c.to);
+    EXPECT_NE(error.find(c.message), std::string::npos) << c.to << "\n  got: " << error;
+  }
+}
+
 TEST(PolicyTest, CheckPassNeedsTheCheckName) {
   auto p = ParsePolicy(
       "controls:\n  - id: backups\n    tsc: [A1.2]\n    rule: check.pass\n"

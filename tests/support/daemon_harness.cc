@@ -55,6 +55,10 @@ void DaemonHarness::Kill() {
   process_.reset();
 }
 
+void DaemonHarness::Signal(int signo) const {
+  if (process_) process_->Signal(signo);
+}
+
 absl::StatusOr<int> DaemonHarness::Stop() {
   if (!process_) return absl::FailedPreconditionError("not running");
   process_->Signal(SIGTERM);

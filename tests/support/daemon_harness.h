@@ -27,8 +27,9 @@ class DaemonHarness {
   // restarts; the port is chosen on the first start and kept afterwards, so
   // agents can reconnect to the same address.
   absl::Status Start();
-  void Kill();                 // SIGKILL, reaped
-  absl::StatusOr<int> Stop();  // SIGTERM, exit code
+  void Kill();                   // SIGKILL, reaped
+  absl::StatusOr<int> Stop();    // SIGTERM, exit code
+  void Signal(int signo) const;  // e.g. SIGHUP; nothing when not running
   const std::string& address() const { return address_; }
   // The /metrics address (with --metrics-listen among the extra flags).
   const std::string& metrics_address() const { return metrics_address_; }
