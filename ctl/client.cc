@@ -8,6 +8,15 @@
 #include "common/time_util.h"
 
 namespace attest::ctl {
+namespace {
+
+// Whether this run speaks TLS: a refused client certificate then looks
+// exactly like a daemon that is down (gRPC says UNAVAILABLE, "Socket
+// closed"), so the message names both causes.
+bool used_tls = false;
+
+}  // namespace
+
 absl::StatusOr<std::shared_ptr<grpc::Channel>> Connect(const ClientOptions& o) {
   grpc::ChannelArguments args;
   args.SetMaxReceiveMessageSize(64 << 20);
@@ -20,6 +29,7 @@ absl::StatusOr<std::shared_ptr<grpc::Channel>> Connect(const ClientOptions& o) {
   }
   auto pem = ReadTlsPem(o.ca, o.tls_cert, o.tls_key);
   if (!pem.ok()) return pem.status();
+  used_tls = true;
   grpc::SslCredentialsOptions ssl;
   ssl.pem_root_certs = pem->ca;
   ssl.pem_cert_chain = pem->cert;
@@ -40,6 +50,11 @@ int ExitCodeFor(const grpc::Status& status) {
 
 int Fail(const char* what, const grpc::Status& s) {
   fprintf(stderr, "attestctl: %s: %s\n", what, s.error_message().c_str());
+  if (used_tls && s.error_code() == grpc::StatusCode::UNAVAILABLE) {
+    fprintf(stderr,
+            "attestctl: attestd is down, or it refused this client certificate (signed by "
+            "another CA than its --client-ca, expired, or not yet valid)\n");
+  }
   return ExitCodeFor(s);
 }
 

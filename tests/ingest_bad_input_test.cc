@@ -194,6 +194,42 @@ TEST_F(IngestBadInputTest, ExpiredCertificateCannotConnect) {
   EXPECT_TRUE(daemon_->Evidence("expired-1").empty());
 }
 
+TEST_F(IngestBadInputTest, NotYetValidCertificateCannotConnect) {
+  const absl::Time now = absl::Now();
+  TestAgent agent(daemon_->ChannelWith(pki_->ClientWithValidity(
+                      "host", "early-1", now + absl::Hours(1), now + absl::Hours(48))),
+                  absl::Seconds(10));
+  EXPECT_FALSE(agent.Hello(ts::Hello("", "inst")));
+  EXPECT_EQ(agent.Finish().error_code(), grpc::StatusCode::UNAVAILABLE);
+  EXPECT_TRUE(daemon_->Evidence("early-1").empty());
+}
+
+TEST_F(IngestBadInputTest, AttestctlWithACertificateAttestdRefusesSaysSo) {
+  // The TLS handshake fails; attestctl exits 3 (gRPC cannot tell it from a
+  // daemon that is down), and it names the certificate as a likely cause.
+  const testing_support::CertFiles foreign = pki_->Foreign("admin-elsewhere");
+  std::string out, err;
+  const int code = testing_support::RunTool(
+      {testing_support::BinaryPath("attestctl"), "--daemon", daemon_->address(), "--tls-cert",
+       foreign.cert, "--tls-key", foreign.key, "--ca", pki_->ca_file(), "hosts"},
+      *dir_, &out, &err);
+  EXPECT_EQ(code, 3) << err;
+  EXPECT_NE(err.find("attestctl: hosts:"), std::string::npos) << err;
+  EXPECT_NE(err.find("or it refused this client certificate"), std::string::npos) << err;
+}
+
+TEST(IngestInsecureTest, HelloWithoutHostIdIsInvalidArgument) {
+  const std::string dir = testing_support::FreshDir("insecure-hello");
+  DaemonHarness daemon(dir, nullptr);
+  ASSERT_TRUE(daemon.Start().ok());
+  TestAgent agent(daemon.ChannelWith(std::nullopt), absl::Seconds(10));
+  EXPECT_FALSE(agent.Hello(ts::Hello("", "inst")));
+  grpc::Status s = agent.Finish();
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(s.error_message(),
+            "hello.host_id: required in insecure mode (there is no certificate)");
+}
+
 TEST_F(IngestBadInputTest, AdminCertificateCannotStreamSignals) {
   TestAgent agent(daemon_->ChannelAs("admin", "ops-1"));
   EXPECT_FALSE(agent.Hello(ts::Hello("", "inst")));

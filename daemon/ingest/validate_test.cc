@@ -120,6 +120,94 @@ TEST(ValidateTest, HelloNeedsInstanceAndVersion) {
   EXPECT_FALSE(ValidateHello(h, {}).ok());
 }
 
+TEST(ValidateTest, HelloLabelsOverTheLimitsAreRefused) {
+  auto message = [](const v1::Hello& h) { return std::string(ValidateHello(h, {}).message()); };
+  v1::Hello many = ts::Hello("web-1", "inst");
+  for (int i = 0; i < 64; ++i) (*many.mutable_labels())["k" + std::to_string(i)] = "v";
+  EXPECT_EQ(message(many), "hello.labels: more than 64 labels");
+  v1::Hello empty_key = ts::Hello("web-1", "inst");
+  (*empty_key.mutable_labels())[""] = "v";
+  EXPECT_EQ(message(empty_key), "hello.labels: keys are 1-63 bytes");
+  v1::Hello long_key = ts::Hello("web-1", "inst");
+  (*long_key.mutable_labels())[std::string(64, 'k')] = "v";
+  EXPECT_EQ(message(long_key), "hello.labels: keys are 1-63 bytes");
+  v1::Hello long_value = ts::Hello("web-1", "inst");
+  (*long_value.mutable_labels())["k"] = std::string(257, 'v');
+  EXPECT_EQ(message(long_value), "hello.labels: values are at most 256 bytes");
+  (*long_value.mutable_labels())["k"] = std::string(256, 'v');  // the limit itself is fine
+  EXPECT_TRUE(ValidateHello(long_value, {}).ok());
+}
+
+// Each field rule, by the message that names the field.
+TEST(ValidateTest, EveryFieldRuleNamesItsField) {
+  struct Case {
+    std::string name;
+    v1::Signal signal;
+    std::string message;
+  };
+  std::vector<Case> cases;
+  auto add = [&](std::string name, v1::Signal s, std::string message) {
+    cases.push_back({std::move(name), std::move(s), std::move(message)});
+  };
+  v1::Signal s = ts::Heartbeat(1, absl::FromUnixSeconds(946684799));  // 1999-12-31T23:59:59Z
+  add("before 2000", s, "observed_at: before 2000-01-01 (unset or a clock bug)");
+  s = ts::Heartbeat(1, kNow);
+  s.mutable_observed_at()->set_nanos(-1);
+  add("negative nanos", s, "observed_at: nanos out of range");
+  s.mutable_observed_at()->set_nanos(1000000000);
+  add("nanos of a whole second", s, "observed_at: nanos out of range");
+  s = ts::Patch(1, kNow);
+  for (int i = 0; i <= 20000; ++i) {
+    auto* u = s.mutable_patch()->add_pending();
+    u->set_package("p" + std::to_string(i));
+    u->set_candidate_version("1");
+  }
+  add("pending over 20000", s, "patch.pending: more than 20000");
+  s = ts::Heartbeat(1, kNow);
+  for (int i = 0; i <= 100000; ++i) s.mutable_access_snapshot()->add_users()->set_name("u");
+  add("snapshot over 100000", s, "access_snapshot: more than 100000");
+  v1::Signal log = ts::Heartbeat(1, kNow);
+  log.mutable_log_shipping()->set_shipper("rsyslog");
+  log.mutable_log_shipping()->set_probe(v1::SHIPPER_PROBE_RSYSLOG_IMPSTATS);
+  s = log;
+  *s.mutable_log_shipping()->mutable_last_delivery() = ToProto(kNow + absl::Minutes(6));
+  add("delivery ahead", s, "log_shipping.last_delivery: in the future");
+  *s.mutable_log_shipping()->mutable_last_delivery() = ToProto(absl::FromUnixSeconds(100));
+  add("delivery before 2000", s, "log_shipping.last_delivery: before 2000-01-01");
+  s = log;
+  s.mutable_log_shipping()->set_probe(v1::SHIPPER_PROBE_UNSPECIFIED);
+  add("probe unspecified", s, "log_shipping.probe: UNSPECIFIED or unknown");
+  s = log;
+  s.mutable_log_shipping()->set_shipper(std::string(257, 's'));
+  add("shipper long", s, "log_shipping.shipper: longer than 256 bytes");
+  s = ts::Heartbeat(1, kNow);
+  s.mutable_check()->set_name("disk");
+  add("check status unspecified", s, "check.status: UNSPECIFIED or unknown");
+  s.mutable_check()->set_status(v1::CHECK_STATUS_OK);
+  s.mutable_check()->set_name(std::string(257, 'c'));
+  add("check name long", s, "check.name: longer than 256 bytes");
+  s = ts::Patch(1, kNow);
+  s.mutable_patch()->set_os(std::string(4097, 'o'));
+  add("os long", s, "patch.os: longer than 4096 bytes");
+  s.mutable_patch()->clear_os();
+  add("os missing", s, "patch.os: required");
+  s = ts::AccessChange(1, kNow, std::string(129, 'i'));
+  add("change id long", s, "access_change.id: longer than 128 bytes");
+  s = ts::AccessChange(1, kNow, "c");
+  s.mutable_access_change()->set_subject(std::string(1025, 's'));
+  add("subject long", s, "access_change.subject: longer than 1024 bytes");
+  s = ts::Heartbeat(1, kNow);
+  s.mutable_collector_error()->set_error("boom");
+  add("collector missing", s, "collector_error.collector: required");
+
+  for (const Case& c : cases) {
+    const absl::Status status = ValidateBatch(BatchOf({c.signal}), kNow, {});
+    EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument) << c.name;
+    EXPECT_NE(status.message().find(c.message), std::string::npos)
+        << c.name << ": " << status.message();
+  }
+}
+
 TEST(ValidateTest, HostIds) {
   EXPECT_TRUE(IsValidHostId("web-01.prod_eu"));
   EXPECT_FALSE(IsValidHostId(""));
