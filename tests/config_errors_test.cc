@@ -152,7 +152,7 @@ INSTANTIATE_TEST_SUITE_P(
         Agent("snapshot_interval", {"--snapshot-interval=often"}, 2,
               "--snapshot-interval: bad duration \"often\""),
         Agent("snapshot_interval_short", {"--snapshot-interval=0s"}, 2,
-              "--snapshot-interval: want a duration of at least 1m"),
+              "--snapshot-interval: want a duration of at least 1s"),
         Agent("check_timeout", {"--check-timeout=-1s"}, 2, "--check-timeout: bad duration"),
         Agent("check_timeout_zero", {"--check-timeout=0s"}, 2,
               "--check-timeout: want a duration of at least 1s"),

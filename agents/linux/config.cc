@@ -130,8 +130,8 @@ absl::StatusOr<ParsedAgentArgs> ParseAgentArgs(int argc, char** argv) {
   auto snap = ParseHumanDuration(snapshot_interval);
   if (!snap.ok())
     return absl::InvalidArgumentError(StrCat("--snapshot-interval: ", snap.status().message()));
-  if (*snap < absl::Minutes(1)) {
-    return absl::InvalidArgumentError("--snapshot-interval: want a duration of at least 1m");
+  if (*snap < absl::Seconds(1)) {
+    return absl::InvalidArgumentError("--snapshot-interval: want a duration of at least 1s");
   }
   c.snapshot_interval = *snap;
   auto backoff = ParseHumanDuration(max_backoff);
