@@ -1,4 +1,6 @@
 // Admin calls served by the engine and the windows module.
+#include <algorithm>
+
 #include "common/strings.h"
 #include "daemon/admin/admin_service.h"
 #include "daemon/admin/reply.h"
@@ -74,7 +76,20 @@ grpc::ServerUnaryReactor* AdminService::GetTimeline(grpc::CallbackServerContext*
                                                     v1::TimelineResponse* response) {
   ATTEST_AUTHORIZE(Read);
   absl::StatusOr<v1::TimelineResponse> result;
-  engine_.Read([&](const engine::EngineState&) { result = windows::Timeline(store_, *request); });
+  engine_.Read([&](const engine::EngineState& state) {
+    // An unknown host or control would read as an empty timeline, which
+    // looks like "no evidence" rather than a typo.
+    if (!state.hosts.contains(request->host())) {
+      result = absl::NotFoundError(attest::StrCat("no host \"", request->host(), "\""));
+      return;
+    }
+    const std::vector<std::string> controls = state.ControlIds();
+    if (std::find(controls.begin(), controls.end(), request->control()) == controls.end()) {
+      result = absl::NotFoundError(attest::StrCat("no control \"", request->control(), "\""));
+      return;
+    }
+    result = windows::Timeline(store_, *request);
+  });
   return Reply(context, std::move(result), response);
 }
 

@@ -143,6 +143,12 @@ class EvidencePageWriter : public grpc::ServerWriteReactor<v1::EvidencePage> {
   v1::EvidencePage page_;
 };
 
+// A store lookup of a host that failed: NOT_FOUND naming it, or the error.
+absl::Status NoHost(const std::string& host, const absl::Status& lookup) {
+  if (lookup.code() != absl::StatusCode::kNotFound) return lookup;
+  return absl::NotFoundError(attest::StrCat("no host \"", host, "\""));
+}
+
 }  // namespace
 
 AdminService::AdminService(store::Store& store, engine::Engine& engine,
@@ -194,18 +200,17 @@ grpc::ServerUnaryReactor* AdminService::ListHosts(grpc::CallbackServerContext* c
   return FinishUnary(context, s.ok() ? parse : s);
 }
 
+absl::Status AdminService::KnownHost(const std::string& host) {
+  auto value = store_.Get(store::Family::kHosts, host);
+  return value.ok() ? absl::OkStatus() : NoHost(host, value.status());
+}
+
 grpc::ServerUnaryReactor* AdminService::GetHost(grpc::CallbackServerContext* context,
                                                 const v1::GetHostRequest* request,
                                                 v1::HostState* response) {
   if (auto who = AuthorizeRead(context); !who.ok()) return FinishUnary(context, who.status());
   auto value = store_.Get(store::Family::kHosts, request->host());
-  if (!value.ok()) {
-    if (value.status().code() == absl::StatusCode::kNotFound) {
-      return FinishUnary(context,
-                         absl::NotFoundError(attest::StrCat("no host \"", request->host(), "\"")));
-    }
-    return FinishUnary(context, value.status());
-  }
+  if (!value.ok()) return FinishUnary(context, NoHost(request->host(), value.status()));
   if (!response->ParseFromString(*value)) {
     return FinishUnary(context, absl::DataLossError("host state is corrupt"));
   }
@@ -221,6 +226,13 @@ grpc::ServerWriteReactor<v1::EvidenceRecord>* AdminService::ListEvidence(
       void OnDone() override { delete this; }
     };
     return new Refused(s);
+  }
+  if (absl::Status known = KnownHost(request->host()); !known.ok()) {
+    struct Unknown : grpc::ServerWriteReactor<v1::EvidenceRecord> {
+      explicit Unknown(const absl::Status& st) { Finish(ToGrpc(st)); }
+      void OnDone() override { delete this; }
+    };
+    return new Unknown(known);
   }
   return new EvidenceWriter(store_, request->host(), request->from_index(), request->limit());
 }

@@ -112,6 +112,8 @@ class AdminService final : public v1::AdminService::CallbackService {
   // (admin only); "loopback" in insecure mode.
   absl::StatusOr<std::string> AuthorizeRead(grpc::CallbackServerContext* context) const;
   absl::StatusOr<std::string> AuthorizeWrite(grpc::CallbackServerContext* context) const;
+  // OK when `host` has stored records; NOT_FOUND `no host "H"` otherwise.
+  absl::Status KnownHost(const std::string& host);
 
   store::Store& store_;
   engine::Engine& engine_;

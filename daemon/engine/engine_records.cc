@@ -1,5 +1,7 @@
 // The records people create (approvals, exceptions, decommissions,
 // windows) and loading the engine's state at start.
+#include <algorithm>
+
 #include "common/strings.h"
 #include "common/time_util.h"
 #include "daemon/engine/engine.h"
@@ -194,6 +196,10 @@ absl::StatusOr<v1::Approval> Engine::Approve(v1::Approval a) {
         return;
       }
     }
+    if (a.has_approved_at() && FromProto(a.approved_at()) > now + kMaxFuture) {
+      result = absl::InvalidArgumentError("an approval cannot be given in the future");
+      return;
+    }
     auto host = store_.Get(store::Family::kApprovals, keys::ChangeHost(a.change_id()));
     if (!host.ok()) {
       result = host.status().code() == absl::StatusCode::kNotFound
@@ -202,10 +208,6 @@ absl::StatusOr<v1::Approval> Engine::Approve(v1::Approval a) {
       return;
     }
     if (!a.has_approved_at()) *a.mutable_approved_at() = ToProto(now);
-    if (FromProto(a.approved_at()) > now + kMaxFuture) {
-      result = absl::InvalidArgumentError("an approval cannot be given in the future");
-      return;
-    }
     a.set_host(*host);
     *a.mutable_recorded_at() = ToProto(now);
     store::WriteBatch batch;
@@ -245,6 +247,15 @@ absl::StatusOr<v1::Exception> Engine::CreateException(v1::Exception x) {
         return;
       }
     }
+    if (x.control() != "*") {
+      // A typo would except nothing while looking like an exception.
+      const std::vector<std::string> controls = state_.ControlIds();
+      if (std::find(controls.begin(), controls.end(), x.control()) == controls.end()) {
+        result = absl::NotFoundError(attest::StrCat("no control \"", x.control(),
+                                                    "\" in any policy version (or * for all)"));
+        return;
+      }
+    }
     if (x.host().empty() == x.selector().empty()) {
       result =
           absl::InvalidArgumentError("an exception names a host or a label selector, not both");
@@ -280,16 +291,27 @@ absl::StatusOr<v1::Exception> Engine::RevokeException(const v1::RevokeExceptionR
                                                       const std::string& recorded_by) {
   absl::StatusOr<v1::Exception> result;
   RunOnThread([&] {
-    auto it = state_.exceptions.find(request.id());
-    if (it == state_.exceptions.end()) {
-      result = absl::NotFoundError(attest::StrCat("no exception \"", request.id(), "\""));
-      return;
-    }
     if (absl::Status s = Require(request.reason(), "reason"); !s.ok()) {
       result = s;
       return;
     }
     const absl::Time now = clock_.Now();
+    if (request.has_at() && FromProto(request.at()) > now + kMaxFuture) {
+      result = absl::InvalidArgumentError("a revocation cannot be dated in the future");
+      return;
+    }
+    auto it = state_.exceptions.find(request.id());
+    if (it == state_.exceptions.end()) {
+      result = absl::NotFoundError(attest::StrCat("no exception \"", request.id(), "\""));
+      return;
+    }
+    if (it->second.has_revoked_at()) {
+      // A second revocation would silently move the end of the first.
+      result = absl::FailedPreconditionError(
+          attest::StrCat("exception \"", request.id(), "\" was already revoked at ",
+                         FormatRfc3339(FromProto(it->second.revoked_at()))));
+      return;
+    }
     v1::Exception rev;
     rev.set_id(attest::StrCat(request.id(), "/revoked@", absl::ToUnixNanos(now)));
     rev.set_revokes(request.id());
@@ -334,8 +356,21 @@ absl::StatusOr<v1::Decommission> Engine::Decommission(v1::Decommission d) {
       result = absl::InvalidArgumentError("a decommission cannot be dated in the future");
       return;
     }
+    if (it->second.decommissioned() != 0) {
+      // Deciding again would silently move the end of the host's service.
+      result = absl::FailedPreconditionError(
+          attest::StrCat("host \"", d.host(), "\" was already decommissioned at ",
+                         FormatRfc3339(absl::FromUnixSeconds(it->second.decommissioned()))));
+      return;
+    }
+    if (it->second.enrolled() != 0 && d.at().seconds() < it->second.enrolled()) {
+      result = absl::InvalidArgumentError(
+          attest::StrCat("a decommission cannot be dated before the host's first observation (",
+                         FormatRfc3339(absl::FromUnixSeconds(it->second.enrolled())), ")"));
+      return;
+    }
     *d.mutable_recorded_at() = ToProto(now);
-    v1::EngineHost& eh = it->second;
+    v1::EngineHost eh = it->second;  // changed in memory only once stored
     eh.set_decommissioned(d.at().seconds());
     store::WriteBatch batch;
     batch.Put(store::Family::kDecommissions, keys::Decommission(d.host(), absl::ToUnixNanos(now)),
@@ -345,6 +380,7 @@ absl::StatusOr<v1::Decommission> Engine::Decommission(v1::Decommission d) {
       result = s;
       return;
     }
+    it->second = std::move(eh);
     Mark(d.host(), d.at().seconds());
     result = d;
   });
