@@ -2,10 +2,12 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <fstream>
 
 #include "common/files.h"
 #include "ctl/bundle.h"
 #include "ctl/client.h"
+#include "daemon/evidence/checkpoint.h"
 #include "spdlog/spdlog.h"
 
 namespace attest::ctl {
@@ -44,6 +46,17 @@ int VerifyCmd(const std::vector<std::string>& args, const std::string& pubkey_pa
       return kExitUsage;
     }
     pubkey = *pem;
+    if (auto id = evidence::KeyId(pubkey); !id.ok()) {
+      fprintf(stderr, "attestctl: verify: --pubkey %s: %s\n", pubkey_path.c_str(),
+              std::string(id.status().message()).c_str());
+      return kExitUsage;
+    }
+  }
+  // A bundle that cannot be opened is a usage error like a missing --pubkey;
+  // everything after this is the bundle's own finding (exit 1).
+  if (std::ifstream probe(args[1], std::ios::binary); !probe) {
+    fprintf(stderr, "attestctl: verify: cannot read %s\n", args[1].c_str());
+    return kExitUsage;
   }
   // The engine the replay runs logs what it judges; the verdict is ours.
   spdlog::set_level(spdlog::level::warn);
@@ -55,9 +68,7 @@ int VerifyCmd(const std::vector<std::string>& args, const std::string& pubkey_pa
   if (!result.ok()) {
     fprintf(stderr, "attestctl: verify: FAILED: %s\n",
             std::string(result.status().message()).c_str());
-    return result.status().code() == absl::StatusCode::kInvalidArgument && pubkey.empty()
-               ? kExitUsage
-               : kExitFindings;
+    return kExitFindings;
   }
   printf("verified: %zu hosts, %zu records, checkpoint signed by key %s%s\n", result->hosts,
          result->records, result->key_id.c_str(),

@@ -176,6 +176,11 @@ absl::Status ReadTar(const std::string& path,
     const std::optional<uint64_t> entry_size = ReadSizeField(h + 124);
     if (!entry_size) return absl::DataLossError(path + ": bad tar size");
     const uint64_t size = *entry_size;
+    // An entry cut short is named before its reader sees part of it.
+    if (const off_t start = ftello(f.get());
+        start < 0 || static_cast<uint64_t>(start) + size > file_size) {
+      return absl::DataLossError(path + ": truncated inside " + name);
+    }
     uint64_t left = size;
     const TarChunkReader read = [&](char* buf, size_t cap) -> size_t {
       const size_t want = static_cast<size_t>(std::min<uint64_t>(cap, left));

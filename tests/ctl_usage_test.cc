@@ -31,7 +31,8 @@ TEST_P(CtlUsageTest, ExitsWithTheDocumentedCodeAndSaysWhatIsWrong) {
   }
   std::string out, err;
   EXPECT_EQ(RunTool(argv, dir, &out, &err), GetParam().exit_code) << err;
-  EXPECT_NE(err.find(GetParam().message), std::string::npos) << err;
+  EXPECT_NE(err.find(absl::StrReplaceAll(GetParam().message, {{"{dir}", dir}})), std::string::npos)
+      << err;
 }
 
 const std::string kT0 = "2026-01-01T00:00:00Z";
@@ -59,6 +60,19 @@ INSTANTIATE_TEST_SUITE_P(
                   "report --format html needs --out FILE"},
         UsageCase{{"import", "/nonexistent.jsonl"}, "import: cannot open /nonexistent.jsonl"},
         UsageCase{{"verify", "/nonexistent.tar"}, "cannot read /nonexistent.tar"},
+        UsageCase{{"verify", "/nonexistent.tar", "--pubkey", "{dir}/key.pem"},
+                  "cannot read /nonexistent.tar",
+                  2,
+                  {{"key.pem",
+                    "-----BEGIN PUBLIC "
+                    "KEY-----\nMCowBQYDK2VwAyEAhQKIdV9xgcyMctQ2OVDK7DSfqIA2ES8/"
+                    "o5gjTM45vF8=\n-----END PUBLIC KEY-----\n"}}},
+        UsageCase{{"verify", "/nonexistent.tar", "--pubkey", "{dir}/nokey.pem"},
+                  "cannot read {dir}/nokey.pem"},
+        UsageCase{{"verify", "/nonexistent.tar", "--pubkey", "{dir}/key.pem"},
+                  "key.pem: not an Ed25519 public key (PEM)",
+                  2,
+                  {{"key.pem", "-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n"}}},
         UsageCase{{"sample", "--window", "w", "--n", "0"}, "sample: --window ID --control C --n N"},
         UsageCase{{"approve", "--change", "x"}, "approve: --change ID --ticket T --approver A"},
         UsageCase{

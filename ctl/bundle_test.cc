@@ -1,0 +1,178 @@
+// VerifyBundle against bundles that are broken below the record level: the
+// file, the tar, the manifest and the host lists, and record lines that are
+// not records. Each starts from a real one-host bundle exported by attestd
+// (the fuzz seed) and changes one thing.
+#include "ctl/bundle.h"
+
+#include <fstream>
+#include <sstream>
+#include <vector>
+
+#include "ctl/tar.h"
+#include "gtest/gtest.h"
+
+namespace attest::ctl {
+namespace {
+
+const std::string kSeed =
+    std::string(ATTEST_SOURCE_DIR) + "/tests/fuzz/seeds/bundle/one-host-day.tar";
+
+struct Entry {
+  std::string name;
+  std::string data;
+};
+
+std::vector<Entry> ReadSeed() {
+  std::vector<Entry> entries;
+  const absl::Status s =
+      ReadTar(kSeed, [&](const std::string& name, uint64_t size, const TarChunkReader& read) {
+        std::string data(size, '\0');
+        read(data.data(), size);
+        entries.push_back({name, data});
+        return absl::OkStatus();
+      });
+  EXPECT_TRUE(s.ok()) << s;
+  return entries;
+}
+
+std::string& Data(std::vector<Entry>& entries, const std::string& name) {
+  for (Entry& e : entries) {
+    if (e.name == name) return e.data;
+  }
+  ADD_FAILURE() << "no " << name;
+  static std::string none;
+  return none;
+}
+
+class BundleBadInputTest : public testing::Test {
+ protected:
+  void SetUp() override {
+    path_ = testing::TempDir() + "/bundle_bad_input.tar";
+    seed_ = ReadSeed();
+    ASSERT_EQ(seed_.size(), 3u);
+  }
+  // The failure message of verifying these entries, "" when they verify.
+  std::string Failure(const std::vector<Entry>& entries) {
+    auto tar = TarWriter::Create(path_);
+    EXPECT_TRUE(tar.ok());
+    for (const Entry& e : entries) EXPECT_TRUE(tar->Add(e.name, e.data).ok());
+    EXPECT_TRUE(tar->Close().ok());
+    return FailureOfFile();
+  }
+  std::string FailureOfFile() {
+    auto r = VerifyBundle(path_, {});
+    return r.ok() ? "" : std::string(r.status().message());
+  }
+  // Replaces the first occurrence of `from` in entry `name`.
+  std::vector<Entry> With(const std::string& name, const std::string& from, const std::string& to) {
+    std::vector<Entry> entries = seed_;
+    std::string& data = Data(entries, name);
+    const size_t at = data.find(from);
+    EXPECT_NE(at, std::string::npos) << from;
+    if (at != std::string::npos) data.replace(at, from.size(), to);
+    return entries;
+  }
+  std::string path_;
+  std::vector<Entry> seed_;
+};
+
+TEST_F(BundleBadInputTest, TheSeedVerifiesUnchanged) { EXPECT_EQ(Failure(seed_), ""); }
+
+TEST_F(BundleBadInputTest, RecordLinesThatAreNotRecordsAreNamedByLine) {
+  const std::string& records = Data(seed_, "records.jsonl");
+  const std::string first = records.substr(0, records.find('\n'));
+  auto line_one = [&](const std::string& replacement) {
+    return With("records.jsonl", first, replacement);
+  };
+  EXPECT_NE(Failure(line_one("not json at all")).find("records.jsonl line 1"), std::string::npos);
+  EXPECT_NE(Failure(line_one("not json at all")).find("not a JSON record"), std::string::npos);
+  EXPECT_NE(Failure(line_one(R"({"host":"h0001","index":1})"))
+                .find("host, index, prev_hash and hash are required"),
+            std::string::npos);
+  // A hash that is not hex, and the same record re-serialised with a space.
+  const size_t hash_at = first.find("\"hash\":\"") + 8;
+  std::string not_hex = first;
+  not_hex.replace(hash_at, 2, "zz");
+  EXPECT_NE(Failure(line_one(not_hex)).find("hash is not hex"), std::string::npos)
+      << Failure(line_one(not_hex));
+  std::string spaced = first;
+  spaced.replace(spaced.find("\",\"hello\""), 9, "\", \"hello\"");
+  EXPECT_NE(Failure(line_one(spaced)).find("not in canonical form"), std::string::npos)
+      << Failure(line_one(spaced));
+  // The last line without its newline.
+  std::vector<Entry> cut = seed_;
+  Data(cut, "records.jsonl").pop_back();
+  EXPECT_NE(Failure(cut).find("records.jsonl: the last line is cut off"), std::string::npos);
+}
+
+TEST_F(BundleBadInputTest, ABrokenFileOrTarIsNamed) {
+  std::remove(path_.c_str());
+  EXPECT_NE(FailureOfFile().find("cannot read " + path_), std::string::npos) << FailureOfFile();
+
+  std::ofstream(path_, std::ios::trunc) << "this is not a tar file";
+  EXPECT_FALSE(FailureOfFile().empty());
+
+  ASSERT_EQ(Failure(seed_), "");
+  std::string bytes;
+  {
+    std::ifstream in(path_, std::ios::binary);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    bytes = ss.str();
+  }
+  auto write = [&](const std::string& b) {
+    std::ofstream(path_, std::ios::trunc | std::ios::binary) << b;
+  };
+  write(bytes.substr(0, bytes.size() / 2));  // cut inside an entry
+  EXPECT_NE(FailureOfFile().find("truncated"), std::string::npos) << FailureOfFile();
+  // The end-of-archive blocks (and the zero padding after them) gone.
+  const size_t last = bytes.find_last_not_of('\0');
+  write(bytes.substr(0, (last / 512 + 1) * 512));
+  EXPECT_NE(FailureOfFile().find("truncated"), std::string::npos) << FailureOfFile();
+  std::string bad_sum = bytes;
+  bad_sum[0] ^= 0x01;  // the first header's name
+  write(bad_sum);
+  EXPECT_NE(FailureOfFile().find("checksum is wrong"), std::string::npos) << FailureOfFile();
+  std::string bad_size = bytes;
+  bad_size[124] = 'x';  // the first header's size field, checksum recomputed
+  unsigned sum = 0;
+  for (int i = 0; i < 512; ++i)
+    sum += (i >= 148 && i < 156) ? ' ' : static_cast<unsigned char>(bad_size[i]);
+  char field[8];
+  snprintf(field, sizeof(field), "%06o", sum);
+  bad_size.replace(148, 6, field, 6);
+  write(bad_size);
+  EXPECT_NE(FailureOfFile().find("bad tar size"), std::string::npos) << FailureOfFile();
+}
+
+TEST_F(BundleBadInputTest, AMissingOrWrongManifestIsNamed) {
+  std::vector<Entry> no_manifest;
+  for (const Entry& e : seed_) {
+    if (e.name != "manifest.json") no_manifest.push_back(e);
+  }
+  EXPECT_NE(Failure(no_manifest).find("no manifest.json"), std::string::npos);
+  EXPECT_NE(Failure(With("manifest.json", "{", "[")).find("manifest.json: "), std::string::npos);
+  EXPECT_NE(Failure(With("manifest.json", "attest-bundle-v1", "attest-bundle-v9"))
+                .find("unknown bundle format attest-bundle-v9"),
+            std::string::npos);
+}
+
+TEST_F(BundleBadInputTest, HostListsThatDisagreeAreNamed) {
+  // Listed in the manifest but not in the checkpoint.
+  const std::string listed = R"("host": "h0001",
+   "first_index")";
+  std::string f = Failure(With("manifest.json", listed, R"("host": "h0002",
+   "first_index")"));
+  EXPECT_NE(f.find("h0002"), std::string::npos) << f;
+  EXPECT_TRUE(f.find("is not in the checkpoint") != std::string::npos ||
+              f.find("which the manifest does not list") != std::string::npos)
+      << f;
+  // Listed, but with no records.
+  std::vector<Entry> no_records = seed_;
+  Data(no_records, "records.jsonl").clear();
+  f = Failure(no_records);
+  EXPECT_NE(f.find("host h0001: its records are missing"), std::string::npos) << f;
+}
+
+}  // namespace
+}  // namespace attest::ctl
