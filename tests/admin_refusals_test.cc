@@ -205,6 +205,16 @@ INSTANTIATE_TEST_SUITE_P(
                 "auditor"}),
     CaseName);
 
+TEST_F(AdminRefusalsTest, APdfWithoutChromiumSaysSo) {
+  setenv("ATTEST_CHROMIUM", "/nonexistent/chromium", 1);
+  std::string err;
+  const int code = Ctl({"report", "--window", "w1", "--format", "pdf", "--out", *dir_ + "/r.pdf"},
+                       "admin", &err);
+  unsetenv("ATTEST_CHROMIUM");
+  EXPECT_EQ(code, 1) << err;
+  EXPECT_NE(err.find("PDF needs Chromium, which is not installed"), std::string::npos) << err;
+}
+
 // What attestctl refuses before sending (exit 2), attestd refuses as well,
 // for any other client of the API.
 TEST(AdminDirectTest, RequestsAttestctlNeverSendsAreRefusedToo) {

@@ -12,15 +12,18 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <fstream>
 #include <map>
 #include <random>
 
 #include "absl/time/clock.h"
 #include "common/strings.h"
+#include "common/time_util.h"
 #include "daemon/evidence/chain.h"
 #include "daemon/ingest/test_signals.h"
 #include "gtest/gtest.h"
 #include "tests/support/daemon_harness.h"
+#include "tests/support/fleet.h"
 #include "tests/support/process.h"
 
 namespace attest::testing_support {
@@ -119,6 +122,18 @@ TEST(DiskFullTest, IngestStopsAckingWhenFullAndRecoversWhenSpaceReturns) {
   send_until_refused(50, &status);
   EXPECT_FALSE(status.ok());
   EXPECT_LE(acked - acked_when_full, 20u) << "acks went on while the disk stayed full";
+  {
+    // An import meets the same refusal: every line of the batch is named
+    // as not stored, and the exit code is 1.
+    const std::string file = dir + "/import.jsonl";
+    std::ofstream(file) << R"({"heartbeat":{},"host":"imported-1","instance_id":"i1",)"
+                        << R"("kind":"heartbeat","observed_at":")" << FormatRfc3339(base)
+                        << R"(","seq":1})"
+                        << "\n";
+    std::string out, err;
+    EXPECT_EQ(Attestctl(daemon.address(), dir, {"import", file}, &out, &err), 1) << out << err;
+    EXPECT_NE(err.find(file + ":1: not stored: "), std::string::npos) << err;
+  }
 
   // Space returns: ingest resumes by itself, without a restart.
   disk.Free();

@@ -61,5 +61,26 @@ TEST(ImportE2eTest, RefusedLinesAreNamedTheRestIsStoredAndTheExitCodeIsOne) {
   EXPECT_TRUE(daemon.Stop().ok());
 }
 
+TEST(ImportE2eTest, AHelloLineAttestdWouldRefuseOnTheWireIsRefusedHere) {
+  const std::string dir = FreshDir("import_hello");
+  DaemonHarness daemon(FreshDir("import_hello_daemon"), nullptr);
+  ASSERT_TRUE(daemon.Start().ok()) << ReadAll(daemon.log_path());
+  const absl::Time t = absl::Now() - absl::Hours(2);
+  std::string labels;
+  for (int i = 0; i < 65; ++i) labels += StrCat(i == 0 ? "" : ",", "\"k", i, "\":\"v\"");
+  const std::string file = dir + "/in.jsonl";
+  std::ofstream(file) << StrCat(
+                             R"({"hello":{"agent_version":"0.1.0","instance_id":"i1","labels":{)",
+                             labels, R"(}},"host":"web-1","instance_id":"i1","kind":"hello",)",
+                             R"("observed_at":")", FormatRfc3339(t), R"(","seq":0})")
+                      << "\n"
+                      << Beat("web-1", 1, t) << "\n";
+  std::string out, err;
+  EXPECT_EQ(Attestctl(daemon.address(), dir, {"import", file}, &out, &err), 1) << out << err;
+  EXPECT_NE(err.find(file + ":1: hello.labels: more than 64 labels"), std::string::npos) << err;
+  EXPECT_NE(out.find("accepted 1"), std::string::npos) << out;
+  EXPECT_TRUE(daemon.Stop().ok());
+}
+
 }  // namespace
 }  // namespace attest::testing_support
