@@ -38,16 +38,28 @@ absl::Status AddSudoersFile(const RootFs& root, const std::string& path,
   return absl::OkStatus();
 }
 
+// Malformed passwd/group lines are left out of the snapshot (as glibc
+// leaves them out), but someone should fix them.
+void WarnSkipped(std::string_view file, const std::vector<SkippedLine>& skipped) {
+  for (const SkippedLine& s : skipped) {
+    spdlog::warn("{} line {}: {}; the line is skipped", file, s.line, s.reason);
+  }
+}
+
 }  // namespace
 
 absl::StatusOr<v1::AccessSnapshot> TakeAccessSnapshot(const RootFs& root) {
   v1::AccessSnapshot snapshot;
+  std::vector<SkippedLine> skipped;
   auto passwd = root.ReadFile("/etc/passwd");
   if (!passwd.ok()) return passwd.status();
-  for (auto& u : ParsePasswd(*passwd)) *snapshot.add_users() = std::move(u);
+  for (auto& u : ParsePasswd(*passwd, &skipped)) *snapshot.add_users() = std::move(u);
+  WarnSkipped("/etc/passwd", skipped);
   auto group = root.ReadFile("/etc/group");
   if (!group.ok()) return group.status();
-  for (auto& g : ParseGroup(*group)) *snapshot.add_groups() = std::move(g);
+  skipped.clear();
+  for (auto& g : ParseGroup(*group, &skipped)) *snapshot.add_groups() = std::move(g);
+  WarnSkipped("/etc/group", skipped);
 
   if (root.Exists("/etc/sudoers")) {
     if (absl::Status s = AddSudoersFile(root, "/etc/sudoers", snapshot); !s.ok()) return s;

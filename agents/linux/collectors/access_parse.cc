@@ -4,7 +4,9 @@
 
 #include <algorithm>
 #include <cctype>
+#include <limits>
 #include <map>
+#include <optional>
 #include <set>
 
 #include "common/strings.h"
@@ -12,13 +14,22 @@
 namespace attest::agent {
 namespace {
 
-uint32_t ToU32(std::string_view s) {
-  uint32_t v = 0;
+// A uid or gid: decimal digits that fit in 32 bits (uid_t), else nullopt.
+// glibc's nss_files skips a line whose id is empty or not a number; an
+// out-of-range one it reads as (uid_t)-1, which no one can log in as.
+std::optional<uint32_t> ParseId(std::string_view s) {
+  if (s.empty()) return std::nullopt;
+  uint64_t v = 0;
   for (char c : s) {
-    if (!isdigit(static_cast<unsigned char>(c))) return 0;
-    v = v * 10 + static_cast<uint32_t>(c - '0');
+    if (!isdigit(static_cast<unsigned char>(c))) return std::nullopt;
+    v = v * 10 + static_cast<uint64_t>(c - '0');
+    if (v > std::numeric_limits<uint32_t>::max()) return std::nullopt;
   }
-  return v;
+  return static_cast<uint32_t>(v);
+}
+
+void Skip(std::vector<SkippedLine>* skipped, size_t line, std::string reason) {
+  if (skipped != nullptr) skipped->push_back(SkippedLine{line, std::move(reason)});
 }
 
 std::string Sha256(std::string_view data) {
@@ -137,16 +148,25 @@ v1::AccessChange Change(v1::AccessChangeKind kind, std::string subject, std::str
 
 }  // namespace
 
-std::vector<v1::UserEntry> ParsePasswd(std::string_view text) {
+std::vector<v1::UserEntry> ParsePasswd(std::string_view text, std::vector<SkippedLine>* skipped) {
   std::vector<v1::UserEntry> users;
-  for (std::string_view line : Split(text, "\n")) {
+  const auto lines = Split(text, "\n");
+  for (size_t n = 0; n < lines.size(); ++n) {
+    const std::string_view line = lines[n];
     if (TrimWhitespace(line).empty() || line[0] == '#') continue;
     const auto f = Split(line, ":");
     if (f.size() < 7 || f[0].empty()) continue;
+    const std::optional<uint32_t> uid = ParseId(f[2]), gid = ParseId(f[3]);
+    if (!uid || !gid) {
+      Skip(skipped, n + 1,
+           StrCat("user ", f[0], ": ", !uid ? "uid" : "gid", " \"", !uid ? f[2] : f[3],
+                  "\" is not a number from 0 to 4294967295"));
+      continue;
+    }
     v1::UserEntry u;
     u.set_name(std::string(f[0]));  // f[1], the password field, is never kept
-    u.set_uid(ToU32(f[2]));
-    u.set_gid(ToU32(f[3]));
+    u.set_uid(*uid);
+    u.set_gid(*gid);
     u.set_home(std::string(f[5]));
     u.set_shell(std::string(TrimWhitespace(f[6])));
     users.push_back(std::move(u));
@@ -154,15 +174,23 @@ std::vector<v1::UserEntry> ParsePasswd(std::string_view text) {
   return users;
 }
 
-std::vector<v1::GroupEntry> ParseGroup(std::string_view text) {
+std::vector<v1::GroupEntry> ParseGroup(std::string_view text, std::vector<SkippedLine>* skipped) {
   std::vector<v1::GroupEntry> groups;
-  for (std::string_view line : Split(text, "\n")) {
+  const auto lines = Split(text, "\n");
+  for (size_t n = 0; n < lines.size(); ++n) {
+    const std::string_view line = lines[n];
     if (TrimWhitespace(line).empty() || line[0] == '#') continue;
     const auto f = Split(line, ":");
     if (f.size() < 4 || f[0].empty()) continue;
+    const std::optional<uint32_t> gid = ParseId(f[2]);
+    if (!gid) {
+      Skip(skipped, n + 1,
+           StrCat("group ", f[0], ": gid \"", f[2], "\" is not a number from 0 to 4294967295"));
+      continue;
+    }
     v1::GroupEntry g;
     g.set_name(std::string(f[0]));
-    g.set_gid(ToU32(f[2]));
+    g.set_gid(*gid);
     for (std::string_view m : Split(TrimWhitespace(f[3]), ",")) {
       if (!TrimWhitespace(m).empty()) g.add_members(std::string(TrimWhitespace(m)));
     }

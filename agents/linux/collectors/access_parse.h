@@ -14,8 +14,20 @@
 
 namespace attest::agent {
 
-std::vector<v1::UserEntry> ParsePasswd(std::string_view text);
-std::vector<v1::GroupEntry> ParseGroup(std::string_view text);
+// A line of /etc/passwd or /etc/group that was skipped as malformed.
+struct SkippedLine {
+  size_t line = 0;     // 1-based
+  std::string reason;  // e.g. "user x: uid \"abc\" is not a number from 0 to 4294967295"
+};
+
+// Entries of /etc/passwd and /etc/group. Lines with too few fields are
+// skipped. So is a line whose uid or gid is not a number that fits in
+// 32 bits, as glibc's nss_files skips it (the entry grants no login, and
+// must not be read as uid 0); such lines are added to `skipped` if given.
+std::vector<v1::UserEntry> ParsePasswd(std::string_view text,
+                                       std::vector<SkippedLine>* skipped = nullptr);
+std::vector<v1::GroupEntry> ParseGroup(std::string_view text,
+                                       std::vector<SkippedLine>* skipped = nullptr);
 
 // True for shells that allow a login (not nologin/false/sync, not empty).
 bool IsLoginShell(std::string_view shell);

@@ -72,13 +72,18 @@ absl::Status CollectRpm(const CollectContext& ctx, v1::PatchState& patch) {
     return absl::UnavailableError(StrCat("dnf check-update exited ", updates->exit_code, ": ",
                                          FirstLine(updates->stderr_text)));
   }
-  std::set<std::string> security;
+  // Without the advisories every pending update would read as "not
+  // security", and patch.security_sla would pass with no security data at
+  // all: a failure here is the collector's failure.
   std::vector<std::string> advisories = {"dnf", "-q", "updateinfo", "list", "--security"};
   advisories.insert(advisories.begin() + 1, dnf_root.begin(), dnf_root.end());
-  if (auto sec = ctx.commands.Run(advisories, kPackageToolTimeout);
-      sec.ok() && sec->exit_code == 0) {
-    security = ParseDnfSecurityNames(sec->stdout_text);
+  auto sec = ctx.commands.Run(advisories, kPackageToolTimeout);
+  if (!sec.ok()) return sec.status();
+  if (sec->exit_code != 0) {
+    return absl::UnavailableError(StrCat("dnf updateinfo list --security exited ", sec->exit_code,
+                                         ": ", FirstLine(sec->stderr_text)));
   }
+  const std::set<std::string> security = ParseDnfSecurityNames(sec->stdout_text);
   const auto installed = ParseRpmQuery(rpm->stdout_text);
   for (auto& u : ParseDnfCheckUpdate(updates->stdout_text)) {
     if (auto it = installed.find(u.package()); it != installed.end()) {
