@@ -47,7 +47,9 @@ std::string& Data(std::vector<Entry>& entries, const std::string& name) {
 class BundleBadInputTest : public testing::Test {
  protected:
   void SetUp() override {
-    path_ = testing::TempDir() + "/bundle_bad_input.tar";
+    // ctest runs each test as its own process, side by side: a file each.
+    path_ = testing::TempDir() + "/bundle_bad_input_" +
+            testing::UnitTest::GetInstance()->current_test_info()->name() + ".tar";
     seed_ = ReadSeed();
     ASSERT_EQ(seed_.size(), 3u);
   }

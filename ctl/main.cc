@@ -50,7 +50,8 @@ constexpr char kCommands[] =
     "  pki init [--pki-dir D] [--trust-domain TD] [--dns NAME] [--ip ADDR]\n"
     "                        create a CA and attestd's server certificate\n"
     "  pki issue-agent HOST | issue-admin NAME | issue-auditor NAME | issue-server NAME\n"
-    "                        issue a certificate with the SPIFFE SAN attestd expects\n\n"
+    "                        issue a certificate with the SPIFFE SAN attestd expects\n"
+    "  pki revoke CERT.crt   add a certificate to PKI_DIR/crl.pem (attestd --crl)\n\n"
     "Output: --format table (default), json or csv for every command that lists; report\n"
     "also html and pdf. Progress goes to stderr when it is a terminal.\n"
     "Times are RFC 3339 (2026-01-01T00:00:00Z); durations like 15m, 2h, 14d.\n"
@@ -131,8 +132,9 @@ const std::map<std::string, CommandHelp>& CommandHelps() {
       {"signing-key", {"signing-key\n\nattestd's checkpoint public key (PEM).", {}}},
       {"pki",
        {"pki init | issue-agent HOST | issue-admin NAME | issue-auditor NAME | "
-        "issue-server NAME\n\nA development CA and certificates with the SPIFFE SANs "
-        "attestd expects. No daemon.",
+        "issue-server NAME | revoke CERT.crt\n\nA development CA and certificates with the "
+        "SPIFFE SANs attestd expects, and a revocation list (PKI_DIR/crl.pem) for attestd "
+        "--crl. No daemon.",
         {"pki-dir", "trust-domain", "dns", "ip", "valid-days"},
         false}},
   };

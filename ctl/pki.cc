@@ -153,4 +153,70 @@ absl::StatusOr<KeyAndCert> Issue(const KeyAndCert& ca, const CertSpec& spec) {
   return KeyAndCert{KeyPem(key.get()), CertPem(cert->get())};
 }
 
+absl::StatusOr<std::string> Revoke(const KeyAndCert& ca, const std::string& existing_crl_pem,
+                                   const std::string& cert_pem, absl::Time at,
+                                   absl::Time next_update) {
+  auto ca_key = ParseKey(ca.key_pem);
+  if (!ca_key.ok()) return ca_key.status();
+  auto ca_cert = ParseCert(ca.cert_pem);
+  if (!ca_cert.ok()) return ca_cert.status();
+  std::unique_ptr<BIO, BioDeleter> cert_bio(
+      BIO_new_mem_buf(cert_pem.data(), static_cast<int>(cert_pem.size())));
+  Cert cert(PEM_read_bio_X509(cert_bio.get(), nullptr, nullptr, nullptr));
+  if (!cert) return absl::InvalidArgumentError("not a PEM certificate");
+  if (X509_NAME_cmp(X509_get_issuer_name(cert.get()), X509_get_subject_name(ca_cert->get())) != 0) {
+    return absl::InvalidArgumentError("the certificate was not issued by this CA");
+  }
+  std::unique_ptr<X509_CRL, decltype(&X509_CRL_free)> crl(X509_CRL_new(), &X509_CRL_free);
+  if (!crl || X509_CRL_set_version(crl.get(), 1) != 1 ||
+      X509_CRL_set_issuer_name(crl.get(), X509_get_subject_name(ca_cert->get())) != 1) {
+    return OpenSslError("new CRL");
+  }
+  auto add = [&](const ASN1_INTEGER* serial, const ASN1_TIME* when) {
+    X509_REVOKED* r = X509_REVOKED_new();
+    if (r == nullptr) return false;
+    if (X509_REVOKED_set_serialNumber(r, const_cast<ASN1_INTEGER*>(serial)) != 1 ||
+        X509_REVOKED_set_revocationDate(r, const_cast<ASN1_TIME*>(when)) != 1 ||
+        X509_CRL_add0_revoked(crl.get(), r) != 1) {
+      X509_REVOKED_free(r);
+      return false;
+    }
+    return true;
+  };
+  const ASN1_INTEGER* serial = X509_get0_serialNumber(cert.get());
+  bool listed = false;
+  if (!existing_crl_pem.empty()) {
+    // The entries of the current list carry over, each with its own date.
+    std::unique_ptr<BIO, BioDeleter> bio(
+        BIO_new_mem_buf(existing_crl_pem.data(), static_cast<int>(existing_crl_pem.size())));
+    std::unique_ptr<X509_CRL, decltype(&X509_CRL_free)> old(
+        PEM_read_bio_X509_CRL(bio.get(), nullptr, nullptr, nullptr), &X509_CRL_free);
+    if (!old) return absl::InvalidArgumentError("the existing CRL is not a PEM CRL");
+    const STACK_OF(X509_REVOKED)* entries = X509_CRL_get_REVOKED(old.get());
+    for (int i = 0; i < sk_X509_REVOKED_num(entries); ++i) {
+      const X509_REVOKED* e = sk_X509_REVOKED_value(entries, i);
+      listed = listed || ASN1_INTEGER_cmp(X509_REVOKED_get0_serialNumber(e), serial) == 0;
+      if (!add(X509_REVOKED_get0_serialNumber(e), X509_REVOKED_get0_revocationDate(e))) {
+        return OpenSslError("copy a CRL entry");
+      }
+    }
+  }
+  std::unique_ptr<ASN1_TIME, decltype(&ASN1_TIME_free)> when(
+      ASN1_TIME_set(nullptr, absl::ToTimeT(at)), &ASN1_TIME_free);
+  std::unique_ptr<ASN1_TIME, decltype(&ASN1_TIME_free)> next(
+      ASN1_TIME_set(nullptr, absl::ToTimeT(next_update)), &ASN1_TIME_free);
+  if (!when || !next) return OpenSslError("CRL times");
+  if (!listed && !add(serial, when.get())) return OpenSslError("add the CRL entry");
+  if (X509_CRL_set1_lastUpdate(crl.get(), when.get()) != 1 ||
+      X509_CRL_set1_nextUpdate(crl.get(), next.get()) != 1 || X509_CRL_sort(crl.get()) != 1 ||
+      X509_CRL_sign(crl.get(), ca_key->get(), EVP_sha256()) == 0) {
+    return OpenSslError("sign the CRL");
+  }
+  std::unique_ptr<BIO, BioDeleter> out(BIO_new(BIO_s_mem()));
+  PEM_write_bio_X509_CRL(out.get(), crl.get());
+  char* data = nullptr;
+  const long len = BIO_get_mem_data(out.get(), &data);
+  return std::string(data, len);
+}
+
 }  // namespace attest::pki

@@ -35,6 +35,14 @@ absl::StatusOr<KeyAndCert> MakeCa(const std::string& common_name, absl::Time not
 // A leaf certificate signed by `ca`.
 absl::StatusOr<KeyAndCert> Issue(const KeyAndCert& ca, const CertSpec& spec);
 
+// A certificate revocation list signed by `ca`: the entries of
+// `existing_crl_pem` (empty for none) and `cert_pem`'s serial, revoked at
+// `at`, valid until `next_update`. InvalidArgument for a certificate this CA
+// did not issue.
+absl::StatusOr<std::string> Revoke(const KeyAndCert& ca, const std::string& existing_crl_pem,
+                                   const std::string& cert_pem, absl::Time at,
+                                   absl::Time next_update);
+
 // spiffe://<trust_domain>/<role>/<name>, role one of host, admin, auditor.
 std::string SpiffeId(const std::string& trust_domain, const std::string& role,
                      const std::string& name);

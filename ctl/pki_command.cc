@@ -161,6 +161,37 @@ int Init(const PkiFlags& f) {
   return IssueOne(dir, "server", "attestd", f);
 }
 
+// Adds CERT's serial to DIR/crl.pem (made on first use), signed by the CA.
+// attestd reads the file with --crl and again on SIGHUP.
+int RevokeOne(const std::string& dir, const std::string& cert_path, const PkiFlags& f) {
+  auto ca = LoadCa(dir);
+  if (!ca.ok()) return Fail(std::string(ca.status().message()));
+  auto cert = ReadFileToString(cert_path);
+  if (!cert.ok()) {
+    fprintf(stderr, "attestctl: pki: %s\n", std::string(cert.status().message()).c_str());
+    return kExitUsage;
+  }
+  const std::string crl_path = dir + "/crl.pem";
+  std::string existing;
+  if (fs::exists(crl_path)) {
+    auto text = ReadFileToString(crl_path);
+    if (!text.ok()) return Fail(std::string(text.status().message()));
+    existing = *text;
+  }
+  const absl::Time now = absl::Now();
+  auto crl = pki::Revoke(*ca, existing, *cert, now, now + absl::Hours(24 * f.days));
+  if (!crl.ok()) return Fail(attest::StrCat(cert_path, ": ", crl.status().message()));
+  const std::string next = crl_path + ".new";
+  fs::remove(next);
+  if (absl::Status s = WriteNew(next, *crl, 0644); !s.ok()) return Fail(std::string(s.message()));
+  if (rename(next.c_str(), crl_path.c_str()) != 0) {
+    return Fail(attest::StrCat("cannot replace ", crl_path));
+  }
+  printf("revoked %s in %s (valid %ld days); send attestd a SIGHUP to read it\n", cert_path.c_str(),
+         crl_path.c_str(), f.days);
+  return kExitOk;
+}
+
 }  // namespace
 
 int PkiCommand(const std::vector<std::string>& args, const PkiFlags& f) {
@@ -169,7 +200,9 @@ int PkiCommand(const std::vector<std::string>& args, const PkiFlags& f) {
     fputs(
         "usage: attestctl pki init [--pki-dir D] [--trust-domain TD] [--dns NAME] [--ip ADDR]\n"
         "       attestctl pki issue-server NAME | issue-agent HOST | issue-admin NAME |\n"
-        "                     issue-auditor NAME [--pki-dir D] [--valid-days N]\n",
+        "                     issue-auditor NAME [--pki-dir D] [--valid-days N]\n"
+        "       attestctl pki revoke CERT.crt [--pki-dir D] [--valid-days N]   (writes "
+        "D/crl.pem)\n",
         stderr);
     return kExitUsage;
   };
@@ -178,6 +211,7 @@ int PkiCommand(const std::vector<std::string>& args, const PkiFlags& f) {
     return kExitUsage;
   }
   if (sub == "init") return args.size() == 2 ? Init(f) : usage();
+  if (sub == "revoke") return args.size() == 3 ? RevokeOne(f.dir, args[2], f) : usage();
   static const std::map<std::string, std::string> kKinds = {{"issue-server", "server"},
                                                             {"issue-agent", "agents"},
                                                             {"issue-admin", "admins"},

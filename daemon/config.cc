@@ -33,6 +33,9 @@ absl::StatusOr<ParsedArgs> ParseArgs(int argc, char** argv) {
   flags.Bool("insecure", &c.insecure,
              "no TLS, host id from the hello; only allowed on a loopback address");
   flags.String("trust-domain", &c.trust_domain, "SPIFFE trust domain of client certificates");
+  flags.String("crl", &c.crl,
+               "revoked client certificates: PEM CRL signed by --client-ca (attestctl pki\n"
+               "revoke writes one); SIGHUP re-reads it");
   flags.Int("max-message-bytes", &c.max_message_bytes, "largest accepted message");
   flags.Int("min-free-disk-mib", &c.min_free_disk_mib,
             "refuse writes (RESOURCE_EXHAUSTED, nothing acked) while the data dir's disk has\n"
@@ -74,6 +77,9 @@ absl::StatusOr<ParsedArgs> ParseArgs(int argc, char** argv) {
   } else if (c.tls_cert.empty() || c.tls_key.empty() || c.client_ca.empty()) {
     return absl::InvalidArgumentError(
         "TLS needs --tls-cert, --tls-key and --client-ca (or --insecure on loopback)");
+  }
+  if (c.insecure && !c.crl.empty()) {
+    return absl::InvalidArgumentError("--crl needs TLS: there are no certificates with --insecure");
   }
   if (auto d = ParseHumanDuration(c.judge_delay); !d.ok()) {
     return absl::InvalidArgumentError(attest::StrCat("--judge-delay: ", d.status().message()));

@@ -17,6 +17,7 @@ struct Config {
   std::string client_ca;
   bool insecure = false;
   std::string trust_domain = "attest";
+  std::string crl;  // PEM CRL(s) of the client CA; empty: no revocation list
   int64_t max_message_bytes = 4 << 20;
   int64_t min_free_disk_mib = 256;  // writes refused below this much free space
   int64_t max_streams = 20000;

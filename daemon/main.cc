@@ -67,6 +67,12 @@ int main(int argc, char** argv) {
   for (;;) {
     sigwait(&signals, &received);
     if (received != SIGHUP) break;
+    if (!config.crl.empty()) {
+      if (absl::Status s = server.ReloadCrl(); !s.ok()) {
+        spdlog::error("CRL refused: {}; keeping the last good revocation list",
+                      std::string(s.message()));
+      }
+    }
     if (config.policy.empty()) {
       spdlog::warn("SIGHUP: no --policy file to reload");
     } else if (absl::Status s = server.ReloadPolicy(); !s.ok()) {

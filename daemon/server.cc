@@ -18,6 +18,7 @@
 #include "daemon/engine/engine.h"
 #include "daemon/ingest/agent_service.h"
 #include "daemon/ingest/committer.h"
+#include "daemon/ingest/revocation.h"
 #include "daemon/metrics/compliance.h"
 #include "daemon/metrics/ingest_metrics.h"
 #include "daemon/store/rocksdb_store.h"
@@ -40,6 +41,7 @@ absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> Credentials(const Confi
 }  // namespace
 
 struct Server::Parts {
+  ingest::Revocations revocations;  // first: the services below point at it
   std::shared_ptr<prometheus::Registry> registry = std::make_shared<prometheus::Registry>();
   std::unique_ptr<metrics::IngestMetrics> ingest_metrics =
       std::make_unique<metrics::IngestMetrics>(*registry);
@@ -69,6 +71,9 @@ Server::~Server() { Shutdown(); }
 absl::Status Server::Start() {
   auto creds = Credentials(config_);
   if (!creds.ok()) return creds.status();
+  if (!config_.crl.empty()) {
+    if (absl::Status s = ReloadCrl(); !s.ok()) return s;
+  }
   auto store = store::OpenRocksDbStore(
       config_.data_dir,
       {.min_free_bytes = static_cast<uint64_t>(std::max<int64_t>(0, config_.min_free_disk_mib))
@@ -108,6 +113,7 @@ absl::Status Server::Start() {
   ingest::AgentServiceOptions agent_options;
   agent_options.insecure = config_.insecure;
   agent_options.trust_domain = config_.trust_domain;
+  agent_options.revocations = &parts_->revocations;
   agent_options.max_streams = static_cast<size_t>(config_.max_streams);
   agent_options.rate_per_host = static_cast<double>(config_.rate_per_host);
   agent_options.burst_per_host = static_cast<double>(config_.burst_per_host);
@@ -123,6 +129,7 @@ absl::Status Server::Start() {
       *parts_->store, *parts_->engine, *parts_->committer, clock_,
       admin::AdminServiceOptions{.insecure = config_.insecure,
                                  .trust_domain = config_.trust_domain,
+                                 .revocations = &parts_->revocations,
                                  .checkpoints = parts_->checkpoints.get()});
 
   grpc::ServerBuilder builder;
@@ -270,6 +277,15 @@ void Server::Shutdown() {
     }
   }
   spdlog::info("attestd stopped");
+}
+
+absl::Status Server::ReloadCrl() {
+  if (config_.crl.empty()) return absl::FailedPreconditionError("no --crl file was given");
+  if (absl::Status s = parts_->revocations.Load(config_.crl, config_.client_ca); !s.ok()) {
+    return s;
+  }
+  spdlog::info("CRL {}: {} revoked certificates", config_.crl, parts_->revocations.size());
+  return absl::OkStatus();
 }
 
 absl::Status Server::ReloadPolicy() {

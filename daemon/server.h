@@ -24,6 +24,8 @@ class Server {
   // Reads and loads --policy again. A bad file is refused with
   // "FILE:LINE: what is wrong", and the last good version stays in force.
   [[nodiscard]] absl::Status ReloadPolicy();
+  // Re-reads --crl; on failure the last good list stays in force.
+  [[nodiscard]] absl::Status ReloadCrl();
   // The address actually bound (resolves port 0).
   const std::string& bound_address() const { return bound_address_; }
   // The /metrics address actually bound ("" when metrics are off).

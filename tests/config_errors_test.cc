@@ -132,6 +132,8 @@ INSTANTIATE_TEST_SUITE_P(
         Attestd("config_null", {"--config={dir}/null.yaml"}, 2,
                 "null.yaml:1: \"listen\" must be a value or a list"),
         Attestd("config_key", {"--config={dir}/key.yaml"}, 2, "key.yaml:1:"),
+        Attestd("crl_insecure", {"--crl={dir}/not-pem.txt"}, 2,
+                "--crl needs TLS: there are no certificates with --insecure"),
         Attestd("metrics_listen", {"--metrics-listen=192.0.2.1:9464"}, 1,
                 "cannot serve metrics on 192.0.2.1:9464"),
         AttestdTls("cert_not_pem", "{ca}", "{dir}/not-pem.txt", "{key}",

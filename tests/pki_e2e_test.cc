@@ -6,8 +6,11 @@
 #include <sys/stat.h>
 
 #include <csignal>
+#include <fstream>
 
 #include "common/strings.h"
+#include "daemon/ingest/test_signals.h"
+#include "tests/support/daemon_harness.h"
 #include "tests/support/process.h"
 
 namespace attest::testing_support {
@@ -107,6 +110,107 @@ TEST(PkiE2eTest, IssuedCertificatesWorkWithAttestdAndCarryTheirRoles) {
   EXPECT_EQ(Tool(with(as("agents/web-1"), {"hosts"}), dir, &out), 1) << out;
   daemon->Signal(SIGTERM);
   EXPECT_EQ(*daemon->Wait(absl::Seconds(30)), 0);
+}
+
+// A stream as the certificate in PKI/WHO.{crt,key}: true when its hello is
+// welcomed; `status` gets the stream's end otherwise.
+bool HelloAs(const std::string& addr, const std::string& pki, const std::string& who,
+             grpc::Status* status) {
+  grpc::SslCredentialsOptions ssl;
+  ssl.pem_root_certs = ReadAll(pki + "/ca.crt");
+  ssl.pem_cert_chain = ReadAll(pki + "/" + who + ".crt");
+  ssl.pem_private_key = ReadAll(pki + "/" + who + ".key");
+  TestAgent agent(grpc::CreateChannel(addr, grpc::SslCredentials(ssl)), absl::Seconds(10));
+  const bool welcomed = agent.Hello(testing_signals::Hello("", "inst-1"));
+  *status = agent.Finish();
+  return welcomed;
+}
+
+TEST(PkiE2eTest, ARevokedCertificateIsRefusedOnceTheCrlSaysSo) {
+  const std::string dir = FreshDir("pki_crl");
+  const std::string pki = dir + "/pki";
+  const std::string ctl = BinaryPath("attestctl");
+  std::string out;
+  ASSERT_EQ(Tool({ctl, "pki", "init", "--pki-dir", pki}, dir, &out), 0) << out;
+  for (const auto& [sub, name] :
+       std::vector<std::pair<std::string, std::string>>{{"issue-agent", "web-1"},
+                                                        {"issue-agent", "web-2"},
+                                                        {"issue-admin", "ana"},
+                                                        {"issue-admin", "eve"}}) {
+    ASSERT_EQ(Tool({ctl, "pki", sub, name, "--pki-dir", pki}, dir, &out), 0) << out;
+  }
+  ASSERT_EQ(Tool({ctl, "pki", "revoke", pki + "/agents/web-2.crt", "--pki-dir", pki}, dir, &out), 0)
+      << out;
+  // openssl reads the list as a CRL signed by the CA, naming web-2's serial.
+  ASSERT_EQ(Tool({"/usr/bin/openssl", "crl", "-in", pki + "/crl.pem", "-CAfile", pki + "/ca.crt",
+                  "-noout", "-text"},
+                 dir, &out),
+            0)
+      << out;
+  EXPECT_NE(out.find("verify OK"), std::string::npos) << out;
+  std::string serial;
+  ASSERT_EQ(
+      Tool({"/usr/bin/openssl", "x509", "-in", pki + "/agents/web-2.crt", "-noout", "-serial"}, dir,
+           &serial),
+      0);
+  serial = serial.substr(serial.find('=') + 1);
+  serial.erase(serial.find_last_not_of("\n") + 1);
+  EXPECT_NE(out.find("Serial Number: " + serial), std::string::npos) << serial << "\n" << out;
+
+  const std::string ready = dir + "/ready";
+  auto daemon = ChildProcess::Start(
+      {BinaryPath("attestd"), "--listen", "127.0.0.1:0", "--data-dir", dir + "/data", "--tls-cert",
+       pki + "/server/attestd.crt", "--tls-key", pki + "/server/attestd.key", "--client-ca",
+       pki + "/ca.crt", "--crl", pki + "/crl.pem", "--ready-file", ready},
+      dir + "/attestd.log");
+  ASSERT_TRUE(daemon.ok());
+  auto address = WaitForFile(ready, &*daemon, absl::Seconds(30));
+  ASSERT_TRUE(address.ok()) << ReadAll(dir + "/attestd.log");
+  const std::string addr = address->substr(0, address->find('\n'));
+
+  grpc::Status status;
+  EXPECT_TRUE(HelloAs(addr, pki, "agents/web-1", &status)) << status.error_message();
+  EXPECT_FALSE(HelloAs(addr, pki, "agents/web-2", &status));
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::UNAUTHENTICATED);
+  EXPECT_NE(status.error_message().find("certificate serial " + serial + " was revoked at"),
+            std::string::npos)
+      << status.error_message();
+
+  auto hosts_as = [&](const std::string& who, std::string* output) {
+    return Tool({ctl, "--daemon", addr, "--ca", pki + "/ca.crt", "--tls-cert",
+                 pki + "/" + who + ".crt", "--tls-key", pki + "/" + who + ".key", "hosts"},
+                dir, output);
+  };
+  ASSERT_EQ(hosts_as("admins/eve", &out), 0) << out;
+  // Revoking an admin takes effect at the SIGHUP that re-reads the list.
+  ASSERT_EQ(Tool({ctl, "pki", "revoke", pki + "/admins/eve.crt", "--pki-dir", pki}, dir, &out), 0);
+  daemon->Signal(SIGHUP);
+  EXPECT_TRUE(Eventually([&] { return hosts_as("admins/eve", &out) == 1; })) << out;
+  EXPECT_NE(out.find("was revoked at"), std::string::npos) << out;
+  EXPECT_EQ(hosts_as("admins/ana", &out), 0) << out;
+  EXPECT_FALSE(HelloAs(addr, pki, "agents/web-2", &status));  // still listed
+
+  // A list that does not load leaves the last good one in force.
+  std::ofstream(pki + "/crl.pem", std::ios::trunc) << "not a CRL\n";
+  daemon->Signal(SIGHUP);
+  EXPECT_TRUE(Eventually([&] {
+    return ReadAll(dir + "/attestd.log").find("keeping the last good revocation list") !=
+           std::string::npos;
+  })) << ReadAll(dir + "/attestd.log");
+  EXPECT_EQ(hosts_as("admins/eve", &out), 1) << out;
+  EXPECT_TRUE(HelloAs(addr, pki, "agents/web-1", &status)) << status.error_message();
+  daemon->Signal(SIGTERM);
+  EXPECT_EQ(*daemon->Wait(absl::Seconds(30)), 0);
+
+  // At start, a list that does not load stops attestd.
+  std::string err;
+  EXPECT_EQ(
+      RunTool({BinaryPath("attestd"), "--listen", "127.0.0.1:0", "--data-dir", dir + "/data",
+               "--tls-cert", pki + "/server/attestd.crt", "--tls-key", pki + "/server/attestd.key",
+               "--client-ca", pki + "/ca.crt", "--crl", pki + "/crl.pem"},
+              dir, &out, &err),
+      1);
+  EXPECT_NE(err.find("crl.pem: no PEM X509 CRL in it"), std::string::npos) << err;
 }
 
 }  // namespace

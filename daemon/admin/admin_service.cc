@@ -163,7 +163,8 @@ AdminService::AdminService(store::Store& store, engine::Engine& engine,
 absl::StatusOr<std::string> AdminService::AuthorizeRead(
     grpc::CallbackServerContext* context) const {
   if (options_.insecure) return std::string("loopback");
-  auto peer = ingest::IdentityFromAuthContext(context->auth_context().get(), options_.trust_domain);
+  auto peer = ingest::IdentityFromAuthContext(context->auth_context().get(), options_.trust_domain,
+                                              options_.revocations);
   if (!peer.ok()) return peer.status();
   if (peer->role == ingest::Role::kHost) {
     return absl::PermissionDeniedError(
@@ -175,7 +176,8 @@ absl::StatusOr<std::string> AdminService::AuthorizeRead(
 absl::StatusOr<std::string> AdminService::AuthorizeWrite(
     grpc::CallbackServerContext* context) const {
   if (options_.insecure) return std::string("loopback");
-  auto peer = ingest::IdentityFromAuthContext(context->auth_context().get(), options_.trust_domain);
+  auto peer = ingest::IdentityFromAuthContext(context->auth_context().get(), options_.trust_domain,
+                                              options_.revocations);
   if (!peer.ok()) return peer.status();
   if (peer->role != ingest::Role::kAdmin) {
     return absl::PermissionDeniedError(attest::StrCat(

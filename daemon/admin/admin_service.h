@@ -10,6 +10,7 @@
 #include "common/clock.h"
 #include "daemon/engine/engine.h"
 #include "daemon/ingest/committer.h"
+#include "daemon/ingest/revocation.h"
 #include "daemon/ingest/validate.h"
 #include "daemon/store/store.h"
 
@@ -20,6 +21,7 @@ class Checkpoints;
 struct AdminServiceOptions {
   bool insecure = false;
   std::string trust_domain = "attest";
+  const ingest::Revocations* revocations = nullptr;  // not owned; null: none revoked
   Checkpoints* checkpoints = nullptr;  // must outlive the service; null: no checkpoints
 };
 

@@ -124,7 +124,8 @@ class AgentStream : public grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteB
 
  private:
   absl::StatusOr<PeerIdentity> PeerFromContext() {
-    return IdentityFromAuthContext(context_->auth_context().get(), service_.options_.trust_domain);
+    return IdentityFromAuthContext(context_->auth_context().get(), service_.options_.trust_domain,
+                                   service_.options_.revocations);
   }
 
   void OnHelloLocked(v1::Hello hello) {

@@ -19,6 +19,7 @@
 #include "common/clock.h"
 #include "daemon/ingest/committer.h"
 #include "daemon/ingest/rate_limiter.h"
+#include "daemon/ingest/revocation.h"
 #include "daemon/ingest/validate.h"
 #include "daemon/metrics/ingest_metrics.h"
 
@@ -31,6 +32,7 @@ struct AgentServiceOptions {
   // host id is taken from the Hello.
   bool insecure = false;
   std::string trust_domain = "attest";
+  const Revocations* revocations = nullptr;  // not owned; null: none revoked
   size_t max_streams = 20000;
   double rate_per_host = 2000;    // signals per second, sustained
   double burst_per_host = 20000;  // signals, burst

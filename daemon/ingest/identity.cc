@@ -92,11 +92,16 @@ absl::StatusOr<PeerIdentity> IdentityFromCertificate(std::string_view pem,
 }
 
 absl::StatusOr<PeerIdentity> IdentityFromAuthContext(const grpc::AuthContext* auth,
-                                                     std::string_view trust_domain) {
+                                                     std::string_view trust_domain,
+                                                     const Revocations* revoked) {
   if (auth == nullptr) return absl::UnauthenticatedError("no client certificate");
   auto pems = auth->FindPropertyValues(GRPC_X509_PEM_CERT_PROPERTY_NAME);
   if (pems.empty()) return absl::UnauthenticatedError("no client certificate");
-  return IdentityFromCertificate(std::string_view(pems[0].data(), pems[0].size()), trust_domain);
+  const std::string_view pem(pems[0].data(), pems[0].size());
+  if (revoked != nullptr) {
+    if (absl::Status s = revoked->Check(pem); !s.ok()) return s;
+  }
+  return IdentityFromCertificate(pem, trust_domain);
 }
 
 }  // namespace attest::ingest

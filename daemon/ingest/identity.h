@@ -11,6 +11,7 @@
 #include <string_view>
 
 #include "absl/status/statusor.h"
+#include "daemon/ingest/revocation.h"
 #include "grpc/grpc_security_constants.h"
 #include "grpcpp/security/auth_context.h"
 
@@ -32,9 +33,11 @@ absl::StatusOr<PeerIdentity> IdentityFromCertificate(std::string_view pem,
                                                      std::string_view trust_domain);
 
 // The identity of a gRPC peer from its verified certificate;
-// Unauthenticated when the connection carries none.
+// Unauthenticated when the connection carries none, or (with `revoked`) when
+// the certificate has been revoked.
 absl::StatusOr<PeerIdentity> IdentityFromAuthContext(const grpc::AuthContext* auth,
-                                                     std::string_view trust_domain);
+                                                     std::string_view trust_domain,
+                                                     const Revocations* revoked = nullptr);
 
 }  // namespace attest::ingest
 
