@@ -7,6 +7,7 @@
 #include "common/json.h"
 #include "common/strings.h"
 #include "common/time_util.h"
+#include "common/utf8.h"
 #include "ctl/client.h"
 #include "ctl/listing.h"
 #include "ctl/report_format.h"
@@ -57,6 +58,12 @@ int Import(Stub& admin, const std::string& file) {
   while (std::getline(in, line)) {
     ++line_no;
     if (TrimWhitespace(line).empty()) continue;
+    if (!IsValidUtf8(line)) {
+      // attestd could not decode a request carrying it (protobuf strings
+      // are UTF-8), and the whole batch would fail.
+      rejected.emplace_back(line_no, "not valid UTF-8");
+      continue;
+    }
     auto record = evidence::ParseInterchangeLine(line);
     if (!record.ok()) {
       rejected.emplace_back(line_no, std::string(record.status().message()));
@@ -162,6 +169,9 @@ int Approve(Stub& admin, const CommandFlags& f) {
     std::string line;
     while (std::getline(in, line)) {
       if (TrimWhitespace(line).empty()) continue;
+      if (!IsValidUtf8(line)) {
+        return Usage(StrCat("approve: ", f.from_file, ": a line is not valid UTF-8"));
+      }
       auto j = Json::Parse(line);
       const Json* id = j.ok() ? j->Find("change_id") : nullptr;
       const Json* ticket = j.ok() ? j->Find("ticket") : nullptr;
@@ -176,9 +186,11 @@ int Approve(Stub& admin, const CommandFlags& f) {
       a.set_change_id(id->as_string());
       a.set_ticket(ticket->as_string());
       a.set_approver(approver->as_string());
-      if (at && at->is_string() && !TimeFlag("at", at->as_string(), a.mutable_approved_at())) {
-        return kExitUsage;
+      if (at != nullptr && !at->is_string()) {
+        // Ignoring it would date the approval now, not when it was given.
+        return Usage(StrCat("approve: ", f.from_file, ": \"at\" must be an RFC 3339 string"));
       }
+      if (at && !TimeFlag("at", at->as_string(), a.mutable_approved_at())) return kExitUsage;
     }
   } else {
     if (f.change.empty() || f.ticket.empty() || f.approver.empty()) {

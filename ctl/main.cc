@@ -9,6 +9,7 @@
 #include "common/json.h"
 #include "common/strings.h"
 #include "common/time_util.h"
+#include "common/utf8.h"
 #include "ctl/bundle_command.h"
 #include "ctl/client.h"
 #include "ctl/engine_commands.h"
@@ -164,6 +165,14 @@ int Evidence(v1::AdminService::Stub& admin, const std::string& host) {
 }
 
 int Main(int argc, char** argv) {
+  // Every string reaches attestd in a protobuf string field, which must be
+  // UTF-8: a Latin-1 ticket number would fail the call with an empty error.
+  for (int i = 1; i < argc; ++i) {
+    if (!IsValidUtf8(argv[i])) {
+      fprintf(stderr, "attestctl: argument %d is not valid UTF-8\n", i);
+      return kExitUsage;
+    }
+  }
   ClientOptions client;
   CommandFlags f;
   std::string& format = f.format;

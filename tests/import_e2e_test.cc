@@ -74,10 +74,13 @@ TEST(ImportE2eTest, AHelloLineAttestdWouldRefuseOnTheWireIsRefusedHere) {
                              labels, R"(}},"host":"web-1","instance_id":"i1","kind":"hello",)",
                              R"("observed_at":")", FormatRfc3339(t), R"(","seq":0})")
                       << "\n"
-                      << Beat("web-1", 1, t) << "\n";
+                      << Beat("web-1", 1, t) << "\n"
+                      << R"({"heartbeat":{},"host":"web-1","instance_id":"i1","kind":"heartbeat",)"
+                      << "\"note\":\"caf\xe9\"}\n";  // Latin-1: not UTF-8
   std::string out, err;
   EXPECT_EQ(Attestctl(daemon.address(), dir, {"import", file}, &out, &err), 1) << out << err;
   EXPECT_NE(err.find(file + ":1: hello.labels: more than 64 labels"), std::string::npos) << err;
+  EXPECT_NE(err.find(file + ":3: not valid UTF-8"), std::string::npos) << err;
   EXPECT_NE(out.find("accepted 1"), std::string::npos) << out;
   EXPECT_TRUE(daemon.Stop().ok());
 }

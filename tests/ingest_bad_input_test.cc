@@ -4,7 +4,10 @@
 #include <grpcpp/impl/codegen/client_callback.h>
 #include <grpcpp/impl/codegen/sync_stream.h>
 
+#include <fstream>
+
 #include "absl/time/clock.h"
+#include "ctl/pki.h"
 #include "daemon/ingest/test_signals.h"
 #include "gtest/gtest.h"
 #include "tests/support/daemon_harness.h"
@@ -228,6 +231,34 @@ TEST(IngestInsecureTest, HelloWithoutHostIdIsInvalidArgument) {
   EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_EQ(s.error_message(),
             "hello.host_id: required in insecure mode (there is no certificate)");
+}
+
+TEST_F(IngestBadInputTest, ACertificateOfAnotherTrustDomainOrAnUnknownRoleIsUnauthenticated) {
+  // Signed by attestd's own client CA, so TLS accepts them; the SPIFFE id
+  // is what is wrong.
+  for (const std::string& uri :
+       {std::string("spiffe://other-corp/host/td-1"), std::string("spiffe://attest/robot/td-2")}) {
+    pki::CertSpec spec;
+    spec.common_name = "td";
+    spec.client = true;
+    spec.uri_sans = {uri};
+    spec.not_before = Now() - absl::Hours(1);
+    spec.not_after = Now() + absl::Hours(24);
+    auto issued = pki::Issue(pki_->ca(), spec);
+    ASSERT_TRUE(issued.ok()) << issued.status();
+    const testing_support::CertFiles files{*dir_ + "/td.crt", *dir_ + "/td.key"};
+    std::ofstream(files.cert, std::ios::trunc) << issued->cert_pem;
+    std::ofstream(files.key, std::ios::trunc) << issued->key_pem;
+    TestAgent agent(daemon_->ChannelWith(files), absl::Seconds(10));
+    EXPECT_FALSE(agent.Hello(ts::Hello("", "inst")));
+    grpc::Status s = agent.Finish();
+    EXPECT_EQ(s.error_code(), grpc::StatusCode::UNAUTHENTICATED) << uri;
+    EXPECT_NE(s.error_message().find("certificate has no SPIFFE id of the form spiffe://attest/"),
+              std::string::npos)
+        << s.error_message();
+  }
+  EXPECT_TRUE(daemon_->Evidence("td-1").empty());
+  EXPECT_TRUE(daemon_->Evidence("td-2").empty());
 }
 
 TEST_F(IngestBadInputTest, AdminCertificateCannotStreamSignals) {

@@ -33,6 +33,12 @@ std::vector<ImportBatch> BuildImportBatches(
       continue;
     }
     const std::string instance = rec.instance_id().empty() ? kDefaultInstance : rec.instance_id();
+    // The same rule as a hello's: the instance id is part of store keys.
+    if (!ingest::IsValidHostId(instance) || instance.size() > 128) {
+      reject(rec.line(), attest::StrCat("instance_id: \"", instance,
+                                        "\" must be 1-128 characters of [A-Za-z0-9._-]"));
+      continue;
+    }
     if (rec.has_hello()) {
       v1::Hello hello = rec.hello();
       hello.set_instance_id(instance);

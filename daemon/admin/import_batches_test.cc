@@ -38,6 +38,24 @@ TEST(ImportBatchesTest, ASeqBelowAnEarlierOneOfTheSameHostIsRejectedNotDroppedSi
   EXPECT_EQ(lines, (std::vector<uint64_t>{1, 2, 4, 5}));
 }
 
+TEST(ImportBatchesTest, AnInstanceIdAHelloCouldNotCarryIsRejected) {
+  google::protobuf::RepeatedPtrField<v1::ImportRecord> records;
+  *records.Add() = Beat("a", 1, 1);
+  records.Add()->CopyFrom(Beat("a", 2, 2));
+  records.Mutable(1)->set_instance_id("bad instance/1");
+  records.Add()->CopyFrom(Beat("a", 3, 3));
+  records.Mutable(2)->set_instance_id(std::string(129, 'i'));
+  std::vector<std::pair<uint64_t, std::string>> rejected;
+  BuildImportBatches(records, ingest::Limits{}, absl::Now(), [&](uint64_t line, std::string why) {
+    rejected.emplace_back(line, std::move(why));
+  });
+  ASSERT_EQ(rejected.size(), 2u);
+  EXPECT_EQ(rejected[0].first, 2u);
+  EXPECT_EQ(rejected[0].second,
+            "instance_id: \"bad instance/1\" must be 1-128 characters of [A-Za-z0-9._-]");
+  EXPECT_EQ(rejected[1].first, 3u);
+}
+
 TEST(ImportBatchesTest, EachInstanceHasItsOwnOrder) {
   google::protobuf::RepeatedPtrField<v1::ImportRecord> records;
   *records.Add() = Beat("a", 5, 1);
