@@ -215,6 +215,26 @@ TEST_F(AdminRefusalsTest, APdfWithoutChromiumSaysSo) {
   EXPECT_NE(err.find("PDF needs Chromium, which is not installed"), std::string::npos) << err;
 }
 
+// An exception request for patch-sla on `host`, complete but for what a
+// case changes.
+v1::Exception PatchSlaException(const std::string& host, absl::Time start, absl::Time end) {
+  v1::Exception x;
+  x.set_control("patch-sla");
+  x.set_host(host);
+  x.set_reason("r");
+  x.set_approver("a");
+  x.set_ticket("t");
+  *x.mutable_start() = ToProto(start);
+  *x.mutable_end() = ToProto(end);
+  return x;
+}
+
+// A refusal with `code` whose message contains `text`.
+void ExpectRefused(const grpc::Status& s, grpc::StatusCode code, const std::string& text) {
+  EXPECT_EQ(s.error_code(), code) << s.error_message();
+  EXPECT_NE(s.error_message().find(text), std::string::npos) << s.error_message();
+}
+
 // What attestctl refuses before sending (exit 2), attestd refuses as well,
 // for any other client of the API.
 TEST(AdminDirectTest, RequestsAttestctlNeverSendsAreRefusedToo) {
@@ -239,26 +259,16 @@ TEST(AdminDirectTest, RequestsAttestctlNeverSendsAreRefusedToo) {
     request.set_control("patch-sla");
     v1::SampleResponse response;
     const grpc::Status s = admin->Sample(&ctx, request, &response);
-    EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
-    EXPECT_NE(s.error_message().find("n must be at least 1"), std::string::npos)
-        << s.error_message();
+    ExpectRefused(s, grpc::StatusCode::INVALID_ARGUMENT, "n must be at least 1");
   }
   {
     grpc::ClientContext ctx;
-    v1::Exception x;
-    x.set_control("patch-sla");
-    x.set_host("web-1");
+    v1::Exception x = PatchSlaException("web-1", absl::FromUnixSeconds(1767225600),
+                                        absl::FromUnixSeconds(1769904000));
     (*x.mutable_selector())["env"] = "prod";
-    x.set_reason("r");
-    x.set_approver("a");
-    x.set_ticket("t");
-    *x.mutable_start() = ToProto(absl::FromUnixSeconds(1767225600));
-    *x.mutable_end() = ToProto(absl::FromUnixSeconds(1769904000));
     v1::Exception reply;
     const grpc::Status s = admin->CreateException(&ctx, x, &reply);
-    EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
-    EXPECT_NE(s.error_message().find("a host or a label selector, not both"), std::string::npos)
-        << s.error_message();
+    ExpectRefused(s, grpc::StatusCode::INVALID_ARGUMENT, "a host or a label selector, not both");
   }
   {
     grpc::ClientContext ctx;
@@ -267,8 +277,7 @@ TEST(AdminDirectTest, RequestsAttestctlNeverSendsAreRefusedToo) {
     request.set_approver("a");
     v1::Exception reply;
     const grpc::Status s = admin->RevokeException(&ctx, request, &reply);
-    EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
-    EXPECT_NE(s.error_message().find("reason is required"), std::string::npos) << s.error_message();
+    ExpectRefused(s, grpc::StatusCode::INVALID_ARGUMENT, "reason is required");
   }
   {
     grpc::ClientContext ctx;
@@ -290,14 +299,7 @@ TEST(AdminTwiceTest, RevokingOrDecommissioningTwiceIsRefusedAndTheFirstStands) {
   ASSERT_TRUE(agent.Send({ts::Heartbeat(1, now - absl::Hours(1))}));
   agent.Finish();
   auto admin = daemon.Admin();
-  v1::Exception x;
-  x.set_control("patch-sla");
-  x.set_host("web-1");
-  x.set_reason("r");
-  x.set_approver("a");
-  x.set_ticket("t");
-  *x.mutable_start() = ToProto(now - absl::Hours(2));
-  *x.mutable_end() = ToProto(now + absl::Hours(24));
+  const v1::Exception x = PatchSlaException("web-1", now - absl::Hours(2), now + absl::Hours(24));
   v1::Exception created;
   {
     grpc::ClientContext ctx;
@@ -316,9 +318,7 @@ TEST(AdminTwiceTest, RevokingOrDecommissioningTwiceIsRefusedAndTheFirstStands) {
     if (attempt == 0) {
       ASSERT_TRUE(s.ok()) << s.error_message();
     } else {
-      EXPECT_EQ(s.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
-      EXPECT_NE(s.error_message().find("was already revoked at"), std::string::npos)
-          << s.error_message();
+      ExpectRefused(s, grpc::StatusCode::FAILED_PRECONDITION, "was already revoked at");
     }
   }
   {
@@ -341,9 +341,7 @@ TEST(AdminTwiceTest, RevokingOrDecommissioningTwiceIsRefusedAndTheFirstStands) {
   again.set_host("web-1");
   v1::Decommission reply;
   const grpc::Status s = admin->DecommissionHost(&ctx, again, &reply);
-  EXPECT_EQ(s.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
-  EXPECT_NE(s.error_message().find("was already decommissioned at"), std::string::npos)
-      << s.error_message();
+  ExpectRefused(s, grpc::StatusCode::FAILED_PRECONDITION, "was already decommissioned at");
   EXPECT_TRUE(daemon.Stop().ok());
 }
 
