@@ -52,7 +52,7 @@ int main(int argc, char** argv) {
   attest::daemon::Server server(config, attest::SystemClock());
   if (absl::Status s = server.Start(); !s.ok()) {
     spdlog::critical("cannot start: {}", s.ToString());
-    return 1;
+    return server.refused_configuration() ? 2 : 1;
   }
   if (!config.ready_file.empty()) {
     const std::string tmp = config.ready_file + ".tmp";

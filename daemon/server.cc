@@ -86,7 +86,10 @@ absl::Status Server::Start() {
   if (absl::Status s = parts_->engine->Start(); !s.ok()) return s;
   if (!config_.policy.empty()) {
     if (absl::Status s = ReloadPolicy(); !s.ok()) {
-      if (parts_->engine->PolicyVersions().empty()) return s;
+      if (parts_->engine->PolicyVersions().empty()) {
+        refused_configuration_ = absl::IsInvalidArgument(s);
+        return s;
+      }
       spdlog::error("{}; judging with the last good policy version", std::string(s.message()));
     }
   } else if (parts_->engine->PolicyVersions().empty()) {

@@ -21,6 +21,10 @@ class Server {
   // Opens the store and starts serving. FailedPrecondition/PermissionDenied
   // for an unusable data dir, Unavailable when the address cannot be bound.
   [[nodiscard]] absl::Status Start();
+  // After a failed Start: whether it failed on the content of a
+  // configuration file the operator must fix (a --policy file refused while
+  // the store holds no earlier version to judge with), not on the machine.
+  bool refused_configuration() const { return refused_configuration_; }
   // Reads and loads --policy again. A bad file is refused with
   // "FILE:LINE: what is wrong", and the last good version stays in force.
   [[nodiscard]] absl::Status ReloadPolicy();
@@ -45,6 +49,7 @@ class Server {
   std::unique_ptr<Parts> parts_;
   std::string bound_address_;
   std::string metrics_address_;
+  bool refused_configuration_ = false;
 };
 
 }  // namespace attest::daemon

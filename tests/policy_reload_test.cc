@@ -39,7 +39,7 @@ bool LogHas(const DaemonHarness& daemon, const std::string& text) {
   return ReadAll(daemon.log_path()).find(text) != std::string::npos;
 }
 
-TEST(PolicyReloadTest, ABadPolicyAtTheFirstStartIsExitOneNamingTheLine) {
+TEST(PolicyReloadTest, ABadPolicyAtTheFirstStartIsExitTwoNamingTheLine) {
   const std::string dir = FreshDir("policy_first_start");
   Write(dir + "/policy.yaml", "controls:\n  - id: x\n    tsc: [CC7.1]\n    rule: patch.sla\n");
   for (const std::string& policy : {dir + "/policy.yaml", dir + "/missing.yaml"}) {
@@ -47,7 +47,7 @@ TEST(PolicyReloadTest, ABadPolicyAtTheFirstStartIsExitOneNamingTheLine) {
     const int code = RunTool({BinaryPath("attestd"), "--insecure", "--listen=127.0.0.1:0",
                               "--data-dir=" + dir + "/data", "--policy=" + policy},
                              dir, &out, &err);
-    EXPECT_EQ(code, 1) << err;
+    EXPECT_EQ(code, 2) << err;  // bad configuration, as the README says
     EXPECT_NE(err.find("cannot start"), std::string::npos) << err;
     EXPECT_NE(err.find(policy.substr(dir.size() + 1)), std::string::npos) << err;
   }
