@@ -1,5 +1,7 @@
 #include "daemon/evidence/interchange.h"
 
+#include <set>
+
 #include "common/json.h"
 #include "common/strings.h"
 #include "common/time_util.h"
@@ -11,13 +13,29 @@ absl::Status Bad(std::string_view field, std::string_view what) {
   return absl::InvalidArgumentError(attest::StrCat(field, ": ", what));
 }
 
-// Typed field access on one JSON object; errors name "kind.field".
+// Typed field access on one JSON object; errors name "kind.field". It
+// remembers which keys were asked for, so that a key nobody asks for (a
+// typo such as `pending_updates`) is refused instead of silently dropping
+// what it carried.
 class Fields {
  public:
   Fields(const Json& object, std::string prefix) : object_(object), prefix_(std::move(prefix)) {}
 
+  // The value of `key` (nullptr when absent), counted as known.
+  const Json* Find(std::string_view key) const {
+    asked_.emplace(key);
+    return object_.Find(key);
+  }
+  // Refuses the first key that no accessor asked for.
+  absl::Status NoOtherKeys() const {
+    for (const auto& [key, value] : object_.as_object()) {
+      if (asked_.count(key) == 0) return Bad(Name(key), "unknown field");
+    }
+    return absl::OkStatus();
+  }
+
   absl::Status String(std::string_view key, std::string* out, bool required = false) const {
-    const Json* v = object_.Find(key);
+    const Json* v = Find(key);
     if (v == nullptr || v->is_null())
       return required ? Bad(Name(key), "required") : absl::OkStatus();
     if (!v->is_string()) return Bad(Name(key), "must be a string");
@@ -25,7 +43,7 @@ class Fields {
     return absl::OkStatus();
   }
   absl::Status Bool(std::string_view key, bool* out) const {
-    const Json* v = object_.Find(key);
+    const Json* v = Find(key);
     if (v == nullptr || v->is_null()) return absl::OkStatus();
     if (!v->is_bool()) return Bad(Name(key), "must be true or false");
     *out = v->as_bool();
@@ -33,7 +51,7 @@ class Fields {
   }
   template <typename Int>
   absl::Status Uint(std::string_view key, Int* out) const {
-    const Json* v = object_.Find(key);
+    const Json* v = Find(key);
     if (v == nullptr || v->is_null()) return absl::OkStatus();
     auto u = v->is_int() ? v->as_uint() : std::nullopt;
     if (!u || *u > std::numeric_limits<Int>::max()) {
@@ -43,7 +61,7 @@ class Fields {
     return absl::OkStatus();
   }
   absl::Status Time(std::string_view key, google::protobuf::Timestamp* out, bool* present) const {
-    const Json* v = object_.Find(key);
+    const Json* v = Find(key);
     *present = false;
     if (v == nullptr || v->is_null()) return absl::OkStatus();
     if (!v->is_string()) return Bad(Name(key), "must be an RFC 3339 string");
@@ -55,7 +73,7 @@ class Fields {
   }
   absl::Status Strings(std::string_view key,
                        google::protobuf::RepeatedPtrField<std::string>* out) const {
-    const Json* v = object_.Find(key);
+    const Json* v = Find(key);
     if (v == nullptr || v->is_null()) return absl::OkStatus();
     if (!v->is_array()) return Bad(Name(key), "must be a list of strings");
     for (const Json& e : v->as_array()) {
@@ -67,12 +85,14 @@ class Fields {
   // Each element of a list of objects.
   absl::Status Objects(std::string_view key,
                        const std::function<absl::Status(const Fields&)>& each) const {
-    const Json* v = object_.Find(key);
+    const Json* v = Find(key);
     if (v == nullptr || v->is_null()) return absl::OkStatus();
     if (!v->is_array()) return Bad(Name(key), "must be a list of objects");
     for (const Json& e : v->as_array()) {
       if (!e.is_object()) return Bad(Name(key), "must be a list of objects");
-      if (absl::Status s = each(Fields(e, Name(key))); !s.ok()) return s;
+      const Fields item(e, Name(key));
+      if (absl::Status s = each(item); !s.ok()) return s;
+      if (absl::Status s = item.NoOtherKeys(); !s.ok()) return s;
     }
     return absl::OkStatus();
   }
@@ -90,12 +110,12 @@ class Fields {
     }
     return Bad(Name(key), attest::StrCat("unknown value \"", name, "\""));
   }
-  const Json& object() const { return object_; }
 
  private:
   std::string Name(std::string_view key) const { return attest::StrCat(prefix_, ".", key); }
   const Json& object_;
   std::string prefix_;
+  mutable std::set<std::string, std::less<>> asked_;
 };
 
 #define ATTEST_CONCAT_(a, b) a##b
@@ -228,7 +248,7 @@ absl::Status ParseHello(const Fields& f, v1::Hello* h) {
   RETURN_IF_ERROR(f.String("agent_version", h->mutable_agent_version()));
   RETURN_IF_ERROR(f.String("instance_id", h->mutable_instance_id()));
   RETURN_IF_ERROR(f.String("boot_id", h->mutable_boot_id()));
-  const Json* labels = f.object().Find("labels");
+  const Json* labels = f.Find("labels");
   if (labels != nullptr && !labels->is_null()) {
     if (!labels->is_object()) return Bad("hello.labels", "must be an object of strings");
     for (const auto& [k, v] : labels->as_object()) {
@@ -262,16 +282,22 @@ absl::StatusOr<v1::ImportRecord> ParseInterchangeJson(const Json& record) {
   bool has_time = false;
   RETURN_IF_ERROR(top.Time("observed_at", &observed_at, &has_time));
   if (!has_time) return Bad("observed_at", "required");
-  const Json* body = json->Find(kind);
+  // What an export adds to each record; attestd recomputes all of it.
+  for (const char* chain : {"hash", "prev_hash", "index", "received_at", "origin", "seq"}) {
+    (void)top.Find(chain);
+  }
+  const Json* body = top.Find(kind);
   if (body == nullptr || !body->is_object()) {
     return Bad(kind, attest::StrCat("an object named after the kind \"", kind, "\" is required"));
   }
+  RETURN_IF_ERROR(top.NoOtherKeys());
   Fields f(*body, kind);
   if (kind == "hello") {
     v1::Hello* h = out.mutable_hello();
     RETURN_IF_ERROR(ParseHello(f, h));
     *h->mutable_sent_at() = observed_at;
     if (out.instance_id().empty()) out.set_instance_id(h->instance_id());
+    RETURN_IF_ERROR(f.NoOtherKeys());
     return out;
   }
   if (kind == "gap") return Bad("kind", "gap records are made by attestd and cannot be imported");
@@ -298,6 +324,7 @@ absl::StatusOr<v1::ImportRecord> ParseInterchangeJson(const Json& record) {
   } else {
     return Bad("kind", attest::StrCat("unknown kind \"", kind, "\""));
   }
+  RETURN_IF_ERROR(f.NoOtherKeys());
   return out;
 }
 

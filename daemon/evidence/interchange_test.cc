@@ -75,6 +75,22 @@ TEST(InterchangeTest, MalformedLinesNameWhatIsWrong) {
        "check.status: unknown value \"meh\""},
       {R"({"host":"h","seq":1,"observed_at":"2026-01-01T00:00:00Z","kind":"patch","patch":{"package_manager":"dpkg","pending":[{"package":1}]}})",
        "patch.pending.package: must be a string"},
+      // A key nobody reads is a typo that would drop what it carries.
+      {R"({"host":"h","seq":1,"observed_at":"2026-01-01T00:00:00Z","kind":"patch","patch":{"package_manager":"dpkg","pending_updates":[{"package":"openssl"}]}})",
+       "patch.pending_updates: unknown field"},
+      {R"({"host":"h","seq":1,"observed_at":"2026-01-01T00:00:00Z","kind":"patch","patch":{"package_manager":"dpkg","pending":[{"package":"openssl","securty":true}]}})",
+       "patch.pending.securty: unknown field"},
+      {R"({"host":"h","seq":1,"observed_at":"2026-01-01T00:00:00Z","kind":"heartbeat","heartbeat":{},"labels":{"env":"prod"}})",
+       "record.labels: unknown field"},
+      {R"({"host":"h","seq":1,"observed_at":"2026-01-01T00:00:00Z","kind":"heartbeat","heartbeat":{"at":1}})",
+       "heartbeat.at: unknown field"},
+      {R"({"host":"h","observed_at":"2026-01-01T00:00:00Z","kind":"hello","hello":{"instance_id":"i","label":{"env":"prod"}}})",
+       "hello.label: unknown field"},
+      {R"({"host":"h","seq":1,"observed_at":"2026-01-01T00:00:00Z","kind":"access_snapshot","access_snapshot":{"users":[{"name":"root","uid":0,"groups":["wheel"]}]}})",
+       "access_snapshot.users.groups: unknown field"},
+      // The other kind's object next to this one's is not silently dropped.
+      {R"({"host":"h","seq":1,"observed_at":"2026-01-01T00:00:00Z","kind":"heartbeat","heartbeat":{},"check":{"name":"x","status":"ok"}})",
+       "record.check: unknown field"},
   };
   for (const Case& c : cases) {
     auto r = ParseInterchangeLine(c.line);
