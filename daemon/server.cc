@@ -118,6 +118,7 @@ absl::Status Server::Start() {
   agent_options.trust_domain = config_.trust_domain;
   agent_options.revocations = &parts_->revocations;
   agent_options.max_streams = static_cast<size_t>(config_.max_streams);
+  agent_options.max_message_bytes = static_cast<size_t>(config_.max_message_bytes);
   agent_options.rate_per_host = static_cast<double>(config_.rate_per_host);
   agent_options.burst_per_host = static_cast<double>(config_.burst_per_host);
   agent_options.metrics = ingest_metrics;

@@ -92,6 +92,50 @@ class AgentE2eTest : public testing::Test {
     EXPECT_TRUE(evidence::VerifyChain(all).ok());
   }
 
+  // Streams `spool` to the daemon as `host` through an Uplink until a signal
+  // with seq `last` is stored; false if it never is. `left_out`: how many
+  // signals the uplink left out.
+  bool StreamThrough(const std::string& host, agent::Spool& spool, uint64_t last,
+                     uint64_t* left_out) {
+    const auto cert = pki_->Client("host", host);
+    agent::UplinkOptions o{.daemon = daemon_->address(),
+                           .tls_cert = cert.cert,
+                           .tls_key = cert.key,
+                           .ca = pki_->ca_file(),
+                           .server_name = "localhost",
+                           .initial_backoff = absl::Milliseconds(10),
+                           .max_backoff = absl::Milliseconds(100)};
+    o.hello.set_agent_version("test");
+    o.hello.set_instance_id(spool.instance_id());
+    auto channel = agent::MakeDaemonChannel(o);
+    EXPECT_TRUE(channel.ok()) << channel.status();
+    if (!channel.ok()) return false;
+    agent::Uplink uplink(o, *channel, spool);
+    std::thread run([&] { uplink.Run(); });
+    const bool arrived = Eventually([&] {
+      for (const auto& r : Signals(host)) {
+        if (r.seq() == last) return true;
+      }
+      return false;
+    });
+    uplink.Stop();
+    run.join();
+    *left_out = uplink.refused();
+    return arrived;
+  }
+
+  // Signal seqs and gap ranges stored for `host`, in chain order; the chain
+  // must verify.
+  void StoredSeqsAndGaps(const std::string& host, std::vector<uint64_t>* seqs,
+                         std::vector<std::pair<uint64_t, uint64_t>>* gaps) {
+    const auto all = daemon_->Evidence(host);
+    for (const auto& r : all) {
+      if (r.has_signal()) seqs->push_back(r.seq());
+      if (r.has_gap()) gaps->emplace_back(r.gap().first_seq(), r.gap().last_seq());
+    }
+    EXPECT_TRUE(evidence::VerifyChain(all).ok());
+  }
+
   std::string dir_, spool_dir_;
   std::unique_ptr<FixturePki> pki_;
   std::unique_ptr<DaemonHarness> daemon_;
@@ -236,41 +280,65 @@ TEST_F(AgentE2eTest, ASignalTheDaemonRefusesForGoodBecomesAGapAndTheRestGetsThro
   ASSERT_TRUE((*spool)->Append({beat(absl::UnixEpoch() + absl::Hours(1))}).ok());  // seq 4
   ASSERT_TRUE((*spool)->Append({beat(now), beat(now), beat(now)}).ok());
 
-  const auto cert = pki_->Client("host", "e2e-refused");
-  agent::UplinkOptions o{.daemon = daemon_->address(),
-                         .tls_cert = cert.cert,
-                         .tls_key = cert.key,
-                         .ca = pki_->ca_file(),
-                         .server_name = "localhost",
-                         .initial_backoff = absl::Milliseconds(10),
-                         .max_backoff = absl::Milliseconds(100)};
-  o.hello.set_agent_version("test");
-  o.hello.set_instance_id((*spool)->instance_id());
-  auto channel = agent::MakeDaemonChannel(o);
-  ASSERT_TRUE(channel.ok()) << channel.status();
-  agent::Uplink uplink(o, *channel, **spool);
-  std::thread run([&] { uplink.Run(); });
-  const bool arrived = Eventually([&] {
-    for (const auto& r : Signals("e2e-refused")) {
-      if (r.seq() == 7) return true;
-    }
-    return false;
-  });
-  uplink.Stop();
-  run.join();
-  ASSERT_TRUE(arrived) << ReadAll(daemon_->log_path());
-  EXPECT_EQ(uplink.refused(), 1u);
+  uint64_t left_out = 0;
+  ASSERT_TRUE(StreamThrough("e2e-refused", **spool, 7, &left_out)) << ReadAll(daemon_->log_path());
+  EXPECT_EQ(left_out, 1u);
   std::vector<uint64_t> seqs;
   std::vector<std::pair<uint64_t, uint64_t>> gaps;
-  const auto all = daemon_->Evidence("e2e-refused");
-  for (const auto& r : all) {
-    if (r.has_signal()) seqs.push_back(r.seq());
-    if (r.has_gap()) gaps.emplace_back(r.gap().first_seq(), r.gap().last_seq());
-  }
+  StoredSeqsAndGaps("e2e-refused", &seqs, &gaps);
   EXPECT_EQ(seqs, (std::vector<uint64_t>{1, 2, 3, 5, 6, 7}));
   EXPECT_EQ(gaps, (std::vector<std::pair<uint64_t, uint64_t>>{{4, 4}}));
-  EXPECT_TRUE(evidence::VerifyChain(all).ok());
   EXPECT_EQ((*spool)->Acked(daemon_->address()), 7u);
+}
+
+// A backlog whose batch of 500 would be larger than the daemon accepts in
+// one message goes in several messages, and a signal that cannot fit even
+// alone becomes a gap instead of blocking everything after it forever.
+TEST_F(AgentE2eTest, ABacklogLargerThanOneMessageGoesInPiecesAndAnOversizedSignalBecomesAGap) {
+  daemon_ = std::make_unique<DaemonHarness>(dir_, pki_.get(),
+                                            std::vector<std::string>{"--max-message-bytes=65536"});
+  ASSERT_TRUE(daemon_->Start().ok());
+  auto spool = agent::Spool::Open({.dir = spool_dir_, .consumers = {daemon_->address()}});
+  ASSERT_TRUE(spool.ok()) << spool.status();
+  const absl::Time now = absl::Now();
+  std::vector<v1::Signal> backlog;
+  for (int i = 0; i < 40; ++i) {  // seq 1-40: about 120 KiB together
+    v1::Signal s;
+    *s.mutable_observed_at() = ToProto(now);
+    s.mutable_check()->set_name("disk");
+    s.mutable_check()->set_status(v1::CHECK_STATUS_OK);
+    s.mutable_check()->set_detail(std::string(3000, 'x'));
+    backlog.push_back(std::move(s));
+  }
+  v1::Signal big;  // seq 41: a 64 KiB diff, valid but over the 64 KiB message limit
+  *big.mutable_observed_at() = ToProto(now);
+  v1::AccessChange* change = big.mutable_access_change();
+  change->set_id("chg-1");
+  change->set_change(v1::ACCESS_CHANGE_KIND_SUDOERS_CHANGED);
+  change->set_subject("/etc/sudoers");
+  change->set_diff(std::string(64 * 1024, 'y'));
+  backlog.push_back(std::move(big));
+  for (int i = 0; i < 4; ++i) {  // seq 42-45
+    v1::Signal s;
+    *s.mutable_observed_at() = ToProto(now);
+    s.mutable_heartbeat();
+    backlog.push_back(std::move(s));
+  }
+  ASSERT_TRUE((*spool)->Append(backlog).ok());
+
+  uint64_t left_out = 0;
+  ASSERT_TRUE(StreamThrough("e2e-backlog", **spool, 45, &left_out)) << ReadAll(daemon_->log_path());
+  EXPECT_EQ(left_out, 1u);
+  std::vector<uint64_t> seqs;
+  std::vector<std::pair<uint64_t, uint64_t>> gaps;
+  StoredSeqsAndGaps("e2e-backlog", &seqs, &gaps);
+  std::vector<uint64_t> want;
+  for (uint64_t seq = 1; seq <= 45; ++seq) {
+    if (seq != 41) want.push_back(seq);
+  }
+  EXPECT_EQ(seqs, want);
+  EXPECT_EQ(gaps, (std::vector<std::pair<uint64_t, uint64_t>>{{41, 41}}));
+  EXPECT_EQ((*spool)->Acked(daemon_->address()), 45u);
 }
 
 TEST_F(AgentE2eTest, AnHaPairKeepsIndependentCursorsAndTheReturningDaemonCatchesUp) {

@@ -223,6 +223,7 @@ class AgentStream : public grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteB
     if (is_hello) {
       reply.mutable_welcome()->set_host_id(host_);
       reply.mutable_welcome()->set_highest_durable_seq(result.highest_durable_seq);
+      reply.mutable_welcome()->set_max_message_bytes(service_.options_.max_message_bytes);
     } else {
       reply.mutable_ack()->set_highest_durable_seq(result.highest_durable_seq);
       if (IngestMetrics* m = service_.options_.metrics) {

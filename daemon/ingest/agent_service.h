@@ -34,8 +34,9 @@ struct AgentServiceOptions {
   std::string trust_domain = "attest";
   const Revocations* revocations = nullptr;  // not owned; null: none revoked
   size_t max_streams = 20000;
-  double rate_per_host = 2000;    // signals per second, sustained
-  double burst_per_host = 20000;  // signals, burst
+  size_t max_message_bytes = 4 << 20;  // told to agents in the Welcome
+  double rate_per_host = 2000;         // signals per second, sustained
+  double burst_per_host = 20000;       // signals, burst
   Limits limits;
   metrics::IngestMetrics* metrics = nullptr;  // not owned; null: not measured
 };

@@ -6,6 +6,7 @@
 #include "common/files.h"
 #include "common/net.h"
 #include "common/strings.h"
+#include "google/protobuf/io/coded_stream.h"
 #include "spdlog/spdlog.h"
 
 namespace attest::agent {
@@ -105,6 +106,10 @@ grpc::Status Uplink::Session() {
     return stream->Finish();
   }
   uint64_t sent = reply.welcome().highest_durable_seq();
+  // Every batch stays within what this daemon accepts in one message; a
+  // batch over it would be refused whole, and retried whole, forever.
+  const uint64_t max_message =
+      reply.welcome().max_message_bytes() > 0 ? reply.welcome().max_message_bytes() : 4 << 20;
   connected_ = true;
   spdlog::info("connected to {} as {}; daemon holds up to seq {}", options_.daemon,
                reply.welcome().host_id(), sent);
@@ -126,23 +131,42 @@ grpc::Status Uplink::Session() {
       spool_.WaitForData(sent, absl::Seconds(5));
       continue;
     }
-    // Signals this daemon refused for good are left out: it records a gap
-    // where they were, and the rest gets through.
-    const uint64_t read_last = batch->back().seq();
-    std::erase_if(*batch, [&](const v1::Signal& s) { return refused_.count(s.seq()) > 0; });
-    if (batch->empty()) {
-      sent = read_last;
+    // Signals this daemon refused for good, or that cannot fit in one of
+    // its messages, are left out: it records a gap where they were, and the
+    // rest gets through. `through` is the last seq this message accounts
+    // for; the signals after it go in the next one.
+    v1::AgentMessage message;
+    uint64_t through = sent;
+    uint64_t bytes = 16;  // the message and batch envelopes, generously
+    for (v1::Signal& s : *batch) {
+      if (refused_.count(s.seq()) > 0) {
+        through = s.seq();
+        continue;
+      }
+      const size_t size = s.ByteSizeLong();
+      const uint64_t cost = 1 + google::protobuf::io::CodedOutputStream::VarintSize64(size) + size;
+      if (16 + cost > max_message) {
+        LeaveOut(s.seq(), attest::StrCat("it is ", size, " bytes, more than the ", max_message,
+                                         " bytes it accepts in one message"));
+        through = s.seq();
+        continue;
+      }
+      if (bytes + cost > max_message) break;
+      bytes += cost;
+      through = s.seq();
+      *message.mutable_batch()->add_signals() = std::move(s);
+    }
+    if (message.batch().signals_size() == 0) {
+      sent = through;
       continue;
     }
-    v1::AgentMessage message;
-    for (auto& s : *batch) *message.mutable_batch()->add_signals() = std::move(s);
     const uint64_t last = message.batch().signals(message.batch().signals_size() - 1).seq();
     if (!stream->Write(message) || !stream->Read(&reply) || !reply.has_ack()) {
       grpc::Status status = stream->Finish();
       NoteRefusal(context, status, sent, last);
       return status;
     }
-    sent = std::max(last, read_last);
+    sent = through;
     const uint64_t durable = reply.ack().highest_durable_seq();
     refused_.erase(refused_.begin(), refused_.upper_bound(durable));
     if (absl::Status s = spool_.Ack(options_.daemon, durable); !s.ok()) {
@@ -172,11 +196,14 @@ void Uplink::NoteRefusal(const grpc::ClientContext& context, const grpc::Status&
                          uint64_t sent, uint64_t last) {
   const std::optional<uint64_t> seq = RefusedSeq(context);
   if (!seq || *seq <= sent || *seq > last) return;
-  refused_.insert(*seq);
+  LeaveOut(*seq, attest::StrCat("it refused it for good: ", status.error_message()));
+}
+
+void Uplink::LeaveOut(uint64_t seq, const std::string& why) {
+  refused_.insert(seq);
   ++refused_total_;
-  spdlog::error(
-      "{} refused signal seq {} for good ({}); it is left out, and {} records a gap in its place",
-      options_.daemon, *seq, status.error_message(), options_.daemon);
+  spdlog::error("signal seq {} is left out for {} ({}); {} records a gap in its place", seq,
+                options_.daemon, why, options_.daemon);
 }
 
 }  // namespace attest::agent

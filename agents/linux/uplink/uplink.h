@@ -51,7 +51,8 @@ class Uplink {
   void Stop();
 
   bool connected() const { return connected_; }
-  // Signals the daemon refused for good and that were left out.
+  // Signals left out for this daemon: refused for good, or too large for
+  // one of its messages.
   uint64_t refused() const { return refused_total_; }
   const std::string& daemon() const { return options_.daemon; }
 
@@ -64,6 +65,8 @@ class Uplink {
   // retried, however often it happens.
   void NoteRefusal(const grpc::ClientContext& context, const grpc::Status& status, uint64_t sent,
                    uint64_t last);
+  // Leaves signal `seq` out for this daemon from now on, saying why.
+  void LeaveOut(uint64_t seq, const std::string& why);
 
   const UplinkOptions options_;
   std::unique_ptr<v1::AgentService::Stub> stub_;
