@@ -85,5 +85,45 @@ TEST(ImportE2eTest, AHelloLineAttestdWouldRefuseOnTheWireIsRefusedHere) {
   EXPECT_TRUE(daemon.Stop().ok());
 }
 
+// An access snapshot line of about `bytes` (users with long home paths).
+std::string Snapshot(const std::string& host, uint64_t seq, absl::Time at, size_t bytes) {
+  std::string users;
+  for (size_t i = 0; users.size() < bytes; ++i) {
+    users += StrCat(i == 0 ? "" : ",", R"({"gid":1000,"home":"/home/)", std::string(4000, 'h'),
+                    R"(","name":"u)", i, R"(","shell":"/bin/bash","uid":)", 1000 + i, "}");
+  }
+  return StrCat(R"({"access_snapshot":{"groups":[],"keys":[],"sudoers":[],"users":[)", users,
+                R"(]},"host":")", host, R"(","instance_id":"i1","kind":"access_snapshot",)",
+                R"("observed_at":")", FormatRfc3339(at), R"(","seq":)", seq, "}");
+}
+
+// attestctl sends a request before a line would take it past its 2 MiB
+// budget, so a large line after others still fits attestd's message limit;
+// a line too large on its own stops the import naming that line, with
+// everything before it stored.
+TEST(ImportE2eTest, LargeLinesGoInTheirOwnRequestAndOneTooLargeForAttestdIsNamed) {
+  const std::string dir = FreshDir("import_large");
+  DaemonHarness daemon(FreshDir("import_large_daemon"), nullptr, {"--max-message-bytes=2621440"});
+  ASSERT_TRUE(daemon.Start().ok()) << ReadAll(daemon.log_path());
+  const absl::Time t = absl::Now() - absl::Hours(2);
+  const std::string file = dir + "/in.jsonl";
+  std::ofstream(file) << Beat("web-1", 1, t) << "\n"
+                      << Snapshot("web-1", 2, t, 1500 << 10) << "\n"
+                      << Snapshot("web-1", 3, t, 1500 << 10) << "\n"  // 3 MiB with line 2
+                      << Beat("web-1", 4, t) << "\n"
+                      << Snapshot("web-1", 5, t, 3 << 20) << "\n"  // over 2.5 MiB alone
+                      << Beat("web-1", 6, t) << "\n";
+  std::string out, err;
+  EXPECT_EQ(Attestctl(daemon.address(), dir, {"import", file}, &out, &err), 1) << out << err;
+  EXPECT_NE(err.find(file + ":5: its record is "), std::string::npos) << err;
+  EXPECT_NE(err.find("attestd refused it"), std::string::npos) << err;
+  std::vector<uint64_t> seqs;
+  for (const auto& r : daemon.Evidence("web-1")) {
+    if (r.has_signal()) seqs.push_back(r.seq());
+  }
+  EXPECT_EQ(seqs, (std::vector<uint64_t>{1, 2, 3, 4}));
+  EXPECT_TRUE(daemon.Stop().ok());
+}
+
 }  // namespace
 }  // namespace attest::testing_support
