@@ -1,5 +1,9 @@
 #include "common/files.h"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <cerrno>
 #include <cstring>
 #include <fstream>
@@ -47,6 +51,41 @@ absl::Status CheckTlsPem(const TlsPem& pem, const std::string& ca_path,
 }
 
 }  // namespace
+
+absl::Status WriteFileAtomically(const std::string& path, std::string_view data, mode_t mode) {
+  const std::string tmp = path + ".tmp";
+  auto fail = [&](const char* step) {
+    const int err = errno;
+    unlink(tmp.c_str());
+    return absl::UnavailableError(
+        StrCat("cannot write ", path, " (", step, ": ", strerror(err), ")"));
+  };
+  const int fd = open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+  if (fd < 0) return fail("create");
+  bool ok = fchmod(fd, mode) == 0;
+  for (size_t done = 0; ok && done < data.size();) {
+    const ssize_t n = write(fd, data.data() + done, data.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    ok = n > 0;
+    if (ok) done += static_cast<size_t>(n);
+  }
+  ok = ok && fsync(fd) == 0;
+  const int saved = errno;
+  close(fd);
+  errno = saved;
+  if (!ok) return fail("write");
+  if (rename(tmp.c_str(), path.c_str()) != 0) return fail("rename");
+  const size_t slash = path.rfind('/');
+  const std::string dir = slash == std::string::npos ? "."
+                          : slash == 0               ? "/"
+                                                     : path.substr(0, slash);
+  const int dir_fd = open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dir_fd >= 0) {
+    fsync(dir_fd);
+    close(dir_fd);
+  }
+  return absl::OkStatus();
+}
 
 absl::StatusOr<std::string> ReadFileToString(const std::string& path) {
   std::ifstream in(path, std::ios::binary);

@@ -2,7 +2,10 @@
 #ifndef ATTEST_COMMON_FILES_H_
 #define ATTEST_COMMON_FILES_H_
 
+#include <sys/types.h>
+
 #include <string>
+#include <string_view>
 
 #include "absl/status/statusor.h"
 
@@ -11,6 +14,14 @@ namespace attest {
 // The whole file. InvalidArgument naming the path when it cannot be read
 // (these are configuration files given on the command line).
 absl::StatusOr<std::string> ReadFileToString(const std::string& path);
+
+// Replaces `path` with `data` so that a crash leaves either the old file or
+// the new one, complete and on disk: a temporary file beside it, written,
+// fsynced, renamed over `path`, and the directory fsynced. `mode` applies
+// whatever the umask. Unavailable naming the path when any step fails (the
+// temporary file is removed).
+absl::Status WriteFileAtomically(const std::string& path, std::string_view data,
+                                 mode_t mode = 0644);
 
 // The PEM files of one TLS identity: the CA to trust, our certificate and
 // its key. No gRPC types here, so every program can share it.

@@ -28,22 +28,11 @@ int Fail(const std::string& what) {
   return kExitFailed;
 }
 
-// Writes `data` to `path` with `mode`, atomically (temp file, fsync,
-// rename), refusing to replace an existing file.
+// Writes `data` to `path` with `mode`, atomically, refusing to replace an
+// existing file.
 absl::Status WriteNew(const std::string& path, const std::string& data, mode_t mode) {
   if (fs::exists(path)) return absl::AlreadyExistsError(path + " exists");
-  const std::string tmp = path + ".tmp";
-  const int fd = open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
-  if (fd < 0) return absl::PermissionDeniedError(attest::StrCat("cannot create ", tmp));
-  fchmod(fd, mode);  // whatever the umask
-  const bool ok =
-      write(fd, data.data(), data.size()) == static_cast<ssize_t>(data.size()) && fsync(fd) == 0;
-  close(fd);
-  if (!ok || rename(tmp.c_str(), path.c_str()) != 0) {
-    unlink(tmp.c_str());
-    return absl::UnavailableError(attest::StrCat("cannot write ", path));
-  }
-  return absl::OkStatus();
+  return WriteFileAtomically(path, data, mode);
 }
 
 absl::Status WritePair(const std::string& base, const pki::KeyAndCert& kc) {
@@ -181,11 +170,8 @@ int RevokeOne(const std::string& dir, const std::string& cert_path, const PkiFla
   const absl::Time now = absl::Now();
   auto crl = pki::Revoke(*ca, existing, *cert, now, now + absl::Hours(24 * f.days));
   if (!crl.ok()) return Fail(attest::StrCat(cert_path, ": ", crl.status().message()));
-  const std::string next = crl_path + ".new";
-  fs::remove(next);
-  if (absl::Status s = WriteNew(next, *crl, 0644); !s.ok()) return Fail(std::string(s.message()));
-  if (rename(next.c_str(), crl_path.c_str()) != 0) {
-    return Fail(attest::StrCat("cannot replace ", crl_path));
+  if (absl::Status s = WriteFileAtomically(crl_path, *crl, 0644); !s.ok()) {
+    return Fail(std::string(s.message()));
   }
   printf("revoked %s in %s (valid %ld days); send attestd a SIGHUP to read it\n", cert_path.c_str(),
          crl_path.c_str(), f.days);

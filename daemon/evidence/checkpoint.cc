@@ -110,14 +110,11 @@ absl::StatusOr<std::unique_ptr<SigningKey>> SigningKey::LoadOrCreate(const std::
   PEM_write_bio_PrivateKey(bio.get(), key, nullptr, nullptr, 0, nullptr, nullptr);
   char* data = nullptr;
   const long n = BIO_get_mem_data(bio.get(), &data);
-  const std::string tmp = path + ".tmp";
-  const int fd = open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  const bool written = fd >= 0 && write(fd, data, static_cast<size_t>(n)) == n && fsync(fd) == 0;
-  if (fd >= 0) close(fd);
-  if (!written || rename(tmp.c_str(), path.c_str()) != 0) {
-    unlink(tmp.c_str());
+  if (absl::Status s =
+          WriteFileAtomically(path, std::string_view(data, static_cast<size_t>(n)), 0600);
+      !s.ok()) {
     EVP_PKEY_free(key);
-    return absl::UnavailableError(attest::StrCat("cannot write the signing key ", path));
+    return absl::UnavailableError(attest::StrCat("cannot write the signing key: ", s.message()));
   }
   return std::unique_ptr<SigningKey>(new SigningKey(key));
 }

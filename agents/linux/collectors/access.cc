@@ -5,6 +5,7 @@
 #include <sstream>
 
 #include "agents/linux/collectors/access_parse.h"
+#include "common/files.h"
 #include "common/strings.h"
 #include "common/time_util.h"
 #include "spdlog/spdlog.h"
@@ -128,13 +129,11 @@ absl::StatusOr<std::vector<v1::Signal>> AccessCollector::Collect(const CollectCo
   }
   previous_ = *std::move(current);
   if (!state_file_.empty()) {
-    const std::string tmp = state_file_ + ".tmp";
-    {
-      std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-      out << previous_->SerializeAsString();
-    }
-    if (std::rename(tmp.c_str(), state_file_.c_str()) != 0) {
-      spdlog::warn("cannot save access state to {}", state_file_);
+    // Synced, so that after a power cut the next start compares with what
+    // was last reported rather than with a torn or empty file.
+    if (absl::Status s = WriteFileAtomically(state_file_, previous_->SerializeAsString(), 0600);
+        !s.ok()) {
+      spdlog::warn("cannot save access state: {}", std::string(s.message()));
     }
   }
   auto callback = on_watch_paths_;

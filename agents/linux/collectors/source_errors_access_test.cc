@@ -269,7 +269,7 @@ TEST(SourceErrorsTest, UnsavableAccessStateWarnsAndCollectionStillSucceeds) {
   ASSERT_TRUE(signals.ok()) << signals.status();
   ASSERT_EQ(signals->size(), 1u);
   EXPECT_TRUE((*signals)[0].has_access_snapshot());
-  EXPECT_NE(logs.text().find("cannot save access state to " + state), std::string::npos)
+  EXPECT_NE(logs.text().find("cannot save access state: cannot write " + state), std::string::npos)
       << logs.text();
   EXPECT_FALSE(fs::exists(state));
 }

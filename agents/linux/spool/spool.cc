@@ -15,6 +15,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
 #include "agents/linux/spool/record_codec.h"
+#include "common/files.h"
 #include "common/strings.h"
 #include "common/utf8.h"
 #include "spdlog/spdlog.h"
@@ -98,14 +99,7 @@ absl::Status Spool::Load() {
   if (instance_id_.empty()) {
     // A new spool is a new agent instance: its seqs start again at 1.
     instance_id_ = NewInstanceId();
-    const std::string tmp = id_path + ".tmp";
-    {
-      std::ofstream out(tmp);
-      out << instance_id_ << "\n";
-      if (!out) return Errno("write", tmp);
-    }
-    if (rename(tmp.c_str(), id_path.c_str()) != 0) return Errno("rename", id_path);
-    SyncDir(options_.dir);
+    if (absl::Status s = WriteFileAtomically(id_path, instance_id_ + "\n"); !s.ok()) return s;
   }
 
   std::vector<std::pair<uint64_t, std::string>> found;
