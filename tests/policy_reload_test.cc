@@ -97,6 +97,48 @@ TEST(PolicyReloadTest, ABadFileAtSighupOrRestartKeepsTheLastGoodVersion) {
       << ReadAll(daemon.log_path());
   EXPECT_EQ(StoredVersions(daemon), good);
 }
+// A window made with the admin API is not silently replaced by a policy
+// window of the same id: the policy version is refused and the window stays.
+TEST(PolicyReloadTest, APolicyWindowWithTheIdOfAnApiWindowIsRefused) {
+  const std::string dir = FreshDir("policy_api_window");
+  const std::string policy = dir + "/policy.yaml";
+  Write(policy, kPolicy);
+  DaemonHarness daemon(dir, nullptr, {"--policy=" + policy});
+  ASSERT_TRUE(daemon.Start().ok());
+  v1::WindowDef made;
+  made.set_id("fy2026");
+  made.mutable_start()->set_seconds(1767225600);  // 2026-01-01
+  made.mutable_end()->set_seconds(1798761600);    // 2027-01-01
+  made.mutable_thresholds()->set_effectiveness(0.95);
+  {
+    grpc::ClientContext ctx;
+    v1::WindowDef created;
+    ASSERT_TRUE(daemon.Admin()->CreateWindow(&ctx, made, &created).ok());
+  }
+  const std::vector<std::string> before = StoredVersions(daemon);
+
+  Write(policy, std::string(kPolicy) + R"(windows:
+  - id: fy2026
+    start: 2026-07-01T00:00:00Z
+    end: 2026-10-01T00:00:00Z
+    thresholds: {effectiveness: 0.5, coverage: 0.5, max_deviation: 72h}
+)");
+  daemon.Signal(SIGHUP);
+  ASSERT_TRUE(Eventually([&] { return LogHas(daemon, "keeping the last good policy version"); }))
+      << ReadAll(daemon.log_path());
+  EXPECT_TRUE(LogHas(daemon,
+                     "window \"fy2026\" would replace the window of that id made with "
+                     "attestctl windows create"))
+      << ReadAll(daemon.log_path());
+  EXPECT_EQ(StoredVersions(daemon), before);
+  grpc::ClientContext ctx;
+  v1::ListWindowsResponse windows;
+  ASSERT_TRUE(daemon.Admin()->ListWindows(&ctx, v1::ListWindowsRequest(), &windows).ok());
+  ASSERT_EQ(windows.windows_size(), 1);
+  EXPECT_EQ(windows.windows(0).origin(), "api");
+  EXPECT_EQ(windows.windows(0).start().seconds(), made.start().seconds());
+  EXPECT_EQ(windows.windows(0).thresholds().effectiveness(), 0.95);
+}
 
 TEST(PolicyReloadTest, SighupWithoutAPolicyFileIsAWarningOnly) {
   const std::string dir = FreshDir("policy_no_file");

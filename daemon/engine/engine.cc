@@ -174,6 +174,20 @@ absl::Status Engine::LoadPolicy(const Policy& policy, const std::string& file) {
       result = absl::OkStatus();
       return;
     }
+    // A window someone made with the admin API is theirs: a policy window
+    // of the same id would silently replace its dates, scope and
+    // thresholds. Refused before anything is stored.
+    for (const Window& w : policy.windows) {
+      auto it = state_.windows.find(w.id);
+      if (it != state_.windows.end() && it->second.origin() == "api") {
+        result = absl::InvalidArgumentError(attest::StrCat(
+            "policy refused: ", file, ": window \"", w.id,
+            "\" would replace the window of that id made with attestctl windows create at ",
+            FormatRfc3339(FromProto(it->second.created_at())),
+            "; give the policy window another id"));
+        return;
+      }
+    }
     const absl::Time now = clock_.Now();
     LoadedPolicy loaded{{}, policy};
     loaded.record.set_version(policy.version);
