@@ -188,6 +188,14 @@ bool FlagSet::IsSet(const std::string& name) const {
   return it != flags_.end() && it->second.set;
 }
 
+std::vector<std::string> FlagSet::GivenOnCommandLine() const {
+  std::vector<std::string> names;
+  for (const auto& [name, flag] : flags_) {
+    if (flag.from_command_line) names.push_back(name);
+  }
+  return names;
+}
+
 std::string FlagSet::Usage() const { return Usage(synopsis_, {}); }
 
 std::string FlagSet::Usage(const std::string& synopsis,

@@ -48,6 +48,8 @@ class FlagSet {
   bool help_requested() const { return help_requested_; }
   // True when the flag was set on the command line or in the config file.
   bool IsSet(const std::string& name) const;
+  // The names of the flags given on the command line, in name order.
+  std::vector<std::string> GivenOnCommandLine() const;
   // The --help text.
   std::string Usage() const;
   // The same for one subcommand: its synopsis and only the flags named in

@@ -1,4 +1,5 @@
 // attestctl: the command line for ops, SREs and compliance staff.
+#include <algorithm>
 #include <cstdio>
 #include <map>
 #include <string>
@@ -263,6 +264,21 @@ int Main(int argc, char** argv) {
     return kExitUsage;
   }
   const std::string sub = args.size() > 1 ? args[1] : "";
+  // A flag the command does not read would be ignored without a word
+  // (`status --window q4` shows the fleet, not the window): refuse it. The
+  // connection flags are global, so a shell alias that sets them still
+  // works for the commands that need no daemon.
+  if (auto help = CommandHelps().find(command); help != CommandHelps().end()) {
+    std::vector<std::string> takes = help->second.flags;
+    for (const char* c : {"daemon", "tls-cert", "tls-key", "ca", "server-name"}) takes.push_back(c);
+    for (const std::string& name : flags.GivenOnCommandLine()) {
+      if (std::find(takes.begin(), takes.end(), name) == takes.end()) {
+        fprintf(stderr, "attestctl: %s does not take --%s (see attestctl %s --help)\n",
+                command.c_str(), name.c_str(), command.c_str());
+        return kExitUsage;
+      }
+    }
+  }
   if (command == "simulate") return SimulateCmd(f);
   if (command == "pki") return PkiCommand(args, pki);
   if (command == "verify") return VerifyCmd(args, pubkey, scratch_dir, memory_mib);
@@ -289,7 +305,8 @@ int Main(int argc, char** argv) {
             command.c_str(), command.c_str());
     return kExitUsage;
   }
-  if (command == "except" && sub != "create" && sub != "revoke" && sub != "list") {
+  if (command == "except" &&
+      ((sub != "create" && sub != "revoke" && sub != "list") || args.size() != 2)) {
     fprintf(stderr, "attestctl: usage: attestctl except create|revoke|list ...\n");
     return kExitUsage;
   }

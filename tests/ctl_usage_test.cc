@@ -130,6 +130,13 @@ INSTANTIATE_TEST_SUITE_P(
         UsageCase{{"hosts", "frob"}, "usage: attestctl hosts [list] | show HOST"},
         UsageCase{{"windows", "frob"}, "usage: attestctl windows [list] | create ID"},
         UsageCase{{"except", "frob"}, "usage: attestctl except create|revoke|list"},
+        UsageCase{{"except", "list", "extra"}, "usage: attestctl except create|revoke|list"},
+        // A flag the command does not read is refused, not ignored.
+        UsageCase{{"status", "--window", "q4"},
+                  "status does not take --window (see attestctl status --help)"},
+        UsageCase{{"evidence", "web-1", "--format", "json"}, "evidence does not take --format"},
+        UsageCase{{"verify", "/nonexistent.tar", "--format", "json"},
+                  "verify does not take --format"},
         UsageCase{{"evidence"}, "usage: attestctl evidence HOST"},
         UsageCase{{"import"}, "usage: attestctl import FILE.jsonl"},
         UsageCase{{"pki"}, "usage: attestctl pki init"},
