@@ -197,6 +197,24 @@ std::vector<MetricFamily> ComplianceCollector::Collect() const {
     Add(pending, {}, static_cast<double>(stats->pending_compaction_bytes));
     out.push_back(std::move(live));
     out.push_back(std::move(pending));
+    if (!stats->memtable_bytes.empty()) {
+      MetricFamily memtables =
+          Family("attest_store_memtable_bytes",
+                 "Memory held by the store's write buffers not yet flushed to disk, by family.");
+      for (const auto& [family, bytes] : stats->memtable_bytes) {
+        Add(memtables, {{"family", family}}, static_cast<double>(bytes));
+      }
+      MetricFamily readers = Family("attest_store_table_reader_bytes",
+                                    "Memory held by the index and filter blocks of open store "
+                                    "files.");
+      Add(readers, {}, static_cast<double>(stats->table_reader_bytes));
+      MetricFamily cache =
+          Family("attest_store_block_cache_bytes", "Memory held by the store's block cache.");
+      Add(cache, {}, static_cast<double>(stats->block_cache_bytes));
+      out.push_back(std::move(memtables));
+      out.push_back(std::move(readers));
+      out.push_back(std::move(cache));
+    }
   }
   return out;
 }

@@ -109,13 +109,26 @@ class RocksDbStore : public Store {
     std::shared_lock lock(mu_);
     if (!db_) return absl::FailedPreconditionError("store is closed");
     StoreStats stats;
-    for (auto* h : handles_) {
+    for (size_t i = 0; i < handles_.size(); ++i) {
+      rocksdb::ColumnFamilyHandle* h = handles_[i];
       uint64_t v = 0;
       if (db_->GetIntProperty(h, "rocksdb.live-sst-files-size", &v)) stats.live_bytes += v;
       if (db_->GetIntProperty(h, "rocksdb.estimate-pending-compaction-bytes", &v)) {
         stats.pending_compaction_bytes += v;
       }
-      if (db_->GetIntProperty(h, "rocksdb.cur-size-all-mem-tables", &v)) stats.live_bytes += v;
+      if (db_->GetIntProperty(h, "rocksdb.cur-size-all-mem-tables", &v)) {
+        stats.live_bytes += v;
+        stats.memtable_bytes[std::string(FamilyName(static_cast<Family>(i)))] = v;
+      }
+      if (db_->GetIntProperty(h, "rocksdb.estimate-table-readers-mem", &v)) {
+        stats.table_reader_bytes += v;
+      }
+    }
+    // One cache serves every family.
+    uint64_t cache = 0;
+    if (!handles_.empty() &&
+        db_->GetIntProperty(handles_[0], "rocksdb.block-cache-usage", &cache)) {
+      stats.block_cache_bytes = cache;
     }
     return stats;
   }

@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -81,6 +82,12 @@ struct WriteOptions {
 struct StoreStats {
   uint64_t live_bytes = 0;  // on-disk size of live data
   uint64_t pending_compaction_bytes = 0;
+  // Memory the store holds, which is most of attestd's growth under load:
+  // write buffers not yet flushed, by family name, the index and filter
+  // blocks of open table files, and the block cache (RocksDB; 0 elsewhere).
+  std::map<std::string, uint64_t> memtable_bytes;
+  uint64_t table_reader_bytes = 0;
+  uint64_t block_cache_bytes = 0;
 };
 
 // Called for each entry of a scan, in key order. Return false to stop.
