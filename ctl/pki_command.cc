@@ -1,9 +1,5 @@
 #include "ctl/pki_command.h"
 
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <cctype>
 #include <cstdio>
 #include <filesystem>

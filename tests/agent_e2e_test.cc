@@ -126,14 +126,19 @@ class AgentE2eTest : public testing::Test {
 
   // Signal seqs and gap ranges stored for `host`, in chain order; the chain
   // must verify.
-  void StoredSeqsAndGaps(const std::string& host, std::vector<uint64_t>* seqs,
-                         std::vector<std::pair<uint64_t, uint64_t>>* gaps) {
+  struct Stored {
+    std::vector<uint64_t> seqs;
+    std::vector<std::pair<uint64_t, uint64_t>> gaps;
+  };
+  Stored StoredSeqsAndGaps(const std::string& host) {
+    Stored stored;
     const auto all = daemon_->Evidence(host);
     for (const auto& r : all) {
-      if (r.has_signal()) seqs->push_back(r.seq());
-      if (r.has_gap()) gaps->emplace_back(r.gap().first_seq(), r.gap().last_seq());
+      if (r.has_signal()) stored.seqs.push_back(r.seq());
+      if (r.has_gap()) stored.gaps.emplace_back(r.gap().first_seq(), r.gap().last_seq());
     }
     EXPECT_TRUE(evidence::VerifyChain(all).ok());
+    return stored;
   }
 
   std::string dir_, spool_dir_;
@@ -283,11 +288,9 @@ TEST_F(AgentE2eTest, ASignalTheDaemonRefusesForGoodBecomesAGapAndTheRestGetsThro
   uint64_t left_out = 0;
   ASSERT_TRUE(StreamThrough("e2e-refused", **spool, 7, &left_out)) << ReadAll(daemon_->log_path());
   EXPECT_EQ(left_out, 1u);
-  std::vector<uint64_t> seqs;
-  std::vector<std::pair<uint64_t, uint64_t>> gaps;
-  StoredSeqsAndGaps("e2e-refused", &seqs, &gaps);
-  EXPECT_EQ(seqs, (std::vector<uint64_t>{1, 2, 3, 5, 6, 7}));
-  EXPECT_EQ(gaps, (std::vector<std::pair<uint64_t, uint64_t>>{{4, 4}}));
+  const Stored stored = StoredSeqsAndGaps("e2e-refused");
+  EXPECT_EQ(stored.seqs, (std::vector<uint64_t>{1, 2, 3, 5, 6, 7}));
+  EXPECT_EQ(stored.gaps, (std::vector<std::pair<uint64_t, uint64_t>>{{4, 4}}));
   EXPECT_EQ((*spool)->Acked(daemon_->address()), 7u);
 }
 
@@ -329,15 +332,13 @@ TEST_F(AgentE2eTest, ABacklogLargerThanOneMessageGoesInPiecesAndAnOversizedSigna
   uint64_t left_out = 0;
   ASSERT_TRUE(StreamThrough("e2e-backlog", **spool, 45, &left_out)) << ReadAll(daemon_->log_path());
   EXPECT_EQ(left_out, 1u);
-  std::vector<uint64_t> seqs;
-  std::vector<std::pair<uint64_t, uint64_t>> gaps;
-  StoredSeqsAndGaps("e2e-backlog", &seqs, &gaps);
+  const Stored stored = StoredSeqsAndGaps("e2e-backlog");
   std::vector<uint64_t> want;
   for (uint64_t seq = 1; seq <= 45; ++seq) {
     if (seq != 41) want.push_back(seq);
   }
-  EXPECT_EQ(seqs, want);
-  EXPECT_EQ(gaps, (std::vector<std::pair<uint64_t, uint64_t>>{{41, 41}}));
+  EXPECT_EQ(stored.seqs, want);
+  EXPECT_EQ(stored.gaps, (std::vector<std::pair<uint64_t, uint64_t>>{{41, 41}}));
   EXPECT_EQ((*spool)->Acked(daemon_->address()), 45u);
 }
 

@@ -97,6 +97,7 @@ TEST(PolicyReloadTest, ABadFileAtSighupOrRestartKeepsTheLastGoodVersion) {
       << ReadAll(daemon.log_path());
   EXPECT_EQ(StoredVersions(daemon), good);
 }
+
 // A window made with the admin API is not silently replaced by a policy
 // window of the same id: the policy version is refused and the window stays.
 TEST(PolicyReloadTest, APolicyWindowWithTheIdOfAnApiWindowIsRefused) {

@@ -1,9 +1,7 @@
 #include "daemon/evidence/checkpoint.h"
 
-#include <fcntl.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
-#include <unistd.h>
 
 #include <cstdio>
 

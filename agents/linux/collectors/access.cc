@@ -1,6 +1,5 @@
 #include "agents/linux/collectors/access.h"
 
-#include <cstdio>
 #include <fstream>
 #include <sstream>
 

@@ -135,9 +135,10 @@ grpc::Status Uplink::Session() {
     // its messages, are left out: it records a gap where they were, and the
     // rest gets through. `through` is the last seq this message accounts
     // for; the signals after it go in the next one.
+    constexpr uint64_t kEnvelopeBytes = 16;  // the message and batch envelopes, generously
     v1::AgentMessage message;
     uint64_t through = sent;
-    uint64_t bytes = 16;  // the message and batch envelopes, generously
+    uint64_t bytes = kEnvelopeBytes;
     for (v1::Signal& s : *batch) {
       if (refused_.count(s.seq()) > 0) {
         through = s.seq();
@@ -145,7 +146,7 @@ grpc::Status Uplink::Session() {
       }
       const size_t size = s.ByteSizeLong();
       const uint64_t cost = 1 + google::protobuf::io::CodedOutputStream::VarintSize64(size) + size;
-      if (16 + cost > max_message) {
+      if (kEnvelopeBytes + cost > max_message) {
         LeaveOut(s.seq(), attest::StrCat("it is ", size, " bytes, more than the ", max_message,
                                          " bytes it accepts in one message"));
         through = s.seq();
