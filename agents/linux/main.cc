@@ -134,9 +134,9 @@ int Main(int argc, char** argv) {
       spdlog::warn("inotify unavailable ({}); access changes are seen at each rescan",
                    s.ToString());
     } else {
-      access->OnWatchPaths([&watcher, &root](std::vector<std::string> paths) {
-        for (auto& p : paths) p = root.Path(p);
-        watcher.Watch(paths);
+      access->OnWatchPaths([&watcher, &root](std::vector<WatchedDir> dirs) {
+        for (auto& d : dirs) d.path = root.Path(d.path);
+        watcher.Watch(dirs);
       });
     }
   }

@@ -24,6 +24,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
 #elif ATTEST_FUZZ_PARSER == 3
   for (const auto& rule : NormalizeSudoers(text)) {
     if (rule.empty()) __builtin_trap();  // blank lines are dropped
+    // An include always resolves to an absolute path.
+    if (auto include = ParseSudoersInclude(rule, "/etc/sudoers", "host")) {
+      if (include->path.empty() || include->path[0] != '/') __builtin_trap();
+    }
   }
 #elif ATTEST_FUZZ_PARSER == 4
   (void)ParseAuthorizedKeys(text, "fuzz");

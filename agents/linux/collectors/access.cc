@@ -1,6 +1,10 @@
 #include "agents/linux/collectors/access.h"
 
+#include <unistd.h>
+
 #include <fstream>
+#include <map>
+#include <set>
 #include <sstream>
 
 #include "agents/linux/collectors/access_parse.h"
@@ -12,31 +16,83 @@
 namespace attest::agent {
 namespace {
 
-// sudo's own rule for #includedir: skip names ending in '~' or containing '.'.
-bool SudoIncludes(const std::string& name) {
-  return !name.empty() && name.back() != '~' && name.find('.') == std::string::npos;
+// sudo stops at this depth of nested includes ("too many levels of includes").
+constexpr int kMaxIncludeDepth = 128;
+
+std::string ShortHostName() {
+  char name[256] = {};
+  if (gethostname(name, sizeof(name) - 1) != 0) return "";
+  std::string host(name);
+  return host.substr(0, host.find('.'));
 }
 
-absl::Status AddSudoersFile(const RootFs& root, const std::string& path,
-                            v1::AccessSnapshot& snapshot) {
-  auto text = root.ReadFile(path);
-  if (!text.ok()) {
-    if (text.status().code() == absl::StatusCode::kPermissionDenied) {
-      return absl::PermissionDeniedError(
-          StrCat("cannot read ", path, " (attest-agent needs CAP_DAC_READ_SEARCH)"));
-    }
-    return text.status();
-  }
-  v1::SudoersEntry* entry = snapshot.add_sudoers();
-  entry->set_file(path);
-  std::string joined;
-  for (auto& rule : NormalizeSudoers(*text)) {
-    StrAppend(&joined, rule, "\n");
-    entry->add_rules(std::move(rule));
-  }
-  entry->set_fingerprint(Sha256Fingerprint(joined));
-  return absl::OkStatus();
+absl::Status Unreadable(const absl::Status& status, std::string_view what, std::string_view path) {
+  if (status.code() != absl::StatusCode::kPermissionDenied) return status;
+  return absl::PermissionDeniedError(
+      StrCat("cannot ", what, " ", path, " (attest-agent needs CAP_DAC_READ_SEARCH)"));
 }
+
+// Reads /etc/sudoers and everything it includes, as sudo would, into the
+// snapshot: one entry per file, in the order sudo reads them. Each file is
+// read once, so an include cycle ends where it closes.
+class SudoersWalk {
+ public:
+  SudoersWalk(const RootFs& root, v1::AccessSnapshot& snapshot)
+      : root_(root), snapshot_(snapshot), host_(ShortHostName()) {}
+
+  // A missing included file or directory grants nothing: warned, skipped.
+  absl::Status File(const std::string& path, int depth) {
+    if (!visited_.insert(path).second) return absl::OkStatus();
+    auto text = root_.ReadFile(path);
+    if (!text.ok()) {
+      if (text.status().code() == absl::StatusCode::kNotFound && depth > 0) {
+        spdlog::warn("sudoers include {} does not exist; sudo skips it too", path);
+        return absl::OkStatus();
+      }
+      return Unreadable(text.status(), "read", path);
+    }
+    v1::SudoersEntry* entry = snapshot_.add_sudoers();
+    entry->set_file(path);
+    std::string joined;
+    std::vector<SudoersInclude> includes;
+    for (auto& rule : NormalizeSudoers(*text)) {
+      if (auto include = ParseSudoersInclude(rule, path, host_)) includes.push_back(*include);
+      StrAppend(&joined, rule, "\n");
+      entry->add_rules(std::move(rule));
+    }
+    entry->set_fingerprint(Sha256Fingerprint(joined));
+    if (!includes.empty() && depth >= kMaxIncludeDepth) {
+      spdlog::warn("{}: includes nested deeper than {}; sudo refuses them, not followed", path,
+                   kMaxIncludeDepth);
+      return absl::OkStatus();
+    }
+    for (const SudoersInclude& include : includes) {
+      absl::Status s =
+          include.directory ? Directory(include.path, depth + 1) : File(include.path, depth + 1);
+      if (!s.ok()) return s;
+    }
+    return absl::OkStatus();
+  }
+
+  absl::Status Directory(const std::string& path, int depth) {
+    auto names = root_.ListDir(path);
+    if (!names.ok()) {
+      if (names.status().code() == absl::StatusCode::kNotFound) return absl::OkStatus();
+      return Unreadable(names.status(), "list", path);
+    }
+    for (const auto& name : *names) {
+      if (!SudoIncludesFileNamed(name)) continue;
+      if (absl::Status s = File(path + "/" + name, depth); !s.ok()) return s;
+    }
+    return absl::OkStatus();
+  }
+
+ private:
+  const RootFs& root_;
+  v1::AccessSnapshot& snapshot_;
+  const std::string host_;
+  std::set<std::string> visited_;
+};
 
 // Malformed passwd/group lines are left out of the snapshot (as glibc
 // leaves them out), but someone should fix them.
@@ -61,20 +117,13 @@ absl::StatusOr<v1::AccessSnapshot> TakeAccessSnapshot(const RootFs& root) {
   for (auto& g : ParseGroup(*group, &skipped)) *snapshot.add_groups() = std::move(g);
   WarnSkipped("/etc/group", skipped);
 
+  SudoersWalk sudoers(root, snapshot);
   if (root.Exists("/etc/sudoers")) {
-    if (absl::Status s = AddSudoersFile(root, "/etc/sudoers", snapshot); !s.ok()) return s;
+    if (absl::Status s = sudoers.File("/etc/sudoers", 0); !s.ok()) return s;
   }
-  if (auto names = root.ListDir("/etc/sudoers.d"); names.ok()) {
-    for (const auto& name : *names) {
-      if (!SudoIncludes(name)) continue;
-      if (absl::Status s = AddSudoersFile(root, "/etc/sudoers.d/" + name, snapshot); !s.ok()) {
-        return s;
-      }
-    }
-  } else if (names.status().code() == absl::StatusCode::kPermissionDenied) {
-    return absl::PermissionDeniedError(
-        "cannot list /etc/sudoers.d (attest-agent needs CAP_DAC_READ_SEARCH)");
-  }
+  // Read even when /etc/sudoers does not include it (or is missing): a rule
+  // dropped there is then still seen, should an include be added later.
+  if (absl::Status s = sudoers.Directory("/etc/sudoers.d", 1); !s.ok()) return s;
 
   for (const auto& user : snapshot.users()) {
     if (!IsLoginShell(user.shell()) || user.home().empty() || user.home()[0] != '/') continue;
@@ -141,23 +190,53 @@ absl::StatusOr<std::vector<v1::Signal>> AccessCollector::Collect(const CollectCo
   return signals;
 }
 
-void AccessCollector::OnWatchPaths(std::function<void(std::vector<std::string>)> callback) {
+void AccessCollector::OnWatchPaths(std::function<void(std::vector<WatchedDir>)> callback) {
   std::lock_guard lock(mu_);
   on_watch_paths_ = std::move(callback);
 }
 
-std::vector<std::string> AccessCollector::WatchPaths() const {
+std::vector<WatchedDir> AccessCollector::WatchPaths() const {
+  // Directory -> the names in it that matter.
+  std::map<std::string, std::set<std::string>> dirs;
+  std::set<std::string> everything;  // directories whose every name matters
+  const auto watch = [&](const std::string& path) {
+    const size_t slash = path.rfind('/');
+    dirs[slash == 0 ? "/" : path.substr(0, slash)].insert(path.substr(slash + 1));
+  };
+  const auto watch_dir = [&](const std::string& dir) {
+    everything.insert(dir);
+    dirs[dir];
+  };
+  watch("/etc/passwd");
+  watch("/etc/group");
+  watch("/etc/sudoers");
+  watch_dir("/etc/sudoers.d");
   std::lock_guard lock(mu_);
-  std::vector<std::string> paths = {"/etc", "/etc/sudoers.d"};
   if (previous_) {
+    const std::string host = ShortHostName();
+    for (const auto& entry : previous_->sudoers()) {
+      for (const auto& rule : entry.rules()) {
+        auto include = ParseSudoersInclude(rule, entry.file(), host);
+        if (!include) continue;
+        if (include->directory) {
+          watch_dir(include->path);
+        } else {
+          watch(include->path);  // also sees it appear, if it is missing
+        }
+      }
+    }
     for (const auto& u : previous_->users()) {
       if (IsLoginShell(u.shell()) && !u.home().empty() && u.home()[0] == '/') {
-        paths.push_back(u.home() + "/.ssh");
-        paths.push_back(u.home());  // to see .ssh being created
+        watch_dir(u.home() + "/.ssh");
+        watch(u.home() + "/.ssh");  // the home: to see .ssh being created
       }
     }
   }
-  return paths;
+  std::vector<WatchedDir> out;
+  for (auto& [path, names] : dirs) {
+    out.push_back(WatchedDir{path, everything.count(path) ? std::set<std::string>{} : names});
+  }
+  return out;
 }
 
 }  // namespace attest::agent

@@ -1,6 +1,7 @@
 // access: who can get onto the host. Users (/etc/passwd), groups and
-// members (/etc/group), sudoers (/etc/sudoers, /etc/sudoers.d/*, normalised)
-// and the authorized_keys of every user with a login shell, as fingerprints.
+// members (/etc/group), sudoers (/etc/sudoers, every file it includes as
+// sudo reads them, and /etc/sudoers.d/*; normalised) and the authorized_keys of every user with a
+// login shell, as fingerprints.
 //
 // Each run takes a snapshot and diffs it with the previous one (kept in a
 // state file, so changes made while the agent was down are still seen):
@@ -16,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "agents/linux/collectors/access_watch.h"
 #include "agents/linux/collectors/collector.h"
 
 namespace attest::agent {
@@ -32,19 +34,21 @@ class AccessCollector : public Collector {
   std::string_view name() const override { return "access"; }
   absl::StatusOr<std::vector<v1::Signal>> Collect(const CollectContext& context) override;
 
-  // Host paths whose changes should trigger a run: /etc, /etc/sudoers.d and
-  // the .ssh directory (and home) of every login user in the last snapshot.
-  std::vector<std::string> WatchPaths() const;
+  // Host directories whose changes should trigger a run, with the names
+  // in each that matter: passwd, group and sudoers in /etc, every sudoers
+  // file and directory the last snapshot included, and the .ssh directory
+  // (and its appearing in the home) of every login user.
+  std::vector<WatchedDir> WatchPaths() const;
   // Called after every run with the current WatchPaths(), so an inotify
-  // watcher can follow users and homes as they come and go.
-  void OnWatchPaths(std::function<void(std::vector<std::string>)> callback);
+  // watcher can follow users, homes and includes as they come and go.
+  void OnWatchPaths(std::function<void(std::vector<WatchedDir>)> callback);
 
  private:
   const std::string state_file_;
   const absl::Duration snapshot_interval_;
   mutable std::mutex mu_;
   std::optional<v1::AccessSnapshot> previous_;
-  std::function<void(std::vector<std::string>)> on_watch_paths_;
+  std::function<void(std::vector<WatchedDir>)> on_watch_paths_;
   absl::Time last_snapshot_sent_ = absl::InfinitePast();
 };
 

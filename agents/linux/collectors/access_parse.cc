@@ -236,6 +236,51 @@ std::vector<std::string> NormalizeSudoers(std::string_view text) {
   return rules;
 }
 
+std::optional<SudoersInclude> ParseSudoersInclude(std::string_view rule,
+                                                  std::string_view including_file,
+                                                  std::string_view host) {
+  const size_t space = rule.find(' ');
+  if (space == std::string_view::npos) return std::nullopt;
+  const std::string_view directive = rule.substr(0, space);
+  SudoersInclude include;
+  if (directive == "#includedir" || directive == "@includedir") {
+    include.directory = true;
+  } else if (directive != "#include" && directive != "@include") {
+    return std::nullopt;
+  }
+  std::string_view raw = TrimWhitespace(rule.substr(space + 1));
+  if (raw.size() >= 2 && raw.front() == '"' && raw.back() == '"')
+    raw = raw.substr(1, raw.size() - 2);
+  std::string path;
+  for (size_t i = 0; i < raw.size(); ++i) {
+    if (raw[i] == '\\' && i + 1 < raw.size()) {
+      path.push_back(raw[++i]);
+    } else if (raw[i] == '%' && i + 1 < raw.size() && (raw[i + 1] == 'h' || raw[i + 1] == '%')) {
+      if (raw[++i] == 'h') {
+        path.append(host);
+      } else {
+        path.push_back('%');
+      }
+    } else {
+      path.push_back(raw[i]);
+    }
+  }
+  if (path.empty()) return std::nullopt;
+  if (path[0] != '/') {
+    const size_t slash = including_file.rfind('/');
+    const std::string_view dir = slash == std::string_view::npos
+                                     ? std::string_view("/")
+                                     : including_file.substr(0, slash + 1);
+    path = StrCat(dir, path);
+  }
+  include.path = std::move(path);
+  return include;
+}
+
+bool SudoIncludesFileNamed(std::string_view name) {
+  return !name.empty() && name.back() != '~' && name.find('.') == std::string_view::npos;
+}
+
 std::string Sha256Fingerprint(std::string_view data) { return "SHA256:" + Base64(Sha256(data)); }
 
 std::vector<v1::KeyEntry> ParseAuthorizedKeys(std::string_view text, const std::string& user) {

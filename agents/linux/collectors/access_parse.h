@@ -5,6 +5,7 @@
 #ifndef ATTEST_AGENTS_LINUX_COLLECTORS_ACCESS_PARSE_H_
 #define ATTEST_AGENTS_LINUX_COLLECTORS_ACCESS_PARSE_H_
 
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -36,6 +37,25 @@ bool IsLoginShell(std::string_view shell);
 // comments dropped (but #include/#includedir and "#<uid>" user specs
 // kept), whitespace collapsed, blank lines dropped.
 std::vector<std::string> NormalizeSudoers(std::string_view text);
+
+// A sudoers include directive (#include, @include, #includedir,
+// @includedir), with its path resolved as sudo resolves it: "%h" is the
+// short host name, "%%" a percent sign, double quotes and backslash escapes
+// are removed, and a relative path is relative to the directory of the file
+// that holds the directive.
+struct SudoersInclude {
+  bool directory = false;  // #includedir / @includedir
+  std::string path;
+};
+// `rule` is one rule from NormalizeSudoers of `including_file`; nullopt if
+// it is not an include directive or names no path.
+std::optional<SudoersInclude> ParseSudoersInclude(std::string_view rule,
+                                                  std::string_view including_file,
+                                                  std::string_view host);
+
+// sudo's rule for the files of an #includedir: names that end in '~' or
+// contain '.' are skipped (editor backups, package manager leftovers).
+bool SudoIncludesFileNamed(std::string_view name);
 
 // Keys of one authorized_keys file, with OpenSSH's SHA256 fingerprints
 // ("SHA256:" + unpadded base64 of SHA-256 over the key blob). Options

@@ -2,9 +2,12 @@
 
 #include <filesystem>
 #include <fstream>
+#include <map>
+#include <set>
 
 #include "agents/linux/collectors/access_parse.h"
 #include "agents/linux/collectors/test_support.h"
+#include "common/strings.h"
 #include "gtest/gtest.h"
 
 namespace attest::agent {
@@ -74,6 +77,25 @@ TEST(AccessParseTest, SudoersNormalisation) {
   // Reformatting alone is not a change.
   EXPECT_EQ(NormalizeSudoers("root   ALL=(ALL:ALL)\tALL\n"),
             NormalizeSudoers("root ALL=(ALL:ALL) ALL"));
+}
+
+TEST(AccessParseTest, SudoersIncludesResolveAsSudoResolvesThem) {
+  const auto parse = [](std::string_view rule) {
+    auto include = ParseSudoersInclude(rule, "/etc/sudoers.d/ops", "web1");
+    return include ? StrCat(include->directory ? "dir " : "file ", include->path) : "none";
+  };
+  EXPECT_EQ(parse("@includedir /etc/sudoers.d"), "dir /etc/sudoers.d");
+  EXPECT_EQ(parse("#includedir /etc/x"), "dir /etc/x");
+  EXPECT_EQ(parse("#include /etc/sudoers.%h"), "file /etc/sudoers.web1");
+  EXPECT_EQ(parse("@include local"), "file /etc/sudoers.d/local");
+  EXPECT_EQ(parse("@include \"/etc/a b\""), "file /etc/a b");
+  EXPECT_EQ(parse("@include /etc/a\\ b%%"), "file /etc/a b%");
+  EXPECT_EQ(parse("@include"), "none");
+  EXPECT_EQ(parse("#includes /etc/x"), "none");
+  EXPECT_EQ(parse("root ALL=(ALL) ALL"), "none");
+  EXPECT_TRUE(SudoIncludesFileNamed("ops"));
+  EXPECT_FALSE(SudoIncludesFileNamed("ops.dpkg-old"));
+  EXPECT_FALSE(SudoIncludesFileNamed("ops~"));
 }
 
 TEST(AccessSnapshotTest, FixtureTree) {
@@ -172,6 +194,33 @@ TEST_F(AccessCollectorTest, ChangesWhileTheAgentWasDownAreSeenAtRestart) {
   EXPECT_EQ(changes[0]->change(), v1::ACCESS_CHANGE_KIND_GROUP_CHANGED);
   EXPECT_EQ(changes[0]->subject(), "sudo");
   EXPECT_EQ(changes[0]->diff(), "+mallory\n");
+}
+
+TEST_F(AccessCollectorTest, ARuleAddedToAnIncludedFileIsAChangeAndItsDirectoryIsWatched) {
+  std::ofstream(tree_ + "/etc/sudoers", std::ios::app) << "@include /etc/sudoers.local\n"
+                                                          "@includedir /opt/sudo\n";
+  std::ofstream(tree_ + "/etc/sudoers.local") << "# nothing yet\n";
+  AccessCollector collector(state_, absl::Hours(6));
+  Run(collector, kT0);
+  std::ofstream(tree_ + "/etc/sudoers.local", std::ios::app) << "mallory ALL=(ALL) NOPASSWD: ALL\n";
+  const auto signals = Run(collector, kT0 + absl::Minutes(1));
+  auto changes = Changes(signals);
+  ASSERT_EQ(changes.size(), 1u);
+  EXPECT_EQ(changes[0]->change(), v1::ACCESS_CHANGE_KIND_SUDOERS_CHANGED);
+  EXPECT_EQ(changes[0]->subject(), "/etc/sudoers.local");
+  EXPECT_EQ(changes[0]->diff(), "+mallory ALL=(ALL) NOPASSWD: ALL\n");
+
+  // /etc now wakes for sudoers.local too. /opt/sudo is listed although it
+  // does not exist (the watcher skips it; the periodic rescan covers it).
+  std::map<std::string, std::set<std::string>> watched;
+  for (const auto& dir : collector.WatchPaths()) watched[dir.path] = dir.names;
+  EXPECT_EQ(watched["/etc"],
+            (std::set<std::string>{"group", "passwd", "sudoers", "sudoers.local"}));
+  EXPECT_EQ(watched["/etc/sudoers.d"], std::set<std::string>{});
+  EXPECT_EQ(watched["/opt/sudo"], std::set<std::string>{});
+  EXPECT_EQ(watched["/home/alice"], std::set<std::string>{".ssh"});
+  EXPECT_EQ(watched["/home/alice/.ssh"], std::set<std::string>{});
+  EXPECT_EQ(watched.count("/opt"), 0u);
 }
 
 TEST_F(AccessCollectorTest, PeriodicFullSnapshot) {

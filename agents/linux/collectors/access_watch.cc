@@ -65,23 +65,17 @@ absl::Status AccessWatcher::Start() {
   return absl::OkStatus();
 }
 
-void AccessWatcher::Watch(const std::vector<std::string>& paths) {
+void AccessWatcher::Watch(const std::vector<WatchedDir>& dirs) {
   if (impl_->fd < 0) return;
   std::lock_guard lock(impl_->mu);
   for (const auto& [wd, names] : impl_->filters) inotify_rm_watch(impl_->fd, wd);
   impl_->filters.clear();
   constexpr uint32_t kMask =
       IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | IN_CREATE | IN_DELETE | IN_ATTRIB;
-  for (const std::string& path : paths) {
-    const int wd = inotify_add_watch(impl_->fd, path.c_str(), kMask | IN_ONLYDIR);
+  for (const WatchedDir& dir : dirs) {
+    const int wd = inotify_add_watch(impl_->fd, dir.path.c_str(), kMask | IN_ONLYDIR);
     if (wd < 0) continue;  // missing: the periodic rescan covers it
-    std::set<std::string>& names = impl_->filters[wd];
-    const std::string base = path.substr(path.rfind('/') + 1);
-    if (base == "etc") {
-      names = {"passwd", "group", "sudoers"};
-    } else if (base != ".ssh" && base != "sudoers.d") {
-      names = {".ssh"};  // a home directory: only .ssh appearing or going
-    }
+    impl_->filters[wd] = dir.names;
   }
 }
 

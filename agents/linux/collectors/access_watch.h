@@ -19,6 +19,13 @@
 
 namespace attest::agent {
 
+// A directory to watch and the entry names in it that matter (empty: all).
+struct WatchedDir {
+  std::string path;
+  std::set<std::string> names;
+  bool operator==(const WatchedDir&) const = default;
+};
+
 class AccessWatcher {
  public:
   // `on_change` runs on the watcher's thread.
@@ -26,10 +33,9 @@ class AccessWatcher {
   ~AccessWatcher();
 
   [[nodiscard]] absl::Status Start();
-  // Replaces the watched set with these real (already root-prefixed) paths.
-  // In /etc only passwd, group and sudoers matter; in a home directory only
-  // .ssh; elsewhere everything. Missing paths are skipped.
-  void Watch(const std::vector<std::string>& paths);
+  // Replaces the watched set with these directories (real paths, already
+  // root-prefixed). Directories that do not exist are skipped.
+  void Watch(const std::vector<WatchedDir>& dirs);
   void Stop();
 
  private:

@@ -30,8 +30,10 @@ TEST(AccessWatcherTest, PasswdSudoersAndKeysTriggerARescan) {
   std::atomic<int> changes{0};
   AccessWatcher watcher([&] { ++changes; });
   ASSERT_TRUE(watcher.Start().ok());
-  watcher.Watch(
-      {tree + "/etc", tree + "/etc/sudoers.d", tree + "/home/alice", tree + "/home/alice/.ssh"});
+  watcher.Watch({{tree + "/etc", {"passwd", "group", "sudoers"}},
+                 {tree + "/etc/sudoers.d", {}},
+                 {tree + "/home/alice", {".ssh"}},
+                 {tree + "/home/alice/.ssh", {}}});
 
   std::ofstream(tree + "/etc/passwd") << "root:x:0:0::/root:/bin/bash\n";
   EXPECT_TRUE(Eventually([&] { return changes >= 1; }));

@@ -166,30 +166,75 @@ TEST(SourceErrorsTest, SudoersDNamesWithADotOrEndingInTildeAreSkipped) {
                                       "/etc/sudoers.d/alice", "/etc/sudoers.d/carol"}));
 }
 
-// Known limitation (docs/bad-input.md): includes are recorded, not followed.
-TEST(SourceErrorsTest, SudoersIncludesAreKeptAsRulesAndTheIncludedFilesNotRead) {
+// Fixed: includes used to be recorded as rule text only, so a rule added to
+// an included file was invisible.
+TEST(SourceErrorsTest, SudoersIncludesAreFollowedAsSudoFollowsThem) {
   AccessTree tree("source_errors_sudoers_includes");
   tree.Write("etc/sudoers",
              "root ALL=(ALL:ALL) ALL\n"
              "#include /etc/sudoers.local\n"
-             "@include /etc/sudoers.extra\n"
-             "#includedir /etc/sudoers.other\n");
-  tree.Write("etc/sudoers.local", "included_local ALL=(ALL) ALL\n");
-  tree.Write("etc/sudoers.extra", "included_extra ALL=(ALL) ALL\n");
-  tree.Write("etc/sudoers.other/x", "included_dir ALL=(ALL) ALL\n");
+             "@include sudoers.extra\n"  // relative: next to the including file
+             "#includedir /etc/sudoers.other\n"
+             "@include /etc/sudoers.missing\n"
+             "@include \"/etc/sudoers with space\"\n"
+             "@includedir /etc/sudoers.d\n");
+  tree.Write("etc/sudoers.local", "local ALL=(ALL) ALL\n#include /etc/sudoers\n");  // a cycle
+  tree.Write("etc/sudoers.extra", "extra ALL=(ALL) ALL\n");
+  tree.Write("etc/sudoers.other/x", "in_dir ALL=(ALL) ALL\n");
+  tree.Write("etc/sudoers.other/x.bak", "skipped ALL=(ALL) ALL\n");  // sudo skips names with '.'
+  tree.Write("etc/sudoers.other/x~", "skipped ALL=(ALL) ALL\n");     // and names ending in '~'
+  tree.Write("etc/sudoers with space", "spaced ALL=(ALL) ALL\n");
+  CapturedLogs logs;
   auto snapshot = tree.Snapshot();
   ASSERT_TRUE(snapshot.ok()) << snapshot.status();
-  ASSERT_GE(snapshot->sudoers_size(), 1);
-  const v1::SudoersEntry& sudoers = snapshot->sudoers(0);
-  EXPECT_EQ(sudoers.file(), "/etc/sudoers");
-  EXPECT_EQ(
-      std::vector<std::string>(sudoers.rules().begin(), sudoers.rules().end()),
-      (std::vector<std::string>{"root ALL=(ALL:ALL) ALL", "#include /etc/sudoers.local",
-                                "@include /etc/sudoers.extra", "#includedir /etc/sudoers.other"}));
-  EXPECT_EQ(
-      SudoersFiles(*snapshot),
-      (std::vector<std::string>{"/etc/sudoers", "/etc/sudoers.d/README", "/etc/sudoers.d/alice"}));
-  EXPECT_EQ(snapshot->SerializeAsString().find("included_"), std::string::npos);
+  EXPECT_EQ(SudoersFiles(*snapshot),
+            (std::vector<std::string>{"/etc/sudoers", "/etc/sudoers.local", "/etc/sudoers.extra",
+                                      "/etc/sudoers.other/x", "/etc/sudoers with space",
+                                      "/etc/sudoers.d/README", "/etc/sudoers.d/alice"}));
+  EXPECT_EQ(snapshot->SerializeAsString().find("skipped"), std::string::npos);
+  EXPECT_NE(logs.text().find("sudoers include /etc/sudoers.missing does not exist; sudo skips it"),
+            std::string::npos)
+      << logs.text();
+}
+
+TEST(SourceErrorsTest, SudoersIncludesNestedDeeperThanSudoAllowsAreNotFollowed) {
+  AccessTree tree("source_errors_sudoers_deep");
+  tree.Write("etc/sudoers", "@include /etc/deep/1\n");
+  for (int i = 1; i <= 130; ++i) {
+    tree.Write(
+        "etc/deep/" + std::to_string(i),
+        "user" + std::to_string(i) + " ALL=(ALL) ALL\n@include " + std::to_string(i + 1) + "\n");
+  }
+  CapturedLogs logs;
+  auto snapshot = tree.Snapshot();
+  ASSERT_TRUE(snapshot.ok()) << snapshot.status();
+  const auto files = SudoersFiles(*snapshot);
+  // /etc/sudoers (depth 0) and files 1 to 128, then /etc/sudoers.d.
+  ASSERT_EQ(files.size(), 1u + 128u + 2u);
+  EXPECT_EQ(files[128], "/etc/deep/128");
+  EXPECT_NE(logs.text().find("/etc/deep/128: includes nested deeper than 128; sudo refuses them"),
+            std::string::npos)
+      << logs.text();
+}
+
+TEST(SourceErrorsTest, AnUnreadableIncludedFileOrDirectoryIsPermissionDenied) {
+  AccessTree tree("source_errors_sudoers_include_unreadable");
+  tree.Write("etc/sudoers", "@include /etc/sudoers.local\n@includedir /opt/sudoers\n");
+  tree.Write("etc/sudoers.local", "local ALL=(ALL) ALL\n");
+  tree.Write("opt/sudoers/x", "x ALL=(ALL) ALL\n");
+  tree.Chmod("etc/sudoers.local", kNoAccess);
+  tree.Chmod("opt/sudoers", kNoAccess);
+  WithoutFileCapabilities no_caps;
+  ASSERT_TRUE(no_caps.ok());
+  auto file = tree.Snapshot();
+  EXPECT_EQ(file.status().code(), StatusCode::kPermissionDenied);
+  EXPECT_EQ(Message(file.status()),
+            "cannot read /etc/sudoers.local (attest-agent needs CAP_DAC_READ_SEARCH)");
+  fs::permissions(tree / "etc/sudoers.local", fs::perms::owner_read);
+  auto dir = tree.Snapshot();
+  EXPECT_EQ(dir.status().code(), StatusCode::kPermissionDenied);
+  EXPECT_EQ(Message(dir.status()),
+            "cannot list /opt/sudoers (attest-agent needs CAP_DAC_READ_SEARCH)");
 }
 
 TEST(SourceErrorsTest, AuthorizedKeysUnreadableIsPermissionDeniedAndOver1MiBIsInvalidArgument) {
