@@ -94,8 +94,8 @@ class SudoersWalk {
   std::set<std::string> visited_;
 };
 
-// Malformed passwd/group lines are left out of the snapshot (as glibc
-// leaves them out), but someone should fix them.
+// Malformed passwd, group and authorized_keys lines are left out of the
+// snapshot (as glibc and sshd leave them out), but someone should fix them.
 void WarnSkipped(std::string_view file, const std::vector<SkippedLine>& skipped) {
   for (const SkippedLine& s : skipped) {
     spdlog::warn("{} line {}: {}; the line is skipped", file, s.line, s.reason);
@@ -134,7 +134,11 @@ absl::StatusOr<v1::AccessSnapshot> TakeAccessSnapshot(const RootFs& root) {
         if (keys.status().code() == absl::StatusCode::kNotFound) continue;
         return keys.status();
       }
-      for (auto& k : ParseAuthorizedKeys(*keys, user.name())) *snapshot.add_keys() = std::move(k);
+      skipped.clear();
+      for (auto& k : ParseAuthorizedKeys(*keys, user.name(), &skipped)) {
+        *snapshot.add_keys() = std::move(k);
+      }
+      WarnSkipped(path, skipped);
     }
   }
   return snapshot;

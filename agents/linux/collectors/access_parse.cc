@@ -90,6 +90,7 @@ bool DecodeBase64(std::string_view text, std::string* out) {
   return !out->empty();
 }
 
+// Key types OpenSSH knows; used to say what is wrong with a line.
 bool IsKeyType(std::string_view t) {
   static const std::set<std::string_view> kTypes = {"ssh-rsa",
                                                     "ssh-dss",
@@ -101,6 +102,18 @@ bool IsKeyType(std::string_view t) {
                                                     "sk-ecdsa-sha2-nistp256@openssh.com",
                                                     "ssh-ed448"};
   return kTypes.count(t) > 0 || t.find("-cert-v01@openssh.com") != std::string_view::npos;
+}
+
+// The type name a key blob starts with: an SSH string (RFC 4251 5), a
+// 32-bit big-endian length then that many bytes. nullopt if it has none.
+std::optional<std::string_view> BlobKeyType(std::string_view blob) {
+  if (blob.size() < 4) return std::nullopt;
+  const uint32_t length = (static_cast<uint32_t>(static_cast<unsigned char>(blob[0])) << 24) |
+                          (static_cast<uint32_t>(static_cast<unsigned char>(blob[1])) << 16) |
+                          (static_cast<uint32_t>(static_cast<unsigned char>(blob[2])) << 8) |
+                          static_cast<uint32_t>(static_cast<unsigned char>(blob[3]));
+  if (length == 0 || length > blob.size() - 4) return std::nullopt;
+  return blob.substr(4, length);
 }
 
 // Whitespace-separated tokens; double quotes group (options may hold spaces).
@@ -283,16 +296,34 @@ bool SudoIncludesFileNamed(std::string_view name) {
 
 std::string Sha256Fingerprint(std::string_view data) { return "SHA256:" + Base64(Sha256(data)); }
 
-std::vector<v1::KeyEntry> ParseAuthorizedKeys(std::string_view text, const std::string& user) {
+std::vector<v1::KeyEntry> ParseAuthorizedKeys(std::string_view text, const std::string& user,
+                                              std::vector<SkippedLine>* skipped) {
   std::vector<v1::KeyEntry> keys;
-  for (std::string_view line : Split(text, "\n")) {
-    line = TrimWhitespace(line);
+  const auto lines = Split(text, "\n");
+  for (size_t n = 0; n < lines.size(); ++n) {
+    const std::string_view line = TrimWhitespace(lines[n]);
     if (line.empty() || line[0] == '#') continue;
     const auto tokens = Tokens(line);
-    for (size_t i = 0; i + 1 < tokens.size(); ++i) {
-      if (!IsKeyType(tokens[i])) continue;
+    std::string why;  // of the first candidate that failed, if none is a key
+    bool found = false;
+    for (size_t i = 0; i + 1 < tokens.size() && !found; ++i) {
       std::string blob;
-      if (!DecodeBase64(tokens[i + 1], &blob)) break;
+      if (!DecodeBase64(tokens[i + 1], &blob)) {
+        if (IsKeyType(tokens[i]) && why.empty()) {
+          why = StrCat(tokens[i], " key that is not valid base64");
+        }
+        continue;
+      }
+      // A key blob starts with its own type name (RFC 4253 6.6); sshd
+      // refuses a line whose blob is of another type than the line says.
+      const std::optional<std::string_view> blob_type = BlobKeyType(blob);
+      if (blob_type != tokens[i]) {
+        if (IsKeyType(tokens[i]) && why.empty()) {
+          why = StrCat(tokens[i], " key whose blob is ",
+                       blob_type ? StrCat("of type ", *blob_type) : std::string("not a key"));
+        }
+        continue;
+      }
       v1::KeyEntry k;
       k.set_user(user);
       k.set_type(std::string(tokens[i]));
@@ -302,8 +333,9 @@ std::vector<v1::KeyEntry> ParseAuthorizedKeys(std::string_view text, const std::
         StrAppend(&comment, comment.empty() ? "" : " ", tokens[j]);
       k.set_comment(comment);
       keys.push_back(std::move(k));
-      break;
+      found = true;
     }
+    if (!found) Skip(skipped, n + 1, why.empty() ? "no key type and key that sshd can read" : why);
   }
   return keys;
 }

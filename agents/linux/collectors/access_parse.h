@@ -15,7 +15,7 @@
 
 namespace attest::agent {
 
-// A line of /etc/passwd or /etc/group that was skipped as malformed.
+// A line of /etc/passwd, /etc/group or authorized_keys skipped as malformed.
 struct SkippedLine {
   size_t line = 0;     // 1-based
   std::string reason;  // e.g. "user x: uid \"abc\" is not a number from 0 to 4294967295"
@@ -59,8 +59,13 @@ bool SudoIncludesFileNamed(std::string_view name);
 
 // Keys of one authorized_keys file, with OpenSSH's SHA256 fingerprints
 // ("SHA256:" + unpadded base64 of SHA-256 over the key blob). Options
-// before the key type (from="...",command="...") are skipped.
-std::vector<v1::KeyEntry> ParseAuthorizedKeys(std::string_view text, const std::string& user);
+// before the key type (from="...",command="...") are skipped. A key is a
+// type name followed by base64 of a blob that starts with that same name,
+// so a key of a type newer than this code is still seen. A line with no
+// such key grants no access (sshd cannot read it either); it is added to
+// `skipped` if given.
+std::vector<v1::KeyEntry> ParseAuthorizedKeys(std::string_view text, const std::string& user,
+                                              std::vector<SkippedLine>* skipped = nullptr);
 
 // "SHA256:<base64>" of `data`, unpadded, as OpenSSH prints fingerprints.
 std::string Sha256Fingerprint(std::string_view data);

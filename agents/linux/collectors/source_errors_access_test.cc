@@ -261,20 +261,50 @@ TEST(SourceErrorsTest, AuthorizedKeysUnreadableIsPermissionDeniedAndOver1MiBIsIn
   EXPECT_EQ(Message(over.status()), tree / keys + ": larger than 1048576 bytes");
 }
 
-// Known limitation (docs/bad-input.md): skipped silently, so such a key is
-// invisible to access tracking (sshd does not accept it either).
-TEST(SourceErrorsTest, KeyLinesWithAnUnknownTypeOrBadBase64AreSkipped) {
+// Fixed: a key of a type this code does not list was skipped silently, so
+// a key sshd accepts (a newer algorithm) was invisible to access tracking.
+// A type is now read from the key blob itself; a line that holds no key is
+// skipped, as sshd skips it, with a warning naming the line.
+TEST(SourceErrorsTest, KeysOfUnlistedTypesAreKeptAndLinesWithNoKeyAreWarnedAbout) {
   AccessTree tree("source_errors_bad_key_lines");
   const std::string keys = "home/alice/.ssh/authorized_keys";
+  const std::string ed25519 =
+      "AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl";
   tree.Write(
       keys,
-      "ssh-foo AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl unknown\n"
-      "ssh-ed25519 AAAA!!!not-base64!!! bad-base64\n"
-      "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl ok\n");
+      "ssh-newalg@openssh.example AAAAGnNzaC1uZXdhbGdAb3BlbnNzaC5leGFtcGxlAAAABGFiY2Q= new\n"  // blob
+                                                                                               // says
+                                                                                               // the
+                                                                                               // same
+                                                                                               // type
+      "ssh-foo " +
+          ed25519 +
+          " unknown\n"  // line 2: the blob is an ssh-ed25519 key
+          "ssh-ed25519 AAAA!!!not-base64!!! bad-base64\n"
+          "ssh-rsa " +
+          ed25519 +
+          " wrong-type\n"
+          "just some text\n"
+          "ssh-ed25519 " +
+          ed25519 + " ok\n");
+  CapturedLogs logs;
   auto snapshot = tree.Snapshot();
   ASSERT_TRUE(snapshot.ok()) << snapshot.status();
-  ASSERT_EQ(snapshot->keys_size(), 1);
-  EXPECT_EQ(snapshot->keys(0).comment(), "ok");
+  ASSERT_EQ(snapshot->keys_size(), 2);
+  EXPECT_EQ(snapshot->keys(0).type(), "ssh-newalg@openssh.example");
+  EXPECT_EQ(snapshot->keys(0).fingerprint(),
+            "SHA256:ZYnbIHvBcmoh7tHyIuXVRk6Rfuo0EoWqQGMyT8oq/qA");  // sha256 of the blob
+  EXPECT_EQ(snapshot->keys(1).comment(), "ok");
+  const std::string file = "/home/alice/.ssh/authorized_keys line ";
+  for (const std::string& expected : std::vector<std::string>{
+           file + "2: no key type and key that sshd can read; the line is skipped",
+           file + "3: ssh-ed25519 key that is not valid base64; the line is skipped",
+           file + "4: ssh-rsa key whose blob is of type ssh-ed25519; the line is skipped",
+           file + "5: no key type and key that sshd can read; the line is skipped"}) {
+    EXPECT_NE(logs.text().find(expected), std::string::npos) << expected << "\n" << logs.text();
+  }
+  EXPECT_EQ(logs.text().find("line 1:"), std::string::npos) << logs.text();
+  EXPECT_EQ(logs.text().find("line 6:"), std::string::npos) << logs.text();
 }
 
 TEST(SourceErrorsTest, CorruptAccessStateWarnsAndStartsFromAFreshSnapshot) {
