@@ -12,8 +12,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string_view text(reinterpret_cast<const char*>(data), size);
   using namespace attest::agent;  // NOLINT: fuzz harness
 #if ATTEST_FUZZ_PARSER == 1
-  for (const DpkgPackage& p : ParseDpkgStatus(text)) {
-    if (p.name.empty()) __builtin_trap();  // stanzas without Package are skipped
+  if (auto packages = ParseDpkgStatus(text); packages.ok()) {
+    for (const DpkgPackage& p : *packages) {
+      if (p.name.empty()) __builtin_trap();  // a stanza without Package is refused
+    }
   }
   (void)ParseOsRelease(text);
 #elif ATTEST_FUZZ_PARSER == 2

@@ -16,7 +16,12 @@ std::string FirstLine(std::string_view text) {
 absl::Status CollectDpkg(const CollectContext& ctx, v1::PatchState& patch) {
   auto status = ctx.root.ReadFile("/var/lib/dpkg/status");
   if (!status.ok()) return status.status();
-  const std::vector<DpkgPackage> packages = ParseDpkgStatus(*status);
+  auto parsed = ParseDpkgStatus(*status);
+  if (!parsed.ok()) {
+    return absl::DataLossError(
+        StrCat(ctx.root.Path("/var/lib/dpkg/status"), " is corrupt: ", parsed.status().message()));
+  }
+  const std::vector<DpkgPackage>& packages = *parsed;
   uint32_t installed = 0;
   for (const auto& p : packages) installed += p.installed;
   patch.set_installed_packages(installed);

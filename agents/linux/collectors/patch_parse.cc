@@ -103,21 +103,46 @@ std::map<std::string, std::string> ParseOsRelease(std::string_view text) {
   return out;
 }
 
-std::vector<DpkgPackage> ParseDpkgStatus(std::string_view text) {
+absl::StatusOr<std::vector<DpkgPackage>> ParseDpkgStatus(std::string_view text) {
   std::vector<DpkgPackage> out;
   DpkgPackage current;
-  auto flush = [&] {
-    if (!current.name.empty()) out.push_back(current);
-    current = DpkgPackage();
+  size_t stanza_line = 0;  // 1-based line where `current` began; 0 between stanzas
+  bool has_status = false;
+  const auto corrupt = [](size_t line, std::string_view what) {
+    return absl::DataLossError(StrCat("line ", line, ": ", what));
   };
-  for (std::string_view line : Lines(text)) {
+  // The checks dpkg itself makes of its status database before using it.
+  const auto flush = [&]() -> absl::Status {
+    if (stanza_line == 0) return absl::OkStatus();
+    if (current.name.empty()) return corrupt(stanza_line, "a stanza without a Package field");
+    if (!has_status) {
+      return corrupt(stanza_line, StrCat("package ", current.name, " has no Status field"));
+    }
+    if (current.installed && current.version.empty()) {
+      return corrupt(stanza_line, StrCat("installed package ", current.name, " has no Version"));
+    }
+    out.push_back(std::move(current));
+    current = DpkgPackage();
+    stanza_line = 0;
+    has_status = false;
+    return absl::OkStatus();
+  };
+  if (!text.empty() && text.back() != '\n') {
+    return corrupt(Lines(text).size(), "the file ends inside a line (cut short?)");
+  }
+  const auto lines = Lines(text);
+  for (size_t n = 0; n < lines.size(); ++n) {
+    const std::string_view line = lines[n];
     if (TrimWhitespace(line).empty()) {
-      flush();
+      if (absl::Status s = flush(); !s.ok()) return s;
       continue;
     }
+    if (stanza_line == 0) stanza_line = n + 1;
     if (line[0] == ' ' || line[0] == '\t') continue;  // continuation of a field
     const size_t colon = line.find(':');
-    if (colon == std::string_view::npos) continue;
+    if (colon == std::string_view::npos || colon == 0) {
+      return corrupt(n + 1, "a field name not followed by a colon");
+    }
     const std::string_view key = line.substr(0, colon);
     const std::string_view value = TrimWhitespace(line.substr(colon + 1));
     if (key == "Package") {
@@ -128,10 +153,12 @@ std::vector<DpkgPackage> ParseDpkgStatus(std::string_view text) {
       current.architecture = std::string(value);
     } else if (key == "Status") {
       const auto words = Fields(value);
-      current.installed = words.size() == 3 && words[2] == "installed";
+      if (words.size() != 3) return corrupt(n + 1, "a Status that is not three words");
+      has_status = true;
+      current.installed = words[2] == "installed";
     }
   }
-  flush();
+  if (absl::Status s = flush(); !s.ok()) return s;
   return out;
 }
 

@@ -9,6 +9,7 @@
 #include <string_view>
 #include <vector>
 
+#include "absl/status/statusor.h"
 #include "attest/v1/signal.pb.h"
 
 namespace attest::agent {
@@ -22,8 +23,12 @@ struct DpkgPackage {
   std::string architecture;
   bool installed = false;  // Status: ... installed
 };
-// Stanzas of /var/lib/dpkg/status. Malformed stanzas (no Package) are skipped.
-std::vector<DpkgPackage> ParseDpkgStatus(std::string_view text);
+// Stanzas of /var/lib/dpkg/status. DataLoss naming the line when the file
+// is corrupt as dpkg would refuse it (a stanza without Package or Status,
+// a Status that is not three words, an installed package without Version,
+// a line that is no field) or cut inside a line: counting what is left
+// would understate the packages and could hide the newest kernel.
+absl::StatusOr<std::vector<DpkgPackage>> ParseDpkgStatus(std::string_view text);
 
 // "Inst" lines of `apt-get -s dist-upgrade`:
 //   Inst pkg [installed] (candidate Origin:Release/suite[, Origin2:...] [arch]) [...]

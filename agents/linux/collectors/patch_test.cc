@@ -49,7 +49,9 @@ TEST(PatchParseTest, AptEdgeCases) {
 }
 
 TEST(PatchParseTest, RecordedDpkgStatus) {
-  auto packages = ParseDpkgStatus(ReadFixture("debian12/var/lib/dpkg/status"));
+  auto parsed = ParseDpkgStatus(ReadFixture("debian12/var/lib/dpkg/status"));
+  ASSERT_TRUE(parsed.ok()) << parsed.status();
+  const auto& packages = *parsed;
   EXPECT_EQ(packages.size(), 188u);
   auto bash = std::find_if(packages.begin(), packages.end(),
                            [](const auto& p) { return p.name == "bash"; });

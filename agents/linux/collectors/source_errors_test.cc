@@ -9,6 +9,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <filesystem>
 
@@ -124,6 +125,55 @@ TEST(SourceErrorsTest, DpkgStatusUnreadableIsPermissionDeniedNamingThePath) {
   EXPECT_EQ(signals.status().code(), StatusCode::kPermissionDenied) << signals.status();
   EXPECT_NE(Message(signals.status()).find(host.tree / "var/lib/dpkg/status"), std::string::npos)
       << signals.status();
+}
+
+// Fixed: such a file used to be read as far as it made sense, so lost
+// stanzas lowered installed_packages and could hide the newest kernel (no
+// reboot flagged), with no error.
+TEST(SourceErrorsTest, ACorruptDpkgStatusIsDataLossNamingTheLine) {
+  const std::string good = ReadFixture("debian12/var/lib/dpkg/status");
+  const size_t second = good.find("\n\nPackage: ") + 2;  // the second stanza
+  const auto line_of = [&](size_t offset) {
+    return std::to_string(std::count(good.begin(), good.begin() + offset, '\n') + 1);
+  };
+  const auto replace = [&](std::string_view from, std::string_view to) {
+    std::string text = good;
+    const size_t at = text.find(from, second);
+    return text.replace(at, from.size(), to);
+  };
+  const std::string stanza = line_of(second);
+  const struct {
+    std::string name, text, why;
+  } cases[] = {
+      {"no_package", replace("Package: ", "Pakage: "),
+       "line " + stanza + ": a stanza without a Package field"},
+      {"no_colon", replace("Priority: ", "Priority "),
+       "line " + line_of(good.find("Priority: ", second)) +
+           ": a field name not followed by a colon"},
+      {"no_status", replace("Status: ", "Statu: "),
+       "line " + stanza + ": package adwaita-icon-theme has no Status field"},
+      {"short_status", replace("install ok installed", "installed"),
+       "line " + line_of(good.find("Status: ", second)) + ": a Status that is not three words"},
+      {"no_version", replace("\nVersion: ", "\nVersio: "),
+       "line " + stanza + ": installed package adwaita-icon-theme has no Version"},
+      {"cut_inside_a_line", good.substr(0, good.find("Version: ", second) + 5),
+       "line " + line_of(good.find("Version: ", second)) +
+           ": the file ends inside a line (cut short?)"},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.name);
+    DebianTree host("source_errors_dpkg_" + c.name);
+    host.tree.Write("var/lib/dpkg/status", c.text);
+    auto signals = host.Collect();
+    EXPECT_EQ(signals.status().code(), StatusCode::kDataLoss) << signals.status();
+    EXPECT_EQ(Message(signals.status()), host.tree / "var/lib/dpkg/status is corrupt: " + c.why);
+  }
+  // Cut between two stanzas, what is left is a valid database: not seen.
+  DebianTree host("source_errors_dpkg_cut_between_stanzas");
+  host.tree.Write("var/lib/dpkg/status", good.substr(0, second));
+  auto signals = host.Collect();
+  ASSERT_TRUE(signals.ok()) << signals.status();
+  EXPECT_EQ((*signals)[0].patch().installed_packages(), 1u);
 }
 
 TEST(SourceErrorsTest, OsReleaseMissingInBothPlacesIsNotFound) {
