@@ -250,10 +250,17 @@ class Sweep {
     const Seconds fresh = ToSeconds(c.freshness);
     const Seconds max_gap = ToSeconds(c.max_gap);
     bool any_pass = false;
+    std::string unreadable;  // the first shipper that could not be read
     for (const auto& [shipper, obs] : facts_.logs()) {
       if (!c.shipper.empty() && shipper != c.shipper) continue;
       const Seconds t = facts_.log_t().at(shipper);
       if (!Fresh(t, fresh, b) || CollectorFailedSince(facts_, "log_shipping", t)) continue;
+      if (!obs.error().empty()) {
+        if (unreadable.empty()) {
+          unreadable = attest::StrCat("shipper ", shipper, " could not be read: ", obs.error());
+        }
+        continue;
+      }
       if (!obs.active()) {
         return {v1::CONTROL_STATE_FAIL, attest::StrCat("shipper ", shipper, ": unit not active")};
       }
@@ -275,6 +282,9 @@ class Sweep {
       }
       any_pass = true;
     }
+    // Every shipper must be shipping: one that could not be read leaves
+    // that unknown, whatever the others show.
+    if (!unreadable.empty()) return {v1::CONTROL_STATE_NO_EVIDENCE, unreadable};
     if (any_pass) return {v1::CONTROL_STATE_PASS, ""};
     return {v1::CONTROL_STATE_NO_EVIDENCE, "no fresh log-shipping state"};
   }
@@ -431,6 +441,7 @@ bool ObservationFromRecord(const v1::EvidenceRecord& r, Seconds gap_from, v1::Ob
       auto* l = out->mutable_log();
       l->set_shipper(s.log_shipping().shipper());
       l->set_active(s.log_shipping().active());
+      l->set_error(s.log_shipping().error());
       if (s.log_shipping().has_last_delivery()) {
         l->set_last_delivery(s.log_shipping().last_delivery().seconds());
       }

@@ -257,6 +257,36 @@ TEST(JudgeTest, ShippingInactiveUnitFailsAndStaleStateIsNoEvidence) {
   Expect(c.Run(), {{0, 1800, 'F'}, {1800, 3600, 'N'}});
 }
 
+TEST(JudgeTest, AShipperThatCouldNotBeReadIsNoEvidenceForItselfAndTheAllShippersControl) {
+  const auto log = [](Seconds at, std::string shipper, std::string error) {
+    v1::Observation o = Log(at, at);
+    o.mutable_log()->set_shipper(std::move(shipper));
+    o.mutable_log()->set_error(std::move(error));
+    if (!o.log().error().empty()) {
+      o.mutable_log()->set_active(false);
+      o.mutable_log()->set_last_delivery(0);
+    }
+    return o;
+  };
+  const std::vector<v1::Observation> obs = {
+      log(0, "rsyslog", ""),    log(0, "journal", ""),
+      log(600, "rsyslog", ""),  log(600, "journal", "PERMISSION_DENIED: /state: Permission denied"),
+      log(1200, "rsyslog", ""), log(1200, "journal", "")};
+  Case all{.control = Shipping(), .observations = obs, .to = 1500};
+  const auto intervals = all.Run();
+  Expect(intervals, {{0, 600, 'P'}, {600, 1200, 'N'}, {1200, 1500, 'P'}});
+  ASSERT_EQ(intervals.size(), 3u);
+  EXPECT_EQ(intervals[1].cause(),
+            "shipper journal could not be read: PERMISSION_DENIED: /state: Permission denied");
+  // Neither a FAIL (nothing says it stopped) nor lost to the other shipper.
+  Case rsyslog{.control = Shipping(), .observations = obs, .to = 1500};
+  rsyslog.control.shipper = "rsyslog";
+  Expect(rsyslog.Run(), {{0, 1500, 'P'}});
+  Case journal{.control = Shipping(), .observations = obs, .to = 1500};
+  journal.control.shipper = "journal";
+  Expect(journal.Run(), {{0, 600, 'P'}, {600, 1200, 'N'}, {1200, 1500, 'P'}});
+}
+
 TEST(JudgeTest, AccessApprovalExactlyAtTheWindowNeverFails) {
   Case c{.control = Approved(), .observations = {Change(kH, "c1")}, .to = 3 * kD};
   c.approvals["c1"] = {{T0 + kH + kD, true}};

@@ -156,6 +156,7 @@ absl::Status ParsePatch(const Fields& f, v1::PatchState* p) {
 absl::Status ParseLogShipping(const Fields& f, v1::LogShippingState* l) {
   RETURN_IF_ERROR(f.String("shipper", l->mutable_shipper(), true));
   RETURN_IF_ERROR(f.String("unit", l->mutable_unit()));
+  RETURN_IF_ERROR(f.String("error", l->mutable_error()));
   bool active = false;
   RETURN_IF_ERROR(f.Bool("active", &active));
   l->set_active(active);

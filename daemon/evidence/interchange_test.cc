@@ -43,6 +43,20 @@ TEST(InterchangeTest, EveryExportedKindReadsBackToTheSameSignal) {
   }
 }
 
+TEST(InterchangeTest, AShippersErrorReadsBackAndIsWrittenOnlyWhenSet) {
+  v1::EvidenceRecord r = testing::EveryKind()[3];
+  ASSERT_TRUE(r.signal().has_log_shipping());
+  r.mutable_signal()->mutable_log_shipping()->set_probe(v1::SHIPPER_PROBE_JOURNAL_UPLOAD);
+  // Records from before the field existed hash as they did: no key.
+  EXPECT_EQ(CanonicalRecord(r, false).find("\"error\""), std::string::npos);
+  r.mutable_signal()->mutable_log_shipping()->set_error("DATA_LOSS: /state: t=zz is not hex");
+  const std::string line = CanonicalRecord(r, /*with_links=*/false);
+  EXPECT_NE(line.find(R"("error":"DATA_LOSS: /state: t=zz is not hex")"), std::string::npos);
+  auto parsed = ParseInterchangeLine(line);
+  ASSERT_TRUE(parsed.ok()) << line << "\n" << parsed.status();
+  EXPECT_EQ(parsed->signal().log_shipping().error(), "DATA_LOSS: /state: t=zz is not hex");
+}
+
 TEST(InterchangeTest, TheIssuesMinimalFieldsAreEnough) {
   auto r = ParseInterchangeLine(
       R"({"host":"web-1","seq":7,"observed_at":"2026-03-01T10:00:00Z","kind":"check",)"

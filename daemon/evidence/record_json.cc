@@ -132,6 +132,8 @@ void WriteLogShipping(std::string* out, const v1::LogShippingState& l) {
   ObjectWriter w(out);
   w.Bool("active", l.active());
   w.Uint("backlog", l.backlog());
+  // Only when set, so records from before the field hash as they did.
+  if (!l.error().empty()) w.String("error", l.error());
   if (l.has_last_delivery()) {
     w.Time("last_delivery", l.last_delivery());
   } else {

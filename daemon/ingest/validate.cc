@@ -81,6 +81,7 @@ absl::Status ValidateLogShipping(const v1::LogShippingState& s, absl::Time now, 
   }
   ATTEST_RETURN_IF_ERROR(CheckString("log_shipping.shipper", s.shipper(), 256, true));
   ATTEST_RETURN_IF_ERROR(CheckString("log_shipping.unit", s.unit(), 256, false));
+  ATTEST_RETURN_IF_ERROR(CheckString("log_shipping.error", s.error(), l.max_string_bytes, false));
   if (s.has_last_delivery()) {
     ATTEST_RETURN_IF_ERROR(CheckTimestamp("log_shipping.last_delivery", s.last_delivery(), now, l));
   }

@@ -180,6 +180,9 @@ TEST(ValidateTest, EveryFieldRuleNamesItsField) {
   s = log;
   s.mutable_log_shipping()->set_shipper(std::string(257, 's'));
   add("shipper long", s, "log_shipping.shipper: longer than 256 bytes");
+  s = log;
+  s.mutable_log_shipping()->set_error(std::string(Limits().max_string_bytes + 1, 'e'));
+  add("shipper error long", s, "log_shipping.error: longer than");
   s = ts::Heartbeat(1, kNow);
   s.mutable_check()->set_name("disk");
   add("check status unspecified", s, "check.status: UNSPECIFIED or unknown");

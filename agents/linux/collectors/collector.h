@@ -15,6 +15,10 @@
 
 namespace attest::agent {
 
+// An error reported in a signal (a collector's, or one shipper's) is cut
+// to this many bytes.
+inline constexpr size_t kMaxReportedErrorBytes = 4000;
+
 // What a collector may use. Every file read goes through `root` and every
 // program runs through `commands`, so tests point collectors at fixture
 // trees and containers at /host.

@@ -1,5 +1,7 @@
 #include "agents/linux/collectors/log_shipping.h"
 
+#include <limits>
+
 #include "common/json.h"
 #include "common/strings.h"
 #include "common/time_util.h"
@@ -97,21 +99,30 @@ ImpstatsReading ParseImpstats(std::string_view text, std::string_view action, ab
   return reading;
 }
 
-std::optional<absl::Time> ParseJournalUploadState(std::string_view text) {
+absl::StatusOr<std::optional<absl::Time>> ParseJournalUploadState(std::string_view text) {
   for (std::string_view line : Split(text, "\n")) {
     if (line.rfind("LAST_CURSOR=", 0) != 0) continue;
     for (std::string_view field : Split(line.substr(12), ";")) {
       if (field.rfind("t=", 0) != 0) continue;
+      const std::string_view hex = field.substr(2);
       uint64_t usec = 0;
-      for (char c : field.substr(2)) {
+      // journald writes t= as lower-case hex of at most 16 digits.
+      bool ok = !hex.empty() && hex.size() <= 16;
+      for (char c : hex) {
         int v;
-        if (c >= '0' && c <= '9')
+        if (c >= '0' && c <= '9') {
           v = c - '0';
-        else if (c >= 'a' && c <= 'f')
+        } else if (c >= 'a' && c <= 'f') {
           v = c - 'a' + 10;
-        else
-          return std::nullopt;
+        } else {
+          ok = false;
+          break;
+        }
         usec = usec * 16 + static_cast<uint64_t>(v);
+      }
+      if (!ok || usec > static_cast<uint64_t>(std::numeric_limits<int64_t>::max())) {
+        return absl::DataLossError(
+            StrCat("LAST_CURSOR t=", hex.substr(0, 32), " is not hex microseconds"));
       }
       return absl::FromUnixMicros(static_cast<int64_t>(usec));
     }
@@ -121,6 +132,59 @@ std::optional<absl::Time> ParseJournalUploadState(std::string_view text) {
 
 LogShippingCollector::LogShippingCollector(std::vector<ShipperConfig> shippers)
     : shippers_(std::move(shippers)) {}
+
+absl::Status LogShippingCollector::ReadShipper(const ShipperConfig& shipper,
+                                               const CollectContext& ctx,
+                                               v1::LogShippingState& state,
+                                               std::optional<absl::Time>& delivered) {
+  if (shipper.unit.empty()) {
+    state.set_active(true);  // not under systemd: activity is judged by deliveries alone
+  } else {
+    auto result = ctx.commands.Run({"systemctl", "is-active", shipper.unit}, absl::Seconds(10));
+    if (!result.ok()) return result.status();
+    state.set_active(result->exit_code == 0);
+  }
+  switch (shipper.probe) {
+    case v1::SHIPPER_PROBE_RSYSLOG_IMPSTATS: {
+      auto tail = ctx.root.ReadTail(shipper.path, kImpstatsTailBytes);
+      if (!tail.ok()) return tail.status();
+      const bool whole_file = tail->size() < kImpstatsTailBytes;
+      ImpstatsReading r = ParseImpstats(*tail, shipper.action, absl::LocalTimeZone(), whole_file);
+      if (!r.found) {
+        return absl::NotFoundError(StrCat(shipper.path, ": no impstats for \"", shipper.action,
+                                          " queue\" (is impstats on, and the action named?)"));
+      }
+      state.set_backlog(r.backlog);
+      delivered = r.last_delivery;
+      return absl::OkStatus();
+    }
+    case v1::SHIPPER_PROBE_JOURNAL_UPLOAD: {
+      auto text = ctx.root.ReadFile(shipper.path, 1 << 20);
+      if (!text.ok()) {
+        // Missing means "never delivered"; other errors are errors.
+        return text.status().code() == absl::StatusCode::kNotFound ? absl::OkStatus()
+                                                                   : text.status();
+      }
+      auto parsed = ParseJournalUploadState(*text);
+      if (!parsed.ok()) {
+        return absl::DataLossError(StrCat(shipper.path, ": ", parsed.status().message()));
+      }
+      delivered = *parsed;
+      return absl::OkStatus();
+    }
+    case v1::SHIPPER_PROBE_MARKER_FILE: {
+      auto mtime = ctx.root.ModifiedAt(shipper.path);
+      if (mtime.ok()) {
+        delivered = *mtime;
+      } else if (mtime.status().code() != absl::StatusCode::kNotFound) {
+        return mtime.status();
+      }
+      return absl::OkStatus();
+    }
+    default:
+      return absl::InvalidArgumentError("shipper with no probe");
+  }
+}
 
 absl::StatusOr<std::vector<v1::Signal>> LogShippingCollector::Collect(const CollectContext& ctx) {
   std::vector<v1::Signal> signals;
@@ -132,48 +196,15 @@ absl::StatusOr<std::vector<v1::Signal>> LogShippingCollector::Collect(const Coll
     state.set_shipper(shipper.name);
     state.set_unit(shipper.unit);
     state.set_probe(shipper.probe);
-    if (shipper.unit.empty()) {
-      state.set_active(true);  // not under systemd: activity is judged by deliveries alone
-    } else {
-      auto result = ctx.commands.Run({"systemctl", "is-active", shipper.unit}, absl::Seconds(10));
-      if (!result.ok()) return result.status();
-      state.set_active(result->exit_code == 0);
-    }
     std::optional<absl::Time> delivered;
-    switch (shipper.probe) {
-      case v1::SHIPPER_PROBE_RSYSLOG_IMPSTATS: {
-        auto tail = ctx.root.ReadTail(shipper.path, kImpstatsTailBytes);
-        if (!tail.ok()) return tail.status();
-        const bool whole_file = tail->size() < kImpstatsTailBytes;
-        ImpstatsReading r = ParseImpstats(*tail, shipper.action, absl::LocalTimeZone(), whole_file);
-        if (!r.found) {
-          return absl::NotFoundError(StrCat(shipper.path, ": no impstats for \"", shipper.action,
-                                            " queue\" (is impstats on, and the action named?)"));
-        }
-        state.set_backlog(r.backlog);
-        delivered = r.last_delivery;
-        break;
-      }
-      case v1::SHIPPER_PROBE_JOURNAL_UPLOAD: {
-        auto text = ctx.root.ReadFile(shipper.path, 1 << 20);
-        if (text.ok()) {
-          delivered = ParseJournalUploadState(*text);
-        } else if (text.status().code() != absl::StatusCode::kNotFound) {
-          return text.status();  // missing means "never delivered"; other errors are errors
-        }
-        break;
-      }
-      case v1::SHIPPER_PROBE_MARKER_FILE: {
-        auto mtime = ctx.root.ModifiedAt(shipper.path);
-        if (mtime.ok()) {
-          delivered = *mtime;
-        } else if (mtime.status().code() != absl::StatusCode::kNotFound) {
-          return mtime.status();
-        }
-        break;
-      }
-      default:
-        return absl::InvalidArgumentError("shipper with no probe");
+    if (absl::Status s = ReadShipper(shipper, ctx, state, delivered); !s.ok()) {
+      // This shipper's state is unknown; the others are still reported.
+      spdlog::warn("shipper {}: {}", shipper.name, s.ToString());
+      state.set_active(false);
+      state.set_backlog(0);
+      state.set_error(s.ToString().substr(0, kMaxReportedErrorBytes));
+      signals.push_back(std::move(signal));
+      continue;
     }
     // A delivery after now is a clock bug (the marker touched, or the cursor
     // written, while the clock was wrong). It proves nothing about today:

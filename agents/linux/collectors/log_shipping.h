@@ -1,5 +1,7 @@
 // log_shipping: for each configured shipper, is its systemd unit active and
-// when did it last deliver successfully? Probes:
+// when did it last deliver successfully? A shipper that cannot be read (its
+// unit's state or its probe) is reported with `error` set, and the others
+// as usual. Probes:
 //   rsyslog_impstats  impstats JSON lines of the forwarding action's queue
 //   journal_upload    systemd-journal-upload's state file (cursor time)
 //   marker_file       the mtime of a file the shipper touches on success
@@ -41,8 +43,10 @@ struct ImpstatsReading {
 ImpstatsReading ParseImpstats(std::string_view text, std::string_view action, absl::TimeZone zone,
                               bool whole_file = false);
 
-// The realtime stamp (t=, hex microseconds) in journal-upload's state file.
-std::optional<absl::Time> ParseJournalUploadState(std::string_view text);
+// The realtime stamp (t=, hex microseconds) in journal-upload's state file;
+// nullopt when there is no cursor yet (nothing uploaded). DataLoss when
+// t= is not hex: the file is damaged, and that is not "never delivered".
+absl::StatusOr<std::optional<absl::Time>> ParseJournalUploadState(std::string_view text);
 
 class LogShippingCollector : public Collector {
  public:
@@ -51,6 +55,10 @@ class LogShippingCollector : public Collector {
   absl::StatusOr<std::vector<v1::Signal>> Collect(const CollectContext& context) override;
 
  private:
+  // Fills `state` (active, backlog) and `delivered` for one shipper.
+  absl::Status ReadShipper(const ShipperConfig& shipper, const CollectContext& ctx,
+                           v1::LogShippingState& state, std::optional<absl::Time>& delivered);
+
   const std::vector<ShipperConfig> shippers_;
   std::mutex mu_;
   // Deliveries seen in earlier runs, for when a log tail no longer shows one.

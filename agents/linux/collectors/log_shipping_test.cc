@@ -47,9 +47,12 @@ TEST(ImpstatsTest, CounterResetCountsAsADelivery) {
 
 TEST(JournalUploadTest, CursorTimeIsTheLastDelivery) {
   auto t = ParseJournalUploadState(ReadFixture("journal-upload/state"));
-  ASSERT_TRUE(t.has_value());
-  EXPECT_EQ(FormatRfc3339(*t), "2025-02-20T22:07:41.301376Z");
-  EXPECT_FALSE(ParseJournalUploadState("# nothing\n").has_value());
+  ASSERT_TRUE(t.ok()) << t.status();
+  ASSERT_TRUE(t->has_value());
+  EXPECT_EQ(FormatRfc3339(**t), "2025-02-20T22:07:41.301376Z");
+  auto none = ParseJournalUploadState("# nothing\n");
+  ASSERT_TRUE(none.ok()) << none.status();
+  EXPECT_FALSE(none->has_value());
 }
 
 TEST(ShipperSpecTest, ParsesAndRejects) {

@@ -25,7 +25,7 @@ std::vector<v1::Signal> RunCollector(Collector& collector, const CollectContext&
   v1::Signal error;
   *error.mutable_observed_at() = ToProto(context.now);
   error.mutable_collector_error()->set_collector(std::string(collector.name()));
-  error.mutable_collector_error()->set_error(stats.last_error.substr(0, 4000));
+  error.mutable_collector_error()->set_error(stats.last_error.substr(0, kMaxReportedErrorBytes));
   return {error};
 }
 

@@ -7,6 +7,7 @@
 // "Unreadable" is a real EACCES: the test thread drops CAP_DAC_OVERRIDE and
 // CAP_DAC_READ_SEARCH (WithoutFileCapabilities) and reads a chmod 000 file.
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -292,9 +293,29 @@ absl::StatusOr<std::vector<v1::Signal>> CollectShippers(const std::string& tree,
   return collector.Collect(CollectContext{root, runner, kNow});
 }
 
-TEST(SourceErrorsTest, SystemctlMissingOrTimingOutIsOneCollectorErrorForAllShippers) {
+// The error reported for the one shipper collected ("" if none). A
+// shipper's error is in its own signal; the collector itself succeeds.
+std::string ShipperError(const absl::StatusOr<std::vector<v1::Signal>>& signals) {
+  EXPECT_TRUE(signals.ok()) << signals.status();
+  if (!signals.ok() || signals->size() != 1) return "(not one signal)";
+  const v1::LogShippingState& state = (*signals)[0].log_shipping();
+  if (!state.error().empty()) {
+    EXPECT_FALSE(state.active());  // an unknown state is not reported as running
+    EXPECT_FALSE(state.has_last_delivery());
+  }
+  return state.error();
+}
+
+bool StartsWith(const std::string& s, std::string_view prefix) { return s.rfind(prefix, 0) == 0; }
+
+// Fixed: the first systemctl failure used to stop the whole run, so one
+// shipper's trouble voided the evidence of every shipper on the host.
+TEST(SourceErrorsTest, SystemctlMissingOrTimingOutIsAnErrorOfEachShipperItWasAskedFor) {
   TempTree tree("source_errors_systemctl");
   tree.Write("var/lib/app/shipped", "");
+  const timespec touched[2] = {{absl::ToUnixSeconds(kNow) - 60, 0},
+                               {absl::ToUnixSeconds(kNow) - 60, 0}};  // delivered a minute ago
+  ASSERT_EQ(utimensat(AT_FDCWD, (tree / "var/lib/app/shipped").c_str(), touched, 0), 0);
   LogShippingCollector collector(
       {*ParseShipperSpec("name=a,unit=a.service,probe=marker_file,path=/var/lib/app/shipped"),
        *ParseShipperSpec("name=b,probe=marker_file,path=/var/lib/app/shipped"),
@@ -306,13 +327,19 @@ TEST(SourceErrorsTest, SystemctlMissingOrTimingOutIsOneCollectorErrorForAllShipp
     SCOPED_TRACE(error.ToString());
     ReplayRunner runner;
     runner.AddError({"systemctl", "is-active", "a.service"}, error);
-    runner.AddError({"systemctl", "is-active", "c.service"}, error);
+    runner.Add({"systemctl", "is-active", "c.service"}, CommandResult{0, "active\n", ""});
     CollectorStats stats;
     auto signals = RunCollector(collector, CollectContext{root, runner, kNow}, stats);
-    ASSERT_EQ(signals.size(), 1u);
-    ASSERT_TRUE(signals[0].has_collector_error());
-    EXPECT_EQ(signals[0].collector_error().collector(), "log_shipping");
-    EXPECT_EQ(signals[0].collector_error().error(), error.ToString());
+    ASSERT_EQ(signals.size(), 3u);
+    EXPECT_EQ(stats.failures, 0u);
+    EXPECT_EQ(signals[0].log_shipping().shipper(), "a");
+    EXPECT_EQ(signals[0].log_shipping().error(), error.ToString());
+    EXPECT_FALSE(signals[0].log_shipping().active());
+    for (const int i : {1, 2}) {  // b (no unit) and c (active) are read as usual
+      EXPECT_EQ(signals[i].log_shipping().error(), "");
+      EXPECT_TRUE(signals[i].log_shipping().active());
+      EXPECT_TRUE(signals[i].log_shipping().has_last_delivery());
+    }
   }
 }
 
@@ -321,18 +348,18 @@ TEST(SourceErrorsTest, ImpstatsMissingIsNotFoundAndUnreadableIsPermissionDenied)
   ReplayRunner runner;
   const std::vector<std::string> specs = {
       "name=central,probe=rsyslog_impstats,path=/var/log/rsyslog-stats.log,action=fwd-central"};
-  auto missing = CollectShippers(tree.path(), runner, specs);
-  EXPECT_EQ(missing.status().code(), StatusCode::kNotFound);
-  EXPECT_NE(Message(missing.status()).find("/var/log/rsyslog-stats.log"), std::string::npos);
+  const std::string missing = ShipperError(CollectShippers(tree.path(), runner, specs));
+  EXPECT_TRUE(StartsWith(missing, "NOT_FOUND: ")) << missing;
+  EXPECT_NE(missing.find("/var/log/rsyslog-stats.log"), std::string::npos) << missing;
 
   tree.Write("var/log/rsyslog-stats.log", ReadFixture("rsyslog/impstats-receiver-stopped.log"));
-  ASSERT_TRUE(CollectShippers(tree.path(), runner, specs).ok());
+  EXPECT_EQ(ShipperError(CollectShippers(tree.path(), runner, specs)), "");
   tree.Chmod("var/log/rsyslog-stats.log", kNoAccess);
   WithoutFileCapabilities no_caps;
   ASSERT_TRUE(no_caps.ok());
-  auto unreadable = CollectShippers(tree.path(), runner, specs);
-  EXPECT_EQ(unreadable.status().code(), StatusCode::kPermissionDenied);
-  EXPECT_NE(Message(unreadable.status()).find("/var/log/rsyslog-stats.log"), std::string::npos);
+  const std::string unreadable = ShipperError(CollectShippers(tree.path(), runner, specs));
+  EXPECT_TRUE(StartsWith(unreadable, "PERMISSION_DENIED: ")) << unreadable;
+  EXPECT_NE(unreadable.find("/var/log/rsyslog-stats.log"), std::string::npos) << unreadable;
 }
 
 TEST(SourceErrorsTest, ImpstatsLinesWithAnUnparseableTimeAreSkipped) {
@@ -355,10 +382,10 @@ TEST(SourceErrorsTest, ImpstatsLinesWithAnUnparseableTimeAreSkipped) {
   TempTree tree("source_errors_impstats_times");
   tree.Write("var/log/stats.log", bad_times);
   ReplayRunner runner;
-  auto signals = CollectShippers(
-      tree.path(), runner, {"name=a,probe=rsyslog_impstats,path=/var/log/stats.log,action=a"});
-  EXPECT_EQ(signals.status().code(), StatusCode::kNotFound);
-  EXPECT_NE(Message(signals.status()).find("no impstats for \"a queue\""), std::string::npos);
+  const std::string error = ShipperError(CollectShippers(
+      tree.path(), runner, {"name=a,probe=rsyslog_impstats,path=/var/log/stats.log,action=a"}));
+  EXPECT_TRUE(StartsWith(error, "NOT_FOUND: ")) << error;
+  EXPECT_NE(error.find("no impstats for \"a queue\""), std::string::npos) << error;
 }
 
 TEST(SourceErrorsTest, JournalUploadStateUnreadableIsPermissionDenied) {
@@ -368,22 +395,24 @@ TEST(SourceErrorsTest, JournalUploadStateUnreadableIsPermissionDenied) {
   ReplayRunner runner;
   WithoutFileCapabilities no_caps;
   ASSERT_TRUE(no_caps.ok());
-  auto signals =
+  const std::string error = ShipperError(
       CollectShippers(tree.path(), runner,
-                      {"name=j,probe=journal_upload,path=/var/lib/systemd/journal-upload/state"});
-  EXPECT_EQ(signals.status().code(), StatusCode::kPermissionDenied);
-  EXPECT_NE(Message(signals.status()).find("journal-upload/state"), std::string::npos);
+                      {"name=j,probe=journal_upload,path=/var/lib/systemd/journal-upload/state"}));
+  EXPECT_TRUE(StartsWith(error, "PERMISSION_DENIED: ")) << error;
+  EXPECT_NE(error.find("journal-upload/state"), std::string::npos) << error;
 }
 
-TEST(SourceErrorsTest, JournalUploadCursorWithNonHexTimeIsNoDeliveryAndNoError) {
+// Fixed: such a cursor used to read as "never delivered", without an error.
+TEST(SourceErrorsTest, JournalUploadCursorWithANonHexTimeIsThatShippersError) {
   TempTree tree("source_errors_journal_non_hex");
-  tree.Write("state",
-             "LAST_CURSOR=s=739ad463;i=4ece7;b=6c7c6013;m=5d9e7c2f;t=62e9a1z4c1e80;x=2d\n");
   ReplayRunner runner;
-  auto signals = CollectShippers(tree.path(), runner, {"name=j,probe=journal_upload,path=/state"});
-  ASSERT_TRUE(signals.ok()) << signals.status();
-  ASSERT_EQ(signals->size(), 1u);
-  EXPECT_FALSE((*signals)[0].log_shipping().has_last_delivery());
+  for (const std::string& t : std::vector<std::string>{"62e9a1z4c1e80", "", "10000000000000000"}) {
+    SCOPED_TRACE(t);
+    tree.Write("state", "LAST_CURSOR=s=739ad463;i=4ece7;b=6c7c6013;m=5d9e7c2f;t=" + t + ";x=2d\n");
+    EXPECT_EQ(ShipperError(CollectShippers(tree.path(), runner,
+                                           {"name=j,probe=journal_upload,path=/state"})),
+              "DATA_LOSS: /state: LAST_CURSOR t=" + t + " is not hex microseconds");
+  }
 }
 
 TEST(SourceErrorsTest, MarkerMissingIsNeverDeliveredAndUnstatableMarkerIsAnError) {
@@ -400,9 +429,9 @@ TEST(SourceErrorsTest, MarkerMissingIsNeverDeliveredAndUnstatableMarkerIsAnError
   tree.Chmod("var/lib/app", kNoAccess);  // stat of the marker: EACCES, not ENOENT
   WithoutFileCapabilities no_caps;
   ASSERT_TRUE(no_caps.ok());
-  auto unstatable = CollectShippers(tree.path(), runner, specs);
-  EXPECT_EQ(unstatable.status().code(), StatusCode::kPermissionDenied);
-  EXPECT_NE(Message(unstatable.status()).find("/var/lib/app/shipped"), std::string::npos);
+  const std::string unstatable = ShipperError(CollectShippers(tree.path(), runner, specs));
+  EXPECT_TRUE(StartsWith(unstatable, "PERMISSION_DENIED: ")) << unstatable;
+  EXPECT_NE(unstatable.find("/var/lib/app/shipped"), std::string::npos) << unstatable;
 }
 
 // --- custom checks ---------------------------------------------------------
