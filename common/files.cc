@@ -20,35 +20,66 @@
 namespace attest {
 namespace {
 
-// Parses what gRPC would be given, so a file that is not PEM, or a key that
-// is not the certificate's, is named here; gRPC itself only reports that the
-// server or channel could not be built, which points at the wrong cause.
-absl::Status CheckTlsPem(const TlsPem& pem, const std::string& ca_path,
-                         const std::string& cert_path, const std::string& key_path) {
-  auto bio = [](const std::string& text) {
-    return std::unique_ptr<BIO, decltype(&BIO_free)>(
-        BIO_new_mem_buf(text.data(), static_cast<int>(text.size())), &BIO_free);
-  };
-  auto ca_bio = bio(pem.ca);
-  std::unique_ptr<X509, decltype(&X509_free)> ca(
-      PEM_read_bio_X509(ca_bio.get(), nullptr, nullptr, nullptr), &X509_free);
-  if (!ca) return absl::InvalidArgumentError(StrCat(ca_path, ": not a PEM certificate"));
-  auto cert_bio = bio(pem.cert);
-  std::unique_ptr<X509, decltype(&X509_free)> cert(
-      PEM_read_bio_X509(cert_bio.get(), nullptr, nullptr, nullptr), &X509_free);
-  if (!cert) return absl::InvalidArgumentError(StrCat(cert_path, ": not a PEM certificate"));
-  auto key_bio = bio(pem.key);
+using Bio = std::unique_ptr<BIO, decltype(&BIO_free)>;
+Bio ReadBio(const std::string& text) {
+  return Bio(BIO_new_mem_buf(text.data(), static_cast<int>(text.size())), &BIO_free);
+}
+using Cert = std::unique_ptr<X509, decltype(&X509_free)>;
+
+absl::StatusOr<Cert> ParseCertificate(const std::string& pem, const std::string& path) {
+  auto bio = ReadBio(pem);
+  Cert cert(PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr), &X509_free);
+  if (!cert) return absl::InvalidArgumentError(StrCat(path, ": not a PEM certificate"));
+  return cert;
+}
+
+// `key_pem` must be a PEM private key, and the key of `cert`.
+absl::Status CheckKeyOf(const X509& cert, const std::string& key_pem, const std::string& cert_path,
+                        const std::string& key_path) {
+  auto bio = ReadBio(key_pem);
   std::unique_ptr<EVP_PKEY, decltype(&EVP_PKEY_free)> key(
-      PEM_read_bio_PrivateKey(key_bio.get(), nullptr, nullptr, nullptr), &EVP_PKEY_free);
+      PEM_read_bio_PrivateKey(bio.get(), nullptr, nullptr, nullptr), &EVP_PKEY_free);
   if (!key) {
     return absl::InvalidArgumentError(
         StrCat(key_path, ": not a PEM private key (or one protected by a passphrase)"));
   }
-  if (X509_check_private_key(cert.get(), key.get()) != 1) {
+  if (X509_check_private_key(&cert, key.get()) != 1) {
     return absl::InvalidArgumentError(
         StrCat(key_path, ": not the private key of the certificate in ", cert_path));
   }
   return absl::OkStatus();
+}
+
+// Parses what TLS would be given, so a file that is not PEM, or a key that
+// is not the certificate's, is named here; gRPC itself only reports that the
+// server or channel could not be built, which points at the wrong cause.
+// An empty path is a file not given.
+absl::Status CheckTlsPem(const TlsPem& pem, const std::string& ca_path,
+                         const std::string& cert_path, const std::string& key_path) {
+  if (!ca_path.empty()) {
+    if (auto ca = ParseCertificate(pem.ca, ca_path); !ca.ok()) return ca.status();
+  }
+  if (cert_path.empty()) return absl::OkStatus();
+  auto cert = ParseCertificate(pem.cert, cert_path);
+  if (!cert.ok()) return cert.status();
+  return CheckKeyOf(**cert, pem.key, cert_path, key_path);
+}
+
+absl::StatusOr<TlsPem> ReadAndCheck(const std::string& ca_path, const std::string& cert_path,
+                                    const std::string& key_path) {
+  TlsPem pem;
+  // Certificate first: when everything is missing, that is the path to name.
+  for (auto [path, out] : {std::pair{&cert_path, &pem.cert}, std::pair{&key_path, &pem.key},
+                           std::pair{&ca_path, &pem.ca}}) {
+    if (path->empty()) continue;
+    auto text = ReadFileToString(*path);
+    if (!text.ok()) return text.status();
+    *out = *std::move(text);
+  }
+  const absl::Status valid = CheckTlsPem(pem, ca_path, cert_path, key_path);
+  ERR_clear_error();  // a failed parse leaves errors that TLS would misread later
+  if (!valid.ok()) return valid;
+  return pem;
 }
 
 }  // namespace
@@ -96,18 +127,18 @@ absl::StatusOr<std::string> ReadFileToString(const std::string& path) {
 
 absl::StatusOr<TlsPem> ReadTlsPem(const std::string& ca_path, const std::string& cert_path,
                                   const std::string& key_path) {
-  TlsPem pem;
-  // Certificate first: when everything is missing, that is the path to name.
-  for (auto [path, out] : {std::pair{&cert_path, &pem.cert}, std::pair{&key_path, &pem.key},
-                           std::pair{&ca_path, &pem.ca}}) {
-    auto text = ReadFileToString(*path);
-    if (!text.ok()) return text.status();
-    *out = *std::move(text);
+  for (const std::string* path : {&cert_path, &key_path, &ca_path}) {
+    if (path->empty()) return absl::InvalidArgumentError("TLS needs a CA, a certificate and a key");
   }
-  const absl::Status valid = CheckTlsPem(pem, ca_path, cert_path, key_path);
-  ERR_clear_error();  // a failed parse leaves errors that TLS would misread later
-  if (!valid.ok()) return valid;
-  return pem;
+  return ReadAndCheck(ca_path, cert_path, key_path);
+}
+
+absl::StatusOr<TlsPem> ReadClientTlsPem(const std::string& ca_path, const std::string& cert_path,
+                                        const std::string& key_path) {
+  if (cert_path.empty() != key_path.empty()) {
+    return absl::InvalidArgumentError("a client certificate and its key go together");
+  }
+  return ReadAndCheck(ca_path, cert_path, key_path);
 }
 
 }  // namespace attest

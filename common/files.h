@@ -32,6 +32,10 @@ struct TlsPem {
 };
 absl::StatusOr<TlsPem> ReadTlsPem(const std::string& ca_path, const std::string& cert_path,
                                   const std::string& key_path);
+// The same where each file may be left out (""): no CA means the system's
+// trust store, and no certificate and key means no client certificate.
+absl::StatusOr<TlsPem> ReadClientTlsPem(const std::string& ca_path, const std::string& cert_path,
+                                        const std::string& key_path);
 
 }  // namespace attest
 

@@ -4,87 +4,201 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
 #include <cctype>
 #include <chrono>
+#include <optional>
 
 #include "common/strings.h"
+#include "openssl/ssl.h"
+#include "openssl/x509v3.h"
 
 namespace attest {
 
 absl::StatusOr<HttpUrl> ParseHttpUrl(std::string_view url) {
-  constexpr std::string_view kScheme = "http://";
-  if (url.substr(0, kScheme.size()) != kScheme) {
+  HttpUrl out;
+  std::string_view rest;
+  if (url.substr(0, 7) == "http://") {
+    rest = url.substr(7);
+  } else if (url.substr(0, 8) == "https://") {
+    out.tls = true;
+    rest = url.substr(8);
+  } else {
     return absl::InvalidArgumentError(
-        attest::StrCat("URL ", url, ": only http://HOST:PORT[/PATH] is supported"));
+        attest::StrCat("URL ", url, ": only http[s]://HOST[:PORT][/PATH] is supported"));
   }
-  std::string_view rest = url.substr(kScheme.size());
   const size_t slash = rest.find('/');
-  std::string_view authority = rest.substr(0, slash);
+  const std::string_view authority = rest.substr(0, slash);
   std::string_view path = slash == std::string_view::npos ? "" : rest.substr(slash);
   while (!path.empty() && path.back() == '/') path.remove_suffix(1);
-  const size_t colon = authority.rfind(':');
-  if (colon == std::string_view::npos || colon == 0 || colon + 1 == authority.size()) {
-    return absl::InvalidArgumentError(attest::StrCat("URL ", url, ": needs HOST:PORT"));
+  if (authority.find('@') != std::string_view::npos) {
+    // Not echoed: the URL holds a password.
+    return absl::InvalidArgumentError("a URL with user[:password]@ is not supported");
   }
-  std::string_view host = authority.substr(0, colon);
-  if (host.size() > 2 && host.front() == '[' && host.back() == ']') {
-    host = host.substr(1, host.size() - 2);
-  }
-  for (char c : authority.substr(colon + 1)) {
-    if (c < '0' || c > '9')
+  // [v6]:port, [v6], host:port or host.
+  std::string_view host = authority;
+  std::optional<std::string_view> port;
+  if (!authority.empty() && authority.front() == '[') {
+    const size_t close = authority.find(']');
+    if (close == std::string_view::npos) {
+      return absl::InvalidArgumentError(attest::StrCat("URL ", url, ": unclosed ["));
+    }
+    host = authority.substr(1, close - 1);
+    const std::string_view after = authority.substr(close + 1);
+    if (!after.empty() && after.front() != ':') {
       return absl::InvalidArgumentError(attest::StrCat("URL ", url, ": bad port"));
+    }
+    if (!after.empty()) port = after.substr(1);
+  } else if (const size_t colon = authority.rfind(':'); colon != std::string_view::npos) {
+    host = authority.substr(0, colon);
+    port = authority.substr(colon + 1);
   }
-  return HttpUrl{std::string(host), std::string(authority.substr(colon + 1)), std::string(path)};
+  if (host.empty()) return absl::InvalidArgumentError(attest::StrCat("URL ", url, ": no host"));
+  if (port && (port->empty() || port->find_first_not_of("0123456789") != std::string_view::npos ||
+               port->size() > 5 || std::stoi(std::string(*port)) > 65535)) {
+    return absl::InvalidArgumentError(attest::StrCat("URL ", url, ": bad port"));
+  }
+  out.host = std::string(host);
+  out.port = port ? std::string(*port) : (out.tls ? "443" : "80");
+  out.path = std::string(path);
+  return out;
+}
+
+namespace {
+
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace ssl = boost::asio::ssl;
+
+// The TLS context for one request: the server is verified against the CA
+// (or the system's store), and the client certificate, if any, is ours.
+absl::StatusOr<std::unique_ptr<ssl::context>> ClientContext(const HttpTls& tls) {
+  auto ctx = std::make_unique<ssl::context>(ssl::context::tls_client);
+  ctx->set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
+                   ssl::context::no_sslv3 | ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1);
+  ctx->set_verify_mode(ssl::verify_peer);
+  beast::error_code ec;
+  if (tls.ca_pem.empty()) {
+    ctx->set_default_verify_paths(ec);
+  } else {
+    ctx->add_certificate_authority(boost::asio::buffer(tls.ca_pem), ec);
+  }
+  if (ec) return absl::InvalidArgumentError(attest::StrCat("TLS CA: ", ec.message()));
+  if (!tls.cert_pem.empty()) {
+    ctx->use_certificate_chain(boost::asio::buffer(tls.cert_pem), ec);
+    if (!ec) ctx->use_private_key(boost::asio::buffer(tls.key_pem), ssl::context::pem, ec);
+    if (ec) return absl::InvalidArgumentError(attest::StrCat("TLS client key: ", ec.message()));
+  }
+  return ctx;
+}
+
+// Writes `req` and reads the response on a connected (and, for TLS,
+// handshaken) stream, driving `io` until each step ends.
+template <typename Stream>
+beast::error_code Exchange(boost::asio::io_context& io, Stream& stream,
+                           http::request<http::string_body>& req,
+                           http::response<http::string_body>& res, std::string_view& step) {
+  beast::error_code ec;
+  step = "write";
+  http::async_write(stream, req, [&](beast::error_code e, size_t) { ec = e; });
+  io.restart();
+  io.run();
+  if (ec) return ec;
+  step = "read";
+  beast::flat_buffer buffer;
+  http::async_read(stream, buffer, res, [&](beast::error_code e, size_t) { ec = e; });
+  io.restart();
+  io.run();
+  return ec;
+}
+
+}  // namespace
+
+absl::StatusOr<HttpResponse> HttpRequest(const std::string& method, const HttpUrl& url,
+                                         const std::string& target, const std::string& body,
+                                         const std::string& content_type, absl::Duration timeout,
+                                         const HttpTls& tls) {
+  const std::string path = url.path + (target.empty() ? "/" : target);
+  const std::string what =
+      attest::StrCat(method, url.tls ? " https://" : " http://", url.host, ":", url.port, path);
+  const http::verb verb = http::string_to_verb(method);
+  if (verb == http::verb::unknown) return absl::InvalidArgumentError(what + ": unknown method");
+  boost::asio::io_context io;
+  boost::asio::ip::tcp::resolver resolver(io);
+  beast::tcp_stream tcp(io);
+  const auto deadline = std::chrono::milliseconds(absl::ToInt64Milliseconds(timeout));
+  beast::error_code ec;
+  std::string_view step = "resolve";
+  std::string detail;  // OpenSSL's reason for a failed handshake
+  auto fail = [&] {
+    const bool late = ec == beast::error::timeout;
+    std::string msg = attest::StrCat(what, ": ", step, ": ", ec.message(), detail);
+    return late ? absl::DeadlineExceededError(msg) : absl::UnavailableError(msg);
+  };
+  // Resolution has no deadline of its own; names here are addresses or
+  // /etc/hosts entries in practice.
+  auto endpoints = resolver.resolve(url.host, url.port, ec);
+  if (ec) return fail();
+  tcp.expires_after(deadline);
+  step = "connect";
+  tcp.async_connect(endpoints, [&](beast::error_code e, const auto&) { ec = e; });
+  io.run();
+  if (ec) return fail();
+  http::request<http::string_body> req{verb, path, 11};
+  req.set(http::field::host, attest::StrCat(url.host, ":", url.port));
+  req.set(http::field::user_agent, "attest");
+  if (!content_type.empty()) req.set(http::field::content_type, content_type);
+  req.body() = body;
+  req.prepare_payload();
+  http::response<http::string_body> res;
+  if (!url.tls) {
+    ec = Exchange(io, tcp, req, res, step);
+    if (ec) return fail();
+    tcp.socket().shutdown(boost::asio::ip::tcp::socket::shutdown_both, ec);
+    return HttpResponse{static_cast<int>(res.result_int()), std::move(res.body())};
+  }
+  auto ctx = ClientContext(tls);
+  if (!ctx.ok()) return ctx.status();
+  beast::ssl_stream<beast::tcp_stream> stream(std::move(tcp), **ctx);
+  SSL* ssl_handle = stream.native_handle();
+  // The certificate must name the host we asked for: an IP address in the
+  // URL is matched against the certificate's IP SANs, a name against its
+  // DNS names (and sent as SNI).
+  X509_VERIFY_PARAM* param = SSL_get0_param(ssl_handle);
+  boost::system::error_code not_ip;
+  boost::asio::ip::make_address(url.host, not_ip);
+  if (!not_ip) {
+    X509_VERIFY_PARAM_set1_ip_asc(param, url.host.c_str());
+  } else {
+    X509_VERIFY_PARAM_set1_host(param, url.host.c_str(), url.host.size());
+    SSL_set_tlsext_host_name(ssl_handle, url.host.c_str());
+  }
+  step = "TLS handshake";
+  stream.async_handshake(ssl::stream_base::client, [&](beast::error_code e) { ec = e; });
+  io.restart();
+  io.run();
+  if (ec) {
+    if (const long verify = SSL_get_verify_result(ssl_handle); verify != X509_V_OK) {
+      detail = attest::StrCat(" (", X509_verify_cert_error_string(verify), ")");
+    }
+    return fail();
+  }
+  ec = Exchange(io, stream, req, res, step);
+  if (ec) return fail();
+  // The response is complete; a peer that closes without close_notify
+  // changes nothing, so the shutdown's result is not looked at.
+  beast::get_lowest_layer(stream).expires_after(std::chrono::seconds(1));
+  stream.async_shutdown([](beast::error_code) {});
+  io.restart();
+  io.run();
+  return HttpResponse{static_cast<int>(res.result_int()), std::move(res.body())};
 }
 
 absl::StatusOr<HttpResponse> HttpRequest(const std::string& method, const std::string& host,
                                          const std::string& port, const std::string& target,
                                          const std::string& body, const std::string& content_type,
                                          absl::Duration timeout) {
-  namespace beast = boost::beast;
-  namespace http = beast::http;
-  const std::string what = attest::StrCat(method, " http://", host, ":", port, target);
-  const http::verb verb = http::string_to_verb(method);
-  if (verb == http::verb::unknown) return absl::InvalidArgumentError(what + ": unknown method");
-  boost::asio::io_context io;
-  boost::asio::ip::tcp::resolver resolver(io);
-  beast::tcp_stream stream(io);
-  const auto deadline = std::chrono::milliseconds(absl::ToInt64Milliseconds(timeout));
-  beast::error_code ec;
-  auto fail = [&](std::string_view step) {
-    const bool late = ec == beast::error::timeout;
-    std::string msg = attest::StrCat(what, ": ", step, ": ", ec.message());
-    return late ? absl::DeadlineExceededError(msg) : absl::UnavailableError(msg);
-  };
-  // Resolution has no deadline of its own; names here are addresses or
-  // /etc/hosts entries in practice.
-  auto endpoints = resolver.resolve(host, port, ec);
-  if (ec) return fail("resolve");
-  stream.expires_after(deadline);
-  stream.async_connect(endpoints, [&](beast::error_code e, const auto&) { ec = e; });
-  http::request<http::string_body> req{verb, target.empty() ? "/" : target, 11};
-  req.set(http::field::host, attest::StrCat(host, ":", port));
-  req.set(http::field::user_agent, "attest");
-  if (!content_type.empty()) req.set(http::field::content_type, content_type);
-  req.body() = body;
-  req.prepare_payload();
-  beast::flat_buffer buffer;
-  http::response<http::string_body> res;
-  std::string_view step = "connect";
-  io.run();
-  if (ec) return fail(step);
-  step = "write";
-  http::async_write(stream, req, [&](beast::error_code e, size_t) { ec = e; });
-  io.restart();
-  io.run();
-  if (ec) return fail(step);
-  step = "read";
-  http::async_read(stream, buffer, res, [&](beast::error_code e, size_t) { ec = e; });
-  io.restart();
-  io.run();
-  if (ec) return fail(step);
-  stream.socket().shutdown(boost::asio::ip::tcp::socket::shutdown_both, ec);
-  return HttpResponse{static_cast<int>(res.result_int()), std::move(res.body())};
+  return HttpRequest(method, HttpUrl{false, host, port, ""}, target, body, content_type, timeout);
 }
 
 std::string UrlEncode(std::string_view s) {

@@ -56,7 +56,14 @@ absl::StatusOr<ParsedArgs> ParseArgs(int argc, char** argv) {
   flags.String("metrics-refresh", &c.metrics_refresh,
                "how often the compliance figures behind /metrics are recomputed");
   flags.String("alertmanager-url", &c.alertmanager_url,
-               "send per-host events to these Alertmanagers (http://HOST:PORT[,...])");
+               "send per-host events to these Alertmanagers (http[s]://HOST[:PORT][,...])");
+  flags.String("alertmanager-ca", &c.alertmanager_ca,
+               "for https Alertmanagers: CA certificates (PEM) to verify them with (default:\n"
+               "the system's trust store)");
+  flags.String("alertmanager-cert", &c.alertmanager_cert,
+               "for https Alertmanagers: client certificate (PEM) to present");
+  flags.String("alertmanager-key", &c.alertmanager_key,
+               "for https Alertmanagers: the client certificate's key (PEM)");
   flags.String("alert-evaluate", &c.alert_evaluate, "how often per-host events are evaluated");
   flags.String("alertmanager-resend", &c.alertmanager_resend,
                "how often active events are re-sent to Alertmanager");
@@ -95,11 +102,23 @@ absl::StatusOr<ParsedArgs> ParseArgs(int argc, char** argv) {
           attest::StrCat("--", name, ": a positive duration, e.g. 1m"));
     }
   }
+  bool any_https = false;
   for (std::string_view url : attest::Split(c.alertmanager_url, ",")) {
-    if (auto u = ParseHttpUrl(url); !u.ok() && !url.empty()) {
+    if (url.empty()) continue;
+    auto u = ParseHttpUrl(url);
+    if (!u.ok()) {
       return absl::InvalidArgumentError(
           attest::StrCat("--alertmanager-url: ", u.status().message()));
     }
+    any_https = any_https || u->tls;
+  }
+  if (c.alertmanager_cert.empty() != c.alertmanager_key.empty()) {
+    return absl::InvalidArgumentError("--alertmanager-cert and --alertmanager-key go together");
+  }
+  if (!any_https && !(c.alertmanager_ca + c.alertmanager_cert).empty()) {
+    return absl::InvalidArgumentError(
+        "--alertmanager-ca/--alertmanager-cert apply to https:// Alertmanager URLs, and "
+        "--alertmanager-url has none");
   }
   if (c.max_message_bytes < 1024 || c.max_streams < 1 || c.burst_per_host < 0 ||
       c.rate_per_host < 0 || c.min_free_disk_mib < 0) {

@@ -37,10 +37,14 @@ struct Config {
   std::string metrics_listen;
   // How often the compliance figures behind /metrics are recomputed.
   std::string metrics_refresh = "15s";
-  // Alertmanagers for per-host events (comma-separated http://HOST:PORT
+  // Alertmanagers for per-host events (comma-separated http[s]://HOST[:PORT]
   // base URLs; "" = none), how often events are evaluated, and how often
-  // active ones are re-sent.
+  // active ones are re-sent. For https: the CA that signed their
+  // certificates ("" = the system's trust store) and a client certificate.
   std::string alertmanager_url;
+  std::string alertmanager_ca;
+  std::string alertmanager_cert;
+  std::string alertmanager_key;
   std::string alert_evaluate = "30s";
   std::string alertmanager_resend = "1m";
 };

@@ -198,6 +198,10 @@ absl::Status Server::StartAlerts() {
     if (!url.empty()) options.urls.emplace_back(url);
   }
   if (options.urls.empty()) return absl::OkStatus();
+  auto tls = ReadClientTlsPem(config_.alertmanager_ca, config_.alertmanager_cert,
+                              config_.alertmanager_key);
+  if (!tls.ok()) return tls.status();
+  options.tls = HttpTls{tls->ca, tls->cert, tls->key};
   options.evaluate_every = *ParseHumanDuration(config_.alert_evaluate);
   options.resend = *ParseHumanDuration(config_.alertmanager_resend);
   options.max_backoff = std::min(options.resend, absl::Minutes(1));

@@ -16,6 +16,7 @@
 #include "common/strings.h"
 #include "common/time_util.h"
 #include "tests/support/daemon_harness.h"
+#include "tests/support/fixture_pki.h"
 #include "tests/support/fleet.h"
 #include "tests/support/http.h"
 #include "tests/support/process.h"
@@ -90,26 +91,41 @@ absl::StatusOr<Json> GetJson(int port, const std::string& target) {
   return Json::ParseReport(*body);
 }
 
-// A real server from Debian's packages, on a free loopback port.
+// A real server from Debian's packages, on a free loopback port; over
+// https when `tls` has a CA (the test then also presents its certificate).
 struct Server {
   int port = 0;
+  HttpTls tls;
   std::optional<ChildProcess> process;
-  bool Ready() {
-    auto body = HttpGet(StrCat("127.0.0.1:", port), "/-/ready");
-    return body.ok();
+  HttpUrl Url() const {
+    return HttpUrl{!tls.ca_pem.empty(), "127.0.0.1", std::to_string(port), ""};
   }
+  absl::StatusOr<std::string> Get(const std::string& target) const {
+    auto res = HttpRequest("GET", Url(), target, "", "", absl::Seconds(10), tls);
+    if (!res.ok()) return res.status();
+    if (res->status != 200) return absl::UnavailableError(StrCat("HTTP ", res->status));
+    return res->body;
+  }
+  bool Ready() { return Get("/-/ready").ok(); }
 };
 
-Server StartAlertmanager(const std::string& dir, int port = 0) {
+// `web_config`: Alertmanager's --web.config.file contents ("" for plain http).
+Server StartAlertmanager(const std::string& dir, int port = 0, const std::string& web_config = "",
+                         HttpTls tls = {}) {
   std::ofstream(dir + "/alertmanager.yml")
       << "route: {receiver: blackhole, group_wait: 1h}\nreceivers: [{name: blackhole}]\n";
   Server s;
   s.port = port != 0 ? port : FreeLoopbackPort();
-  auto p = ChildProcess::Start(
-      {"/usr/bin/prometheus-alertmanager", "--config.file=" + dir + "/alertmanager.yml",
-       "--storage.path=" + FreshDir("am-data"), StrCat("--web.listen-address=127.0.0.1:", s.port),
-       "--cluster.listen-address="},
-      dir + "/alertmanager.log");
+  s.tls = std::move(tls);
+  std::vector<std::string> argv = {
+      "/usr/bin/prometheus-alertmanager", "--config.file=" + dir + "/alertmanager.yml",
+      "--storage.path=" + FreshDir("am-data"), StrCat("--web.listen-address=127.0.0.1:", s.port),
+      "--cluster.listen-address="};
+  if (!web_config.empty()) {
+    std::ofstream(dir + "/web.yml") << web_config;
+    argv.push_back("--web.config.file=" + dir + "/web.yml");
+  }
+  auto p = ChildProcess::Start(argv, dir + "/alertmanager.log");
   EXPECT_TRUE(p.ok()) << p.status();
   if (p.ok()) s.process.emplace(std::move(*p));
   EXPECT_TRUE(Eventually([&] { return s.Ready(); })) << ReadAll(dir + "/alertmanager.log");
@@ -117,9 +133,11 @@ Server StartAlertmanager(const std::string& dir, int port = 0) {
 }
 
 // Alertmanager's active alerts, by alertname + change_id or host.
-std::map<std::string, Json> ActiveAlerts(int port) {
+std::map<std::string, Json> ActiveAlerts(const Server& am) {
   std::map<std::string, Json> out;
-  auto alerts = GetJson(port, "/api/v2/alerts?active=true");
+  auto body = am.Get("/api/v2/alerts?active=true");
+  if (!body.ok()) return out;
+  auto alerts = Json::ParseReport(*body);
   if (!alerts.ok()) return out;
   for (const Json& a : alerts->as_array()) {
     const Json* labels = a.Find("labels");
@@ -168,7 +186,7 @@ TEST(AlertmanagerE2eTest, AccessChangeEventsResolveOnApprovalAndSurviveAnOutage)
                           {"heartbeat", absl::Minutes(1), "{}"}})));
   std::map<std::string, Json> alerts;
   ASSERT_TRUE(Eventually([&] {
-    alerts = ActiveAlerts(am.port);
+    alerts = ActiveAlerts(am);
     return alerts.size() == 3;
   })) << ReadAll(daemon.log_path());
   for (const char* id : {"web-1-c1", "web-1-c2"}) {
@@ -198,7 +216,7 @@ TEST(AlertmanagerE2eTest, AccessChangeEventsResolveOnApprovalAndSurviveAnOutage)
   ASSERT_TRUE(Ctl(daemon, dir,
                   {"approve", "--change", "web-1-c1", "--ticket", "CHG-1", "--approver", "ana"}));
   ASSERT_TRUE(Eventually([&] {
-    alerts = ActiveAlerts(am.port);
+    alerts = ActiveAlerts(am);
     return !alerts.count("AttestAccessChangeUnapproved/web-1-c1");
   })) << ReadAll(daemon.log_path());
   EXPECT_TRUE(alerts.count("AttestAccessChangeUnapproved/web-1-c2"));
@@ -225,7 +243,7 @@ TEST(AlertmanagerE2eTest, AccessChangeEventsResolveOnApprovalAndSurviveAnOutage)
   // delivers the resolution.
   Server again = StartAlertmanager(dir, am.port);
   ASSERT_TRUE(Eventually([&] {
-    alerts = ActiveAlerts(again.port);
+    alerts = ActiveAlerts(again);
     return alerts.count("AttestAccessChangeUnapproved/web-2-c1") &&
            alerts.count("AttestPatchSlaBreached/web-1");
   })) << ReadAll(daemon.log_path());
@@ -277,6 +295,70 @@ void CollectExprs(const Json& j, std::vector<std::string>* out) {
       }
     }
   }
+}
+
+// An Alertmanager that serves only https and requires a client certificate
+// from our CA: attestd verifies it against --alertmanager-ca and presents
+// --alertmanager-cert. Without the CA (the system's trust store), attestd
+// refuses the Alertmanager, and says why.
+TEST(AlertmanagerE2eTest, EventsGoToAnHttpsAlertmanagerThatRequiresAClientCertificate) {
+  const std::string dir = FreshDir("alertmanager_tls_e2e");
+  FixturePki pki(dir + "/pki");
+  const CertFiles client = pki.Client("admin", "alert-sender");
+  Server am = StartAlertmanager(
+      dir, 0,
+      StrCat("tls_server_config:\n  cert_file: ", pki.server().cert, "\n  key_file: ",
+             pki.server().key, "\n  client_auth_type: RequireAndVerifyClientCert\n",
+             "  client_ca_file: ", pki.ca_file(), "\n"),
+      HttpTls{pki.ReadFile(pki.ca_file()), pki.ReadFile(client.cert), pki.ReadFile(client.key)});
+  ASSERT_TRUE(am.Ready()) << ReadAll(dir + "/alertmanager.log");
+  const std::string url = StrCat("https://127.0.0.1:", am.port);
+  const absl::Time now = absl::Now();
+  const std::string records =
+      HostRecords("web-1", now,
+                  {{"access_change", absl::Hours(48), AccessChange("web-1-c1", "alice")},
+                   {"heartbeat", absl::Minutes(1), "{}"}});
+
+  const std::string good_dir = FreshDir("alertmanager_tls_e2e_good");
+  std::ofstream(good_dir + "/policy.yaml") << PolicyWithWindow(now);
+  DaemonHarness daemon(good_dir, nullptr,
+                       {"--policy", good_dir + "/policy.yaml", "--judge-delay", "0s",
+                        "--metrics-listen", "127.0.0.1:0", "--alertmanager-url", url,
+                        "--alertmanager-ca", pki.ca_file(), "--alertmanager-cert", client.cert,
+                        "--alertmanager-key", client.key, "--alert-evaluate", "100ms"});
+  ASSERT_TRUE(daemon.Start().ok()) << ReadAll(daemon.log_path());
+  ASSERT_TRUE(Import(daemon, good_dir, records));
+  std::map<std::string, Json> alerts;
+  ASSERT_TRUE(Eventually([&] {
+    alerts = ActiveAlerts(am);
+    return alerts.count("AttestAccessChangeUnapproved/web-1-c1") == 1;
+  })) << ReadAll(daemon.log_path())
+      << ReadAll(dir + "/alertmanager.log");
+  EXPECT_EQ(Metric(daemon, "attest_alertmanager_sends_total{result=\"error\"}"), 0);
+  EXPECT_TRUE(daemon.Stop().ok());
+
+  // The same without --alertmanager-ca: the fixture CA is not in the
+  // system's trust store, so every POST fails, naming the reason.
+  const std::string bad_dir = FreshDir("alertmanager_tls_e2e_untrusted");
+  std::ofstream(bad_dir + "/policy.yaml") << PolicyWithWindow(now);
+  DaemonHarness untrusting(
+      bad_dir, nullptr,
+      {"--policy", bad_dir + "/policy.yaml", "--judge-delay", "0s", "--metrics-listen",
+       "127.0.0.1:0", "--alertmanager-url", url, "--alertmanager-cert", client.cert,
+       "--alertmanager-key", client.key, "--alert-evaluate", "100ms"});
+  ASSERT_TRUE(untrusting.Start().ok()) << ReadAll(untrusting.log_path());
+  ASSERT_TRUE(
+      Import(untrusting, bad_dir,
+             HostRecords("web-2", now,
+                         {{"access_change", absl::Hours(48), AccessChange("web-2-c1", "bob")},
+                          {"heartbeat", absl::Minutes(1), "{}"}})));
+  ASSERT_TRUE(Eventually([&] {
+    return Metric(untrusting, "attest_alertmanager_sends_total{result=\"error\"}") >= 1;
+  })) << ReadAll(untrusting.log_path());
+  EXPECT_NE(ReadAll(untrusting.log_path()).find("TLS handshake: certificate verify failed"),
+            std::string::npos)
+      << ReadAll(untrusting.log_path());
+  EXPECT_EQ(ActiveAlerts(am).count("AttestAccessChangeUnapproved/web-2-c1"), 0u);
 }
 
 // Runs an instant query; the number of series it returns, or -1.

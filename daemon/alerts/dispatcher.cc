@@ -43,11 +43,10 @@ struct Dispatcher::Metrics {
 };
 
 absl::Status PostToAlertmanager(const std::string& url, const std::string& body,
-                                absl::Duration timeout) {
+                                absl::Duration timeout, const HttpTls& tls) {
   auto u = ParseHttpUrl(url);
   if (!u.ok()) return u.status();
-  auto res = HttpRequest("POST", u->host, u->port, u->path + "/api/v2/alerts", body,
-                         "application/json", timeout);
+  auto res = HttpRequest("POST", *u, "/api/v2/alerts", body, "application/json", timeout, tls);
   if (!res.ok()) return res.status();
   if (res->status != 200) {
     return absl::UnavailableError(attest::StrCat("POST ", url, "/api/v2/alerts: HTTP ", res->status,
@@ -67,9 +66,9 @@ absl::StatusOr<std::unique_ptr<Dispatcher>> Dispatcher::Create(Source source, co
     return absl::InvalidArgumentError("alert intervals must be positive");
   }
   if (!post) {
-    const absl::Duration timeout = options.timeout;
-    post = [timeout](const std::string& url, const std::string& body) {
-      return PostToAlertmanager(url, body, timeout);
+    post = [timeout = options.timeout, tls = options.tls](const std::string& url,
+                                                          const std::string& body) {
+      return PostToAlertmanager(url, body, timeout, tls);
     };
   }
   return std::unique_ptr<Dispatcher>(

@@ -26,6 +26,7 @@
 
 #include "absl/status/statusor.h"
 #include "common/clock.h"
+#include "common/http_client.h"
 #include "daemon/alerts/events.h"
 
 namespace prometheus {
@@ -35,7 +36,8 @@ class Registry;
 namespace attest::alerts {
 
 struct DispatcherOptions {
-  std::vector<std::string> urls;  // Alertmanager base URLs (http://HOST:PORT[/PREFIX])
+  std::vector<std::string> urls;  // Alertmanager base URLs (http[s]://HOST[:PORT][/PREFIX])
+  HttpTls tls;                    // for https URLs
   absl::Duration evaluate_every = absl::Seconds(30);
   absl::Duration resend = absl::Minutes(1);
   absl::Duration min_backoff = absl::Seconds(1);
@@ -48,16 +50,16 @@ struct DispatcherOptions {
 };
 
 // POSTs `body` (JSON) to `url` + "/api/v2/alerts". The default sends it
-// over HTTP; tests of the schedule pass their own.
+// over HTTP(S); tests of the schedule pass their own.
 using PostFn = std::function<absl::Status(const std::string& url, const std::string& body)>;
 absl::Status PostToAlertmanager(const std::string& url, const std::string& body,
-                                absl::Duration timeout);
+                                absl::Duration timeout, const HttpTls& tls = {});
 
 class Dispatcher {
  public:
   using Source = std::function<absl::StatusOr<std::vector<Event>>()>;
 
-  // InvalidArgument for a URL that is not http://HOST:PORT[/PREFIX].
+  // InvalidArgument for a URL that is not http[s]://HOST[:PORT][/PREFIX].
   static absl::StatusOr<std::unique_ptr<Dispatcher>> Create(Source source, const Clock& clock,
                                                             DispatcherOptions options,
                                                             PostFn post = nullptr);
