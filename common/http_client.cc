@@ -10,8 +10,7 @@
 #include <optional>
 
 #include "common/strings.h"
-#include "openssl/ssl.h"
-#include "openssl/x509v3.h"
+#include "common/tls_client.h"
 
 namespace attest {
 
@@ -69,28 +68,6 @@ namespace {
 namespace beast = boost::beast;
 namespace http = beast::http;
 namespace ssl = boost::asio::ssl;
-
-// The TLS context for one request: the server is verified against the CA
-// (or the system's store), and the client certificate, if any, is ours.
-absl::StatusOr<std::unique_ptr<ssl::context>> ClientContext(const HttpTls& tls) {
-  auto ctx = std::make_unique<ssl::context>(ssl::context::tls_client);
-  ctx->set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
-                   ssl::context::no_sslv3 | ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1);
-  ctx->set_verify_mode(ssl::verify_peer);
-  beast::error_code ec;
-  if (tls.ca_pem.empty()) {
-    ctx->set_default_verify_paths(ec);
-  } else {
-    ctx->add_certificate_authority(boost::asio::buffer(tls.ca_pem), ec);
-  }
-  if (ec) return absl::InvalidArgumentError(attest::StrCat("TLS CA: ", ec.message()));
-  if (!tls.cert_pem.empty()) {
-    ctx->use_certificate_chain(boost::asio::buffer(tls.cert_pem), ec);
-    if (!ec) ctx->use_private_key(boost::asio::buffer(tls.key_pem), ssl::context::pem, ec);
-    if (ec) return absl::InvalidArgumentError(attest::StrCat("TLS client key: ", ec.message()));
-  }
-  return ctx;
-}
 
 // Writes `req` and reads the response on a connected (and, for TLS,
 // handshaken) stream, driving `io` until each step ends.
@@ -157,30 +134,17 @@ absl::StatusOr<HttpResponse> HttpRequest(const std::string& method, const HttpUr
     tcp.socket().shutdown(boost::asio::ip::tcp::socket::shutdown_both, ec);
     return HttpResponse{static_cast<int>(res.result_int()), std::move(res.body())};
   }
-  auto ctx = ClientContext(tls);
+  auto ctx = TlsClientContext(tls);
   if (!ctx.ok()) return ctx.status();
   beast::ssl_stream<beast::tcp_stream> stream(std::move(tcp), **ctx);
   SSL* ssl_handle = stream.native_handle();
-  // The certificate must name the host we asked for: an IP address in the
-  // URL is matched against the certificate's IP SANs, a name against its
-  // DNS names (and sent as SNI).
-  X509_VERIFY_PARAM* param = SSL_get0_param(ssl_handle);
-  boost::system::error_code not_ip;
-  boost::asio::ip::make_address(url.host, not_ip);
-  if (!not_ip) {
-    X509_VERIFY_PARAM_set1_ip_asc(param, url.host.c_str());
-  } else {
-    X509_VERIFY_PARAM_set1_host(param, url.host.c_str(), url.host.size());
-    SSL_set_tlsext_host_name(ssl_handle, url.host.c_str());
-  }
+  ExpectPeerName(ssl_handle, url.host);
   step = "TLS handshake";
   stream.async_handshake(ssl::stream_base::client, [&](beast::error_code e) { ec = e; });
   io.restart();
   io.run();
   if (ec) {
-    if (const long verify = SSL_get_verify_result(ssl_handle); verify != X509_V_OK) {
-      detail = attest::StrCat(" (", X509_verify_cert_error_string(verify), ")");
-    }
+    detail = VerifyFailure(ssl_handle);
     return fail();
   }
   ec = Exchange(io, stream, req, res, step);

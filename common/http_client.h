@@ -9,6 +9,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "common/tls_client.h"
 
 namespace attest {
 
@@ -22,15 +23,9 @@ struct HttpUrl {
 };
 absl::StatusOr<HttpUrl> ParseHttpUrl(std::string_view url);
 
-// How an https request authenticates. The server's certificate must chain
-// to `ca_pem` (the system's trust store when empty) and name the URL's host
-// (DNS name or IP address). With `cert_pem` and `key_pem`, the client
-// presents that certificate (mutual TLS).
-struct HttpTls {
-  std::string ca_pem;
-  std::string cert_pem;
-  std::string key_pem;
-};
+// How an https request authenticates (tls_client.h): the server's
+// certificate must chain to the CA and name the URL's host.
+using HttpTls = TlsClientPem;
 
 struct HttpResponse {
   int status = 0;

@@ -89,10 +89,7 @@ int SigningKeyCmd(Stub& admin) {
   v1::GetSigningKeyRequest req;
   v1::SigningKey key;
   grpc::Status s = admin.GetSigningKey(&ctx, req, &key);
-  if (!s.ok()) {
-    fprintf(stderr, "attestctl: signing-key: %s\n", s.error_message().c_str());
-    return ExitCodeFor(s);
-  }
+  if (!s.ok()) return Fail("signing-key", s);
   fputs(key.public_key_pem().c_str(), stdout);
   return kExitOk;
 }

@@ -6,14 +6,36 @@
 #include "common/net.h"
 #include "common/strings.h"
 #include "common/time_util.h"
+#include "common/tls_client.h"
 
 namespace attest::ctl {
 namespace {
 
-// Whether this run speaks TLS: a refused client certificate then looks
-// exactly like a daemon that is down (gRPC says UNAVAILABLE, "Socket
-// closed"), so the message names both causes.
+// Whether this run speaks TLS, and how: a refused certificate looks exactly
+// like a daemon that is down to gRPC (UNAVAILABLE, "Socket closed"), so a
+// failed call is followed by a handshake of our own to tell them apart.
 bool used_tls = false;
+ClientOptions tls_options;
+TlsPem tls_pem;
+
+// Why gRPC found attestd UNAVAILABLE over TLS: PermissionDenied when the
+// TLS connection itself is refused (with OpenSSL's reason), Unavailable
+// when no connection can be made, Ok when TLS works (the cause is another).
+absl::Status WhyUnavailable() {
+  const std::string& daemon = tls_options.daemon;
+  std::string host = daemon, port;
+  if (!host.empty() && host.front() == '[' && host.find("]:") != std::string::npos) {
+    port = host.substr(host.find("]:") + 2);
+    host = host.substr(1, host.find("]:") - 1);
+  } else if (const size_t colon = host.rfind(':'); colon != std::string::npos) {
+    port = host.substr(colon + 1);
+    host = host.substr(0, colon);
+  }
+  if (host.empty() || port.empty()) return absl::OkStatus();  // not HOST:PORT: no guess
+  const std::string name = tls_options.server_name.empty() ? host : tls_options.server_name;
+  return ProbeTls(host, port, name, TlsClientPem{tls_pem.ca, tls_pem.cert, tls_pem.key}, "h2",
+                  absl::Seconds(5));
+}
 
 }  // namespace
 
@@ -30,6 +52,8 @@ absl::StatusOr<std::shared_ptr<grpc::Channel>> Connect(const ClientOptions& o) {
   auto pem = ReadTlsPem(o.ca, o.tls_cert, o.tls_key);
   if (!pem.ok()) return pem.status();
   used_tls = true;
+  tls_options = o;
+  tls_pem = *pem;
   grpc::SslCredentialsOptions ssl;
   ssl.pem_root_certs = pem->ca;
   ssl.pem_cert_chain = pem->cert;
@@ -51,9 +75,16 @@ int ExitCodeFor(const grpc::Status& status) {
 int Fail(const char* what, const grpc::Status& s) {
   fprintf(stderr, "attestctl: %s: %s\n", what, s.error_message().c_str());
   if (used_tls && s.error_code() == grpc::StatusCode::UNAVAILABLE) {
-    fprintf(stderr,
-            "attestctl: attestd is down, or it refused this client certificate (signed by "
-            "another CA than its --client-ca, expired, or not yet valid)\n");
+    const absl::Status why = WhyUnavailable();
+    if (absl::IsPermissionDenied(why)) {
+      // Not a daemon that is down: retrying will not help.
+      fprintf(stderr,
+              "attestctl: attestd refused the TLS connection: %s (check --ca, --server-name, and "
+              "that --tls-cert is signed by attestd's --client-ca, valid now and not revoked)\n",
+              std::string(why.message()).c_str());
+      return kExitFindings;
+    }
+    if (!why.ok()) fprintf(stderr, "attestctl: %s\n", std::string(why.message()).c_str());
   }
   return ExitCodeFor(s);
 }

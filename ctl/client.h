@@ -36,7 +36,10 @@ inline constexpr int kExitUnreachable = 3;
 // reached, 1 otherwise.
 int ExitCodeFor(const grpc::Status& status);
 
-// Prints "attestctl: WHAT: message" and returns ExitCodeFor(status).
+// Prints "attestctl: WHAT: message" and returns ExitCodeFor(status). Over
+// TLS, an UNAVAILABLE is checked with a handshake of attestctl's own: when
+// attestd refuses the TLS connection (our certificate, or we its), that is
+// printed with OpenSSL's reason and the exit code is 1, not 3.
 int Fail(const char* what, const grpc::Status& status);
 // Prints "attestctl: MESSAGE" and returns kExitUsage.
 int Usage(const std::string& message);

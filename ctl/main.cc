@@ -57,8 +57,8 @@ constexpr char kCommands[] =
     "Output: --format table (default), json or csv for every command that lists; report\n"
     "also html and pdf. Progress goes to stderr when it is a terminal.\n"
     "Times are RFC 3339 (2026-01-01T00:00:00Z); durations like 15m, 2h, 14d.\n"
-    "Exit codes: 0 ok, 1 findings (a failed verify, a refused request, rejected lines),\n"
-    "2 usage, 3 daemon unreachable.";
+    "Exit codes: 0 ok, 1 findings (a failed verify, a refused request or TLS connection,\n"
+    "rejected lines), 2 usage, 3 daemon unreachable.";
 
 // One command's --help: its synopsis and the flags it reads (the
 // connection flags come with every command that talks to attestd).
@@ -158,10 +158,7 @@ int Evidence(v1::AdminService::Stub& admin, const std::string& host) {
     fwrite(line.data(), 1, line.size(), stdout);
   }
   grpc::Status s = reader->Finish();
-  if (!s.ok()) {
-    fprintf(stderr, "attestctl: evidence: %s\n", s.error_message().c_str());
-    return ExitCodeFor(s);
-  }
+  if (!s.ok()) return Fail("evidence", s);
   return kExitOk;
 }
 

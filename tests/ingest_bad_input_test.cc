@@ -207,18 +207,52 @@ TEST_F(IngestBadInputTest, NotYetValidCertificateCannotConnect) {
   EXPECT_TRUE(daemon_->Evidence("early-1").empty());
 }
 
-TEST_F(IngestBadInputTest, AttestctlWithACertificateAttestdRefusesSaysSo) {
-  // The TLS handshake fails; attestctl exits 3 (gRPC cannot tell it from a
-  // daemon that is down), and it names the certificate as a likely cause.
+// Fixed: gRPC reports a refused TLS connection as UNAVAILABLE, like a
+// daemon that is down, and attestctl exited 3 ("unreachable") for both.
+// It now shakes hands itself to tell them apart: a refusal either way is
+// exit 1 with OpenSSL's reason, and only a daemon that is down is 3.
+TEST_F(IngestBadInputTest, AttestctlTellsATlsRefusalFromADaemonThatIsDown) {
+  const testing_support::CertFiles admin = pki_->Client("admin", "ops");
   const testing_support::CertFiles foreign = pki_->Foreign("admin-elsewhere");
-  std::string out, err;
-  const int code = testing_support::RunTool(
-      {testing_support::BinaryPath("attestctl"), "--daemon", daemon_->address(), "--tls-cert",
-       foreign.cert, "--tls-key", foreign.key, "--ca", pki_->ca_file(), "hosts"},
-      *dir_, &out, &err);
-  EXPECT_EQ(code, 3) << err;
+  const auto run = [&](const std::string& daemon, const testing_support::CertFiles& cert,
+                       const std::string& ca, std::vector<std::string> extra, std::string* err) {
+    std::vector<std::string> argv = {testing_support::BinaryPath("attestctl"),
+                                     "--daemon",
+                                     daemon,
+                                     "--tls-cert",
+                                     cert.cert,
+                                     "--tls-key",
+                                     cert.key,
+                                     "--ca",
+                                     ca};
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    argv.push_back("hosts");
+    std::string out;
+    return testing_support::RunTool(argv, *dir_, &out, err);
+  };
+  const std::string refused = "attestctl: attestd refused the TLS connection: ";
+  std::string err;
+  // attestd refuses our certificate (another CA): it hangs up at once.
+  EXPECT_EQ(run(daemon_->address(), foreign, pki_->ca_file(), {}, &err), 1) << err;
   EXPECT_NE(err.find("attestctl: hosts:"), std::string::npos) << err;
-  EXPECT_NE(err.find("or it refused this client certificate"), std::string::npos) << err;
+  EXPECT_NE(err.find(refused), std::string::npos) << err;
+  EXPECT_NE(err.find("refused our certificate"), std::string::npos) << err;
+  // We refuse attestd's certificate: not signed by --ca, or not for the name.
+  EXPECT_EQ(run(daemon_->address(), admin, foreign.cert, {}, &err), 1) << err;
+  EXPECT_NE(err.find(refused + daemon_->address() + ": TLS handshake: certificate verify failed ("),
+            std::string::npos)
+      << err;
+  EXPECT_EQ(
+      run(daemon_->address(), admin, pki_->ca_file(), {"--server-name", "attestd.other"}, &err), 1)
+      << err;
+  EXPECT_NE(err.find("certificate verify failed (hostname mismatch)"), std::string::npos) << err;
+  // The same certificate and CA work (the check above is not the cause).
+  EXPECT_EQ(run(daemon_->address(), admin, pki_->ca_file(), {}, &err), 0) << err;
+  // Nothing listens: unreachable, exit 3, and no TLS blamed.
+  const std::string nobody = "127.0.0.1:" + std::to_string(testing_support::FreeLoopbackPort());
+  EXPECT_EQ(run(nobody, admin, pki_->ca_file(), {}, &err), 3) << err;
+  EXPECT_EQ(err.find(refused), std::string::npos) << err;
+  EXPECT_NE(err.find("Connection refused"), std::string::npos) << err;
 }
 
 TEST(IngestInsecureTest, HelloWithoutHostIdIsInvalidArgument) {
