@@ -41,11 +41,19 @@ int Import(Stub& admin, const std::string& file) {
     v1::ImportResponse resp;
     grpc::Status s = admin.Import(&ctx, batch, &resp);
     if (!s.ok() && batch.records_size() == 1 &&
-        s.error_code() == grpc::StatusCode::RESOURCE_EXHAUSTED) {
-      // Batches only pass kImportBatchBytes with a single record: name it.
-      fprintf(stderr, "import: %s:%llu: its record is %zu bytes; attestd refused it (%s)\n",
-              file.c_str(), static_cast<unsigned long long>(batch.records(0).line()),
-              batch.ByteSizeLong(), s.error_message().c_str());
+        s.error_code() == grpc::StatusCode::RESOURCE_EXHAUSTED &&
+        s.error_message().find("larger than max") != std::string::npos) {
+      // gRPC refused the request for its size, and batches only pass
+      // kImportBatchBytes with a single record: that line cannot be
+      // imported at all, the rest can. (A full disk is RESOURCE_EXHAUSTED
+      // too, with attestd's own message, and stops the import.)
+      rejected.emplace_back(
+          batch.records(0).line(),
+          StrCat("its record is ", batch.ByteSizeLong(),
+                 " bytes, more than attestd takes in one message (", s.error_message(), ")"));
+      batch.Clear();
+      batch_bytes = 0;
+      return kExitOk;
     }
     if (!s.ok()) return Fail("import", s);
     total.set_accepted(total.accepted() + resp.accepted());
