@@ -2,6 +2,8 @@
 
 #include <unistd.h>
 
+#include <chrono>
+#include <filesystem>
 #include <fstream>
 #include <map>
 #include <set>
@@ -156,6 +158,15 @@ AccessCollector::AccessCollector(std::string state_file, absl::Duration snapshot
     previous_ = std::move(loaded);
   } else {
     spdlog::warn("access state {} is unreadable; starting from a fresh snapshot", state_file_);
+    std::error_code ec;
+    const auto written = std::filesystem::last_write_time(state_file_, ec);
+    lost_state_ = StrCat(
+        "access state ", state_file_, " is unreadable",
+        ec ? std::string()
+           : StrCat(" (last written ",
+                    FormatRfc3339(absl::FromChrono(std::chrono::file_clock::to_sys(written))), ")"),
+        ": access changes made since it was written cannot be listed; the "
+        "snapshot sent with this is the new baseline");
   }
 }
 
@@ -164,6 +175,15 @@ absl::StatusOr<std::vector<v1::Signal>> AccessCollector::Collect(const CollectCo
   if (!current.ok()) return current.status();
   std::unique_lock lock(mu_);
   std::vector<v1::Signal> signals;
+  if (!lost_state_.empty()) {
+    // On the record: what changed while the state was lost is unknown.
+    v1::Signal s;
+    *s.mutable_observed_at() = ToProto(ctx.now);
+    s.mutable_collector_error()->set_collector("access");
+    s.mutable_collector_error()->set_error(lost_state_);
+    signals.push_back(std::move(s));
+    lost_state_.clear();
+  }
   if (previous_) {
     for (auto& change : DiffSnapshots(*previous_, *current, ctx.now)) {
       v1::Signal s;

@@ -48,6 +48,8 @@ class AccessCollector : public Collector {
   const absl::Duration snapshot_interval_;
   mutable std::mutex mu_;
   std::optional<v1::AccessSnapshot> previous_;
+  // Set when the state file could not be read: reported with the first run.
+  std::string lost_state_;
   std::function<void(std::vector<WatchedDir>)> on_watch_paths_;
   absl::Time last_snapshot_sent_ = absl::InfinitePast();
 };

@@ -307,7 +307,7 @@ TEST(SourceErrorsTest, KeysOfUnlistedTypesAreKeptAndLinesWithNoKeyAreWarnedAbout
   EXPECT_EQ(logs.text().find("line 6:"), std::string::npos) << logs.text();
 }
 
-TEST(SourceErrorsTest, CorruptAccessStateWarnsAndStartsFromAFreshSnapshot) {
+TEST(SourceErrorsTest, CorruptAccessStateIsOnTheRecordAndAFreshSnapshotIsTheBaseline) {
   AccessTree tree("source_errors_corrupt_state");
   const std::string state = tree / "access-snapshot.pb";
   tree.Write("access-snapshot.pb", "\x0a\xff\xff not a serialized AccessSnapshot");
@@ -321,8 +321,19 @@ TEST(SourceErrorsTest, CorruptAccessStateWarnsAndStartsFromAFreshSnapshot) {
   ReplayRunner runner;
   auto signals = collector.Collect(CollectContext{root, runner, kNow});
   ASSERT_TRUE(signals.ok()) << signals.status();
-  ASSERT_EQ(signals->size(), 1u);  // a snapshot, and no changes against nothing
-  EXPECT_TRUE((*signals)[0].has_access_snapshot());
+  // No changes against nothing, but on the record that some may be unknown
+  // (fixed: the loss used to be in the agent's log only), then a snapshot.
+  ASSERT_EQ(signals->size(), 2u);
+  ASSERT_TRUE((*signals)[0].has_collector_error());
+  EXPECT_EQ((*signals)[0].collector_error().collector(), "access");
+  const std::string& error = (*signals)[0].collector_error().error();
+  EXPECT_EQ(error.rfind("access state " + state + " is unreadable (last written 20", 0), 0u)
+      << error;
+  EXPECT_NE(error.find("access changes made since it was written cannot be listed; the snapshot "
+                       "sent with this is the new baseline"),
+            std::string::npos)
+      << error;
+  EXPECT_TRUE((*signals)[1].has_access_snapshot());
   // The fresh state was saved over the corrupt one: a restart sees no changes
   // (and sends its first-run snapshot).
   AccessCollector restarted(state, absl::Hours(6));
@@ -330,6 +341,7 @@ TEST(SourceErrorsTest, CorruptAccessStateWarnsAndStartsFromAFreshSnapshot) {
   ASSERT_TRUE(signals.ok()) << signals.status();
   for (const auto& s : *signals) {
     EXPECT_FALSE(s.has_access_change()) << s.access_change().diff();
+    EXPECT_FALSE(s.has_collector_error()) << s.collector_error().error();
   }
 }
 
