@@ -86,7 +86,10 @@ agent:
     ntp: "#!/bin/sh\necho OK\n"
 EOF
 render agents-only -f "$work/agents-only.yaml"
-echo "ok: helm template (default, HA, optional on, HA with optional on, agents only)"
+# An https Alertmanager that wants a client certificate.
+render am-tls --set daemon.config.alertmanager_url=https://alertmanager.monitoring:9093 \
+  --set daemon.alertmanagerTls.secret=am-tls,daemon.alertmanagerTls.clientCertificate=true
+echo "ok: helm template (default, HA, optional on, HA with optional on, agents only, https Alertmanager)"
 
 # The source rules as JSON, through the same YAML parser: wrapped in an
 # object, indented (block scalars are relative to their indentation).
@@ -289,6 +292,33 @@ if sts and ds:
     check(addr.startswith(sts["metadata"]["name"] + ".") and addr.endswith(":7443"),
           f"default: the agent ships to {addr}, not to Service {sts['metadata']['name']} port 7443")
 
+# https Alertmanager: its Secret is mounted beside attestd's own, and
+# attestd.yaml points at the files; without the values nothing of it.
+def alertmanager_tls(docs):
+    conf = next((d["data"]["attestd.yaml"] for d in of_kind(docs, "ConfigMap")
+                 if "attestd.yaml" in d.get("data", {})), "")
+    keys = {k: v for k, v in re.findall(r"^(alertmanager_(?:ca|cert|key)): (\S+)$", conf, re.M)}
+    sources = [src["secret"] for d in of_kind(docs, "StatefulSet")
+               for v in d["spec"]["template"]["spec"]["volumes"]
+               for src in v.get("projected", {}).get("sources", []) if "secret" in src]
+    return keys, sources
+
+
+keys, sources = alertmanager_tls(docs)
+check(not keys, f"default: attestd.yaml sets {keys} without daemon.alertmanagerTls")
+docs = load("am-tls.json")
+check_daemon(docs, "am-tls", 1)
+keys, sources = alertmanager_tls(docs)
+want = {"alertmanager_ca": "/etc/attest/alertmanager/ca.crt",
+        "alertmanager_cert": "/etc/attest/alertmanager/tls.crt",
+        "alertmanager_key": "/etc/attest/alertmanager/tls.key"}
+check(keys == want, f"am-tls: attestd.yaml sets {keys}, want {want}")
+am = [s for s in sources if s.get("name") == "am-tls"]
+check(len(am) == 1 and sorted((i["key"], i["path"]) for i in am[0].get("items", [])) ==
+      [("ca.crt", "alertmanager/ca.crt"), ("tls.crt", "alertmanager/tls.crt"),
+       ("tls.key", "alertmanager/tls.key")],
+      f"am-tls: the Secret am-tls is projected as {am}")
+
 # HA: two daemons, and every agent ships to each pod by its headless name.
 docs = load("ha.json")
 sts = check_daemon(docs, "ha", 2)
@@ -404,5 +434,6 @@ expect_schema_failure "three replicas (an agent ships to at most two)" --set dae
 expect_schema_failure "a misspelt top-level key" --set daemn.replicas=2
 expect_schema_failure "a misspelt daemon key" --set daemon.replica=2
 expect_schema_failure "a misspelt agent key" --set agent.tolerration=x
+expect_schema_failure "a misspelt alertmanagerTls key" --set daemon.alertmanagerTls.secrt=x
 echo "ok: values.schema.json rejects bad values and misspelt keys"
 echo "ok"
