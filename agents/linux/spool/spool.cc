@@ -82,6 +82,16 @@ absl::StatusOr<std::unique_ptr<Spool>> Spool::Open(SpoolOptions options) {
 }
 
 Spool::~Spool() {
+  std::lock_guard lock(mu_);
+  // A last try for signals still waiting for the disk: after a restart
+  // nothing would know they were ever observed.
+  if (!pending_.empty() && active_fd_ >= 0) {
+    const size_t waiting = pending_.size();
+    if (absl::Status s = WritePendingLocked(); !s.ok()) {
+      spdlog::error("spool: {} signals waiting for the disk are lost at exit: {}", waiting,
+                    s.ToString());
+    }
+  }
   if (active_fd_ >= 0) close(active_fd_);
 }
 
@@ -195,8 +205,16 @@ absl::StatusOr<uint64_t> Spool::Append(std::vector<v1::Signal> signals) {
                   pending_.size(), over);
     dropped_signals_ += over;
     pending_.erase(pending_.begin(), pending_.begin() + static_cast<ptrdiff_t>(over));
+    // Their seqs are used up, so every daemon sees the hole as a gap
+    // (NO_EVIDENCE) once the next signal is written, instead of nothing.
+    next_seq_ += over;
   }
-  if (pending_.empty()) return next_seq_ - 1;
+  if (absl::Status s = WritePendingLocked(); !s.ok()) return s;
+  return next_seq_ - 1;
+}
+
+absl::Status Spool::WritePendingLocked() {
+  if (pending_.empty()) return absl::OkStatus();
   if (segments_.back().bytes >= options_.segment_bytes) {
     if (absl::Status s = StartSegmentLocked(next_seq_); !s.ok()) return s;
   }
@@ -224,7 +242,7 @@ absl::StatusOr<uint64_t> Spool::Append(std::vector<v1::Signal> signals) {
   next_seq_ = seq;
   DropForSpaceLocked();
   data_.notify_all();
-  return next_seq_ - 1;
+  return absl::OkStatus();
 }
 
 void Spool::DropForSpaceLocked() {

@@ -38,8 +38,9 @@ struct SpoolOptions {
   // One cursor per daemon the agent ships to (e.g. "attestd-a:7443").
   std::vector<std::string> consumers;
   // Signals kept in memory while the disk refuses writes (e.g. full),
-  // written first by the next Append that succeeds. Beyond this many the
-  // oldest are lost (and counted as dropped).
+  // written first by the next Append that succeeds, or at the latest when
+  // the spool is closed. Beyond this many the oldest are lost (counted as
+  // dropped), and their seqs are skipped, so daemons record a gap.
   size_t max_pending_signals = 100000;
 };
 
@@ -97,6 +98,8 @@ class Spool {
   explicit Spool(SpoolOptions options) : options_(std::move(options)) {}
   absl::Status Load();
   absl::Status StartSegmentLocked(uint64_t first_seq);
+  // Writes pending_ with the next seqs; on failure they stay pending.
+  absl::Status WritePendingLocked();
   void DropForSpaceLocked();
   void DeleteAckedLocked();
   absl::StatusOr<std::vector<v1::Signal>> DecodeSegmentLocked(const Segment& segment);

@@ -6,9 +6,12 @@
 #include <csignal>
 #include <filesystem>
 #include <fstream>
+#include <sstream>
 
 #include "agents/linux/spool/record_codec.h"
 #include "gtest/gtest.h"
+#include "spdlog/sinks/ostream_sink.h"
+#include "spdlog/spdlog.h"
 
 namespace attest::agent {
 namespace {
@@ -105,6 +108,80 @@ TEST_F(SpoolTest, SignalsTheDiskRefusesWaitInMemoryAndGoFirstOnceItTakesWritesAg
     EXPECT_EQ((*all)[5 + i].observed_at().seconds(), 100 + i) << "observation order holds";
   }
   EXPECT_EQ(spool->Stats().dropped_signals, 0u);
+}
+
+// The kernel refuses to grow the spool's active (newest) segment past its
+// size now (EFBIG, as ENOSPC would on a full disk) while this lives.
+class DiskRefusesWrites {
+ public:
+  explicit DiskRefusesWrites(const std::string& dir) {
+    signal(SIGXFSZ, SIG_IGN);
+    ok_ = getrlimit(RLIMIT_FSIZE, &saved_) == 0;
+    std::string newest;
+    for (const auto& e : fs::directory_iterator(dir)) {
+      const std::string name = e.path().filename().string();
+      if (name.rfind("segment-", 0) == 0 && name > newest) newest = name;
+    }
+    rlimit tight = saved_;
+    tight.rlim_cur = newest.empty() ? 0 : fs::file_size(dir + "/" + newest);
+    ok_ = ok_ && setrlimit(RLIMIT_FSIZE, &tight) == 0;
+  }
+  ~DiskRefusesWrites() { Lift(); }
+  void Lift() {
+    if (ok_) setrlimit(RLIMIT_FSIZE, &saved_);
+    ok_ = false;
+  }
+  bool ok() const { return ok_; }
+
+ private:
+  rlimit saved_{};
+  bool ok_ = false;
+};
+
+// Fixed: signals dropped from memory used no seqs, so no daemon could see
+// that anything was lost.
+TEST_F(SpoolTest, SignalsLostWhileTheDiskRefusedWritesLeaveAGapInTheSeqs) {
+  auto spool = Spool::Open({.dir = dir_, .consumers = {"a"}, .max_pending_signals = 3});
+  ASSERT_TRUE(spool.ok()) << spool.status();
+  ASSERT_EQ(*(*spool)->Append(Beats(3)), 3u);
+  DiskRefusesWrites full(dir_);
+  ASSERT_TRUE(full.ok());
+  for (int i = 0; i < 5; ++i) EXPECT_FALSE((*spool)->Append(Beats(1)).ok());
+  EXPECT_EQ((*spool)->Stats().pending_signals, 3u);
+  EXPECT_EQ((*spool)->Stats().dropped_signals, 2u);
+  full.Lift();
+  EXPECT_EQ(*(*spool)->Append({}), 8u);  // the three kept, after the two lost
+  EXPECT_EQ(Seqs(**spool, 0), (std::vector<uint64_t>{1, 2, 3, 6, 7, 8}));
+}
+
+// Fixed: signals waiting for the disk when the agent stopped were lost
+// without a trace; closing the spool writes them if it can.
+TEST_F(SpoolTest, SignalsStillWaitingForTheDiskAreWrittenWhenTheSpoolCloses) {
+  {
+    auto spool = Open();
+    ASSERT_EQ(*spool->Append(Beats(5)), 5u);
+    DiskRefusesWrites full(dir_);
+    ASSERT_TRUE(full.ok());
+    EXPECT_FALSE(spool->Append(Beats(2)).ok());
+    full.Lift();
+  }  // closed with two signals pending and a disk that takes them again
+  auto reopened = Open();
+  EXPECT_EQ(Seqs(*reopened, 0), (std::vector<uint64_t>{1, 2, 3, 4, 5, 6, 7}));
+  // Still full when it closes: the loss is logged.
+  std::ostringstream logs;
+  auto previous = spdlog::default_logger();
+  spdlog::set_default_logger(std::make_shared<spdlog::logger>(
+      "captured", std::make_shared<spdlog::sinks::ostream_sink_st>(logs)));
+  {
+    DiskRefusesWrites full(dir_);
+    ASSERT_TRUE(full.ok());
+    EXPECT_FALSE(reopened->Append(Beats(1)).ok());
+    reopened.reset();
+  }
+  spdlog::set_default_logger(previous);
+  EXPECT_NE(logs.str().find("spool: 1 signals waiting for the disk are lost at exit"),
+            std::string::npos)
+      << logs.str();
 }
 
 TEST_F(SpoolTest, StringsThatAreNotUtf8AreRepairedSoTheRecordReadsBack) {
