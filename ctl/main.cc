@@ -143,6 +143,33 @@ const std::map<std::string, CommandHelp>& CommandHelps() {
   return *helps;
 }
 
+// The flags each subcommand reads, where siblings read different ones
+// (`hosts list --at` would be ignored). Keyed "command sub"; "" is the
+// command without a subcommand.
+const std::map<std::string, std::vector<std::string>>& SubcommandFlags() {
+  static const auto* flags = new std::map<std::string, std::vector<std::string>>{
+      {"hosts ", {"format"}},
+      {"hosts list", {"format"}},
+      {"hosts show", {"format"}},
+      {"hosts decommission", {"at"}},
+      {"except create",
+       {"control", "host", "selector", "start", "end", "reason", "approver", "ticket"}},
+      {"except revoke", {"id", "reason", "at", "approver"}},
+      {"except list", {"format"}},
+      {"windows ", {"format"}},
+      {"windows list", {"format"}},
+      {"windows create",
+       {"start", "end", "selector", "effectiveness", "coverage", "max-deviation"}},
+      {"pki init", {"pki-dir", "trust-domain"}},
+      {"pki issue-server", {"pki-dir", "dns", "ip", "valid-days"}},
+      {"pki issue-agent", {"pki-dir", "valid-days"}},
+      {"pki issue-admin", {"pki-dir", "valid-days"}},
+      {"pki issue-auditor", {"pki-dir", "valid-days"}},
+      {"pki revoke", {"pki-dir", "valid-days"}},
+  };
+  return *flags;
+}
+
 int Evidence(v1::AdminService::Stub& admin, const std::string& host) {
   grpc::ClientContext ctx;
   ctx.set_deadline(Deadline(60));
@@ -266,12 +293,18 @@ int Main(int argc, char** argv) {
   // connection flags are global, so a shell alias that sets them still
   // works for the commands that need no daemon.
   if (auto help = CommandHelps().find(command); help != CommandHelps().end()) {
+    std::string what = command;
     std::vector<std::string> takes = help->second.flags;
+    if (auto only = SubcommandFlags().find(StrCat(command, " ", sub));
+        only != SubcommandFlags().end()) {
+      takes = only->second;
+      if (!sub.empty()) what = StrCat(command, " ", sub);
+    }
     for (const char* c : {"daemon", "tls-cert", "tls-key", "ca", "server-name"}) takes.push_back(c);
     for (const std::string& name : flags.GivenOnCommandLine()) {
       if (std::find(takes.begin(), takes.end(), name) == takes.end()) {
         fprintf(stderr, "attestctl: %s does not take --%s (see attestctl %s --help)\n",
-                command.c_str(), name.c_str(), command.c_str());
+                what.c_str(), name.c_str(), command.c_str());
         return kExitUsage;
       }
     }
