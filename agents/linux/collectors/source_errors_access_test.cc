@@ -130,6 +130,23 @@ TEST(SourceErrorsTest, SudoersDirUnlistableIsPermissionDenied) {
             "cannot list /etc/sudoers.d (attest-agent needs CAP_DAC_READ_SEARCH)");
 }
 
+// Missing, or not a directory, it includes nothing (as for sudo); any other
+// failure to list it (here ELOOP) is an error, not an empty directory.
+TEST(SourceErrorsTest, SudoersDirThatCannotBeListedForAnotherReasonIsAnError) {
+  AccessTree tree("source_errors_sudoers_d_loop");
+  fs::remove_all(tree / "etc/sudoers.d");
+  tree.Write("etc/sudoers.d", "not a directory\n");
+  auto not_dir = tree.Snapshot();
+  ASSERT_TRUE(not_dir.ok()) << not_dir.status();
+  EXPECT_EQ(SudoersFiles(*not_dir), std::vector<std::string>{"/etc/sudoers"});
+  fs::remove(tree / "etc/sudoers.d");
+  fs::create_directory_symlink("sudoers.d", tree / "etc/sudoers.d");  // a loop
+  auto loop = tree.Snapshot();
+  EXPECT_EQ(loop.status().code(), StatusCode::kInternal) << loop.status();
+  EXPECT_NE(Message(loop.status()).find(tree / "etc/sudoers.d"), std::string::npos)
+      << loop.status();
+}
+
 TEST(SourceErrorsTest, SudoersDFileUnreadableIsPermissionDeniedNamingIt) {
   AccessTree tree("source_errors_sudoers_d_file_unreadable");
   tree.Chmod("etc/sudoers.d/alice", kNoAccess);
