@@ -61,9 +61,15 @@ DaemonHarness* IngestBadInputTest::daemon_ = nullptr;
 TEST_F(IngestBadInputTest, GoodStreamIsWelcomedAckedAndChained) {
   TestAgent agent(daemon_->ChannelAs("host", "good-1"));
   v1::Welcome welcome;
+  const absl::Time before = absl::Now();
   ASSERT_TRUE(agent.Hello(ts::Hello("", "inst-good"), &welcome));
+  const absl::Time after = absl::Now();
   EXPECT_EQ(welcome.host_id(), "good-1");  // from the certificate
   EXPECT_EQ(welcome.highest_durable_seq(), 0u);
+  // attestd's clock, for the agent to compare its own with (same machine).
+  ASSERT_TRUE(welcome.has_daemon_time());
+  EXPECT_GE(FromProto(welcome.daemon_time()), absl::FromUnixSeconds(absl::ToUnixSeconds(before)));
+  EXPECT_LE(FromProto(welcome.daemon_time()), after);
   uint64_t acked = 0;
   ASSERT_TRUE(agent.Send({ts::Heartbeat(1, Now()), ts::Patch(2, Now())}, &acked));
   EXPECT_EQ(acked, 2u);

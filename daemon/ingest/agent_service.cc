@@ -7,6 +7,7 @@
 #include <optional>
 
 #include "common/strings.h"
+#include "common/time_util.h"
 #include "daemon/evidence/record_json.h"
 #include "daemon/ingest/identity.h"
 #include "spdlog/spdlog.h"
@@ -224,6 +225,7 @@ class AgentStream : public grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteB
       reply.mutable_welcome()->set_host_id(host_);
       reply.mutable_welcome()->set_highest_durable_seq(result.highest_durable_seq);
       reply.mutable_welcome()->set_max_message_bytes(service_.options_.max_message_bytes);
+      *reply.mutable_welcome()->mutable_daemon_time() = ToProto(service_.clock_.Now());
     } else {
       reply.mutable_ack()->set_highest_durable_seq(result.highest_durable_seq);
       if (IngestMetrics* m = service_.options_.metrics) {

@@ -6,6 +6,7 @@
 #include "common/files.h"
 #include "common/net.h"
 #include "common/strings.h"
+#include "common/time_util.h"
 #include "google/protobuf/io/coded_stream.h"
 #include "spdlog/spdlog.h"
 
@@ -113,6 +114,12 @@ grpc::Status Uplink::Session() {
   connected_ = true;
   spdlog::info("connected to {} as {}; daemon holds up to seq {}", options_.daemon,
                reply.welcome().host_id(), sent);
+  if (reply.welcome().has_daemon_time()) {
+    if (auto note =
+            ClockSkewNote(absl::Now(), FromProto(reply.welcome().daemon_time()), options_.daemon)) {
+      spdlog::error("{}", *note);
+    }
+  }
   if (absl::Status s = spool_.Ack(options_.daemon, sent); !s.ok()) {
     spdlog::error("spool: {}", s.ToString());
   }
@@ -178,6 +185,21 @@ grpc::Status Uplink::Session() {
   while (stream->Read(&reply)) {
   }
   return stream->Finish();
+}
+
+std::optional<std::string> ClockSkewNote(absl::Time agent_now, absl::Time daemon_time,
+                                         const std::string& daemon, absl::Duration tolerance) {
+  const absl::Duration skew = agent_now - daemon_time;
+  if (absl::AbsDuration(skew) <= tolerance) return std::nullopt;
+  const std::string by =
+      absl::FormatDuration(absl::Trunc(absl::AbsDuration(skew), absl::Seconds(1)));
+  if (skew > absl::ZeroDuration()) {
+    return attest::StrCat("this host's clock is ", by, " ahead of ", daemon,
+                          "'s: it refuses signals observed more than 5m in its future, so they "
+                          "wait until its clock catches up; fix this host's time sync");
+  }
+  return attest::StrCat("this host's clock is ", by, " behind ", daemon,
+                        "'s: evidence is timed by this clock; fix this host's time sync");
 }
 
 std::optional<uint64_t> RefusedSeq(const grpc::ClientContext& context) {

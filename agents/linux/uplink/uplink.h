@@ -17,6 +17,7 @@
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "absl/time/time.h"
 #include "agents/linux/spool/spool.h"
 #include "attest/v1/agent.grpc.pb.h"
 
@@ -39,6 +40,13 @@ absl::StatusOr<std::shared_ptr<grpc::Channel>> MakeDaemonChannel(const UplinkOpt
 // The seq of the signal attestd refused for good on the stream of
 // `context` (after Finish), from its trailer "attest-refused-seq".
 std::optional<uint64_t> RefusedSeq(const grpc::ClientContext& context);
+
+// What to log when this host's clock, read at `agent_now`, is more than
+// `tolerance` off the daemon's `daemon_time` (nullopt: close enough). Ahead
+// is an error: the daemon refuses signals from its future, so they wait.
+std::optional<std::string> ClockSkewNote(absl::Time agent_now, absl::Time daemon_time,
+                                         const std::string& daemon,
+                                         absl::Duration tolerance = absl::Minutes(1));
 
 class Uplink {
  public:
