@@ -7,8 +7,8 @@
 #include <boost/beast/ssl.hpp>
 #include <cctype>
 #include <chrono>
-#include <optional>
 
+#include "common/net.h"
 #include "common/strings.h"
 #include "common/tls_client.h"
 
@@ -34,31 +34,21 @@ absl::StatusOr<HttpUrl> ParseHttpUrl(std::string_view url) {
     // Not echoed: the URL holds a password.
     return absl::InvalidArgumentError("a URL with user[:password]@ is not supported");
   }
-  // [v6]:port, [v6], host:port or host.
-  std::string_view host = authority;
-  std::optional<std::string_view> port;
-  if (!authority.empty() && authority.front() == '[') {
-    const size_t close = authority.find(']');
-    if (close == std::string_view::npos) {
-      return absl::InvalidArgumentError(attest::StrCat("URL ", url, ": unclosed ["));
-    }
-    host = authority.substr(1, close - 1);
-    const std::string_view after = authority.substr(close + 1);
-    if (!after.empty() && after.front() != ':') {
-      return absl::InvalidArgumentError(attest::StrCat("URL ", url, ": bad port"));
-    }
-    if (!after.empty()) port = after.substr(1);
-  } else if (const size_t colon = authority.rfind(':'); colon != std::string_view::npos) {
-    host = authority.substr(0, colon);
-    port = authority.substr(colon + 1);
+  auto split = SplitHostPort(authority);
+  if (!split.ok()) {
+    return absl::InvalidArgumentError(attest::StrCat("URL ", url, ": ", split.status().message()));
   }
-  if (host.empty()) return absl::InvalidArgumentError(attest::StrCat("URL ", url, ": no host"));
-  if (port && (port->empty() || port->find_first_not_of("0123456789") != std::string_view::npos ||
-               port->size() > 5 || std::stoi(std::string(*port)) > 65535)) {
+  if (split->host.empty()) {
+    return absl::InvalidArgumentError(attest::StrCat("URL ", url, ": no host"));
+  }
+  const std::string& port = split->port;
+  if (split->has_port &&
+      (port.empty() || port.find_first_not_of("0123456789") != std::string::npos ||
+       port.size() > 5 || std::stoi(port) > 65535)) {
     return absl::InvalidArgumentError(attest::StrCat("URL ", url, ": bad port"));
   }
-  out.host = std::string(host);
-  out.port = port ? std::string(*port) : (out.tls ? "443" : "80");
+  out.host = split->host;
+  out.port = split->has_port ? port : (out.tls ? "443" : "80");
   out.path = std::string(path);
   return out;
 }

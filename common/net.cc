@@ -2,17 +2,32 @@
 
 #include <arpa/inet.h>
 
-#include "absl/strings/match.h"
-
 namespace attest {
 
-bool IsLoopbackAddress(const std::string& listen) {
-  std::string host = listen;
-  if (absl::StartsWith(host, "[")) {
-    host = host.substr(1, host.find(']') == std::string::npos ? 0 : host.find(']') - 1);
-  } else if (auto colon = host.rfind(':'); colon != std::string::npos) {
-    host = host.substr(0, colon);
+absl::StatusOr<HostPort> SplitHostPort(std::string_view address) {
+  HostPort out;
+  std::string_view host = address;
+  if (!address.empty() && address.front() == '[') {
+    const size_t close = address.find(']');
+    if (close == std::string_view::npos) return absl::InvalidArgumentError("unclosed [");
+    host = address.substr(1, close - 1);
+    const std::string_view after = address.substr(close + 1);
+    if (!after.empty() && after.front() != ':') return absl::InvalidArgumentError("bad port");
+    out.has_port = !after.empty();
+    if (out.has_port) out.port = std::string(after.substr(1));
+  } else if (const size_t colon = address.rfind(':'); colon != std::string_view::npos) {
+    host = address.substr(0, colon);
+    out.has_port = true;
+    out.port = std::string(address.substr(colon + 1));
   }
+  out.host = std::string(host);
+  return out;
+}
+
+bool IsLoopbackAddress(const std::string& listen) {
+  auto split = SplitHostPort(listen);
+  if (!split.ok()) return false;
+  const std::string& host = split->host;
   if (host == "localhost") return true;
   in_addr v4{};
   if (inet_pton(AF_INET, host.c_str(), &v4) == 1) {

@@ -22,16 +22,12 @@ TlsPem tls_pem;
 // TLS connection itself is refused (with OpenSSL's reason), Unavailable
 // when no connection can be made, Ok when TLS works (the cause is another).
 absl::Status WhyUnavailable() {
-  const std::string& daemon = tls_options.daemon;
-  std::string host = daemon, port;
-  if (!host.empty() && host.front() == '[' && host.find("]:") != std::string::npos) {
-    port = host.substr(host.find("]:") + 2);
-    host = host.substr(1, host.find("]:") - 1);
-  } else if (const size_t colon = host.rfind(':'); colon != std::string::npos) {
-    port = host.substr(colon + 1);
-    host = host.substr(0, colon);
+  auto split = SplitHostPort(tls_options.daemon);
+  if (!split.ok() || split->host.empty() || split->port.empty()) {
+    return absl::OkStatus();  // not HOST:PORT: no guess
   }
-  if (host.empty() || port.empty()) return absl::OkStatus();  // not HOST:PORT: no guess
+  const std::string& host = split->host;
+  const std::string& port = split->port;
   const std::string name = tls_options.server_name.empty() ? host : tls_options.server_name;
   return ProbeTls(host, port, name, TlsClientPem{tls_pem.ca, tls_pem.cert, tls_pem.key}, "h2",
                   absl::Seconds(5));
