@@ -110,6 +110,11 @@ class AgentStream : public grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteB
   }
 
   void OnDone() override {
+    // The committer's ack thread calls Finish with mu_ held, and gRPC may
+    // call OnDone on another thread before that thread has unlocked. Taking
+    // mu_ waits for it to let go, so the stream is not deleted under it.
+    // (Not held across Forget: the service takes its lock, then ours.)
+    { std::lock_guard lock(mu_); }
     service_.Forget(this);
     delete this;
   }
