@@ -5,6 +5,7 @@
 
 #include "common/strings.h"
 #include "daemon/admin/reply.h"
+#include "daemon/admin/write_reactor.h"
 #include "daemon/ingest/identity.h"
 #include "daemon/store/keys.h"
 
@@ -13,7 +14,7 @@ namespace {
 
 // Streams one host's evidence, reading the store a page at a time so that
 // a long chain never sits in memory whole.
-class EvidenceWriter : public grpc::ServerWriteReactor<v1::EvidenceRecord> {
+class EvidenceWriter final : public WriteReactor<v1::EvidenceRecord> {
  public:
   EvidenceWriter(store::Store& store, std::string host, uint64_t from_index, uint64_t limit)
       : store_(store),
@@ -22,16 +23,16 @@ class EvidenceWriter : public grpc::ServerWriteReactor<v1::EvidenceRecord> {
         remaining_(limit == 0 ? UINT64_MAX : limit) {
     Next();
   }
-  void OnWriteDone(bool ok) override {
+
+ private:
+  void WriteDone(bool ok) override {
     if (!ok) {
       Finish(grpc::Status(grpc::StatusCode::CANCELLED, "client went away"));
       return;
     }
     Next();
   }
-  void OnDone() override { delete this; }
 
- private:
   static constexpr size_t kPage = 256;
 
   void Next() {
@@ -83,22 +84,22 @@ class EvidenceWriter : public grpc::ServerWriteReactor<v1::EvidenceRecord> {
 // The same records as stored (serialized), many to a message: the fast
 // path for exports, where one message per record costs more than the
 // record itself.
-class EvidencePageWriter : public grpc::ServerWriteReactor<v1::EvidencePage> {
+class EvidencePageWriter final : public WriteReactor<v1::EvidencePage> {
  public:
   EvidencePageWriter(store::Store& store, std::string host, uint64_t from_index)
       : store_(store), host_(std::move(host)), next_index_(std::max<uint64_t>(1, from_index)) {
     Next();
   }
-  void OnWriteDone(bool ok) override {
+
+ private:
+  void WriteDone(bool ok) override {
     if (!ok) {
       Finish(grpc::Status(grpc::StatusCode::CANCELLED, "client went away"));
       return;
     }
     Next();
   }
-  void OnDone() override { delete this; }
 
- private:
   static constexpr int kRecords = 1024;
   static constexpr size_t kBytes = 1 << 20;
 
@@ -222,19 +223,10 @@ grpc::ServerUnaryReactor* AdminService::GetHost(grpc::CallbackServerContext* con
 grpc::ServerWriteReactor<v1::EvidenceRecord>* AdminService::ListEvidence(
     grpc::CallbackServerContext* context, const v1::ListEvidenceRequest* request) {
   if (auto who = AuthorizeRead(context); !who.ok()) {
-    const absl::Status s = who.status();
-    struct Refused : grpc::ServerWriteReactor<v1::EvidenceRecord> {
-      explicit Refused(const absl::Status& s) { Finish(ToGrpc(s)); }
-      void OnDone() override { delete this; }
-    };
-    return new Refused(s);
+    return new RefusedWrite<v1::EvidenceRecord>(who.status());
   }
   if (absl::Status known = KnownHost(request->host()); !known.ok()) {
-    struct Unknown : grpc::ServerWriteReactor<v1::EvidenceRecord> {
-      explicit Unknown(const absl::Status& st) { Finish(ToGrpc(st)); }
-      void OnDone() override { delete this; }
-    };
-    return new Unknown(known);
+    return new RefusedWrite<v1::EvidenceRecord>(known);
   }
   return new EvidenceWriter(store_, request->host(), request->from_index(), request->limit());
 }
@@ -242,12 +234,7 @@ grpc::ServerWriteReactor<v1::EvidenceRecord>* AdminService::ListEvidence(
 grpc::ServerWriteReactor<v1::EvidencePage>* AdminService::ListEvidencePages(
     grpc::CallbackServerContext* context, const v1::ListEvidenceRequest* request) {
   if (auto who = AuthorizeRead(context); !who.ok()) {
-    const absl::Status s = who.status();
-    struct Refused : grpc::ServerWriteReactor<v1::EvidencePage> {
-      explicit Refused(const absl::Status& st) { Finish(ToGrpc(st)); }
-      void OnDone() override { delete this; }
-    };
-    return new Refused(s);
+    return new RefusedWrite<v1::EvidencePage>(who.status());
   }
   return new EvidencePageWriter(store_, request->host(), request->from_index());
 }

@@ -8,6 +8,7 @@
 
 #include "common/strings.h"
 #include "common/time_util.h"
+#include "common/tsan.h"
 #include "daemon/evidence/record_json.h"
 #include "daemon/ingest/identity.h"
 #include "spdlog/spdlog.h"
@@ -61,6 +62,7 @@ class AgentStream : public grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteB
   }
 
   void OnReadDone(bool ok) override {
+    TsanAcquire(this);
     std::lock_guard lock(mu_);
     read_in_flight_ = false;
     if (!ok) {
@@ -93,6 +95,7 @@ class AgentStream : public grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteB
   }
 
   void OnWriteDone(bool ok) override {
+    TsanAcquire(this);
     std::lock_guard lock(mu_);
     write_in_flight_ = false;
     if (!ok) {
@@ -104,6 +107,7 @@ class AgentStream : public grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteB
   }
 
   void OnCancel() override {
+    TsanAcquire(this);
     std::lock_guard lock(mu_);
     cancelled_ = true;
     RequestFinishLocked(absl::CancelledError("cancelled"));
@@ -114,6 +118,7 @@ class AgentStream : public grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteB
     // call OnDone on another thread before that thread has unlocked. Taking
     // mu_ waits for it to let go, so the stream is not deleted under it.
     // (Not held across Forget: the service takes its lock, then ours.)
+    TsanAcquire(this);
     { std::lock_guard lock(mu_); }
     service_.Forget(this);
     delete this;
@@ -329,6 +334,8 @@ grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer>* AgentService::Strea
     streams_.insert(stream);
   }
   if (options_.metrics != nullptr) options_.metrics->agents_connected().Increment();
+  // gRPC runs no reaction of the stream before this (common/tsan.h).
+  TsanRelease(stream);
   stream->Begin(refusal);
   return stream;
 }
