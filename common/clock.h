@@ -9,6 +9,11 @@
 
 namespace attest {
 
+// How far an agent's clock may be off attestd's before either side names
+// it: the agent in its log, attestd in its log and in
+// attest_ingest_agent_clock_skew_seconds.
+inline constexpr absl::Duration kClockSkewTolerance = absl::Minutes(1);
+
 // Source of wall-clock time. Implementations are thread-safe.
 class Clock {
  public:

@@ -2,6 +2,7 @@
 
 #include <cstdio>
 
+#include "common/clock.h"
 #include "common/json.h"
 #include "common/strings.h"
 #include "common/time_util.h"
@@ -23,6 +24,18 @@ std::string Age(const google::protobuf::Timestamp& t, const google::protobuf::Ti
   if (s >= 3600) return StrCat(s / 3600, "h ", s % 3600 / 60, "m");
   if (s >= 60) return StrCat(s / 60, "m");
   return StrCat(s, "s");
+}
+
+// The agent's clock against attestd's at its last hello, as `hosts show`
+// prints it: "2h ahead of attestd's", or "within 1m of attestd's".
+std::string ClockSkewText(int64_t skew_ms) {
+  const absl::Duration skew = absl::Milliseconds(skew_ms);
+  if (absl::AbsDuration(skew) <= kClockSkewTolerance) {
+    return StrCat("within ", absl::FormatDuration(kClockSkewTolerance), " of attestd's");
+  }
+  const std::string by = absl::FormatDuration(
+      absl::Floor(absl::AbsDuration(skew) + absl::Milliseconds(500), absl::Seconds(1)));
+  return StrCat(by, skew > absl::ZeroDuration() ? " ahead of" : " behind", " attestd's");
 }
 
 Json Labels(const google::protobuf::Map<std::string, std::string>& labels) {
@@ -157,6 +170,8 @@ int HostsShow(Stub& admin, const std::string& host, const CommandFlags& f) {
     o["agent_version"] = h.agent_version();
     o["instance_id"] = h.instance_id();
     o["boot_id"] = h.boot_id();
+    o["clock_skew_ms"] = h.has_clock_read_at() ? Json(h.clock_skew_ms()) : Json(nullptr);
+    o["clock_read_at"] = Time(h.clock_read_at(), h.has_clock_read_at());
     o["first_seen"] = Time(h.first_seen(), h.has_first_seen());
     o["last_seen"] = Time(h.last_seen(), h.has_last_seen());
     o["enrolled"] = Time(d.enrolled(), d.has_enrolled());
@@ -195,6 +210,10 @@ int HostsShow(Stub& admin, const std::string& host, const CommandFlags& f) {
          h.agent_version().empty() ? "-" : h.agent_version().c_str(),
          h.instance_id().empty() ? "-" : h.instance_id().c_str(),
          h.boot_id().empty() ? "-" : h.boot_id().c_str());
+  if (h.has_clock_read_at()) {
+    printf("clock           %s (at its hello, %s)\n", ClockSkewText(h.clock_skew_ms()).c_str(),
+           FormatRfc3339(FromProto(h.clock_read_at())).c_str());
+  }
   if (d.has_enrolled())
     printf("enrolled        %s\n", FormatRfc3339(FromProto(d.enrolled())).c_str());
   if (d.has_decommissioned()) {

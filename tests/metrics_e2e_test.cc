@@ -9,6 +9,8 @@
 
 #include "common/json.h"
 #include "common/strings.h"
+#include "common/time_util.h"
+#include "daemon/ingest/test_signals.h"
 #include "tests/support/daemon_harness.h"
 #include "tests/support/http.h"
 #include "tests/support/process.h"
@@ -108,6 +110,82 @@ TEST(MetricsE2eTest, ScrapePassesPromtoolAndMatchesTheReport) {
       RunTool({"/bin/sh", "-c", "promtool check metrics < " + dir + "/scrape.txt"}, dir, &out), 0)
       << out << ReadAll(dir + "/tool.log");
   EXPECT_TRUE(daemon.Stop().ok());
+}
+
+// attestd names an agent whose clock is off its own: counted in /metrics
+// while the agent is connected, named in its log and in `attestctl hosts
+// show`. A clock within a minute is not counted, and the agent's clock is
+// not kept in the evidence.
+TEST(MetricsE2eTest, AnAgentClockOffAttestdsIsCountedLoggedAndShown) {
+  const std::string dir = FreshDir("metrics_clock_skew");
+  DaemonHarness daemon(dir, nullptr, {"--metrics-listen", "127.0.0.1:0"});
+  ASSERT_TRUE(daemon.Start().ok()) << ReadAll(daemon.log_path());
+  auto connect = [&](const std::string& host, absl::Duration off) {
+    auto agent = std::make_unique<TestAgent>(DaemonHarness::InsecureChannelTo(daemon.address()));
+    v1::Hello hello = testing_signals::Hello(host, "inst-" + host);
+    *hello.mutable_agent_clock() = ToProto(absl::Now() + off);
+    EXPECT_TRUE(agent->Hello(hello)) << host;
+    return agent;
+  };
+  const std::string ahead = "attest_ingest_agents_clock_skewed{direction=\"ahead\"}";
+  const std::string behind = "attest_ingest_agents_clock_skewed{direction=\"behind\"}";
+  auto scrape = [&] {
+    absl::StatusOr<std::string> body = HttpGet(daemon.metrics_address(), "/metrics");
+    EXPECT_TRUE(body.ok()) << body.status();
+    return Samples(body.ok() ? *body : "");
+  };
+  std::map<std::string, double> samples = scrape();
+  EXPECT_EQ(samples[ahead], 0);
+  EXPECT_EQ(samples[behind], 0);
+
+  auto fast = connect("fast-1", absl::Hours(2));
+  auto slow = connect("slow-1", -absl::Minutes(3));
+  auto fine = connect("fine-1", absl::Seconds(20));
+  // Each Welcome follows the hello's registration, so the counts are there.
+  samples = scrape();
+  EXPECT_EQ(samples[ahead], 1);
+  EXPECT_EQ(samples[behind], 1);
+  const std::string log = ReadAll(daemon.log_path());
+  EXPECT_NE(log.find("host fast-1's clock is 2h ahead of attestd's"), std::string::npos) << log;
+  EXPECT_NE(log.find("host slow-1's clock is 3m behind attestd's"), std::string::npos) << log;
+  EXPECT_EQ(log.find("host fine-1's clock"), std::string::npos) << log;
+
+  const std::string ctl = BinaryPath("attestctl");
+  std::string out;
+  ASSERT_EQ(RunTool({ctl, "--daemon", daemon.address(), "hosts", "show", "fast-1"}, dir, &out), 0);
+  EXPECT_NE(out.find("clock           2h ahead of attestd's (at its hello, "), std::string::npos)
+      << out;
+  ASSERT_EQ(RunTool({ctl, "--daemon", daemon.address(), "hosts", "show", "fine-1"}, dir, &out), 0);
+  EXPECT_NE(out.find("clock           within 1m of attestd's"), std::string::npos) << out;
+  ASSERT_EQ(
+      RunTool({ctl, "--daemon", daemon.address(), "hosts", "show", "slow-1", "--format", "json"},
+              dir, &out),
+      0);
+  absl::StatusOr<Json> json = Json::Parse(out);
+  ASSERT_TRUE(json.ok()) << json.status() << out;
+  ASSERT_TRUE((*json)["clock_skew_ms"].as_int().has_value()) << out;
+  EXPECT_NEAR(static_cast<double>(*(*json)["clock_skew_ms"].as_int()), -180000, 5000);
+
+  // The count goes with the agent's stream.
+  EXPECT_TRUE(fast->Finish().ok());
+  const absl::Time deadline = absl::Now() + absl::Seconds(30);
+  while (scrape()[ahead] != 0 && absl::Now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  samples = scrape();
+  EXPECT_EQ(samples[ahead], 0);
+  EXPECT_EQ(samples[behind], 1);
+
+  int hellos = 0;
+  for (const v1::EvidenceRecord& r : daemon.Evidence("fast-1")) {
+    if (!r.has_hello()) continue;
+    ++hellos;
+    EXPECT_FALSE(r.hello().has_agent_clock());
+  }
+  EXPECT_EQ(hellos, 1);
+  EXPECT_TRUE(slow->Finish().ok());
+  EXPECT_TRUE(fine->Finish().ok());
+  EXPECT_EQ(*daemon.Stop(), 0);
 }
 
 }  // namespace

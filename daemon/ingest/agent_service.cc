@@ -162,10 +162,11 @@ class AgentStream : public grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteB
       return;
     }
     hello_received_ = true;
+    const std::optional<absl::Duration> skew = ClockSkewLocked(hello);
     hello_ = hello;
     // Lock order is service, then stream (Drain, Claim); never the reverse.
     mu_.unlock();
-    service_.Claim(host_, this);
+    service_.Claim(host_, this, skew);
     mu_.lock();
     CommitRequest request;
     request.host = host_;
@@ -211,6 +212,29 @@ class AgentStream : public grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteB
     request.signals.assign(std::make_move_iterator(batch.mutable_signals()->begin()),
                            std::make_move_iterator(batch.mutable_signals()->end()));
     SubmitLocked(std::move(request), /*is_hello=*/false);
+  }
+
+  // How far the agent's clock is off attestd's, when beyond the tolerance;
+  // logged, because an ahead clock holds the host's evidence back and a
+  // behind one dates it early.
+  std::optional<absl::Duration> ClockSkewLocked(const v1::Hello& hello) {
+    if (!hello.has_agent_clock()) return std::nullopt;  // an agent older than the field
+    const absl::Duration skew = FromProto(hello.agent_clock()) - service_.clock_.Now();
+    if (absl::AbsDuration(skew) <= kClockSkewTolerance) return std::nullopt;
+    const std::string by = absl::FormatDuration(  // to the nearest second
+        absl::Floor(absl::AbsDuration(skew) + absl::Milliseconds(500), absl::Seconds(1)));
+    if (skew > absl::ZeroDuration()) {
+      spdlog::warn(
+          "host {}'s clock is {} ahead of attestd's: its signals are dated that much late, and "
+          "those more than {} ahead wait until attestd's clock catches up; fix its time sync",
+          host_, by, absl::FormatDuration(service_.options_.limits.max_future_skew));
+    } else {
+      spdlog::warn(
+          "host {}'s clock is {} behind attestd's: its signals are dated that much early; fix "
+          "its time sync",
+          host_, by);
+    }
+    return skew;
   }
 
   void SubmitLocked(CommitRequest request, bool is_hello) {
@@ -340,14 +364,27 @@ grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer>* AgentService::Strea
   return stream;
 }
 
-void AgentService::Claim(const std::string& host, AgentStream* stream) {
+void AgentService::Claim(const std::string& host, AgentStream* stream,
+                         std::optional<absl::Duration> clock_skew) {
   std::lock_guard lock(mu_);
-  auto [it, inserted] = by_host_.try_emplace(host, stream);
-  if (!inserted && it->second != stream) {
-    it->second->Close(
+  // The clock-skew gauges count registered streams, so they move here and
+  // in Forget, under mu_.
+  auto skewed = [this](std::optional<bool> ahead, double by) {
+    if (ahead && options_.metrics != nullptr) {
+      options_.metrics->agents_clock_skewed(*ahead).Increment(by);
+    }
+  };
+  std::optional<bool> ahead;
+  if (clock_skew) ahead = *clock_skew > absl::ZeroDuration();
+  auto [it, inserted] = by_host_.try_emplace(host, Registered{stream, ahead});
+  if (!inserted) {
+    if (it->second.stream == stream) return;  // never: a stream has one hello
+    it->second.stream->Close(
         absl::AbortedError(attest::StrCat("replaced by a newer stream for host ", host)));
-    it->second = stream;
+    skewed(it->second.clock_ahead, -1);
+    it->second = Registered{stream, ahead};
   }
+  skewed(ahead, 1);
 }
 
 void AgentService::Forget(AgentStream* stream) {
@@ -355,7 +392,12 @@ void AgentService::Forget(AgentStream* stream) {
   std::lock_guard lock(mu_);
   streams_.erase(stream);
   auto it = by_host_.find(stream->host());
-  if (it != by_host_.end() && it->second == stream) by_host_.erase(it);
+  if (it != by_host_.end() && it->second.stream == stream) {
+    if (it->second.clock_ahead && options_.metrics != nullptr) {
+      options_.metrics->agents_clock_skewed(*it->second.clock_ahead).Decrement();
+    }
+    by_host_.erase(it);
+  }
 }
 
 void AgentService::Drain() {

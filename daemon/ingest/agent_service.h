@@ -11,6 +11,7 @@
 
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <unordered_set>
@@ -60,8 +61,10 @@ class AgentService final
  private:
   friend class AgentStream;
   // Registers `stream` as the one stream of `host`, replacing (and aborting)
-  // an older one.
-  void Claim(const std::string& host, AgentStream* stream);
+  // an older one. `clock_skew`: the agent's clock is that far off attestd's,
+  // beyond kClockSkewTolerance.
+  void Claim(const std::string& host, AgentStream* stream,
+             std::optional<absl::Duration> clock_skew);
   void Forget(AgentStream* stream);
 
   Committer& committer_;
@@ -72,7 +75,13 @@ class AgentService final
   mutable std::mutex mu_;
   bool draining_ = false;
   std::unordered_set<AgentStream*> streams_;
-  std::unordered_map<std::string, AgentStream*> by_host_;
+  struct Registered {
+    AgentStream* stream;
+    // Its agent's clock is off attestd's beyond kClockSkewTolerance: ahead
+    // (true) or behind (false).
+    std::optional<bool> clock_ahead;
+  };
+  std::unordered_map<std::string, Registered> by_host_;
 };
 
 }  // namespace attest::ingest

@@ -11,6 +11,9 @@ namespace {
 
 // Earliest plausible observation; older timestamps are clock bugs.
 const absl::Time kEarliest = absl::FromUnixSeconds(946684800);  // 2000-01-01
+// google.protobuf.Timestamp's range: 0001-01-01 to 9999-12-31.
+constexpr int64_t kTimestampMinSeconds = -62135596800;
+constexpr int64_t kTimestampMaxSeconds = 253402300799;
 // absl::Status payloads: the refused seq (decimal), and "this becomes
 // acceptable as time passes".
 constexpr char kRefusedSeqPayload[] = "type.attest.dev/refused-seq";
@@ -174,6 +177,15 @@ absl::Status ValidateHello(const v1::Hello& hello, const Limits& limits) {
   for (const auto& [key, value] : hello.labels()) {
     const absl::Status label = CheckLabel(key, value);
     if (!label.ok()) return Invalid("hello.labels", std::string(label.message()));
+  }
+  if (hello.has_agent_clock()) {
+    // Any time a Timestamp can hold: a host clock in 1970 or years ahead is
+    // what this field is for. It dates nothing.
+    const google::protobuf::Timestamp& c = hello.agent_clock();
+    if (c.nanos() < 0 || c.nanos() > 999999999 || c.seconds() < kTimestampMinSeconds ||
+        c.seconds() > kTimestampMaxSeconds) {
+      return Invalid("hello.agent_clock", "not a timestamp (years 1 to 9999)");
+    }
   }
   return absl::OkStatus();
 }

@@ -120,6 +120,21 @@ TEST(ValidateTest, HelloNeedsInstanceAndVersion) {
   EXPECT_FALSE(ValidateHello(h, {}).ok());
 }
 
+TEST(ValidateTest, HelloAgentClockTakesAnyTimestampButNotAMalformedOne) {
+  v1::Hello h = ts::Hello("web-1", "inst");
+  h.mutable_agent_clock()->set_seconds(0);  // a dead RTC: 1970, reported, not refused
+  EXPECT_TRUE(ValidateHello(h, {}).ok());
+  h.mutable_agent_clock()->set_seconds(253402300799);  // 9999-12-31T23:59:59Z
+  EXPECT_TRUE(ValidateHello(h, {}).ok());
+  h.mutable_agent_clock()->set_seconds(253402300800);
+  EXPECT_EQ(ValidateHello(h, {}).message(), "hello.agent_clock: not a timestamp (years 1 to 9999)");
+  h.mutable_agent_clock()->set_seconds(1700000000);
+  h.mutable_agent_clock()->set_nanos(-1);
+  EXPECT_TRUE(absl::IsInvalidArgument(ValidateHello(h, {})));
+  h.mutable_agent_clock()->set_nanos(1000000000);
+  EXPECT_TRUE(absl::IsInvalidArgument(ValidateHello(h, {})));
+}
+
 TEST(ValidateTest, HelloLabelsOverTheLimitsAreRefused) {
   auto message = [](const v1::Hello& h) { return std::string(ValidateHello(h, {}).message()); };
   v1::Hello many = ts::Hello("web-1", "inst");

@@ -58,7 +58,14 @@ IngestMetrics::IngestMetrics(prometheus::Registry& registry)
                             .Name("attest_ingest_agents_connected")
                             .Help("Agent streams open now.")
                             .Register(registry)
-                            .Add({})) {
+                            .Add({})),
+      clock_skewed_(prometheus::BuildGauge()
+                        .Name("attest_ingest_agents_clock_skewed")
+                        .Help("Connected agents whose clock was more than 1 minute ahead of or "
+                              "behind attestd's at their hello.")
+                        .Register(registry)),
+      clock_ahead_(clock_skewed_.Add({{"direction", "ahead"}})),
+      clock_behind_(clock_skewed_.Add({{"direction", "behind"}})) {
   for (const char* kind : {"patch", "log_shipping", "access_change", "access_snapshot", "check",
                            "heartbeat", "collector_error", "unknown"}) {
     received_by_kind_[kind] = &received_.Add({{"kind", kind}});

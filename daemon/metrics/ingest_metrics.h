@@ -30,6 +30,11 @@ class IngestMetrics {
   void AckLatency(double seconds) { ack_latency_.Observe(seconds); }
   void WalSync(double seconds) { wal_sync_.Observe(seconds); }
   prometheus::Gauge& agents_connected() { return agents_connected_; }
+  // Connected agents whose clock is ahead of (or behind) attestd's by more
+  // than kClockSkewTolerance.
+  prometheus::Gauge& agents_clock_skewed(bool ahead) {
+    return ahead ? clock_ahead_ : clock_behind_;
+  }
 
  private:
   prometheus::Family<prometheus::Counter>& received_;
@@ -43,6 +48,9 @@ class IngestMetrics {
   prometheus::Histogram& ack_latency_;
   prometheus::Histogram& wal_sync_;
   prometheus::Gauge& agents_connected_;
+  prometheus::Family<prometheus::Gauge>& clock_skewed_;
+  prometheus::Gauge& clock_ahead_;
+  prometheus::Gauge& clock_behind_;
 };
 
 // The low-cardinality reason label for a refusal: the gRPC status name in

@@ -100,8 +100,7 @@ grpc::Status Uplink::Session() {
   } clear{this};
 
   auto stream = stub_->Stream(&context);
-  v1::AgentMessage hello;
-  *hello.mutable_hello() = options_.hello;
+  const v1::AgentMessage hello = HelloMessage(options_.hello, absl::Now());
   v1::DaemonMessage reply;
   if (!stream->Write(hello) || !stream->Read(&reply) || !reply.has_welcome()) {
     return stream->Finish();
@@ -185,6 +184,13 @@ grpc::Status Uplink::Session() {
   while (stream->Read(&reply)) {
   }
   return stream->Finish();
+}
+
+v1::AgentMessage HelloMessage(const v1::Hello& hello, absl::Time agent_now) {
+  v1::AgentMessage message;
+  *message.mutable_hello() = hello;
+  *message.mutable_hello()->mutable_agent_clock() = ToProto(agent_now);
+  return message;
 }
 
 std::optional<std::string> ClockSkewNote(absl::Time agent_now, absl::Time daemon_time,

@@ -20,6 +20,7 @@
 #include "absl/time/time.h"
 #include "agents/linux/spool/spool.h"
 #include "attest/v1/agent.grpc.pb.h"
+#include "common/clock.h"
 
 namespace attest::agent {
 
@@ -46,7 +47,11 @@ std::optional<uint64_t> RefusedSeq(const grpc::ClientContext& context);
 // is an error: the daemon refuses signals from its future, so they wait.
 std::optional<std::string> ClockSkewNote(absl::Time agent_now, absl::Time daemon_time,
                                          const std::string& daemon,
-                                         absl::Duration tolerance = absl::Minutes(1));
+                                         absl::Duration tolerance = kClockSkewTolerance);
+
+// The first message of a stream: `hello`, with this host's clock read at
+// `agent_now`, so that attestd can name a host whose clock is off.
+v1::AgentMessage HelloMessage(const v1::Hello& hello, absl::Time agent_now);
 
 class Uplink {
  public:

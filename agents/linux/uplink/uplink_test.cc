@@ -22,5 +22,18 @@ TEST(ClockSkewTest, AHostClockOffTheDaemonsBeyondTheToleranceIsNamedWithTheWayIt
             "this host's time sync");
 }
 
+TEST(HelloMessageTest, CarriesTheHelloAndThisHostsClock) {
+  v1::Hello hello;
+  hello.set_instance_id("inst-1");
+  hello.set_agent_version("1.2.3");
+  (*hello.mutable_labels())["env"] = "prod";
+  const v1::AgentMessage m = HelloMessage(hello, kDaemonNow + absl::Hours(2));
+  ASSERT_TRUE(m.has_hello());
+  EXPECT_EQ(m.hello().instance_id(), "inst-1");
+  EXPECT_EQ(m.hello().labels().at("env"), "prod");
+  EXPECT_EQ(m.hello().agent_clock().seconds(), absl::ToUnixSeconds(kDaemonNow + absl::Hours(2)));
+  EXPECT_FALSE(m.hello().has_sent_at());  // the hello record is dated by attestd
+}
+
 }  // namespace
 }  // namespace attest::agent
