@@ -17,4 +17,9 @@ Clock& SystemClock() {
   return *clock;
 }
 
+std::string FormatClockSkew(absl::Duration skew) {
+  return absl::FormatDuration(
+      absl::Floor(absl::AbsDuration(skew) + absl::Milliseconds(500), absl::Seconds(1)));
+}
+
 }  // namespace attest

@@ -4,6 +4,7 @@
 #define ATTEST_COMMON_CLOCK_H_
 
 #include <mutex>
+#include <string>
 
 #include "absl/time/time.h"
 
@@ -13,6 +14,10 @@ namespace attest {
 // it: the agent in its log, attestd in its log and in
 // attest_ingest_agent_clock_skew_seconds.
 inline constexpr absl::Duration kClockSkewTolerance = absl::Minutes(1);
+
+// How far apart two clocks are, for a log line or a listing: the size of
+// `skew` to the nearest second, e.g. "2h", "3m5s".
+std::string FormatClockSkew(absl::Duration skew);
 
 // Source of wall-clock time. Implementations are thread-safe.
 class Clock {

@@ -33,9 +33,8 @@ std::string ClockSkewText(int64_t skew_ms) {
   if (absl::AbsDuration(skew) <= kClockSkewTolerance) {
     return StrCat("within ", absl::FormatDuration(kClockSkewTolerance), " of attestd's");
   }
-  const std::string by = absl::FormatDuration(
-      absl::Floor(absl::AbsDuration(skew) + absl::Milliseconds(500), absl::Seconds(1)));
-  return StrCat(by, skew > absl::ZeroDuration() ? " ahead of" : " behind", " attestd's");
+  return StrCat(FormatClockSkew(skew), skew > absl::ZeroDuration() ? " ahead of" : " behind",
+                " attestd's");
 }
 
 Json Labels(const google::protobuf::Map<std::string, std::string>& labels) {

@@ -221,8 +221,7 @@ class AgentStream : public grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteB
     if (!hello.has_agent_clock()) return std::nullopt;  // an agent older than the field
     const absl::Duration skew = FromProto(hello.agent_clock()) - service_.clock_.Now();
     if (absl::AbsDuration(skew) <= kClockSkewTolerance) return std::nullopt;
-    const std::string by = absl::FormatDuration(  // to the nearest second
-        absl::Floor(absl::AbsDuration(skew) + absl::Milliseconds(500), absl::Seconds(1)));
+    const std::string by = FormatClockSkew(skew);
     if (skew > absl::ZeroDuration()) {
       spdlog::warn(
           "host {}'s clock is {} ahead of attestd's: its signals are dated that much late, and "

@@ -197,8 +197,7 @@ std::optional<std::string> ClockSkewNote(absl::Time agent_now, absl::Time daemon
                                          const std::string& daemon, absl::Duration tolerance) {
   const absl::Duration skew = agent_now - daemon_time;
   if (absl::AbsDuration(skew) <= tolerance) return std::nullopt;
-  const std::string by =
-      absl::FormatDuration(absl::Trunc(absl::AbsDuration(skew), absl::Seconds(1)));
+  const std::string by = FormatClockSkew(skew);
   if (skew > absl::ZeroDuration()) {
     return attest::StrCat("this host's clock is ", by, " ahead of ", daemon,
                           "'s: it refuses signals observed more than 5m in its future, so they "
