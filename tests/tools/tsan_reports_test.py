@@ -46,6 +46,23 @@ class TsanReportsTest(unittest.TestCase):
         self.assertEqual(rc, 1)
         self.assertIn("1 data races between attest's own accesses", out)
 
+    def test_a_report_cut_off_by_a_kill_is_listed_not_judged(self):
+        # A TSan log ending inside a report, as a SIGKILLed attestd leaves it.
+        with open(os.path.join(DATA, "tsan_attest_race.log"), encoding="utf-8") as f:
+            whole = f.read()
+        path = os.path.join(os.environ.get("TMPDIR", "/tmp"), f"tsan_cut.{os.getpid()}")
+        with open(path, "w", encoding="utf-8") as f:
+            f.write(whole[:whole.index("  Previous write")])
+        try:
+            out = io.StringIO()
+            with redirect_stdout(out):
+                rc = tsan_reports.main([path])
+        finally:
+            os.unlink(path)
+        self.assertEqual(rc, 0, out.getvalue())
+        self.assertIn("0 data races between attest's own accesses", out.getvalue())
+        self.assertIn("a report cut off when its process was killed, not judged", out.getvalue())
+
     def test_other_kinds_of_report_fail_whoever_is_involved(self):
         # Two mutexes taken in both orders (g++ -fsanitize=thread, recorded).
         rc, out = run("tsan_lock_order.log")
