@@ -163,6 +163,7 @@ class AgentStream : public grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteB
     }
     hello_received_ = true;
     const std::optional<absl::Duration> skew = ClockSkewLocked(hello);
+    hello.clear_agent_clock();  // it dates nothing and is not evidence
     hello_ = hello;
     // Lock order is service, then stream (Drain, Claim); never the reverse.
     mu_.unlock();
@@ -172,6 +173,7 @@ class AgentStream : public grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteB
     request.host = host_;
     request.hello = std::move(hello);
     request.record_hello = true;
+    request.clock_skew = skew;
     SubmitLocked(std::move(request), /*is_hello=*/true);
   }
 
@@ -214,13 +216,13 @@ class AgentStream : public grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteB
     SubmitLocked(std::move(request), /*is_hello=*/false);
   }
 
-  // How far the agent's clock is off attestd's, when beyond the tolerance;
-  // logged, because an ahead clock holds the host's evidence back and a
-  // behind one dates it early.
+  // How far the agent's clock is off attestd's (nullopt: the agent does not
+  // say). Beyond the tolerance it is logged, because an ahead clock holds
+  // the host's evidence back and a behind one dates it early.
   std::optional<absl::Duration> ClockSkewLocked(const v1::Hello& hello) {
     if (!hello.has_agent_clock()) return std::nullopt;  // an agent older than the field
     const absl::Duration skew = FromProto(hello.agent_clock()) - service_.clock_.Now();
-    if (absl::AbsDuration(skew) <= kClockSkewTolerance) return std::nullopt;
+    if (absl::AbsDuration(skew) <= kClockSkewTolerance) return skew;
     const std::string by = FormatClockSkew(skew);
     if (skew > absl::ZeroDuration()) {
       spdlog::warn(
@@ -374,7 +376,9 @@ void AgentService::Claim(const std::string& host, AgentStream* stream,
     }
   };
   std::optional<bool> ahead;
-  if (clock_skew) ahead = *clock_skew > absl::ZeroDuration();
+  if (clock_skew && absl::AbsDuration(*clock_skew) > kClockSkewTolerance) {
+    ahead = *clock_skew > absl::ZeroDuration();
+  }
   auto [it, inserted] = by_host_.try_emplace(host, Registered{stream, ahead});
   if (!inserted) {
     if (it->second.stream == stream) return;  // never: a stream has one hello

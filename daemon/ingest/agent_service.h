@@ -61,8 +61,8 @@ class AgentService final
  private:
   friend class AgentStream;
   // Registers `stream` as the one stream of `host`, replacing (and aborting)
-  // an older one. `clock_skew`: the agent's clock is that far off attestd's,
-  // beyond kClockSkewTolerance.
+  // an older one. `clock_skew`: how far the agent's clock is off attestd's,
+  // counted when beyond kClockSkewTolerance.
   void Claim(const std::string& host, AgentStream* stream,
              std::optional<absl::Duration> clock_skew);
   void Forget(AgentStream* stream);

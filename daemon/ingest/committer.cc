@@ -201,16 +201,15 @@ void Committer::CommitGroup(std::vector<CommitRequest>& group) {
       *record.mutable_received_at() = received_at;
       record.set_origin(req.origin);
       *record.mutable_hello() = req.hello;
-      record.mutable_hello()->clear_host_id();      // the record's host field is the identity
-      record.mutable_hello()->clear_agent_clock();  // dates nothing; HostState keeps the skew
+      record.mutable_hello()->clear_host_id();  // the record's host field is the identity
       AppendRecord(std::move(record), state, batch);
       state.set_instance_id(instance);
       state.set_agent_version(req.hello.agent_version());
       state.set_boot_id(req.hello.boot_id());
       *state.mutable_labels() = req.hello.labels();
     }
-    if (req.record_hello && req.hello.has_agent_clock()) {
-      state.set_clock_skew_ms(absl::ToInt64Milliseconds(FromProto(req.hello.agent_clock()) - now));
+    if (req.record_hello && req.clock_skew) {
+      state.set_clock_skew_ms(absl::ToInt64Milliseconds(*req.clock_skew));
       *state.mutable_clock_read_at() = received_at;
     }
     uint64_t& highest = (*state.mutable_highest_seq_by_instance())[instance];

@@ -16,6 +16,7 @@
 #include <deque>
 #include <functional>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <unordered_map>
@@ -46,6 +47,9 @@ struct CommitRequest {
   // when it differs from what the host last said (version, boot, labels).
   v1::Hello hello;
   bool record_hello = false;
+  // With record_hello: the agent's clock minus attestd's, measured when the
+  // hello arrived, kept in the host's state (nullopt: the agent does not say).
+  std::optional<absl::Duration> clock_skew;
   std::vector<v1::Signal> signals;  // validated, increasing seq
   v1::Origin origin = v1::ORIGIN_LIVE;
   // Runs on the acker thread once the outcome is known, in submission order.
