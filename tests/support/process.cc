@@ -11,11 +11,14 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <set>
 #include <sstream>
 #include <thread>
 
+#include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "common/strings.h"
+#include "gtest/gtest.h"
 
 extern char** environ;
 
@@ -154,11 +157,55 @@ bool Eventually(const std::function<bool()>& predicate, absl::Duration timeout) 
   return predicate();
 }
 
+namespace {
+
+// The directories FreshDir made in this process. A test binary that passed
+// removes them as it exits: a daemon's data dir is 150 MiB of preallocated
+// RocksDB files, and a few dozen runs used to fill the disk. One that failed
+// keeps them, and names them, for whoever reads its logs.
+class ScratchDirs {
+ public:
+  void Add(const std::string& dir) {
+    absl::MutexLock lock(&mu_);
+    dirs_.insert(dir);
+  }
+
+  ~ScratchDirs() {
+    // A forked child that exits must not remove its parent's directories.
+    if (getpid() != owner_) return;
+    absl::MutexLock lock(&mu_);
+    if (dirs_.empty()) return;
+    if (!::testing::UnitTest::GetInstance()->Passed()) {
+      for (const std::string& dir : dirs_)
+        fprintf(stderr, "kept for inspection: %s\n", dir.c_str());
+      return;
+    }
+    for (const std::string& dir : dirs_) {
+      std::error_code ignored;
+      std::filesystem::remove_all(dir, ignored);
+    }
+  }
+
+ private:
+  const pid_t owner_ = getpid();
+  absl::Mutex mu_;
+  std::set<std::string> dirs_ ABSL_GUARDED_BY(mu_);
+};
+
+ScratchDirs& Scratch() {
+  // Made on first use, after gtest's UnitTest, so destroyed before it.
+  static ScratchDirs dirs;
+  return dirs;
+}
+
+}  // namespace
+
 std::string FreshDir(const std::string& name) {
   const char* tmp = getenv("TEST_TMPDIR");
   std::string dir = StrCat(tmp ? tmp : "/tmp", "/attest-test-", getpid(), "-", name);
   std::filesystem::remove_all(dir);
   std::filesystem::create_directories(dir);
+  Scratch().Add(dir);
   return dir;
 }
 

@@ -65,7 +65,9 @@ bool Eventually(const std::function<bool()>& predicate, absl::Duration timeout =
 // cannot report the port they bound (Prometheus, Alertmanager).
 int FreeLoopbackPort();
 
-// A fresh empty directory under the test temp dir.
+// A fresh empty directory under the test temp dir ($TEST_TMPDIR, else
+// /tmp). Removed when the test binary exits if every test passed; kept and
+// named on stderr if one failed.
 std::string FreshDir(const std::string& name);
 
 }  // namespace attest::testing_support
