@@ -69,11 +69,18 @@ Server::Server(Config config, const Clock& clock)
 Server::~Server() { Shutdown(); }
 
 absl::Status Server::Start() {
+  // The files the operator named are read first, before the store opens: one
+  // that is missing, unreadable, not PEM or not the certificate's key is bad
+  // configuration, as for the agent and attestctl (exit 2: systemd's
+  // RestartPreventExitStatus stops retrying what only an edit can fix).
   auto creds = Credentials(config_);
-  if (!creds.ok()) return creds.status();
+  if (!creds.ok()) return RefuseConfiguration(creds.status());
   if (!config_.crl.empty()) {
-    if (absl::Status s = ReloadCrl(); !s.ok()) return s;
+    if (absl::Status s = ReloadCrl(); !s.ok()) return RefuseConfiguration(s);
   }
+  auto alertmanager_tls = ReadClientTlsPem(config_.alertmanager_ca, config_.alertmanager_cert,
+                                           config_.alertmanager_key);
+  if (!alertmanager_tls.ok()) return RefuseConfiguration(alertmanager_tls.status());
   auto store = store::OpenRocksDbStore(
       config_.data_dir,
       {.min_free_bytes = static_cast<uint64_t>(std::max<int64_t>(0, config_.min_free_disk_mib))
@@ -87,8 +94,7 @@ absl::Status Server::Start() {
   if (!config_.policy.empty()) {
     if (absl::Status s = ReloadPolicy(); !s.ok()) {
       if (parts_->engine->PolicyVersions().empty()) {
-        refused_configuration_ = absl::IsInvalidArgument(s);
-        return s;
+        return absl::IsInvalidArgument(s) ? RefuseConfiguration(s) : s;
       }
       spdlog::error("{}; judging with the last good policy version", std::string(s.message()));
     }
@@ -166,7 +172,7 @@ absl::Status Server::Start() {
         "For loopback development only.");
   }
   spdlog::info("attestd listening on {} (store {})", bound_address_, config_.data_dir);
-  if (absl::Status s = StartAlerts(); !s.ok()) return s;
+  if (absl::Status s = StartAlerts(*alertmanager_tls); !s.ok()) return s;
   StartCheckpointer();
   if (!config_.metrics_listen.empty()) return StartMetrics();
   return absl::OkStatus();
@@ -192,16 +198,13 @@ void Server::StartCheckpointer() {
   });
 }
 
-absl::Status Server::StartAlerts() {
+absl::Status Server::StartAlerts(const TlsPem& tls) {
   alerts::DispatcherOptions options;
   for (std::string_view url : attest::Split(config_.alertmanager_url, ",")) {
     if (!url.empty()) options.urls.emplace_back(url);
   }
   if (options.urls.empty()) return absl::OkStatus();
-  auto tls = ReadClientTlsPem(config_.alertmanager_ca, config_.alertmanager_cert,
-                              config_.alertmanager_key);
-  if (!tls.ok()) return tls.status();
-  options.tls = HttpTls{tls->ca, tls->cert, tls->key};
+  options.tls = HttpTls{tls.ca, tls.cert, tls.key};
   options.evaluate_every = *ParseHumanDuration(config_.alert_evaluate);
   options.resend = *ParseHumanDuration(config_.alertmanager_resend);
   options.max_backoff = std::min(options.resend, absl::Minutes(1));
@@ -285,6 +288,11 @@ void Server::Shutdown() {
     }
   }
   spdlog::info("attestd stopped");
+}
+
+absl::Status Server::RefuseConfiguration(absl::Status status) {
+  refused_configuration_ = true;
+  return status;
 }
 
 absl::Status Server::ReloadCrl() {

@@ -8,6 +8,7 @@
 
 #include "absl/status/status.h"
 #include "common/clock.h"
+#include "common/files.h"
 #include "daemon/config.h"
 
 namespace attest::daemon {
@@ -21,9 +22,10 @@ class Server {
   // Opens the store and starts serving. FailedPrecondition/PermissionDenied
   // for an unusable data dir, Unavailable when the address cannot be bound.
   [[nodiscard]] absl::Status Start();
-  // After a failed Start: whether it failed on the content of a
-  // configuration file the operator must fix (a --policy file refused while
-  // the store holds no earlier version to judge with), not on the machine.
+  // After a failed Start: whether it failed on a configuration file the
+  // operator must fix, not on the machine: a TLS, Alertmanager TLS or CRL
+  // file that cannot be read or used, or a --policy file refused while the
+  // store holds no earlier version to judge with.
   bool refused_configuration() const { return refused_configuration_; }
   // Reads and loads --policy again. A bad file is refused with
   // "FILE:LINE: what is wrong", and the last good version stays in force.
@@ -40,7 +42,8 @@ class Server {
 
  private:
   absl::Status StartMetrics();
-  absl::Status StartAlerts();
+  absl::Status StartAlerts(const TlsPem& alertmanager_tls);
+  absl::Status RefuseConfiguration(absl::Status status);
   void StartCheckpointer();
 
   struct Parts;

@@ -84,7 +84,7 @@ ConfigCase AttestdTls(std::string name, std::string ca, std::string cert, std::s
           "attestd",
           {"--listen=127.0.0.1:0", "--data-dir={dir}/d-" + name, "--client-ca=" + ca,
            "--tls-cert=" + cert, "--tls-key=" + key},
-          1,
+          2,
           message};
 }
 
@@ -126,12 +126,12 @@ INSTANTIATE_TEST_SUITE_P(
                 {"--alertmanager-url=http://am:9093", "--alertmanager-ca={ca}"}, 2,
                 "apply to https:// Alertmanager URLs, and --alertmanager-url has none"),
         Attestd("alertmanager_ca_not_pem",
-                {"--alertmanager-url=https://am:9093", "--alertmanager-ca={dir}/not-pem.txt"}, 1,
+                {"--alertmanager-url=https://am:9093", "--alertmanager-ca={dir}/not-pem.txt"}, 2,
                 "not-pem.txt: not a PEM certificate"),
         Attestd("alertmanager_key_mismatch",
                 {"--alertmanager-url=https://am:9093", "--alertmanager-cert={cert}",
                  "--alertmanager-key={other_key}"},
-                1, "not the private key of the certificate in"),
+                2, "not the private key of the certificate in"),
         Attestd("log_level", {"--log-level=loud"}, 2,
                 "--log-level: want trace, debug, info, warn or error, got \"loud\""),
         Attestd("log_format", {"--log-format=xml"}, 2, "--log-format: want text or json"),
@@ -156,7 +156,14 @@ INSTANTIATE_TEST_SUITE_P(
         AttestdTls("key_not_pem", "{ca}", "{cert}", "{dir}/not-pem.txt",
                    "not-pem.txt: not a PEM private key"),
         AttestdTls("key_mismatch", "{ca}", "{cert}", "{other_key}",
-                   "not the private key of the certificate in")),
+                   "not the private key of the certificate in"),
+        AttestdTls("tls_missing", "{ca}", "{dir}/missing.crt", "{key}", "missing.crt"),
+        ConfigCase{"crl_not_pem",
+                   "attestd",
+                   {"--listen=127.0.0.1:0", "--data-dir={dir}/d-crl_not_pem", "--client-ca={ca}",
+                    "--tls-cert={cert}", "--tls-key={key}", "--crl={dir}/not-pem.txt"},
+                   2,
+                   "not-pem.txt"}),
     CaseName);
 
 INSTANTIATE_TEST_SUITE_P(

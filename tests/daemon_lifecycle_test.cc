@@ -93,7 +93,7 @@ TEST(DaemonLifecycleTest, BadConfigurationIsExitTwo) {
   EXPECT_NE(err3.find("bad.yaml:3: unknown setting \"wat\""), std::string::npos) << err3;
   auto [code4, err4] = RunAttestd(dir, {"--tls-cert=/nonexistent.pem", "--tls-key=/x",
                                         "--client-ca=/y", "--data-dir=" + dir + "/d"});
-  EXPECT_EQ(code4, 1);
+  EXPECT_EQ(code4, 2);
   EXPECT_NE(err4.find("/nonexistent.pem"), std::string::npos) << err4;
 }
 
