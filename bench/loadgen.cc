@@ -124,6 +124,8 @@ class SimAgent : public grpc::ClientBidiReactor<v1::AgentMessage, v1::DaemonMess
     hello->set_instance_id(StrCat(host_, "-instance"));
     hello->set_agent_version("loadgen");
     (*hello->mutable_labels())["env"] = "bench";
+    // As attest-agent does, so attestd's clock-skew check is in the load.
+    *hello->mutable_agent_clock() = ToProto(absl::Now());
     StartWrite(&outgoing_);
     StartRead(&reply_);
     StartCall();
