@@ -119,16 +119,23 @@ void Engine::Sync() {
 }
 
 void Engine::JudgePending(bool all) {
-  for (;;) {
-    std::string host;
+  // The hosts pending (or due) now, and no more: a host notified again while
+  // this runs waits for the next round. Chasing every new notification never
+  // ended under steady ingest, and a read, queued behind it, never returned.
+  std::vector<std::string> hosts;
+  {
+    std::lock_guard lock(mu_);
+    const absl::Time now = clock_.Now();
+    for (const auto& [host, dirty] : dirty_) {
+      if (all || dirty.due <= now) hosts.push_back(host);
+    }
+  }
+  for (const std::string& host : hosts) {
     int64_t from = kForever;
     {
       std::lock_guard lock(mu_);
-      const absl::Time now = clock_.Now();
-      auto it = std::find_if(dirty_.begin(), dirty_.end(),
-                             [&](const auto& d) { return all || d.second.due <= now; });
-      if (it == dirty_.end()) return;
-      host = it->first;
+      auto it = dirty_.find(host);
+      if (it == dirty_.end()) continue;
       from = it->second.from;
       dirty_.erase(it);
     }
@@ -147,7 +154,12 @@ void Engine::Loop() {
       std::unique_lock lock(mu_);
       // Wall-time wait only bounds how late a due host or a new day is
       // noticed; nothing depends on it for correctness.
-      wake_.wait_for(lock, std::chrono::seconds(1), [&] { return stopping_ || !tasks_.empty(); });
+      wake_.wait_for(lock, std::chrono::seconds(1), [&] {
+        if (stopping_ || !tasks_.empty()) return true;
+        const absl::Time now = clock_.Now();  // a host already due: judge it now
+        return std::any_of(dirty_.begin(), dirty_.end(),
+                           [&](const auto& d) { return d.second.due <= now; });
+      });
       tasks.swap(tasks_);
       if (stopping_ && tasks.empty()) return;
     }

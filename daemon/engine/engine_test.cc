@@ -9,6 +9,10 @@
 #include <google/protobuf/util/message_differencer.h>
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <functional>
+#include <future>
+
 #include "common/strings.h"
 #include "common/time_util.h"
 #include "ctl/simulate.h"
@@ -72,7 +76,8 @@ int64_t TimeOf(const v1::ImportRecord& r) {
 }
 
 // Fails every write whose batch touches the day records while armed: a
-// crash between indexing new evidence and rejudging it.
+// crash between indexing new evidence and rejudging it. Can also report
+// each read of a host's state.
 class FailingStore : public store::MemoryStore {
  public:
   absl::Status Write(const store::WriteBatch& batch, store::WriteOptions options) override {
@@ -83,7 +88,13 @@ class FailingStore : public store::MemoryStore {
     }
     return MemoryStore::Write(batch, options);
   }
+  absl::StatusOr<std::string> Get(store::Family f, std::string_view key) override {
+    if (f == store::Family::kHosts && on_host_read) on_host_read(key);
+    return MemoryStore::Get(f, key);
+  }
   bool fail_timeline = false;
+  // Called on each read of a host's state (the engine reads it per rejudge).
+  std::function<void(std::string_view host)> on_host_read;
 };
 
 class World {
@@ -210,6 +221,31 @@ void ExpectMatchesDayRecords(World& w, const std::string& window) {
         << window << " " << c.id() << ": " << c.seconds().ShortDebugString() << " vs "
         << expected[c.id()].ShortDebugString();
   }
+}
+
+// Under steady ingest a host gets new evidence while the engine judges it.
+// A read must judge what was pending when it came and return; it once
+// chased every new notification, so under steady ingest every report,
+// status and export hung. The store here notifies the host again each time
+// the engine reads its state: the race, made certain.
+TEST(EngineTest, AReadReturnsWhileItsHostsGetNewEvidence) {
+  World w;
+  w.Import(History());
+  std::atomic<bool> renotify{true};
+  w.store().on_host_read = [&](std::string_view host) {
+    if (renotify) w.engine().NotifyEvidence(std::string(host));
+  };
+  w.engine().Read([&](const EngineState& state) {
+    for (const auto& entry : state.hosts) w.engine().NotifyEvidence(entry.first);
+  });
+  auto read = std::async(std::launch::async, [&] { return w.Summary("all"); });
+  // A bound, not a wait for time to pass: the read returns at once when
+  // correct, and never when not.
+  const bool returned = read.wait_for(std::chrono::seconds(60)) == std::future_status::ready;
+  renotify = false;
+  EXPECT_TRUE(returned) << "a read never returned while its hosts kept getting evidence";
+  EXPECT_GT(read.get().controls_size(), 0);
+  w.store().on_host_read = nullptr;
 }
 
 TEST(EngineTest, LateBackfillGivesWhatInOrderEvidenceGives) {
