@@ -16,7 +16,6 @@
 #include "ctl/bundle_replay.h"
 #include "ctl/client.h"
 #include "ctl/tar.h"
-#include "daemon/engine/records.h"
 #include "daemon/evidence/chain.h"
 #include "daemon/evidence/checkpoint.h"
 #include "daemon/evidence/record_json.h"
@@ -32,75 +31,35 @@ absl::Status FromGrpc(const grpc::Status& s, std::string_view what) {
                       attest::StrCat(what, ": ", s.error_message()));
 }
 
-template <typename Req, typename Resp, typename Call>
-absl::StatusOr<Resp> Unary(Call call, std::string_view what) {
-  grpc::ClientContext ctx;
-  ctx.set_deadline(Deadline(600));
-  Req req;
-  Resp resp;
-  grpc::Status s = call(&ctx, req, &resp);
-  if (!s.ok()) return FromGrpc(s, what);
-  return resp;
-}
-
 }  // namespace
 
 absl::Status ExportBundle(v1::AdminService::Stub& admin, const std::string& window_id,
                           const std::string& out) {
+  // attestd cuts the manifest at one moment (see CutExport): the summary
+  // follows from exactly the records up to the checkpoint's heads, even for
+  // a window still open while agents stream.
   v1::BundleManifest m;
-  m.set_format(kFormat);
-  m.mutable_created_at()->set_seconds(absl::ToUnixSeconds(absl::Now()));
-  auto windows = Unary<v1::ListWindowsRequest, v1::ListWindowsResponse>(
-      [&](auto* c, auto& r, auto* p) { return admin.ListWindows(c, r, p); }, "windows");
-  if (!windows.ok()) return windows.status();
-  for (const v1::WindowDef& w : windows->windows()) {
-    if (w.id() == window_id) *m.mutable_window() = w;
-  }
-  if (m.window().id().empty()) return absl::NotFoundError("no window \"" + window_id + "\"");
-
-  // The checkpoint first: the bundle holds each chain up to its head there.
-  auto checkpoint = Unary<v1::CreateCheckpointRequest, v1::Checkpoint>(
-      [&](auto* c, auto& r, auto* p) { return admin.CreateCheckpoint(c, r, p); }, "checkpoint");
-  if (!checkpoint.ok()) return checkpoint.status();
-  *m.mutable_checkpoint() = *checkpoint;
   {
     grpc::ClientContext ctx;
     ctx.set_deadline(Deadline(600));
-    v1::SummarizeRequest req;
+    v1::CutExportRequest req;
     req.set_window(window_id);
-    grpc::Status s = admin.Summarize(&ctx, req, m.mutable_summary());
-    if (!s.ok()) return FromGrpc(s, "summary");
+    grpc::Status s = admin.CutExport(&ctx, req, &m);
+    if (!s.ok()) return FromGrpc(s, "export");
   }
-  auto key = Unary<v1::GetSigningKeyRequest, v1::SigningKey>(
-      [&](auto* c, auto& r, auto* p) { return admin.GetSigningKey(c, r, p); }, "signing key");
-  if (!key.ok()) return key.status();
-  m.set_public_key_pem(key->public_key_pem());
-  auto versions = Unary<v1::ListPolicyVersionsRequest, v1::ListPolicyVersionsResponse>(
-      [&](auto* c, auto& r, auto* p) { return admin.ListPolicyVersions(c, r, p); }, "policies");
-  auto approvals = Unary<v1::ListApprovalsRequest, v1::ListApprovalsResponse>(
-      [&](auto* c, auto& r, auto* p) { return admin.ListApprovals(c, r, p); }, "approvals");
-  auto exceptions = Unary<v1::ListExceptionsRequest, v1::ListExceptionsResponse>(
-      [&](auto* c, auto& r, auto* p) { return admin.ListExceptions(c, r, p); }, "exceptions");
-  auto decommissions = Unary<v1::ListDecommissionsRequest, v1::ListDecommissionsResponse>(
-      [&](auto* c, auto& r, auto* p) { return admin.ListDecommissions(c, r, p); }, "decommissions");
-  auto hosts = Unary<v1::ListHostsRequest, v1::ListHostsResponse>(
-      [&](auto* c, auto& r, auto* p) { return admin.ListHosts(c, r, p); }, "hosts");
-  for (const absl::Status& s : {versions.status(), approvals.status(), exceptions.status(),
-                                decommissions.status(), hosts.status()}) {
-    if (!s.ok()) return s;
-  }
-  *m.mutable_policy_versions() = versions->versions();
-  *m.mutable_approvals() = approvals->approvals();
-  *m.mutable_exceptions() = exceptions->exceptions();
-  *m.mutable_decommissions() = decommissions->decommissions();
-
+  m.set_format(kFormat);
+  m.mutable_created_at()->set_seconds(absl::ToUnixSeconds(absl::Now()));
   std::map<std::string, const v1::ChainHead*> heads;
   for (const v1::ChainHead& h : m.checkpoint().heads()) heads[h.host()] = &h;
-  std::vector<const v1::HostState*> in_scope;
-  for (const v1::HostState& h : hosts->hosts()) {
-    if (heads.count(h.host()) == 0) continue;  // no chain at the checkpoint
-    if (engine::SelectorMatches(m.window().scope(), h.labels())) in_scope.push_back(&h);
+  std::vector<std::string> in_scope;
+  for (const v1::BundleHost& h : m.hosts()) {
+    if (heads.count(h.host()) == 0) {
+      return absl::DataLossError(
+          attest::StrCat("attestd put host ", h.host(), " in scope without a checkpointed chain"));
+    }
+    in_scope.push_back(h.host());
   }
+  m.clear_hosts();  // listed again below, each with its chain's extent
   // records.jsonl streams straight into the archive; the manifest, which
   // lists what was written, follows it.
   auto tar = TarWriter::Create(out);
@@ -112,7 +71,7 @@ absl::Status ExportBundle(v1::AdminService::Stub& admin, const std::string& wind
   std::string lines;
   v1::EvidenceRecord r;
   for (size_t done = 0; done < in_scope.size(); ++done) {
-    const std::string& host = in_scope[done]->host();
+    const std::string& host = in_scope[done];
     const v1::ChainHead& head = *heads[host];
     grpc::ClientContext ctx;
     ctx.set_deadline(Deadline(3600));

@@ -1,8 +1,15 @@
-// Admin calls for checkpoints, the signing key and decommission records.
+// Admin calls for checkpoints, the signing key, decommission records and an
+// export's cut.
+#include <chrono>
+
 #include "daemon/admin/admin_service.h"
 #include "daemon/admin/checkpoints.h"
 #include "daemon/admin/reply.h"
+#include "daemon/engine/records.h"
 #include "daemon/engine/scan.h"
+#include "daemon/ingest/committer.h"
+#include "daemon/windows/summary.h"
+#include "spdlog/spdlog.h"
 
 namespace attest::admin {
 
@@ -46,6 +53,72 @@ grpc::ServerUnaryReactor* AdminService::GetSigningKey(grpc::CallbackServerContex
   }
   response->set_public_key_pem(options_.checkpoints->key().public_key_pem());
   response->set_key_id(options_.checkpoints->key().key_id());
+  return FinishUnary(context, absl::OkStatus());
+}
+
+grpc::ServerUnaryReactor* AdminService::CutExport(grpc::CallbackServerContext* context,
+                                                  const v1::CutExportRequest* request,
+                                                  v1::BundleManifest* response) {
+  ATTEST_AUTHORIZE(Write);  // it creates a checkpoint
+  if (options_.checkpoints == nullptr) {
+    return FinishUnary(context, absl::UnimplementedError("this attestd keeps no checkpoints"));
+  }
+  v1::BundleManifest& m = *response;
+  absl::Status status;
+  // Held between commits, every durable group has been handed to the engine,
+  // and the engine's read judges all of it first: the checkpoint's heads are
+  // exactly the evidence the summary is computed from. Ingest waits for the
+  // checkpoint's synced write and one summary (bench/report_bench measures
+  // the summary); agents' acks are that much later.
+  std::chrono::steady_clock::time_point held;
+  committer_.WhilePaused([&] {
+    held = std::chrono::steady_clock::now();
+    auto checkpoint = options_.checkpoints->Create();
+    if (!checkpoint.ok()) {
+      status = checkpoint.status();
+      return;
+    }
+    *m.mutable_checkpoint() = std::move(*checkpoint);
+    engine_.Read([&](const engine::EngineState& state) {
+      auto window = state.windows.find(request->window());
+      if (window == state.windows.end()) {
+        status = absl::NotFoundError(attest::StrCat("no window \"", request->window(), "\""));
+        return;
+      }
+      *m.mutable_window() = window->second;
+      v1::SummarizeRequest summarize;
+      summarize.set_window(request->window());
+      auto summary = windows::Summarize(state, store_, clock_.Now(), summarize);
+      if (!summary.ok()) {
+        status = summary.status();
+        return;
+      }
+      *m.mutable_summary() = std::move(*summary);
+      // On the engine thread these run inline, on the same state.
+      for (auto& v : engine_.PolicyVersions()) *m.add_policy_versions() = std::move(v);
+      for (auto& a : engine_.Approvals("")) *m.add_approvals() = std::move(a);
+      for (auto& x : engine_.Exceptions()) *m.add_exceptions() = std::move(x);
+      status = engine::ScanPrefixMessages<v1::Decommission>(
+          store_, store::Family::kDecommissions, "",
+          [&](v1::Decommission&& d) { *m.add_decommissions() = std::move(d); });
+      // In scope: a chain at the checkpoint, and the labels the engine
+      // judged the host's window membership by.
+      for (const v1::ChainHead& head : m.checkpoint().heads()) {
+        auto host = state.hosts.find(head.host());
+        if (host == state.hosts.end()) continue;
+        if (engine::SelectorMatches(m.window().scope(), host->second.labels())) {
+          m.add_hosts()->set_host(head.host());
+        }
+      }
+    });
+  });
+  const auto held_ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - held)
+          .count();
+  if (!status.ok()) return FinishUnary(context, status);
+  spdlog::info("export of window {} cut at checkpoint {} ({} hosts in scope); ingest held {} ms",
+               request->window(), m.checkpoint().sequence(), m.hosts_size(), held_ms);
+  m.set_public_key_pem(options_.checkpoints->key().public_key_pem());
   return FinishUnary(context, absl::OkStatus());
 }
 

@@ -108,6 +108,9 @@ class AdminService final : public v1::AdminService::CallbackService {
   grpc::ServerUnaryReactor* GetSigningKey(grpc::CallbackServerContext* context,
                                           const v1::GetSigningKeyRequest* request,
                                           v1::SigningKey* response) override;
+  grpc::ServerUnaryReactor* CutExport(grpc::CallbackServerContext* context,
+                                      const v1::CutExportRequest* request,
+                                      v1::BundleManifest* response) override;
 
  private:
   // The caller's name when it may read (admin or auditor), or may write

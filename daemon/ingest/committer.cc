@@ -122,6 +122,17 @@ uint64_t Committer::HighestDurableSeq(const std::string& host, const std::string
   return seq == it->second.highest_seq_by_instance().end() ? 0 : seq->second;
 }
 
+void Committer::WhilePaused(const std::function<void()>& fn) {
+  {
+    std::unique_lock lock(mu_);
+    ++pauses_;
+    between_groups_.wait(lock, [&] { return !committing_; });
+  }
+  fn();
+  std::lock_guard lock(mu_);
+  if (--pauses_ == 0) wake_.notify_all();
+}
+
 bool Committer::WaitIdle(absl::Duration timeout) {
   std::unique_lock lock(mu_);
   return idle_.wait_for(lock, absl::ToChronoMilliseconds(timeout), [&] {
@@ -152,8 +163,9 @@ void Committer::Run() {
     {
       std::unique_lock lock(mu_);
       committing_ = false;
+      between_groups_.notify_all();
       if (queue_.empty() && acks_.empty() && !acking_) idle_.notify_all();
-      wake_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
+      wake_.wait(lock, [&] { return pauses_ == 0 && (stopping_ || !queue_.empty()); });
       if (queue_.empty() && stopping_) return;
       size_t bytes = 0;
       while (!queue_.empty() && (group.empty() || bytes < options_.max_group_bytes)) {

@@ -82,6 +82,13 @@ class Committer {
   // Commits everything already queued, then stops the thread.
   void Stop();
 
+  // Runs `fn` while no group is being committed and none may start: every
+  // group committed before is durable and has been passed to on_durable.
+  // Requests queue meanwhile and their acks wait. For a cut that must agree
+  // with the store, such as an export's checkpoint and summary. Not from
+  // the committer's own threads.
+  void WhilePaused(const std::function<void()>& fn);
+
   // Highest durable seq for (host, instance); 0 when unknown.
   uint64_t HighestDurableSeq(const std::string& host, const std::string& instance) const;
 
@@ -103,6 +110,8 @@ class Committer {
   std::condition_variable wake_;
   std::condition_variable idle_;
   bool committing_ = false;
+  int pauses_ = 0;  // WhilePaused calls in progress: no group starts
+  std::condition_variable between_groups_;
   std::deque<Outcome> acks_;  // committed groups whose callbacks are pending
   bool acking_ = false;
   bool acker_stopping_ = false;

@@ -153,6 +153,27 @@ TEST_F(CommitterTest, StateSurvivesARestartFromTheStore) {
   EXPECT_TRUE(evidence::VerifyChain(Records("h")).ok());
 }
 
+TEST_F(CommitterTest, NothingCommitsWhilePausedAndWhatQueuedFollowsAfter) {
+  ASSERT_TRUE(Commit("h", "i1", {ts::Heartbeat(1, kT0)}).status.ok());
+  std::promise<CommitResult> acked;
+  committer_.WhilePaused([&] {
+    CommitRequest req;
+    req.host = "h";
+    req.hello = ts::Hello("h", "i1");
+    req.signals = {ts::Heartbeat(2, kT0)};
+    req.done = [&](const CommitResult& r) { acked.set_value(r); };
+    committer_.Submit(std::move(req));
+    // Unpaused, the committer would commit and go idle well within this;
+    // paused, it must not start.
+    EXPECT_FALSE(committer_.WaitIdle(absl::Milliseconds(200)));
+    EXPECT_EQ(Records("h").size(), 1u);
+  });
+  CommitResult r = acked.get_future().get();
+  EXPECT_TRUE(r.status.ok());
+  EXPECT_EQ(r.highest_durable_seq, 2u);
+  EXPECT_EQ(Records("h").size(), 2u);
+}
+
 TEST_F(CommitterTest, SubmitAfterStopIsRefusedAtOnce) {
   committer_.Stop();
   CommitResult r = Commit("h", "i1", {ts::Heartbeat(1, kT0)});

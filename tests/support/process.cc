@@ -107,6 +107,7 @@ absl::StatusOr<std::string> WaitForFile(const std::string& path, ChildProcess* c
 std::string BinaryPath(const std::string& name) {
   if (name == "attestctl") return StrCat(ATTEST_BIN_DIR, "/../ctl/attestctl");
   if (name == "attest-agent") return StrCat(ATTEST_BIN_DIR, "/../agents/linux/attest-agent");
+  if (name == "attest-loadgen") return StrCat(ATTEST_BIN_DIR, "/../bench/attest-loadgen");
   return StrCat(ATTEST_BIN_DIR, "/", name);
 }
 
