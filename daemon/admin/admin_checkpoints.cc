@@ -17,10 +17,14 @@ grpc::ServerUnaryReactor* AdminService::ListDecommissions(grpc::CallbackServerCo
                                                           const v1::ListDecommissionsRequest*,
                                                           v1::ListDecommissionsResponse* response) {
   ATTEST_AUTHORIZE(Read);
-  absl::Status s = engine::ScanPrefixMessages<v1::Decommission>(
+  return FinishUnary(context, ReadDecommissions(response->mutable_decommissions()));
+}
+
+absl::Status AdminService::ReadDecommissions(
+    google::protobuf::RepeatedPtrField<v1::Decommission>* out) {
+  return engine::ScanPrefixMessages<v1::Decommission>(
       store_, store::Family::kDecommissions, "",
-      [&](v1::Decommission&& d) { *response->add_decommissions() = std::move(d); });
-  return FinishUnary(context, s);
+      [&](v1::Decommission&& d) { *out->Add() = std::move(d); });
 }
 
 grpc::ServerUnaryReactor* AdminService::CreateCheckpoint(grpc::CallbackServerContext* context,
@@ -98,9 +102,7 @@ grpc::ServerUnaryReactor* AdminService::CutExport(grpc::CallbackServerContext* c
       for (auto& v : engine_.PolicyVersions()) *m.add_policy_versions() = std::move(v);
       for (auto& a : engine_.Approvals("")) *m.add_approvals() = std::move(a);
       for (auto& x : engine_.Exceptions()) *m.add_exceptions() = std::move(x);
-      status = engine::ScanPrefixMessages<v1::Decommission>(
-          store_, store::Family::kDecommissions, "",
-          [&](v1::Decommission&& d) { *m.add_decommissions() = std::move(d); });
+      status = ReadDecommissions(m.mutable_decommissions());
       // In scope: a chain at the checkpoint, and the labels the engine
       // judged the host's window membership by.
       for (const v1::ChainHead& head : m.checkpoint().heads()) {

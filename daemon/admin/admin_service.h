@@ -119,6 +119,8 @@ class AdminService final : public v1::AdminService::CallbackService {
   absl::StatusOr<std::string> AuthorizeWrite(grpc::CallbackServerContext* context) const;
   // OK when `host` has stored records; NOT_FOUND `no host "H"` otherwise.
   absl::Status KnownHost(const std::string& host);
+  // Every decommission record, in the order stored.
+  absl::Status ReadDecommissions(google::protobuf::RepeatedPtrField<v1::Decommission>* out);
 
   store::Store& store_;
   engine::Engine& engine_;

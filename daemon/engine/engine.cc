@@ -152,14 +152,20 @@ void Engine::Loop() {
     std::deque<std::function<void()>> tasks;
     {
       std::unique_lock lock(mu_);
-      // Wall-time wait only bounds how late a due host or a new day is
-      // noticed; nothing depends on it for correctness.
-      wake_.wait_for(lock, std::chrono::seconds(1), [&] {
-        if (stopping_ || !tasks_.empty()) return true;
-        const absl::Time now = clock_.Now();  // a host already due: judge it now
-        return std::any_of(dirty_.begin(), dirty_.end(),
-                           [&](const auto& d) { return d.second.due <= now; });
-      });
+      // Until the first pending host is due, at most 1 s: the wall-time wait
+      // only bounds how late a due host or a new day is noticed. A host
+      // notified meanwhile is due no sooner than those already waiting
+      // (each is due judge_delay after its notification), unless the delay
+      // is zero; so the due times are read once per round, not per wake.
+      absl::Duration wait = absl::Seconds(1);
+      const absl::Time now = clock_.Now();
+      for (const auto& [host, dirty] : dirty_) wait = std::min(wait, dirty.due - now);
+      if (wait > absl::ZeroDuration()) {
+        const bool no_delay = options_.judge_delay <= absl::ZeroDuration();
+        wake_.wait_for(lock, absl::ToChronoMilliseconds(wait), [&] {
+          return stopping_ || !tasks_.empty() || (no_delay && !dirty_.empty());
+        });
+      }
       tasks.swap(tasks_);
       if (stopping_ && tasks.empty()) return;
     }
