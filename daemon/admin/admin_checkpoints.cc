@@ -77,19 +77,20 @@ grpc::ServerUnaryReactor* AdminService::CutExport(grpc::CallbackServerContext* c
   std::chrono::steady_clock::time_point held;
   committer_.WhilePaused([&] {
     held = std::chrono::steady_clock::now();
-    auto checkpoint = options_.checkpoints->Create();
-    if (!checkpoint.ok()) {
-      status = checkpoint.status();
-      return;
-    }
-    *m.mutable_checkpoint() = std::move(*checkpoint);
     engine_.Read([&](const engine::EngineState& state) {
+      // An unknown window is refused before a checkpoint is signed for it.
       auto window = state.windows.find(request->window());
       if (window == state.windows.end()) {
         status = absl::NotFoundError(attest::StrCat("no window \"", request->window(), "\""));
         return;
       }
       *m.mutable_window() = window->second;
+      auto checkpoint = options_.checkpoints->Create();
+      if (!checkpoint.ok()) {
+        status = checkpoint.status();
+        return;
+      }
+      *m.mutable_checkpoint() = std::move(*checkpoint);
       v1::SummarizeRequest summarize;
       summarize.set_window(request->window());
       auto summary = windows::Summarize(state, store_, clock_.Now(), summarize);
