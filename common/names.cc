@@ -3,7 +3,9 @@
 namespace attest {
 
 bool IsValidHostId(std::string_view id) {
-  if (id.empty() || id.size() > 253) return false;
+  // A leading '.' or '-' would make ".", ".." or "-flag": a path or an
+  // option, not a name (attestctl pki refuses the same).
+  if (id.empty() || id.size() > 253 || id[0] == '.' || id[0] == '-') return false;
   for (char c : id) {
     const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
                     c == '.' || c == '-' || c == '_';

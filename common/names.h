@@ -16,7 +16,7 @@ inline constexpr size_t kMaxLabels = 64;
 inline constexpr size_t kMaxLabelKeyBytes = 63;
 inline constexpr size_t kMaxLabelValueBytes = 256;
 
-// 1-253 characters of [A-Za-z0-9._-].
+// 1-253 characters of [A-Za-z0-9._-], not starting with '.' or '-'.
 bool IsValidHostId(std::string_view id);
 
 // INVALID_ARGUMENT naming what is wrong with one label ("keys are 1-63

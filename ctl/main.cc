@@ -160,7 +160,7 @@ const std::map<std::string, std::vector<std::string>>& SubcommandFlags() {
       {"windows list", {"format"}},
       {"windows create",
        {"start", "end", "selector", "effectiveness", "coverage", "max-deviation"}},
-      {"pki init", {"pki-dir", "trust-domain"}},
+      {"pki init", {"pki-dir", "trust-domain", "dns", "ip", "valid-days"}},
       {"pki issue-server", {"pki-dir", "dns", "ip", "valid-days"}},
       {"pki issue-agent", {"pki-dir", "valid-days"}},
       {"pki issue-admin", {"pki-dir", "valid-days"}},

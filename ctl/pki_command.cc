@@ -7,6 +7,7 @@
 
 #include "absl/time/clock.h"
 #include "common/files.h"
+#include "common/names.h"
 #include "common/strings.h"
 #include "ctl/pki.h"
 
@@ -58,15 +59,8 @@ std::string TrustDomain(const std::string& dir) {
   return s;
 }
 
-bool ValidName(const std::string& name) {
-  if (name.empty() || name.size() > 253 || name[0] == '.' || name[0] == '-') return false;
-  for (char c : name) {
-    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '.' && c != '_') {
-      return false;
-    }
-  }
-  return true;
-}
+// The names attestd accepts as host ids from a certificate, and no others.
+bool ValidName(const std::string& name) { return attest::IsValidHostId(name); }
 
 // Issues `kind/NAME` unless it exists. kind: server, agents, admins, auditors.
 int IssueOne(const std::string& dir, const std::string& kind, const std::string& name,

@@ -41,6 +41,14 @@ absl::StatusOr<ParsedArgs> ParseArgs(int argc, char** argv) {
             "refuse writes (RESOURCE_EXHAUSTED, nothing acked) while the data dir's disk has\n"
             "less free space than this; they resume by themselves once space returns");
   flags.Int("max-streams", &c.max_streams, "most concurrent agent streams");
+  flags.Int("max-streams-per-host", &c.max_streams_per_host,
+            "most concurrent agent streams of one host certificate; a newer stream closes the\n"
+            "oldest");
+  flags.String("hello-timeout", &c.hello_timeout,
+               "close an agent stream that has not sent its hello within this long");
+  flags.String("max-evidence-age", &c.max_evidence_age,
+               "refuse signals observed longer ago than this (e.g. 400d; 0s: any time after\n"
+               "2000-01-01)");
   flags.Int("rate-per-host", &c.rate_per_host, "signals per second a host may sustain");
   flags.Int("burst-per-host", &c.burst_per_host, "signals a host may send in a burst");
   flags.String("log-format", &c.log_format, "text or json");
@@ -119,6 +127,16 @@ absl::StatusOr<ParsedArgs> ParseArgs(int argc, char** argv) {
     return absl::InvalidArgumentError(
         "--alertmanager-ca/--alertmanager-cert apply to https:// Alertmanager URLs, and "
         "--alertmanager-url has none");
+  }
+  if (auto d = ParseHumanDuration(c.hello_timeout); !d.ok() || *d <= absl::ZeroDuration()) {
+    return absl::InvalidArgumentError("--hello-timeout: a positive duration, e.g. 30s");
+  }
+  if (auto d = ParseHumanDuration(c.max_evidence_age); !d.ok() || *d < absl::ZeroDuration()) {
+    return absl::InvalidArgumentError(
+        "--max-evidence-age: a duration, e.g. 400d, or 0s for no limit");
+  }
+  if (c.max_streams_per_host < 1) {
+    return absl::InvalidArgumentError("--max-streams-per-host must be >= 1");
   }
   if (c.max_message_bytes < 1024 || c.max_streams < 1 || c.burst_per_host < 0 ||
       c.rate_per_host < 0 || c.min_free_disk_mib < 0) {

@@ -21,6 +21,14 @@ struct Config {
   int64_t max_message_bytes = 4 << 20;
   int64_t min_free_disk_mib = 256;  // writes refused below this much free space
   int64_t max_streams = 20000;
+  // Concurrent streams one host identity may hold; a newer one closes the
+  // oldest (RESOURCE_EXHAUSTED), so one certificate cannot fill max_streams.
+  int64_t max_streams_per_host = 4;
+  // How long a stream may stay open without sending its hello.
+  std::string hello_timeout = "30s";
+  // Oldest observed_at accepted on streams and in imports ("0s": any time
+  // after 2000-01-01).
+  std::string max_evidence_age = "0s";
   int64_t rate_per_host = 2000;
   int64_t burst_per_host = 20000;
   std::string log_format = "text";

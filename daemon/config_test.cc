@@ -35,5 +35,28 @@ TEST(ConfigTest, HelpAndUnknownFlags) {
   EXPECT_FALSE(Parse({"--bogus"}).ok());
 }
 
+TEST(ConfigTest, StreamBoundsAreChecked) {
+  auto ok = Parse(
+      {"--insecure", "--hello-timeout=5s", "--max-evidence-age=400d", "--max-streams-per-host=2"});
+  ASSERT_TRUE(ok.ok()) << ok.status();
+  EXPECT_EQ(ok->config.hello_timeout, "5s");
+  EXPECT_EQ(ok->config.max_evidence_age, "400d");
+  EXPECT_EQ(ok->config.max_streams_per_host, 2);
+  auto defaults = Parse({"--insecure"});
+  ASSERT_TRUE(defaults.ok());
+  EXPECT_EQ(defaults->config.hello_timeout, "30s");
+  EXPECT_EQ(defaults->config.max_evidence_age, "0s");
+  EXPECT_EQ(defaults->config.max_streams_per_host, 4);
+  for (const auto& [flag, message] : std::vector<std::pair<std::string, std::string>>{
+           {"--hello-timeout=0s", "--hello-timeout: a positive duration"},
+           {"--hello-timeout=soon", "--hello-timeout: a positive duration"},
+           {"--max-evidence-age=old", "--max-evidence-age: a duration"},
+           {"--max-streams-per-host=0", "--max-streams-per-host must be >= 1"}}) {
+    auto s = Parse({"--insecure", flag});
+    EXPECT_EQ(s.status().code(), absl::StatusCode::kInvalidArgument) << flag;
+    EXPECT_NE(s.status().message().find(message), std::string::npos) << s.status();
+  }
+}
+
 }  // namespace
 }  // namespace attest::daemon

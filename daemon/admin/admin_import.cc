@@ -59,7 +59,8 @@ grpc::ServerUnaryReactor* AdminService::Import(grpc::CallbackServerContext* cont
     r->set_reason(std::move(reason));
   };
 
-  std::vector<ImportBatch> batches = BuildImportBatches(request->records(), limits_, now, reject);
+  std::vector<ImportBatch> batches =
+      BuildImportBatches(request->records(), options_.limits, now, reject);
 
   auto* reactor = context->DefaultReactor();
   if (batches.empty()) {

@@ -42,7 +42,7 @@ std::vector<ImportBatch> BuildImportBatches(
     if (rec.has_hello()) {
       v1::Hello hello = rec.hello();
       hello.set_instance_id(instance);
-      if (absl::Status s = ingest::ValidateHello(hello, limits); !s.ok()) {
+      if (absl::Status s = ingest::ValidateHello(hello, now, limits); !s.ok()) {
         reject(rec.line(), std::string(s.message()));
         continue;
       }

@@ -42,6 +42,10 @@ void AppendRecord(v1::EvidenceRecord record, v1::HostState& state, store::WriteB
             record.SerializeAsString());
 }
 
+// Seqs are at most 2^53 - 1, but one host may start many instances: a total
+// of missing signals stops at the largest value instead of wrapping.
+uint64_t SaturatingAdd(uint64_t a, uint64_t b) { return a > UINT64_MAX - b ? UINT64_MAX : a + b; }
+
 size_t RequestBytes(const CommitRequest& r) {
   size_t bytes = r.hello.ByteSizeLong();
   for (const auto& s : r.signals) bytes += s.ByteSizeLong();
@@ -205,6 +209,15 @@ void Committer::CommitGroup(std::vector<CommitRequest>& group) {
       }
     }
     const std::string& instance = req.hello.instance_id();
+    if (state.highest_seq_by_instance().count(instance) == 0 &&
+        static_cast<size_t>(state.highest_seq_by_instance_size()) >= kMaxInstancesPerHost) {
+      // Every instance keeps its highest seq in the host's state, which is
+      // rewritten with each batch: a host cannot grow it without bound.
+      result.status = absl::ResourceExhaustedError(
+          attest::StrCat("host ", req.host, " has started ", kMaxInstancesPerHost,
+                         " agent instances (spool directories) already; attestd takes no more"));
+      continue;
+    }
     if (req.record_hello && HelloChanged(state, req.hello)) {
       v1::EvidenceRecord record;
       record.set_host(req.host);
@@ -214,6 +227,9 @@ void Committer::CommitGroup(std::vector<CommitRequest>& group) {
       record.set_origin(req.origin);
       *record.mutable_hello() = req.hello;
       record.mutable_hello()->clear_host_id();  // the record's host field is the identity
+      // Fields this attestd does not know are not in the record's canonical
+      // (hashed) form, so they are not kept either.
+      record.mutable_hello()->DiscardUnknownFields();
       AppendRecord(std::move(record), state, batch);
       state.set_instance_id(instance);
       state.set_agent_version(req.hello.agent_version());
@@ -240,8 +256,9 @@ void Committer::CommitGroup(std::vector<CommitRequest>& group) {
         gap.set_origin(req.origin);
         gap.mutable_gap()->set_first_seq(highest + 1);
         gap.mutable_gap()->set_last_seq(signal.seq() - 1);
-        result.missing_signals += signal.seq() - 1 - highest;
-        state.set_gap_signals(state.gap_signals() + signal.seq() - 1 - highest);
+        const uint64_t missing = signal.seq() - 1 - highest;
+        result.missing_signals = SaturatingAdd(result.missing_signals, missing);
+        state.set_gap_signals(SaturatingAdd(state.gap_signals(), missing));
         AppendRecord(std::move(gap), state, batch);
         ++result.gaps;
       }
@@ -254,6 +271,7 @@ void Committer::CommitGroup(std::vector<CommitRequest>& group) {
       record.set_origin(req.origin);
       highest = signal.seq();
       *record.mutable_signal() = std::move(signal);
+      record.mutable_signal()->DiscardUnknownFields();  // as for the hello, above
       AppendRecord(std::move(record), state, batch);
       ++result.stored;
     }

@@ -32,6 +32,10 @@
 
 namespace attest::ingest {
 
+// The agent instances one host may start over its life (a new spool
+// directory is a new instance). A request for another new one is refused.
+inline constexpr size_t kMaxInstancesPerHost = 1024;
+
 struct CommitResult {
   absl::Status status;               // OK: durable. Otherwise nothing was stored.
   uint64_t highest_durable_seq = 0;  // for the request's (host, instance)

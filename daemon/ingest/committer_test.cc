@@ -47,6 +47,21 @@ class CommitterTest : public testing::Test {
   Committer committer_{store_, clock_};
 };
 
+TEST_F(CommitterTest, AHostCannotStartInstancesWithoutBound) {
+  for (size_t i = 0; i < kMaxInstancesPerHost; ++i) {
+    ASSERT_TRUE(Commit("web-1", "i" + std::to_string(i), {}, /*hello=*/true).status.ok()) << i;
+  }
+  const size_t records = Records("web-1").size();
+  CommitResult more = Commit("web-1", "one-too-many", {ts::Heartbeat(1, kT0)}, /*hello=*/true);
+  EXPECT_EQ(more.status.code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_NE(more.status.message().find("has started 1024 agent instances"), std::string::npos)
+      << more.status;
+  EXPECT_EQ(Records("web-1").size(), records);  // nothing of it stored
+  // Known instances go on, and so do other hosts.
+  EXPECT_TRUE(Commit("web-1", "i7", {ts::Heartbeat(1, kT0)}).status.ok());
+  EXPECT_TRUE(Commit("web-2", "one-too-many", {ts::Heartbeat(1, kT0)}, true).status.ok());
+}
+
 TEST_F(CommitterTest, StoresSignalsOnceAndAcksTheHighestSeq) {
   CommitResult hello = Commit("web-1", "i1", {}, /*hello=*/true);
   ASSERT_TRUE(hello.status.ok());

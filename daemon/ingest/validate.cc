@@ -30,11 +30,21 @@ absl::Status CheckString(std::string_view field, const std::string& value, size_
   return absl::OkStatus();
 }
 
+// A time the agent claims. `oldest`: the earliest time accepted.
 absl::Status CheckTimestamp(std::string_view field, const google::protobuf::Timestamp& ts,
-                            absl::Time now, const Limits& limits) {
+                            absl::Time now, absl::Time oldest, const Limits& limits) {
   if (ts.nanos() < 0 || ts.nanos() > 999999999) return Invalid(field, "nanos out of range");
+  if (ts.seconds() < kTimestampMinSeconds || ts.seconds() > kTimestampMaxSeconds) {
+    return Invalid(field, "not a timestamp (years 1 to 9999)");
+  }
   const absl::Time t = FromProto(ts);
   if (t < kEarliest) return Invalid(field, "before 2000-01-01 (unset or a clock bug)");
+  if (t < oldest) {
+    return Invalid(field,
+                   attest::StrCat("older than ", absl::FormatDuration(limits.max_evidence_age),
+                                  " before the daemon's clock (", FormatRfc3339(t),
+                                  "; attestd --max-evidence-age)"));
+  }
   if (t > now + limits.max_future_skew) {
     absl::Status s =
         Invalid(field, attest::StrCat("in the future (", FormatRfc3339(t), " is more than ",
@@ -44,6 +54,21 @@ absl::Status CheckTimestamp(std::string_view field, const google::protobuf::Time
     return s;
   }
   return absl::OkStatus();
+}
+
+// When the observation was made: within max_evidence_age of now.
+absl::Status CheckObservedTime(std::string_view field, const google::protobuf::Timestamp& ts,
+                               absl::Time now, const Limits& limits) {
+  const absl::Time oldest =
+      limits.max_evidence_age > absl::ZeroDuration() ? now - limits.max_evidence_age : kEarliest;
+  return CheckTimestamp(field, ts, now, oldest, limits);
+}
+
+// A time an observation reports about the past (a last delivery): any time
+// since 2000 will do, it only makes the state older.
+absl::Status CheckReportedTime(std::string_view field, const google::protobuf::Timestamp& ts,
+                               absl::Time now, const Limits& limits) {
+  return CheckTimestamp(field, ts, now, kEarliest, limits);
 }
 
 #define ATTEST_RETURN_IF_ERROR(expr)                   \
@@ -86,7 +111,8 @@ absl::Status ValidateLogShipping(const v1::LogShippingState& s, absl::Time now, 
   ATTEST_RETURN_IF_ERROR(CheckString("log_shipping.unit", s.unit(), 256, false));
   ATTEST_RETURN_IF_ERROR(CheckString("log_shipping.error", s.error(), l.max_string_bytes, false));
   if (s.has_last_delivery()) {
-    ATTEST_RETURN_IF_ERROR(CheckTimestamp("log_shipping.last_delivery", s.last_delivery(), now, l));
+    ATTEST_RETURN_IF_ERROR(
+        CheckReportedTime("log_shipping.last_delivery", s.last_delivery(), now, l));
   }
   return absl::OkStatus();
 }
@@ -105,25 +131,45 @@ absl::Status ValidateAccessChange(const v1::AccessChange& c, const Limits& l) {
 }
 
 absl::Status ValidateSnapshot(const v1::AccessSnapshot& s, const Limits& l) {
-  const size_t entries =
+  // Every entry counts against the limit, group members and sudoers rules
+  // included: each is something the engine and a review may have to read.
+  size_t entries =
       static_cast<size_t>(s.users_size()) + s.groups_size() + s.sudoers_size() + s.keys_size();
+  for (const auto& g : s.groups()) entries += static_cast<size_t>(g.members_size());
+  for (const auto& e : s.sudoers()) entries += static_cast<size_t>(e.rules_size());
   if (entries > l.max_snapshot_entries) {
     return Invalid("access_snapshot",
-                   attest::StrCat("more than ", l.max_snapshot_entries, " entries"));
+                   attest::StrCat("more than ", l.max_snapshot_entries,
+                                  " entries (users, groups, group members, sudoers files and "
+                                  "rules, keys)"));
   }
   for (const auto& u : s.users()) {
     ATTEST_RETURN_IF_ERROR(CheckString("access_snapshot.users.name", u.name(), 256, true));
+    ATTEST_RETURN_IF_ERROR(CheckString("access_snapshot.users.shell", u.shell(), 4096, false));
+    ATTEST_RETURN_IF_ERROR(CheckString("access_snapshot.users.home", u.home(), 4096, false));
   }
   for (const auto& g : s.groups()) {
     ATTEST_RETURN_IF_ERROR(CheckString("access_snapshot.groups.name", g.name(), 256, true));
+    for (const std::string& m : g.members()) {
+      ATTEST_RETURN_IF_ERROR(CheckString("access_snapshot.groups.members", m, 256, true));
+    }
   }
   for (const auto& e : s.sudoers()) {
     ATTEST_RETURN_IF_ERROR(CheckString("access_snapshot.sudoers.file", e.file(), 1024, true));
+    ATTEST_RETURN_IF_ERROR(
+        CheckString("access_snapshot.sudoers.fingerprint", e.fingerprint(), 256, false));
+    for (const std::string& r : e.rules()) {
+      ATTEST_RETURN_IF_ERROR(
+          CheckString("access_snapshot.sudoers.rules", r, l.max_string_bytes, false));
+    }
   }
   for (const auto& k : s.keys()) {
     ATTEST_RETURN_IF_ERROR(CheckString("access_snapshot.keys.user", k.user(), 256, true));
     ATTEST_RETURN_IF_ERROR(
         CheckString("access_snapshot.keys.fingerprint", k.fingerprint(), 256, true));
+    ATTEST_RETURN_IF_ERROR(CheckString("access_snapshot.keys.type", k.type(), 256, false));
+    ATTEST_RETURN_IF_ERROR(
+        CheckString("access_snapshot.keys.comment", k.comment(), l.max_string_bytes, false));
   }
   return absl::OkStatus();
 }
@@ -162,7 +208,7 @@ absl::Status ValidateKind(const v1::Signal& s, absl::Time now, const Limits& l) 
 
 bool IsValidHostId(std::string_view id) { return attest::IsValidHostId(id); }
 
-absl::Status ValidateHello(const v1::Hello& hello, const Limits& limits) {
+absl::Status ValidateHello(const v1::Hello& hello, absl::Time now, const Limits& limits) {
   if (!hello.host_id().empty() && !IsValidHostId(hello.host_id())) {
     return Invalid("hello.host_id", "must be 1-253 characters of [A-Za-z0-9._-]");
   }
@@ -187,13 +233,20 @@ absl::Status ValidateHello(const v1::Hello& hello, const Limits& limits) {
       return Invalid("hello.agent_clock", "not a timestamp (years 1 to 9999)");
     }
   }
+  if (hello.has_sent_at()) {
+    // It dates the hello record, so it is bounded like any observation.
+    ATTEST_RETURN_IF_ERROR(CheckObservedTime("hello.sent_at", hello.sent_at(), now, limits));
+  }
   return absl::OkStatus();
 }
 
 absl::Status ValidateSignal(const v1::Signal& signal, absl::Time now, const Limits& limits) {
   if (signal.seq() == 0) return Invalid("seq", "must be at least 1");
+  if (signal.seq() > kMaxSeq) {
+    return Invalid("seq", attest::StrCat("must be at most 2^53 - 1 (", kMaxSeq, ")"));
+  }
   if (!signal.has_observed_at()) return Invalid("observed_at", "required");
-  ATTEST_RETURN_IF_ERROR(CheckTimestamp("observed_at", signal.observed_at(), now, limits));
+  ATTEST_RETURN_IF_ERROR(CheckObservedTime("observed_at", signal.observed_at(), now, limits));
   return ValidateKind(signal, now, limits);
 }
 

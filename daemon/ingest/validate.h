@@ -21,20 +21,32 @@ struct Limits {
   size_t max_pending_updates = 20000;
   size_t max_snapshot_entries = 100000;
   size_t max_labels = 64;
-  // How far observed_at may be ahead of the daemon's clock (agent skew).
+  // How far any time an agent sends may be ahead of the daemon's clock
+  // (agent skew).
   absl::Duration max_future_skew = absl::Minutes(5);
+  // How far observed_at (and a hello's sent_at) may be behind the daemon's
+  // clock (attestd --max-evidence-age). Zero: no limit but 2000-01-01,
+  // which every time must be after anyway.
+  absl::Duration max_evidence_age = absl::ZeroDuration();
 };
+
+// The highest seq accepted: 2^53 - 1, so that every seq is exact in any
+// JSON reader of the interchange format and bundles.
+inline constexpr uint64_t kMaxSeq = (uint64_t{1} << 53) - 1;
 
 // Host ids: 1-253 characters of [A-Za-z0-9._-]. They are store keys and
 // appear in certificates, so nothing else is allowed.
 bool IsValidHostId(std::string_view id);
 
-// InvalidArgument naming the field, or OK.
-[[nodiscard]] absl::Status ValidateHello(const v1::Hello& hello, const Limits& limits);
+// InvalidArgument naming the field, or OK. `now` bounds sent_at as it
+// bounds a signal's observed_at: the hello record is dated by it.
+[[nodiscard]] absl::Status ValidateHello(const v1::Hello& hello, absl::Time now,
+                                         const Limits& limits);
 
 // Checks every signal of a batch: required fields, known enum values
-// (UNSPECIFIED is rejected), sizes, seq > 0 and strictly increasing, and
-// observed_at not more than max_future_skew after `now`. InvalidArgument
+// (UNSPECIFIED is rejected), sizes and counts, 1 <= seq <= kMaxSeq and
+// strictly increasing, and every timestamp in [now - max_evidence_age,
+// now + max_future_skew] (log_shipping.last_delivery: after 2000-01-01). InvalidArgument
 // names the signal by position and seq.
 [[nodiscard]] absl::Status ValidateBatch(const v1::SignalBatch& batch, absl::Time now,
                                          const Limits& limits);

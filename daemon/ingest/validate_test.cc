@@ -1,5 +1,7 @@
 #include "daemon/ingest/validate.h"
 
+#include <functional>
+
 #include "daemon/ingest/test_signals.h"
 #include "gtest/gtest.h"
 
@@ -110,33 +112,36 @@ TEST(ValidateTest, SizesAndOrderAreEnforced) {
 }
 
 TEST(ValidateTest, HelloNeedsInstanceAndVersion) {
-  EXPECT_TRUE(ValidateHello(ts::Hello("web-1", "inst-1"), {}).ok());
+  EXPECT_TRUE(ValidateHello(ts::Hello("web-1", "inst-1"), kNow, {}).ok());
   v1::Hello h = ts::Hello("web-1", "");
-  EXPECT_NE(ValidateHello(h, {}).message().find("instance_id"), std::string::npos);
+  EXPECT_NE(ValidateHello(h, kNow, {}).message().find("instance_id"), std::string::npos);
   h = ts::Hello("bad host/../x", "inst");
-  EXPECT_NE(ValidateHello(h, {}).message().find("host_id"), std::string::npos);
+  EXPECT_NE(ValidateHello(h, kNow, {}).message().find("host_id"), std::string::npos);
   h = ts::Hello("web-1", "inst");
   h.clear_agent_version();
-  EXPECT_FALSE(ValidateHello(h, {}).ok());
+  EXPECT_FALSE(ValidateHello(h, kNow, {}).ok());
 }
 
 TEST(ValidateTest, HelloAgentClockTakesAnyTimestampButNotAMalformedOne) {
   v1::Hello h = ts::Hello("web-1", "inst");
   h.mutable_agent_clock()->set_seconds(0);  // a dead RTC: 1970, reported, not refused
-  EXPECT_TRUE(ValidateHello(h, {}).ok());
+  EXPECT_TRUE(ValidateHello(h, kNow, {}).ok());
   h.mutable_agent_clock()->set_seconds(253402300799);  // 9999-12-31T23:59:59Z
-  EXPECT_TRUE(ValidateHello(h, {}).ok());
+  EXPECT_TRUE(ValidateHello(h, kNow, {}).ok());
   h.mutable_agent_clock()->set_seconds(253402300800);
-  EXPECT_EQ(ValidateHello(h, {}).message(), "hello.agent_clock: not a timestamp (years 1 to 9999)");
+  EXPECT_EQ(ValidateHello(h, kNow, {}).message(),
+            "hello.agent_clock: not a timestamp (years 1 to 9999)");
   h.mutable_agent_clock()->set_seconds(1700000000);
   h.mutable_agent_clock()->set_nanos(-1);
-  EXPECT_TRUE(absl::IsInvalidArgument(ValidateHello(h, {})));
+  EXPECT_TRUE(absl::IsInvalidArgument(ValidateHello(h, kNow, {})));
   h.mutable_agent_clock()->set_nanos(1000000000);
-  EXPECT_TRUE(absl::IsInvalidArgument(ValidateHello(h, {})));
+  EXPECT_TRUE(absl::IsInvalidArgument(ValidateHello(h, kNow, {})));
 }
 
 TEST(ValidateTest, HelloLabelsOverTheLimitsAreRefused) {
-  auto message = [](const v1::Hello& h) { return std::string(ValidateHello(h, {}).message()); };
+  auto message = [](const v1::Hello& h) {
+    return std::string(ValidateHello(h, kNow, {}).message());
+  };
   v1::Hello many = ts::Hello("web-1", "inst");
   for (int i = 0; i < 64; ++i) (*many.mutable_labels())["k" + std::to_string(i)] = "v";
   EXPECT_EQ(message(many), "hello.labels: more than 64 labels");
@@ -150,7 +155,7 @@ TEST(ValidateTest, HelloLabelsOverTheLimitsAreRefused) {
   (*long_value.mutable_labels())["k"] = std::string(257, 'v');
   EXPECT_EQ(message(long_value), "hello.labels: values are at most 256 bytes");
   (*long_value.mutable_labels())["k"] = std::string(256, 'v');  // the limit itself is fine
-  EXPECT_TRUE(ValidateHello(long_value, {}).ok());
+  EXPECT_TRUE(ValidateHello(long_value, kNow, {}).ok());
 }
 
 // Each field rule, by the message that names the field.
@@ -232,6 +237,105 @@ TEST(ValidateTest, HostIds) {
   EXPECT_FALSE(IsValidHostId(std::string(254, 'a')));
   EXPECT_FALSE(IsValidHostId(std::string("a\0b", 3)));
   EXPECT_FALSE(IsValidHostId("a/b"));
+}
+
+TEST(ValidateTest, MaxEvidenceAgeBoundsTheOldestObservation) {
+  Limits limits;
+  limits.max_evidence_age = absl::Hours(24 * 400);
+  const absl::Time oldest = kNow - limits.max_evidence_age;
+  EXPECT_TRUE(ValidateBatch(BatchOf({ts::Heartbeat(1, oldest)}), kNow, limits).ok());
+  absl::Status s =
+      ValidateBatch(BatchOf({ts::Heartbeat(1, oldest - absl::Seconds(1))}), kNow, limits);
+  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(s.message().find("observed_at: older than 9600h"), std::string::npos) << s;
+  EXPECT_EQ(RefusedSeq(s), 1u);  // never acceptable later: the agent leaves it out
+  // A hello is dated by sent_at: the same bound.
+  v1::Hello h = ts::Hello("web-1", "inst-1");
+  *h.mutable_sent_at() = ToProto(oldest - absl::Hours(1));
+  EXPECT_NE(ValidateHello(h, kNow, limits).message().find("hello.sent_at: older than"),
+            std::string::npos);
+  // Without the flag only 2000-01-01 bounds it; a last delivery is never
+  // bounded by age (an old delivery is a fact about the shipper).
+  EXPECT_TRUE(ValidateHello(h, kNow, {}).ok());
+  v1::Signal log = ts::Heartbeat(1, kNow);
+  log.mutable_log_shipping()->set_shipper("rsyslog");
+  log.mutable_log_shipping()->set_probe(v1::SHIPPER_PROBE_RSYSLOG_IMPSTATS);
+  *log.mutable_log_shipping()->mutable_last_delivery() = ToProto(absl::FromUnixSeconds(946684800));
+  EXPECT_TRUE(ValidateBatch(BatchOf({log}), kNow, limits).ok());
+}
+
+TEST(ValidateTest, SnapshotStringsAndCountsAreBounded) {
+  auto snapshot = [](const std::function<void(v1::AccessSnapshot*)>& fill) {
+    v1::Signal s = ts::Heartbeat(1, kNow);
+    fill(s.mutable_access_snapshot());
+    return ValidateBatch(BatchOf({s}), kNow, {});
+  };
+  EXPECT_TRUE(snapshot([](auto* a) { a->add_users()->set_name("root"); }).ok());
+  const std::vector<std::pair<std::function<void(v1::AccessSnapshot*)>, std::string>> cases = {
+      {[](auto* a) {
+         auto* u = a->add_users();
+         u->set_name("x");
+         u->set_shell(std::string(4097, 's'));
+       },
+       "access_snapshot.users.shell: longer than 4096 bytes"},
+      {[](auto* a) {
+         auto* u = a->add_users();
+         u->set_name("x");
+         u->set_home(std::string(4097, 'h'));
+       },
+       "access_snapshot.users.home"},
+      {[](auto* a) {
+         auto* g = a->add_groups();
+         g->set_name("sudo");
+         g->add_members(std::string(257, 'm'));
+       },
+       "access_snapshot.groups.members: longer than 256 bytes"},
+      {[](auto* a) {
+         auto* g = a->add_groups();
+         g->set_name("sudo");
+         g->add_members("");
+       },
+       "access_snapshot.groups.members: required"},
+      {[](auto* a) {
+         auto* e = a->add_sudoers();
+         e->set_file("/etc/sudoers");
+         e->add_rules(std::string(4097, 'r'));
+       },
+       "access_snapshot.sudoers.rules"},
+      {[](auto* a) {
+         auto* e = a->add_sudoers();
+         e->set_file("/etc/sudoers");
+         e->set_fingerprint(std::string(257, 'f'));
+       },
+       "access_snapshot.sudoers.fingerprint"},
+      {[](auto* a) {
+         auto* k = a->add_keys();
+         k->set_user("u");
+         k->set_fingerprint("SHA256:x");
+         k->set_comment(std::string(4097, 'c'));
+       },
+       "access_snapshot.keys.comment"},
+      {[](auto* a) {
+         auto* e = a->add_sudoers();
+         e->set_file("/etc/sudoers");
+         for (int i = 0; i < 100000; ++i) e->add_rules("ALL");
+       },
+       "access_snapshot: more than 100000 entries"},
+  };
+  for (const auto& [fill, message] : cases) {
+    absl::Status s = snapshot(fill);
+    EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument) << message;
+    EXPECT_NE(s.message().find(message), std::string::npos) << s;
+  }
+}
+
+TEST(ValidateTest, SeqsStopAtTwoToTheFiftyThirdMinusOne) {
+  EXPECT_TRUE(ValidateBatch(BatchOf({ts::Heartbeat(kMaxSeq, kNow)}), kNow, {}).ok());
+  for (uint64_t seq : {kMaxSeq + 1, uint64_t{1} << 63, UINT64_MAX}) {
+    absl::Status s = ValidateBatch(BatchOf({ts::Heartbeat(seq, kNow)}), kNow, {});
+    EXPECT_NE(s.message().find("seq: must be at most 2^53 - 1"), std::string::npos) << s;
+    EXPECT_EQ(RefusedSeq(s), seq);
+  }
 }
 
 }  // namespace
