@@ -124,6 +124,9 @@ absl::Status Server::Start() {
   agent_options.trust_domain = config_.trust_domain;
   agent_options.revocations = &parts_->revocations;
   agent_options.max_streams = static_cast<size_t>(config_.max_streams);
+  agent_options.max_streams_per_host = static_cast<size_t>(config_.max_streams_per_host);
+  agent_options.hello_timeout = *ParseHumanDuration(config_.hello_timeout);
+  agent_options.limits.max_evidence_age = *ParseHumanDuration(config_.max_evidence_age);
   agent_options.max_message_bytes = static_cast<size_t>(config_.max_message_bytes);
   agent_options.rate_per_host = static_cast<double>(config_.rate_per_host);
   agent_options.burst_per_host = static_cast<double>(config_.burst_per_host);
@@ -140,7 +143,8 @@ absl::Status Server::Start() {
       admin::AdminServiceOptions{.insecure = config_.insecure,
                                  .trust_domain = config_.trust_domain,
                                  .revocations = &parts_->revocations,
-                                 .checkpoints = parts_->checkpoints.get()});
+                                 .checkpoints = parts_->checkpoints.get(),
+                                 .limits = agent_options.limits});
 
   grpc::ServerBuilder builder;
   int port = 0;
@@ -301,6 +305,13 @@ absl::Status Server::ReloadCrl() {
     return s;
   }
   spdlog::info("CRL {}: {} revoked certificates", config_.crl, parts_->revocations.size());
+  // Agents hold one stream for days: a revoked one must not keep writing
+  // until it happens to reconnect. (Admin streams check at every page.)
+  if (parts_->agent_service != nullptr) {
+    if (const size_t closed = parts_->agent_service->CloseRevoked(); closed > 0) {
+      spdlog::warn("CRL {}: ended {} agent streams of revoked certificates", config_.crl, closed);
+    }
+  }
   return absl::OkStatus();
 }
 

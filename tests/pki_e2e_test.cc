@@ -34,7 +34,11 @@ TEST(PkiE2eTest, IssuedCertificatesWorkWithAttestdAndCarryTheirRoles) {
   const std::string pki = dir + "/pki";
   const std::string ctl = BinaryPath("attestctl");
   std::string out;
-  ASSERT_EQ(Tool({ctl, "pki", "init", "--pki-dir", pki, "--trust-domain", "corp"}, dir, &out), 0)
+  // As README shows it: init makes the server certificate, so it takes --dns and --ip.
+  ASSERT_EQ(Tool({ctl, "pki", "init", "--pki-dir", pki, "--trust-domain", "corp", "--dns",
+                  "attestd.corp.example", "--ip", "192.0.2.7"},
+                 dir, &out),
+            0)
       << out;
   for (const auto& [sub, name] : std::vector<std::pair<std::string, std::string>>{
            {"issue-agent", "web-1"}, {"issue-admin", "ana"}, {"issue-auditor", "bob"}}) {
@@ -54,13 +58,18 @@ TEST(PkiE2eTest, IssuedCertificatesWorkWithAttestdAndCarryTheirRoles) {
   // A different trust domain for the same CA is refused; so is a bad name.
   EXPECT_EQ(Tool({ctl, "pki", "init", "--pki-dir", pki, "--trust-domain", "other"}, dir, &out), 1);
   EXPECT_EQ(Tool({ctl, "pki", "issue-agent", "../x", "--pki-dir", pki}, dir, &out), 2);
+  for (const char* name : {".", "..", "-dash", ".hidden"}) {
+    EXPECT_EQ(Tool({ctl, "pki", "issue-agent", name, "--pki-dir", pki}, dir, &out), 2) << name;
+  }
 
   // openssl agrees: signed by the CA, with the roles attestd reads.
   for (const auto& [file, san] : std::vector<std::pair<std::string, std::string>>{
            {"agents/web-1.crt", "URI:spiffe://corp/host/web-1"},
            {"admins/ana.crt", "URI:spiffe://corp/admin/ana"},
            {"auditors/bob.crt", "URI:spiffe://corp/auditor/bob"},
-           {"server/attestd.crt", "IP Address:127.0.0.1"}}) {
+           {"server/attestd.crt", "IP Address:127.0.0.1"},
+           {"server/attestd.crt", "DNS:attestd.corp.example"},
+           {"server/attestd.crt", "IP Address:192.0.2.7"}}) {
     ASSERT_EQ(Tool({"/usr/bin/openssl", "verify", "-CAfile", pki + "/ca.crt", pki + "/" + file},
                    dir, &out),
               0)
@@ -108,6 +117,17 @@ TEST(PkiE2eTest, IssuedCertificatesWorkWithAttestdAndCarryTheirRoles) {
       << out;
   EXPECT_NE(out.find("may only read"), std::string::npos) << out;
   EXPECT_EQ(Tool(with(as("agents/web-1"), {"hosts"}), dir, &out), 1) << out;
+  EXPECT_NE(out.find("host certificate \"web-1\" cannot use the admin API"), std::string::npos)
+      << out;
+  // A write says the same: the agent is no reader that lacks a right.
+  EXPECT_EQ(Tool(with(as("agents/web-1"),
+                      {"approve", "--change", "c1", "--ticket", "T-1", "--approver", "x"}),
+                 dir, &out),
+            1)
+      << out;
+  EXPECT_NE(out.find("host certificate \"web-1\" cannot use the admin API"), std::string::npos)
+      << out;
+  EXPECT_EQ(out.find("may only read"), std::string::npos) << out;
   daemon->Signal(SIGTERM);
   EXPECT_EQ(*daemon->Wait(absl::Seconds(30)), 0);
 }
@@ -135,6 +155,7 @@ TEST(PkiE2eTest, ARevokedCertificateIsRefusedOnceTheCrlSaysSo) {
   for (const auto& [sub, name] :
        std::vector<std::pair<std::string, std::string>>{{"issue-agent", "web-1"},
                                                         {"issue-agent", "web-2"},
+                                                        {"issue-agent", "web-3"},
                                                         {"issue-admin", "ana"},
                                                         {"issue-admin", "eve"}}) {
     ASSERT_EQ(Tool({ctl, "pki", sub, name, "--pki-dir", pki}, dir, &out), 0) << out;
@@ -189,6 +210,32 @@ TEST(PkiE2eTest, ARevokedCertificateIsRefusedOnceTheCrlSaysSo) {
   EXPECT_NE(out.find("was revoked at"), std::string::npos) << out;
   EXPECT_EQ(hosts_as("admins/ana", &out), 0) << out;
   EXPECT_FALSE(HelloAs(addr, pki, "agents/web-2", &status));  // still listed
+
+  // A stream open when its certificate is revoked ends at the SIGHUP, not
+  // when the agent happens to reconnect days later.
+  grpc::SslCredentialsOptions ssl;
+  ssl.pem_root_certs = ReadAll(pki + "/ca.crt");
+  ssl.pem_cert_chain = ReadAll(pki + "/agents/web-3.crt");
+  ssl.pem_private_key = ReadAll(pki + "/agents/web-3.key");
+  TestAgent open_stream(grpc::CreateChannel(addr, grpc::SslCredentials(ssl)), absl::Seconds(60));
+  ASSERT_TRUE(open_stream.Hello(testing_signals::Hello("", "inst-1")));
+  uint64_t acked = 0;
+  ASSERT_TRUE(open_stream.Send({testing_signals::Heartbeat(1, absl::Now())}, &acked));
+  std::string web3_serial;
+  ASSERT_EQ(
+      Tool({"/usr/bin/openssl", "x509", "-in", pki + "/agents/web-3.crt", "-noout", "-serial"}, dir,
+           &web3_serial),
+      0);
+  web3_serial = web3_serial.substr(web3_serial.find('=') + 1);
+  web3_serial.erase(web3_serial.find_last_not_of("\n") + 1);
+  ASSERT_EQ(Tool({ctl, "pki", "revoke", pki + "/agents/web-3.crt", "--pki-dir", pki}, dir, &out),
+            0);
+  daemon->Signal(SIGHUP);
+  const grpc::Status ended = open_stream.AwaitEnd();  // the test sends nothing more
+  EXPECT_EQ(ended.error_code(), grpc::StatusCode::UNAUTHENTICATED) << ended.error_message();
+  EXPECT_NE(ended.error_message().find("certificate serial " + web3_serial + " was revoked at"),
+            std::string::npos)
+      << ended.error_message();
 
   // A list that does not load leaves the last good one in force.
   std::ofstream(pki + "/crl.pem", std::ios::trunc) << "not a CRL\n";

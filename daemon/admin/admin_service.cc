@@ -1,6 +1,7 @@
 #include "daemon/admin/admin_service.h"
 
 #include <deque>
+#include <functional>
 #include <mutex>
 
 #include "common/strings.h"
@@ -12,12 +13,18 @@
 namespace attest::admin {
 namespace {
 
+// OK while the caller may go on reading: a streaming read checks it before
+// every message, so a certificate revoked mid-stream (CRL reload) ends it.
+using StillAllowed = std::function<absl::Status()>;
+
 // Streams one host's evidence, reading the store a page at a time so that
 // a long chain never sits in memory whole.
 class EvidenceWriter final : public WriteReactor<v1::EvidenceRecord> {
  public:
-  EvidenceWriter(store::Store& store, std::string host, uint64_t from_index, uint64_t limit)
-      : store_(store),
+  EvidenceWriter(store::Store& store, std::string host, uint64_t from_index, uint64_t limit,
+                 StillAllowed still_allowed)
+      : still_allowed_(std::move(still_allowed)),
+        store_(store),
         host_(std::move(host)),
         next_index_(std::max<uint64_t>(1, from_index)),
         remaining_(limit == 0 ? UINT64_MAX : limit) {
@@ -36,6 +43,10 @@ class EvidenceWriter final : public WriteReactor<v1::EvidenceRecord> {
   static constexpr size_t kPage = 256;
 
   void Next() {
+    if (absl::Status s = still_allowed_(); !s.ok()) {
+      Finish(ToGrpc(s));
+      return;
+    }
     if (page_.empty() && remaining_ > 0 && !exhausted_) {
       if (absl::Status s = Fill(); !s.ok()) {
         Finish(ToGrpc(s));
@@ -72,6 +83,7 @@ class EvidenceWriter final : public WriteReactor<v1::EvidenceRecord> {
     return s.ok() ? parse : s;
   }
 
+  const StillAllowed still_allowed_;
   store::Store& store_;
   const std::string host_;
   uint64_t next_index_;
@@ -86,8 +98,12 @@ class EvidenceWriter final : public WriteReactor<v1::EvidenceRecord> {
 // record itself.
 class EvidencePageWriter final : public WriteReactor<v1::EvidencePage> {
  public:
-  EvidencePageWriter(store::Store& store, std::string host, uint64_t from_index)
-      : store_(store), host_(std::move(host)), next_index_(std::max<uint64_t>(1, from_index)) {
+  EvidencePageWriter(store::Store& store, std::string host, uint64_t from_index,
+                     StillAllowed still_allowed)
+      : still_allowed_(std::move(still_allowed)),
+        store_(store),
+        host_(std::move(host)),
+        next_index_(std::max<uint64_t>(1, from_index)) {
     Next();
   }
 
@@ -105,6 +121,10 @@ class EvidencePageWriter final : public WriteReactor<v1::EvidencePage> {
 
   void Next() {
     page_.Clear();
+    if (absl::Status s = still_allowed_(); !s.ok()) {
+      Finish(ToGrpc(s));
+      return;
+    }
     if (exhausted_) {
       Finish(grpc::Status::OK);
       return;
@@ -137,6 +157,7 @@ class EvidencePageWriter final : public WriteReactor<v1::EvidencePage> {
     StartWrite(&page_);
   }
 
+  const StillAllowed still_allowed_;
   store::Store& store_;
   const std::string host_;
   uint64_t next_index_;
@@ -180,11 +201,27 @@ absl::StatusOr<std::string> AdminService::AuthorizeWrite(
   auto peer = ingest::IdentityFromAuthContext(context->auth_context().get(), options_.trust_domain,
                                               options_.revocations);
   if (!peer.ok()) return peer.status();
+  if (peer->role == ingest::Role::kHost) {
+    return absl::PermissionDeniedError(
+        attest::StrCat("host certificate \"", peer->name, "\" cannot use the admin API"));
+  }
   if (peer->role != ingest::Role::kAdmin) {
     return absl::PermissionDeniedError(attest::StrCat(
         ingest::RoleName(peer->role), " \"", peer->name, "\" may only read; this needs an admin"));
   }
   return attest::StrCat("admin:", peer->name);
+}
+
+std::function<absl::Status()> AdminService::StillAllowedFor(
+    grpc::CallbackServerContext* context) const {
+  const ingest::Revocations* revocations = options_.revocations;
+  if (options_.insecure || revocations == nullptr) return [] { return absl::OkStatus(); };
+  std::string serial;
+  if (const grpc::AuthContext* auth = context->auth_context().get(); auth != nullptr) {
+    auto pems = auth->FindPropertyValues(GRPC_X509_PEM_CERT_PROPERTY_NAME);
+    if (!pems.empty()) serial = ingest::CertificateSerial({pems[0].data(), pems[0].size()});
+  }
+  return [revocations, serial] { return revocations->CheckSerial(serial); };
 }
 
 grpc::ServerUnaryReactor* AdminService::ListHosts(grpc::CallbackServerContext* context,
@@ -228,7 +265,8 @@ grpc::ServerWriteReactor<v1::EvidenceRecord>* AdminService::ListEvidence(
   if (absl::Status known = KnownHost(request->host()); !known.ok()) {
     return new RefusedWrite<v1::EvidenceRecord>(known);
   }
-  return new EvidenceWriter(store_, request->host(), request->from_index(), request->limit());
+  return new EvidenceWriter(store_, request->host(), request->from_index(), request->limit(),
+                            StillAllowedFor(context));
 }
 
 grpc::ServerWriteReactor<v1::EvidencePage>* AdminService::ListEvidencePages(
@@ -236,7 +274,8 @@ grpc::ServerWriteReactor<v1::EvidencePage>* AdminService::ListEvidencePages(
   if (auto who = AuthorizeRead(context); !who.ok()) {
     return new RefusedWrite<v1::EvidencePage>(who.status());
   }
-  return new EvidencePageWriter(store_, request->host(), request->from_index());
+  return new EvidencePageWriter(store_, request->host(), request->from_index(),
+                                StillAllowedFor(context));
 }
 
 }  // namespace attest::admin

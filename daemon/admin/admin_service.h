@@ -4,6 +4,7 @@
 #ifndef ATTEST_DAEMON_ADMIN_ADMIN_SERVICE_H_
 #define ATTEST_DAEMON_ADMIN_ADMIN_SERVICE_H_
 
+#include <functional>
 #include <string>
 
 #include "attest/v1/admin.grpc.pb.h"
@@ -23,6 +24,7 @@ struct AdminServiceOptions {
   std::string trust_domain = "attest";
   const ingest::Revocations* revocations = nullptr;  // not owned; null: none revoked
   Checkpoints* checkpoints = nullptr;  // must outlive the service; null: no checkpoints
+  ingest::Limits limits;               // for imports: the agent stream's bounds
 };
 
 class AdminService final : public v1::AdminService::CallbackService {
@@ -117,6 +119,8 @@ class AdminService final : public v1::AdminService::CallbackService {
   // (admin only); "loopback" in insecure mode.
   absl::StatusOr<std::string> AuthorizeRead(grpc::CallbackServerContext* context) const;
   absl::StatusOr<std::string> AuthorizeWrite(grpc::CallbackServerContext* context) const;
+  // For a streaming read: OK while the caller's certificate is not revoked.
+  std::function<absl::Status()> StillAllowedFor(grpc::CallbackServerContext* context) const;
   // OK when `host` has stored records; NOT_FOUND `no host "H"` otherwise.
   absl::Status KnownHost(const std::string& host);
   // Every decommission record, in the order stored.
@@ -127,7 +131,6 @@ class AdminService final : public v1::AdminService::CallbackService {
   ingest::Committer& committer_;
   const Clock& clock_;
   const AdminServiceOptions options_;
-  const ingest::Limits limits_;
 };
 
 }  // namespace attest::admin

@@ -2,7 +2,9 @@
 
 #include <grpcpp/support/proto_buffer_reader.h>
 #include <grpcpp/support/proto_buffer_writer.h>
+#include <pthread.h>
 
+#include <algorithm>
 #include <chrono>
 #include <optional>
 
@@ -44,19 +46,6 @@ class AgentStream : public grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteB
     if (refusal) {
       RequestFinishLocked(*refusal);
       return;
-    }
-    if (!service_.options_.insecure) {
-      absl::StatusOr<PeerIdentity> peer = PeerFromContext();
-      if (!peer.ok()) {
-        RequestFinishLocked(peer.status());
-        return;
-      }
-      if (peer->role != Role::kHost) {
-        RequestFinishLocked(absl::PermissionDeniedError(attest::StrCat(
-            "a certificate of role ", RoleName(peer->role), " cannot stream agent signals")));
-        return;
-      }
-      host_ = peer->name;
     }
     StartReadLocked();
   }
@@ -131,20 +120,33 @@ class AgentStream : public grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteB
     RequestFinishLocked(std::move(status));
   }
 
-  const std::string& host() const { return host_; }
-
- private:
-  absl::StatusOr<PeerIdentity> PeerFromContext() {
-    return IdentityFromAuthContext(context_->auth_context().get(), service_.options_.trust_domain,
-                                   service_.options_.revocations);
+  // Ends the stream with DEADLINE_EXCEEDED if it has sent no hello.
+  bool CloseIfNoHello(absl::Duration timeout) {
+    std::lock_guard lock(mu_);
+    if (hello_received_ || finish_requested_) return false;
+    RequestFinishLocked(absl::DeadlineExceededError(attest::StrCat(
+        "no hello within ", absl::FormatDuration(timeout), " of opening the stream")));
+    return true;
   }
 
+  const std::string& host() const { return host_; }
+
+  // Set by the service before Begin, then read only under the service's
+  // lock: the certificate's identity and serial ("" in insecure mode), when
+  // the stream opened, and whether it is counted as a connected agent.
+  std::string identity;
+  std::string serial;
+  absl::Time opened_at;
+  bool counted = false;
+
+ private:
   void OnHelloLocked(v1::Hello hello) {
     if (hello_received_) {
       RequestFinishLocked(absl::FailedPreconditionError("a second hello on the same stream"));
       return;
     }
-    if (absl::Status s = ValidateHello(hello, service_.options_.limits); !s.ok()) {
+    if (absl::Status s = ValidateHello(hello, service_.clock_.Now(), service_.options_.limits);
+        !s.ok()) {
       RequestFinishLocked(s);
       return;
     }
@@ -155,11 +157,13 @@ class AgentStream : public grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteB
         return;
       }
       host_ = hello.host_id();
-    } else if (!hello.host_id().empty() && hello.host_id() != host_) {
+    } else if (!hello.host_id().empty() && hello.host_id() != identity) {
       RequestFinishLocked(absl::PermissionDeniedError(
           attest::StrCat("hello claims host \"", hello.host_id(),
-                         "\" but the certificate is for \"", host_, "\"")));
+                         "\" but the certificate is for \"", identity, "\"")));
       return;
+    } else {
+      host_ = identity;
     }
     hello_received_ = true;
     const std::optional<absl::Duration> skew = ClockSkewLocked(hello);
@@ -340,25 +344,70 @@ AgentService::AgentService(Committer& committer, const Clock& clock, AgentServic
     : committer_(committer),
       clock_(clock),
       options_(std::move(options)),
-      rate_limiter_(clock, options_.rate_per_host, options_.burst_per_host) {}
+      rate_limiter_(clock, options_.rate_per_host, options_.burst_per_host) {
+  reaper_ = std::thread([this] { RunReaper(); });
+}
 
-AgentService::~AgentService() = default;
+AgentService::~AgentService() {
+  {
+    std::lock_guard lock(mu_);
+    stopping_ = true;
+    reaper_wake_.notify_all();
+  }
+  reaper_.join();
+}
+
+std::optional<absl::Status> AgentService::Admit(grpc::CallbackServerContext* context,
+                                                AgentStream* stream) {
+  if (options_.insecure) return std::nullopt;  // the host comes with the hello
+  const grpc::AuthContext* auth = context->auth_context().get();
+  std::vector<grpc::string_ref> pems;
+  if (auth != nullptr) pems = auth->FindPropertyValues(GRPC_X509_PEM_CERT_PROPERTY_NAME);
+  if (pems.empty()) return absl::UnauthenticatedError("no client certificate");
+  const std::string_view pem(pems[0].data(), pems[0].size());
+  stream->serial = CertificateSerial(pem);
+  if (options_.revocations != nullptr) {
+    if (absl::Status s = options_.revocations->CheckSerial(stream->serial); !s.ok()) return s;
+  }
+  absl::StatusOr<PeerIdentity> peer = IdentityFromCertificate(pem, options_.trust_domain);
+  if (!peer.ok()) return peer.status();
+  if (peer->role != Role::kHost) {
+    return absl::PermissionDeniedError(attest::StrCat(
+        "a certificate of role ", RoleName(peer->role), " cannot stream agent signals"));
+  }
+  stream->identity = peer->name;
+  return std::nullopt;
+}
 
 grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer>* AgentService::Stream(
     grpc::CallbackServerContext* context) {
   auto* stream = new AgentStream(*this, context);
-  std::optional<absl::Status> refusal;
+  stream->opened_at = clock_.Now();
+  std::optional<absl::Status> refusal = Admit(context, stream);
   {
     std::lock_guard lock(mu_);
-    if (draining_) {
+    if (refusal) {
+      stream->identity.clear();  // refused: not one of its identity's streams
+    } else if (draining_) {
       refusal = absl::UnavailableError("attestd is shutting down");
     } else if (streams_.size() >= options_.max_streams) {
       refusal = absl::ResourceExhaustedError(
           attest::StrCat("too many agent streams (limit ", options_.max_streams, ")"));
+    } else if (!stream->identity.empty()) {
+      // The newest stream of a host always gets in: an agent that
+      // reconnects is not locked out by its own half-dead streams, and
+      // a certificate holder cannot hold more than its share.
+      std::deque<AgentStream*>& mine = by_identity_[stream->identity];
+      while (mine.size() >= options_.max_streams_per_host) {
+        mine.front()->Close(absl::ResourceExhaustedError(attest::StrCat(
+            "host ", stream->identity, " opened more than ", options_.max_streams_per_host,
+            " streams; a newer one replaced this one")));
+        mine.pop_front();
+      }
+      mine.push_back(stream);
     }
     streams_.insert(stream);
   }
-  if (options_.metrics != nullptr) options_.metrics->agents_connected().Increment();
   // gRPC runs no reaction of the stream before this (common/tsan.h).
   TsanRelease(stream);
   stream->Begin(refusal);
@@ -379,6 +428,10 @@ void AgentService::Claim(const std::string& host, AgentStream* stream,
   if (clock_skew && absl::AbsDuration(*clock_skew) > kClockSkewTolerance) {
     ahead = *clock_skew > absl::ZeroDuration();
   }
+  if (!stream->counted && options_.metrics != nullptr) {
+    options_.metrics->agents_connected().Increment();  // agents that said hello
+  }
+  stream->counted = true;
   auto [it, inserted] = by_host_.try_emplace(host, Registered{stream, ahead});
   if (!inserted) {
     if (it->second.stream == stream) return;  // never: a stream has one hello
@@ -391,15 +444,58 @@ void AgentService::Claim(const std::string& host, AgentStream* stream,
 }
 
 void AgentService::Forget(AgentStream* stream) {
-  if (options_.metrics != nullptr) options_.metrics->agents_connected().Decrement();
   std::lock_guard lock(mu_);
   streams_.erase(stream);
+  if (stream->counted && options_.metrics != nullptr) {
+    options_.metrics->agents_connected().Decrement();
+  }
+  if (auto mine = by_identity_.find(stream->identity); mine != by_identity_.end()) {
+    std::erase(mine->second, stream);
+    if (mine->second.empty()) by_identity_.erase(mine);
+  }
   auto it = by_host_.find(stream->host());
   if (it != by_host_.end() && it->second.stream == stream) {
     if (it->second.clock_ahead && options_.metrics != nullptr) {
       options_.metrics->agents_clock_skewed(*it->second.clock_ahead).Decrement();
     }
     by_host_.erase(it);
+  }
+}
+
+size_t AgentService::CloseRevoked() {
+  if (options_.revocations == nullptr) return 0;
+  std::lock_guard lock(mu_);
+  size_t closed = 0;
+  for (AgentStream* s : streams_) {
+    if (s->serial.empty()) continue;
+    if (absl::Status revoked = options_.revocations->CheckSerial(s->serial); !revoked.ok()) {
+      s->Close(revoked);
+      ++closed;
+    }
+  }
+  return closed;
+}
+
+size_t AgentService::CloseLateHellos() {
+  const absl::Time deadline = clock_.Now() - options_.hello_timeout;
+  std::lock_guard lock(mu_);
+  size_t closed = 0;
+  for (AgentStream* s : streams_) {
+    if (s->opened_at <= deadline && s->CloseIfNoHello(options_.hello_timeout)) ++closed;
+  }
+  return closed;
+}
+
+void AgentService::RunReaper() {
+  pthread_setname_np(pthread_self(), "attest-hellos");
+  const absl::Duration every = std::min(absl::Seconds(1), options_.hello_timeout / 2);
+  while (true) {
+    {
+      std::unique_lock lock(mu_);
+      reaper_wake_.wait_for(lock, absl::ToChronoMilliseconds(every), [&] { return stopping_; });
+      if (stopping_) return;
+    }
+    CloseLateHellos();
   }
 }
 

@@ -9,10 +9,13 @@
 #ifndef ATTEST_DAEMON_INGEST_AGENT_SERVICE_H_
 #define ATTEST_DAEMON_INGEST_AGENT_SERVICE_H_
 
+#include <condition_variable>
+#include <deque>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
+#include <thread>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -35,6 +38,13 @@ struct AgentServiceOptions {
   std::string trust_domain = "attest";
   const Revocations* revocations = nullptr;  // not owned; null: none revoked
   size_t max_streams = 20000;
+  // Streams one host certificate may hold at once; a newer one closes the
+  // oldest, so one identity can neither fill max_streams nor lock itself out.
+  // (Insecure mode knows no identity before the hello and does not count.)
+  size_t max_streams_per_host = 4;
+  // A stream that has not sent its hello this long after it opened is closed
+  // with DEADLINE_EXCEEDED.
+  absl::Duration hello_timeout = absl::Seconds(30);
   size_t max_message_bytes = 4 << 20;  // told to agents in the Welcome
   double rate_per_host = 2000;         // signals per second, sustained
   double burst_per_host = 20000;       // signals, burst
@@ -57,6 +67,14 @@ class AgentService final
   void Drain();
   // Number of open streams.
   size_t StreamCount() const;
+  // Ends, with UNAUTHENTICATED naming the serial, every stream whose
+  // certificate the revocation list now names. Called after a CRL reload.
+  // Returns how many it ended.
+  size_t CloseRevoked();
+  // Ends, with DEADLINE_EXCEEDED, every stream that opened hello_timeout or
+  // longer ago (by the injected clock) and has sent no hello. A thread of the
+  // service calls it every second; tests call it after moving a fake clock.
+  size_t CloseLateHellos();
 
  private:
   friend class AgentStream;
@@ -66,6 +84,10 @@ class AgentService final
   void Claim(const std::string& host, AgentStream* stream,
              std::optional<absl::Duration> clock_skew);
   void Forget(AgentStream* stream);
+  // Who the peer of `context` is, and whether it may stream: sets the
+  // stream's identity and certificate serial, or returns the refusal.
+  std::optional<absl::Status> Admit(grpc::CallbackServerContext* context, AgentStream* stream);
+  void RunReaper();
 
   Committer& committer_;
   const Clock& clock_;
@@ -82,6 +104,12 @@ class AgentService final
     std::optional<bool> clock_ahead;
   };
   std::unordered_map<std::string, Registered> by_host_;
+  // Every admitted stream of each certificate identity, oldest first.
+  std::unordered_map<std::string, std::deque<AgentStream*>> by_identity_;
+
+  std::condition_variable reaper_wake_;
+  bool stopping_ = false;
+  std::thread reaper_;
 };
 
 }  // namespace attest::ingest

@@ -70,18 +70,23 @@ absl::StatusOr<PeerIdentity> IdentityFromCertificate(std::string_view pem,
   if (!cert) return absl::UnauthenticatedError("peer certificate cannot be parsed");
 
   const std::string prefix = attest::StrCat("spiffe://", trust_domain, "/");
+  const std::vector<std::string> uris = UriSans(cert.get());
   bool saw_spiffe = false;
-  for (const std::string& uri : UriSans(cert.get())) {
-    if (!absl::StartsWith(uri, "spiffe://")) continue;
-    saw_spiffe = true;
-    if (!absl::StartsWith(uri, prefix)) continue;
-    std::vector<std::string> parts = absl::StrSplit(uri.substr(prefix.size()), '/');
-    if (parts.size() != 2 || !IsValidHostId(parts[1])) continue;
-    if (parts[0] == "host") return PeerIdentity{Role::kHost, parts[1]};
-    if (parts[0] == "admin") return PeerIdentity{Role::kAdmin, parts[1]};
-    if (parts[0] == "auditor") return PeerIdentity{Role::kAuditor, parts[1]};
+  for (const std::string& uri : uris) saw_spiffe = saw_spiffe || absl::StartsWith(uri, "spiffe://");
+  if (saw_spiffe && uris.size() != 1) {
+    // An X.509-SVID has exactly one URI SAN; with two, which one speaks?
+    return absl::UnauthenticatedError(attest::StrCat(
+        "certificate carries ", uris.size(), " URI SANs; a SPIFFE certificate has exactly one"));
   }
   if (saw_spiffe) {
+    const std::string& uri = uris[0];
+    std::vector<std::string> parts;
+    if (absl::StartsWith(uri, prefix)) parts = absl::StrSplit(uri.substr(prefix.size()), '/');
+    if (parts.size() == 2 && IsValidHostId(parts[1])) {
+      if (parts[0] == "host") return PeerIdentity{Role::kHost, parts[1]};
+      if (parts[0] == "admin") return PeerIdentity{Role::kAdmin, parts[1]};
+      if (parts[0] == "auditor") return PeerIdentity{Role::kAuditor, parts[1]};
+    }
     return absl::UnauthenticatedError(attest::StrCat("certificate has no SPIFFE id of the form ",
                                                      prefix, "{host,admin,auditor}/<name>"));
   }

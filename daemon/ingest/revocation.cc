@@ -101,18 +101,28 @@ size_t Revocations::size() const {
   return current_->serials.size();
 }
 
+std::string CertificateSerial(std::string_view cert_pem) {
+  Bio bio = MemBio(cert_pem);
+  std::unique_ptr<X509, X509Free> cert(PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr));
+  ERR_clear_error();
+  return cert ? SerialHex(X509_get0_serialNumber(cert.get())) : "";
+}
+
 absl::Status Revocations::Check(std::string_view cert_pem) const {
+  {
+    std::lock_guard lock(mu_);
+    if (current_->serials.empty()) return absl::OkStatus();
+  }
+  return CheckSerial(CertificateSerial(cert_pem));
+}
+
+absl::Status Revocations::CheckSerial(const std::string& serial) const {
   std::shared_ptr<const RevokedSerials> list;
   {
     std::lock_guard lock(mu_);
     list = current_;
   }
-  if (list->serials.empty()) return absl::OkStatus();
-  Bio bio = MemBio(cert_pem);
-  std::unique_ptr<X509, X509Free> cert(PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr));
-  ERR_clear_error();
-  if (!cert) return absl::OkStatus();
-  const std::string serial = SerialHex(X509_get0_serialNumber(cert.get()));
+  if (serial.empty()) return absl::OkStatus();  // TLS accepted it; identity parsing reports it
   auto it = list->serials.find(serial);
   if (it == list->serials.end()) return absl::OkStatus();
   return absl::UnauthenticatedError(

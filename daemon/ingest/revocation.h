@@ -28,6 +28,10 @@ struct RevokedSerials {
 // `ca_pem` (and names it as issuer). InvalidArgument saying what is wrong.
 absl::StatusOr<RevokedSerials> ParseCrl(std::string_view crl_pem, std::string_view ca_pem);
 
+// A PEM certificate's serial as upper-case hex, as CRLs are matched ("" if
+// it cannot be parsed).
+std::string CertificateSerial(std::string_view cert_pem);
+
 class Revocations {
  public:
   // No file: nothing is revoked.
@@ -38,6 +42,8 @@ class Revocations {
   // peer certificate (PEM), OK otherwise (or when it cannot be parsed: TLS
   // has accepted it, and identity parsing reports that case).
   absl::Status Check(std::string_view cert_pem) const;
+  // The same for a serial as CertificateSerial gives it.
+  absl::Status CheckSerial(const std::string& serial) const;
   size_t size() const;
 
  private:
