@@ -44,6 +44,7 @@ Engine::~Engine() { Stop(); }
 
 absl::Status Engine::Start() {
   if (absl::Status s = LoadState(); !s.ok()) return s;
+  if (absl::Status s = QuarantineUnjudgeable(); !s.ok()) return s;
   {
     std::lock_guard lock(mu_);
     started_ = true;

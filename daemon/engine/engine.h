@@ -38,6 +38,13 @@
 
 namespace attest::engine {
 
+// The times the engine judges an observation at: from 2000-01-01 to
+// kMaxObservationLead after attestd received its record. Ingest and import
+// refuse anything else (daemon/ingest/validate.h); records outside that an
+// older attestd stored are quarantined (EngineHost.quarantined).
+inline constexpr int64_t kEarliestObservation = 946684800;  // 2000-01-01
+inline constexpr absl::Duration kMaxObservationLead = absl::Minutes(5);
+
 struct EngineOptions {
   // New evidence for a host is judged at most this long after it arrives;
   // a busy host is rejudged once per delay, not once per batch. Reads
@@ -142,6 +149,11 @@ class Engine {
   // engine_records.cc
   absl::Status LoadState();
   absl::Status PutWindow(const v1::WindowDef& window);
+  // engine_quarantine.cc: leaves out of judging observations dated where
+  // no rule may look (before 2000, or in the future), which an older
+  // attestd stored, so that one such record cannot make a host's judgement
+  // span centuries.
+  absl::Status QuarantineUnjudgeable();
   // engine_rejudge.cc
   absl::Status IndexNewEvidence(v1::EngineHost* host, int64_t* earliest);
   absl::Status Rejudge(const std::string& host, int64_t from);

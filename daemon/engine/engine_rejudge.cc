@@ -8,6 +8,7 @@
 #include "daemon/engine/records.h"
 #include "daemon/engine/scan.h"
 #include "daemon/store/keys.h"
+#include "spdlog/spdlog.h"
 
 namespace attest::engine {
 namespace {
@@ -50,18 +51,38 @@ absl::Status Engine::IndexNewEvidence(v1::EngineHost* eh, int64_t* earliest) {
   int64_t prev_t = eh->last_record_t();
   uint64_t last_index = eh->indexed_through();
   int64_t enrolled = eh->enrolled();
+  uint64_t quarantined = 0;
+  uint64_t first_quarantined = 0;
   absl::Status s = ScanMessages<v1::EvidenceRecord>(
       store_, store::Family::kEvidence, store::EvidenceKey(host, eh->indexed_through() + 1),
       store::PrefixEnd(store::EvidencePrefix(host)), [&](v1::EvidenceRecord&& r) {
         v1::Observation o;
         last_index = r.index();
+        const int64_t observed = r.observed_at().seconds();
+        if (observed < kEarliestObservation ||
+            observed > r.received_at().seconds() + absl::ToInt64Seconds(kMaxObservationLead)) {
+          if (quarantined++ == 0) first_quarantined = r.index();
+          return;  // in the chain, never judged (engine_quarantine.cc)
+        }
         if (ObservationFromRecord(r, prev_t > 0 ? prev_t : r.observed_at().seconds(), &o)) {
           batch.Put(store::Family::kObservations, keys::Observation(host, o.t(), o.index()),
                     o.SerializeAsString());
           if (o.has_access() && !o.access().snapshot()) {
             batch.Put(store::Family::kObservations, keys::AccessChange(host, o.t(), o.index()),
                       o.SerializeAsString());
-            batch.Put(store::Family::kApprovals, keys::ChangeHost(o.access().id()), host);
+            // A change id names one host's change for good: a host that
+            // reports an id another host reported first cannot take that
+            // change's approvals (one host speaks only for itself).
+            const std::string change = keys::ChangeHost(o.access().id());
+            auto owner = store_.Get(store::Family::kApprovals, change);
+            if (owner.ok() && *owner != host) {
+              spdlog::warn(
+                  "host {} reported access change {}, which host {} reported first; approvals "
+                  "of {} stay with {}",
+                  host, o.access().id(), *owner, o.access().id(), *owner);
+            } else {
+              batch.Put(store::Family::kApprovals, change, host);
+            }
           }
           const int64_t t = o.what_case() == v1::Observation::kGapFrom ? o.gap_from() : o.t();
           *earliest = std::min(*earliest, t);
@@ -71,6 +92,14 @@ absl::Status Engine::IndexNewEvidence(v1::EngineHost* eh, int64_t* earliest) {
       });
   if (!s.ok()) return s;
   if (last_index == eh->indexed_through()) return absl::OkStatus();
+  if (quarantined > 0) {
+    eh->set_quarantined(eh->quarantined() + quarantined);
+    spdlog::warn(
+        "host {}: {} evidence records from record {} on are dated before 2000-01-01 or more than "
+        "{} after attestd received them (stored by an older attestd): kept in the chain, left "
+        "out of judging (quarantined)",
+        host, quarantined, first_quarantined, absl::FormatDuration(kMaxObservationLead));
+  }
   if (eh->enrolled() != 0 && enrolled < eh->enrolled()) *earliest = std::min(*earliest, enrolled);
   eh->set_indexed_through(last_index);
   eh->set_last_record_t(prev_t);

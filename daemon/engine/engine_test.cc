@@ -20,6 +20,7 @@
 #include "daemon/engine/engine_keys.h"
 #include "daemon/engine/records.h"
 #include "daemon/evidence/interchange.h"
+#include "daemon/ingest/test_signals.h"
 #include "daemon/store/memory_store.h"
 #include "daemon/windows/summary.h"
 
@@ -348,6 +349,26 @@ TEST(EngineTest, ALabelChangeMovesTheHostBetweenWindows) {
   EXPECT_EQ(w.Summary(env).controls(0).hosts(), before_env - 1);
   EXPECT_EQ(w.Summary(other).controls(0).hosts(), before_other + 1);
   for (const std::string window : {"all", "prod", "staging"}) ExpectMatchesDayRecords(w, window);
+}
+
+// Change ids name one host's change: a host that reports an id another
+// host reported first must not take that change's approvals.
+TEST(EngineTest, AnAccessChangeIdAnotherHostReportedFirstStaysWithThatHost) {
+  World w;
+  auto change = [](const std::string& host) {
+    Records records;
+    v1::ImportRecord* r = records.Add();
+    r->set_host(host);
+    r->set_line(1);
+    *r->mutable_signal() =
+        testing_signals::AccessChange(1, absl::FromUnixSeconds(kEnd), "chg-shared");
+    return records;
+  };
+  w.Import(change("victim"));
+  w.Import(change("thief"));
+  auto owner = w.store().Get(store::Family::kApprovals, keys::ChangeHost("chg-shared"));
+  ASSERT_TRUE(owner.ok()) << owner.status();
+  EXPECT_EQ(*owner, "victim");
 }
 
 }  // namespace
