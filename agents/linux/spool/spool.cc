@@ -1,6 +1,7 @@
 #include "agents/linux/spool/spool.h"
 
 #include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -27,6 +28,7 @@ namespace fs = std::filesystem;
 
 constexpr char kSegmentPrefix[] = "segment-";
 constexpr char kCursorPrefix[] = "cursor-";
+constexpr char kClosedMarker[] = "closed";  // the last agent closed the spool cleanly
 
 absl::Status Errno(std::string_view what, const std::string& path) {
   const int err = errno;
@@ -92,7 +94,48 @@ Spool::~Spool() {
                     s.ToString());
     }
   }
-  if (active_fd_ >= 0) close(active_fd_);
+  if (active_fd_ >= 0) {
+    if (fdatasync(active_fd_) == 0) {
+      // Everything appended is on disk: the next Open need not assume a loss.
+      const std::string closed = options_.dir + "/" + kClosedMarker;
+      const int fd = open(closed.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+      if (fd >= 0) {
+        fsync(fd);
+        close(fd);
+        SyncDir(options_.dir);
+      }
+    }
+    close(active_fd_);
+  }
+  if (lock_fd_ >= 0) close(lock_fd_);  // and the lock with it
+}
+
+absl::Status Spool::LockDir() {
+  const std::string path = options_.dir + "/lock";
+  lock_fd_ = open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (lock_fd_ < 0) return Errno("open", path);
+  if (flock(lock_fd_, LOCK_EX | LOCK_NB) != 0) {
+    const int err = errno;
+    if (err != EWOULDBLOCK) return Errno("lock", path);
+    char pid[32] = {};
+    const ssize_t n = pread(lock_fd_, pid, sizeof(pid) - 1, 0);
+    std::string holder(pid, n > 0 ? static_cast<size_t>(n) : 0);
+    while (!holder.empty() && isspace(static_cast<unsigned char>(holder.back()))) holder.pop_back();
+    close(lock_fd_);
+    lock_fd_ = -1;
+    // Two agents on one spool would hand out the same seqs and delete each
+    // other's segments.
+    return absl::FailedPreconditionError(StrCat("spool dir ", options_.dir,
+                                                " is in use by another attest-agent",
+                                                holder.empty() ? "" : StrCat(" (pid ", holder, ")"),
+                                                "; each agent needs its own --spool-dir"));
+  }
+  const std::string pid = StrCat(getpid(), "\n");
+  if (ftruncate(lock_fd_, 0) != 0 ||
+      pwrite(lock_fd_, pid.data(), pid.size(), 0) != static_cast<ssize_t>(pid.size())) {
+    spdlog::warn("spool: cannot write the pid into {}", path);
+  }
+  return absl::OkStatus();
 }
 
 absl::Status Spool::Load() {
@@ -100,6 +143,7 @@ absl::Status Spool::Load() {
   fs::create_directories(options_.dir, ec);
   if (ec)
     return absl::PermissionDeniedError(StrCat("spool dir ", options_.dir, ": ", ec.message()));
+  if (absl::Status s = LockDir(); !s.ok()) return s;
 
   const std::string id_path = options_.dir + "/instance_id";
   instance_id_ = ReadWholeFile(id_path);
@@ -160,6 +204,27 @@ absl::Status Spool::Load() {
       acked = 0;
     }
     acked_[consumer] = acked;
+    // A daemon acknowledged it, so it was handed out, even if the segment
+    // that held it lost its tail.
+    next_seq_ = std::max(next_seq_, acked + 1);
+  }
+  reserved_ = next_seq_ - 1;
+  // Without fsync, a crash or power loss can take appended records the
+  // disk never got, and nothing on disk says how many. The marker says the
+  // last agent closed the spool; without it, one seq is left unsent, so
+  // every daemon records a gap (NO_EVIDENCE) over the time they covered.
+  const std::string closed = options_.dir + "/" + kClosedMarker;
+  const bool closed_cleanly = fs::exists(closed, ec) || segments_.empty();
+  unlink(closed.c_str());
+  SyncDir(options_.dir);
+  if (!closed_cleanly && !options_.fsync) {
+    ++reserved_;
+    ++next_seq_;
+    spdlog::warn(
+        "spool {}: the last agent did not close it, and --spool-fsync=false: what it had not yet "
+        "written to disk is lost. Seq {} is left unsent, so each daemon records a gap "
+        "(NO_EVIDENCE) for it",
+        options_.dir, reserved_);
   }
   // Always append to a fresh segment after a restart: the old tail may have
   // been cut, and a new file makes that boundary explicit.
@@ -242,6 +307,55 @@ absl::Status Spool::WritePendingLocked() {
   next_seq_ = seq;
   DropForSpaceLocked();
   data_.notify_all();
+  return absl::OkStatus();
+}
+
+absl::StatusOr<uint64_t> Spool::Resume(const std::string& consumer, uint64_t daemon_highest) {
+  std::lock_guard lock(mu_);
+  const bool first = resumed_.insert(consumer).second;
+  const uint64_t assigned = next_seq_ - 1;
+  // On its first Welcome a daemon has nothing from this process, so any
+  // seq it holds above reserved_ came from a life this spool forgot. Later,
+  // it can only hold what this process sent, unless the spool is shared.
+  if (daemon_highest <= (first ? reserved_ : assigned)) return daemon_highest;
+  spdlog::warn(
+      "spool: {} holds seqs up to {} of instance {}, more than this spool knew of ({}): its "
+      "tail was lost (a power loss with --spool-fsync=false) or it was restored from an older "
+      "copy. Observations continue from seq {}; {} records seq {} as a gap (NO_EVIDENCE from "
+      "its last record to the next observation) for what the lost tail held",
+      consumer, daemon_highest, instance_id_, first ? reserved_ : assigned, daemon_highest + 2,
+      consumer, daemon_highest + 1);
+  if (absl::Status s = RenumberPastLocked(daemon_highest + 1); !s.ok()) return s;
+  return daemon_highest;
+}
+
+absl::Status Spool::RenumberPastLocked(uint64_t floor) {
+  // The signals this process handed out: every segment that starts above
+  // reserved_ (Load opens a fresh one at reserved_ + 1). Older segments
+  // hold only seqs at or below reserved_ < floor.
+  std::vector<v1::Signal> mine;
+  std::vector<Segment> old;
+  while (!segments_.empty() && segments_.back().first_seq > reserved_) {
+    auto decoded = DecodeSegmentLocked(segments_.back());
+    if (!decoded.ok()) return decoded.status();
+    mine.insert(mine.begin(), decoded->begin(), decoded->end());
+    old.push_back(segments_.back());
+    segments_.pop_back();
+  }
+  cached_path_.clear();
+  reserved_ = floor;
+  next_seq_ = floor + 1;
+  // The copies first, synced, then the old files: a crash between the two
+  // leaves an observation twice, never none.
+  if (absl::Status s = StartSegmentLocked(next_seq_); !s.ok()) return s;
+  for (auto& signal : pending_) mine.push_back(std::move(signal));
+  pending_ = std::move(mine);
+  const bool fsync = options_.fsync;
+  if (absl::Status s = WritePendingLocked(); !s.ok()) return s;
+  if (!fsync && fdatasync(active_fd_) != 0) return Errno("sync", segments_.back().path);
+  for (const Segment& seg : old) unlink(seg.path.c_str());
+  SyncDir(options_.dir);
+  ++renumbered_;
   return absl::OkStatus();
 }
 
@@ -346,6 +460,7 @@ SpoolStats Spool::Stats() const {
   stats.last_seq = next_seq_ - 1;
   stats.dropped_signals = dropped_signals_;
   stats.pending_signals = pending_.size();
+  stats.renumbered = renumbered_;
   return stats;
 }
 

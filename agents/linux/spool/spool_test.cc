@@ -334,6 +334,111 @@ TEST_F(SpoolTest, WaitForDataWakesOnAppendAndOnShutdown) {
   EXPECT_FALSE(spool->WaitForData(1, absl::Hours(1)));  // returns at once
 }
 
+TEST_F(SpoolTest, ASecondProcessOnTheSameDirIsRefusedWhileTheFirstHoldsIt) {
+  auto first = Open();
+  ASSERT_NE(first, nullptr);
+  // flock(2) locks belong to the open file, so a second Open in this process
+  // stands for a second agent.
+  auto second = Spool::Open({.dir = dir_, .consumers = {"a"}});
+  ASSERT_FALSE(second.ok());
+  EXPECT_EQ(second.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_NE(second.status().message().find("in use by another attest-agent (pid "),
+            std::string::npos)
+      << second.status();
+  first.reset();
+  EXPECT_TRUE(Spool::Open({.dir = dir_, .consumers = {"a"}}).ok());
+}
+
+v1::Signal Numbered(int n) {
+  v1::Signal s = Beat();
+  s.mutable_check()->set_name("n");
+  s.mutable_check()->set_detail(std::to_string(n));
+  s.mutable_check()->set_status(v1::CHECK_STATUS_OK);
+  return s;
+}
+
+TEST_F(SpoolTest, ASpoolRestoredFromAnOlderCopyNeverReusesASeqTheDaemonHolds) {
+  const std::string copy = dir_ + "-copy";
+  fs::remove_all(copy);
+  {
+    auto spool = Open();
+    for (int i = 1; i <= 10; ++i) ASSERT_TRUE(spool->Append({Numbered(i)}).ok());
+  }
+  fs::copy(dir_, copy, fs::copy_options::recursive);
+  {
+    auto spool = Open();
+    for (int i = 11; i <= 20; ++i) ASSERT_TRUE(spool->Append({Numbered(i)}).ok());
+    ASSERT_TRUE(spool->Ack("a", 20).ok());  // the daemon holds 1..20
+  }
+  fs::remove_all(dir_);
+  fs::rename(copy, dir_);  // the VM snapshot comes back: the spool knows 1..10
+  auto spool = Open();
+  // Observations made before the daemon answers get seqs 11.. for now.
+  for (int i = 101; i <= 103; ++i) ASSERT_EQ(*spool->Append({Numbered(i)}), 10u + i - 100);
+  auto resume = spool->Resume("a", 20);
+  ASSERT_TRUE(resume.ok()) << resume.status();
+  EXPECT_EQ(*resume, 20u);
+  // They move past 20, leaving 21 as the gap the daemon records.
+  auto moved = spool->Read(20, 100);
+  ASSERT_TRUE(moved.ok());
+  ASSERT_EQ(moved->size(), 3u);
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_EQ((*moved)[i].seq(), 22u + i);
+    EXPECT_EQ((*moved)[i].check().detail(), std::to_string(101 + i));
+  }
+  EXPECT_EQ(*spool->Append({Numbered(104)}), 25u);
+  EXPECT_EQ(spool->Stats().renumbered, 1u);
+  // Durable: a restart goes on from there, and the old numbers are gone.
+  spool.reset();
+  spool = Open();
+  EXPECT_EQ(Seqs(*spool, 10), (std::vector<uint64_t>{22, 23, 24, 25}));
+  EXPECT_EQ(*spool->Append({Numbered(105)}), 26u);
+  EXPECT_EQ(*spool->Resume("a", 25), 25u);  // nothing moves for a daemon behind us
+  EXPECT_EQ(spool->Stats().renumbered, 0u);
+}
+
+TEST_F(SpoolTest, ACutTailBehindTheCursorDoesNotReuseWhatTheDaemonAcked) {
+  {
+    auto spool = Open();
+    for (int i = 1; i <= 8; ++i) ASSERT_TRUE(spool->Append({Numbered(i)}).ok());
+    ASSERT_TRUE(spool->Ack("a", 8).ok());
+  }
+  // The power loss took the last records but not the cursor.
+  for (const auto& entry : fs::directory_iterator(dir_)) {
+    if (entry.path().filename().string().rfind("segment-", 0) == 0 && fs::file_size(entry) > 0) {
+      fs::resize_file(entry.path(), fs::file_size(entry) / 2);
+    }
+  }
+  auto spool = Open();
+  EXPECT_EQ(*spool->Append({Numbered(9)}), 9u);
+  EXPECT_EQ(*spool->Resume("a", 8), 8u);
+  EXPECT_EQ(spool->Stats().renumbered, 0u);
+}
+
+TEST_F(SpoolTest, EachDaemonOfAnHaPairMovesTheSeqsPastWhatItHolds) {
+  {
+    auto spool = Open(1 << 20, 1024, {"a", "b"});
+    for (int i = 1; i <= 5; ++i) ASSERT_TRUE(spool->Append({Numbered(i)}).ok());
+  }
+  auto spool = Open(1 << 20, 1024, {"a", "b"});
+  ASSERT_EQ(*spool->Append({Numbered(6)}), 6u);
+  // a holds up to 9 and b up to 12, both from a life the spool forgot.
+  ASSERT_EQ(*spool->Resume("a", 9), 9u);
+  EXPECT_EQ(Seqs(*spool, 9), (std::vector<uint64_t>{11}));
+  ASSERT_EQ(*spool->Resume("b", 12), 12u);
+  EXPECT_EQ(Seqs(*spool, 12), (std::vector<uint64_t>{14}));
+  // a's next read skips nothing it lacks: it gets the observation again
+  // under its new seq (a duplicate observation, never a lost one).
+  EXPECT_EQ(Seqs(*spool, 11), (std::vector<uint64_t>{14}));
+  // Later Welcomes of either daemon within what this process sent move nothing.
+  EXPECT_EQ(*spool->Resume("a", 11), 11u);
+  EXPECT_EQ(*spool->Resume("b", 14), 14u);
+  EXPECT_EQ(spool->Stats().renumbered, 2u);
+  // A daemon that holds more than this process ever handed out moves it again.
+  EXPECT_EQ(*spool->Resume("a", 30), 30u);
+  EXPECT_EQ(*spool->Append({Numbered(7)}), 33u);
+}
+
 TEST(RecordCodecTest, RoundTripAndEveryCorruptionIsCaught) {
   std::string data;
   v1::Signal s = Beat();

@@ -105,7 +105,15 @@ grpc::Status Uplink::Session() {
   if (!stream->Write(hello) || !stream->Read(&reply) || !reply.has_welcome()) {
     return stream->Finish();
   }
-  uint64_t sent = reply.welcome().highest_durable_seq();
+  // The daemon may hold more than this spool knows (a lost tail, a
+  // restored copy): Resume moves new observations past it, never reusing a seq.
+  auto resumed = spool_.Resume(options_.daemon, reply.welcome().highest_durable_seq());
+  if (!resumed.ok()) {
+    spdlog::error("spool: {}", resumed.status().ToString());
+    context.TryCancel();
+    return stream->Finish();
+  }
+  uint64_t sent = *resumed;
   // Every batch stays within what this daemon accepts in one message; a
   // batch over it would be refused whole, and retried whole, forever.
   const uint64_t max_message =
