@@ -52,20 +52,9 @@ class AgentE2eTest : public testing::Test {
 
   // Starts attest-agent for `host` with the test's spool and extra flags.
   void StartAgent(const std::string& host, std::vector<std::string> extra) {
-    const auto cert = pki_->Client("host", host);
-    std::vector<std::string> argv = {BinaryPath("attest-agent"),
-                                     "--daemon=" + daemon_->address(),
-                                     "--root=/",
-                                     "--spool-dir=" + spool_dir_,
-                                     "--tls-cert=" + cert.cert,
-                                     "--tls-key=" + cert.key,
-                                     "--ca=" + pki_->ca_file(),
-                                     "--server-name=localhost",
-                                     "--checks-dir=" + dir_ + "/checks",
-                                     "--label=env=test",
-                                     "--max-backoff=500ms"};
-    argv.insert(argv.end(), extra.begin(), extra.end());
-    auto child = ChildProcess::Start(argv, dir_ + "/agent.log");
+    auto child = ChildProcess::Start(
+        testing_support::AgentCommand(*daemon_, *pki_, host, spool_dir_, dir_ + "/checks", extra),
+        dir_ + "/agent.log");
     ASSERT_TRUE(child.ok()) << child.status();
     agent_ = std::make_unique<ChildProcess>(std::move(*child));
   }

@@ -125,6 +125,20 @@ std::vector<v1::EvidenceRecord> DaemonHarness::Evidence(const std::string& host)
   return out;
 }
 
+std::vector<std::string> AgentCommand(const DaemonHarness& daemon, FixturePki& pki,
+                                      const std::string& host, const std::string& spool_dir,
+                                      const std::string& checks_dir,
+                                      const std::vector<std::string>& extra) {
+  const CertFiles cert = pki.Client("host", host);
+  std::vector<std::string> argv = {
+      BinaryPath("attest-agent"), "--daemon=" + daemon.address(), "--root=/",
+      "--spool-dir=" + spool_dir, "--tls-cert=" + cert.cert,      "--tls-key=" + cert.key,
+      "--ca=" + pki.ca_file(),    "--server-name=localhost",      "--checks-dir=" + checks_dir,
+      "--label=env=test",         "--max-backoff=500ms"};
+  argv.insert(argv.end(), extra.begin(), extra.end());
+  return argv;
+}
+
 TestAgent::TestAgent(std::shared_ptr<grpc::Channel> channel, absl::Duration deadline)
     : stub_(v1::AgentService::NewStub(channel)) {
   context_.set_deadline(absl::ToChronoTime(absl::Now() + deadline));
@@ -151,6 +165,17 @@ bool TestAgent::Send(const std::vector<v1::Signal>& signals, uint64_t* acked) {
   if (!stream_->Read(&reply) || !reply.has_ack()) return false;
   if (acked != nullptr) *acked = reply.ack().highest_durable_seq();
   return true;
+}
+
+grpc::Status TestAgent::AwaitEnd() {
+  if (!finished_) {
+    v1::DaemonMessage drain;
+    while (stream_->Read(&drain)) {
+    }
+    status_ = stream_->Finish();
+    finished_ = true;
+  }
+  return status_;
 }
 
 grpc::Status TestAgent::Finish() {

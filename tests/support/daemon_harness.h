@@ -31,6 +31,8 @@ class DaemonHarness {
   absl::StatusOr<int> Stop();    // SIGTERM, exit code
   void Signal(int signo) const;  // e.g. SIGHUP; nothing when not running
   const std::string& address() const { return address_; }
+  // attestd's pid while it runs (-1 otherwise).
+  pid_t pid() const { return process_ ? process_->pid() : -1; }
   // The /metrics address (with --metrics-listen among the extra flags).
   const std::string& metrics_address() const { return metrics_address_; }
   const std::string& data_dir() const { return data_dir_; }
@@ -58,6 +60,14 @@ class DaemonHarness {
   std::optional<ChildProcess> process_;
 };
 
+// The command line of a real attest-agent for host `host` that ships to
+// `daemon` over mTLS (certificate from `pki`), spooling in `spool_dir` and
+// running the checks in `checks_dir`; `extra` flags are appended.
+std::vector<std::string> AgentCommand(const DaemonHarness& daemon, FixturePki& pki,
+                                      const std::string& host, const std::string& spool_dir,
+                                      const std::string& checks_dir,
+                                      const std::vector<std::string>& extra);
+
 // A synchronous agent stream for tests.
 class TestAgent {
  public:
@@ -71,6 +81,9 @@ class TestAgent {
   bool Write(const v1::AgentMessage& message);
   // Closes the sending side and returns the final status.
   grpc::Status Finish();
+  // Sends nothing more but keeps the sending side open, and returns the
+  // status the daemon ends the stream with (or the deadline's).
+  grpc::Status AwaitEnd();
 
  private:
   std::unique_ptr<v1::AgentService::Stub> stub_;
