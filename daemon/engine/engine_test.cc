@@ -371,5 +371,53 @@ TEST(EngineTest, AnAccessChangeIdAnotherHostReportedFirstStaysWithThatHost) {
   EXPECT_EQ(*owner, "victim");
 }
 
+// A store in which an older attestd indexed an observation dated next
+// month (an unbounded hello.sent_at): at start the engine takes it out of
+// judging, counts it, and judges the host again without it.
+TEST(EngineTest, AnIndexedObservationFromTheFutureIsQuarantinedAtStart) {
+  World w;
+  Records records;
+  for (int i = 1; i <= 3; ++i) {
+    v1::ImportRecord* r = records.Add();
+    r->set_host("h1");
+    r->set_line(i);
+    *r->mutable_signal() = testing_signals::Heartbeat(i, absl::FromUnixSeconds(kEnd - 3600 * i));
+  }
+  w.Import(records);
+  const std::string views_before = w.Views()["h1"];
+  w.Stop();
+  const int64_t future = kEnd + 30 * kDay;
+  v1::Observation bad;
+  bad.set_index(99);
+  bad.set_t(future);
+  bad.set_any(true);
+  store::WriteBatch batch;
+  batch.Put(store::Family::kObservations, keys::Observation("h1", future, 99),
+            bad.SerializeAsString());
+  v1::Observation year1 = bad;
+  year1.set_t(-62135596800);
+  batch.Put(store::Family::kObservations, keys::Observation("h1", year1.t(), 98),
+            year1.SerializeAsString());
+  ASSERT_TRUE(w.store().Write(batch, {}).ok());
+  w.Start();
+  w.engine().Sync();
+  EXPECT_FALSE(
+      w.store().Get(store::Family::kObservations, keys::Observation("h1", future, 99)).ok());
+  auto eh = w.store().Get(store::Family::kEngineHosts, "h1");
+  ASSERT_TRUE(eh.ok());
+  v1::EngineHost host;
+  ASSERT_TRUE(host.ParseFromString(*eh));
+  EXPECT_EQ(host.quarantined(), 2u);
+  EXPECT_EQ(host.enrolled(), kEnd - 3 * 3600);
+  // Judged as if the bad observations had never been indexed.
+  EXPECT_EQ(w.Views()["h1"], views_before);
+  // And nothing happens to it at the next start.
+  w.Stop();
+  w.Start();
+  w.engine().Sync();
+  ASSERT_TRUE(host.ParseFromString(*w.store().Get(store::Family::kEngineHosts, "h1")));
+  EXPECT_EQ(host.quarantined(), 2u);
+}
+
 }  // namespace
 }  // namespace attest::engine
