@@ -481,7 +481,10 @@ size_t AgentService::CloseLateHellos() {
   std::lock_guard lock(mu_);
   size_t closed = 0;
   for (AgentStream* s : streams_) {
-    if (s->opened_at <= deadline && s->CloseIfNoHello(options_.hello_timeout)) ++closed;
+    // `counted`: it said hello (Claim). Only the others need their lock.
+    if (!s->counted && s->opened_at <= deadline && s->CloseIfNoHello(options_.hello_timeout)) {
+      ++closed;
+    }
   }
   return closed;
 }
