@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <fstream>
+#include <map>
 
 #include "common/json.h"
 #include "common/strings.h"
@@ -70,6 +71,7 @@ int Import(Stub& admin, const std::string& file) {
     return kExitOk;
   };
   std::string line;
+  std::map<std::string, std::string> instance_of;  // host -> its last hello line's instance
   while (std::getline(in, line)) {
     ++line_no;
     if (TrimWhitespace(line).empty()) continue;
@@ -85,6 +87,15 @@ int Import(Stub& admin, const std::string& file) {
       continue;
     }
     record->set_line(line_no);
+    // A line without instance_id belongs to the instance of its host's last
+    // hello line, as docs/evidence-format.md says ("imported" before any).
+    if (record->has_hello()) {
+      instance_of[record->host()] = record->instance_id();
+    } else if (record->instance_id().empty()) {
+      if (auto it = instance_of.find(record->host()); it != instance_of.end()) {
+        record->set_instance_id(it->second);
+      }
+    }
     // Sent before it would pass the byte budget, so a request is larger
     // than kImportBatchBytes only when one record alone is: a large line
     // after many small ones cannot push a request over attestd's

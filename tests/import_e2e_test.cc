@@ -61,6 +61,50 @@ TEST(ImportE2eTest, RefusedLinesAreNamedTheRestIsStoredAndTheExitCodeIsOne) {
   EXPECT_TRUE(daemon.Stop().ok());
 }
 
+// A file written to the original v1 field list (tests/fixtures/interchange-v1)
+// loads unchanged: every line stored under its hello's instance, the hello's
+// own seq taken as received (no false gap), and the fields added since then
+// at their documented default.
+TEST(ImportE2eTest, LinesWrittenToTheOriginalV1FieldListLoadUnchanged) {
+  const std::string dir = FreshDir("import_v1");
+  DaemonHarness daemon(FreshDir("import_v1_daemon"), nullptr);
+  ASSERT_TRUE(daemon.Start().ok()) << ReadAll(daemon.log_path());
+  const std::string file = SourcePath("tests/fixtures/interchange-v1/fleet.jsonl");
+  std::string out, err;
+  EXPECT_EQ(Attestctl(daemon.address(), dir, {"import", file}, &out, &err), 0) << out << err;
+  EXPECT_NE(out.find("accepted 8, duplicates 0, gaps 0, rejected 0"), std::string::npos) << out;
+  std::vector<uint64_t> seqs;
+  for (const auto& r : daemon.Evidence("web-1")) {
+    EXPECT_FALSE(r.has_gap()) << r.ShortDebugString();
+    EXPECT_EQ(r.instance_id(), "web-1-a") << r.ShortDebugString();
+    if (r.has_hello()) {
+      EXPECT_EQ(r.seq(), 1u);  // the seq its line gave it
+    }
+    if (!r.has_signal()) continue;
+    seqs.push_back(r.seq());
+    if (r.signal().has_patch()) {
+      EXPECT_EQ(r.signal().patch().package_manager(), v1::PACKAGE_MANAGER_NOT_RECORDED);
+    }
+    if (r.signal().has_log_shipping()) {
+      EXPECT_EQ(r.signal().log_shipping().probe(), v1::SHIPPER_PROBE_NOT_RECORDED);
+    }
+  }
+  EXPECT_EQ(seqs, (std::vector<uint64_t>{2, 3, 4, 5, 6, 7, 8}));
+  // Loading it again stores nothing twice.
+  EXPECT_EQ(Attestctl(daemon.address(), dir, {"import", file}, &out, &err), 0) << out << err;
+  EXPECT_NE(out.find("duplicates 7, gaps 0, rejected 0"), std::string::npos) << out;
+  // What attestd exports of it imports again, the defaults included.
+  EXPECT_EQ(Attestctl(daemon.address(), dir, {"evidence", "web-1"}, &out, &err), 0) << err;
+  std::ofstream(dir + "/again.jsonl") << out;
+  DaemonHarness second(FreshDir("import_v1_second"), nullptr);
+  ASSERT_TRUE(second.Start().ok());
+  EXPECT_EQ(Attestctl(second.address(), dir, {"import", dir + "/again.jsonl"}, &out, &err), 0)
+      << out << err;
+  EXPECT_NE(out.find("accepted 8, duplicates 0, gaps 0, rejected 0"), std::string::npos) << out;
+  EXPECT_TRUE(daemon.Stop().ok());
+  EXPECT_TRUE(second.Stop().ok());
+}
+
 TEST(ImportE2eTest, AHelloLineAttestdWouldRefuseOnTheWireIsRefusedHere) {
   const std::string dir = FreshDir("import_hello");
   DaemonHarness daemon(FreshDir("import_hello_daemon"), nullptr);

@@ -27,6 +27,21 @@ std::vector<ImportBatch> BuildImportBatches(
   // lower seq for one it already holds, so a line out of order would be
   // dropped as a duplicate without a word.
   std::map<std::pair<std::string, std::string>, std::pair<uint64_t, uint64_t>> highest;
+  // False, with the line rejected, when `seq` comes below an earlier line's
+  // of the same host and instance.
+  auto InOrder = [&](const v1::ImportRecord& rec, const std::string& instance, uint64_t seq) {
+    auto [seen, first] = highest.try_emplace({rec.host(), instance}, seq, rec.line());
+    if (first) return true;
+    if (seq < seen->second.first) {
+      reject(rec.line(),
+             attest::StrCat("seq ", seq, " comes after seq ", seen->second.first,
+                            " of the same host and instance (line ", seen->second.second,
+                            "); lines must be in seq order per host and instance"));
+      return false;
+    }
+    seen->second = {seq, rec.line()};
+    return true;
+  };
   for (const v1::ImportRecord& rec : records) {
     if (!ingest::IsValidHostId(rec.host())) {
       reject(rec.line(), attest::StrCat("host: \"", rec.host(), "\" is not a valid host id"));
@@ -46,10 +61,16 @@ std::vector<ImportBatch> BuildImportBatches(
         reject(rec.line(), std::string(s.message()));
         continue;
       }
+      if (rec.hello_seq() > ingest::kMaxSeq) {
+        reject(rec.line(), attest::StrCat("seq: must be at most 2^53 - 1 (", ingest::kMaxSeq, ")"));
+        continue;
+      }
+      if (rec.hello_seq() > 0 && !InOrder(rec, instance, rec.hello_seq())) continue;
       ImportBatch& b = batches.emplace_back();
       b.request.host = rec.host();
       b.request.hello = std::move(hello);
       b.request.record_hello = true;
+      b.request.hello_seq = rec.hello_seq();
       b.lines.push_back(rec.line());
       continue;
     }
@@ -61,18 +82,7 @@ std::vector<ImportBatch> BuildImportBatches(
       reject(rec.line(), std::string(s.message()));
       continue;
     }
-    auto [seen, first] =
-        highest.try_emplace({rec.host(), instance}, rec.signal().seq(), rec.line());
-    if (!first) {
-      if (rec.signal().seq() < seen->second.first) {
-        reject(rec.line(),
-               attest::StrCat("seq ", rec.signal().seq(), " comes after seq ", seen->second.first,
-                              " of the same host and instance (line ", seen->second.second,
-                              "); lines must be in seq order per host and instance"));
-        continue;
-      }
-      seen->second = {rec.signal().seq(), rec.line()};
-    }
+    if (!InOrder(rec, instance, rec.signal().seq())) continue;
     const bool extend = !batches.empty() && batches.back().request.host == rec.host() &&
                         batches.back().request.hello.instance_id() == instance &&
                         (batches.back().request.signals.empty() ||

@@ -98,8 +98,13 @@ class Fields {
   }
   // An enum given by name.
   template <typename E>
+  // `optional`: an absent key leaves *out as it is (its documented default).
   absl::Status Enum(std::string_view key, std::initializer_list<std::pair<const char*, E>> names,
-                    E* out) const {
+                    E* out, bool optional = false) const {
+    if (optional) {
+      const Json* value = Find(key);
+      if (value == nullptr || value->is_null()) return absl::OkStatus();
+    }
     std::string name;
     if (absl::Status s = String(key, &name, /*required=*/true); !s.ok()) return s;
     for (const auto& [n, e] : names) {
@@ -133,10 +138,13 @@ absl::Status ParsePatch(const Fields& f, v1::PatchState* p) {
   bool reboot = false;
   RETURN_IF_ERROR(f.Bool("reboot_required", &reboot));
   p->set_reboot_required(reboot);
-  v1::PackageManager pm{};
-  RETURN_IF_ERROR(f.Enum<v1::PackageManager>(
-      "package_manager", {{"dpkg", v1::PACKAGE_MANAGER_DPKG}, {"rpm", v1::PACKAGE_MANAGER_RPM}},
-      &pm));
+  // Absent in lines written before the field existed: "not_recorded".
+  v1::PackageManager pm = v1::PACKAGE_MANAGER_NOT_RECORDED;
+  RETURN_IF_ERROR(f.Enum<v1::PackageManager>("package_manager",
+                                             {{"dpkg", v1::PACKAGE_MANAGER_DPKG},
+                                              {"rpm", v1::PACKAGE_MANAGER_RPM},
+                                              {"not_recorded", v1::PACKAGE_MANAGER_NOT_RECORDED}},
+                                             &pm, /*optional=*/true));
   p->set_package_manager(pm);
   uint32_t installed = 0;
   RETURN_IF_ERROR(f.Uint("installed_packages", &installed));
@@ -166,13 +174,15 @@ absl::Status ParseLogShipping(const Fields& f, v1::LogShippingState* l) {
   uint64_t backlog = 0;
   RETURN_IF_ERROR(f.Uint("backlog", &backlog));
   l->set_backlog(backlog);
-  v1::ShipperProbe probe{};
+  // Absent in lines written before the field existed: "not_recorded".
+  v1::ShipperProbe probe = v1::SHIPPER_PROBE_NOT_RECORDED;
   RETURN_IF_ERROR(
       f.Enum<v1::ShipperProbe>("probe",
                                {{"rsyslog_impstats", v1::SHIPPER_PROBE_RSYSLOG_IMPSTATS},
                                 {"journal_upload", v1::SHIPPER_PROBE_JOURNAL_UPLOAD},
-                                {"marker_file", v1::SHIPPER_PROBE_MARKER_FILE}},
-                               &probe));
+                                {"marker_file", v1::SHIPPER_PROBE_MARKER_FILE},
+                                {"not_recorded", v1::SHIPPER_PROBE_NOT_RECORDED}},
+                               &probe, /*optional=*/true));
   l->set_probe(probe);
   return absl::OkStatus();
 }
@@ -284,16 +294,20 @@ absl::StatusOr<v1::ImportRecord> ParseInterchangeJson(const Json& record) {
   RETURN_IF_ERROR(top.Time("observed_at", &observed_at, &has_time));
   if (!has_time) return Bad("observed_at", "required");
   // What an export adds to each record; attestd recomputes all of it.
-  for (const char* chain : {"hash", "prev_hash", "index", "received_at", "origin", "seq"}) {
+  for (const char* chain : {"hash", "prev_hash", "index", "received_at", "origin"}) {
     (void)top.Find(chain);
   }
   const Json* body = top.Find(kind);
   if (body == nullptr || !body->is_object()) {
     return Bad(kind, attest::StrCat("an object named after the kind \"", kind, "\" is required"));
   }
+  uint64_t seq = 0;
+  RETURN_IF_ERROR(top.Uint("seq", &seq));
   RETURN_IF_ERROR(top.NoOtherKeys());
   Fields f(*body, kind);
   if (kind == "hello") {
+    // A hello took this seq in the agent's numbering (exports write 0).
+    out.set_hello_seq(seq);
     v1::Hello* h = out.mutable_hello();
     RETURN_IF_ERROR(ParseHello(f, h));
     *h->mutable_sent_at() = observed_at;
@@ -303,8 +317,6 @@ absl::StatusOr<v1::ImportRecord> ParseInterchangeJson(const Json& record) {
   }
   if (kind == "gap") return Bad("kind", "gap records are made by attestd and cannot be imported");
   v1::Signal* s = out.mutable_signal();
-  uint64_t seq = 0;
-  RETURN_IF_ERROR(top.Uint("seq", &seq));
   s->set_seq(seq);
   *s->mutable_observed_at() = observed_at;
   if (kind == "heartbeat") {

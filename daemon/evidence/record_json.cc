@@ -72,6 +72,8 @@ std::string_view PackageManagerName(v1::PackageManager pm) {
       return "dpkg";
     case v1::PACKAGE_MANAGER_RPM:
       return "rpm";
+    case v1::PACKAGE_MANAGER_NOT_RECORDED:
+      return "not_recorded";
     default:
       return "unspecified";
   }
@@ -85,6 +87,8 @@ std::string_view ProbeName(v1::ShipperProbe p) {
       return "journal_upload";
     case v1::SHIPPER_PROBE_MARKER_FILE:
       return "marker_file";
+    case v1::SHIPPER_PROBE_NOT_RECORDED:
+      return "not_recorded";
     default:
       return "unspecified";
   }

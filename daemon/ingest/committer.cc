@@ -46,6 +46,28 @@ void AppendRecord(v1::EvidenceRecord record, v1::HostState& state, store::WriteB
 // of missing signals stops at the largest value instead of wrapping.
 uint64_t SaturatingAdd(uint64_t a, uint64_t b) { return a > UINT64_MAX - b ? UINT64_MAX : a + b; }
 
+// Appends the gap record for seqs highest + 1 .. next - 1 of `instance`,
+// which never arrived, dated by what came after them.
+void AppendGap(const CommitRequest& req, const std::string& instance, uint64_t highest,
+               uint64_t next, const google::protobuf::Timestamp& observed_at,
+               const google::protobuf::Timestamp& received_at, v1::HostState& state,
+               store::WriteBatch& batch, CommitResult& result) {
+  v1::EvidenceRecord gap;
+  gap.set_host(req.host);
+  gap.set_instance_id(instance);
+  gap.set_seq(highest + 1);
+  *gap.mutable_observed_at() = observed_at;
+  *gap.mutable_received_at() = received_at;
+  gap.set_origin(req.origin);
+  gap.mutable_gap()->set_first_seq(highest + 1);
+  gap.mutable_gap()->set_last_seq(next - 1);
+  const uint64_t missing = next - 1 - highest;
+  result.missing_signals = SaturatingAdd(result.missing_signals, missing);
+  state.set_gap_signals(SaturatingAdd(state.gap_signals(), missing));
+  AppendRecord(std::move(gap), state, batch);
+  ++result.gaps;
+}
+
 size_t RequestBytes(const CommitRequest& r) {
   size_t bytes = r.hello.ByteSizeLong();
   for (const auto& s : r.signals) bytes += s.ByteSizeLong();
@@ -222,6 +244,7 @@ void Committer::CommitGroup(std::vector<CommitRequest>& group) {
       v1::EvidenceRecord record;
       record.set_host(req.host);
       record.set_instance_id(instance);
+      record.set_seq(req.hello_seq);  // 0 unless an imported line gave the hello one
       *record.mutable_observed_at() = req.hello.has_sent_at() ? req.hello.sent_at() : received_at;
       *record.mutable_received_at() = received_at;
       record.set_origin(req.origin);
@@ -241,26 +264,21 @@ void Committer::CommitGroup(std::vector<CommitRequest>& group) {
       *state.mutable_clock_read_at() = received_at;
     }
     uint64_t& highest = (*state.mutable_highest_seq_by_instance())[instance];
+    if (req.record_hello && req.hello_seq > highest) {
+      if (req.hello_seq > highest + 1) {
+        AppendGap(req, instance, highest, req.hello_seq, req.hello.sent_at(), received_at, state,
+                  batch, result);
+      }
+      highest = req.hello_seq;
+    }
     for (v1::Signal& signal : req.signals) {
       if (signal.seq() <= highest) {
         ++result.duplicates;
         continue;
       }
       if (signal.seq() > highest + 1) {
-        v1::EvidenceRecord gap;
-        gap.set_host(req.host);
-        gap.set_instance_id(instance);
-        gap.set_seq(highest + 1);
-        *gap.mutable_observed_at() = signal.observed_at();
-        *gap.mutable_received_at() = received_at;
-        gap.set_origin(req.origin);
-        gap.mutable_gap()->set_first_seq(highest + 1);
-        gap.mutable_gap()->set_last_seq(signal.seq() - 1);
-        const uint64_t missing = signal.seq() - 1 - highest;
-        result.missing_signals = SaturatingAdd(result.missing_signals, missing);
-        state.set_gap_signals(SaturatingAdd(state.gap_signals(), missing));
-        AppendRecord(std::move(gap), state, batch);
-        ++result.gaps;
+        AppendGap(req, instance, highest, signal.seq(), signal.observed_at(), received_at, state,
+                  batch, result);
       }
       v1::EvidenceRecord record;
       record.set_host(req.host);

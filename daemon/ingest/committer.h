@@ -54,6 +54,10 @@ struct CommitRequest {
   // With record_hello: the agent's clock minus attestd's, measured when the
   // hello arrived, kept in the host's state (nullopt: the agent does not say).
   std::optional<absl::Duration> clock_skew;
+  // With record_hello, from an imported hello line: the seq the hello took
+  // in the agent's numbering (0: none). It counts as received, so the next
+  // signal after it is no gap.
+  uint64_t hello_seq = 0;
   std::vector<v1::Signal> signals;  // validated, increasing seq
   v1::Origin origin = v1::ORIGIN_LIVE;
   // Runs on the acker thread once the outcome is known, in submission order.
