@@ -114,6 +114,25 @@ class AgentFaultsTest : public testing::Test {
     return in_gaps;
   }
 
+  // `agent` was just started after a fault: once it has stored six new
+  // observations it stops cleanly, and every observation is accounted for,
+  // each made after the restart stored. `before`: how many observations the
+  // check had made before the restart.
+  void RestartAndExpectEverythingAfterItStored(std::unique_ptr<ChildProcess> agent,
+                                               const std::string& log, int before) {
+    ASSERT_TRUE(Eventually([&] { return HighestStored() >= before + 6; }))
+        << ReadAll(dir_ + "/" + log);
+    agent->Signal(SIGTERM);
+    ASSERT_EQ(*agent->Wait(absl::Seconds(30)), 0);
+    ExpectEveryObservationAccounted();
+    const std::set<int> stored = Stored();
+    for (const auto& [n, at] : Observed()) {
+      if (n > before) {
+        EXPECT_EQ(stored.count(n), 1u) << "observation " << n;
+      }
+    }
+  }
+
   static constexpr char kHost[] = "faults-1";
   std::string dir_;
   std::string spool_dir_;
@@ -135,19 +154,8 @@ TEST_F(AgentFaultsTest, APowerLossThatCutsTheSpoolTailIsAGapNeverASilentLoss) {
     }
   }
   const int before = static_cast<int>(Observed().size());
-  agent = StartAgent({"--spool-fsync=false"}, "agent2.log");
-  ASSERT_TRUE(Eventually([&] { return HighestStored() >= before + 6; }))
-      << ReadAll(dir_ + "/agent2.log");
-  agent->Signal(SIGTERM);
-  ASSERT_EQ(*agent->Wait(absl::Seconds(30)), 0);
-  ExpectEveryObservationAccounted();
-  // Every observation made after the restart arrived.
-  const std::set<int> stored = Stored();
-  for (const auto& [n, at] : Observed()) {
-    if (n > before) {
-      EXPECT_EQ(stored.count(n), 1u) << "observation " << n;
-    }
-  }
+  RestartAndExpectEverythingAfterItStored(StartAgent({"--spool-fsync=false"}, "agent2.log"),
+                                          "agent2.log", before);
   EXPECT_NE(ReadAll(dir_ + "/agent2.log").find("did not close it"), std::string::npos);
 }
 
@@ -165,18 +173,7 @@ TEST_F(AgentFaultsTest, ASpoolRestoredFromAnOlderCopyNeverReusesASeq) {
   fs::remove_all(spool_dir_);
   fs::rename(dir_ + "/snapshot", spool_dir_);
   const int before = static_cast<int>(Observed().size());
-  agent = StartAgent({}, "agent3.log");
-  ASSERT_TRUE(Eventually([&] { return HighestStored() >= before + 6; }))
-      << ReadAll(dir_ + "/agent3.log");
-  agent->Signal(SIGTERM);
-  ASSERT_EQ(*agent->Wait(absl::Seconds(30)), 0);
-  ExpectEveryObservationAccounted();
-  const std::set<int> stored = Stored();
-  for (const auto& [n, at] : Observed()) {
-    if (n > before) {
-      EXPECT_EQ(stored.count(n), 1u) << "observation " << n;
-    }
-  }
+  RestartAndExpectEverythingAfterItStored(StartAgent({}, "agent3.log"), "agent3.log", before);
   EXPECT_NE(ReadAll(dir_ + "/agent3.log").find("more than this spool knew of"), std::string::npos)
       << ReadAll(dir_ + "/agent3.log");
 }

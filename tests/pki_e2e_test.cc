@@ -24,6 +24,17 @@ int Tool(const std::vector<std::string>& argv, const std::string& dir, std::stri
   return rc;
 }
 
+// A certificate's serial as openssl prints it (upper-case hex), or "".
+std::string SerialOf(const std::string& cert, const std::string& dir) {
+  std::string out;
+  if (Tool({"/usr/bin/openssl", "x509", "-in", cert, "-noout", "-serial"}, dir, &out) != 0) {
+    return "";
+  }
+  out = out.substr(out.find('=') + 1);
+  out.erase(out.find_last_not_of("\n") + 1);
+  return out;
+}
+
 int Mode(const std::string& path) {
   struct stat st {};
   return stat(path.c_str(), &st) == 0 ? static_cast<int>(st.st_mode & 07777) : -1;
@@ -169,13 +180,7 @@ TEST(PkiE2eTest, ARevokedCertificateIsRefusedOnceTheCrlSaysSo) {
             0)
       << out;
   EXPECT_NE(out.find("verify OK"), std::string::npos) << out;
-  std::string serial;
-  ASSERT_EQ(
-      Tool({"/usr/bin/openssl", "x509", "-in", pki + "/agents/web-2.crt", "-noout", "-serial"}, dir,
-           &serial),
-      0);
-  serial = serial.substr(serial.find('=') + 1);
-  serial.erase(serial.find_last_not_of("\n") + 1);
+  const std::string serial = SerialOf(pki + "/agents/web-2.crt", dir);
   EXPECT_NE(out.find("Serial Number: " + serial), std::string::npos) << serial << "\n" << out;
 
   const std::string ready = dir + "/ready";
@@ -221,13 +226,7 @@ TEST(PkiE2eTest, ARevokedCertificateIsRefusedOnceTheCrlSaysSo) {
   ASSERT_TRUE(open_stream.Hello(testing_signals::Hello("", "inst-1")));
   uint64_t acked = 0;
   ASSERT_TRUE(open_stream.Send({testing_signals::Heartbeat(1, absl::Now())}, &acked));
-  std::string web3_serial;
-  ASSERT_EQ(
-      Tool({"/usr/bin/openssl", "x509", "-in", pki + "/agents/web-3.crt", "-noout", "-serial"}, dir,
-           &web3_serial),
-      0);
-  web3_serial = web3_serial.substr(web3_serial.find('=') + 1);
-  web3_serial.erase(web3_serial.find_last_not_of("\n") + 1);
+  const std::string web3_serial = SerialOf(pki + "/agents/web-3.crt", dir);
   ASSERT_EQ(Tool({ctl, "pki", "revoke", pki + "/agents/web-3.crt", "--pki-dir", pki}, dir, &out),
             0);
   daemon->Signal(SIGHUP);
