@@ -56,7 +56,7 @@ IngestMetrics::IngestMetrics(prometheus::Registry& registry)
                     .Add({}, kLatencyBuckets)),
       agents_connected_(prometheus::BuildGauge()
                             .Name("attest_ingest_agents_connected")
-                            .Help("Agent streams open now.")
+                            .Help("Agent streams open now that have said hello.")
                             .Register(registry)
                             .Add({})),
       clock_skewed_(prometheus::BuildGauge()
