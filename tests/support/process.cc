@@ -210,4 +210,13 @@ std::string FreshDir(const std::string& name) {
   return dir;
 }
 
+int64_t ResidentKib(pid_t pid) {
+  std::ifstream status(StrCat("/proc/", pid, "/status"));
+  std::string line;
+  while (std::getline(status, line)) {
+    if (line.rfind("VmRSS:", 0) == 0) return std::stoll(line.substr(6));
+  }
+  return -1;
+}
+
 }  // namespace attest::testing_support

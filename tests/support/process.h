@@ -50,6 +50,9 @@ std::string SourcePath(const std::string& relative);
 // The file's content ("" when it cannot be read): for logs in failure messages.
 std::string ReadAll(const std::string& path);
 
+// The resident memory of process `pid` in KiB (VmRSS), or -1.
+int64_t ResidentKib(pid_t pid);
+
 // Runs a command line tool to completion (up to 5 minutes) with its stdout
 // in `dir`/tool.out and stderr appended to `dir`/tool.log. Returns its exit
 // code (-1 when it could not run or timed out); `out` gets its stdout, and
