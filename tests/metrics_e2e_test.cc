@@ -69,8 +69,11 @@ TEST(MetricsE2eTest, ScrapePassesPromtoolAndMatchesTheReport) {
   auto report = Json::ParseReport(out);
   ASSERT_TRUE(report.ok()) << report.status();
 
-  // The figures are recomputed every 200 ms; wait for one that has seen
-  // the import (the refresh stamps when it ran).
+  // The figures are recomputed every 200 ms; wait for one that began after
+  // the import and the report were done (the refresh stamps when it ran).
+  // Six stale hosts alone is not enough: a refresh that ran while the
+  // import's last batches were being judged already counts six.
+  const double imported_at = static_cast<double>(absl::ToUnixMillis(absl::Now())) / 1000;
   std::map<std::string, double> samples;
   std::string scrape;
   const absl::Time deadline = absl::Now() + absl::Seconds(60);
@@ -79,7 +82,10 @@ TEST(MetricsE2eTest, ScrapePassesPromtoolAndMatchesTheReport) {
     ASSERT_TRUE(body.ok()) << body.status();
     scrape = *body;
     samples = Samples(scrape);
-    if (samples["attest_fleet_hosts{status=\"stale\"}"] == 6) break;
+    if (samples["attest_fleet_hosts{status=\"stale\"}"] == 6 &&
+        samples["attest_metrics_refreshed_timestamp_seconds"] > imported_at) {
+      break;
+    }
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
   EXPECT_EQ(samples["attest_fleet_hosts{status=\"stale\"}"], 6) << scrape;
