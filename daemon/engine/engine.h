@@ -157,6 +157,9 @@ class Engine {
   // engine_rejudge.cc
   absl::Status IndexNewEvidence(v1::EngineHost* host, int64_t* earliest);
   absl::Status Rejudge(const std::string& host, int64_t from);
+  // The judge facts at the start of `day`: the last record stored at or
+  // before it (Rejudge writes one only where they changed). False: none.
+  absl::StatusOr<bool> FactsAt(const std::string& host, uint32_t day, v1::JudgeFacts* facts);
   absl::Status ProcessHost(const std::string& host, int64_t from);
   absl::Status RebuildWindow(const v1::WindowDef& window, int sign, store::WriteBatch* batch);
   void MarkAll(int64_t from);

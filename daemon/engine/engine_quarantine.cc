@@ -9,9 +9,24 @@
 #include "daemon/engine/engine.h"
 #include "daemon/engine/engine_keys.h"
 #include "daemon/engine/scan.h"
+#include "daemon/store/keys.h"
 #include "spdlog/spdlog.h"
 
 namespace attest::engine {
+
+namespace {
+
+// True when `o` is dated before 2000 (a negative time sorts last) or more
+// than kMaxObservationLead after its evidence record was received.
+bool AheadOfReceipt(store::Store& store, const std::string& host, const v1::Observation& o) {
+  if (o.t() < kEarliestObservation) return true;
+  auto value = store.Get(store::Family::kEvidence, store::EvidenceKey(host, o.index()));
+  v1::EvidenceRecord r;
+  if (!value.ok() || !r.ParseFromString(*value)) return false;  // cannot tell: keep it
+  return o.t() > r.received_at().seconds() + absl::ToInt64Seconds(kMaxObservationLead);
+}
+
+}  // namespace
 
 absl::Status Engine::QuarantineUnjudgeable() {
   const int64_t latest =
@@ -23,40 +38,43 @@ absl::Status Engine::QuarantineUnjudgeable() {
     int64_t first_bad = 0;
     // Keys order t as an unsigned number: [0, 2000) sits first, and both
     // the future and negative times sit last. Two seeks find them all.
-    auto drop = [&](std::string_view begin, std::string_view end) {
-      return store_.Scan(
-          store::Family::kObservations, begin, end,
-          [&](std::string_view key, std::string_view value) {
-            v1::Observation o;
-            if (o.ParseFromArray(value.data(), static_cast<int>(value.size())) && found == 0) {
-              first_bad = o.t();
-            }
-            batch.Delete(store::Family::kObservations, std::string(key));
-            ++found;
-            return true;
-          });
+    // `ahead`: the range after now + lead. attestd's own clock may be behind
+    // (it started before time sync), so an observation there is left out
+    // only if it was also ahead of when its record was received, the rule
+    // indexing applies; the others are real evidence and stay.
+    auto drop = [&](std::string_view begin, std::string_view end, bool ahead) {
+      return store_.Scan(store::Family::kObservations, begin, end,
+                         [&](std::string_view key, std::string_view value) {
+                           v1::Observation o;
+                           if (!o.ParseFromArray(value.data(), static_cast<int>(value.size()))) {
+                             return true;
+                           }
+                           if (ahead && !AheadOfReceipt(store_, host, o)) return true;
+                           if (found++ == 0) first_bad = o.t();
+                           batch.Delete(store::Family::kObservations, std::string(key));
+                           return true;
+                         });
     };
     for (const auto& [prefix, key] :
          {std::pair{keys::ObservationPrefix(host), &keys::Observation},
           std::pair{keys::AccessChangePrefix(host), &keys::AccessChange}}) {
-      if (absl::Status s = drop(key(host, 0, 0), key(host, kEarliestObservation, 0)); !s.ok()) {
-        return s;
-      }
-      if (absl::Status s = drop(key(host, latest + 1, 0), store::PrefixEnd(prefix)); !s.ok()) {
-        return s;
-      }
+      absl::Status s = drop(key(host, 0, 0), key(host, kEarliestObservation, 0), false);
+      if (s.ok()) s = drop(key(host, latest + 1, 0), store::PrefixEnd(prefix), true);
+      if (!s.ok()) return s;
     }
     if (found == 0) continue;
     // Enrolment is the earliest observation left; judge the host again
     // from there, which also replaces any day records the bad ones made.
     int64_t enrolled = 0;
-    absl::Status s = store_.Scan(
-        store::Family::kObservations, keys::Observation(host, kEarliestObservation, 0),
-        keys::Observation(host, latest + 1, 0), [&](std::string_view, std::string_view value) {
-          v1::Observation o;
-          if (o.ParseFromArray(value.data(), static_cast<int>(value.size()))) enrolled = o.t();
-          return false;
-        });
+    absl::Status s =
+        store_.Scan(store::Family::kObservations, keys::Observation(host, kEarliestObservation, 0),
+                    store::PrefixEnd(keys::ObservationPrefix(host)),
+                    [&](std::string_view, std::string_view value) {
+                      v1::Observation o;
+                      if (o.ParseFromArray(value.data(), static_cast<int>(value.size())))
+                        enrolled = o.t();
+                      return false;
+                    });
     if (!s.ok()) return s;
     eh.set_quarantined(eh.quarantined() + found);
     eh.set_enrolled(enrolled);

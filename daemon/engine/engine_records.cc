@@ -79,14 +79,10 @@ absl::Status Engine::LoadState() {
         keys::HostDayFrom(host, view.day + 1),
         [&](v1::HostDay&& d) { view.day_records.push_back(std::move(d)); });
     if (!s.ok()) return s;
-    auto facts = store_.Get(store::Family::kFacts, keys::Facts(host, view.day + 1));
-    if (facts.ok()) {
-      v1::JudgeFacts f;
-      if (!f.ParseFromString(*facts)) return absl::DataLossError("judge facts are corrupt");
-      view.patch = std::move(*f.mutable_patch());
-    } else if (!absl::IsNotFound(facts.status())) {
-      return facts.status();
-    }
+    v1::JudgeFacts f;
+    absl::StatusOr<bool> found = FactsAt(host, view.day + 1, &f);
+    if (!found.ok()) return found.status();
+    if (*found) view.patch = std::move(*f.mutable_patch());
   }
   // Hosts with evidence the engine has never seen.
   s = store_.Scan(store::Family::kHosts, "", "", [&](std::string_view key, std::string_view) {

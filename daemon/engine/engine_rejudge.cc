@@ -169,6 +169,14 @@ absl::Status Engine::ProcessHost(const std::string& host, int64_t from) {
   return Rejudge(host, from);
 }
 
+absl::StatusOr<bool> Engine::FactsAt(const std::string& host, uint32_t day, v1::JudgeFacts* facts) {
+  auto last = store_.Last(store::Family::kFacts, keys::Facts(host, 0), keys::Facts(host, day + 1));
+  if (absl::IsNotFound(last.status())) return false;
+  if (!last.ok()) return last.status();
+  if (!facts->ParseFromString(last->second)) return absl::DataLossError("judge facts are corrupt");
+  return true;
+}
+
 absl::Status Engine::Rejudge(const std::string& host, int64_t from) {
   v1::EngineHost& eh = state_.hosts[host];
   const uint32_t today = DayOf(absl::ToUnixSeconds(clock_.Now()));
@@ -176,12 +184,9 @@ absl::Status Engine::Rejudge(const std::string& host, int64_t from) {
   uint32_t first_day = DayOf(from);
   v1::JudgeFacts facts;
   if (first_day > DayOf(eh.enrolled())) {
-    auto value = store_.Get(store::Family::kFacts, keys::Facts(host, first_day));
-    if (value.ok()) {
-      if (!facts.ParseFromString(*value)) return absl::DataLossError("judge facts are corrupt");
-    } else {
-      first_day = DayOf(eh.enrolled());  // no facts for that day: from the start
-    }
+    absl::StatusOr<bool> found = FactsAt(host, first_day, &facts);
+    if (!found.ok()) return found.status();
+    if (!*found) first_day = DayOf(eh.enrolled());  // never judged that far: from the start
   }
   const Seconds begin = static_cast<Seconds>(first_day) * kDaySeconds;
 
@@ -238,15 +243,27 @@ absl::Status Engine::Rejudge(const std::string& host, int64_t from) {
   }
 
   store::WriteBatch batch;
-  // Facts at the start of each following day.
+  // Facts at the start of each following day where they changed (FactsAt
+  // reads the last one at or before a day): one copy per day with evidence,
+  // never one per day of the span, which a host chooses.
   {
+    s = store_.Scan(store::Family::kFacts, keys::Facts(host, first_day + 1),
+                    store::PrefixEnd(keys::Str(host)), [&](std::string_view key, std::string_view) {
+                      batch.Delete(store::Family::kFacts, std::string(key));
+                      return true;
+                    });
+    if (!s.ok()) return s;
     size_t i = 0;
     for (uint32_t day = first_day + 1; day <= last_day + 1; ++day) {
       const Seconds day_start = static_cast<Seconds>(day) * kDaySeconds;
+      bool changed = false;
       while (i < observations.size() && observations[i].t() < day_start) {
         AdvanceFacts(&facts, observations[i++]);
+        changed = true;
       }
-      batch.Put(store::Family::kFacts, keys::Facts(host, day), facts.SerializeAsString());
+      if (changed) {
+        batch.Put(store::Family::kFacts, keys::Facts(host, day), facts.SerializeAsString());
+      }
     }
   }
 

@@ -388,21 +388,21 @@ TEST(EngineTest, AnIndexedObservationFromTheFutureIsQuarantinedAtStart) {
   w.Stop();
   const int64_t future = kEnd + 30 * kDay;
   v1::Observation bad;
-  bad.set_index(99);
+  bad.set_index(2);  // the record of heartbeat 1, received at the world's clock
   bad.set_t(future);
   bad.set_any(true);
   store::WriteBatch batch;
-  batch.Put(store::Family::kObservations, keys::Observation("h1", future, 99),
+  batch.Put(store::Family::kObservations, keys::Observation("h1", future, 2),
             bad.SerializeAsString());
   v1::Observation year1 = bad;
   year1.set_t(-62135596800);
-  batch.Put(store::Family::kObservations, keys::Observation("h1", year1.t(), 98),
+  batch.Put(store::Family::kObservations, keys::Observation("h1", year1.t(), 3),
             year1.SerializeAsString());
   ASSERT_TRUE(w.store().Write(batch, {}).ok());
   w.Start();
   w.engine().Sync();
   EXPECT_FALSE(
-      w.store().Get(store::Family::kObservations, keys::Observation("h1", future, 99)).ok());
+      w.store().Get(store::Family::kObservations, keys::Observation("h1", future, 2)).ok());
   auto eh = w.store().Get(store::Family::kEngineHosts, "h1");
   ASSERT_TRUE(eh.ok());
   v1::EngineHost host;
@@ -417,6 +417,35 @@ TEST(EngineTest, AnIndexedObservationFromTheFutureIsQuarantinedAtStart) {
   w.engine().Sync();
   ASSERT_TRUE(host.ParseFromString(*w.store().Get(store::Family::kEngineHosts, "h1")));
   EXPECT_EQ(host.quarantined(), 2u);
+}
+
+// A host that backdates one large patch state to 2000 makes the engine
+// judge ~9,800 days. The judge facts (the pending list included) are kept
+// only for days where they changed, so that costs one copy, not one per day:
+// a 20,000-package list stored daily was ~40 GB in one write batch.
+TEST(EngineTest, ABackdatedObservationCostsFactsPerDayWithEvidenceNotPerDayOfTheSpan) {
+  World w;
+  Records records;
+  v1::ImportRecord* patch = records.Add();
+  patch->set_host("h1");
+  patch->set_line(1);
+  *patch->mutable_signal() = testing_signals::Patch(1, absl::FromUnixSeconds(946771200));
+  for (int i = 0; i < 2000; ++i) {
+    auto* u = patch->mutable_signal()->mutable_patch()->add_pending();
+    u->set_package(StrCat("pkg-", i));
+    u->set_candidate_version("2");
+    u->set_security(true);
+  }
+  v1::ImportRecord* beat = records.Add();
+  beat->set_host("h1");
+  beat->set_line(2);
+  *beat->mutable_signal() = testing_signals::Heartbeat(2, absl::FromUnixSeconds(kEnd));
+  w.Import(records);
+  const auto views = w.Views();  // judges everything
+  ASSERT_EQ(views.count("h1"), 1u);
+  const auto facts = w.Dump(store::Family::kFacts, keys::Str("h1"));
+  EXPECT_LE(facts.size(), 2u);  // the day after the patch, the day after the heartbeat
+  EXPECT_GE(w.Dump(store::Family::kTimeline, keys::Str("h1")).size(), 9000u);  // judged, all of it
 }
 
 }  // namespace

@@ -27,6 +27,19 @@ absl::Status MemoryStore::Write(const WriteBatch& batch, WriteOptions options) {
   return absl::OkStatus();
 }
 
+absl::StatusOr<std::pair<std::string, std::string>> MemoryStore::Last(Family f,
+                                                                      std::string_view begin,
+                                                                      std::string_view end) {
+  std::lock_guard lock(mu_);
+  if (closed_) return absl::FailedPreconditionError("store is closed");
+  const auto& m = data_[static_cast<int>(f)];
+  auto it = m.lower_bound(end);
+  if (it == m.begin()) return absl::NotFoundError("no key in the range");
+  --it;
+  if (std::string_view(it->first) < begin) return absl::NotFoundError("no key in the range");
+  return *it;
+}
+
 absl::Status MemoryStore::Scan(Family f, std::string_view begin, std::string_view end,
                                const ScanVisitor& visit) {
   // Copies a chunk at a time, so that the visitor may call back into the

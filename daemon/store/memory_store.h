@@ -15,6 +15,8 @@ class MemoryStore : public Store {
  public:
   absl::StatusOr<std::string> Get(Family f, std::string_view key) override;
   absl::Status Write(const WriteBatch& batch, WriteOptions options) override;
+  absl::StatusOr<std::pair<std::string, std::string>> Last(Family f, std::string_view begin,
+                                                           std::string_view end) override;
   absl::Status Scan(Family f, std::string_view begin, std::string_view end,
                     const ScanVisitor& visit) override;
   absl::StatusOr<StoreStats> Stats() override;

@@ -105,6 +105,23 @@ class RocksDbStore : public Store {
     return FromRocks(it->status(), "scan");
   }
 
+  absl::StatusOr<std::pair<std::string, std::string>> Last(Family f, std::string_view begin,
+                                                           std::string_view end) override {
+    std::shared_lock lock(mu_);
+    if (!db_) return absl::FailedPreconditionError("store is closed");
+    rocksdb::ReadOptions ro;
+    rocksdb::Slice lower(begin.data(), begin.size());
+    ro.iterate_lower_bound = &lower;
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, Handle(f)));
+    it->SeekForPrev(rocksdb::Slice(end.data(), end.size()));  // the last key <= end
+    if (it->Valid() && it->key() == rocksdb::Slice(end.data(), end.size())) it->Prev();
+    if (!it->Valid()) {
+      if (absl::Status s = FromRocks(it->status(), "seek"); !s.ok()) return s;
+      return absl::NotFoundError("no key in the range");
+    }
+    return std::pair<std::string, std::string>(it->key().ToString(), it->value().ToString());
+  }
+
   absl::StatusOr<StoreStats> Stats() override {
     std::shared_lock lock(mu_);
     if (!db_) return absl::FailedPreconditionError("store is closed");

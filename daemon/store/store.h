@@ -108,6 +108,10 @@ class Store {
   // Visits keys in [begin, end) in order; an empty `end` means "to the end".
   [[nodiscard]] virtual absl::Status Scan(Family f, std::string_view begin, std::string_view end,
                                           const ScanVisitor& visit) = 0;
+  // The last key in [begin, end) (`end` not empty) and its value; NotFound
+  // when there is none. One seek, whatever the range holds.
+  [[nodiscard]] virtual absl::StatusOr<std::pair<std::string, std::string>> Last(
+      Family f, std::string_view begin, std::string_view end) = 0;
   [[nodiscard]] virtual absl::StatusOr<StoreStats> Stats() = 0;
   // Makes everything written so far durable and releases the database.
   // Further calls fail with FailedPrecondition.

@@ -105,6 +105,23 @@ TEST_P(StoreContractTest, ScanStopsWhenVisitorSaysSoAndHonoursEnd) {
   EXPECT_EQ(keys, (std::vector<std::string>{"c", "d", "e"}));
 }
 
+TEST_P(StoreContractTest, LastFindsTheLastKeyBeforeTheEndAndNotBeforeTheBegin) {
+  WriteBatch b;
+  for (const char* k : {"a", "c", "e", "g"}) b.Put(Family::kMeta, k, std::string("v") + k);
+  b.Put(Family::kFacts, "d", "other family");
+  ASSERT_TRUE(store_->Write(b, {}).ok());
+  auto last = store_->Last(Family::kMeta, "b", "f");
+  ASSERT_TRUE(last.ok()) << last.status();
+  EXPECT_EQ(last->first, "e");
+  EXPECT_EQ(last->second, "ve");
+  EXPECT_EQ(store_->Last(Family::kMeta, "b", "e")->first, "c");  // end excluded
+  EXPECT_EQ(store_->Last(Family::kMeta, "a", "b")->first, "a");  // begin included
+  EXPECT_EQ(store_->Last(Family::kMeta, "a", "z")->first, "g");
+  EXPECT_TRUE(absl::IsNotFound(store_->Last(Family::kMeta, "h", "z").status()));
+  EXPECT_TRUE(absl::IsNotFound(store_->Last(Family::kMeta, "d", "e").status()));
+  EXPECT_TRUE(absl::IsNotFound(store_->Last(Family::kMeta, "", "a").status()));
+}
+
 TEST_P(StoreContractTest, BinaryKeysAndValuesSurvive) {
   std::string key("\x00\xff\x01", 3);
   std::string value("\x00\x00zero\xff", 7);
