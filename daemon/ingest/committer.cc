@@ -42,6 +42,17 @@ void AppendRecord(v1::EvidenceRecord record, v1::HostState& state, store::WriteB
             record.SerializeAsString());
 }
 
+// Drops the fields of a hello (and of its timestamps) that this attestd
+// does not know. Map entries keep none: their parser drops them.
+void DiscardUnknownHelloFields(v1::Hello* hello) {
+  auto clear = [](google::protobuf::Message* m) {
+    m->GetReflection()->MutableUnknownFields(m)->Clear();
+  };
+  clear(hello);
+  if (hello->has_sent_at()) clear(hello->mutable_sent_at());
+  if (hello->has_agent_clock()) clear(hello->mutable_agent_clock());
+}
+
 // Seqs are at most 2^53 - 1, but one host may start many instances: a total
 // of missing signals stops at the largest value instead of wrapping.
 uint64_t SaturatingAdd(uint64_t a, uint64_t b) { return a > UINT64_MAX - b ? UINT64_MAX : a + b; }
@@ -251,8 +262,10 @@ void Committer::CommitGroup(std::vector<CommitRequest>& group) {
       *record.mutable_hello() = req.hello;
       record.mutable_hello()->clear_host_id();  // the record's host field is the identity
       // Fields this attestd does not know are not in the record's canonical
-      // (hashed) form, so they are not kept either.
-      record.mutable_hello()->DiscardUnknownFields();
+      // (hashed) form, so they are not kept either. By hand: the reflective
+      // DiscardUnknownFields rebuilds the labels map's repeated view, and
+      // with Debian's libprotobuf that crashed under ThreadSanitizer.
+      DiscardUnknownHelloFields(record.mutable_hello());
       AppendRecord(std::move(record), state, batch);
       state.set_instance_id(instance);
       state.set_agent_version(req.hello.agent_version());
