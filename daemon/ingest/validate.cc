@@ -103,7 +103,8 @@ absl::Status ValidatePatch(const v1::PatchState& p, const Limits& l) {
   return absl::OkStatus();
 }
 
-absl::Status ValidateLogShipping(const v1::LogShippingState& s, absl::Time now, const Limits& l) {
+absl::Status ValidateLogShipping(const v1::LogShippingState& s, absl::Time now,
+                                 absl::Time observed_at, const Limits& l) {
   if (s.probe() == v1::SHIPPER_PROBE_UNSPECIFIED || !v1::ShipperProbe_IsValid(s.probe())) {
     return Invalid("log_shipping.probe", "UNSPECIFIED or unknown");
   }
@@ -113,6 +114,17 @@ absl::Status ValidateLogShipping(const v1::LogShippingState& s, absl::Time now, 
   if (s.has_last_delivery()) {
     ATTEST_RETURN_IF_ERROR(
         CheckReportedTime("log_shipping.last_delivery", s.last_delivery(), now, l));
+    // A delivery the shipper made after the observation was taken is a
+    // claim about the future of that observation: it would make a
+    // backdated state look fresh.
+    if (FromProto(s.last_delivery()) > observed_at + l.max_future_skew) {
+      return Invalid("log_shipping.last_delivery",
+                     attest::StrCat("more than ", absl::FormatDuration(l.max_future_skew),
+                                    " after the signal's observed_at"));
+    }
+  }
+  if (s.backlog() > kMaxSeq) {
+    return Invalid("log_shipping.backlog", "must be at most 2^53 - 1 (exact in JSON)");
   }
   return absl::OkStatus();
 }
@@ -179,7 +191,7 @@ absl::Status ValidateKind(const v1::Signal& s, absl::Time now, const Limits& l) 
     case v1::Signal::kPatch:
       return ValidatePatch(s.patch(), l);
     case v1::Signal::kLogShipping:
-      return ValidateLogShipping(s.log_shipping(), now, l);
+      return ValidateLogShipping(s.log_shipping(), now, FromProto(s.observed_at()), l);
     case v1::Signal::kAccessChange:
       return ValidateAccessChange(s.access_change(), l);
     case v1::Signal::kAccessSnapshot:

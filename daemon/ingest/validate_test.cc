@@ -338,5 +338,26 @@ TEST(ValidateTest, SeqsStopAtTwoToTheFiftyThirdMinusOne) {
   }
 }
 
+TEST(ValidateTest, ALastDeliveryAfterItsObservationOrAnInexactBacklogIsRefused) {
+  auto log = [](absl::Time observed, absl::Time delivered, uint64_t backlog) {
+    v1::Signal s = ts::Heartbeat(1, observed);
+    auto* l = s.mutable_log_shipping();
+    l->set_shipper("rsyslog");
+    l->set_probe(v1::SHIPPER_PROBE_RSYSLOG_IMPSTATS);
+    *l->mutable_last_delivery() = ToProto(delivered);
+    l->set_backlog(backlog);
+    return ValidateBatch(BatchOf({s}), kNow, {});
+  };
+  const absl::Time day_ago = kNow - absl::Hours(24);
+  EXPECT_TRUE(log(day_ago, day_ago + absl::Minutes(5), kMaxSeq).ok());
+  absl::Status s = log(day_ago, kNow, 0);  // a backdated state claiming a fresh delivery
+  EXPECT_NE(s.message().find("log_shipping.last_delivery: more than 5m after the signal's"),
+            std::string::npos)
+      << s;
+  s = log(kNow, kNow, kMaxSeq + 1);
+  EXPECT_NE(s.message().find("log_shipping.backlog: must be at most 2^53 - 1"), std::string::npos)
+      << s;
+}
+
 }  // namespace
 }  // namespace attest::ingest
