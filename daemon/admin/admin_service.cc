@@ -216,11 +216,8 @@ std::function<absl::Status()> AdminService::StillAllowedFor(
     grpc::CallbackServerContext* context) const {
   const ingest::Revocations* revocations = options_.revocations;
   if (options_.insecure || revocations == nullptr) return [] { return absl::OkStatus(); };
-  std::string serial;
-  if (const grpc::AuthContext* auth = context->auth_context().get(); auth != nullptr) {
-    auto pems = auth->FindPropertyValues(GRPC_X509_PEM_CERT_PROPERTY_NAME);
-    if (!pems.empty()) serial = ingest::CertificateSerial({pems[0].data(), pems[0].size()});
-  }
+  auto peer = ingest::IdentityFromAuthContext(context->auth_context().get(), options_.trust_domain);
+  const std::string serial = peer.ok() ? peer->serial : "";
   return [revocations, serial] { return revocations->CheckSerial(serial); };
 }
 

@@ -360,21 +360,14 @@ AgentService::~AgentService() {
 std::optional<absl::Status> AgentService::Admit(grpc::CallbackServerContext* context,
                                                 AgentStream* stream) {
   if (options_.insecure) return std::nullopt;  // the host comes with the hello
-  const grpc::AuthContext* auth = context->auth_context().get();
-  std::vector<grpc::string_ref> pems;
-  if (auth != nullptr) pems = auth->FindPropertyValues(GRPC_X509_PEM_CERT_PROPERTY_NAME);
-  if (pems.empty()) return absl::UnauthenticatedError("no client certificate");
-  const std::string_view pem(pems[0].data(), pems[0].size());
-  stream->serial = CertificateSerial(pem);
-  if (options_.revocations != nullptr) {
-    if (absl::Status s = options_.revocations->CheckSerial(stream->serial); !s.ok()) return s;
-  }
-  absl::StatusOr<PeerIdentity> peer = IdentityFromCertificate(pem, options_.trust_domain);
+  absl::StatusOr<PeerIdentity> peer = IdentityFromAuthContext(
+      context->auth_context().get(), options_.trust_domain, options_.revocations);
   if (!peer.ok()) return peer.status();
   if (peer->role != Role::kHost) {
     return absl::PermissionDeniedError(attest::StrCat(
         "a certificate of role ", RoleName(peer->role), " cannot stream agent signals"));
   }
+  stream->serial = peer->serial;
   stream->identity = peer->name;
   return std::nullopt;
 }

@@ -103,10 +103,13 @@ absl::StatusOr<PeerIdentity> IdentityFromAuthContext(const grpc::AuthContext* au
   auto pems = auth->FindPropertyValues(GRPC_X509_PEM_CERT_PROPERTY_NAME);
   if (pems.empty()) return absl::UnauthenticatedError("no client certificate");
   const std::string_view pem(pems[0].data(), pems[0].size());
+  const std::string serial = CertificateSerial(pem);
   if (revoked != nullptr) {
-    if (absl::Status s = revoked->Check(pem); !s.ok()) return s;
+    if (absl::Status s = revoked->CheckSerial(serial); !s.ok()) return s;
   }
-  return IdentityFromCertificate(pem, trust_domain);
+  absl::StatusOr<PeerIdentity> peer = IdentityFromCertificate(pem, trust_domain);
+  if (peer.ok()) peer->serial = serial;
+  return peer;
 }
 
 }  // namespace attest::ingest

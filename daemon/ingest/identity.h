@@ -22,6 +22,9 @@ enum class Role { kHost, kAdmin, kAuditor };
 struct PeerIdentity {
   Role role;
   std::string name;  // host id for kHost, person or service name otherwise
+  // The certificate's serial as CRLs name it (upper-case hex), so that a
+  // long-lived stream can be checked again when the revocation list changes.
+  std::string serial;
 };
 
 std::string_view RoleName(Role role);

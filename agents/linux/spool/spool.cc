@@ -350,9 +350,10 @@ absl::Status Spool::RenumberPastLocked(uint64_t floor) {
   if (absl::Status s = StartSegmentLocked(next_seq_); !s.ok()) return s;
   for (auto& signal : pending_) mine.push_back(std::move(signal));
   pending_ = std::move(mine);
-  const bool fsync = options_.fsync;
   if (absl::Status s = WritePendingLocked(); !s.ok()) return s;
-  if (!fsync && fdatasync(active_fd_) != 0) return Errno("sync", segments_.back().path);
+  // WritePendingLocked syncs only with --spool-fsync; the copies must be on
+  // disk before the originals go, whatever the setting.
+  if (!options_.fsync && fdatasync(active_fd_) != 0) return Errno("sync", segments_.back().path);
   for (const Segment& seg : old) unlink(seg.path.c_str());
   SyncDir(options_.dir);
   ++renumbered_;
