@@ -51,6 +51,15 @@ std::string_view TrimWhitespace(std::string_view s);
 
 // Lowercase hex of raw bytes.
 std::string HexEncode(std::string_view bytes);
+// Lowercase hex -> bytes; false (out unspecified) for anything else,
+// uppercase digits included.
+bool HexDecode(std::string_view hex, std::string* out);
+
+// Standard base64 (RFC 4648 section 4) with padding.
+std::string Base64Encode(std::string_view bytes);
+// Strict inverse of Base64Encode: the standard alphabet, padding required,
+// unused bits zero, nothing else (no whitespace). False otherwise.
+bool Base64Decode(std::string_view text, std::string* out);
 
 // A std::string_view of an absl::string_view (e.g. absl::Status::message()).
 inline std::string_view View(absl::string_view s) { return std::string_view(s.data(), s.size()); }

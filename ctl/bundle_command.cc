@@ -7,7 +7,9 @@
 #include "common/files.h"
 #include "ctl/bundle.h"
 #include "ctl/client.h"
+#include "daemon/evidence/chain.h"
 #include "daemon/evidence/checkpoint.h"
+#include "daemon/evidence/ledger_json.h"
 #include "spdlog/spdlog.h"
 
 namespace attest::ctl {
@@ -83,14 +85,66 @@ int VerifyCmd(const std::vector<std::string>& args, const std::string& pubkey_pa
   return kExitOk;
 }
 
-int SigningKeyCmd(Stub& admin) {
+int SigningKeyCmd(Stub& admin, bool vkey) {
   grpc::ClientContext ctx;
   ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
   v1::GetSigningKeyRequest req;
   v1::SigningKey key;
   grpc::Status s = admin.GetSigningKey(&ctx, req, &key);
   if (!s.ok()) return Fail("signing-key", s);
-  fputs(key.public_key_pem().c_str(), stdout);
+  if (vkey) {
+    printf("%s\n", key.verifier_key().c_str());
+  } else {
+    fputs(key.public_key_pem().c_str(), stdout);
+  }
+  return kExitOk;
+}
+
+int LedgerCmd(Stub& admin) {
+  std::string prev = evidence::GenesisHash();
+  uint64_t next = 1;
+  for (;;) {
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(60));
+    v1::ListLedgerRequest req;
+    req.set_from_index(next);
+    v1::ListLedgerResponse page;
+    grpc::Status s = admin.ListLedger(&ctx, req, &page);
+    if (!s.ok()) return Fail("ledger", s);
+    if (page.entries().empty()) return kExitOk;
+    for (const v1::LedgerEntry& e : page.entries()) {
+      if (e.index() != next || e.prev_hash() != prev ||
+          evidence::LedgerHash(prev, e) != e.hash()) {
+        fflush(stdout);
+        fprintf(stderr, "attestctl: ledger entry %llu does not link to the one before\n",
+                static_cast<unsigned long long>(next));
+        return kExitFindings;
+      }
+      printf("%s\n", evidence::CanonicalLedgerEntry(e, /*with_links=*/true).c_str());
+      prev = e.hash();
+      ++next;
+    }
+  }
+}
+
+int CheckpointCmd(Stub& admin, int64_t sequence) {
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(60));
+  v1::ListCheckpointsRequest req;
+  v1::ListCheckpointsResponse list;
+  grpc::Status s = admin.ListCheckpoints(&ctx, req, &list);
+  if (!s.ok()) return Fail("checkpoint", s);
+  const v1::Checkpoint* found = nullptr;
+  for (const v1::Checkpoint& c : list.checkpoints()) {
+    if (sequence == 0 || c.sequence() == static_cast<uint64_t>(sequence)) found = &c;
+  }
+  if (found == nullptr || found->note().empty()) {
+    fprintf(stderr, "attestctl: checkpoint: %s\n",
+            found == nullptr ? "no such checkpoint"
+                             : "that checkpoint was made before checkpoints were signed notes");
+    return kExitFindings;
+  }
+  fputs(found->note().c_str(), stdout);
   return kExitOk;
 }
 

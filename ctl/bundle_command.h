@@ -1,4 +1,4 @@
-// attestctl export, verify and signing-key (ctl/bundle.h does the work).
+// attestctl export, verify, signing-key, ledger and checkpoint (ctl/bundle.h does the work).
 #ifndef ATTEST_CTL_BUNDLE_COMMAND_H_
 #define ATTEST_CTL_BUNDLE_COMMAND_H_
 
@@ -13,7 +13,14 @@ int ExportCmd(Stub& admin, const CommandFlags& f);
 // args: {"verify", BUNDLE}; exit 0 verified, 1 it does not verify, 2 usage.
 int VerifyCmd(const std::vector<std::string>& args, const std::string& pubkey_path,
               const std::string& scratch_dir, int64_t memory_mib);
-int SigningKeyCmd(Stub& admin);
+// vkey: print the C2SP verifier key instead of the PEM.
+int SigningKeyCmd(Stub& admin, bool vkey);
+// The decision ledger as JSON Lines (ledger.jsonl), its links checked as it
+// is read: exit 1 when they do not hold.
+int LedgerCmd(Stub& admin);
+// The signed note of checkpoint `sequence` (0: the latest), with every
+// cosignature attestd holds: what an auditor keeps for --known-checkpoint.
+int CheckpointCmd(Stub& admin, int64_t sequence);
 
 }  // namespace attest::ctl
 

@@ -3,32 +3,12 @@
 #include <thread>
 
 #include "common/json.h"
+#include "common/strings.h"
 #include "ctl/bundle_replay.h"
 #include "daemon/evidence/chain.h"
 #include "daemon/evidence/record_json.h"
 
 namespace attest::ctl {
-namespace {
-
-int HexDigit(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  return -1;
-}
-
-// Lower-case hex -> bytes; false when it is not that.
-bool FromHex(std::string_view hex, std::string* out) {
-  if (hex.size() % 2 != 0) return false;
-  out->resize(hex.size() / 2);
-  for (size_t i = 0; i < out->size(); ++i) {
-    const int hi = HexDigit(hex[2 * i]), lo = HexDigit(hex[2 * i + 1]);
-    if (hi < 0 || lo < 0) return false;
-    (*out)[i] = static_cast<char>(hi * 16 + lo);
-  }
-  return true;
-}
-
-}  // namespace
 
 CheckedLine CheckLine(std::string_view text) {
   CheckedLine c;
@@ -49,14 +29,14 @@ CheckedLine CheckLine(std::string_view text) {
   }
   c.host = host->as_string();
   c.index = *index->as_uint();
-  if (!FromHex(prev->as_string(), &c.claimed_prev)) c.claimed_prev.clear();
+  if (!HexDecode(prev->as_string(), &c.claimed_prev)) c.claimed_prev.clear();
   auto record = RecordFromInterchange(*j);
   if (!record.ok()) {
     c.error = std::string(record.status().message());
     return c;
   }
   std::string claimed_hash;
-  if (!FromHex(hash->as_string(), &claimed_hash)) {
+  if (!HexDecode(hash->as_string(), &claimed_hash)) {
     c.error = "hash is not hex";
     return c;
   }

@@ -48,7 +48,9 @@ constexpr char kCommands[] =
     "                        write a realistic fleet history (no daemon needed)\n"
     "  export --window ID --out BUNDLE.tar   evidence bundle: chains up to a signed checkpoint\n"
     "  verify BUNDLE.tar [--pubkey K.pem]    check a bundle offline (no daemon needed)\n"
-    "  signing-key           print attestd's checkpoint public key (PEM)\n"
+    "  signing-key [--vkey]  print attestd's checkpoint public key (PEM, or C2SP vkey)\n"
+    "  checkpoint [--sequence N]  a checkpoint as a signed note, with its cosignatures\n"
+    "  ledger                every decision, as the hash-chained ledger (JSON Lines)\n"
     "  pki init [--pki-dir D] [--trust-domain TD] [--dns NAME] [--ip ADDR]\n"
     "                        create a CA and attestd's server certificate\n"
     "  pki issue-agent HOST | issue-admin NAME | issue-auditor NAME | issue-server NAME\n"
@@ -131,7 +133,20 @@ const std::map<std::string, CommandHelp>& CommandHelps() {
         "bad record.",
         {"pubkey", "scratch-dir", "memory-mib"},
         false}},
-      {"signing-key", {"signing-key\n\nattestd's checkpoint public key (PEM).", {}}},
+      {"signing-key",
+       {"signing-key [--vkey]\n\nattestd's checkpoint public key: PEM, or with --vkey the "
+        "C2SP verifier key (<origin>+<key id>+<key>) witnesses are configured with.",
+        {"vkey"}}},
+      {"checkpoint",
+       {"checkpoint [--sequence N]\n\nCheckpoint N (default: the latest) as a C2SP signed "
+        "note with every cosignature attestd holds. Keep it: verify --known-checkpoint "
+        "checks later bundles against it.",
+        {"sequence"}}},
+      {"ledger",
+       {"ledger\n\nEvery decision (policy versions, windows, approvals, exceptions, "
+        "decommissions, samples) as the hash-chained ledger, JSON Lines; exit 1 when "
+        "its links do not hold.",
+        {}}},
       {"pki",
        {"pki init | issue-agent HOST | issue-admin NAME | issue-auditor NAME | "
         "issue-server NAME | revoke CERT.crt\n\nA development CA and certificates with the "
@@ -236,6 +251,10 @@ int Main(int argc, char** argv) {
   flags.String("effectiveness", &f.effectiveness, "windows create: threshold (fraction)");
   flags.String("coverage", &f.coverage, "windows create: threshold (fraction)");
   flags.String("max-deviation", &f.max_deviation, "windows create: longest tolerated deviation");
+  bool vkey = false;
+  flags.Bool("vkey", &vkey, "signing-key: print the C2SP verifier key instead of the PEM");
+  int64_t sequence = 0;
+  flags.Int("sequence", &sequence, "checkpoint: its sequence number (default: the latest)");
   std::string pubkey;
   flags.String("pubkey", &pubkey, "verify: the trusted checkpoint public key (PEM file)");
   std::string scratch_dir;
@@ -328,6 +347,7 @@ int Main(int argc, char** argv) {
     return kExitUsage;
   }
   if ((command == "status" || command == "signing-key" || command == "sample" ||
+       command == "ledger" || command == "checkpoint" ||
        command == "samples" || command == "timeline" || command == "export" ||
        command == "report" || command == "approve") &&
       args.size() != 1) {
@@ -385,7 +405,9 @@ int Main(int argc, char** argv) {
   if (command == "sample") return SampleCmd(*admin, f);
   if (command == "samples") return SamplesCmd(*admin, f);
   if (command == "export") return ExportCmd(*admin, f);
-  if (command == "signing-key") return SigningKeyCmd(*admin);
+  if (command == "signing-key") return SigningKeyCmd(*admin, vkey);
+  if (command == "ledger") return LedgerCmd(*admin);
+  if (command == "checkpoint") return CheckpointCmd(*admin, sequence);
   return TimelineCmd(*admin, f);
 }
 

@@ -6,6 +6,8 @@
 #include "common/net.h"
 #include "common/strings.h"
 #include "common/time_util.h"
+#include "daemon/admin/witnessing.h"
+#include "daemon/evidence/note.h"
 
 namespace attest::daemon {
 namespace {
@@ -75,6 +77,18 @@ absl::StatusOr<ParsedArgs> ParseArgs(int argc, char** argv) {
   flags.String("alert-evaluate", &c.alert_evaluate, "how often per-host events are evaluated");
   flags.String("alertmanager-resend", &c.alertmanager_resend,
                "how often active events are re-sent to Alertmanager");
+  flags.String("log-origin", &c.log_origin,
+               "the name of attestd's checkpoint log: each checkpoint's first line and the key\n"
+               "name of its signature (default attestd/<signing key id>); witnesses know the log\n"
+               "by it, so set it once");
+  flags.Repeated("witness", &c.witnesses,
+                 "a witness of the checkpoint log: URL,VKEY (its add-checkpoint endpoint's\n"
+                 "prefix and the key attest-witness init printed); repeatable");
+  flags.String("witness-ca", &c.witness_ca,
+               "for https witnesses: CA certificates (PEM) to verify them with (default: the\n"
+               "system's trust store)");
+  flags.String("witness-retry-max", &c.witness_retry_max,
+               "longest wait between retries of a witness that is down or refused");
   flags.Bool("print-default-policy", &parsed.print_default_policy,
              "print the built-in policy (used when no --policy was ever given) and exit");
   if (absl::Status s = flags.ParseWithConfig(argc, argv, &config_file); !s.ok()) return s;
@@ -134,6 +148,19 @@ absl::StatusOr<ParsedArgs> ParseArgs(int argc, char** argv) {
   if (auto d = ParseHumanDuration(c.max_evidence_age); !d.ok() || *d < absl::ZeroDuration()) {
     return absl::InvalidArgumentError(
         "--max-evidence-age: a duration, e.g. 400d, or 0s for no limit");
+  }
+  if (!c.log_origin.empty() && !evidence::note::ValidKeyName(c.log_origin)) {
+    return absl::InvalidArgumentError(
+        "--log-origin: a name without spaces, \"+\" or control characters, e.g. "
+        "attest.example.com/prod");
+  }
+  for (const std::string& w : c.witnesses) {
+    if (auto t = admin::ParseWitnessTarget(w); !t.ok()) {
+      return absl::InvalidArgumentError(StrCat("--witness ", w, ": ", t.status().message()));
+    }
+  }
+  if (auto d = ParseHumanDuration(c.witness_retry_max); !d.ok() || *d <= absl::ZeroDuration()) {
+    return absl::InvalidArgumentError("--witness-retry-max: a positive duration, e.g. 5m");
   }
   if (c.max_streams_per_host < 1) {
     return absl::InvalidArgumentError("--max-streams-per-host must be >= 1");

@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 
@@ -54,6 +55,15 @@ struct Config {
   std::string alertmanager_cert;
   std::string alertmanager_key;
   std::string alert_evaluate = "30s";
+  // The name of attestd's log of checkpoints: the first line of each C2SP
+  // checkpoint and the key name of attestd's signature ("": attestd/<key id>).
+  std::string log_origin;
+  // Witnesses of the checkpoint log, each "URL,VKEY" (attest-witness init
+  // prints the VKEY); the CA of https witnesses ("" = the system's trust
+  // store); the longest wait between retries of a witness that failed.
+  std::vector<std::string> witnesses;
+  std::string witness_ca;
+  std::string witness_retry_max = "5m";
   std::string alertmanager_resend = "1m";
 };
 

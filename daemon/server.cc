@@ -13,6 +13,7 @@
 #include "common/time_util.h"
 #include "daemon/admin/admin_service.h"
 #include "daemon/admin/checkpoints.h"
+#include "daemon/admin/witnessing.h"
 #include "daemon/alerts/dispatcher.h"
 #include "daemon/engine/default_policy.h"
 #include "daemon/engine/engine.h"
@@ -48,6 +49,7 @@ struct Server::Parts {
   std::shared_ptr<metrics::ComplianceCollector> compliance;
   std::unique_ptr<alerts::Dispatcher> alerts;
   std::unique_ptr<admin::Checkpoints> checkpoints;
+  std::unique_ptr<admin::Witnessing> witnessing;
   std::thread checkpointer;  // the daily checkpoint; shares refresher_mu/wake/stop
   std::unique_ptr<prometheus::Exposer> exposer;
   std::thread refresher;
@@ -55,6 +57,7 @@ struct Server::Parts {
   std::condition_variable refresher_wake;
   bool refresher_stop = false;
   std::unique_ptr<store::Store> store;
+  std::unique_ptr<evidence::Ledger> ledger;
   std::unique_ptr<engine::Engine> engine;
   std::unique_ptr<ingest::Committer> committer;
   std::unique_ptr<ingest::AgentService> agent_service;
@@ -89,6 +92,9 @@ absl::Status Server::Start() {
   parts_->store = std::move(*store);
   engine::EngineOptions engine_options;
   engine_options.judge_delay = *ParseHumanDuration(config_.judge_delay);
+  parts_->ledger = std::make_unique<evidence::Ledger>(*parts_->store);
+  if (absl::Status s = parts_->ledger->Open(); !s.ok()) return s;
+  engine_options.ledger = parts_->ledger.get();
   parts_->engine = std::make_unique<engine::Engine>(*parts_->store, clock_, engine_options);
   if (absl::Status s = parts_->engine->Start(); !s.ok()) return s;
   if (!config_.policy.empty()) {
@@ -137,13 +143,31 @@ absl::Status Server::Start() {
   auto key = evidence::SigningKey::LoadOrCreate(config_.data_dir + "/checkpoint-signing.key");
   if (!key.ok()) return key.status();
   parts_->checkpoints =
-      std::make_unique<admin::Checkpoints>(*parts_->store, clock_, std::move(*key));
+      std::make_unique<admin::Checkpoints>(*parts_->store, clock_, std::move(*key),
+                                           parts_->ledger.get(), config_.log_origin);
+  if (absl::Status s = parts_->checkpoints->Open(); !s.ok()) return s;
+  {
+    std::vector<admin::WitnessTarget> witnesses;
+    for (const std::string& w : config_.witnesses) witnesses.push_back(*admin::ParseWitnessTarget(w));
+    auto ca = ReadClientTlsPem(config_.witness_ca, "", "");
+    if (!ca.ok()) return RefuseConfiguration(ca.status());
+    admin::WitnessingOptions options;
+    options.tls = HttpTls{ca->ca, "", ""};
+    options.max_backoff = *ParseHumanDuration(config_.witness_retry_max);
+    options.min_backoff = std::min(options.max_backoff, absl::Seconds(1));
+    options.registry = parts_->registry.get();
+    parts_->witnessing = std::make_unique<admin::Witnessing>(
+        *parts_->checkpoints, std::move(witnesses), clock_, options);
+    parts_->checkpoints->OnCreated([w = parts_->witnessing.get()] { w->Notify(); });
+  }
   parts_->admin_service = std::make_unique<admin::AdminService>(
       *parts_->store, *parts_->engine, *parts_->committer, clock_,
       admin::AdminServiceOptions{.insecure = config_.insecure,
                                  .trust_domain = config_.trust_domain,
                                  .revocations = &parts_->revocations,
                                  .checkpoints = parts_->checkpoints.get(),
+                                 .ledger = parts_->ledger.get(),
+                                 .witnessing = parts_->witnessing.get(),
                                  .limits = agent_options.limits});
 
   grpc::ServerBuilder builder;
@@ -178,6 +202,11 @@ absl::Status Server::Start() {
   spdlog::info("attestd listening on {} (store {})", bound_address_, config_.data_dir);
   if (absl::Status s = StartAlerts(*alertmanager_tls); !s.ok()) return s;
   StartCheckpointer();
+  parts_->witnessing->Start();
+  if (!config_.witnesses.empty()) {
+    spdlog::info("checkpoints of log {} go to {} witness(es)", parts_->checkpoints->origin(),
+                 config_.witnesses.size());
+  }
   if (!config_.metrics_listen.empty()) return StartMetrics();
   return absl::OkStatus();
 }
@@ -282,6 +311,7 @@ void Server::Shutdown() {
   parts_->refresher_wake.notify_all();
   if (parts_->refresher.joinable()) parts_->refresher.join();
   if (parts_->checkpointer.joinable()) parts_->checkpointer.join();
+  if (parts_->witnessing) parts_->witnessing->Stop();
   if (parts_->alerts) parts_->alerts->Stop();
   parts_->exposer.reset();
   if (parts_->committer) parts_->committer->Stop();

@@ -57,6 +57,48 @@ grpc::ServerUnaryReactor* AdminService::GetSigningKey(grpc::CallbackServerContex
   }
   response->set_public_key_pem(options_.checkpoints->key().public_key_pem());
   response->set_key_id(options_.checkpoints->key().key_id());
+  response->set_origin(options_.checkpoints->origin());
+  response->set_verifier_key(options_.checkpoints->VerifierKey());
+  return FinishUnary(context, absl::OkStatus());
+}
+
+grpc::ServerUnaryReactor* AdminService::ListLedger(grpc::CallbackServerContext* context,
+                                                   const v1::ListLedgerRequest* request,
+                                                   v1::ListLedgerResponse* response) {
+  ATTEST_AUTHORIZE(Read);
+  if (options_.ledger == nullptr) return FinishUnary(context, absl::OkStatus());
+  // The whole ledger in one reply: decisions are made by people, a few a
+  // day; the reply is bounded by gRPC's message size (attestctl reads it
+  // in pages of 10,000 entries).
+  constexpr uint64_t kPage = 10000;
+  const uint64_t from = std::max<uint64_t>(1, request->from_index());
+  uint64_t to = from + kPage - 1;
+  if (request->to_index() != 0) to = std::min(to, request->to_index());
+  absl::Status s = options_.ledger->Scan(from, to, [&](v1::LedgerEntry&& e) {
+    *response->add_entries() = std::move(e);
+    return absl::OkStatus();
+  });
+  return FinishUnary(context, s);
+}
+
+grpc::ServerUnaryReactor* AdminService::GetConsistencyProof(
+    grpc::CallbackServerContext* context, const v1::ConsistencyProofRequest* request,
+    v1::ConsistencyProof* response) {
+  ATTEST_AUTHORIZE(Read);
+  if (options_.checkpoints == nullptr) {
+    return FinishUnary(context, absl::UnimplementedError("this attestd keeps no checkpoints"));
+  }
+  uint64_t n = request->new_size();
+  if (n == 0) {
+    auto latest = options_.checkpoints->Latest();
+    if (!latest.ok()) return FinishUnary(context, latest.status());
+    n = latest->has_value() ? (*latest)->sequence() : 0;
+  }
+  auto proof = options_.checkpoints->ConsistencyProof(request->old_size(), n);
+  if (!proof.ok()) return FinishUnary(context, proof.status());
+  response->set_old_size(request->old_size());
+  response->set_new_size(n);
+  for (std::string& h : *proof) response->add_hashes(std::move(h));
   return FinishUnary(context, absl::OkStatus());
 }
 

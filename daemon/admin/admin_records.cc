@@ -2,6 +2,7 @@
 #include <algorithm>
 
 #include "common/strings.h"
+#include "common/time_util.h"
 #include "daemon/admin/admin_service.h"
 #include "daemon/admin/reply.h"
 #include "daemon/engine/engine_keys.h"
@@ -52,9 +53,16 @@ grpc::ServerUnaryReactor* AdminService::Sample(grpc::CallbackServerContext* cont
   batch.Put(store::Family::kSamples,
             engine::keys::SampleDrawKey(draw.window(), absl::ToUnixNanos(now), draw.control()),
             draw.SerializeAsString());
-  if (absl::Status s = store_.Write(batch, store::WriteOptions{}); !s.ok()) {
-    return FinishUnary(context, s);
+  absl::Status written;
+  if (options_.ledger != nullptr) {
+    v1::LedgerEntry entry;
+    *entry.mutable_recorded_at() = ToProto(now);
+    *entry.mutable_sample() = draw;
+    written = options_.ledger->Commit(std::move(entry), std::move(batch));
+  } else {
+    written = store_.Write(batch, store::WriteOptions{});
   }
+  if (!written.ok()) return FinishUnary(context, written);
   *response = std::move(*result);
   return FinishUnary(context, absl::OkStatus());
 }

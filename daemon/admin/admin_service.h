@@ -18,12 +18,15 @@
 namespace attest::admin {
 
 class Checkpoints;
+class Witnessing;
 
 struct AdminServiceOptions {
   bool insecure = false;
   std::string trust_domain = "attest";
   const ingest::Revocations* revocations = nullptr;  // not owned; null: none revoked
   Checkpoints* checkpoints = nullptr;  // must outlive the service; null: no checkpoints
+  evidence::Ledger* ledger = nullptr;  // must outlive the service; null: no ledger
+  const Witnessing* witnessing = nullptr;  // must outlive the service; null: no witnesses
   ingest::Limits limits;               // for imports: the agent stream's bounds
 };
 
@@ -110,6 +113,12 @@ class AdminService final : public v1::AdminService::CallbackService {
   grpc::ServerUnaryReactor* GetSigningKey(grpc::CallbackServerContext* context,
                                           const v1::GetSigningKeyRequest* request,
                                           v1::SigningKey* response) override;
+  grpc::ServerUnaryReactor* ListLedger(grpc::CallbackServerContext* context,
+                                       const v1::ListLedgerRequest* request,
+                                       v1::ListLedgerResponse* response) override;
+  grpc::ServerUnaryReactor* GetConsistencyProof(grpc::CallbackServerContext* context,
+                                                const v1::ConsistencyProofRequest* request,
+                                                v1::ConsistencyProof* response) override;
   grpc::ServerUnaryReactor* CutExport(grpc::CallbackServerContext* context,
                                       const v1::CutExportRequest* request,
                                       v1::BundleManifest* response) override;

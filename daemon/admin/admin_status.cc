@@ -3,6 +3,7 @@
 #include "daemon/admin/admin_service.h"
 #include "daemon/admin/checkpoints.h"
 #include "daemon/admin/reply.h"
+#include "daemon/admin/witnessing.h"
 #include "daemon/windows/now.h"
 #include "daemon/windows/summary.h"
 
@@ -46,6 +47,9 @@ grpc::ServerUnaryReactor* AdminService::GetStatus(grpc::CallbackServerContext* c
     auto latest = options_.checkpoints->Latest();
     if (!latest.ok()) return FinishUnary(context, latest.status());
     if (latest->has_value()) *response->mutable_latest_checkpoint() = std::move(**latest);
+  }
+  if (options_.witnessing != nullptr) {
+    for (v1::WitnessStatus& w : options_.witnessing->Status()) *response->add_witnesses() = std::move(w);
   }
   return FinishUnary(context, absl::OkStatus());
 }

@@ -45,6 +45,7 @@ Engine::~Engine() { Stop(); }
 absl::Status Engine::Start() {
   if (absl::Status s = LoadState(); !s.ok()) return s;
   if (absl::Status s = QuarantineUnjudgeable(); !s.ok()) return s;
+  if (absl::Status s = BackfillLedger(); !s.ok()) return s;
   {
     std::lock_guard lock(mu_);
     started_ = true;
@@ -216,7 +217,9 @@ absl::Status Engine::LoadPolicy(const Policy& policy, const std::string& file) {
     store::WriteBatch batch;
     batch.Put(store::Family::kPolicyVersions, keys::PolicyVersion(absl::ToUnixNanos(now)),
               loaded.record.SerializeAsString());
-    if (result = store_.Write(batch, {.sync = true}); !result.ok()) return;
+    v1::LedgerEntry entry;
+    *entry.mutable_policy_version() = loaded.record;
+    if (result = Record(now, std::move(entry), std::move(batch)); !result.ok()) return;
     state_.policies.push_back(std::move(loaded));
     for (const Window& w : policy.windows) {
       v1::WindowDef def = WindowFromPolicy(w, now);

@@ -34,6 +34,7 @@
 #include "daemon/engine/engine_keys.h"
 #include "daemon/engine/judge.h"
 #include "daemon/engine/policy.h"
+#include "daemon/evidence/ledger.h"
 #include "daemon/store/store.h"
 
 namespace attest::engine {
@@ -50,6 +51,9 @@ struct EngineOptions {
   // a busy host is rejudged once per delay, not once per batch. Reads
   // (summaries, samples, timelines) judge everything pending first.
   absl::Duration judge_delay = absl::Seconds(5);
+  // Where every decision is also recorded (attestd's ledger, committed in
+  // its checkpoints); null: decisions are stored without one (replays).
+  evidence::Ledger* ledger = nullptr;
 };
 
 // A loaded policy version and its parsed form.
@@ -149,6 +153,11 @@ class Engine {
   // engine_records.cc
   absl::Status LoadState();
   absl::Status PutWindow(const v1::WindowDef& window);
+  // Writes `batch` synced, with `decision` (recorded at `at`) appended to
+  // the ledger in the same write when there is one.
+  absl::Status Record(absl::Time at, v1::LedgerEntry decision, store::WriteBatch batch);
+  // Enters the decisions of a store from before the ledger into it.
+  absl::Status BackfillLedger();
   // engine_quarantine.cc: leaves out of judging observations dated where
   // no rule may look (before 2000, or in the future), which an older
   // attestd stored, so that one such record cannot make a host's judgement

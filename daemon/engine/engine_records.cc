@@ -103,6 +103,86 @@ absl::Status Engine::LoadState() {
                                           });
 }
 
+absl::Status Engine::BackfillLedger() {
+  evidence::Ledger* ledger = options_.ledger;
+  if (ledger == nullptr || ledger->Head().length > 0) return absl::OkStatus();
+  // (recorded time, order of reading) -> the decision: the ledger lists
+  // them in the order they were stored.
+  std::vector<std::pair<int64_t, v1::LedgerEntry>> found;
+  auto add = [&](const google::protobuf::Timestamp& at, v1::LedgerEntry e) {
+    *e.mutable_recorded_at() = at;
+    found.emplace_back(absl::ToUnixNanos(FromProto(at)), std::move(e));
+    return absl::OkStatus();
+  };
+  absl::Status s = ScanPrefixMessages<v1::PolicyVersion>(
+      store_, store::Family::kPolicyVersions, "", [&](v1::PolicyVersion&& v) {
+        v1::LedgerEntry e;
+        *e.mutable_policy_version() = v;
+        return add(v.loaded_at(), std::move(e));
+      });
+  if (s.ok()) {
+    s = ScanPrefixMessages<v1::WindowDef>(store_, store::Family::kWindows, "",
+                                          [&](v1::WindowDef&& w) {
+                                            v1::LedgerEntry e;
+                                            *e.mutable_window() = w;
+                                            return add(w.created_at(), std::move(e));
+                                          });
+  }
+  if (s.ok()) {
+    s = ScanPrefixMessages<v1::Approval>(store_, store::Family::kApprovals, keys::ApprovalPrefix(),
+                                         [&](v1::Approval&& a) {
+                                           v1::LedgerEntry e;
+                                           *e.mutable_approval() = a;
+                                           return add(a.recorded_at(), std::move(e));
+                                         });
+  }
+  if (s.ok()) {
+    s = ScanPrefixMessages<v1::Exception>(store_, store::Family::kExceptions, "",
+                                          [&](v1::Exception&& x) {
+                                            v1::LedgerEntry e;
+                                            *e.mutable_exception() = x;
+                                            return add(x.recorded_at(), std::move(e));
+                                          });
+  }
+  if (s.ok()) {
+    s = ScanPrefixMessages<v1::Decommission>(store_, store::Family::kDecommissions, "",
+                                             [&](v1::Decommission&& d) {
+                                               v1::LedgerEntry e;
+                                               *e.mutable_decommission() = d;
+                                               return add(d.recorded_at(), std::move(e));
+                                             });
+  }
+  if (s.ok()) {
+    s = ScanPrefixMessages<v1::SampleDraw>(store_, store::Family::kSamples, "",
+                                           [&](v1::SampleDraw&& d) {
+                                             v1::LedgerEntry e;
+                                             *e.mutable_sample() = d;
+                                             return add(d.drawn_at(), std::move(e));
+                                           });
+  }
+  if (!s.ok()) return s;
+  if (found.empty()) return absl::OkStatus();
+  std::stable_sort(found.begin(), found.end(),
+                   [](const auto& a, const auto& b) { return a.first < b.first; });
+  const auto now = ToProto(clock_.Now());
+  std::vector<v1::LedgerEntry> entries;
+  entries.reserve(found.size());
+  for (auto& [t, e] : found) {
+    *e.mutable_backfilled_at() = now;
+    entries.push_back(std::move(e));
+  }
+  // One write: a crash leaves the ledger empty, and the next start retries.
+  if (s = ledger->CommitAll(std::move(entries), {}); !s.ok()) return s;
+  spdlog::info("ledger: {} decisions stored before the ledger existed entered it", found.size());
+  return absl::OkStatus();
+}
+
+absl::Status Engine::Record(absl::Time at, v1::LedgerEntry decision, store::WriteBatch batch) {
+  if (options_.ledger == nullptr) return store_.Write(batch, {.sync = true});
+  *decision.mutable_recorded_at() = ToProto(at);
+  return options_.ledger->Commit(std::move(decision), std::move(batch));
+}
+
 absl::Status Engine::PutWindow(const v1::WindowDef& window) {
   store::WriteBatch batch;
   batch.Put(store::Family::kWindows, window.id(), window.SerializeAsString());
@@ -134,7 +214,11 @@ absl::Status Engine::PutWindow(const v1::WindowDef& window) {
     batch.Put(store::Family::kRollup, keys::WindowDay(window.id(), k.first, k.second),
               agg.SerializeAsString());
   }
-  if (s = store_.Write(batch, {.sync = true}); !s.ok()) return s;
+  v1::LedgerEntry entry;
+  *entry.mutable_window() = window;
+  if (s = Record(FromProto(window.created_at()), std::move(entry), std::move(batch)); !s.ok()) {
+    return s;
+  }
   state_.windows[window.id()] = window;
   return absl::OkStatus();
 }
@@ -209,7 +293,9 @@ absl::StatusOr<v1::Approval> Engine::Approve(v1::Approval a) {
     store::WriteBatch batch;
     batch.Put(store::Family::kApprovals, keys::Approval(a.change_id(), absl::ToUnixNanos(now)),
               a.SerializeAsString());
-    if (absl::Status s = store_.Write(batch, {.sync = true}); !s.ok()) {
+    v1::LedgerEntry entry;
+    *entry.mutable_approval() = a;
+    if (absl::Status s = Record(now, std::move(entry), std::move(batch)); !s.ok()) {
       result = s;
       return;
     }
@@ -268,7 +354,9 @@ absl::StatusOr<v1::Exception> Engine::CreateException(v1::Exception x) {
     x.clear_revoked_at();
     store::WriteBatch batch;
     batch.Put(store::Family::kExceptions, x.id(), x.SerializeAsString());
-    if (absl::Status s = store_.Write(batch, {.sync = true}); !s.ok()) {
+    v1::LedgerEntry entry;
+    *entry.mutable_exception() = x;
+    if (absl::Status s = Record(now, std::move(entry), std::move(batch)); !s.ok()) {
       result = s;
       return;
     }
@@ -319,7 +407,9 @@ absl::StatusOr<v1::Exception> Engine::RevokeException(const v1::RevokeExceptionR
     *rev.mutable_revoked_at() = request.has_at() ? request.at() : ToProto(now);
     store::WriteBatch batch;
     batch.Put(store::Family::kExceptions, rev.id(), rev.SerializeAsString());
-    if (absl::Status s = store_.Write(batch, {.sync = true}); !s.ok()) {
+    v1::LedgerEntry entry;
+    *entry.mutable_exception() = rev;
+    if (absl::Status s = Record(now, std::move(entry), std::move(batch)); !s.ok()) {
       result = s;
       return;
     }
@@ -372,7 +462,9 @@ absl::StatusOr<v1::Decommission> Engine::Decommission(v1::Decommission d) {
     batch.Put(store::Family::kDecommissions, keys::Decommission(d.host(), absl::ToUnixNanos(now)),
               d.SerializeAsString());
     batch.Put(store::Family::kEngineHosts, d.host(), eh.SerializeAsString());
-    if (absl::Status s = store_.Write(batch, {.sync = true}); !s.ok()) {
+    v1::LedgerEntry entry;
+    *entry.mutable_decommission() = d;
+    if (absl::Status s = Record(now, std::move(entry), std::move(batch)); !s.ok()) {
       result = s;
       return;
     }

@@ -6,27 +6,22 @@
 #include <cstdio>
 
 #include "common/files.h"
+#include "common/json.h"
 #include "common/strings.h"
+#include "common/time_util.h"
 #include "daemon/evidence/chain.h"
+#include "daemon/evidence/merkle.h"
 
 namespace attest::evidence {
 namespace {
 
+// Format 1's binary head leaf (hashed with its 0x00 prefix by merkle::LeafHash).
 std::string Leaf(const v1::ChainHead& h) {
-  std::string data(1, '\0');
-  data += h.host();
+  std::string data = h.host();
   data.push_back('\0');
   for (int i = 7; i >= 0; --i) data.push_back(static_cast<char>((h.length() >> (8 * i)) & 0xff));
   data += h.hash();
-  return Sha256(data);
-}
-
-std::string Tree(const std::vector<std::string>& leaves, size_t begin, size_t end) {
-  if (end - begin == 1) return leaves[begin];
-  size_t k = 1;
-  while (k * 2 < end - begin) k *= 2;
-  return Sha256(std::string(1, '\x01') + Tree(leaves, begin, begin + k) +
-                Tree(leaves, begin + k, end));
+  return merkle::LeafHash(data);
 }
 
 struct BioDeleter {
@@ -71,7 +66,42 @@ std::string MerkleRoot(const google::protobuf::RepeatedPtrField<v1::ChainHead>& 
   std::vector<std::string> leaves;
   leaves.reserve(heads.size());
   for (const v1::ChainHead& h : heads) leaves.push_back(Leaf(h));
-  return Tree(leaves, 0, leaves.size());
+  return merkle::Root(leaves, leaves.size());
+}
+
+std::string HeadLeaf(const v1::ChainHead& h) {
+  Json j = Json::MakeObject();
+  j["hash"] = Json(HexEncode(h.hash()));
+  j["host"] = Json(h.host());
+  Json labels = Json::MakeObject();
+  for (const auto& [k, v] : h.labels()) labels[k] = Json(v);
+  j["labels"] = std::move(labels);
+  j["length"] = Json(h.length());
+  return j.Canonical();
+}
+
+std::string HeadsRoot(const google::protobuf::RepeatedPtrField<v1::ChainHead>& heads) {
+  std::vector<std::string> leaves;
+  leaves.reserve(heads.size());
+  for (const v1::ChainHead& h : heads) leaves.push_back(merkle::LeafHash(HeadLeaf(h)));
+  return merkle::Root(leaves, leaves.size());
+}
+
+std::string StateLeaf(const v1::Checkpoint& c) {
+  Json j = Json::MakeObject();
+  j["created_at"] = Json(FormatRfc3339(FromProto(c.created_at())));
+  j["hosts"] = Json(static_cast<uint64_t>(c.heads_size()));
+  j["sequence"] = Json(c.sequence());
+  if (c.heads_root().empty()) {
+    j["format"] = Json("attest-state-v0");
+    j["heads_root"] = Json(HexEncode(c.root()));
+  } else {
+    j["format"] = Json("attest-state-v1");
+    j["heads_root"] = Json(HexEncode(c.heads_root()));
+    j["ledger_head"] = Json(HexEncode(c.ledger_head()));
+    j["ledger_length"] = Json(c.ledger_length());
+  }
+  return j.Canonical();
 }
 
 std::string CheckpointSignedBytes(const v1::Checkpoint& c) {
@@ -82,6 +112,10 @@ std::string CheckpointSignedBytes(const v1::Checkpoint& c) {
 SigningKey::SigningKey(void* pkey) : pkey_(pkey) {
   auto* k = static_cast<EVP_PKEY*>(pkey_);
   public_pem_ = PublicPem(k);
+  raw_public_.resize(32);
+  size_t len = raw_public_.size();
+  EVP_PKEY_get_raw_public_key(k, reinterpret_cast<unsigned char*>(raw_public_.data()), &len);
+  raw_public_.resize(len);
   key_id_ = KeyIdOf(k);
 }
 

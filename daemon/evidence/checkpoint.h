@@ -22,6 +22,17 @@ namespace attest::evidence {
 std::string MerkleRoot(const google::protobuf::RepeatedPtrField<v1::ChainHead>& heads);
 std::string CheckpointSignedBytes(const v1::Checkpoint& checkpoint);
 
+// Format 2 (docs/bundle.md): a head leaf is the canonical JSON
+// {"hash":hex,"host":...,"labels":{...},"length":n}; the heads root is the
+// RFC 6962 root over them in host order.
+std::string HeadLeaf(const v1::ChainHead& head);
+std::string HeadsRoot(const google::protobuf::RepeatedPtrField<v1::ChainHead>& heads);
+// The state leaf of a checkpoint: canonical JSON of its sequence, time,
+// heads root, number of heads and ledger head ("attest-state-v1"); for a
+// checkpoint made before format 2, its sequence, time, v1 root and number
+// of heads ("attest-state-v0").
+std::string StateLeaf(const v1::Checkpoint& checkpoint);
+
 // An Ed25519 private key.
 class SigningKey {
  public:
@@ -32,12 +43,14 @@ class SigningKey {
 
   std::string Sign(std::string_view message) const;
   const std::string& public_key_pem() const { return public_pem_; }
+  const std::string& raw_public_key() const { return raw_public_; }  // 32 bytes
   const std::string& key_id() const { return key_id_; }
 
  private:
   explicit SigningKey(void* pkey);
   void* pkey_;  // EVP_PKEY*
   std::string public_pem_;
+  std::string raw_public_;
   std::string key_id_;
 };
 

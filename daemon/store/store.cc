@@ -38,6 +38,10 @@ std::string_view FamilyName(Family f) {
       return "decommissions";
     case Family::kSamples:
       return "samples";
+    case Family::kLedger:
+      return "ledger";
+    case Family::kStates:
+      return "states";
     case Family::kCount:
       break;
   }

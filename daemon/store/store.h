@@ -36,6 +36,8 @@ enum class Family : int {
   kEngineHosts,    // host -> EngineHost
   kDecommissions,  // host \0 recorded(be64) -> Decommission
   kSamples,        // window \0 drawn_at(be64 micros) control -> SampleDraw
+  kLedger,         // index(be64) -> LedgerEntry (every decision, hash-chained)
+  kStates,         // sequence(be64) -> CheckpointState (what each checkpoint commits to)
   kCount,          // not a family: the number of them
 };
 
