@@ -13,18 +13,22 @@
 #include "common/strings.h"
 #include "common/time_util.h"
 #include "ctl/bundle_lines.h"
+#include "ctl/bundle_log.h"
 #include "ctl/bundle_replay.h"
+#include "ctl/bundle_v2.h"
 #include "ctl/client.h"
 #include "ctl/tar.h"
 #include "daemon/evidence/chain.h"
 #include "daemon/evidence/checkpoint.h"
+#include "daemon/evidence/ledger_json.h"
 #include "daemon/evidence/record_json.h"
 #include "google/protobuf/util/json_util.h"
 
 namespace attest::ctl {
 namespace {
 
-constexpr char kFormat[] = "attest-bundle-v1";
+constexpr char kFormatV1[] = "attest-bundle-v1";
+constexpr char kFormat[] = "attest-bundle-v2";
 
 absl::Status FromGrpc(const grpc::Status& s, std::string_view what) {
   return absl::Status(static_cast<absl::StatusCode>(s.error_code()),
@@ -33,8 +37,96 @@ absl::Status FromGrpc(const grpc::Status& s, std::string_view what) {
 
 }  // namespace
 
+namespace {
+
+struct ExportLog {
+  std::string states;  // states.jsonl
+  std::string ledger;  // ledger.jsonl
+  v1::Checkpoint final_checkpoint;
+};
+
+// The log up to checkpoint `sequence` (the export's cut): every state, and
+// the ledger up to that checkpoint's head. Waits up to `wait` for every
+// witness attestd has to cosign that checkpoint.
+absl::StatusOr<ExportLog> ReadLog(v1::AdminService::Stub& admin, uint64_t sequence,
+                                  absl::Time window_start, absl::Duration wait) {
+  ExportLog out;
+  const absl::Time until = absl::Now() + wait;
+  v1::ListCheckpointsResponse list;
+  for (;;) {
+    std::vector<std::string> witnesses;
+    {
+      grpc::ClientContext ctx;
+      ctx.set_deadline(Deadline(60));
+      v1::GetStatusRequest req;
+      req.set_max_failing_hosts(1);
+      v1::FleetStatus status;
+      grpc::Status s = admin.GetStatus(&ctx, req, &status);
+      if (!s.ok()) return FromGrpc(s, "status");
+      for (const v1::WitnessStatus& w : status.witnesses()) witnesses.push_back(w.name());
+    }
+    grpc::ClientContext ctx;
+    ctx.set_deadline(Deadline(600));
+    list.Clear();
+    grpc::Status s = admin.ListCheckpoints(&ctx, v1::ListCheckpointsRequest(), &list);
+    if (!s.ok()) return FromGrpc(s, "checkpoints");
+    if (list.checkpoints_size() < static_cast<int>(sequence) ||
+        list.checkpoints(static_cast<int>(sequence) - 1).sequence() != sequence) {
+      return absl::DataLossError(StrCat("attestd does not list checkpoint ", sequence));
+    }
+    const std::string& note = list.checkpoints(static_cast<int>(sequence) - 1).note();
+    std::vector<std::string> missing;
+    for (const std::string& w : witnesses) {
+      if (note.find(StrCat("\n\xe2\x80\x94 ", w, " ")) == std::string::npos) missing.push_back(w);
+    }
+    if (missing.empty()) break;
+    if (absl::Now() >= until) {
+      std::string names;
+      for (const std::string& w : missing) StrAppend(&names, names.empty() ? "" : ", ", w);
+      fprintf(stderr,
+              "attestctl: export: checkpoint %llu is not cosigned yet by %s; the bundle verifies "
+              "with --witness-key only for witnesses that did (see attestctl status)\n",
+              static_cast<unsigned long long>(sequence), names.c_str());
+      break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));  // a witness is answering
+  }
+  // States before the one in force at the window's start carry only their
+  // leaf; that one and every later one also their heads and note.
+  int first_full = 0;
+  for (int i = 0; i < static_cast<int>(sequence); ++i) {
+    if (FromProto(list.checkpoints(i).created_at()) <= window_start) first_full = i;
+  }
+  for (int i = 0; i < static_cast<int>(sequence); ++i) {
+    const v1::Checkpoint& c = list.checkpoints(i);
+    StrAppend(&out.states, StatesLine(c, /*full=*/i >= first_full), "\n");
+  }
+  out.final_checkpoint = list.checkpoints(static_cast<int>(sequence) - 1);
+  const uint64_t ledger_length = out.final_checkpoint.ledger_length();
+  for (uint64_t next = 1; next <= ledger_length;) {
+    grpc::ClientContext ctx;
+    ctx.set_deadline(Deadline(600));
+    v1::ListLedgerRequest req;
+    req.set_from_index(next);
+    req.set_to_index(ledger_length);
+    v1::ListLedgerResponse page;
+    grpc::Status s = admin.ListLedger(&ctx, req, &page);
+    if (!s.ok()) return FromGrpc(s, "ledger");
+    if (page.entries().empty()) {
+      return absl::DataLossError(StrCat("attestd's ledger ends before entry ", next));
+    }
+    for (const v1::LedgerEntry& e : page.entries()) {
+      StrAppend(&out.ledger, evidence::CanonicalLedgerEntry(e, /*with_links=*/true), "\n");
+      ++next;
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
 absl::Status ExportBundle(v1::AdminService::Stub& admin, const std::string& window_id,
-                          const std::string& out) {
+                          const std::string& out, absl::Duration witness_wait) {
   // attestd cuts the manifest at one moment (see CutExport): the summary
   // follows from exactly the records up to the checkpoint's heads, even for
   // a window still open while agents stream.
@@ -49,6 +141,14 @@ absl::Status ExportBundle(v1::AdminService::Stub& admin, const std::string& wind
   }
   m.set_format(kFormat);
   m.mutable_created_at()->set_seconds(absl::ToUnixSeconds(absl::Now()));
+  // Format 2: every decision is in ledger.jsonl, committed by the checkpoint.
+  m.clear_policy_versions();
+  m.clear_approvals();
+  m.clear_exceptions();
+  m.clear_decommissions();
+  auto log = ReadLog(admin, m.checkpoint().sequence(), FromProto(m.window().start()), witness_wait);
+  if (!log.ok()) return log.status();
+  *m.mutable_checkpoint() = log->final_checkpoint;
   std::map<std::string, const v1::ChainHead*> heads;
   for (const v1::ChainHead& h : m.checkpoint().heads()) heads[h.host()] = &h;
   std::vector<std::string> in_scope;
@@ -126,7 +226,9 @@ absl::Status ExportBundle(v1::AdminService::Stub& admin, const std::string& wind
   if (auto s = google::protobuf::util::MessageToJsonString(m, &manifest, options); !s.ok()) {
     return absl::InternalError("manifest: " + std::string(s.message()));
   }
-  absl::Status s = tar->Add("manifest.json", manifest);
+  absl::Status s = tar->Add("ledger.jsonl", log->ledger);
+  if (s.ok()) s = tar->Add("states.jsonl", log->states);
+  if (s.ok()) s = tar->Add("manifest.json", manifest);
   if (s.ok()) s = tar->Add("public-key.pem", m.public_key_pem());
   if (s.ok()) s = tar->Close();
   return s;
@@ -169,26 +271,42 @@ absl::StatusOr<VerifyResult> VerifyBundle(const std::string& path, const VerifyO
   bool have_manifest = false;
   std::map<std::string, ChainCursor> chains;
   ReplayStore records(options.scratch_dir, options.memory_limit);
+  std::string states_text, ledger_text;
   // The manifest is written after the records. Read it first (the records
   // are skipped by seeking), so the engine can judge each host as soon as
   // its chain is checked. When it cannot be read here (a truncated
   // bundle), the records are still checked first, to name the bad one,
-  // and replayed after.
+  // and replayed after. Format 2's log and ledger are read with it.
   absl::Status s =
       ReadTar(path, [&](const std::string& name, uint64_t size, const TarChunkReader& read) {
+        if (name == "states.jsonl" || name == "ledger.jsonl") {
+          const uint64_t cap = name == "states.jsonl" ? kMaxStatesBytes : kMaxLedgerBytes;
+          if (size > cap) {
+            return absl::DataLossError(StrCat(name, " claims ", size, " bytes; at most ", cap));
+          }
+          std::string& text = name == "states.jsonl" ? states_text : ledger_text;
+          text.resize(size);
+          if (read(text.data(), size) != size) return absl::DataLossError(name + " truncated");
+          return absl::OkStatus();
+        }
         if (name != "manifest.json") return absl::OkStatus();
         if (absl::Status st = ReadManifest(size, read, &m); !st.ok()) return st;
         have_manifest = true;
         return absl::OkStatus();
       });
-  if (!s.ok() || m.format() != kFormat) {
+  if (!s.ok() || (m.format() != kFormat && m.format() != kFormatV1)) {
     have_manifest = false;
     m.Clear();
+  }
+  VerifyResult out;
+  const bool v2 = m.format() == kFormat;
+  BundleV2Check check(options);
+  if (v2) {
+    if (s = check.Prepare(m, states_text, ledger_text, &out); !s.ok()) return s;
   }
   std::unique_ptr<SummaryReplay> replay;
   std::string last_host;  // the host whose chain the records are on
   uint64_t lines = 0;
-  VerifyResult out;
   const absl::Time started = absl::Now();
   s = ReadTar(
       path,
@@ -236,6 +354,9 @@ absl::StatusOr<VerifyResult> VerifyBundle(const std::string& path, const VerifyO
             // its later records incrementally).
             if (absl::Status st = host_done(); !st.ok()) return st;
             last_host = l.host;
+          }
+          if (v2) {
+            if (absl::Status st = check.OnRecord(l.record, &out); !st.ok()) return st;
           }
           return records.Add(l.record);
         };
@@ -307,11 +428,18 @@ absl::StatusOr<VerifyResult> VerifyBundle(const std::string& path, const VerifyO
       });
   if (!s.ok()) return s;
   if (!have_manifest) return absl::DataLossError(path + ": no manifest.json");
-  if (m.format() != kFormat) return absl::DataLossError("unknown bundle format " + m.format());
-
-  // The checkpoint: signature by the trusted key, root over its heads.
-  const std::string& key = pubkey_pem.empty() ? m.public_key_pem() : pubkey_pem;
-  if (s = evidence::VerifyCheckpoint(m.checkpoint(), key); !s.ok()) return s;
+  if (m.format() != kFormat && m.format() != kFormatV1) {
+    return absl::DataLossError(StrCat("unknown bundle format ", m.format(),
+                                      ": this attestctl reads attest-bundle-v1 and -v2; a newer "
+                                      "attestctl is needed"));
+  }
+  out.format = m.format();
+  if (!v2) {
+    // Format 1: the checkpoint's signature by the trusted key, and its root
+    // over its heads.
+    const std::string& key = pubkey_pem.empty() ? m.public_key_pem() : pubkey_pem;
+    if (s = evidence::VerifyCheckpoint(m.checkpoint(), key); !s.ok()) return s;
+  }
   std::map<std::string, const v1::ChainHead*> heads;
   for (const v1::ChainHead& h : m.checkpoint().heads()) heads[h.host()] = &h;
   // Every listed host's chain is whole and ends at its checkpointed head.
@@ -341,6 +469,10 @@ absl::StatusOr<VerifyResult> VerifyBundle(const std::string& path, const VerifyO
                                    ", which the manifest does not list");
       }
     }
+  }
+
+  if (v2) {
+    if (s = check.Finish(); !s.ok()) return s;
   }
 
   // The figures, recomputed by the engine from the records.

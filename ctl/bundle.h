@@ -8,17 +8,23 @@
 #define ATTEST_CTL_BUNDLE_H_
 
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/time/time.h"
 #include "attest/v1/admin.grpc.pb.h"
+#include "daemon/evidence/note.h"
 
 namespace attest::ctl {
 
-// Writes the bundle of `window` to `out`. Progress goes to stderr.
+// Writes the bundle of `window` to `out`, after waiting up to
+// `witness_wait` for attestd's witnesses to cosign its checkpoint.
+// Progress goes to stderr.
 absl::Status ExportBundle(v1::AdminService::Stub& admin, const std::string& window,
-                          const std::string& out);
+                          const std::string& out, absl::Duration witness_wait = absl::Seconds(60));
 
 struct VerifyResult {
+  std::string format;  // attest-bundle-v1 or -v2
   size_t hosts = 0;
   size_t records = 0;
   std::string key_id;
@@ -29,10 +35,32 @@ struct VerifyResult {
   // it could not judge while the records streamed, then what people did.
   double replay_seconds = 0;
   bool replayed_from_disk = false;  // through a scratch RocksDB (VerifyOptions)
+  // Format 2.
+  std::string origin;           // the log's name
+  uint64_t checkpoint = 0;      // the bundle's checkpoint (the log's size)
+  std::vector<std::string> witnessed_by;  // witness names whose cosignatures verified
+  uint64_t in_window = 0;       // records observed within the window
+  uint64_t late = 0;            // of those, committed later than VerifyOptions::late_after
+  uint64_t late_imported = 0;   // of the late ones, loaded with attestctl import
+  absl::Duration max_late;      // the latest commitment after observation
+  std::string max_late_host;
+  uint64_t max_late_index = 0;
+  std::vector<std::string> warnings;  // what the checks could not establish
 };
 
 struct VerifyOptions {
   std::string pubkey_pem;  // empty: trust the key in the bundle (and say so)
+  // Format 2: witnesses whose cosignatures the bundle's checkpoint must
+  // carry, and checkpoints the auditor kept (signed notes) that the
+  // bundle's history must extend.
+  std::vector<evidence::note::VerifierKey> witnesses;
+  std::vector<std::string> known_checkpoints;
+  // A record observed within the window and committed (cosigned, with
+  // witness keys) more than late_after later is reported as late; with a
+  // max_lateness, one first committed longer than that after the window's
+  // end fails (InfiniteDuration: none does).
+  absl::Duration late_after = absl::Hours(26);
+  absl::Duration max_lateness = absl::InfiniteDuration();
   // Records larger than this are replayed from a scratch RocksDB under
   // scratch_dir ($TMPDIR or /tmp when empty) instead of memory.
   uint64_t memory_limit = uint64_t{2} << 30;

@@ -3,8 +3,11 @@
 #include <algorithm>
 #include <cstdio>
 #include <fstream>
+#include <tuple>
 
 #include "common/files.h"
+#include "common/strings.h"
+#include "common/time_util.h"
 #include "ctl/bundle.h"
 #include "ctl/client.h"
 #include "daemon/evidence/chain.h"
@@ -26,7 +29,16 @@ int ExportCmd(Stub& admin, const CommandFlags& f) {
     fprintf(stderr, "attestctl: usage: attestctl export --window ID --out BUNDLE.tar\n");
     return kExitUsage;
   }
-  if (absl::Status s = ExportBundle(admin, f.window, f.out); !s.ok()) {
+  absl::Duration wait = absl::Seconds(60);
+  if (!f.witness_wait.empty()) {
+    auto d = ParseHumanDuration(f.witness_wait);
+    if (!d.ok() || *d < absl::ZeroDuration()) {
+      fprintf(stderr, "attestctl: export: --witness-wait: a duration, e.g. 60s\n");
+      return kExitUsage;
+    }
+    wait = *d;
+  }
+  if (absl::Status s = ExportBundle(admin, f.window, f.out, wait); !s.ok()) {
     fprintf(stderr, "attestctl: export: %s\n", std::string(s.message()).c_str());
     return ExitFor(s);
   }
@@ -34,47 +46,108 @@ int ExportCmd(Stub& admin, const CommandFlags& f) {
   return kExitOk;
 }
 
-int VerifyCmd(const std::vector<std::string>& args, const std::string& pubkey_path,
-              const std::string& scratch_dir, int64_t memory_mib) {
+int VerifyCmd(const std::vector<std::string>& args, const VerifyFlags& flags) {
   if (args.size() != 2) {
-    fprintf(stderr, "attestctl: usage: attestctl verify BUNDLE.tar [--pubkey KEY.pem]\n");
+    fprintf(stderr,
+            "attestctl: usage: attestctl verify BUNDLE.tar --pubkey KEY.pem [--witness-key W ...] "
+            "[--known-checkpoint FILE ...]\n");
     return kExitUsage;
   }
+  auto usage = [](const std::string& what) {
+    fprintf(stderr, "attestctl: verify: %s\n", what.c_str());
+    return kExitUsage;
+  };
   std::string pubkey;
-  if (!pubkey_path.empty()) {
-    auto pem = ReadFileToString(pubkey_path);
-    if (!pem.ok()) {
-      fprintf(stderr, "attestctl: verify: %s\n", std::string(pem.status().message()).c_str());
-      return kExitUsage;
-    }
+  if (!flags.pubkey_path.empty()) {
+    auto pem = ReadFileToString(flags.pubkey_path);
+    if (!pem.ok()) return usage(std::string(pem.status().message()));
     pubkey = *pem;
     if (auto id = evidence::KeyId(pubkey); !id.ok()) {
-      fprintf(stderr, "attestctl: verify: --pubkey %s: %s\n", pubkey_path.c_str(),
-              std::string(id.status().message()).c_str());
-      return kExitUsage;
+      return usage(StrCat("--pubkey ", flags.pubkey_path, ": ", id.status().message()));
     }
+  }
+  VerifyOptions options;
+  for (const std::string& w : flags.witness_keys) {
+    // A verifier key, or a file holding one.
+    auto key = evidence::note::ParseVerifierKey(w);
+    if (!key.ok()) {
+      if (auto text = ReadFileToString(w); text.ok()) {
+        key = evidence::note::ParseVerifierKey(TrimWhitespace(*text));
+      }
+    }
+    if (!key.ok()) return usage(StrCat("--witness-key ", w, ": ", key.status().message()));
+    if (key->type != evidence::note::kCosignatureV1) {
+      return usage(StrCat("--witness-key ", w,
+                          ": not a witness's key (type 0x04, as attest-witness init prints)"));
+    }
+    options.witnesses.push_back(*key);
+  }
+  for (const std::string& path : flags.known_checkpoints) {
+    auto text = ReadFileToString(path);
+    if (!text.ok()) return usage(std::string(text.status().message()));
+    auto n = evidence::note::Parse(*text);
+    auto c = n.ok() ? evidence::note::ParseCheckpoint(n->text)
+                    : absl::StatusOr<evidence::note::Checkpoint>(n.status());
+    if (!c.ok()) {
+      return usage(StrCat("--known-checkpoint ", path, ": not a signed checkpoint: ",
+                          c.status().message()));
+    }
+    options.known_checkpoints.push_back(*text);
+  }
+  for (auto [text, out, name] :
+       {std::tuple{&flags.max_lateness, &options.max_lateness, "--max-lateness"},
+        std::tuple{&flags.late_after, &options.late_after, "--late-after"}}) {
+    if (text->empty()) continue;
+    auto d = ParseHumanDuration(*text);
+    if (!d.ok() || *d < absl::ZeroDuration()) return usage(StrCat(name, ": a duration, e.g. 14d"));
+    *out = *d;
   }
   // A bundle that cannot be opened is a usage error like a missing --pubkey;
   // everything after this is the bundle's own finding (exit 1).
   if (std::ifstream probe(args[1], std::ios::binary); !probe) {
-    fprintf(stderr, "attestctl: verify: cannot read %s\n", args[1].c_str());
-    return kExitUsage;
+    return usage(StrCat("cannot read ", args[1]));
   }
   // The engine the replay runs logs what it judges; the verdict is ours.
   spdlog::set_level(spdlog::level::warn);
-  VerifyOptions options;
   options.pubkey_pem = pubkey;
-  options.scratch_dir = scratch_dir;
-  options.memory_limit = static_cast<uint64_t>(std::max<int64_t>(0, memory_mib)) << 20;
+  options.scratch_dir = flags.scratch_dir;
+  options.memory_limit = static_cast<uint64_t>(std::max<int64_t>(0, flags.memory_mib)) << 20;
   auto result = VerifyBundle(args[1], options);
   if (!result.ok()) {
     fprintf(stderr, "attestctl: verify: FAILED: %s\n",
             std::string(result.status().message()).c_str());
     return kExitFindings;
   }
-  printf("verified: %zu hosts, %zu records, checkpoint signed by key %s%s\n", result->hosts,
-         result->records, result->key_id.c_str(),
-         pubkey.empty() ? " (the key in the bundle: give --pubkey to check whose it is)" : "");
+  if (result->format == "attest-bundle-v1") {
+    if (!options.witnesses.empty() || !options.known_checkpoints.empty()) {
+      fprintf(stderr,
+              "attestctl: verify: FAILED: this is a format 1 bundle: it has no witnessed log "
+              "to check --witness-key or --known-checkpoint against\n");
+      return kExitFindings;
+    }
+    printf("verified: %zu hosts, %zu records, checkpoint signed by key %s%s\n", result->hosts,
+           result->records, result->key_id.c_str(),
+           pubkey.empty() ? " (the key in the bundle: give --pubkey to check whose it is)" : "");
+  } else {
+    std::string witnesses;
+    for (const std::string& w : result->witnessed_by) StrAppend(&witnesses, witnesses.empty() ? "" : ", ", w);
+    printf("verified: %zu hosts, %zu records, checkpoint %llu of log %s, signed by its key%s%s\n",
+           result->hosts, result->records, static_cast<unsigned long long>(result->checkpoint),
+           result->origin.c_str(), witnesses.empty() ? "" : " and cosigned by ",
+           witnesses.c_str());
+    const auto hours = [](absl::Duration d) { return absl::ToDoubleHours(d); };
+    printf("evidence in the window: %llu records; %llu committed more than %.0f h after they "
+           "were observed",
+           static_cast<unsigned long long>(result->in_window),
+           static_cast<unsigned long long>(result->late), hours(options.late_after));
+    if (result->late > 0) {
+      printf(" (late evidence, %llu of it imported; the latest, %s record %llu, by %.1f h)",
+             static_cast<unsigned long long>(result->late_imported), result->max_late_host.c_str(),
+             static_cast<unsigned long long>(result->max_late_index), hours(result->max_late));
+    }
+    printf("\n");
+    for (const std::string& w : result->warnings) printf("WARNING: %s\n", w.c_str());
+  }
   printf("the window summary follows from the records:\n%s", result->summary.c_str());
   const double mb = static_cast<double>(result->record_bytes) / 1e6;
   const double total = result->check_seconds + result->replay_seconds;

@@ -10,9 +10,17 @@
 namespace attest::ctl {
 
 int ExportCmd(Stub& admin, const CommandFlags& f);
+struct VerifyFlags {
+  std::string pubkey_path;
+  std::vector<std::string> witness_keys;       // verifier keys, or files holding one
+  std::vector<std::string> known_checkpoints;  // files
+  std::string max_lateness;                    // "": the default
+  std::string late_after;
+  std::string scratch_dir;
+  int64_t memory_mib = 2048;
+};
 // args: {"verify", BUNDLE}; exit 0 verified, 1 it does not verify, 2 usage.
-int VerifyCmd(const std::vector<std::string>& args, const std::string& pubkey_path,
-              const std::string& scratch_dir, int64_t memory_mib);
+int VerifyCmd(const std::vector<std::string>& args, const VerifyFlags& flags);
 // vkey: print the C2SP verifier key instead of the PEM.
 int SigningKeyCmd(Stub& admin, bool vkey);
 // The decision ledger as JSON Lines (ledger.jsonl), its links checked as it

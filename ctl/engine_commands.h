@@ -28,6 +28,7 @@ struct CommandFlags {
   std::string end;
   std::string from_file;
   std::string out;
+  std::string witness_wait;  // export: how long to wait for cosignatures
   std::string group_by;
   std::string id;
   int64_t hosts = 20;

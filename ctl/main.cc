@@ -47,7 +47,8 @@ constexpr char kCommands[] =
     "  simulate --hosts N --days D --seed S --out FILE.jsonl [--start T]\n"
     "                        write a realistic fleet history (no daemon needed)\n"
     "  export --window ID --out BUNDLE.tar   evidence bundle: chains up to a signed checkpoint\n"
-    "  verify BUNDLE.tar [--pubkey K.pem]    check a bundle offline (no daemon needed)\n"
+    "  verify BUNDLE.tar --pubkey K.pem [--witness-key W ...] [--known-checkpoint F ...]\n"
+    "                        check a bundle offline (no daemon needed)\n"
     "  signing-key [--vkey]  print attestd's checkpoint public key (PEM, or C2SP vkey)\n"
     "  checkpoint [--sequence N]  a checkpoint as a signed note, with its cosignatures\n"
     "  ledger                every decision, as the hash-chained ledger (JSON Lines)\n"
@@ -124,14 +125,18 @@ const std::map<std::string, CommandHelp>& CommandHelps() {
         {"hosts", "days", "seed", "out", "start"},
         false}},
       {"export",
-       {"export --window ID --out BUNDLE.tar\n\nAn evidence bundle: every in-scope "
-        "chain up to a fresh signed checkpoint, with its manifest.",
-        {"window", "out"}}},
+       {"export --window ID --out BUNDLE.tar [--witness-wait D]\n\nAn evidence bundle: "
+        "every in-scope chain up to a fresh checkpoint, the decision ledger and the log of "
+        "checkpoint states, with its manifest. Waits for attestd's witnesses to cosign the "
+        "checkpoint.",
+        {"window", "out", "witness-wait"}}},
       {"verify",
-       {"verify BUNDLE.tar [--pubkey KEY.pem]\n\nCheck a bundle offline: chains, "
-        "Merkle root, signature, and the summary recomputed. Exit 1 names the first "
-        "bad record.",
-        {"pubkey", "scratch-dir", "memory-mib"},
+       {"verify BUNDLE.tar --pubkey KEY.pem [--witness-key W ...] [--known-checkpoint F ...] "
+        "[--max-lateness D] [--late-after D]\n\nCheck a bundle offline: chains, ledger, "
+        "the signed and cosigned log, the window's scope, when the evidence was committed, "
+        "and the summary recomputed. Exit 1 names the first failure.",
+        {"pubkey", "witness-key", "known-checkpoint", "max-lateness", "late-after",
+         "scratch-dir", "memory-mib"},
         false}},
       {"signing-key",
        {"signing-key [--vkey]\n\nattestd's checkpoint public key: PEM, or with --vkey the "
@@ -255,13 +260,29 @@ int Main(int argc, char** argv) {
   flags.Bool("vkey", &vkey, "signing-key: print the C2SP verifier key instead of the PEM");
   int64_t sequence = 0;
   flags.Int("sequence", &sequence, "checkpoint: its sequence number (default: the latest)");
-  std::string pubkey;
-  flags.String("pubkey", &pubkey, "verify: the trusted checkpoint public key (PEM file)");
-  std::string scratch_dir;
+  VerifyFlags verify;
+  flags.String("pubkey", &verify.pubkey_path,
+               "verify: attestd's checkpoint public key (PEM file), obtained out of band");
+  flags.Repeated("witness-key", &verify.witness_keys,
+                 "verify: a witness's verifier key (or a file holding it) whose cosignature the\n"
+                 "bundle's checkpoint must carry (repeatable)");
+  flags.Repeated("known-checkpoint", &verify.known_checkpoints,
+                 "verify: a checkpoint kept from earlier (attestctl checkpoint); the bundle's\n"
+                 "history must extend it (repeatable)");
+  flags.String("max-lateness", &verify.max_lateness,
+               "verify: fail when evidence of the window was first committed longer than this\n"
+               "after the window ended [default: no limit, late evidence is reported]");
+  flags.String("late-after", &verify.late_after,
+               "verify: report evidence committed longer than this after it was observed as\n"
+               "late [default: 26h]");
+  flags.String("witness-wait", &f.witness_wait,
+               "export: how long to wait for attestd's witnesses to cosign the bundle's\n"
+               "checkpoint [default: 60s]");
+  std::string& scratch_dir = verify.scratch_dir;
   flags.String("scratch-dir", &scratch_dir,
                "verify: where a bundle too large for memory is replayed from a temporary\n"
                "RocksDB [default: $TMPDIR or /tmp]");
-  int64_t memory_mib = 2048;
+  int64_t& memory_mib = verify.memory_mib;
   flags.Int("memory-mib", &memory_mib,
             "verify: records larger than this replay from the scratch RocksDB, not memory");
   PkiFlags pki;
@@ -330,7 +351,7 @@ int Main(int argc, char** argv) {
   }
   if (command == "simulate") return SimulateCmd(f);
   if (command == "pki") return PkiCommand(args, pki);
-  if (command == "verify") return VerifyCmd(args, pubkey, scratch_dir, memory_mib);
+  if (command == "verify") return VerifyCmd(args, verify);
   if (!CommandHelps().count(command)) {
     fprintf(stderr, "attestctl: unknown command \"%s\" (see --help)\n", command.c_str());
     return kExitUsage;

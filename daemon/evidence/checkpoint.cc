@@ -168,6 +168,18 @@ absl::StatusOr<std::string> KeyId(std::string_view public_pem) {
   return KeyIdOf(key.get());
 }
 
+absl::StatusOr<std::string> RawPublicKey(std::string_view public_pem) {
+  auto key = ReadPublic(public_pem);
+  if (!key) return absl::InvalidArgumentError("not an Ed25519 public key (PEM)");
+  std::string raw(32, '\0');
+  size_t len = raw.size();
+  if (EVP_PKEY_get_raw_public_key(key.get(), reinterpret_cast<unsigned char*>(raw.data()), &len) != 1 ||
+      len != 32) {
+    return absl::InvalidArgumentError("not an Ed25519 public key (PEM)");
+  }
+  return raw;
+}
+
 void SignCheckpoint(const SigningKey& key, v1::Checkpoint* c) {
   c->set_root(MerkleRoot(c->heads()));
   c->set_key_id(key.key_id());

@@ -58,6 +58,10 @@ class SigningKey {
 // a PEM that is not an Ed25519 public key.
 absl::StatusOr<std::string> KeyId(std::string_view public_pem);
 
+// The raw 32-byte key of an Ed25519 public key (PEM); InvalidArgument for
+// anything else.
+absl::StatusOr<std::string> RawPublicKey(std::string_view public_pem);
+
 // Fills root, key_id and signature of `checkpoint` (sequence, created_at
 // and heads set, heads sorted by host).
 void SignCheckpoint(const SigningKey& key, v1::Checkpoint* checkpoint);

@@ -1,0 +1,50 @@
+// The checks format 2 of a bundle adds (docs/bundle.md, "Verifying"):
+// the log and its witnesses, the ledger, the manifest against the signed
+// state, the window's scope worked out from signed data, each in-scope
+// host's labels against its own chain, and when each record was
+// committed.
+#ifndef ATTEST_CTL_BUNDLE_V2_H_
+#define ATTEST_CTL_BUNDLE_V2_H_
+
+#include <map>
+#include <set>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "ctl/bundle.h"
+#include "ctl/bundle_log.h"
+
+namespace attest::ctl {
+
+class BundleV2Check {
+ public:
+  explicit BundleV2Check(const VerifyOptions& options) : options_(options) {}
+
+  // Before the records: checks the log, the ledger and the manifest, works
+  // out the scope, and fills the manifest's decision lists from the ledger
+  // for the replay (a format 2 manifest must not carry its own).
+  absl::Status Prepare(v1::BundleManifest& m, std::string_view states, std::string_view ledger,
+                       VerifyResult* out);
+  // Each record, in chain order.
+  absl::Status OnRecord(const v1::EvidenceRecord& r, VerifyResult* out);
+  // After the records: every in-scope host's labels in the signed state
+  // are those of its last hello.
+  absl::Status Finish();
+
+  const std::set<std::string>& in_scope() const { return in_scope_; }
+
+ private:
+  const VerifyOptions& options_;
+  v1::WindowDef window_;
+  std::map<std::string, StateHead> final_heads_;
+  std::set<std::string> in_scope_;
+  // Per host: (chain length, when the state that first had it was
+  // committed), lengths ascending.
+  std::map<std::string, std::vector<std::pair<uint64_t, absl::Time>>> commits_;
+  std::map<std::string, std::map<std::string, std::string>> hello_labels_;
+};
+
+}  // namespace attest::ctl
+
+#endif  // ATTEST_CTL_BUNDLE_V2_H_
