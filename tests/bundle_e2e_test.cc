@@ -32,6 +32,8 @@ const std::string kPolicy =
 struct Bundle {
   std::string manifest;
   std::string key;
+  std::string ledger;
+  std::string states;
   std::vector<std::string> lines;  // records.jsonl
 };
 
@@ -43,6 +45,8 @@ Bundle Read(const std::string& path) {
                 read(data.data(), size);
                 if (name == "manifest.json") b.manifest = data;
                 if (name == "public-key.pem") b.key = data;
+                if (name == "ledger.jsonl") b.ledger = data;
+                if (name == "states.jsonl") b.states = data;
                 if (name == "records.jsonl") {
                   std::istringstream in(data);
                   for (std::string l; std::getline(in, l);) b.lines.push_back(l);
@@ -57,6 +61,8 @@ void Write(const Bundle& b, const std::string& path) {
   ASSERT_TRUE(tar.ok());
   std::string records;
   for (const std::string& l : b.lines) records += l + "\n";
+  ASSERT_TRUE(tar->Add("ledger.jsonl", b.ledger).ok());
+  ASSERT_TRUE(tar->Add("states.jsonl", b.states).ok());
   ASSERT_TRUE(tar->Add("manifest.json", b.manifest).ok());
   ASSERT_TRUE(tar->Add("public-key.pem", b.key).ok());
   ASSERT_TRUE(tar->Add("records.jsonl", records).ok());
@@ -146,7 +152,7 @@ TEST(BundleE2eTest, ExportVerifiesOfflineAndEveryTamperingIsNamed) {
                     dir),
             0);
   EXPECT_EQ(RunTool({ctl, "verify", bundle, "--pubkey", dir + "/other.pem"}, dir, &out, &err), 1);
-  EXPECT_NE(err.find("signed with key"), std::string::npos) << err;
+  EXPECT_NE(err.find("is not signed by the given log key"), std::string::npos) << err;
 
   const Bundle good = Read(bundle);
   ASSERT_GT(good.lines.size(), 1000u);

@@ -108,6 +108,7 @@ std::string BinaryPath(const std::string& name) {
   if (name == "attestctl") return StrCat(ATTEST_BIN_DIR, "/../ctl/attestctl");
   if (name == "attest-agent") return StrCat(ATTEST_BIN_DIR, "/../agents/linux/attest-agent");
   if (name == "attest-loadgen") return StrCat(ATTEST_BIN_DIR, "/../bench/attest-loadgen");
+  if (name == "attest-witness") return StrCat(ATTEST_BIN_DIR, "/../witness/attest-witness");
   return StrCat(ATTEST_BIN_DIR, "/", name);
 }
 
