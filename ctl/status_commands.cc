@@ -113,6 +113,20 @@ Json StatusJson(const v1::FleetStatus& s) {
   } else {
     o["latest_checkpoint"] = nullptr;
   }
+  Json witnesses = Json::MakeArray();
+  for (const v1::WitnessStatus& w : s.witnesses()) {
+    Json wj = Json::MakeObject();
+    wj["name"] = w.name();
+    wj["url"] = w.url();
+    wj["cosigned_sequence"] = w.cosigned_sequence();
+    wj["latest_sequence"] = w.latest_sequence();
+    wj["behind"] = w.latest_sequence() - std::min(w.latest_sequence(), w.cosigned_sequence());
+    wj["last_cosigned_at"] = Time(w.last_cosigned_at(), w.has_last_cosigned_at());
+    wj["last_attempt"] = Time(w.last_attempt(), w.has_last_attempt());
+    wj["last_error"] = w.last_error();
+    witnesses.push_back(std::move(wj));
+  }
+  o["witnesses"] = std::move(witnesses);
   return o;
 }
 
@@ -275,6 +289,18 @@ int StatusCmd(Stub& admin, const CommandFlags& f) {
            static_cast<unsigned long long>(c.sequence()),
            FormatRfc3339(FromProto(c.created_at())).c_str(), c.heads_size(),
            HexEncode(c.root()).substr(0, 16).c_str(), c.key_id().c_str());
+  }
+  for (const v1::WitnessStatus& w : st.witnesses()) {
+    const uint64_t behind = w.latest_sequence() - std::min(w.latest_sequence(), w.cosigned_sequence());
+    printf("witness         %s: %s%s%s\n", w.name().c_str(),
+           w.cosigned_sequence() == 0
+               ? "has cosigned nothing yet"
+               : StrCat("cosigned #", w.cosigned_sequence(), " at ",
+                        FormatRfc3339(FromProto(w.last_cosigned_at())),
+                        behind == 0 ? "" : StrCat(", ", behind, " checkpoint(s) behind"))
+                     .c_str(),
+           w.last_error().empty() ? "" : "; last attempt failed: ",
+           w.last_error().c_str());
   }
   printf("\n%s", ControlsNow(st).Render("table").c_str());
   if (st.open_windows_size() > 0)
