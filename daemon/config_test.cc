@@ -27,6 +27,32 @@ TEST(ConfigTest, TlsNeedsAllThreeFiles) {
   EXPECT_TRUE(Parse({"--tls-cert=a", "--tls-key=b", "--client-ca=c"}).ok());
 }
 
+TEST(ConfigTest, WitnessesAndTheLogOriginAreChecked) {
+  const std::string w = "witness.test/w1+a33ac8bf+BDC/ysXSgGD6he3165jTMmsvg+caDaPtWTD+eZ0hAcLd";
+  EXPECT_TRUE(Parse({"--insecure", "--witness=https://w.example:7380," + w,
+                     "--log-origin=attest.example/prod", "--witness-retry-max=1m"})
+                  .ok());
+  struct Case {
+    std::vector<std::string> args;
+    std::string why;
+  } cases[] = {
+      {{"--insecure", "--witness=https://w.example:7380"}, "a witness is URL,VKEY"},
+      {{"--insecure", "--witness=ftp://w.example," + w}, "only http[s]"},
+      {{"--insecure", "--witness=https://w.example,garbage"}, "a verifier key is"},
+      {{"--insecure",
+        "--witness=https://w.example,PeterNeumann+c74f20a3+ARpc2QcUPDhMQegwxbzhKqiBfsVkmqq/LDE4izWy10TW"},
+       "type 0x04"},
+      {{"--insecure", "--log-origin=has space"}, "--log-origin"},
+      {{"--insecure", "--log-origin=a+b"}, "--log-origin"},
+      {{"--insecure", "--witness-retry-max=0s"}, "--witness-retry-max"},
+  };
+  for (const Case& c : cases) {
+    auto s = Parse(c.args);
+    ASSERT_FALSE(s.ok()) << c.args.back();
+    EXPECT_NE(std::string(s.status().message()).find(c.why), std::string::npos) << s.status();
+  }
+}
+
 TEST(ConfigTest, HelpAndUnknownFlags) {
   auto help = Parse({"--help"});
   ASSERT_TRUE(help.ok());
