@@ -186,6 +186,21 @@ class WitnessedEvidenceTest : public ::testing::Test {
     return o;
   }
 
+  // The exit code of tests/tools/verify_bundle.py, a second verifier
+  // written from docs/bundle.md alone, on the bundle at `path`.
+  int Independent(const std::string& path, bool with_witness = true) {
+    std::vector<std::string> argv = {"/usr/bin/python3", SourcePath("tests/tools/verify_bundle.py"),
+                                      path, "--pubkey", dir_ + "/key.pem"};
+    if (with_witness) {
+      argv.push_back("--witness-key");
+      argv.push_back(witness_.vkey);
+    }
+    std::string out, err;
+    const int rc = RunTool(argv, dir_, &out, &err);
+    if (rc == 2) ADD_FAILURE() << "verify_bundle.py usage: " << err;
+    return rc;
+  }
+
   // The failure of verifying `b` ("" when it verifies).
   std::string Failure(const Bundle& b, const ctl::VerifyOptions& options) {
     const std::string path = dir_ + "/forged.tar";
@@ -272,9 +287,12 @@ TEST_F(WitnessedEvidenceTest, AWitnessedBundleVerifiesAndEveryForgeryIsNamed) {
   const Bundle good = Read(bundle);
   const ctl::VerifyOptions with = Options();
   ASSERT_EQ(Failure(good, with), "") << "an untouched rewrite verifies";
+  EXPECT_EQ(Independent(bundle), 0) << "the independent verifier accepts what attestctl accepts";
   auto expect = [&](const Bundle& b, const std::string& what, const std::string& why) {
     const std::string f = Failure(b, with);
     EXPECT_NE(f.find(why), std::string::npos) << what << ": " << (f.empty() ? "verified" : f);
+    // Both verifiers agree.
+    EXPECT_EQ(Independent(dir_ + "/forged.tar"), 1) << what << ": the independent verifier";
   };
 
   // A host left out: its records and its manifest entry removed.
@@ -426,6 +444,7 @@ TEST_F(WitnessedEvidenceTest, AWitnessedBundleVerifiesAndEveryForgeryIsNamed) {
     expect(b, "re-signed by the operator", "no valid cosignature by witness witness.test/w1");
     // With only attestd's key, the forgery passes: what the warning says.
     EXPECT_EQ(Failure(b, Options(/*with_witness=*/false)), "");
+    EXPECT_EQ(Independent(dir_ + "/forged.tar", /*with_witness=*/false), 0);
   }
   EXPECT_TRUE(daemon.Stop().ok());
 }

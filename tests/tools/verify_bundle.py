@@ -1,0 +1,267 @@
+#!/usr/bin/env python3
+"""A second verifier of attest evidence bundles (format 2), written from
+docs/bundle.md and docs/evidence-format.md alone, with Python's standard
+library and python3-cryptography (Ed25519). It checks everything attestctl
+verify checks except recomputing the window's summary, which needs
+attestd's engine.
+
+usage: verify_bundle.py BUNDLE.tar --pubkey KEY.pem [--witness-key VKEY ...]
+                        [--known-checkpoint FILE ...]
+exit 0: verified; 1: it does not verify (the reason on stderr); 2: usage.
+"""
+import argparse
+import base64
+import hashlib
+import json
+import sys
+import tarfile
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+DASH = "\u2014"
+
+
+class Bad(Exception):
+    pass
+
+
+def sha256(b):
+    return hashlib.sha256(b).digest()
+
+
+def canonical(v):
+    return json.dumps(v, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def mth(leaves):
+    if not leaves:
+        return sha256(b"")
+    if len(leaves) == 1:
+        return leaves[0]
+    k = 1
+    while k * 2 < len(leaves):
+        k *= 2
+    return sha256(b"\x01" + mth(leaves[:k]) + mth(leaves[k:]))
+
+
+def leaf(b):
+    return sha256(b"\x00" + b)
+
+
+def key_id(name, typ, pub):
+    return sha256(name.encode() + b"\n" + bytes([typ]) + pub)[:4]
+
+
+def parse_vkey(text):
+    name, kid, rest = text.split("+", 2)
+    raw = base64.b64decode(rest, validate=True)
+    if len(raw) != 33 or key_id(name, raw[0], raw[1:]) != bytes.fromhex(kid):
+        raise ValueError("bad verifier key")
+    return name, raw[0], raw[1:]
+
+
+def parse_note(text):
+    body, sep, sigs = text.rpartition("\n\n")
+    if not sep or not sigs.endswith("\n"):
+        raise Bad("malformed note")
+    out = []
+    for line in sigs[:-1].split("\n"):
+        if not line.startswith(DASH + " "):
+            raise Bad("malformed signature line")
+        name, blob = line[2:].split(" ")
+        raw = base64.b64decode(blob, validate=True)
+        out.append((name, raw[:4], raw[4:]))
+    return body + "\n", out
+
+
+def parse_checkpoint(text):
+    lines = text[:-1].split("\n")
+    return lines[0], int(lines[1]), base64.b64decode(lines[2], validate=True)
+
+
+def ed25519_ok(pub, msg, sig):
+    try:
+        Ed25519PublicKey.from_public_bytes(pub).verify(sig, msg)
+        return True
+    except (InvalidSignature, ValueError):
+        return False
+
+
+def signed_by(note_text, name, pub):
+    body, sigs = parse_note(note_text)
+    kid = key_id(name, 1, pub)
+    return any(n == name and k == kid and ed25519_ok(pub, body.encode(), s) for n, k, s in sigs)
+
+
+def cosigned_at(note_text, name, pub):
+    """The cosignature's timestamp, or None."""
+    body, sigs = parse_note(note_text)
+    kid = key_id(name, 4, pub)
+    for n, k, blob in sigs:
+        if n == name and k == kid and len(blob) == 72:
+            t = int.from_bytes(blob[:8], "big")
+            if ed25519_ok(pub, b"cosignature/v1\ntime %d\n" % t + body.encode(), blob[8:]):
+                return t
+    return None
+
+
+def jsonl(data, what):
+    if data and not data.endswith(b"\n"):
+        raise Bad(what + ": the last line is cut off")
+    return [line for line in data.split(b"\n")[:-1]]
+
+
+def chain_line(line, prev, what):
+    obj = json.loads(line)
+    h, p = obj.pop("hash"), obj.pop("prev_hash")
+    if bytes.fromhex(p) != prev:
+        raise Bad(what + ": prev_hash does not link")
+    with_links = dict(obj, hash=h, prev_hash=p)
+    if canonical(with_links) != line:
+        raise Bad(what + ": not canonical")
+    digest = sha256(prev + canonical(obj))
+    if digest.hex() != h:
+        raise Bad(what + ": content does not match its hash")
+    return obj, digest
+
+
+def selector_matches(scope, labels):
+    return all(labels.get(k) == v for k, v in scope.items())
+
+
+def verify(files, pub, witnesses, known):
+    manifest = json.loads(files["manifest.json"])
+    if manifest.get("format") != "attest-bundle-v2":
+        raise Bad("unknown bundle format %s" % manifest.get("format"))
+    # 1. states
+    states = []
+    for n, line in enumerate(jsonl(files["states.jsonl"], "states.jsonl"), 1):
+        obj = json.loads(line)
+        st = obj["state"]
+        if st["sequence"] != n:
+            raise Bad("states.jsonl line %d: sequence" % n)
+        if "heads" in obj:
+            heads = obj["heads"]
+            hosts = [h["host"] for h in heads]
+            if hosts != sorted(hosts, key=lambda s: s.encode()) or len(heads) != st["hosts"]:
+                raise Bad("states.jsonl line %d: heads" % n)
+            if mth([leaf(canonical(h)) for h in heads]).hex() != st["heads_root"]:
+                raise Bad("states.jsonl line %d: heads root" % n)
+        states.append(obj)
+    leaves = [leaf(canonical(s["state"])) for s in states]
+    final = states[-1]
+    # 2. signatures
+    origin, size, root = parse_checkpoint(parse_note(final["note"])[0])
+    if not signed_by(final["note"], origin, pub):
+        raise Bad("not signed by the log key")
+    for name, typ, wpub in witnesses:
+        if cosigned_at(final["note"], name, wpub) is None:
+            raise Bad("no valid cosignature by witness " + name)
+    if size != len(states) or mth(leaves) != root:
+        raise Bad("the states do not hash to the checkpoint's root")
+    # 3. known checkpoints
+    for text in known:
+        k_origin, k_size, k_root = parse_checkpoint(parse_note(text)[0])
+        if k_origin != origin or not signed_by(text, origin, pub):
+            raise Bad("known checkpoint of another log or key")
+        if k_size > len(states) or mth(leaves[:k_size]) != k_root:
+            raise Bad("the bundle does not extend the known checkpoint %d" % k_size)
+    # 4. ledger
+    prev = bytes(32)
+    ledger = []
+    for n, line in enumerate(jsonl(files["ledger.jsonl"], "ledger.jsonl"), 1):
+        obj, prev = chain_line(line, prev, "ledger.jsonl line %d" % n)
+        if obj["index"] != n:
+            raise Bad("ledger.jsonl line %d: index" % n)
+        ledger.append(obj)
+    st = final["state"]
+    if len(ledger) != st["ledger_length"] or prev.hex() != st["ledger_head"]:
+        raise Bad("the ledger is not the one the checkpoint commits to")
+    # 5. manifest and window
+    heads = {h["host"]: h for h in final["heads"]}
+    mc = manifest["checkpoint"]
+    if int(mc["sequence"]) != st["sequence"] or len(mc.get("heads", [])) != len(heads):
+        raise Bad("manifest checkpoint")
+    for h in mc.get("heads", []):
+        s = heads.get(h["host"])
+        if not s or int(h["length"]) != s["length"] or base64.b64decode(h["hash"]).hex() != s["hash"]:
+            raise Bad("manifest checkpoint head of " + h["host"])
+    window = None
+    for e in ledger:
+        if e["kind"] == "window" and e["window"]["id"] == manifest["window"]["id"]:
+            window = e["window"]
+    if window is None:
+        raise Bad("window not in the ledger")
+    mw = manifest["window"]
+    th = mw.get("thresholds", {})
+    lw_th = window.get("thresholds", {})
+    same = (mw.get("start") == window.get("start") and mw.get("end") == window.get("end")
+            and mw.get("scope", {}) == window.get("scope", {})
+            and float(th.get("effectiveness", 0)) == float(lw_th.get("effectiveness", "0"))
+            and float(th.get("coverage", 0)) == float(lw_th.get("coverage", "0"))
+            and int(th.get("max_deviation_seconds", 0)) == int(lw_th.get("max_deviation_seconds", 0)))
+    if not same:
+        raise Bad("the window is not the one in the ledger")
+    for key in ("policy_versions", "approvals", "exceptions", "decommissions"):
+        if manifest.get(key):
+            raise Bad("manifest lists decisions")
+    # 6. scope
+    in_scope = {h for h, s in heads.items() if selector_matches(window.get("scope", {}), s["labels"])}
+    listed = {h["host"]: h for h in manifest.get("hosts", [])}
+    if set(listed) != in_scope:
+        raise Bad("scope: listed %s, signed %s" % (sorted(listed), sorted(in_scope)))
+    for host, h in listed.items():
+        if int(h["last_index"]) != heads[host]["length"] or h["head"] != heads[host]["hash"]:
+            raise Bad("manifest head of " + host)
+    # 7. records
+    chains = {}
+    hello = {}
+    for n, line in enumerate(jsonl(files["records.jsonl"], "records.jsonl"), 1):
+        host = json.loads(line)["host"]
+        index, prev = chains.get(host, (0, bytes(32)))
+        obj, digest = chain_line(line, prev, "records.jsonl line %d" % n)
+        if obj["index"] != index + 1:
+            raise Bad("records.jsonl line %d: index" % n)
+        chains[host] = (obj["index"], digest)
+        if obj["kind"] == "hello":
+            hello[host] = obj["hello"].get("labels", {})
+    if set(chains) != in_scope:
+        raise Bad("records of other hosts, or missing")
+    for host in in_scope:
+        if chains[host] != (heads[host]["length"], bytes.fromhex(heads[host]["hash"])):
+            raise Bad("chain of %s does not end at its signed head" % host)
+        if hello.get(host, {}) != heads[host]["labels"]:
+            raise Bad("labels of %s differ from its last hello" % host)
+    return len(in_scope), sum(i for i, _ in chains.values())
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("bundle")
+    p.add_argument("--pubkey", required=True)
+    p.add_argument("--witness-key", action="append", default=[])
+    p.add_argument("--known-checkpoint", action="append", default=[])
+    a = p.parse_args()
+    try:
+        key = serialization.load_pem_public_key(open(a.pubkey, "rb").read())
+        pub = key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+        witnesses = [parse_vkey(w) for w in a.witness_key]
+        known = [open(f).read() for f in a.known_checkpoint]
+        with tarfile.open(a.bundle) as t:
+            files = {m.name: t.extractfile(m).read() for m in t.getmembers() if m.isfile()}
+    except (OSError, ValueError, tarfile.TarError) as e:
+        print("verify_bundle.py: %s" % e, file=sys.stderr)
+        return 2
+    try:
+        hosts, records = verify(files, pub, witnesses, known)
+    except (Bad, KeyError, ValueError, TypeError, IndexError) as e:
+        print("verify_bundle.py: FAILED: %s: %s" % (type(e).__name__, e), file=sys.stderr)
+        return 1
+    print("verified: %d hosts, %d records" % (hosts, records))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
