@@ -200,7 +200,19 @@ int LedgerCmd(Stub& admin) {
   }
 }
 
-int CheckpointCmd(Stub& admin, int64_t sequence) {
+int CheckpointCmd(Stub& admin, int64_t sequence, bool create) {
+  if (create) {
+    if (sequence != 0) {
+      fprintf(stderr, "attestctl: checkpoint: --create and --sequence do not go together\n");
+      return kExitUsage;
+    }
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(60));
+    v1::Checkpoint made;
+    grpc::Status s = admin.CreateCheckpoint(&ctx, v1::CreateCheckpointRequest(), &made);
+    if (!s.ok()) return Fail("checkpoint", s);
+    sequence = static_cast<int64_t>(made.sequence());
+  }
   grpc::ClientContext ctx;
   ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(60));
   v1::ListCheckpointsRequest req;

@@ -28,7 +28,8 @@ int SigningKeyCmd(Stub& admin, bool vkey);
 int LedgerCmd(Stub& admin);
 // The signed note of checkpoint `sequence` (0: the latest), with every
 // cosignature attestd holds: what an auditor keeps for --known-checkpoint.
-int CheckpointCmd(Stub& admin, int64_t sequence);
+// create: make a new checkpoint now (admin), and print it.
+int CheckpointCmd(Stub& admin, int64_t sequence, bool create);
 
 }  // namespace attest::ctl
 

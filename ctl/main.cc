@@ -50,7 +50,8 @@ constexpr char kCommands[] =
     "  verify BUNDLE.tar --pubkey K.pem [--witness-key W ...] [--known-checkpoint F ...]\n"
     "                        check a bundle offline (no daemon needed)\n"
     "  signing-key [--vkey]  print attestd's checkpoint public key (PEM, or C2SP vkey)\n"
-    "  checkpoint [--sequence N]  a checkpoint as a signed note, with its cosignatures\n"
+    "  checkpoint [--sequence N | --create]  a checkpoint as a signed note, with its\n"
+    "                        cosignatures (--create: make one now)\n"
     "  ledger                every decision, as the hash-chained ledger (JSON Lines)\n"
     "  pki init [--pki-dir D] [--trust-domain TD] [--dns NAME] [--ip ADDR]\n"
     "                        create a CA and attestd's server certificate\n"
@@ -143,10 +144,11 @@ const std::map<std::string, CommandHelp>& CommandHelps() {
         "C2SP verifier key (<origin>+<key id>+<key>) witnesses are configured with.",
         {"vkey"}}},
       {"checkpoint",
-       {"checkpoint [--sequence N]\n\nCheckpoint N (default: the latest) as a C2SP signed "
-        "note with every cosignature attestd holds. Keep it: verify --known-checkpoint "
-        "checks later bundles against it.",
-        {"sequence"}}},
+       {"checkpoint [--sequence N | --create]\n\nCheckpoint N (default: the latest) as a C2SP "
+        "signed note with every cosignature attestd holds. Keep it: verify --known-checkpoint "
+        "checks later bundles against it. --create (admin) makes one now and sends it to the "
+        "witnesses.",
+        {"sequence", "create"}}},
       {"ledger",
        {"ledger\n\nEvery decision (policy versions, windows, approvals, exceptions, "
         "decommissions, samples) as the hash-chained ledger, JSON Lines; exit 1 when "
@@ -260,6 +262,8 @@ int Main(int argc, char** argv) {
   flags.Bool("vkey", &vkey, "signing-key: print the C2SP verifier key instead of the PEM");
   int64_t sequence = 0;
   flags.Int("sequence", &sequence, "checkpoint: its sequence number (default: the latest)");
+  bool create_checkpoint = false;
+  flags.Bool("create", &create_checkpoint, "checkpoint: make a new one now (admin)");
   VerifyFlags verify;
   flags.String("pubkey", &verify.pubkey_path,
                "verify: attestd's checkpoint public key (PEM file), obtained out of band");
@@ -428,7 +432,7 @@ int Main(int argc, char** argv) {
   if (command == "export") return ExportCmd(*admin, f);
   if (command == "signing-key") return SigningKeyCmd(*admin, vkey);
   if (command == "ledger") return LedgerCmd(*admin);
-  if (command == "checkpoint") return CheckpointCmd(*admin, sequence);
+  if (command == "checkpoint") return CheckpointCmd(*admin, sequence, create_checkpoint);
   return TimelineCmd(*admin, f);
 }
 
