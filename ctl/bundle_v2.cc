@@ -6,6 +6,7 @@
 #include "common/time_util.h"
 #include "daemon/engine/records.h"
 #include "daemon/evidence/chain.h"
+#include "google/protobuf/util/message_differencer.h"
 
 namespace attest::ctl {
 namespace {
@@ -85,7 +86,8 @@ absl::Status BundleV2Check::Prepare(v1::BundleManifest& m, std::string_view stat
   if (window == nullptr) {
     return absl::DataLossError(StrCat("window ", m.window().id(), " is not in the ledger"));
   }
-  if (window->SerializeAsString() != m.window().SerializeAsString()) {
+  // Compared as messages: a map's serialized order is not fixed.
+  if (!google::protobuf::util::MessageDifferencer::Equals(*window, m.window())) {
     return absl::DataLossError(StrCat("manifest.json: window ", window->id(),
                                       " is not the one in the ledger (dates, scope or "
                                       "thresholds were changed)"));
