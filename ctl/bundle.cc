@@ -17,6 +17,7 @@
 #include "ctl/bundle_replay.h"
 #include "ctl/bundle_v2.h"
 #include "ctl/client.h"
+#include "ctl/engine_commands.h"
 #include "ctl/tar.h"
 #include "daemon/evidence/chain.h"
 #include "daemon/evidence/checkpoint.h"
@@ -52,7 +53,7 @@ absl::StatusOr<ExportLog> ReadLog(v1::AdminService::Stub& admin, uint64_t sequen
                                   absl::Time window_start, absl::Duration wait) {
   ExportLog out;
   const absl::Time until = absl::Now() + wait;
-  v1::ListCheckpointsResponse list;
+  v1::Checkpoint final_checkpoint;
   for (;;) {
     std::vector<std::string> witnesses;
     {
@@ -65,19 +66,14 @@ absl::StatusOr<ExportLog> ReadLog(v1::AdminService::Stub& admin, uint64_t sequen
       if (!s.ok()) return FromGrpc(s, "status");
       for (const v1::WitnessStatus& w : status.witnesses()) witnesses.push_back(w.name());
     }
-    grpc::ClientContext ctx;
-    ctx.set_deadline(Deadline(600));
-    list.Clear();
-    grpc::Status s = admin.ListCheckpoints(&ctx, v1::ListCheckpointsRequest(), &list);
-    if (!s.ok()) return FromGrpc(s, "checkpoints");
-    if (list.checkpoints_size() < static_cast<int>(sequence) ||
-        list.checkpoints(static_cast<int>(sequence) - 1).sequence() != sequence) {
-      return absl::DataLossError(StrCat("attestd does not list checkpoint ", sequence));
-    }
-    const std::string& note = list.checkpoints(static_cast<int>(sequence) - 1).note();
+    auto c = FetchCheckpoint(admin, sequence, Deadline(600));
+    if (!c.ok()) return c.status();
+    final_checkpoint = std::move(*c);
     std::vector<std::string> missing;
     for (const std::string& w : witnesses) {
-      if (note.find(StrCat("\n\xe2\x80\x94 ", w, " ")) == std::string::npos) missing.push_back(w);
+      if (final_checkpoint.note().find(StrCat("\n\xe2\x80\x94 ", w, " ")) == std::string::npos) {
+        missing.push_back(w);
+      }
     }
     if (missing.empty()) break;
     if (absl::Now() >= until) {
@@ -91,17 +87,57 @@ absl::StatusOr<ExportLog> ReadLog(v1::AdminService::Stub& admin, uint64_t sequen
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(200));  // a witness is answering
   }
-  // States before the one in force at the window's start carry only their
-  // leaf; that one and every later one also their heads and note.
-  int first_full = 0;
-  for (int i = 0; i < static_cast<int>(sequence); ++i) {
-    if (FromProto(list.checkpoints(i).created_at()) <= window_start) first_full = i;
+  // Every state's leaf, in pages; then, from the state in force at the
+  // window's start on, each with its heads and note, a few at a time (a
+  // state holds every host's head).
+  std::vector<v1::Checkpoint> leaves;
+  auto list_page = [&](uint64_t from, uint64_t to, bool leaves_only, uint32_t limit,
+                  std::vector<v1::Checkpoint>* into) -> absl::Status {
+    while (from <= to) {
+      grpc::ClientContext ctx;
+      ctx.set_deadline(Deadline(600));
+      v1::ListCheckpointsRequest req;
+      req.set_from_sequence(from);
+      req.set_to_sequence(to);
+      req.set_leaves_only(leaves_only);
+      req.set_limit(limit);
+      v1::ListCheckpointsResponse resp;
+      grpc::Status s = admin.ListCheckpoints(&ctx, req, &resp);
+      if (!s.ok()) return FromGrpc(s, "checkpoints");
+      for (v1::Checkpoint& c : *resp.mutable_checkpoints()) {
+        if (c.sequence() != from) {
+          return absl::DataLossError(StrCat("attestd lists checkpoint ", c.sequence(),
+                                            " where ", from, " should be"));
+        }
+        into->push_back(std::move(c));
+        ++from;
+      }
+      if (!resp.more()) break;
+    }
+    if (from <= to) return absl::DataLossError(StrCat("attestd does not list checkpoint ", from));
+    return absl::OkStatus();
+  };
+  if (absl::Status s = list_page(1, sequence, true, 10000, &leaves); !s.ok()) return s;
+  uint64_t first_full = 1;
+  for (const v1::Checkpoint& c : leaves) {
+    if (FromProto(c.created_at()) <= window_start) first_full = c.sequence();
   }
-  for (int i = 0; i < static_cast<int>(sequence); ++i) {
-    const v1::Checkpoint& c = list.checkpoints(i);
-    StrAppend(&out.states, StatesLine(c, /*full=*/i >= first_full), "\n");
+  for (const v1::Checkpoint& c : leaves) {
+    if (c.sequence() >= first_full) break;
+    StrAppend(&out.states, StatesLine(c, /*full=*/false), "\n");
   }
-  out.final_checkpoint = list.checkpoints(static_cast<int>(sequence) - 1);
+  std::vector<v1::Checkpoint> full;
+  for (uint64_t from = first_full; from <= sequence; from += 16) {
+    full.clear();
+    const uint64_t to = std::min<uint64_t>(sequence, from + 15);
+    if (absl::Status s = list_page(from, to, false, 16, &full); !s.ok()) return s;
+    for (const v1::Checkpoint& c : full) {
+      // The bundle's own checkpoint with the cosignatures waited for.
+      StrAppend(&out.states, StatesLine(c.sequence() == sequence ? final_checkpoint : c, true), "\n");
+    }
+  }
+  out.final_checkpoint = final_checkpoint;
+
   const uint64_t ledger_length = out.final_checkpoint.ledger_length();
   for (uint64_t next = 1; next <= ledger_length;) {
     grpc::ClientContext ctx;

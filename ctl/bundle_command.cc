@@ -213,21 +213,14 @@ int CheckpointCmd(Stub& admin, int64_t sequence, bool create) {
     if (!s.ok()) return Fail("checkpoint", s);
     sequence = static_cast<int64_t>(made.sequence());
   }
-  grpc::ClientContext ctx;
-  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(60));
-  v1::ListCheckpointsRequest req;
-  v1::ListCheckpointsResponse list;
-  grpc::Status s = admin.ListCheckpoints(&ctx, req, &list);
-  if (!s.ok()) return Fail("checkpoint", s);
-  const v1::Checkpoint* found = nullptr;
-  for (const v1::Checkpoint& c : list.checkpoints()) {
-    if (sequence == 0 || c.sequence() == static_cast<uint64_t>(sequence)) found = &c;
-  }
-  if (found == nullptr || found->note().empty()) {
+  auto found = FetchCheckpoint(admin, static_cast<uint64_t>(std::max<int64_t>(0, sequence)),
+                               std::chrono::system_clock::now() + std::chrono::seconds(60));
+  if (!found.ok() || found->note().empty()) {
     fprintf(stderr, "attestctl: checkpoint: %s\n",
-            found == nullptr ? "no such checkpoint"
-                             : "that checkpoint was made before checkpoints were signed notes");
-    return kExitFindings;
+            !found.ok() ? std::string(found.status().message()).c_str()
+                        : "that checkpoint was made before checkpoints were signed notes");
+    return found.ok() || absl::IsNotFound(found.status()) ? kExitFindings
+                                                          : ExitFor(found.status());
   }
   fputs(found->note().c_str(), stdout);
   return kExitOk;

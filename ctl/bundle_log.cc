@@ -40,7 +40,7 @@ bool Hash32(const Json* j, std::string* out) {
 
 std::string StatesLine(const v1::Checkpoint& c, bool full) {
   Json line = Json::MakeObject();
-  line["state"] = *Json::Parse(evidence::StateLeaf(c));
+  line["state"] = *Json::Parse(c.state_leaf().empty() ? evidence::StateLeaf(c) : c.state_leaf());
   if (full && !c.heads_root().empty()) {
     Json heads = Json::MakeArray();
     for (const v1::ChainHead& h : c.heads()) heads.push_back(*Json::Parse(evidence::HeadLeaf(h)));

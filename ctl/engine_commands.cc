@@ -26,6 +26,35 @@ void PrintJson(const Json& j) { printf("%s\n", j.Canonical().c_str()); }
 
 }  // namespace
 
+absl::StatusOr<v1::Checkpoint> FetchCheckpoint(Stub& admin, uint64_t sequence,
+                                               std::chrono::system_clock::time_point deadline) {
+  auto list = [&](v1::ListCheckpointsRequest req) -> absl::StatusOr<v1::ListCheckpointsResponse> {
+    grpc::ClientContext ctx;
+    ctx.set_deadline(deadline);
+    v1::ListCheckpointsResponse resp;
+    grpc::Status s = admin.ListCheckpoints(&ctx, req, &resp);
+    if (!s.ok()) {
+      return absl::Status(static_cast<absl::StatusCode>(s.error_code()), s.error_message());
+    }
+    return resp;
+  };
+  if (sequence == 0) {
+    v1::ListCheckpointsRequest req;
+    req.set_leaves_only(true);
+    auto all = list(req);
+    if (!all.ok()) return all.status();
+    if (all->checkpoints().empty()) return absl::NotFoundError("attestd has no checkpoint yet");
+    sequence = all->checkpoints(all->checkpoints_size() - 1).sequence();
+  }
+  v1::ListCheckpointsRequest req;
+  req.set_from_sequence(sequence);
+  req.set_to_sequence(sequence);
+  auto one = list(req);
+  if (!one.ok()) return one.status();
+  if (one->checkpoints().empty()) return absl::NotFoundError(StrCat("no checkpoint ", sequence));
+  return one->checkpoints(0);
+}
+
 int Import(Stub& admin, const std::string& file) {
   std::ifstream in(file);
   if (!in) return Usage(StrCat("import: cannot open ", file));

@@ -4,10 +4,12 @@
 #ifndef ATTEST_CTL_ENGINE_COMMANDS_H_
 #define ATTEST_CTL_ENGINE_COMMANDS_H_
 
+#include <chrono>
 #include <memory>
 #include <string>
 #include <vector>
 
+#include "absl/status/statusor.h"
 #include "attest/v1/admin.grpc.pb.h"
 
 namespace attest::ctl {
@@ -41,6 +43,12 @@ struct CommandFlags {
 };
 
 using Stub = v1::AdminService::Stub;
+
+// Checkpoint `sequence` of attestd's log with its heads and note (0: the
+// latest); NotFound when there is none. Listed in two small calls, so
+// that a long log is never sent whole.
+absl::StatusOr<v1::Checkpoint> FetchCheckpoint(Stub& admin, uint64_t sequence,
+                                               std::chrono::system_clock::time_point deadline);
 
 int Import(Stub& admin, const std::string& file);
 int Report(Stub& admin, const CommandFlags& f);

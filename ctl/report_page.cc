@@ -92,14 +92,12 @@ int FetchPage(Stub& admin, const std::string& name, const CommandFlags& f,
     ctx->approvals.insert(ctx->approvals.end(), resp.approvals().begin(), resp.approvals().end());
   }
   {
-    grpc::ClientContext c;
-    c.set_deadline(Soon());
-    v1::ListCheckpointsResponse resp;
-    if (grpc::Status s = admin.ListCheckpoints(&c, {}, &resp); !s.ok()) {
-      return Fail(what.c_str(), s);
-    }
-    if (resp.checkpoints_size() > 0) {
-      ctx->checkpoints.emplace_back(name, resp.checkpoints(resp.checkpoints_size() - 1));
+    auto latest = FetchCheckpoint(admin, 0, Soon());
+    if (latest.ok()) {
+      ctx->checkpoints.emplace_back(name, std::move(*latest));
+    } else if (!absl::IsNotFound(latest.status())) {
+      return Fail(what.c_str(), grpc::Status(static_cast<grpc::StatusCode>(latest.status().code()),
+                                             std::string(latest.status().message())));
     }
   }
   {

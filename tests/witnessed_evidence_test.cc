@@ -284,6 +284,39 @@ TEST_F(WitnessedEvidenceTest, AWitnessedBundleVerifiesAndEveryForgeryIsNamed) {
         << err;
   }
 
+  // A long log: attestctl pages through it (16 full states or 10,000
+  // leaves a call), and a window that starts after most of it carries
+  // only their leaves. Both verifiers accept the result.
+  for (int i = 0; i < 40; ++i) {
+    ASSERT_EQ(Attestctl(daemon.address(), dir_, {"checkpoint", "--create"}, &out, &err), 0) << err;
+  }
+  ASSERT_EQ(Attestctl(daemon.address(), dir_,
+                      {"windows", "create", "later", "--start",
+                       FormatRfc3339(absl::FromUnixSeconds(absl::ToUnixSeconds(absl::Now()) + 3600)),
+                       "--end",
+                       FormatRfc3339(absl::FromUnixSeconds(absl::ToUnixSeconds(absl::Now()) + 7200))},
+                      &out, &err),
+            0)
+      << err;
+  const std::string later = dir_ + "/later.tar";
+  ASSERT_EQ(Attestctl(daemon.address(), dir_, {"export", "--window", "later", "--out", later}, &out,
+                      &err),
+            0)
+      << err;
+  {
+    const Bundle b = Read(later);
+    const auto states = Lines(b.files.at("states.jsonl"));
+    EXPECT_GT(states.size(), 40u);
+    EXPECT_EQ(states.front().find("\"heads\""), std::string::npos) << "an early state: its leaf only";
+    EXPECT_NE(states.back().find("\"heads\""), std::string::npos);
+  }
+  EXPECT_EQ(RunTool({BinaryPath("attestctl"), "verify", later, "--pubkey", dir_ + "/key.pem",
+                     "--witness-key", witness_.vkey, "--known-checkpoint", dir_ + "/known.txt"},
+                    dir_, &out, &err),
+            0)
+      << out << err;
+  EXPECT_EQ(Independent(later), 0);
+
   const Bundle good = Read(bundle);
   const ctl::VerifyOptions with = Options();
   ASSERT_EQ(Failure(good, with), "") << "an untouched rewrite verifies";

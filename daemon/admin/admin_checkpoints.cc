@@ -38,13 +38,24 @@ grpc::ServerUnaryReactor* AdminService::CreateCheckpoint(grpc::CallbackServerCon
 }
 
 grpc::ServerUnaryReactor* AdminService::ListCheckpoints(grpc::CallbackServerContext* context,
-                                                        const v1::ListCheckpointsRequest*,
+                                                        const v1::ListCheckpointsRequest* request,
                                                         v1::ListCheckpointsResponse* response) {
   ATTEST_AUTHORIZE(Read);
   if (options_.checkpoints == nullptr) return FinishUnary(context, absl::OkStatus());
-  auto list = options_.checkpoints->List();
+  auto list = options_.checkpoints->List(request->from_sequence(), request->to_sequence(),
+                                         request->limit() + (request->limit() > 0 ? 1 : 0));
   if (!list.ok()) return FinishUnary(context, list.status());
-  for (v1::Checkpoint& c : *list) *response->add_checkpoints() = std::move(c);
+  if (request->limit() > 0 && list->size() > request->limit()) {
+    list->pop_back();
+    response->set_more(true);
+  }
+  for (v1::Checkpoint& c : *list) {
+    if (request->leaves_only()) {
+      c.set_state_leaf(evidence::StateLeaf(c));
+      c.clear_heads();
+    }
+    *response->add_checkpoints() = std::move(c);
+  }
   return FinishUnary(context, absl::OkStatus());
 }
 

@@ -171,11 +171,15 @@ absl::StatusOr<v1::Checkpoint> Checkpoints::CreateLocked() {
   return c;
 }
 
-absl::StatusOr<std::vector<v1::Checkpoint>> Checkpoints::List() {
+absl::StatusOr<std::vector<v1::Checkpoint>> Checkpoints::List(uint64_t from, uint64_t to,
+                                                              size_t limit) {
   std::vector<v1::Checkpoint> out;
   absl::Status inner;
   absl::Status s = store_.Scan(
-      store::Family::kCheckpoints, "", "", [&](std::string_view, std::string_view value) {
+      store::Family::kCheckpoints, Key(std::max<uint64_t>(from, 1)),
+      to == 0 || to == UINT64_MAX ? std::string() : Key(to + 1),
+      [&](std::string_view, std::string_view value) {
+        if (limit > 0 && out.size() == limit) return false;
         auto c = Parse(value);
         if (!c.ok()) {
           inner = c.status();

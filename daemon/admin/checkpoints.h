@@ -36,7 +36,10 @@ class Checkpoints {
 
   // A new checkpoint of the heads stored now.
   absl::StatusOr<v1::Checkpoint> Create();
-  absl::StatusOr<std::vector<v1::Checkpoint>> List();
+  // Checkpoints from..to (1-based, inclusive; 0: from the first / to the
+  // latest), at most `limit` of them (0: no limit).
+  absl::StatusOr<std::vector<v1::Checkpoint>> List(uint64_t from = 0, uint64_t to = 0,
+                                                   size_t limit = 0);
   // The newest checkpoint, if any.
   absl::StatusOr<std::optional<v1::Checkpoint>> Latest();
   absl::StatusOr<v1::Checkpoint> Get(uint64_t sequence);
