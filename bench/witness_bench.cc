@@ -61,7 +61,8 @@ int main(int argc, char** argv) {
   for (int64_t i = 1; i <= n; ++i) {
     leaves.push_back(merkle::LeafHash(attest::StrCat("state ", i)));
     note::Note c;
-    c.text = note::Checkpoint{kOrigin, leaves.size(), merkle::Root(leaves, leaves.size()), {}}.Format();
+    c.text =
+        note::Checkpoint{kOrigin, leaves.size(), merkle::Root(leaves, leaves.size()), {}}.Format();
     c.signatures.push_back({kOrigin, vkey.key_id, (*key)->Sign(c.text)});
     std::string body = attest::StrCat("old ", old_size, "\n");
     for (const std::string& h : merkle::ConsistencyProof(leaves, old_size, leaves.size())) {
@@ -87,10 +88,17 @@ int main(int argc, char** argv) {
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   double cosign_total = 0;
   for (double v : cosign_ms) cosign_total += v;
-  printf("checkpoints=%lld cosign_p50_ms=%.3f cosign_p99_ms=%.3f base_p50_ms=%.3f base_p99_ms=%.3f "
-         "cosigned_per_s=%.1f base_per_s=%.1f elapsed_s=%.1f\n",
-         static_cast<long long>(n), Percentile(cosign_ms, 0.5), Percentile(cosign_ms, 0.99),
-         Percentile(base_ms, 0.5), Percentile(base_ms, 0.99), 1000.0 * n / cosign_total,
-         1000.0 * n / [&] { double t = 0; for (double v : base_ms) t += v; return t; }(), secs);
+  printf(
+      "checkpoints=%lld cosign_p50_ms=%.3f cosign_p99_ms=%.3f base_p50_ms=%.3f base_p99_ms=%.3f "
+      "cosigned_per_s=%.1f base_per_s=%.1f elapsed_s=%.1f\n",
+      static_cast<long long>(n), Percentile(cosign_ms, 0.5), Percentile(cosign_ms, 0.99),
+      Percentile(base_ms, 0.5), Percentile(base_ms, 0.99), 1000.0 * n / cosign_total,
+      1000.0 * n /
+          [&] {
+            double t = 0;
+            for (double v : base_ms) t += v;
+            return t;
+          }(),
+      secs);
   return 0;
 }

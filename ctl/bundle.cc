@@ -26,249 +26,6 @@
 #include "google/protobuf/util/json_util.h"
 
 namespace attest::ctl {
-namespace {
-
-constexpr char kFormatV1[] = "attest-bundle-v1";
-constexpr char kFormat[] = "attest-bundle-v2";
-
-absl::Status FromGrpc(const grpc::Status& s, std::string_view what) {
-  return absl::Status(static_cast<absl::StatusCode>(s.error_code()),
-                      attest::StrCat(what, ": ", s.error_message()));
-}
-
-}  // namespace
-
-namespace {
-
-struct ExportLog {
-  std::string states;  // states.jsonl
-  std::string ledger;  // ledger.jsonl
-  v1::Checkpoint final_checkpoint;
-};
-
-// The log up to checkpoint `sequence` (the export's cut): every state, and
-// the ledger up to that checkpoint's head. Waits up to `wait` for every
-// witness attestd has to cosign that checkpoint.
-absl::StatusOr<ExportLog> ReadLog(v1::AdminService::Stub& admin, uint64_t sequence,
-                                  absl::Time window_start, absl::Duration wait) {
-  ExportLog out;
-  const absl::Time until = absl::Now() + wait;
-  v1::Checkpoint final_checkpoint;
-  for (;;) {
-    std::vector<std::string> witnesses;
-    {
-      grpc::ClientContext ctx;
-      ctx.set_deadline(Deadline(60));
-      v1::GetStatusRequest req;
-      req.set_max_failing_hosts(1);
-      v1::FleetStatus status;
-      grpc::Status s = admin.GetStatus(&ctx, req, &status);
-      if (!s.ok()) return FromGrpc(s, "status");
-      for (const v1::WitnessStatus& w : status.witnesses()) witnesses.push_back(w.name());
-    }
-    auto c = FetchCheckpoint(admin, sequence, Deadline(600));
-    if (!c.ok()) return c.status();
-    final_checkpoint = std::move(*c);
-    std::vector<std::string> missing;
-    for (const std::string& w : witnesses) {
-      if (final_checkpoint.note().find(StrCat("\n\xe2\x80\x94 ", w, " ")) == std::string::npos) {
-        missing.push_back(w);
-      }
-    }
-    if (missing.empty()) break;
-    if (absl::Now() >= until) {
-      std::string names;
-      for (const std::string& w : missing) StrAppend(&names, names.empty() ? "" : ", ", w);
-      fprintf(stderr,
-              "attestctl: export: checkpoint %llu is not cosigned yet by %s; the bundle verifies "
-              "with --witness-key only for witnesses that did (see attestctl status)\n",
-              static_cast<unsigned long long>(sequence), names.c_str());
-      break;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(200));  // a witness is answering
-  }
-  // Every state's leaf, in pages; then, from the state in force at the
-  // window's start on, each with its heads and note, a few at a time (a
-  // state holds every host's head).
-  std::vector<v1::Checkpoint> leaves;
-  auto list_page = [&](uint64_t from, uint64_t to, bool leaves_only, uint32_t limit,
-                  std::vector<v1::Checkpoint>* into) -> absl::Status {
-    while (from <= to) {
-      grpc::ClientContext ctx;
-      ctx.set_deadline(Deadline(600));
-      v1::ListCheckpointsRequest req;
-      req.set_from_sequence(from);
-      req.set_to_sequence(to);
-      req.set_leaves_only(leaves_only);
-      req.set_limit(limit);
-      v1::ListCheckpointsResponse resp;
-      grpc::Status s = admin.ListCheckpoints(&ctx, req, &resp);
-      if (!s.ok()) return FromGrpc(s, "checkpoints");
-      for (v1::Checkpoint& c : *resp.mutable_checkpoints()) {
-        if (c.sequence() != from) {
-          return absl::DataLossError(StrCat("attestd lists checkpoint ", c.sequence(),
-                                            " where ", from, " should be"));
-        }
-        into->push_back(std::move(c));
-        ++from;
-      }
-      if (!resp.more()) break;
-    }
-    if (from <= to) return absl::DataLossError(StrCat("attestd does not list checkpoint ", from));
-    return absl::OkStatus();
-  };
-  if (absl::Status s = list_page(1, sequence, true, 10000, &leaves); !s.ok()) return s;
-  uint64_t first_full = 1;
-  for (const v1::Checkpoint& c : leaves) {
-    if (FromProto(c.created_at()) <= window_start) first_full = c.sequence();
-  }
-  for (const v1::Checkpoint& c : leaves) {
-    if (c.sequence() >= first_full) break;
-    StrAppend(&out.states, StatesLine(c, /*full=*/false), "\n");
-  }
-  std::vector<v1::Checkpoint> full;
-  for (uint64_t from = first_full; from <= sequence; from += 16) {
-    full.clear();
-    const uint64_t to = std::min<uint64_t>(sequence, from + 15);
-    if (absl::Status s = list_page(from, to, false, 16, &full); !s.ok()) return s;
-    for (const v1::Checkpoint& c : full) {
-      // The bundle's own checkpoint with the cosignatures waited for.
-      StrAppend(&out.states, StatesLine(c.sequence() == sequence ? final_checkpoint : c, true), "\n");
-    }
-  }
-  out.final_checkpoint = final_checkpoint;
-
-  const uint64_t ledger_length = out.final_checkpoint.ledger_length();
-  for (uint64_t next = 1; next <= ledger_length;) {
-    grpc::ClientContext ctx;
-    ctx.set_deadline(Deadline(600));
-    v1::ListLedgerRequest req;
-    req.set_from_index(next);
-    req.set_to_index(ledger_length);
-    v1::ListLedgerResponse page;
-    grpc::Status s = admin.ListLedger(&ctx, req, &page);
-    if (!s.ok()) return FromGrpc(s, "ledger");
-    if (page.entries().empty()) {
-      return absl::DataLossError(StrCat("attestd's ledger ends before entry ", next));
-    }
-    for (const v1::LedgerEntry& e : page.entries()) {
-      StrAppend(&out.ledger, evidence::CanonicalLedgerEntry(e, /*with_links=*/true), "\n");
-      ++next;
-    }
-  }
-  return out;
-}
-
-}  // namespace
-
-absl::Status ExportBundle(v1::AdminService::Stub& admin, const std::string& window_id,
-                          const std::string& out, absl::Duration witness_wait) {
-  // attestd cuts the manifest at one moment (see CutExport): the summary
-  // follows from exactly the records up to the checkpoint's heads, even for
-  // a window still open while agents stream.
-  v1::BundleManifest m;
-  {
-    grpc::ClientContext ctx;
-    ctx.set_deadline(Deadline(600));
-    v1::CutExportRequest req;
-    req.set_window(window_id);
-    grpc::Status s = admin.CutExport(&ctx, req, &m);
-    if (!s.ok()) return FromGrpc(s, "export");
-  }
-  m.set_format(kFormat);
-  m.mutable_created_at()->set_seconds(absl::ToUnixSeconds(absl::Now()));
-  // Format 2: every decision is in ledger.jsonl, committed by the checkpoint.
-  m.clear_policy_versions();
-  m.clear_approvals();
-  m.clear_exceptions();
-  m.clear_decommissions();
-  auto log = ReadLog(admin, m.checkpoint().sequence(), FromProto(m.window().start()), witness_wait);
-  if (!log.ok()) return log.status();
-  *m.mutable_checkpoint() = log->final_checkpoint;
-  std::map<std::string, const v1::ChainHead*> heads;
-  for (const v1::ChainHead& h : m.checkpoint().heads()) heads[h.host()] = &h;
-  std::vector<std::string> in_scope;
-  for (const v1::BundleHost& h : m.hosts()) {
-    if (heads.count(h.host()) == 0) {
-      return absl::DataLossError(
-          attest::StrCat("attestd put host ", h.host(), " in scope without a checkpointed chain"));
-    }
-    in_scope.push_back(h.host());
-  }
-  m.clear_hosts();  // listed again below, each with its chain's extent
-  // records.jsonl streams straight into the archive; the manifest, which
-  // lists what was written, follows it.
-  auto tar = TarWriter::Create(out);
-  if (!tar.ok()) return tar.status();
-  if (absl::Status s = tar->Begin("records.jsonl"); !s.ok()) return s;
-  const bool tty = isatty(STDERR_FILENO);
-  const absl::Time started = absl::Now();
-  uint64_t bytes = 0;
-  std::string lines;
-  v1::EvidenceRecord r;
-  for (size_t done = 0; done < in_scope.size(); ++done) {
-    const std::string& host = in_scope[done];
-    const v1::ChainHead& head = *heads[host];
-    grpc::ClientContext ctx;
-    ctx.set_deadline(Deadline(3600));
-    v1::ListEvidenceRequest req;
-    req.set_host(host);
-    auto reader = admin.ListEvidencePages(&ctx, req);
-    v1::EvidencePage page;
-    std::string last_hash;
-    uint64_t last = 0;
-    while (reader->Read(&page)) {
-      for (const std::string& stored : page.records()) {
-        if (!r.ParseFromString(stored)) {
-          return absl::DataLossError(attest::StrCat("a stored record of ", host, " is corrupt"));
-        }
-        if (r.index() > head.length()) break;  // after the checkpoint
-        evidence::AppendCanonicalRecord(&lines, r, /*with_links=*/true);
-        lines.push_back('\n');
-        last = r.index();
-        last_hash = r.hash();
-      }
-      if (lines.size() >= (1 << 20)) {
-        bytes += lines.size();
-        if (absl::Status s = tar->Append(lines); !s.ok()) return s;
-        lines.clear();
-      }
-    }
-    if (grpc::Status s = reader->Finish(); !s.ok()) return FromGrpc(s, "evidence of " + host);
-    if (last != head.length() || last_hash != head.hash()) {
-      return absl::DataLossError(
-          attest::StrCat(host, ": the stored chain does not end at the checkpoint's head"));
-    }
-    v1::BundleHost* bh = m.add_hosts();
-    bh->set_host(host);
-    bh->set_first_index(1);
-    bh->set_last_index(last);
-    bh->set_head(HexEncode(last_hash));
-    if (tty) {
-      const double secs = absl::ToDoubleSeconds(absl::Now() - started);
-      fprintf(stderr, "\rexport: %zu/%zu hosts, %.0f MB, %.0f MB/s   ", done + 1, in_scope.size(),
-              static_cast<double>(bytes + lines.size()) / 1e6,
-              secs > 0 ? static_cast<double>(bytes + lines.size()) / 1e6 / secs : 0.0);
-    }
-  }
-  if (tty) fprintf(stderr, "\n");
-  if (absl::Status s = tar->Append(lines); !s.ok()) return s;
-  if (absl::Status s = tar->End(); !s.ok()) return s;
-
-  std::string manifest;
-  google::protobuf::util::JsonPrintOptions options;
-  options.add_whitespace = true;
-  options.preserve_proto_field_names = true;
-  if (auto s = google::protobuf::util::MessageToJsonString(m, &manifest, options); !s.ok()) {
-    return absl::InternalError("manifest: " + std::string(s.message()));
-  }
-  absl::Status s = tar->Add("ledger.jsonl", log->ledger);
-  if (s.ok()) s = tar->Add("states.jsonl", log->states);
-  if (s.ok()) s = tar->Add("manifest.json", manifest);
-  if (s.ok()) s = tar->Add("public-key.pem", m.public_key_pem());
-  if (s.ok()) s = tar->Close();
-  return s;
-}
 
 namespace {
 
@@ -330,12 +87,12 @@ absl::StatusOr<VerifyResult> VerifyBundle(const std::string& path, const VerifyO
         have_manifest = true;
         return absl::OkStatus();
       });
-  if (!s.ok() || (m.format() != kFormat && m.format() != kFormatV1)) {
+  if (!s.ok() || (m.format() != kBundleFormat && m.format() != kBundleFormatV1)) {
     have_manifest = false;
     m.Clear();
   }
   VerifyResult out;
-  const bool v2 = m.format() == kFormat;
+  const bool v2 = m.format() == kBundleFormat;
   BundleV2Check check(options);
   if (v2) {
     if (s = check.Prepare(m, states_text, ledger_text, &out); !s.ok()) return s;
@@ -464,7 +221,7 @@ absl::StatusOr<VerifyResult> VerifyBundle(const std::string& path, const VerifyO
       });
   if (!s.ok()) return s;
   if (!have_manifest) return absl::DataLossError(path + ": no manifest.json");
-  if (m.format() != kFormat && m.format() != kFormatV1) {
+  if (m.format() != kBundleFormat && m.format() != kBundleFormatV1) {
     return absl::DataLossError(StrCat("unknown bundle format ", m.format(),
                                       ": this attestctl reads attest-bundle-v1 and -v2; a newer "
                                       "attestctl is needed"));

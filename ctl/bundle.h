@@ -17,6 +17,11 @@
 
 namespace attest::ctl {
 
+// manifest.json's format: what export writes, and the older one verify
+// still reads (docs/bundle.md, "Versions").
+inline constexpr char kBundleFormat[] = "attest-bundle-v2";
+inline constexpr char kBundleFormatV1[] = "attest-bundle-v1";
+
 // Writes the bundle of `window` to `out`, after waiting up to
 // `witness_wait` for attestd's witnesses to cosign its checkpoint.
 // Progress goes to stderr.
@@ -36,13 +41,13 @@ struct VerifyResult {
   double replay_seconds = 0;
   bool replayed_from_disk = false;  // through a scratch RocksDB (VerifyOptions)
   // Format 2.
-  std::string origin;           // the log's name
-  uint64_t checkpoint = 0;      // the bundle's checkpoint (the log's size)
+  std::string origin;                     // the log's name
+  uint64_t checkpoint = 0;                // the bundle's checkpoint (the log's size)
   std::vector<std::string> witnessed_by;  // witness names whose cosignatures verified
-  uint64_t in_window = 0;       // records observed within the window
-  uint64_t late = 0;            // of those, committed later than VerifyOptions::late_after
-  uint64_t late_imported = 0;   // of the late ones, loaded with attestctl import
-  absl::Duration max_late;      // the latest commitment after observation
+  uint64_t in_window = 0;                 // records observed within the window
+  uint64_t late = 0;           // of those, committed later than VerifyOptions::late_after
+  uint64_t late_imported = 0;  // of the late ones, loaded with attestctl import
+  absl::Duration max_late;     // the latest commitment after observation
   std::string max_late_host;
   uint64_t max_late_index = 0;
   std::vector<std::string> warnings;  // what the checks could not establish

@@ -89,8 +89,8 @@ int VerifyCmd(const std::vector<std::string>& args, const VerifyFlags& flags) {
     auto c = n.ok() ? evidence::note::ParseCheckpoint(n->text)
                     : absl::StatusOr<evidence::note::Checkpoint>(n.status());
     if (!c.ok()) {
-      return usage(StrCat("--known-checkpoint ", path, ": not a signed checkpoint: ",
-                          c.status().message()));
+      return usage(
+          StrCat("--known-checkpoint ", path, ": not a signed checkpoint: ", c.status().message()));
     }
     options.known_checkpoints.push_back(*text);
   }
@@ -130,16 +130,17 @@ int VerifyCmd(const std::vector<std::string>& args, const VerifyFlags& flags) {
            pubkey.empty() ? " (the key in the bundle: give --pubkey to check whose it is)" : "");
   } else {
     std::string witnesses;
-    for (const std::string& w : result->witnessed_by) StrAppend(&witnesses, witnesses.empty() ? "" : ", ", w);
+    for (const std::string& w : result->witnessed_by)
+      StrAppend(&witnesses, witnesses.empty() ? "" : ", ", w);
     printf("verified: %zu hosts, %zu records, checkpoint %llu of log %s, signed by its key%s%s\n",
            result->hosts, result->records, static_cast<unsigned long long>(result->checkpoint),
-           result->origin.c_str(), witnesses.empty() ? "" : " and cosigned by ",
-           witnesses.c_str());
+           result->origin.c_str(), witnesses.empty() ? "" : " and cosigned by ", witnesses.c_str());
     const auto hours = [](absl::Duration d) { return absl::ToDoubleHours(d); };
-    printf("evidence in the window: %llu records; %llu committed more than %.0f h after they "
-           "were observed",
-           static_cast<unsigned long long>(result->in_window),
-           static_cast<unsigned long long>(result->late), hours(options.late_after));
+    printf(
+        "evidence in the window: %llu records; %llu committed more than %.0f h after they "
+        "were observed",
+        static_cast<unsigned long long>(result->in_window),
+        static_cast<unsigned long long>(result->late), hours(options.late_after));
     if (result->late > 0) {
       printf(" (late evidence, %llu of it imported; the latest, %s record %llu, by %.1f h)",
              static_cast<unsigned long long>(result->late_imported), result->max_late_host.c_str(),
@@ -186,8 +187,7 @@ int LedgerCmd(Stub& admin) {
     if (!s.ok()) return Fail("ledger", s);
     if (page.entries().empty()) return kExitOk;
     for (const v1::LedgerEntry& e : page.entries()) {
-      if (e.index() != next || e.prev_hash() != prev ||
-          evidence::LedgerHash(prev, e) != e.hash()) {
+      if (e.index() != next || e.prev_hash() != prev || evidence::LedgerHash(prev, e) != e.hash()) {
         fflush(stdout);
         fprintf(stderr, "attestctl: ledger entry %llu does not link to the one before\n",
                 static_cast<unsigned long long>(next));
@@ -219,8 +219,7 @@ int CheckpointCmd(Stub& admin, int64_t sequence, bool create) {
     fprintf(stderr, "attestctl: checkpoint: %s\n",
             !found.ok() ? std::string(found.status().message()).c_str()
                         : "that checkpoint was made before checkpoints were signed notes");
-    return found.ok() || absl::IsNotFound(found.status()) ? kExitFindings
-                                                          : ExitFor(found.status());
+    return found.ok() || absl::IsNotFound(found.status()) ? kExitFindings : ExitFor(found.status());
   }
   fputs(found->note().c_str(), stdout);
   return kExitOk;

@@ -62,7 +62,8 @@ absl::StatusOr<std::vector<State>> ParseStates(std::string_view text) {
     if (!j.ok()) return bad(View(j.status().message()));
     if (!j->is_object()) return bad("not a JSON object");
     for (const auto& [key, v] : j->as_object()) {
-      if (key != "state" && key != "heads" && key != "note") return bad(StrCat(key, ": unknown field"));
+      if (key != "state" && key != "heads" && key != "note")
+        return bad(StrCat(key, ": unknown field"));
     }
     const Json* sj = j->Find("state");
     if (sj == nullptr || !sj->is_object()) return bad("state: required");
@@ -85,12 +86,15 @@ absl::StatusOr<std::vector<State>> ParseStates(std::string_view text) {
       return bad("state.format: attest-state-v0 or attest-state-v1");
     }
     s.format = format->as_string();
-    if (hosts == nullptr || !hosts->is_int() || !hosts->as_uint()) return bad("state.hosts: required");
+    if (hosts == nullptr || !hosts->is_int() || !hosts->as_uint())
+      return bad("state.hosts: required");
     s.hosts = *hosts->as_uint();
-    if (!Hash32(sj->Find("heads_root"), &s.heads_root)) return bad("state.heads_root: 64 hex digits");
+    if (!Hash32(sj->Find("heads_root"), &s.heads_root))
+      return bad("state.heads_root: 64 hex digits");
     if (s.format == "attest-state-v1") {
       const Json* ll = sj->Find("ledger_length");
-      if (ll == nullptr || !ll->is_int() || !ll->as_uint()) return bad("state.ledger_length: required");
+      if (ll == nullptr || !ll->is_int() || !ll->as_uint())
+        return bad("state.ledger_length: required");
       s.ledger_length = *ll->as_uint();
       if (!Hash32(sj->Find("ledger_head"), &s.ledger_head)) {
         return bad("state.ledger_head: 64 hex digits");
@@ -197,10 +201,10 @@ absl::StatusOr<LogCheck> CheckLog(const std::vector<State>& states,
   for (const note::VerifierKey& w : witnesses) {
     uint64_t t = 0;
     if (absl::Status s = note::VerifySignature(*n, w, &t); !s.ok()) {
-      return absl::DataLossError(
-          StrCat("checkpoint ", body->size, " carries no valid cosignature by witness ", w.name,
-                 s.code() == absl::StatusCode::kNotFound ? " (none at all)" : " (it does not verify)",
-                 ": the bundle's history is not the one that witness saw"));
+      return absl::DataLossError(StrCat(
+          "checkpoint ", body->size, " carries no valid cosignature by witness ", w.name,
+          s.code() == absl::StatusCode::kNotFound ? " (none at all)" : " (it does not verify)",
+          ": the bundle's history is not the one that witness saw"));
     }
     out.cosigned_at[w.name] = t;
   }
@@ -218,9 +222,10 @@ absl::StatusOr<LogCheck> CheckLog(const std::vector<State>& states,
   }
   for (const std::string& known : known_checkpoints) {
     auto kn = note::Parse(known);
-    auto kb = kn.ok() ? note::ParseCheckpoint(kn->text)
-                      : absl::StatusOr<note::Checkpoint>(kn.status());
-    if (!kb.ok()) return absl::InvalidArgumentError(StrCat("--known-checkpoint: ", kb.status().message()));
+    auto kb =
+        kn.ok() ? note::ParseCheckpoint(kn->text) : absl::StatusOr<note::Checkpoint>(kn.status());
+    if (!kb.ok())
+      return absl::InvalidArgumentError(StrCat("--known-checkpoint: ", kb.status().message()));
     if (kb->origin != body->origin) {
       return absl::InvalidArgumentError(StrCat("--known-checkpoint is of log ", kb->origin,
                                                ", the bundle of log ", body->origin));

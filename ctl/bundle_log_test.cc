@@ -14,7 +14,8 @@ namespace {
 TEST(BundleLogTest, BadStatesAndLedgerLinesAreNamed) {
   const std::string v0 =
       "{\"state\":{\"created_at\":\"2026-01-01T00:00:00Z\",\"format\":\"attest-state-v0\","
-      "\"heads_root\":\"" + std::string(64, 'a') + "\",\"hosts\":0,\"sequence\":1}}\n";
+      "\"heads_root\":\"" +
+      std::string(64, 'a') + "\",\"hosts\":0,\"sequence\":1}}\n";
   EXPECT_TRUE(ParseStates(v0).ok());
   struct Case {
     std::string text;
@@ -27,7 +28,8 @@ TEST(BundleLogTest, BadStatesAndLedgerLinesAreNamed) {
       {"{\"extra\":1," + v0.substr(1), "extra: unknown field"},
       {std::string(v0).replace(v0.find("v0"), 2, "v9"), "state.format"},
       {std::string(v0).replace(v0.find("aaaa"), 4, "zzzz"), "state.heads_root: 64 hex digits"},
-      {std::string(v0).replace(v0.find("}}"), 2, "},\"heads\":[]}"), "heads and note come together"},
+      {std::string(v0).replace(v0.find("}}"), 2, "},\"heads\":[]}"),
+       "heads and note come together"},
   };
   for (const Case& c : states) {
     auto r = ParseStates(c.text);
@@ -44,7 +46,8 @@ TEST(BundleLogTest, BadStatesAndLedgerLinesAreNamed) {
   EXPECT_TRUE(ParseLedger(line).ok());
   struct Case ledger[] = {
       {line + line, "ledger.jsonl line 2: expected entry 2"},
-      {std::string(line).replace(line.find("\"h\""), 3, "\"x\""), "content does not match its hash"},
+      {std::string(line).replace(line.find("\"h\""), 3, "\"x\""),
+       "content does not match its hash"},
       {std::string(line).replace(0, 1, "{ "), "not in canonical form"},
       {"{}\n", "ledger.jsonl line 1: kind: required"},
   };

@@ -53,14 +53,13 @@ absl::Status BundleV2Check::Prepare(v1::BundleManifest& m, std::string_view stat
     return absl::DataLossError("the bundle's checkpoint was made before format 2");
   }
   // The ledger up to the head the checkpoint commits to, and no further.
-  const std::string ledger_head =
-      ledger->empty() ? evidence::GenesisHash() : ledger->back().hash();
+  const std::string ledger_head = ledger->empty() ? evidence::GenesisHash() : ledger->back().hash();
   if (ledger->size() != final_state.ledger_length || ledger_head != final_state.ledger_head) {
     return absl::DataLossError(StrCat(
         "ledger.jsonl holds ", ledger->size(), " decisions, the signed checkpoint commits to ",
-        final_state.ledger_length, final_state.ledger_length == ledger->size()
-                                        ? " with another head: a decision was changed"
-                                        : ": decisions were added or removed"));
+        final_state.ledger_length,
+        final_state.ledger_length == ledger->size() ? " with another head: a decision was changed"
+                                                    : ": decisions were added or removed"));
   }
   // The manifest's copy of the checkpoint and its host list must be the
   // signed state's.
@@ -114,21 +113,20 @@ absl::Status BundleV2Check::Prepare(v1::BundleManifest& m, std::string_view stat
   }
   for (const std::string& host : in_scope_) {
     if (!listed.count(host)) {
-      return absl::DataLossError(StrCat(
-          "host ", host, " is in window ", window_.id(), "'s scope (its signed labels ",
-          Labels(final_heads_[host].labels), ") but the bundle leaves it out"));
+      return absl::DataLossError(
+          StrCat("host ", host, " is in window ", window_.id(), "'s scope (its signed labels ",
+                 Labels(final_heads_[host].labels), ") but the bundle leaves it out"));
     }
   }
   for (const std::string& host : listed) {
     if (!in_scope_.count(host)) {
       return absl::DataLossError(StrCat("host ", host, " is listed but its signed labels ",
-                                        Labels(final_heads_[host].labels),
-                                        " put it out of window ", window_.id(), "'s scope"));
+                                        Labels(final_heads_[host].labels), " put it out of window ",
+                                        window_.id(), "'s scope"));
     }
   }
   // Every decision, from the ledger only, for the replay.
-  if (m.policy_versions_size() + m.approvals_size() + m.exceptions_size() +
-          m.decommissions_size() >
+  if (m.policy_versions_size() + m.approvals_size() + m.exceptions_size() + m.decommissions_size() >
       0) {
     return absl::DataLossError(
         "manifest.json lists decisions; in format 2 they are only in ledger.jsonl");
@@ -208,11 +206,11 @@ absl::Status BundleV2Check::OnRecord(const v1::EvidenceRecord& r, VerifyResult* 
   }
   const absl::Time deadline = FromProto(window_.end()) + options_.max_lateness;
   if (it->second > deadline) {
-    return absl::DataLossError(StrCat(
-        "host ", r.host(), " record ", r.index(), " (observed ", FormatRfc3339(observed),
-        ") was first committed at ", FormatRfc3339(it->second), ", ",
-        Describe(it->second - FromProto(window_.end())),
-        " after the window ended (--max-lateness ", Describe(options_.max_lateness), ")"));
+    return absl::DataLossError(
+        StrCat("host ", r.host(), " record ", r.index(), " (observed ", FormatRfc3339(observed),
+               ") was first committed at ", FormatRfc3339(it->second), ", ",
+               Describe(it->second - FromProto(window_.end())),
+               " after the window ended (--max-lateness ", Describe(options_.max_lateness), ")"));
   }
   return absl::OkStatus();
 }

@@ -136,8 +136,8 @@ const std::map<std::string, CommandHelp>& CommandHelps() {
         "[--max-lateness D] [--late-after D]\n\nCheck a bundle offline: chains, ledger, "
         "the signed and cosigned log, the window's scope, when the evidence was committed, "
         "and the summary recomputed. Exit 1 names the first failure.",
-        {"pubkey", "witness-key", "known-checkpoint", "max-lateness", "late-after",
-         "scratch-dir", "memory-mib"},
+        {"pubkey", "witness-key", "known-checkpoint", "max-lateness", "late-after", "scratch-dir",
+         "memory-mib"},
         false}},
       {"signing-key",
        {"signing-key [--vkey]\n\nattestd's checkpoint public key: PEM, or with --vkey the "
@@ -372,9 +372,9 @@ int Main(int argc, char** argv) {
     return kExitUsage;
   }
   if ((command == "status" || command == "signing-key" || command == "sample" ||
-       command == "ledger" || command == "checkpoint" ||
-       command == "samples" || command == "timeline" || command == "export" ||
-       command == "report" || command == "approve") &&
+       command == "ledger" || command == "checkpoint" || command == "samples" ||
+       command == "timeline" || command == "export" || command == "report" ||
+       command == "approve") &&
       args.size() != 1) {
     fprintf(stderr, "attestctl: %s takes no arguments besides flags (see %s --help)\n",
             command.c_str(), command.c_str());

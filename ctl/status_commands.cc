@@ -291,7 +291,8 @@ int StatusCmd(Stub& admin, const CommandFlags& f) {
            HexEncode(c.root()).substr(0, 16).c_str(), c.key_id().c_str());
   }
   for (const v1::WitnessStatus& w : st.witnesses()) {
-    const uint64_t behind = w.latest_sequence() - std::min(w.latest_sequence(), w.cosigned_sequence());
+    const uint64_t behind =
+        w.latest_sequence() - std::min(w.latest_sequence(), w.cosigned_sequence());
     printf("witness         %s: %s%s%s\n", w.name().c_str(),
            w.cosigned_sequence() == 0
                ? "has cosigned nothing yet"
@@ -299,8 +300,7 @@ int StatusCmd(Stub& admin, const CommandFlags& f) {
                         FormatRfc3339(FromProto(w.last_cosigned_at())),
                         behind == 0 ? "" : StrCat(", ", behind, " checkpoint(s) behind"))
                      .c_str(),
-           w.last_error().empty() ? "" : "; last attempt failed: ",
-           w.last_error().c_str());
+           w.last_error().empty() ? "" : "; last attempt failed: ", w.last_error().c_str());
   }
   printf("\n%s", ControlsNow(st).Render("table").c_str());
   if (st.open_windows_size() > 0)

@@ -24,10 +24,10 @@ struct AdminServiceOptions {
   bool insecure = false;
   std::string trust_domain = "attest";
   const ingest::Revocations* revocations = nullptr;  // not owned; null: none revoked
-  Checkpoints* checkpoints = nullptr;  // must outlive the service; null: no checkpoints
-  evidence::Ledger* ledger = nullptr;  // must outlive the service; null: no ledger
+  Checkpoints* checkpoints = nullptr;      // must outlive the service; null: no checkpoints
+  evidence::Ledger* ledger = nullptr;      // must outlive the service; null: no ledger
   const Witnessing* witnessing = nullptr;  // must outlive the service; null: no witnesses
-  ingest::Limits limits;               // for imports: the agent stream's bounds
+  ingest::Limits limits;                   // for imports: the agent stream's bounds
 };
 
 class AdminService final : public v1::AdminService::CallbackService {
