@@ -80,6 +80,34 @@ class BundleBadInputTest : public testing::Test {
 
 TEST_F(BundleBadInputTest, TheSeedVerifiesUnchanged) { EXPECT_EQ(Failure(seed_), ""); }
 
+// A format 2 bundle written by attestctl export (tests/fixtures/bundle-v2)
+// keeps verifying with the key of the attestd that made it, and not
+// against witnesses it never had.
+TEST(BundleFormatTest, AFormat2BundleFromTheFixtureVerifies) {
+  const std::string dir = std::string(ATTEST_SOURCE_DIR) + "/tests/fixtures/bundle-v2";
+  std::ifstream key_file(dir + "/key.pem");
+  std::stringstream key;
+  key << key_file.rdbuf();
+  VerifyOptions options;
+  options.pubkey_pem = key.str();
+  auto r = VerifyBundle(dir + "/two-hosts-v2.tar", options);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->format, "attest-bundle-v2");
+  EXPECT_EQ(r->hosts, 2u);
+  EXPECT_EQ(r->records, 988u);
+  EXPECT_EQ(r->origin, "attest.example/seed");
+  EXPECT_EQ(r->late_imported, r->late);
+  auto w = evidence::note::ParseVerifierKey(
+      "witness.test/w1+a33ac8bf+BDC/ysXSgGD6he3165jTMmsvg+caDaPtWTD+eZ0hAcLd");
+  ASSERT_TRUE(w.ok());
+  options.witnesses.push_back(*w);
+  r = VerifyBundle(dir + "/two-hosts-v2.tar", options);
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(std::string(r.status().message()).find("no valid cosignature by witness"),
+            std::string::npos)
+      << r.status();
+}
+
 TEST_F(BundleBadInputTest, RecordLinesThatAreNotRecordsAreNamedByLine) {
   const std::string& records = Data(seed_, "records.jsonl");
   const std::string first = records.substr(0, records.find('\n'));
