@@ -61,11 +61,13 @@ struct VerifyOptions {
   std::vector<evidence::note::VerifierKey> witnesses;
   std::vector<std::string> known_checkpoints;
   // A record observed within the window and committed (cosigned, with
-  // witness keys) more than late_after later is reported as late; with a
-  // max_lateness, one first committed longer than that after the window's
-  // end fails (InfiniteDuration: none does).
+  // witness keys) more than late_after after it was observed is reported
+  // as late. A live record first committed more than max_lateness after
+  // the window's end fails: the window's evidence must have been committed
+  // (and cosigned) during the window, give or take an agent's outage at
+  // its end. Imported records are reported, never failed: they say so.
   absl::Duration late_after = absl::Hours(26);
-  absl::Duration max_lateness = absl::InfiniteDuration();
+  absl::Duration max_lateness = absl::Hours(7 * 24);
   // Records larger than this are replayed from a scratch RocksDB under
   // scratch_dir ($TMPDIR or /tmp when empty) instead of memory.
   uint64_t memory_limit = uint64_t{2} << 30;

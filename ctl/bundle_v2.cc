@@ -205,7 +205,7 @@ absl::Status BundleV2Check::OnRecord(const v1::EvidenceRecord& r, VerifyResult* 
     out->max_late_index = r.index();
   }
   const absl::Time deadline = FromProto(window_.end()) + options_.max_lateness;
-  if (it->second > deadline) {
+  if (it->second > deadline && r.origin() != v1::ORIGIN_IMPORTED) {
     return absl::DataLossError(
         StrCat("host ", r.host(), " record ", r.index(), " (observed ", FormatRfc3339(observed),
                ") was first committed at ", FormatRfc3339(it->second), ", ",

@@ -274,8 +274,8 @@ int Main(int argc, char** argv) {
                  "verify: a checkpoint kept from earlier (attestctl checkpoint); the bundle's\n"
                  "history must extend it (repeatable)");
   flags.String("max-lateness", &verify.max_lateness,
-               "verify: fail when evidence of the window was first committed longer than this\n"
-               "after the window ended [default: no limit, late evidence is reported]");
+               "verify: fail when live evidence of the window was first committed longer than\n"
+               "this after the window ended (imported evidence is reported) [default: 7d]");
   flags.String("late-after", &verify.late_after,
                "verify: report evidence committed longer than this after it was observed as\n"
                "late [default: 26h]");

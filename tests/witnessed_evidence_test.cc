@@ -639,14 +639,31 @@ TEST_F(WitnessedEvidenceTest, EvidenceThatArrivesAfterATwoDayOutageVerifiesAndIs
   EXPECT_NE(out.find("late evidence, 0 of it imported; the latest, late-1 record 2, by 48."),
             std::string::npos)
       << out;
-  // An auditor who allows at most a day after the window's end still
-  // accepts it (the window is open); one who allows no lateness at all
-  // relative to a window that had ended would not (unit-tested).
-  EXPECT_EQ(RunTool({BinaryPath("attestctl"), "verify", dir_ + "/n.tar", "--pubkey",
-                     dir_ + "/key.pem", "--witness-key", witness_.vkey, "--max-lateness", "1d"},
-                    dir_, &out, &err),
+  // A window that ended a day ago holds the spooled records: committed a
+  // day after its end, within the default 7 days, so they verify; an
+  // auditor who allows 12 hours refuses them, naming the first.
+  ASSERT_EQ(Attestctl(daemon.address(), dir_,
+                      {"windows", "create", "ended", "--start",
+                       FormatRfc3339(absl::FromUnixSeconds(today - 5 * 86400)), "--end",
+                       FormatRfc3339(now - absl::Hours(24))},
+                      &out, &err),
             0)
       << err;
+  ASSERT_EQ(Attestctl(daemon.address(), dir_,
+                      {"export", "--window", "ended", "--out", dir_ + "/e.tar"}, &out, &err),
+            0)
+      << err;
+  const std::vector<std::string> verify_ended = {BinaryPath("attestctl"), "verify",
+                                                 dir_ + "/e.tar",        "--pubkey",
+                                                 dir_ + "/key.pem",      "--witness-key",
+                                                 witness_.vkey};
+  EXPECT_EQ(RunTool(verify_ended, dir_, &out, &err), 0) << err;
+  auto strict = verify_ended;
+  strict.push_back("--max-lateness");
+  strict.push_back("12h");
+  EXPECT_EQ(RunTool(strict, dir_, &out, &err), 1) << out;
+  EXPECT_NE(err.find("host late-1 record 2 (observed"), std::string::npos) << err;
+  EXPECT_NE(err.find("after the window ended (--max-lateness 12h0m)"), std::string::npos) << err;
   EXPECT_TRUE(daemon.Stop().ok());
 }
 
