@@ -89,11 +89,14 @@ absl::StatusOr<ParsedArgs> ParseArgs(int argc, char** argv) {
                "system's trust store)");
   flags.String("witness-retry-max", &c.witness_retry_max,
                "longest wait between retries of a witness that is down or refused");
+  flags.Bool("print-verifier-key", &parsed.print_verifier_key,
+             "create the checkpoint signing key in --data-dir if there is none, print the log's\n"
+             "verifier key (what witnesses are given, with --log-origin) and exit");
   flags.Bool("print-default-policy", &parsed.print_default_policy,
              "print the built-in policy (used when no --policy was ever given) and exit");
   if (absl::Status s = flags.ParseWithConfig(argc, argv, &config_file); !s.ok()) return s;
   parsed.usage = flags.Usage();
-  if (flags.help_requested() || parsed.print_default_policy) {
+  if (flags.help_requested() || parsed.print_default_policy || parsed.print_verifier_key) {
     parsed.help = flags.help_requested();
     return parsed;
   }

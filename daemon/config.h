@@ -72,6 +72,9 @@ struct ParsedArgs {
   Config config;
   bool help = false;
   bool print_default_policy = false;  // --print-default-policy: print it and exit
+  // --print-verifier-key: create the checkpoint key in --data-dir if there
+  // is none, print the log's verifier key (for witnesses) and exit.
+  bool print_verifier_key = false;
   std::string usage;
 };
 

@@ -3,12 +3,15 @@
 
 #include <csignal>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 
 #include "common/clock.h"
 #include "common/logging.h"
 #include "daemon/config.h"
 #include "daemon/engine/default_policy.h"
+#include "daemon/evidence/checkpoint.h"
+#include "daemon/evidence/note.h"
 #include "daemon/server.h"
 #include "spdlog/spdlog.h"
 
@@ -29,6 +32,27 @@ int main(int argc, char** argv) {
   }
   if (parsed->help) {
     fputs(parsed->usage.c_str(), stdout);
+    return 0;
+  }
+  if (parsed->print_verifier_key) {
+    const attest::daemon::Config& c = parsed->config;
+    std::error_code ec;
+    std::filesystem::create_directories(c.data_dir, ec);
+    auto key = attest::evidence::SigningKey::LoadOrCreate(c.data_dir + "/checkpoint-signing.key");
+    if (!key.ok()) {
+      fprintf(stderr, "attestd: %s\n", std::string(key.status().message()).c_str());
+      return 1;
+    }
+    if (!c.log_origin.empty() && !attest::evidence::note::ValidKeyName(c.log_origin)) {
+      fprintf(stderr, "attestd: --log-origin: not a valid key name\n");
+      return 2;
+    }
+    attest::evidence::note::VerifierKey v;
+    v.name = c.log_origin.empty() ? "attestd/" + (*key)->key_id() : c.log_origin;
+    v.type = attest::evidence::note::kEd25519;
+    v.public_key = (*key)->raw_public_key();
+    v.key_id = attest::evidence::note::KeyId(v.name, v.type, v.public_key);
+    printf("%s\n", v.Format().c_str());
     return 0;
   }
   if (parsed->print_default_policy) {

@@ -3,7 +3,8 @@
 # PKI, starts attestd over mTLS with the built-in policy and the agent on
 # this host, imports the fleet, prints the window summary and /metrics
 # address, writes the HTML report, and exports an evidence bundle that verifies (the 12 simulated
-# hosts and this one); the second reuses all of it. Both must leave nothing
+# hosts and this one) with attestd's key and the demo witness's; the second
+# reuses all of it. Both must leave nothing
 # running.
 # Usage: demo_test.sh SOURCE_DIR BUILD_DIR
 set -euo pipefail
@@ -24,7 +25,9 @@ for control in patch-sla log-shipping access-approved agent-reporting; do
   grep -q "^$control " "$var/out" || fail "no summary row for $control (built-in policy)"
 done
 grep -Eq "operated effectively|exceptions noted" "$var/out" || fail "no verdict"
-grep -Eq "^verified: 1[23] hosts" "$var/out" || fail "the exported bundle did not verify"
+grep -Eq "^verified: 1[23] hosts, [0-9]+ records, checkpoint [0-9]+ of log attest.demo/.*cosigned by witness.demo/w1" \
+  "$var/out" || fail "the exported bundle did not verify with the witness's key"
+grep -q "^attest-witness witness.demo/w1+" "$var/out" || fail "no witness"
 [ -s "$var/demo/evidence-demo-10d.tar" ] || fail "no evidence bundle"
 grep -q "^HTML report: *$var/demo/report-demo-10d.html" "$var/out" || fail "no HTML report path"
 grep -q "operated effectively\|exceptions noted" "$var/demo/report-demo-10d.html" || fail "empty report"
@@ -42,4 +45,5 @@ grep -q "reusing the fleet history" "$var/out" || fail "second run imported agai
 # Everything stopped: the store is free to open again, nothing listens.
 ! pgrep -f "$var/demo/data" >/dev/null || fail "attestd still running"
 ! pgrep -f "$var/demo/agent-spool" >/dev/null || fail "attest-agent still running"
+! pgrep -f "$var/demo/witness" >/dev/null || fail "attest-witness still running"
 echo ok
