@@ -40,7 +40,8 @@ TEST(ConfigTest, WitnessesAndTheLogOriginAreChecked) {
       {{"--insecure", "--witness=ftp://w.example," + w}, "only http[s]"},
       {{"--insecure", "--witness=https://w.example,garbage"}, "a verifier key is"},
       {{"--insecure",
-        "--witness=https://w.example,PeterNeumann+c74f20a3+ARpc2QcUPDhMQegwxbzhKqiBfsVkmqq/LDE4izWy10TW"},
+        "--witness=https://w.example,PeterNeumann+c74f20a3+ARpc2QcUPDhMQegwxbzhKqiBfsVkmqq/"
+        "LDE4izWy10TW"},
        "type 0x04"},
       {{"--insecure", "--log-origin=has space"}, "--log-origin"},
       {{"--insecure", "--log-origin=a+b"}, "--log-origin"},

@@ -49,7 +49,8 @@ grpc::ServerUnaryReactor* AdminService::GetStatus(grpc::CallbackServerContext* c
     if (latest->has_value()) *response->mutable_latest_checkpoint() = std::move(**latest);
   }
   if (options_.witnessing != nullptr) {
-    for (v1::WitnessStatus& w : options_.witnessing->Status()) *response->add_witnesses() = std::move(w);
+    for (v1::WitnessStatus& w : options_.witnessing->Status())
+      *response->add_witnesses() = std::move(w);
   }
   return FinishUnary(context, absl::OkStatus());
 }

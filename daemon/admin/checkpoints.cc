@@ -67,19 +67,21 @@ absl::Status Checkpoints::Open() {
   if (!inner.ok()) return inner;
   // States are recomputed from the checkpoints; the stored leaf hashes are
   // for other readers and must agree.
-  s = store_.Scan(store::Family::kStates, "", "", [&](std::string_view key, std::string_view value) {
-    uint64_t seq = 0;
-    for (char ch : key) seq = (seq << 8) | static_cast<unsigned char>(ch);
-    if (seq == 0 || seq > leaves_.size() || leaves_[seq - 1] != value) {
-      inner = absl::DataLossError(StrCat("the stored state of checkpoint ", seq,
-                                         " does not match the checkpoint"));
-      return false;
-    }
-    return true;
-  });
+  s = store_.Scan(
+      store::Family::kStates, "", "", [&](std::string_view key, std::string_view value) {
+        uint64_t seq = 0;
+        for (char ch : key) seq = (seq << 8) | static_cast<unsigned char>(ch);
+        if (seq == 0 || seq > leaves_.size() || leaves_[seq - 1] != value) {
+          inner = absl::DataLossError(
+              StrCat("the stored state of checkpoint ", seq, " does not match the checkpoint"));
+          return false;
+        }
+        return true;
+      });
   if (!s.ok()) return s;
   if (!inner.ok()) return inner;
-  for (size_t i = 0; i < leaves_.size(); ++i) missing.Put(store::Family::kStates, Key(i + 1), leaves_[i]);
+  for (size_t i = 0; i < leaves_.size(); ++i)
+    missing.Put(store::Family::kStates, Key(i + 1), leaves_[i]);
   if (!leaves_.empty()) {
     if (s = store_.Write(missing, {.sync = true}); !s.ok()) return s;
   }
@@ -166,8 +168,8 @@ absl::StatusOr<v1::Checkpoint> Checkpoints::CreateLocked() {
   batch.Put(store::Family::kStates, Key(c.sequence()), leaves.back());
   if (s = store_.Write(batch, {.sync = true}); !s.ok()) return s;
   leaves_ = std::move(leaves);
-  spdlog::info("checkpoint {}: {} chain heads and {} ledger entries signed (key {})",
-               c.sequence(), c.heads_size(), c.ledger_length(), key_->key_id());
+  spdlog::info("checkpoint {}: {} chain heads and {} ledger entries signed (key {})", c.sequence(),
+               c.heads_size(), c.ledger_length(), key_->key_id());
   return c;
 }
 
@@ -175,19 +177,18 @@ absl::StatusOr<std::vector<v1::Checkpoint>> Checkpoints::List(uint64_t from, uin
                                                               size_t limit) {
   std::vector<v1::Checkpoint> out;
   absl::Status inner;
-  absl::Status s = store_.Scan(
-      store::Family::kCheckpoints, Key(std::max<uint64_t>(from, 1)),
-      to == 0 || to == UINT64_MAX ? std::string() : Key(to + 1),
-      [&](std::string_view, std::string_view value) {
-        if (limit > 0 && out.size() == limit) return false;
-        auto c = Parse(value);
-        if (!c.ok()) {
-          inner = c.status();
-          return false;
-        }
-        out.push_back(std::move(*c));
-        return true;
-      });
+  absl::Status s = store_.Scan(store::Family::kCheckpoints, Key(std::max<uint64_t>(from, 1)),
+                               to == 0 || to == UINT64_MAX ? std::string() : Key(to + 1),
+                               [&](std::string_view, std::string_view value) {
+                                 if (limit > 0 && out.size() == limit) return false;
+                                 auto c = Parse(value);
+                                 if (!c.ok()) {
+                                   inner = c.status();
+                                   return false;
+                                 }
+                                 out.push_back(std::move(*c));
+                                 return true;
+                               });
   if (!s.ok()) return s;
   if (!inner.ok()) return inner;
   return out;
@@ -206,8 +207,8 @@ absl::Status Checkpoints::CreateDaily() {
 absl::StatusOr<std::vector<std::string>> Checkpoints::ConsistencyProof(uint64_t m, uint64_t n) {
   std::lock_guard lock(mu_);
   if (m > n || n > leaves_.size()) {
-    return absl::InvalidArgumentError(
-        StrCat("no consistency proof from size ", m, " to ", n, " (the log has ", leaves_.size(), ")"));
+    return absl::InvalidArgumentError(StrCat("no consistency proof from size ", m, " to ", n,
+                                             " (the log has ", leaves_.size(), ")"));
   }
   return evidence::merkle::ConsistencyProof(leaves_, m, n);
 }
@@ -218,7 +219,8 @@ absl::Status Checkpoints::AddCosignatures(uint64_t sequence,
   auto c = Get(sequence);
   if (!c.ok()) return c.status();
   auto note = evidence::note::Parse(c->note());
-  if (!note.ok()) return absl::DataLossError(StrCat("checkpoint ", sequence, ": ", note.status().message()));
+  if (!note.ok())
+    return absl::DataLossError(StrCat("checkpoint ", sequence, ": ", note.status().message()));
   bool changed = false;
   for (const auto& line : lines) {
     bool have = false;

@@ -50,7 +50,8 @@ class Checkpoints {
   absl::StatusOr<std::vector<std::string>> ConsistencyProof(uint64_t m, uint64_t n);
   // Appends cosignature lines (already verified by the caller) to the note
   // of checkpoint `sequence`, skipping any it holds; synced.
-  absl::Status AddCosignatures(uint64_t sequence, const std::vector<evidence::note::Signature>& lines);
+  absl::Status AddCosignatures(uint64_t sequence,
+                               const std::vector<evidence::note::Signature>& lines);
 
   // Called (outside any lock) after each new checkpoint is stored. Set
   // before the first Create.
@@ -69,7 +70,7 @@ class Checkpoints {
   const std::unique_ptr<evidence::SigningKey> key_;
   evidence::Ledger* const ledger_;
   const std::string origin_;
-  std::mutex mu_;                   // one Create at a time: sequence numbers stay dense
+  std::mutex mu_;                    // one Create at a time: sequence numbers stay dense
   std::vector<std::string> leaves_;  // leaf hash of state i+1
   std::function<void()> on_created_;
 };

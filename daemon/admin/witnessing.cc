@@ -126,8 +126,10 @@ std::vector<v1::WitnessStatus> Witnessing::Status() const {
     s.set_url(t->config.url);
     s.set_cosigned_sequence(t->cosigned);
     s.set_latest_sequence(latest);
-    if (t->cosigned_at != absl::InfinitePast()) *s.mutable_last_cosigned_at() = ToProto(t->cosigned_at);
-    if (t->last_attempt != absl::InfinitePast()) *s.mutable_last_attempt() = ToProto(t->last_attempt);
+    if (t->cosigned_at != absl::InfinitePast())
+      *s.mutable_last_cosigned_at() = ToProto(t->cosigned_at);
+    if (t->last_attempt != absl::InfinitePast())
+      *s.mutable_last_attempt() = ToProto(t->last_attempt);
     s.set_last_error(t->last_error);
     out.push_back(std::move(s));
   }
@@ -186,10 +188,12 @@ bool Witnessing::Deliver(Target& t) {
   };
   auto fail = [&](std::string why, const char* result) {
     count(result);
-    spdlog::warn("witness {}: checkpoint {} not cosigned: {}", t.config.key.name, c.sequence(), why);
+    spdlog::warn("witness {}: checkpoint {} not cosigned: {}", t.config.key.name, c.sequence(),
+                 why);
     std::lock_guard lock(mu_);
     t.last_error = std::move(why);
-    if (t.behind_gauge != nullptr) t.behind_gauge->Set(static_cast<double>(c.sequence() - t.cosigned));
+    if (t.behind_gauge != nullptr)
+      t.behind_gauge->Set(static_cast<double>(c.sequence() - t.cosigned));
     return false;
   };
   if (t.cosigned >= c.sequence()) return true;
@@ -232,10 +236,12 @@ bool Witnessing::Deliver(Target& t) {
       continue;  // once more, from the size the witness has
     }
     if (r->status != 200) {
-      return fail(StrCat("HTTP ", r->status, ": ", TrimWhitespace(r->body).substr(0, 200)), "refused");
+      return fail(StrCat("HTTP ", r->status, ": ", TrimWhitespace(r->body).substr(0, 200)),
+                  "refused");
     }
     auto cosigned = note::Parse(StrCat(n->text, "\n", r->body));
-    if (!cosigned.ok()) return fail(StrCat("the response: ", cosigned.status().message()), "refused");
+    if (!cosigned.ok())
+      return fail(StrCat("the response: ", cosigned.status().message()), "refused");
     uint64_t when = 0;
     if (absl::Status s = note::VerifySignature(*cosigned, t.config.key, &when); !s.ok()) {
       return fail(StrCat("the response holds no valid cosignature: ", s.message()), "refused");

@@ -114,12 +114,12 @@ absl::Status Engine::BackfillLedger() {
     found.emplace_back(absl::ToUnixNanos(FromProto(at)), std::move(e));
     return absl::OkStatus();
   };
-  absl::Status s = ScanPrefixMessages<v1::PolicyVersion>(
-      store_, store::Family::kPolicyVersions, "", [&](v1::PolicyVersion&& v) {
-        v1::LedgerEntry e;
-        *e.mutable_policy_version() = v;
-        return add(v.loaded_at(), std::move(e));
-      });
+  absl::Status s = ScanPrefixMessages<v1::PolicyVersion>(store_, store::Family::kPolicyVersions, "",
+                                                         [&](v1::PolicyVersion&& v) {
+                                                           v1::LedgerEntry e;
+                                                           *e.mutable_policy_version() = v;
+                                                           return add(v.loaded_at(), std::move(e));
+                                                         });
   if (s.ok()) {
     s = ScanPrefixMessages<v1::WindowDef>(store_, store::Family::kWindows, "",
                                           [&](v1::WindowDef&& w) {

@@ -495,10 +495,13 @@ TEST(EngineLedgerTest, DecisionsBeforeTheLedgerAreBackfilledOnceInRecordedOrder)
     EXPECT_EQ(ledger.Head().length, backfilled + 1);
     engine.Stop();
     std::vector<v1::LedgerEntry> entries;
-    ASSERT_TRUE(ledger.Scan(0, 0, [&](v1::LedgerEntry&& e) {
-      entries.push_back(std::move(e));
-      return absl::OkStatus();
-    }).ok());
+    ASSERT_TRUE(ledger
+                    .Scan(0, 0,
+                          [&](v1::LedgerEntry&& e) {
+                            entries.push_back(std::move(e));
+                            return absl::OkStatus();
+                          })
+                    .ok());
     ASSERT_EQ(entries.size(), backfilled + 1);
     EXPECT_TRUE(entries.front().has_policy_version());
     for (size_t i = 0; i < entries.size(); ++i) {

@@ -173,7 +173,8 @@ absl::StatusOr<std::string> RawPublicKey(std::string_view public_pem) {
   if (!key) return absl::InvalidArgumentError("not an Ed25519 public key (PEM)");
   std::string raw(32, '\0');
   size_t len = raw.size();
-  if (EVP_PKEY_get_raw_public_key(key.get(), reinterpret_cast<unsigned char*>(raw.data()), &len) != 1 ||
+  if (EVP_PKEY_get_raw_public_key(key.get(), reinterpret_cast<unsigned char*>(raw.data()), &len) !=
+          1 ||
       len != 32) {
     return absl::InvalidArgumentError("not an Ed25519 public key (PEM)");
   }

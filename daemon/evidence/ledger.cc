@@ -74,16 +74,17 @@ absl::Status Ledger::Scan(uint64_t from, uint64_t to,
                           const std::function<absl::Status(v1::LedgerEntry&&)>& visit) const {
   absl::Status inner;
   const std::string end = to == 0 ? std::string() : Key(to + 1);
-  absl::Status s = store_.Scan(store::Family::kLedger, Key(from == 0 ? 1 : from), end,
-                               [&](std::string_view, std::string_view value) {
-                                 v1::LedgerEntry e;
-                                 if (!e.ParseFromArray(value.data(), static_cast<int>(value.size()))) {
-                                   inner = absl::DataLossError("a ledger entry is corrupt");
-                                   return false;
-                                 }
-                                 inner = visit(std::move(e));
-                                 return inner.ok();
-                               });
+  absl::Status s =
+      store_.Scan(store::Family::kLedger, Key(from == 0 ? 1 : from), end,
+                  [&](std::string_view, std::string_view value) {
+                    v1::LedgerEntry e;
+                    if (!e.ParseFromArray(value.data(), static_cast<int>(value.size()))) {
+                      inner = absl::DataLossError("a ledger entry is corrupt");
+                      return false;
+                    }
+                    inner = visit(std::move(e));
+                    return inner.ok();
+                  });
   return s.ok() ? inner : s;
 }
 

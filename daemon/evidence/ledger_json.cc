@@ -132,7 +132,8 @@ absl::Status ScalarFromJson(const Json& j, Message* m, const FieldDescriptor* f,
       if (!got.has_value() || (narrow && v > UINT32_MAX))
         return Bad(path, "must be a non-negative integer in range");
       if (narrow) {
-        rep ? r.AddUInt32(m, f, static_cast<uint32_t>(v)) : r.SetUInt32(m, f, static_cast<uint32_t>(v));
+        rep ? r.AddUInt32(m, f, static_cast<uint32_t>(v))
+            : r.SetUInt32(m, f, static_cast<uint32_t>(v));
       } else {
         rep ? r.AddUInt64(m, f, v) : r.SetUInt64(m, f, v);
       }
@@ -265,10 +266,9 @@ absl::StatusOr<v1::LedgerEntry> ParseLedgerLine(std::string_view line) {
       if (!v || *v == 0) return Bad("index", "must be a positive integer");
       e.set_index(*v);
     } else if (key == "recorded_at" || key == "backfilled_at") {
-      if (absl::Status s = FromJson(value,
-                                    key == "recorded_at" ? e.mutable_recorded_at()
-                                                         : e.mutable_backfilled_at(),
-                                    key);
+      if (absl::Status s = FromJson(
+              value, key == "recorded_at" ? e.mutable_recorded_at() : e.mutable_backfilled_at(),
+              key);
           !s.ok())
         return s;
     } else if (key == "prev_hash" || key == "hash") {
@@ -285,8 +285,10 @@ absl::StatusOr<v1::LedgerEntry> ParseLedgerLine(std::string_view line) {
   }
   if (e.index() == 0) return Bad("index", "required");
   if (!e.has_recorded_at()) return Bad("recorded_at", "required");
-  if (e.decision_case() == v1::LedgerEntry::DECISION_NOT_SET) return Bad(kind->as_string(), "required");
-  if (e.hash().empty() || e.prev_hash().empty()) return Bad("hash", "prev_hash and hash are required");
+  if (e.decision_case() == v1::LedgerEntry::DECISION_NOT_SET)
+    return Bad(kind->as_string(), "required");
+  if (e.hash().empty() || e.prev_hash().empty())
+    return Bad("hash", "prev_hash and hash are required");
   return e;
 }
 
