@@ -142,13 +142,13 @@ absl::Status Server::Start() {
   // The checkpoint signing key lives beside the store, created at first start.
   auto key = evidence::SigningKey::LoadOrCreate(config_.data_dir + "/checkpoint-signing.key");
   if (!key.ok()) return key.status();
-  parts_->checkpoints =
-      std::make_unique<admin::Checkpoints>(*parts_->store, clock_, std::move(*key),
-                                           parts_->ledger.get(), config_.log_origin);
+  parts_->checkpoints = std::make_unique<admin::Checkpoints>(
+      *parts_->store, clock_, std::move(*key), parts_->ledger.get(), config_.log_origin);
   if (absl::Status s = parts_->checkpoints->Open(); !s.ok()) return s;
   {
     std::vector<admin::WitnessTarget> witnesses;
-    for (const std::string& w : config_.witnesses) witnesses.push_back(*admin::ParseWitnessTarget(w));
+    for (const std::string& w : config_.witnesses)
+      witnesses.push_back(*admin::ParseWitnessTarget(w));
     auto ca = ReadClientTlsPem(config_.witness_ca, "", "");
     if (!ca.ok()) return RefuseConfiguration(ca.status());
     admin::WitnessingOptions options;
@@ -156,8 +156,8 @@ absl::Status Server::Start() {
     options.max_backoff = *ParseHumanDuration(config_.witness_retry_max);
     options.min_backoff = std::min(options.max_backoff, absl::Seconds(1));
     options.registry = parts_->registry.get();
-    parts_->witnessing = std::make_unique<admin::Witnessing>(
-        *parts_->checkpoints, std::move(witnesses), clock_, options);
+    parts_->witnessing = std::make_unique<admin::Witnessing>(*parts_->checkpoints,
+                                                             std::move(witnesses), clock_, options);
     parts_->checkpoints->OnCreated([w = parts_->witnessing.get()] { w->Notify(); });
   }
   parts_->admin_service = std::make_unique<admin::AdminService>(

@@ -24,10 +24,7 @@
 namespace attest::testing_support {
 namespace {
 
-const std::string kPolicy =
-    std::string(kTestControls) +
-    "windows:\n"
-    "  - {id: q1, start: 2026-01-01T06:00:00Z, end: 2026-01-07T00:00:00Z}\n";
+const std::string kPolicy = TestPolicyQ1();
 
 struct Bundle {
   std::string manifest;

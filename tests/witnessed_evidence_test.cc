@@ -17,8 +17,8 @@
 #include "absl/time/clock.h"
 #include "common/http_client.h"
 #include "common/json.h"
-#include "common/time_util.h"
 #include "common/strings.h"
+#include "common/time_util.h"
 #include "ctl/bundle.h"
 #include "ctl/tar.h"
 #include "daemon/evidence/chain.h"
@@ -43,10 +43,7 @@ namespace ts = testing_signals;
 constexpr char kOrigin[] = "attest.test/prod";
 constexpr char kWitnessName[] = "witness.test/w1";
 
-const std::string kPolicy =
-    std::string(kTestControls) +
-    "windows:\n"
-    "  - {id: q1, start: 2026-01-01T06:00:00Z, end: 2026-01-07T00:00:00Z}\n";
+const std::string kPolicy = TestPolicyQ1();
 
 // attest-witness on a loopback port, for the log whose vkey is given.
 struct WitnessProcess {
@@ -170,13 +167,21 @@ class WitnessedEvidenceTest : public ::testing::Test {
     std::ofstream(dir_ + "/policy.yaml") << kPolicy;
     log_vkey_ = LogVkey(dir_);
     witness_.dir = dir_;
-    ASSERT_TRUE(witness_.Start(log_vkey_, FreeLoopbackPort()).ok()) << ReadAll(dir_ + "/witness.log");
+    ASSERT_TRUE(witness_.Start(log_vkey_, FreeLoopbackPort()).ok())
+        << ReadAll(dir_ + "/witness.log");
   }
 
   std::vector<std::string> DaemonFlags(const std::string& witness_address) {
-    return {"--policy", dir_ + "/policy.yaml", "--judge-delay", "0s", "--log-origin", kOrigin,
-            "--witness", StrCat("http://", witness_address, ",", witness_.vkey),
-            "--witness-retry-max", "1s"};
+    return {"--policy",
+            dir_ + "/policy.yaml",
+            "--judge-delay",
+            "0s",
+            "--log-origin",
+            kOrigin,
+            "--witness",
+            StrCat("http://", witness_address, ",", witness_.vkey),
+            "--witness-retry-max",
+            "1s"};
   }
 
   ctl::VerifyOptions Options(bool with_witness = true) {
@@ -190,7 +195,7 @@ class WitnessedEvidenceTest : public ::testing::Test {
   // written from docs/bundle.md alone, on the bundle at `path`.
   int Independent(const std::string& path, bool with_witness = true) {
     std::vector<std::string> argv = {"/usr/bin/python3", SourcePath("tests/tools/verify_bundle.py"),
-                                      path, "--pubkey", dir_ + "/key.pem"};
+                                     path, "--pubkey", dir_ + "/key.pem"};
     if (with_witness) {
       argv.push_back("--witness-key");
       argv.push_back(witness_.vkey);
@@ -239,9 +244,9 @@ TEST_F(WitnessedEvidenceTest, AWitnessedBundleVerifiesAndEveryForgeryIsNamed) {
   std::ofstream(dir_ + "/key.pem") << out;
   // An auditor keeps a checkpoint from an earlier visit.
   const std::string early = dir_ + "/early.bundle.tar";
-  ASSERT_EQ(Attestctl(daemon.address(), dir_, {"export", "--window", "q1", "--out", early}, &out,
-                      &err),
-            0)
+  ASSERT_EQ(
+      Attestctl(daemon.address(), dir_, {"export", "--window", "q1", "--out", early}, &out, &err),
+      0)
       << err;
   ASSERT_EQ(Attestctl(daemon.address(), dir_, {"checkpoint"}, &out), 0);
   std::ofstream(dir_ + "/known.txt") << out;
@@ -249,9 +254,9 @@ TEST_F(WitnessedEvidenceTest, AWitnessedBundleVerifiesAndEveryForgeryIsNamed) {
       << "the kept checkpoint carries the witness's cosignature: " << out;
 
   const std::string bundle = dir_ + "/q1.tar";
-  ASSERT_EQ(Attestctl(daemon.address(), dir_, {"export", "--window", "q1", "--out", bundle}, &out,
-                      &err),
-            0)
+  ASSERT_EQ(
+      Attestctl(daemon.address(), dir_, {"export", "--window", "q1", "--out", bundle}, &out, &err),
+      0)
       << err;
   ASSERT_EQ(RunTool({BinaryPath("attestctl"), "verify", bundle, "--pubkey", dir_ + "/key.pem",
                      "--witness-key", witness_.vkey, "--known-checkpoint", dir_ + "/known.txt"},
@@ -290,13 +295,14 @@ TEST_F(WitnessedEvidenceTest, AWitnessedBundleVerifiesAndEveryForgeryIsNamed) {
   for (int i = 0; i < 40; ++i) {
     ASSERT_EQ(Attestctl(daemon.address(), dir_, {"checkpoint", "--create"}, &out, &err), 0) << err;
   }
-  ASSERT_EQ(Attestctl(daemon.address(), dir_,
-                      {"windows", "create", "later", "--start",
-                       FormatRfc3339(absl::FromUnixSeconds(absl::ToUnixSeconds(absl::Now()) + 3600)),
-                       "--end",
-                       FormatRfc3339(absl::FromUnixSeconds(absl::ToUnixSeconds(absl::Now()) + 7200))},
-                      &out, &err),
-            0)
+  ASSERT_EQ(
+      Attestctl(
+          daemon.address(), dir_,
+          {"windows", "create", "later", "--start",
+           FormatRfc3339(absl::FromUnixSeconds(absl::ToUnixSeconds(absl::Now()) + 3600)), "--end",
+           FormatRfc3339(absl::FromUnixSeconds(absl::ToUnixSeconds(absl::Now()) + 7200))},
+          &out, &err),
+      0)
       << err;
   const std::string later = dir_ + "/later.tar";
   ASSERT_EQ(Attestctl(daemon.address(), dir_, {"export", "--window", "later", "--out", later}, &out,
@@ -307,7 +313,8 @@ TEST_F(WitnessedEvidenceTest, AWitnessedBundleVerifiesAndEveryForgeryIsNamed) {
     const Bundle b = Read(later);
     const auto states = Lines(b.files.at("states.jsonl"));
     EXPECT_GT(states.size(), 40u);
-    EXPECT_EQ(states.front().find("\"heads\""), std::string::npos) << "an early state: its leaf only";
+    EXPECT_EQ(states.front().find("\"heads\""), std::string::npos)
+        << "an early state: its leaf only";
     EXPECT_NE(states.back().find("\"heads\""), std::string::npos);
   }
   EXPECT_EQ(RunTool({BinaryPath("attestctl"), "verify", later, "--pubkey", dir_ + "/key.pem",
@@ -375,7 +382,8 @@ TEST_F(WitnessedEvidenceTest, AWitnessedBundleVerifiesAndEveryForgeryIsNamed) {
     forged = entries;
     for (auto& e : forged) {
       if (e.has_approval()) {
-        e.mutable_approval()->mutable_approved_at()->set_seconds(e.approval().approved_at().seconds() - 86400);
+        e.mutable_approval()->mutable_approved_at()->set_seconds(
+            e.approval().approved_at().seconds() - 86400);
         break;
       }
     }
@@ -447,14 +455,16 @@ TEST_F(WitnessedEvidenceTest, AWitnessedBundleVerifiesAndEveryForgeryIsNamed) {
     }
     Bundle b = good;
     b.files["ledger.jsonl"] = Relink(forged);
-    const v1::LedgerEntry new_head = *evidence::ParseLedgerLine(Lines(b.files["ledger.jsonl"]).back());
+    const v1::LedgerEntry new_head =
+        *evidence::ParseLedgerLine(Lines(b.files["ledger.jsonl"]).back());
     auto lines = Lines(b.files["states.jsonl"]);
     auto last = Json::Parse(lines.back());
     ASSERT_TRUE(last.ok());
     (*last)["state"]["ledger_head"] = Json(HexEncode(new_head.hash()));
     std::vector<std::string> leaves;
     for (size_t i = 0; i + 1 < lines.size(); ++i) {
-      leaves.push_back(evidence::merkle::LeafHash(Json::Parse(lines[i])->Find("state")->Canonical()));
+      leaves.push_back(
+          evidence::merkle::LeafHash(Json::Parse(lines[i])->Find("state")->Canonical()));
     }
     leaves.push_back(evidence::merkle::LeafHash(last->Find("state")->Canonical()));
     auto old_note = note::Parse(last->Find("note")->as_string());
@@ -462,12 +472,14 @@ TEST_F(WitnessedEvidenceTest, AWitnessedBundleVerifiesAndEveryForgeryIsNamed) {
     auto key = evidence::SigningKey::LoadOrCreate(dir_ + "/data/checkpoint-signing.key");
     ASSERT_TRUE(key.ok());
     note::Note resigned;
-    resigned.text = note::Checkpoint{kOrigin, leaves.size(),
-                                     evidence::merkle::Root(leaves, leaves.size()), {}}
-                        .Format();
-    resigned.signatures.push_back(
-        {kOrigin, note::KeyId(kOrigin, note::kEd25519, (*key)->raw_public_key()),
-         (*key)->Sign(resigned.text)});
+    resigned.text = note::Checkpoint{
+        kOrigin,
+        leaves.size(),
+        evidence::merkle::Root(leaves, leaves.size()),
+        {}}.Format();
+    resigned.signatures.push_back({kOrigin,
+                                   note::KeyId(kOrigin, note::kEd25519, (*key)->raw_public_key()),
+                                   (*key)->Sign(resigned.text)});
     for (const auto& sig : old_note->signatures) {
       if (sig.name == kWitnessName) resigned.signatures.push_back(sig);  // kept, now stale
     }
@@ -492,18 +504,19 @@ TEST_F(WitnessedEvidenceTest, ACopyOfTheStoreWithNewDecisionsIsRefusedByTheWitne
   std::string out, err;
   ASSERT_EQ(Attestctl(daemon.address(), dir_, {"signing-key"}, &out), 0);
   std::ofstream(dir_ + "/key.pem") << out;
-  ASSERT_EQ(Attestctl(daemon.address(), dir_, {"export", "--window", "q1", "--out", dir_ + "/a.tar"}),
-            0);
+  ASSERT_EQ(
+      Attestctl(daemon.address(), dir_, {"export", "--window", "q1", "--out", dir_ + "/a.tar"}), 0);
   ASSERT_TRUE(daemon.Stop().ok());
   // The copy, taken while attestd is stopped, as a backup would be.
   const std::string copy = dir_ + "/copy";
   std::filesystem::create_directories(copy);
-  std::filesystem::copy(daemon.data_dir(), copy + "/data", std::filesystem::copy_options::recursive);
+  std::filesystem::copy(daemon.data_dir(), copy + "/data",
+                        std::filesystem::copy_options::recursive);
   std::ofstream(copy + "/policy.yaml") << kPolicy;
   // The real attestd goes on: its next checkpoint is cosigned.
   ASSERT_TRUE(daemon.Start().ok());
-  ASSERT_EQ(Attestctl(daemon.address(), dir_, {"export", "--window", "q1", "--out", dir_ + "/b.tar"}),
-            0);
+  ASSERT_EQ(
+      Attestctl(daemon.address(), dir_, {"export", "--window", "q1", "--out", dir_ + "/b.tar"}), 0);
   ASSERT_EQ(RunTool({BinaryPath("attestctl"), "verify", dir_ + "/b.tar", "--pubkey",
                      dir_ + "/key.pem", "--witness-key", witness_.vkey},
                     dir_, &out, &err),
@@ -521,11 +534,11 @@ TEST_F(WitnessedEvidenceTest, ACopyOfTheStoreWithNewDecisionsIsRefusedByTheWitne
                       &out, &err),
             0)
       << err;
-  ASSERT_EQ(Attestctl(forger.address(), copy,
-                      {"export", "--window", "q1", "--out", copy + "/forged.tar", "--witness-wait",
-                       "0s"},
-                      &out, &err),
-            0)
+  ASSERT_EQ(
+      Attestctl(forger.address(), copy,
+                {"export", "--window", "q1", "--out", copy + "/forged.tar", "--witness-wait", "0s"},
+                &out, &err),
+      0)
       << err;
   EXPECT_NE(err.find("not cosigned yet by witness.test/w1"), std::string::npos) << err;
   EXPECT_EQ(RunTool({BinaryPath("attestctl"), "verify", copy + "/forged.tar", "--pubkey",
@@ -535,10 +548,12 @@ TEST_F(WitnessedEvidenceTest, ACopyOfTheStoreWithNewDecisionsIsRefusedByTheWitne
       << out;
   EXPECT_NE(err.find("no valid cosignature by witness witness.test/w1"), std::string::npos) << err;
   // The witness says why, and the forging attestd shows it.
-  EXPECT_TRUE(Eventually([&] {
-    return Attestctl(forger.address(), copy, {"status", "--format", "json"}, &out) == 0 &&
-           out.find("the log forked") != std::string::npos;
-  }, absl::Seconds(30)))
+  EXPECT_TRUE(Eventually(
+      [&] {
+        return Attestctl(forger.address(), copy, {"status", "--format", "json"}, &out) == 0 &&
+               out.find("the log forked") != std::string::npos;
+      },
+      absl::Seconds(30)))
       << out;
   EXPECT_NE(ReadAll(dir_ + "/witness.log").find("refused a fork"), std::string::npos)
       << ReadAll(dir_ + "/witness.log");
@@ -565,10 +580,11 @@ TEST_F(WitnessedEvidenceTest, AnUnreachableWitnessDelaysOnlyItsCosignature) {
   }
   EXPECT_EQ(acked, 50u);
   std::string out, err;
-  ASSERT_EQ(Attestctl(daemon.address(), dir_,
-                      {"export", "--window", "q1", "--out", dir_ + "/a.tar", "--witness-wait", "0s"},
-                      &out, &err),
-            0)
+  ASSERT_EQ(
+      Attestctl(daemon.address(), dir_,
+                {"export", "--window", "q1", "--out", dir_ + "/a.tar", "--witness-wait", "0s"},
+                &out, &err),
+      0)
       << err;
   auto behind = [&](double* value) {
     auto r = HttpRequest("GET", *ParseHttpUrl("http://" + daemon.metrics_address()), "/metrics");
@@ -615,7 +631,8 @@ TEST_F(WitnessedEvidenceTest, EvidenceThatArrivesAfterATwoDayOutageVerifiesAndIs
   uint64_t seq = 0;
   // Spooled during the outage, two days ago: a heartbeat a minute.
   for (int m = 0; m < 60; ++m) {
-    ASSERT_TRUE(agent.Send({ts::Heartbeat(++seq, now - absl::Hours(48) + absl::Minutes(m))}, &acked));
+    ASSERT_TRUE(
+        agent.Send({ts::Heartbeat(++seq, now - absl::Hours(48) + absl::Minutes(m))}, &acked));
   }
   for (int m = 0; m < 10; ++m) {
     ASSERT_TRUE(agent.Send({ts::Heartbeat(++seq, now - absl::Minutes(10 - m))}, &acked));
@@ -625,8 +642,8 @@ TEST_F(WitnessedEvidenceTest, EvidenceThatArrivesAfterATwoDayOutageVerifiesAndIs
   std::string out, err;
   ASSERT_EQ(Attestctl(daemon.address(), dir_, {"signing-key"}, &out), 0);
   std::ofstream(dir_ + "/key.pem") << out;
-  ASSERT_EQ(Attestctl(daemon.address(), dir_, {"export", "--window", "now", "--out", dir_ + "/n.tar"},
-                      &out, &err),
+  ASSERT_EQ(Attestctl(daemon.address(), dir_,
+                      {"export", "--window", "now", "--out", dir_ + "/n.tar"}, &out, &err),
             0)
       << err;
   ASSERT_EQ(RunTool({BinaryPath("attestctl"), "verify", dir_ + "/n.tar", "--pubkey",
@@ -653,10 +670,9 @@ TEST_F(WitnessedEvidenceTest, EvidenceThatArrivesAfterATwoDayOutageVerifiesAndIs
                       {"export", "--window", "ended", "--out", dir_ + "/e.tar"}, &out, &err),
             0)
       << err;
-  const std::vector<std::string> verify_ended = {BinaryPath("attestctl"), "verify",
-                                                 dir_ + "/e.tar",        "--pubkey",
-                                                 dir_ + "/key.pem",      "--witness-key",
-                                                 witness_.vkey};
+  const std::vector<std::string> verify_ended = {
+      BinaryPath("attestctl"), "verify",        dir_ + "/e.tar", "--pubkey",
+      dir_ + "/key.pem",       "--witness-key", witness_.vkey};
   EXPECT_EQ(RunTool(verify_ended, dir_, &out, &err), 0) << err;
   auto strict = verify_ended;
   strict.push_back("--max-lateness");
@@ -679,11 +695,15 @@ TEST_F(WitnessedEvidenceTest, TheWitnessRefusesBadRequestsOverHttp) {
       {"POST", "/add-checkpoint", "old 0\n\nnot a note\n", 400},
       {"POST", "/add-checkpoint",
        "old 0\n\nother.example/log\n1\nAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\n\n"
-       "\xe2\x80\x94 other.example/log AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\n",
+       "\xe2\x80\x94 other.example/log "
+       "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
+       "=\n",
        404},
       {"POST", "/add-checkpoint",
-       StrCat("old 0\n\n", kOrigin, "\n1\nAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\n\n\xe2\x80\x94 ", kOrigin,
-              " AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\n"),
+       StrCat("old 0\n\n", kOrigin,
+              "\n1\nAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\n\n\xe2\x80\x94 ", kOrigin,
+              " AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
+              "AAAAAAAA=\n"),
        403},
       {"POST", "/add-checkpoint", std::string(200 << 10, 'x'), 413},
       {"GET", "/add-checkpoint", "", 405},
@@ -693,8 +713,8 @@ TEST_F(WitnessedEvidenceTest, TheWitnessRefusesBadRequestsOverHttp) {
   for (const Case& c : cases) {
     auto r = HttpRequest(c.method, url, c.target, c.body, "text/plain");
     ASSERT_TRUE(r.ok()) << r.status();
-    EXPECT_EQ(r->status, c.status) << c.method << " " << c.target << " " << c.body.substr(0, 60)
-                                   << ": " << r->body;
+    EXPECT_EQ(r->status, c.status)
+        << c.method << " " << c.target << " " << c.body.substr(0, 60) << ": " << r->body;
   }
   EXPECT_FALSE(std::filesystem::exists(dir_ + "/witness-state/" +
                                        HexEncode(evidence::Sha256(kOrigin)) + ".checkpoint"));

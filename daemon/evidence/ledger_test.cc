@@ -205,15 +205,19 @@ TEST(LedgerTest, EntriesChainSurviveReopeningAndAFailedWriteChangesNothing) {
                   .ok());
   EXPECT_EQ(n, 3u);
   n = 0;
-  ASSERT_TRUE(again.Scan(2, 2, [&](v1::LedgerEntry&& e) {
-    EXPECT_EQ(e.index(), 2u);
-    ++n;
-    return absl::OkStatus();
-  }).ok());
+  ASSERT_TRUE(again
+                  .Scan(2, 2,
+                        [&](v1::LedgerEntry&& e) {
+                          EXPECT_EQ(e.index(), 2u);
+                          ++n;
+                          return absl::OkStatus();
+                        })
+                  .ok());
   EXPECT_EQ(n, 1u);
   // An entry edited in the store is caught when the ledger opens.
   v1::LedgerEntry last;
-  ASSERT_TRUE(last.ParseFromString(*store.Get(store::Family::kLedger, std::string("\0\0\0\0\0\0\0\x03", 8))));
+  ASSERT_TRUE(last.ParseFromString(
+      *store.Get(store::Family::kLedger, std::string("\0\0\0\0\0\0\0\x03", 8))));
   last.mutable_approval()->set_approver("mallory");
   store::WriteBatch edit;
   edit.Put(store::Family::kLedger, std::string("\0\0\0\0\0\0\0\x03", 8), last.SerializeAsString());

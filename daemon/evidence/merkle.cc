@@ -62,8 +62,8 @@ std::vector<std::string> ConsistencyProof(const std::vector<std::string>& leaves
   return out;
 }
 
-bool VerifyConsistency(uint64_t m, uint64_t n, std::string_view old_root,
-                       std::string_view new_root, const std::vector<std::string>& proof) {
+bool VerifyConsistency(uint64_t m, uint64_t n, std::string_view old_root, std::string_view new_root,
+                       const std::vector<std::string>& proof) {
   if (m > n) return false;
   if (m == n) return proof.empty() && old_root == new_root;
   if (m == 0) return proof.empty();

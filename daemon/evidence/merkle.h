@@ -28,8 +28,8 @@ std::vector<std::string> ConsistencyProof(const std::vector<std::string>& leaves
 // RFC 9162 section 2.1.4.2: true when `proof` shows that the tree of size
 // m with root `old_root` is a prefix of the tree of size n with root
 // `new_root`. m == 0 is consistent with any tree (and needs no proof).
-bool VerifyConsistency(uint64_t m, uint64_t n, std::string_view old_root,
-                       std::string_view new_root, const std::vector<std::string>& proof);
+bool VerifyConsistency(uint64_t m, uint64_t n, std::string_view old_root, std::string_view new_root,
+                       const std::vector<std::string>& proof);
 
 }  // namespace attest::evidence::merkle
 

@@ -10,14 +10,15 @@ namespace {
 // The eight leaves of Certificate Transparency's test tree (RFC 6962's
 // reference implementation), whose roots and proofs are published.
 std::vector<std::string> CtLeaves() {
-  const std::vector<std::string> data = {"",
-                                         std::string(1, '\x00'),
-                                         "\x10",
-                                         "\x20\x21",
-                                         "\x30\x31",
-                                         "\x40\x41\x42\x43",
-                                         "\x50\x51\x52\x53\x54\x55\x56\x57",
-                                         "\x60\x61\x62\x63\x64\x65\x66\x67\x68\x69\x6a\x6b\x6c\x6d\x6e\x6f"};
+  const std::vector<std::string> data = {
+      "",
+      std::string(1, '\x00'),
+      "\x10",
+      "\x20\x21",
+      "\x30\x31",
+      "\x40\x41\x42\x43",
+      "\x50\x51\x52\x53\x54\x55\x56\x57",
+      "\x60\x61\x62\x63\x64\x65\x66\x67\x68\x69\x6a\x6b\x6c\x6d\x6e\x6f"};
   std::vector<std::string> out;
   for (const std::string& d : data) out.push_back(LeafHash(d));
   return out;

@@ -40,7 +40,8 @@ bool HasSpace(std::string_view s) {
     const unsigned char c = static_cast<unsigned char>(s[i]);
     if (c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f') return true;
     if (c == 0xc2 && i + 1 < s.size() &&
-        (static_cast<unsigned char>(s[i + 1]) == 0x85 || static_cast<unsigned char>(s[i + 1]) == 0xa0))
+        (static_cast<unsigned char>(s[i + 1]) == 0x85 ||
+         static_cast<unsigned char>(s[i + 1]) == 0xa0))
       return true;
     if (c == 0xe1 && s.substr(i, 3) == "\xe1\x9a\x80") return true;  // U+1680
     if (c == 0xe2 && i + 2 < s.size()) {
@@ -75,7 +76,8 @@ bool ValidKeyName(std::string_view name) {
 }
 
 absl::StatusOr<Note> Parse(std::string_view text) {
-  if (text.size() > kMaxNoteBytes) return Bad(StrCat("a note is at most ", kMaxNoteBytes, " bytes"));
+  if (text.size() > kMaxNoteBytes)
+    return Bad(StrCat("a note is at most ", kMaxNoteBytes, " bytes"));
   if (!IsValidUtf8(text)) return Bad("a note must be valid UTF-8");
   for (char c : text) {
     if (static_cast<unsigned char>(c) < 0x20 && c != '\n') {
@@ -104,7 +106,8 @@ absl::StatusOr<Note> Parse(std::string_view text) {
     if (!ValidKeyName(sig.name)) return Bad(StrCat("bad key name \"", sig.name, "\""));
     std::string blob;
     if (!Base64Decode(line.substr(space + 1), &blob) || blob.size() < 5) {
-      return Bad(StrCat("the signature of ", sig.name, " is not base64 of a key id and a signature"));
+      return Bad(
+          StrCat("the signature of ", sig.name, " is not base64 of a key id and a signature"));
     }
     sig.key_id = ReadBe32(blob);
     sig.blob = blob.substr(4);
@@ -127,7 +130,8 @@ uint32_t KeyId(std::string_view name, uint8_t type, std::string_view public_key)
 std::string VerifierKey::Format() const {
   char hex[9];
   snprintf(hex, sizeof(hex), "%08x", key_id);
-  return StrCat(name, "+", hex, "+", Base64Encode(std::string(1, static_cast<char>(type)) + public_key));
+  return StrCat(name, "+", hex, "+",
+                Base64Encode(std::string(1, static_cast<char>(type)) + public_key));
 }
 
 absl::StatusOr<VerifierKey> ParseVerifierKey(std::string_view text) {

@@ -27,7 +27,7 @@ inline constexpr uint8_t kCosignatureV1 = 0x04;  // an Ed25519 cosignature/v1
 struct Signature {
   std::string name;
   uint32_t key_id = 0;
-  std::string blob;  // after the key id: 64 bytes, or 8 + 64 for a cosignature
+  std::string blob;          // after the key id: 64 bytes, or 8 + 64 for a cosignature
   std::string Line() const;  // "— name base64(key id || blob)\n"
 };
 

@@ -35,7 +35,8 @@ constexpr char kGoNote[] =
     "then you don't know what your problem is.\n"
     "\n"
     "\xe2\x80\x94 PeterNeumann "
-    "x08go/ZJkuBS9UG/SffcvIAQxVBtiFupLLr8pAcElZInNIuGUgYN1FFYC2pZSNXgKvqfqdngotpRZb6KE6RyyBwJnAM=\n";
+    "x08go/ZJkuBS9UG/"
+    "SffcvIAQxVBtiFupLLr8pAcElZInNIuGUgYN1FFYC2pZSNXgKvqfqdngotpRZb6KE6RyyBwJnAM=\n";
 
 TEST(NoteTest, GoExampleVerifierKeyAndNoteVerify) {
   auto v = ParseVerifierKey(kGoVkey);
@@ -92,7 +93,8 @@ TEST(NoteTest, SignaturesAndCosignaturesVerifyAndAlterationsFail) {
   const uint64_t t = 1'767'225'600;
   std::string ts(8, '\0');
   for (int i = 0; i < 8; ++i) ts[i] = static_cast<char>((t >> (56 - 8 * i)) & 0xff);
-  note.signatures.push_back({wv.name, wv.key_id, ts + witness->Sign(CosignedMessage(t, note.text))});
+  note.signatures.push_back(
+      {wv.name, wv.key_id, ts + witness->Sign(CosignedMessage(t, note.text))});
   auto parsed = Parse(note.Format());
   ASSERT_TRUE(parsed.ok()) << parsed.status();
   EXPECT_EQ(parsed->Format(), note.Format());
@@ -146,9 +148,9 @@ TEST(NoteTest, MalformedNotesAreRefusedWithTheReason) {
   std::string many = "a\n\n";
   for (size_t i = 0; i <= kMaxSignatures; ++i) many += sig;
   EXPECT_FALSE(Parse(many).ok());
-  for (const char* body : {"o\n01\nBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwc=\n",
-                           "o\n1\nBwcH\n", "\n1\nBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwc=\n",
-                           "o\n1\n", "o\n-1\nBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwc=\n",
+  for (const char* body : {"o\n01\nBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwc=\n", "o\n1\nBwcH\n",
+                           "\n1\nBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwc=\n", "o\n1\n",
+                           "o\n-1\nBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwc=\n",
                            "o\n1\nBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwc=\n\n"}) {
     EXPECT_FALSE(ParseCheckpoint(body).ok()) << body;
   }

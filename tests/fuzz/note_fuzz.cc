@@ -31,8 +31,8 @@ attest::witness::Witness& TheWitness() {
     v.public_key = (*log)->raw_public_key();
     v.key_id = attest::evidence::note::KeyId(v.name, v.type, v.public_key);
     static attest::FakeClock clock(absl::FromUnixSeconds(1'767'225'600));
-    auto* witness = new attest::witness::Witness(dir + "/state", "witness.test/w1",
-                                                 std::move(*key), {{v.name, {v}}}, clock);
+    auto* witness = new attest::witness::Witness(dir + "/state", "witness.test/w1", std::move(*key),
+                                                 {{v.name, {v}}}, clock);
     (void)witness->Open();
     return witness;
   }();

@@ -4,6 +4,8 @@
 #ifndef ATTEST_TESTS_SUPPORT_TEST_POLICY_H_
 #define ATTEST_TESTS_SUPPORT_TEST_POLICY_H_
 
+#include <string>
+
 namespace attest::testing_support {
 
 inline constexpr char kTestControls[] =
@@ -16,6 +18,14 @@ inline constexpr char kTestControls[] =
     "  - {id: access-approved, tsc: [CC6.2], rule: access.change_approved,\n"
     "     params: {approval_window: 24h}}\n"
     "  - {id: agent-reporting, tsc: [CC7.1], rule: agent.reporting, freshness: 15m}\n";
+
+// The controls with window q1 (2026-01-01T06:00Z to 01-07), which the
+// simulated fleets loaded from 2026-01-01 fall into: the bundle tests'.
+inline std::string TestPolicyQ1() {
+  return std::string(kTestControls) +
+         "windows:\n"
+         "  - {id: q1, start: 2026-01-01T06:00:00Z, end: 2026-01-07T00:00:00Z}\n";
+}
 
 }  // namespace attest::testing_support
 
