@@ -2,9 +2,11 @@
 
 #include <algorithm>
 #include <charconv>
+#include <cstdio>
 
 #include "absl/strings/str_replace.h"
 #include "common/strings.h"
+#include "common/version.h"
 #include "yaml-cpp/yaml.h"
 
 namespace attest {
@@ -82,6 +84,10 @@ absl::Status FlagSet::Parse(int argc, char** argv, std::vector<std::string>* pos
       help_requested_ = true;
       continue;
     }
+    if (arg == "--version") {
+      version_requested_ = true;
+      continue;
+    }
     if (arg.rfind("--", 0) != 0) {
       if (positional == nullptr) {
         return absl::InvalidArgumentError(attest::StrCat("unexpected argument \"", arg, "\""));
@@ -119,7 +125,7 @@ absl::Status FlagSet::Parse(int argc, char** argv, std::vector<std::string>* pos
 
 absl::Status FlagSet::ParseWithConfig(int argc, char** argv, const std::string* config_file) {
   if (absl::Status s = Parse(argc, argv); !s.ok()) return s;
-  if (help_requested_ || config_file->empty()) return absl::OkStatus();
+  if (help_requested_ || version_requested_ || config_file->empty()) return absl::OkStatus();
   return LoadConfigFile(*config_file);
 }
 
@@ -198,6 +204,25 @@ std::vector<std::string> FlagSet::GivenOnCommandLine() const {
 
 std::string FlagSet::Usage() const { return Usage(synopsis_, {}); }
 
+int IsConfiguredExit(const std::string& program, const absl::Status& parse_status) {
+  if (absl::IsFailedPrecondition(parse_status)) {
+    fprintf(stderr, "%s: not configured yet: %s\n", program.c_str(),
+            std::string(parse_status.message()).c_str());
+    return 1;
+  }
+  return 0;
+}
+
+bool ArgvHas(int argc, char** argv, const std::string& flag) {
+  for (int i = 1; i < argc; ++i) {
+    if (argv[i] == std::string("--")) return false;
+    if (argv[i] == flag) return true;
+  }
+  return false;
+}
+
+std::string FlagSet::VersionLine() const { return attest::StrCat(program_, " ", kVersion, "\n"); }
+
 std::string FlagSet::Usage(const std::string& synopsis,
                            const std::vector<std::string>& only) const {
   std::string out = attest::StrCat("Usage: ", program_, " ", synopsis, "\n\nFlags:\n");
@@ -215,6 +240,7 @@ std::string FlagSet::Usage(const std::string& synopsis,
     attest::StrAppend(&out, "\n");
   }
   attest::StrAppend(&out, "  --help                       print this help\n");
+  attest::StrAppend(&out, "  --version                    print the version and exit\n");
   return out;
 }
 

@@ -31,11 +31,12 @@ class FlagSet {
 
   // Parses argv[1..]. Non-flag arguments go to `positional` (if null, they are
   // an error). "--" ends flag parsing. Returns InvalidArgument naming the
-  // offending flag. `--help` sets help_requested() and returns OK.
+  // offending flag. `--help` sets help_requested() and `--version`
+  // version_requested(); both return OK.
   [[nodiscard]] absl::Status Parse(int argc, char** argv,
                                    std::vector<std::string>* positional = nullptr);
 
-  // Parse() followed, unless --help was given, by LoadConfigFile(*config_file)
+  // Parse() followed, unless --help or --version was given, by LoadConfigFile(*config_file)
   // when the command line named one: the one way all programs combine flags
   // with their config file (flags win).
   [[nodiscard]] absl::Status ParseWithConfig(int argc, char** argv, const std::string* config_file);
@@ -46,6 +47,9 @@ class FlagSet {
   [[nodiscard]] absl::Status LoadConfigFile(const std::string& path);
 
   bool help_requested() const { return help_requested_; }
+  bool version_requested() const { return version_requested_; }
+  // "PROGRAM VERSION", what --version prints.
+  std::string VersionLine() const;
   // True when the flag was set on the command line or in the config file.
   bool IsSet(const std::string& name) const;
   // The names of the flags given on the command line, in name order.
@@ -74,7 +78,21 @@ class FlagSet {
   std::string synopsis_;
   std::map<std::string, Flag> flags_;
   bool help_requested_ = false;
+  bool version_requested_ = false;
 };
+
+// --is-configured, for systemd's ExecCondition= in the packaged units: the
+// program exits 1, naming what is missing, while its configuration is still
+// the packaged one that lacks the settings only the operator can give
+// (`parse_status` is FailedPrecondition), so systemd skips the start instead
+// of failing it. Otherwise it exits 0 and the start itself runs, and reports
+// any other problem (exit 2).
+inline constexpr char kIsConfiguredHelp[] =
+    "exit 0 if configured, 1 naming what is missing if not yet (for systemd's "
+    "ExecCondition=); other errors are left for the start to report";
+int IsConfiguredExit(const std::string& program, const absl::Status& parse_status);
+// True when argv holds `flag` itself (before any "--").
+bool ArgvHas(int argc, char** argv, const std::string& flag);
 
 }  // namespace attest
 

@@ -2,6 +2,7 @@
 
 #include <fstream>
 
+#include "common/version.h"
 #include "gtest/gtest.h"
 
 namespace attest {
@@ -41,6 +42,31 @@ TEST(FlagsTest, ParsesAllForms) {
   EXPECT_TRUE(p.insecure);
   EXPECT_EQ(p.limit, 7);
   EXPECT_EQ(p.daemons, (std::vector<std::string>{"a:1", "b:2"}));
+}
+
+TEST(FlagsTest, VersionIsTheProjectsAndSkipsTheConfigFile) {
+  Parsed p;
+  FlagSet flags = MakeFlags(p);
+  std::string missing = testing::TempDir() + "/no-such-config.yaml";
+  std::vector<std::string> args = {"prog", "--version"};
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  ASSERT_TRUE(flags.ParseWithConfig(2, argv.data(), &missing).ok());
+  EXPECT_TRUE(flags.version_requested());
+  EXPECT_FALSE(flags.help_requested());
+  EXPECT_EQ(flags.VersionLine(), std::string("prog ") + kVersion + "\n");
+  EXPECT_NE(flags.Usage().find("--version"), std::string::npos);
+}
+
+TEST(FlagsTest, IsConfiguredExitsOneOnlyForTheUnconfiguredState) {
+  EXPECT_EQ(IsConfiguredExit("prog", absl::FailedPreconditionError("TLS needs it")), 1);
+  EXPECT_EQ(IsConfiguredExit("prog", absl::OkStatus()), 0);
+  EXPECT_EQ(IsConfiguredExit("prog", absl::InvalidArgumentError("--limit: bad")), 0);
+  std::vector<std::string> args = {"prog", "--x", "--is-configured", "--", "--y"};
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  EXPECT_TRUE(ArgvHas(5, argv.data(), "--is-configured"));
+  EXPECT_FALSE(ArgvHas(5, argv.data(), "--y"));
 }
 
 TEST(FlagsTest, RejectsUnknownFlagAndBadValues) {

@@ -300,6 +300,10 @@ int Main(int argc, char** argv) {
     fprintf(stderr, "attestctl: %s\n", std::string(s.message()).c_str());
     return kExitUsage;
   }
+  if (flags.version_requested()) {
+    fputs(flags.VersionLine().c_str(), stdout);
+    return kExitOk;
+  }
   if (flags.help_requested() && !args.empty() && CommandHelps().count(args[0])) {
     const CommandHelp& h = CommandHelps().at(args[0]);
     std::vector<std::string> only = h.flags;

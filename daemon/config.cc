@@ -92,12 +92,18 @@ absl::StatusOr<ParsedArgs> ParseArgs(int argc, char** argv) {
   flags.Bool("print-verifier-key", &parsed.print_verifier_key,
              "create the checkpoint signing key in --data-dir if there is none, print the log's\n"
              "verifier key (what witnesses are given, with --log-origin) and exit");
+  bool is_configured = false;  // main() acts on it (attest::IsConfiguredExit)
+  flags.Bool("is-configured", &is_configured, attest::kIsConfiguredHelp);
   flags.Bool("print-default-policy", &parsed.print_default_policy,
              "print the built-in policy (used when no --policy was ever given) and exit");
   if (absl::Status s = flags.ParseWithConfig(argc, argv, &config_file); !s.ok()) return s;
   parsed.usage = flags.Usage();
-  if (flags.help_requested() || parsed.print_default_policy || parsed.print_verifier_key) {
+  if (flags.help_requested() || flags.version_requested() || parsed.print_default_policy ||
+      parsed.print_verifier_key) {
     parsed.help = flags.help_requested();
+    parsed.version = flags.version_requested();
+    parsed.usage = flags.Usage();
+    parsed.version_line = flags.VersionLine();
     return parsed;
   }
   if (c.insecure) {
@@ -107,7 +113,9 @@ absl::StatusOr<ParsedArgs> ParseArgs(int argc, char** argv) {
                          " (use --tls-cert/--tls-key/--client-ca)"));
     }
   } else if (c.tls_cert.empty() || c.tls_key.empty() || c.client_ca.empty()) {
-    return absl::InvalidArgumentError(
+    // FailedPrecondition, not InvalidArgument: the packaged configuration is
+    // in this state until the operator sets TLS up (--is-configured).
+    return absl::FailedPreconditionError(
         "TLS needs --tls-cert, --tls-key and --client-ca (or --insecure on loopback)");
   }
   if (c.insecure && !c.crl.empty()) {

@@ -71,11 +71,13 @@ struct Config {
 struct ParsedArgs {
   Config config;
   bool help = false;
+  bool version = false;               // --version
   bool print_default_policy = false;  // --print-default-policy: print it and exit
   // --print-verifier-key: create the checkpoint key in --data-dir if there
   // is none, print the log's verifier key (for witnesses) and exit.
   bool print_verifier_key = false;
   std::string usage;
+  std::string version_line;
 };
 
 // Parses flags (and --config FILE). InvalidArgument for anything unusable:

@@ -23,7 +23,14 @@ TEST(ConfigTest, InsecureOnlyOnLoopback) {
 }
 
 TEST(ConfigTest, TlsNeedsAllThreeFiles) {
-  EXPECT_FALSE(Parse({"--tls-cert=a.pem", "--tls-key=b.pem"}).ok());
+  // Missing TLS is the packaged, not-yet-configured state (--is-configured
+  // exits 1 for it); a wrong setting is a bad configuration.
+  EXPECT_EQ(Parse({"--tls-cert=a.pem", "--tls-key=b.pem"}).status().code(),
+            absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(Parse({}).status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(
+      Parse({"--tls-cert=a", "--tls-key=b", "--client-ca=c", "--judge-delay=x"}).status().code(),
+      absl::StatusCode::kInvalidArgument);
   EXPECT_TRUE(Parse({"--tls-cert=a", "--tls-key=b", "--client-ca=c"}).ok());
 }
 

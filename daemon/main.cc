@@ -7,6 +7,7 @@
 #include <fstream>
 
 #include "common/clock.h"
+#include "common/flags.h"
 #include "common/logging.h"
 #include "daemon/config.h"
 #include "daemon/engine/default_policy.h"
@@ -26,12 +27,19 @@ int main(int argc, char** argv) {
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
   auto parsed = attest::daemon::ParseArgs(argc, argv);
+  if (attest::ArgvHas(argc, argv, "--is-configured")) {
+    return attest::IsConfiguredExit("attestd", parsed.status());
+  }
   if (!parsed.ok()) {
     fprintf(stderr, "attestd: %s\n", std::string(parsed.status().message()).c_str());
     return 2;
   }
   if (parsed->help) {
     fputs(parsed->usage.c_str(), stdout);
+    return 0;
+  }
+  if (parsed->version) {
+    fputs(parsed->version_line.c_str(), stdout);
     return 0;
   }
   if (parsed->print_verifier_key) {

@@ -11,6 +11,7 @@
 #include "common/files.h"
 #include "common/strings.h"
 #include "common/time_util.h"
+#include "common/version.h"
 #include "daemon/admin/admin_service.h"
 #include "daemon/admin/checkpoints.h"
 #include "daemon/admin/witnessing.h"
@@ -262,7 +263,7 @@ absl::Status Server::StartAlerts(const TlsPem& tls) {
 
 absl::Status Server::StartMetrics() {
   parts_->compliance = std::make_shared<metrics::ComplianceCollector>(
-      *parts_->engine, *parts_->store, clock_, ATTEST_VERSION);
+      *parts_->engine, *parts_->store, clock_, kVersion);
   parts_->compliance->Refresh();
   try {
     parts_->exposer = std::make_unique<prometheus::Exposer>(config_.metrics_listen, 2);

@@ -1,5 +1,7 @@
 // attest-witness: a C2SP tlog-witness for attestd's checkpoint logs, run by
 // a party the operator does not control. See --help and docs/witness.md.
+#include <unistd.h>
+
 #include <csignal>
 #include <cstdio>
 #include <fstream>
@@ -42,7 +44,7 @@ int main(int argc, char** argv) {
   std::string log_format = "text", log_level = "info";
   std::vector<std::string> logs;
   attest::witness::ServerOptions server;
-  bool insecure = false;
+  bool insecure = false, is_configured = false;
   int64_t max_connections = 64;
   attest::FlagSet flags("attest-witness", kSynopsis);
   flags.String("config", &config_file, "YAML file with any of these settings (flags win)");
@@ -63,6 +65,9 @@ int main(int argc, char** argv) {
   flags.String("ready-file", &ready_file, "write the bound address here once serving");
   flags.String("log-format", &log_format, "text or json");
   flags.String("log-level", &log_level, "trace, debug, info, warn or error");
+  flags.Bool("is-configured", &is_configured,
+             "serve: exit 0 if the key, --name, a --log and TLS are set, 1 naming what is\n"
+             "missing if not (for systemd's ExecCondition=)");
   std::vector<std::string> args;
   if (absl::Status s = flags.Parse(argc, argv, &args); !s.ok()) {
     return Usage(std::string(s.message()));
@@ -71,10 +76,29 @@ int main(int argc, char** argv) {
     fputs(flags.Usage().c_str(), stdout);
     return 0;
   }
+  if (flags.version_requested()) {
+    fputs(flags.VersionLine().c_str(), stdout);
+    return 0;
+  }
   if (!config_file.empty()) {
     if (absl::Status s = flags.LoadConfigFile(config_file); !s.ok()) {
-      return Usage(std::string(s.message()));
+      return is_configured ? 0 : Usage(std::string(s.message()));
     }
+  }
+  if (is_configured) {
+    std::string missing;
+    if (key_path.empty() || access(key_path.c_str(), F_OK) != 0) {
+      missing = "no key (attest-witness init --key FILE --name NAME)";
+    } else if (name.empty()) {
+      missing = "no --name";
+    } else if (logs.empty()) {
+      missing = "no --log (attestd --print-verifier-key prints one)";
+    } else if (!insecure && (server.tls_cert.empty() || server.tls_key.empty())) {
+      missing = "TLS needs --tls-cert and --tls-key";
+    }
+    if (missing.empty()) return 0;
+    fprintf(stderr, "attest-witness: not configured yet: %s\n", missing.c_str());
+    return 1;
   }
   if (args.size() != 1 || (args[0] != "init" && args[0] != "serve")) {
     return Usage("usage: attest-witness init --key FILE --name NAME | serve ... (see --help)");
@@ -95,9 +119,9 @@ int main(int argc, char** argv) {
   for (const std::string& vkey : logs) {
     auto k = attest::evidence::note::ParseVerifierKey(vkey);
     if (!k.ok() || k->type != attest::evidence::note::kEd25519) {
-      return Usage(attest::StrCat("--log ", vkey, ": ",
-                                  k.ok() ? "not a log's Ed25519 key (type 0x01)"
-                                         : std::string(k.status().message())));
+      return Usage(attest::StrCat(
+          "--log ", vkey, ": ",
+          k.ok() ? "not a log's Ed25519 key (type 0x01)" : std::string(k.status().message())));
     }
     bool merged = false;
     for (auto& l : parsed_logs) {

@@ -37,6 +37,8 @@ absl::StatusOr<ParsedAgentArgs> ParseAgentArgs(int argc, char** argv) {
   std::vector<std::string> labels, intervals, shippers;
   FlagSet flags("attest-agent", kSynopsis);
   flags.String("config", &config_file, "YAML file with any of these settings (flags win)");
+  bool is_configured = false;  // main() acts on it (IsConfiguredExit)
+  flags.Bool("is-configured", &is_configured, kIsConfiguredHelp);
   flags.Repeated("daemon", &c.daemons, "attestd address; twice for an HA pair");
   flags.String("root", &c.root, "where the host's filesystem is (/host in a container)");
   flags.String("spool-dir", &c.spool_dir, "durable spool and agent state");
@@ -63,11 +65,13 @@ absl::StatusOr<ParsedAgentArgs> ParseAgentArgs(int argc, char** argv) {
   flags.String("log-level", &c.log_level, "trace, debug, info, warn or error");
   if (absl::Status s = flags.ParseWithConfig(argc, argv, &config_file); !s.ok()) return s;
   parsed.usage = flags.Usage();
-  if (flags.help_requested()) {
-    parsed.help = true;
+  if (flags.help_requested() || flags.version_requested()) {
+    parsed.help = flags.help_requested();
+    parsed.version = flags.version_requested();
+    parsed.version_line = flags.VersionLine();
     return parsed;
   }
-  if (c.daemons.empty()) return absl::InvalidArgumentError("--daemon is required");
+  if (c.daemons.empty()) return absl::FailedPreconditionError("--daemon is required");
   if (c.daemons.size() > 2) {
     return absl::InvalidArgumentError(
         "at most two --daemon (an HA pair); shard with separate agents");
@@ -89,7 +93,8 @@ absl::StatusOr<ParsedAgentArgs> ParseAgentArgs(int argc, char** argv) {
           StrCat("--host-id \"", c.host_id, "\": want 1-253 characters of [A-Za-z0-9._-]"));
     }
   } else if (c.tls_cert.empty() || c.tls_key.empty() || c.ca.empty()) {
-    return absl::InvalidArgumentError("TLS needs --tls-cert, --tls-key and --ca (or --insecure)");
+    return absl::FailedPreconditionError(
+        "TLS needs --tls-cert, --tls-key and --ca (or --insecure)");
   }
   for (const auto& l : labels) {
     const size_t eq = l.find('=');

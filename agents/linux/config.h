@@ -37,13 +37,17 @@ struct AgentConfig {
 struct ParsedAgentArgs {
   AgentConfig config;
   bool help = false;
+  bool version = false;  // --version
   std::string usage;
+  std::string version_line;
 };
 
 // The collectors attest-agent knows, with their default intervals.
 const std::map<std::string, absl::Duration>& DefaultIntervals();
 
-// InvalidArgument naming the flag (and file:line for the config file).
+// InvalidArgument naming the flag (and file:line for the config file);
+// FailedPrecondition while no daemon or no TLS is set (the packaged
+// configuration, see --is-configured).
 absl::StatusOr<ParsedAgentArgs> ParseAgentArgs(int argc, char** argv);
 
 }  // namespace attest::agent

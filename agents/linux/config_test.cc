@@ -33,6 +33,13 @@ TEST(AgentConfigTest, BadConfigurationIsRefusedWithTheReason) {
   expect_error({"--daemon=a:1", "--daemon=b:2", "--daemon=c:3", "--insecure"}, "at most two");
   expect_error({"--daemon=10.0.0.5:7443", "--insecure"}, "loopback");
   expect_error({"--daemon=10.0.0.5:7443"}, "TLS needs");
+  // No daemon or no TLS: the packaged, not-yet-configured state
+  // (--is-configured exits 1); anything else is a bad configuration.
+  EXPECT_EQ(Parse({}).status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(Parse({"--daemon=10.0.0.5:7443"}).status().code(),
+            absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(Parse({"--daemon=10.0.0.5:7443", "--insecure"}).status().code(),
+            absl::StatusCode::kInvalidArgument);
   expect_error({"--daemon=127.0.0.1:1", "--insecure", "--label=novalue"}, "KEY=VALUE");
   expect_error({"--daemon=127.0.0.1:1", "--insecure", "--interval=patch=soon"}, "--interval");
   expect_error({"--daemon=127.0.0.1:1", "--insecure", "--interval=coffee=1h"}, "known collector");

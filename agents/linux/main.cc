@@ -15,15 +15,15 @@
 #include "agents/linux/spool/spool.h"
 #include "agents/linux/uplink/uplink.h"
 #include "common/clock.h"
+#include "common/flags.h"
 #include "common/logging.h"
 #include "common/strings.h"
 #include "common/time_util.h"
+#include "common/version.h"
 #include "spdlog/spdlog.h"
 
 namespace attest::agent {
 namespace {
-
-constexpr char kAgentVersion[] = "0.1.0";
 
 std::vector<ScheduledCollector> BuildCollectors(const AgentConfig& c, AccessCollector** access) {
   std::vector<ScheduledCollector> out;
@@ -61,12 +61,19 @@ int Main(int argc, char** argv) {
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
   auto parsed = ParseAgentArgs(argc, argv);
+  if (ArgvHas(argc, argv, "--is-configured")) {
+    return IsConfiguredExit("attest-agent", parsed.status());
+  }
   if (!parsed.ok()) {
     fprintf(stderr, "attest-agent: %s\n", std::string(parsed.status().message()).c_str());
     return 2;
   }
   if (parsed->help) {
     fputs(parsed->usage.c_str(), stdout);
+    return 0;
+  }
+  if (parsed->version) {
+    fputs(parsed->version_line.c_str(), stdout);
     return 0;
   }
   const AgentConfig& config = parsed->config;
@@ -89,7 +96,7 @@ int Main(int argc, char** argv) {
 
   RootFs root(config.root);
   v1::Hello hello;
-  hello.set_agent_version(kAgentVersion);
+  hello.set_agent_version(kVersion);
   hello.set_instance_id((*spool)->instance_id());
   hello.set_boot_id(BootId(root));
   if (config.insecure) hello.set_host_id(config.host_id);
@@ -141,7 +148,7 @@ int Main(int argc, char** argv) {
     }
   }
 
-  spdlog::info("attest-agent {} instance {} root {} shipping to {}", kAgentVersion,
+  spdlog::info("attest-agent {} instance {} root {} shipping to {}", kVersion,
                (*spool)->instance_id(), config.root, config.daemons.size());
   std::vector<std::thread> threads;
   for (auto& u : uplinks) threads.emplace_back([&u] { u->Run(); });
