@@ -13,17 +13,23 @@ DESTDIR=$root/usr-prefix cmake --install "$build" --prefix /usr >/dev/null
 d=$root/usr-prefix
 for f in usr/bin/attestd usr/bin/attest-agent usr/bin/attestctl \
          usr/lib/systemd/system/attestd.service usr/lib/systemd/system/attest-agent.service \
-         usr/lib/sysusers.d/attest.conf usr/lib/tmpfiles.d/attest.conf \
-         etc/attest/attestd.yaml etc/attest/agent.yaml \
+         usr/lib/systemd/system/attest-witness.service usr/lib/systemd/system/attest-agent.path \
+         usr/lib/sysusers.d/attestd.conf usr/lib/tmpfiles.d/attestd.conf \
+         usr/lib/sysusers.d/attest-agent.conf usr/lib/tmpfiles.d/attest-agent.conf \
+         usr/lib/sysusers.d/attest-witness.conf usr/lib/tmpfiles.d/attest-witness.conf \
+         etc/attest/attestd.yaml etc/attest/agent.yaml etc/attest/witness.yaml \
          usr/share/doc/attest/README.md usr/share/doc/attest/design.md \
          usr/share/doc/attest/bad-input.md usr/share/doc/attest/evidence-format.md \
          usr/share/man/man8/attestd.8 usr/share/man/man8/attest-agent.8 \
          usr/share/man/man1/attestctl.1; do
   [ -e "$d/$f" ] || fail "cmake --install did not write /$f"
 done
-for p in attestd attest-agent attestctl; do
+want_version=$(sed -n 's/^project(attest VERSION \([0-9.]*\).*/\1/p' "$src/CMakeLists.txt")
+for p in attestd attest-agent attestctl attest-witness; do
   [ -x "$d/usr/bin/$p" ] || fail "/usr/bin/$p is not executable"
   "$d/usr/bin/$p" --help >/dev/null || fail "/usr/bin/$p --help exited $?"
+  v=$("$d/usr/bin/$p" --version) || fail "/usr/bin/$p --version exited $?"
+  [[ "$v" == "$p $want_version"* ]] || fail "$p --version says '$v', want the project's $want_version"
 done
 # The units run what the package installs, with the config it installs.
 grep -q '^ExecStart=/usr/bin/attestd --config /etc/attest/attestd.yaml$' \
