@@ -21,7 +21,7 @@ for f in usr/bin/attestd usr/bin/attest-agent usr/bin/attestctl \
          usr/share/doc/attest/README.md usr/share/doc/attest/design.md \
          usr/share/doc/attest/bad-input.md usr/share/doc/attest/evidence-format.md \
          usr/share/man/man8/attestd.8 usr/share/man/man8/attest-agent.8 \
-         usr/share/man/man1/attestctl.1; do
+         usr/share/man/man1/attestctl.1 usr/share/man/man8/attest-witness.8; do
   [ -e "$d/$f" ] || fail "cmake --install did not write /$f"
 done
 want_version=$(sed -n 's/^project(attest VERSION \([0-9.]*\).*/\1/p' "$src/CMakeLists.txt")
@@ -36,11 +36,11 @@ grep -q '^ExecStart=/usr/bin/attestd --config /etc/attest/attestd.yaml$' \
   "$d/usr/lib/systemd/system/attestd.service" || fail "attestd.service runs something else"
 
 # Man pages: valid roff, and every flag of --help in them.
-for page in man8/attestd.8 man8/attest-agent.8 man1/attestctl.1; do
+for page in man8/attestd.8 man8/attest-agent.8 man8/attest-witness.8 man1/attestctl.1; do
   warnings=$(groff -man -Tutf8 -ww -z "$d/usr/share/man/$page" 2>&1) || fail "groff: $page"
   [ -z "$warnings" ] || fail "groff warns about $page: $warnings"
 done
-for p in attestd attest-agent; do
+for p in attestd attest-agent attest-witness; do
   section=8
   rendered=$(groff -man -Tascii -P-c -P-b -P-u "$d/usr/share/man/man$section/$p.$section" 2>/dev/null)
   for flag in $("$d/usr/bin/$p" --help | grep -oE '^  --[a-z0-9-]+'); do
