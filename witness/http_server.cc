@@ -206,7 +206,8 @@ absl::StatusOr<std::string> HttpServer::Start() {
   if (!ec) s.acceptor->bind(endpoint, ec);
   if (!ec) s.acceptor->listen(asio::socket_base::max_listen_connections, ec);
   if (ec) {
-    return absl::UnavailableError(StrCat("cannot listen on ", s.options.listen, ": ", ec.message()));
+    return absl::UnavailableError(
+        StrCat("cannot listen on ", s.options.listen, ": ", ec.message()));
   }
   s.protocol = endpoint.protocol();
   const tcp::endpoint bound = s.acceptor->local_endpoint();

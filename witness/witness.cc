@@ -31,17 +31,16 @@ bool ParseSize(std::string_view s, uint64_t* out) {
 absl::Status AppendSynced(const std::string& path, std::string_view text) {
   const int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
   if (fd < 0) return absl::UnavailableError(StrCat("cannot open ", path));
-  const bool ok = write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()) &&
-                  fsync(fd) == 0;
+  const bool ok =
+      write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()) && fsync(fd) == 0;
   close(fd);
   return ok ? absl::OkStatus() : absl::UnavailableError(StrCat("cannot append to ", path));
 }
 
 }  // namespace
 
-Witness::Witness(std::string state_dir, std::string name,
-                 std::unique_ptr<evidence::SigningKey> key, std::vector<Log> logs,
-                 const Clock& clock)
+Witness::Witness(std::string state_dir, std::string name, std::unique_ptr<evidence::SigningKey> key,
+                 std::vector<Log> logs, const Clock& clock)
     : dir_(std::move(state_dir)), name_(std::move(name)), key_(std::move(key)), clock_(clock) {
   for (Log& l : logs) logs_[l.origin] = std::move(l);
 }
@@ -75,7 +74,8 @@ absl::Status Witness::Open() {
     auto text = ReadFileToString(path);
     if (!text.ok()) return absl::DataLossError(StrCat(path, ": ", text.status().message()));
     auto n = note::Parse(*text);
-    auto body = n.ok() ? note::ParseCheckpoint(n->text) : absl::StatusOr<note::Checkpoint>(n.status());
+    auto body =
+        n.ok() ? note::ParseCheckpoint(n->text) : absl::StatusOr<note::Checkpoint>(n.status());
     if (!body.ok() || body->origin != origin) {
       return absl::DataLossError(StrCat(path, ": not the checkpoint of ", origin, ": ",
                                         body.ok() ? "another origin" : body.status().message()));

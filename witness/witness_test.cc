@@ -49,9 +49,9 @@ struct Fixture {
     for (int i = 0; i < 20; ++i) leaves.push_back(merkle::LeafHash("state " + std::to_string(i)));
   }
   std::unique_ptr<Witness> Make() {
-    auto w = std::make_unique<Witness>(dir + "/state", "witness.example/w1", Key(dir, "w.key"),
-                                       std::vector<Log>{{kOrigin, {Vkey(*log_key, kOrigin, note::kEd25519)}}},
-                                       clock);
+    auto w = std::make_unique<Witness>(
+        dir + "/state", "witness.example/w1", Key(dir, "w.key"),
+        std::vector<Log>{{kOrigin, {Vkey(*log_key, kOrigin, note::kEd25519)}}}, clock);
     EXPECT_TRUE(w->Open().ok());
     return w;
   }
@@ -59,11 +59,12 @@ struct Fixture {
                          const std::string& origin = kOrigin) {
     note::Note n;
     n.text = note::Checkpoint{origin, size, root, {}}.Format();
-    n.signatures.push_back({origin, note::KeyId(origin, note::kEd25519, key.raw_public_key()),
-                            key.Sign(n.text)});
+    n.signatures.push_back(
+        {origin, note::KeyId(origin, note::kEd25519, key.raw_public_key()), key.Sign(n.text)});
     return n.Format();
   }
-  std::string Request(uint64_t old_size, uint64_t size, const std::vector<std::string>* other = nullptr) {
+  std::string Request(uint64_t old_size, uint64_t size,
+                      const std::vector<std::string>* other = nullptr) {
     const auto& ls = other ? *other : leaves;
     std::string body = StrCat("old ", old_size, "\n");
     for (const auto& h : merkle::ConsistencyProof(ls, old_size, size)) {
@@ -172,12 +173,9 @@ TEST(WitnessTest, AStateFileNotSignedByTheLogStopsTheWitness) {
   ASSERT_EQ(w->AddCheckpoint(f.Request(0, 3)).status, 200);
   w.reset();
   auto other = Key(f.dir, "other.key");
-  const std::string path =
-      f.dir + "/state/" + HexEncode(evidence::Sha256(kOrigin)) + ".checkpoint";
+  const std::string path = f.dir + "/state/" + HexEncode(evidence::Sha256(kOrigin)) + ".checkpoint";
   ASSERT_TRUE(std::filesystem::exists(path));
-  {
-    std::ofstream(path) << f.Checkpoint(1, merkle::Root(f.leaves, 1), *other);
-  }
+  { std::ofstream(path) << f.Checkpoint(1, merkle::Root(f.leaves, 1), *other); }
   Witness again(f.dir + "/state", "witness.example/w1", Key(f.dir, "w.key"),
                 {{kOrigin, {Vkey(*f.log_key, kOrigin, note::kEd25519)}}}, f.clock);
   EXPECT_EQ(again.Open().code(), absl::StatusCode::kDataLoss);
