@@ -15,6 +15,8 @@
 #     configured and started with systemctl; the installed attestctl shows
 #     the agent's evidence stored, and the agent's spool shows it acked.
 #     systemd-analyze security rates the installed units within the targets.
+#     The packaged witness, configured as witness.yaml says, cosigns the
+#     packaged attestd's checkpoints.
 #  4. Upgrade to N+1 with the services stopped (policy-rc.d keeps them so):
 #     store, spool, signing key and configs survive byte for byte; attestd
 #     N+1 then starts on the same store and every acked record is there.
@@ -175,10 +177,35 @@ security attestd.service 2.0
 security attest-agent.service 4.0
 security attest-witness.service 2.0
 
+# The packaged witness, set up the way witness.yaml's comments say, cosigns
+# the packaged attestd's checkpoints.
+wport=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+in_root attestctl pki issue-server witness --pki-dir /etc/attest/pki >/dev/null
+in_root sh -c 'cp /etc/attest/pki/server/witness.crt /etc/attest/pki/server/witness.key /etc/attest/witness/ &&
+  chown attest-witness /etc/attest/witness/witness.key'
+log_vkey=$(in_root attestd --config /etc/attest/attestd.yaml --print-verifier-key)
+sed -i -e 's|^# name: .*|name: witness.fresh-root.test/w1|' -e "s|^listen: .*|listen: 127.0.0.1:$wport|" \
+  -e 's|^# tls_cert:|tls_cert:|' -e 's|^# tls_key:|tls_key:|' -e "s|^# log: .*|log: [\"$log_vkey\"]|" \
+  "$root/etc/attest/witness.yaml"
+witness_vkey=$(in_root runuser -u attest-witness -- attest-witness init --config /etc/attest/witness.yaml) ||
+  fail "attest-witness init"
+in_root systemctl start attest-witness
+eventually 30 in_root systemctl is-active --quiet attest-witness ||
+  fail "the configured witness did not start: $(in_root journalctl --no-pager -u attest-witness -n 5)"
+printf 'witness: ["https://127.0.0.1:%s,%s"]\nwitness_ca: /etc/attest/ca.crt\n' "$wport" "$witness_vkey" \
+  >>"$root/etc/attest/attestd.yaml"
+in_root systemctl restart attestd
+serving() { in_root "${ctl[@]}" status >/dev/null 2>&1; }
+eventually 60 serving || fail "attestd did not come back with a witness"
+in_root "${ctl[@]}" checkpoint --create >/dev/null || fail "attestctl checkpoint --create"
+cosigned() { local st; st=$(in_root "${ctl[@]}" status) && grep -q "witness .*cosigned #" <<<"$st"; }
+eventually 60 cosigned || fail "the packaged witness did not cosign: $(in_root "${ctl[@]}" status | grep witness)"
+echo "the packaged witness cosigns: $(in_root "${ctl[@]}" status | grep '^witness')"
+
 echo "== 4. upgrade $v_n -> $v_n1"
 old_pid=$(in_root systemctl show -p MainPID --value attestd)
 stored_before=$(stored)
-in_root systemctl stop attest-agent attestd
+in_root systemctl stop attest-agent.path attest-agent attestd
 acked_before=$(acked)
 [ "$stored_before" -ge "$acked_before" ] || stored_before=$acked_before
 snapshot() {  # every file of the store, spool, signing key and configs, hashed
@@ -199,7 +226,7 @@ rm -f "$root/usr/sbin/policy-rc.d"
 snapshot >"$work/after"
 diff "$work/before" "$work/after" >&2 || fail "the upgrade changed the store, spool, key or configs"
 [ "$(in_root attestd --version)" = "attestd $v_n1" ] || fail "attestd is not $v_n1 after the upgrade"
-in_root systemctl start attestd attest-agent
+in_root systemctl start attestd attest-agent attest-agent.path
 eventually 60 in_root systemctl is-active --quiet attestd || fail "attestd $v_n1 did not start"
 new_pid=$(in_root systemctl show -p MainPID --value attestd)
 [ "$new_pid" != "$old_pid" ] || fail "attestd was not restarted"
@@ -224,7 +251,7 @@ echo "a reinstall while running restarted attestd and the agent, and evidence fl
 
 echo "== 5. remove, then purge"
 snapshot_store() { (cd "$root" && find var/lib/attest var/lib/attest-agent -type f -print0 | sort -z | xargs -0 sha256sum); }
-in_root systemctl stop attest-agent attestd
+in_root systemctl stop attest-agent.path attest-agent attestd
 snapshot_store >"$work/store"
 out=$(in_root env DEBIAN_FRONTEND=noninteractive apt-get remove -y attestd attest-agent attestctl attest-witness 2>&1) ||
   { echo "$out" >&2; fail "apt-get remove"; }
