@@ -61,9 +61,14 @@ depends=$( {
     apt-cache show --no-all-versions "$p" | sed -n 's/^\(Pre-\)\{0,1\}Depends: //p' | names | { grep '^lib' || true; }
   done
 } | sort -u | paste -sd, -)
+# Debian 12 with its point-release updates and security fixes: what a host
+# runs, and the same suites this machine's apt (apt-get download) uses.
+debian_sources=("deb http://deb.debian.org/debian bookworm main"
+  "deb http://deb.debian.org/debian bookworm-updates main"
+  "deb http://deb.debian.org/debian-security bookworm-security main")
 echo "== image $repository:$version (from $deb; libraries: $depends)"
 mmdebstrap --quiet --variant=extract --mode=root --format=directory --include="$depends" \
-  bookworm "$rootfs" http://deb.debian.org/debian >&2
+  bookworm "$rootfs" "${debian_sources[@]}" >&2
 dpkg-deb -x "$deb" "$rootfs"
 if [ ${#extra_debs[@]} -gt 0 ]; then
   mkdir -p "$work/extra"

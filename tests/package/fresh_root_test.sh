@@ -66,8 +66,12 @@ v_n=$(version_of "$debs_n") v_n1=$(version_of "$debs_n1")
 dpkg --compare-versions "$v_n1" gt "$v_n" || fail "N+1 ($v_n1) is not newer than N ($v_n)"
 
 echo "== 1. a fresh bookworm root, and systemd booted in it"
+# Debian 12 as a host runs it: with its updates and security suites.
 mmdebstrap --quiet --variant=minbase --include=systemd bookworm "$root" \
-  http://deb.debian.org/debian >/dev/null 2>"$work/mmdebstrap.log" ||
+  "deb http://deb.debian.org/debian bookworm main" \
+  "deb http://deb.debian.org/debian bookworm-updates main" \
+  "deb http://deb.debian.org/debian-security bookworm-security main" \
+  >/dev/null 2>"$work/mmdebstrap.log" ||
   { cat "$work/mmdebstrap.log" >&2; fail "mmdebstrap"; }
 cp /etc/resolv.conf "$root/etc/resolv.conf"
 # No consoles to log in on: a getty on this machine's serial console would
