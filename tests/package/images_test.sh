@@ -85,7 +85,11 @@ want=$(printf '%s\n' "${name[attestd]}" "${name[attest-agent]}" | sort -u | past
 [ "$rendered" = "$want" ] || fail "helm renders images '$rendered', the archives are '$want'"
 "$helm" template attest "$src/deploy/helm/attest" --namespace compliance >"$work/chart-default.yaml"
 default=$(sed -n 's/^ *image: *"\{0,1\}\([^"]*\)"\{0,1\}$/\1/p' "$work/chart-default.yaml" | sort -u | paste -sd' ')
-if [ "$version" = "$(sed -n 's/^appVersion: "\(.*\)"/\1/p' "$src/deploy/helm/attest/Chart.yaml")" ]; then
+# The chart's appVersion (its default tag) follows the project's version.
+project=$(sed -n 's/^project(attest VERSION \([0-9.]*\).*/\1/p' "$src/CMakeLists.txt")
+app=$(sed -n 's/^appVersion: "\(.*\)"/\1/p' "$src/deploy/helm/attest/Chart.yaml")
+[ "$app" = "$project" ] || fail "Chart.yaml appVersion $app is not the project's version $project"
+if [ "$version" = "$project" ]; then
   [ "$default" = "$want" ] || fail "the chart's defaults render '$default', not the built '$want'"
 fi
 python3 - "$work/chart.yaml" "${user[attestd]}" "${user[attest-agent]}" <<'EOF' || fail "chart and image users differ"
