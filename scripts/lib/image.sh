@@ -72,13 +72,13 @@ mmdebstrap --quiet --variant=extract --mode=root --format=directory --include="$
 dpkg-deb -x "$deb" "$rootfs"
 if [ ${#extra_debs[@]} -gt 0 ]; then
   mkdir -p "$work/extra"
-  (cd "$work/extra" && apt-get download -q "${extra_debs[@]}" >/dev/null)
+  (cd "$work/extra" && apt-get download -q -o APT::Sandbox::User=root "${extra_debs[@]}" >/dev/null)
   for d in "$work"/extra/*.deb; do dpkg-deb -x "$d" "$rootfs"; done
 fi
 # apt-get reads dpkg's architecture tables (/usr/share/dpkg/*table); the
 # agent's image takes those from dpkg's package, and no dpkg program.
 if [ "$program" = attest-agent ]; then
-  (cd "$work/extra" && apt-get download -q dpkg >/dev/null)
+  (cd "$work/extra" && apt-get download -q -o APT::Sandbox::User=root dpkg >/dev/null)
   dpkg-deb -x "$work"/extra/dpkg_*.deb "$work/dpkg"
   mkdir -p "$rootfs/usr/share/dpkg" "$rootfs/usr/share/doc/dpkg"
   cp "$work"/dpkg/usr/share/dpkg/*table "$rootfs/usr/share/dpkg/"
