@@ -29,7 +29,8 @@ arch=$(dpkg --print-architecture)
 work=$(mktemp -d "${TMPDIR:-/tmp}/attest-fresh-root.XXXXXX")
 root=$work/root
 sd_pid=""
-fail() { echo "FAIL: $*" >&2; exit 1; }
+# shellcheck source=tests/package/lib.sh
+. "$(dirname "$0")/lib.sh"
 stop_systemd() {
   [ -n "$sd_pid" ] || return 0
   if kill -0 "$sd_pid" 2>/dev/null; then
@@ -52,15 +53,6 @@ cleanup() {
 trap cleanup EXIT
 # A command inside the booted root (its mount and PID namespaces, its root).
 in_root() { nsenter -t "$sd_pid" -m -p -r -w env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin "$@"; }
-# Waits for a condition, polling (what it waits for happens in other
-# processes: systemd starting a unit, an agent's batch being acked).
-eventually() {  # seconds command...
-  local deadline=$(( $(date +%s) + $1 )); shift
-  until "$@"; do
-    [ "$(date +%s)" -lt "$deadline" ] || return 1
-    sleep 0.2
-  done
-}
 version_of() { dpkg-deb -f "$(ls "$1"/attestd_*_"$arch".deb)" Version; }
 v_n=$(version_of "$debs_n") v_n1=$(version_of "$debs_n1")
 dpkg --compare-versions "$v_n1" gt "$v_n" || fail "N+1 ($v_n1) is not newer than N ($v_n)"
@@ -128,11 +120,8 @@ done
 echo "installed; services enabled and waiting for their configuration"
 
 echo "== 3. configured with a PKI from the installed attestctl, started with systemctl"
-read -r port metrics_port < <(python3 -c '
-import socket
-s = [socket.socket() for _ in range(2)]
-for x in s: x.bind(("127.0.0.1", 0))
-print(*[x.getsockname()[1] for x in s])')
+port=$(free_port) metrics_port=$(free_port)
+while [ "$metrics_port" = "$port" ]; do metrics_port=$(free_port); done
 in_root attestctl pki init --pki-dir /etc/attest/pki >/dev/null
 in_root attestctl pki issue-agent fresh-root --pki-dir /etc/attest/pki >/dev/null
 in_root attestctl pki issue-admin ops --pki-dir /etc/attest/pki >/dev/null
@@ -155,11 +144,7 @@ eventually 60 in_root systemctl is-active --quiet attest-agent ||
   fail "the agent did not start once configured: $(in_root systemctl status --no-pager attest-agent | tail -5)"
 ctl=(attestctl --daemon "127.0.0.1:$port" --ca /etc/attest/pki/ca.crt
      --tls-cert /etc/attest/pki/admins/ops.crt --tls-key /etc/attest/pki/admins/ops.key)
-acked() {  # the agent's spool: the highest seq attestd acknowledged (0: none)
-  local f
-  f=$(ls "$root"/var/lib/attest-agent/cursor-* 2>/dev/null | head -1)
-  [ -n "$f" ] && tr -dc 0-9 <"$f" || echo 0
-}
+acked() { spool_acked "$root/var/lib/attest-agent"; }
 stored() {  # records of fresh-root that the installed attestctl shows
   in_root "${ctl[@]}" evidence fresh-root 2>/dev/null | grep -c '"index"' || true
 }
@@ -183,7 +168,7 @@ security attest-witness.service 2.0
 
 # The packaged witness, set up the way witness.yaml's comments say, cosigns
 # the packaged attestd's checkpoints.
-wport=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+wport=$(free_port)
 in_root attestctl pki issue-server witness --pki-dir /etc/attest/pki >/dev/null
 in_root sh -c 'cp /etc/attest/pki/server/witness.crt /etc/attest/pki/server/witness.key /etc/attest/witness/ &&
   chown attest-witness /etc/attest/witness/witness.key'

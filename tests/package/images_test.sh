@@ -16,7 +16,8 @@ out=$(cd "$1" && pwd) version=$2 src=$(cd "$3" && pwd)
 arch=$(dpkg --print-architecture)
 work=$(mktemp -d "${TMPDIR:-/tmp}/attest-images.XXXXXX")
 pids=()
-fail() { echo "FAIL: $*" >&2; exit 1; }
+# shellcheck source=tests/package/lib.sh
+. "$(dirname "$0")/lib.sh"
 cleanup() {
   rc=$?
   # unshare ignores SIGTERM while it waits: stop the program it runs (PID 1
@@ -34,13 +35,6 @@ cleanup() {
   exit $rc
 }
 trap cleanup EXIT
-eventually() {  # seconds command...: waits on other processes, polling
-  local deadline=$(( $(date +%s) + $1 )); shift
-  until "$@"; do
-    [ "$(date +%s)" -lt "$deadline" ] || return 1
-    sleep 0.2
-  done
-}
 
 # 1. unpack, and read the image configs.
 declare -A user name
@@ -119,7 +113,7 @@ chown -R 10001:10001 "$d/etc/attest/tls"
 cp "$work/pki/agents/image-host.crt" "$a/etc/attest-agent/tls/tls.crt"
 cp "$work/pki/agents/image-host.key" "$a/etc/attest-agent/tls/tls.key"
 cp "$work/pki/ca.crt" "$a/etc/attest-agent/tls/ca.crt"
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+port=$(free_port)
 # What a container runtime gives a container: its own mount and PID
 # namespaces, /proc, and a /dev with the usual nodes.
 run_in() {  # rootfs uid:gid extra-mounts log program args...
@@ -144,11 +138,7 @@ run_in "$a" "${user[attest-agent]}" "mount --rbind / \"\$rootfs/host\" && mount 
   --daemon "127.0.0.1:$port" --tls-cert /etc/attest-agent/tls/tls.crt \
   --tls-key /etc/attest-agent/tls/tls.key --ca /etc/attest-agent/tls/ca.crt \
   --checks-dir /etc/attest/checks.d --log-format json --max-backoff 1s
-acked() {
-  local f
-  f=$(ls "$a"/var/lib/attest-agent/cursor-* 2>/dev/null | head -1)
-  [ -n "$f" ] && tr -dc 0-9 <"$f" || echo 0
-}
+acked() { spool_acked "$a/var/lib/attest-agent"; }
 admin=(--daemon "127.0.0.1:$port" --ca "$work/pki/ca.crt" --tls-cert "$work/pki/admins/ops.crt"
        --tls-key "$work/pki/admins/ops.key")
 stored() { "$ctl" "${admin[@]}" evidence image-host 2>/dev/null | grep -c '"index"' || true; }
