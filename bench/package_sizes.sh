@@ -36,9 +36,10 @@ for p in attestd attest-agent; do
   root=$work/$p/rootfs
   programs=("/usr/bin/$p")
   # The agent also runs apt-get (patch collector; it needs the http method,
-  # whose presence apt-get -s checks) and /bin/sh (custom checks): the same
-  # list scripts/lib/image.sh keeps the libraries of.
-  [ "$p" = attest-agent ] && programs+=(/usr/bin/apt-get /bin/dash /usr/lib/apt/methods/http)
+  # whose presence apt-get -s checks), /bin/sh (custom checks) and chown
+  # (the chart's init container): the same list scripts/lib/image.sh keeps
+  # the libraries of.
+  [ "$p" = attest-agent ] && programs+=(/usr/bin/apt-get /bin/dash /usr/lib/apt/methods/http /bin/chown)
   base=$(closure_bytes "$root" "${programs[@]}")
   image=$(du -sb --apparent-size "$root" | cut -f1)
   archive=$(stat -c %s "$out/${p}_$version.oci.tar")

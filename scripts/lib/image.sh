@@ -16,10 +16,13 @@ deb="$out/${program}_${version}_$arch.deb"
 [ -f "$deb" ] || { echo "image.sh: no $deb" >&2; exit 1; }
 
 # The user each image runs as: the Helm chart's securityContext says the same
-# (tests/package/images_test.sh checks both). attestd is an unprivileged
-# service. The agent reads root-only host files (sudoers, /root/.ssh): the
-# chart runs it as uid 0 with every capability dropped but DAC_READ_SEARCH,
-# no privilege escalation and a read-only root filesystem.
+# (tests/package/images_test.sh checks both). Neither is root. attestd is an
+# unprivileged service. The agent reads root-only node files (sudoers,
+# /root/.ssh): its binary carries the file capability CAP_DAC_READ_SEARCH
+# (read any file, nothing else), which the kernel grants on exec to its
+# non-root user when the container's bounding set allows it (the chart adds
+# exactly that one). /bin/chown is there for the chart's init container,
+# which hands the node's spool directory to the agent's user.
 case "$program" in
   attestd)
     user=10001 group=10001 name=attest
@@ -32,7 +35,7 @@ case "$program" in
     cmd=(--config.cmd=--config --config.cmd=/etc/attest/attestd.yaml)
     ;;
   attest-agent)
-    user=0 group=0 name=root
+    user=10002 group=10002 name=attest-agent
     ports=()
     volumes=(--config.volume /var/lib/attest-agent)
     # What its collectors run: apt-get -s (patch, against /host's dpkg and
@@ -40,7 +43,7 @@ case "$program" in
     # with only their libraries: apt's adduser, gpgv and keyring, and dash's
     # dpkg, serve maintainer scripts and apt's downloads, which an image
     # never runs.
-    extra_debs=(apt dash)
+    extra_debs=(apt dash coreutils)
     cmd=(--config.cmd=--config --config.cmd=/etc/attest/agent.yaml)
     ;;
   *) echo "image.sh: no image for $program" >&2; exit 2 ;;
@@ -58,6 +61,7 @@ names() { tr ',' '\n' | sed -e 's/(.*)//' -e 's/|.*//' -e 's/ //g' | grep -v '^$
 depends=$( {
   dpkg-deb -f "$deb" Depends | names | grep -v -e 'systemd'
   for p in "${extra_debs[@]}"; do
+    [ "$p" = coreutils ] && continue  # only its chown is kept, which needs libc alone
     apt-cache show --no-all-versions "$p" | sed -n 's/^\(Pre-\)\{0,1\}Depends: //p' | names | { grep '^lib' || true; }
   done
 } | sort -u | paste -sd, -)
@@ -84,6 +88,12 @@ if [ "$program" = attest-agent ]; then
   cp "$work"/dpkg/usr/share/dpkg/*table "$rootfs/usr/share/dpkg/"
   cp "$work/dpkg/usr/share/doc/dpkg/copyright" "$rootfs/usr/share/doc/dpkg/"
 fi
+# Of coreutils, only chown (the init container's); its libraries are libc's.
+if [ "$program" = attest-agent ]; then
+  dpkg-deb -c "$work"/extra/coreutils_*.deb | awk '{ print $6 }' | sed -e 's|^\./|/|' | while read -r f; do
+    case "$f" in /bin/chown|/usr/share/doc/coreutils/copyright|*/) ;; *) rm -f "$rootfs$f" ;; esac
+  done
+fi
 rm -rf "${rootfs:?}"/dev/*  # the runtime provides /dev
 
 # What mmdebstrap's own setup leaves and the programs never read.
@@ -107,7 +117,7 @@ rm -rf "$rootfs"/usr/share/man "$rootfs"/usr/share/locale "$rootfs"/usr/share/li
 # directories that OpenSSL loads at run time (ossl-modules, engines-3) stay.
 programs=("/usr/bin/$program")
 # (apt-get -s checks that the sources' method drivers exist.)
-[ "$program" = attest-agent ] && programs+=(/usr/bin/apt-get /bin/dash /usr/lib/apt/methods/http)
+[ "$program" = attest-agent ] && programs+=(/usr/bin/apt-get /bin/dash /usr/lib/apt/methods/http /bin/chown)
 multiarch=$(gcc -print-multiarch 2>/dev/null || echo x86_64-linux-gnu)
 keep=$work/keep
 for prog in "${programs[@]}"; do
@@ -136,11 +146,9 @@ fi
 # The image's users, and the directories its volumes mount over.
 printf 'root:x:0:0:root:/root:/usr/sbin/nologin\n' >"$rootfs/etc/passwd"
 printf 'root:x:0:\n' >"$rootfs/etc/group"
-if [ "$user" != 0 ]; then
-  printf '%s:x:%s:%s:attest daemon:/var/lib/attest:/usr/sbin/nologin\n' "$name" "$user" "$group" \
-    >>"$rootfs/etc/passwd"
-  printf '%s:x:%s:\n' "$name" "$group" >>"$rootfs/etc/group"
-fi
+printf '%s:x:%s:%s:%s:%s:/usr/sbin/nologin\n' "$name" "$user" "$group" "$program" "${volumes[1]}" \
+  >>"$rootfs/etc/passwd"
+printf '%s:x:%s:\n' "$name" "$group" >>"$rootfs/etc/group"
 # apt-get reads /etc/apt's fragments before -o Dir=/host/ takes effect.
 if [ "$program" = attest-agent ]; then
   mkdir -p "$rootfs/etc/attest/checks.d" "$rootfs/etc/apt/apt.conf.d" "$rootfs/etc/apt/preferences.d" \
@@ -154,6 +162,13 @@ for v in "${volumes[@]}"; do
   chown "$user:$group" "$rootfs$v"
   chmod 0700 "$rootfs$v"
 done
+# No set-user-ID or set-group-ID program: the agent's container allows
+# privilege escalation (for its file capability), so none may be there to
+# use it.
+find "$rootfs" -xdev -type f -perm /6000 -exec chmod ug-s {} +
+if [ "$program" = attest-agent ]; then
+  setcap cap_dac_read_search=ep "$rootfs/usr/bin/attest-agent"
+fi
 
 layout=$work/oci
 created=$(date -u -d "@$(git log -1 --format=%ct 2>/dev/null || date +%s)" +%Y-%m-%dT%H:%M:%SZ)

@@ -236,12 +236,42 @@ def check_agent(docs, render, daemons):
     for key in ["hostPID", "hostNetwork", "hostIPC"]:
         check(not pod.get(key), f"{render}: agent pod has {key}")
     csc = c.get("securityContext", {})
-    check(sc_get(pod, c, "runAsUser") == 0, f"{render}: the agent does not run as uid 0")
+    check(sc_get(pod, c, "runAsUser") == 10002, f"{render}: the agent does not run as uid 10002")
+    check(sc_get(pod, c, "runAsGroup") == 10002, f"{render}: the agent does not run as gid 10002")
+    check(sc_get(pod, c, "runAsNonRoot") is True, f"{render}: agent runAsNonRoot is not true")
+    check(pod.get("securityContext", {}).get("fsGroup") == 10002,
+          f"{render}: agent pod fsGroup is not 10002 (its Secret's key would be root's alone)")
+    for vol in pod.get("volumes", []):
+        if "secret" in vol:
+            check(vol["secret"].get("defaultMode") == 0o440,
+                  f"{render}: agent Secret volume mode {vol['secret'].get('defaultMode')}, want 0440")
     check(csc.get("capabilities", {}).get("drop") == ["ALL"], f"{render}: agent does not drop ALL capabilities")
     check(csc.get("capabilities", {}).get("add") == ["DAC_READ_SEARCH"],
           f"{render}: agent capabilities add {csc.get('capabilities', {}).get('add')}, want [DAC_READ_SEARCH]")
     check(csc.get("readOnlyRootFilesystem") is True, f"{render}: agent readOnlyRootFilesystem is not true")
-    check(csc.get("allowPrivilegeEscalation") is False, f"{render}: agent allowPrivilegeEscalation is not false")
+    # Its binary's file capability is granted on exec only without
+    # no_new_privs; the image holds no set-user-ID program to abuse that.
+    check(csc.get("allowPrivilegeEscalation") is True,
+          f"{render}: agent allowPrivilegeEscalation is not true (its file capability would be ignored)")
+    # The init container hands the spool hostPath to uid 10002, with CHOWN alone.
+    inits = pod.get("initContainers", [])
+    check(len(inits) == 1 and inits[0].get("name") == "spool-owner",
+          f"{render}: agent init containers are {[i.get('name') for i in inits]}, want [spool-owner]")
+    if inits:
+        i = inits[0]
+        isc = i.get("securityContext", {})
+        check(i.get("image") == c.get("image"), f"{render}: spool-owner image {i.get('image')} is not the agent's")
+        check(i.get("command") == ["chown", "-R", "10002:10002", "/var/lib/attest-agent"],
+              f"{render}: spool-owner command {i.get('command')}")
+        check(isc.get("capabilities", {}).get("drop") == ["ALL"] and
+              isc.get("capabilities", {}).get("add") == ["CHOWN"],
+              f"{render}: spool-owner capabilities {isc.get('capabilities')}, want drop ALL add CHOWN")
+        check(isc.get("allowPrivilegeEscalation") is False and isc.get("readOnlyRootFilesystem") is True,
+              f"{render}: spool-owner may escalate or write its root")
+        check([(m.get("name"), m.get("mountPath")) for m in i.get("volumeMounts", [])] ==
+              [(m.get("name"), m.get("mountPath")) for m in c.get("volumeMounts", [])
+               if m.get("mountPath") == "/var/lib/attest-agent"],
+              f"{render}: spool-owner mounts {i.get('volumeMounts')}, want the agent's spool only")
     check(not csc.get("privileged"), f"{render}: agent is privileged")
     check((sc_get(pod, c, "seccompProfile") or {}).get("type") == "RuntimeDefault",
           f"{render}: agent seccompProfile is not RuntimeDefault")

@@ -3,14 +3,17 @@
 # runtime (podman run cannot set rlimits in this sandbox):
 #   images_test.sh OUT_DIR VERSION SOURCE_DIR
 #  1. each OCI archive unpacks with umoci; its config names the user the Helm
-#     chart's securityContext runs it as, the entrypoint, the ports and the
-#     volumes;
+#     chart's securityContext runs it as (neither is root), the entrypoint,
+#     the ports and the volumes; only the agent's binary has a file
+#     capability (CAP_DAC_READ_SEARCH) and nothing is set-user-ID;
 #  2. `helm template` (defaults, tag = VERSION) renders exactly the image
 #     references the archives carry;
 #  3. attestd runs from its unpacked root, as the image's user, through
 #     unshare and chroot, and serves; the agent runs from its root the way
-#     the chart runs it (the node's root read-only under /host) and delivers
-#     to that attestd, which stores and acks its evidence.
+#     the chart runs it (the spool chowned by its init container, the node's
+#     root read-only under /host), reads root's authorized key as uid 10002
+#     through its capability, and delivers to that attestd, which stores and
+#     acks its evidence.
 set -euo pipefail
 out=$(cd "$1" && pwd) version=$2 src=$(cd "$3" && pwd)
 arch=$(dpkg --print-architecture)
@@ -66,8 +69,23 @@ EOF
   [ -e "$work/$p/rootfs/usr/share/doc/$p/copyright" ] || fail "$p image lacks its copyright file"
 done
 [ "${user[attestd]}" = "10001:10001" ] || fail "attestd image user ${user[attestd]}"
-[ "$ports" = "-" ] || true
+[ "${user[attest-agent]}" = "10002:10002" ] || fail "attest-agent image user ${user[attest-agent]}"
 grep -q '^attest:x:10001:10001:' "$work/attestd/rootfs/etc/passwd" || fail "attestd image has no user 10001"
+grep -q '^attest-agent:x:10002:10002:' "$work/attest-agent/rootfs/etc/passwd" ||
+  fail "attest-agent image has no user 10002"
+# Neither runs as root. The agent's one privilege is the file capability on
+# its binary; no other file in either image carries one, and no program is
+# set-user-ID or set-group-ID (the agent's container allows escalation).
+for p in attestd attest-agent; do
+  caps=$(getcap -r "$work/$p/rootfs" 2>/dev/null | sed "s|^$work/$p/rootfs||")
+  want_caps=""
+  [ "$p" = attest-agent ] && want_caps="/usr/bin/attest-agent cap_dac_read_search=ep"
+  [ "$caps" = "$want_caps" ] || fail "$p image file capabilities: '$caps', want '$want_caps'"
+  suid=$(find "$work/$p/rootfs" -xdev -type f -perm /6000 | sed "s|^$work/$p/rootfs||")
+  [ -z "$suid" ] || fail "$p image has set-user/group-ID files: $suid"
+done
+[ -x "$work/attest-agent/rootfs/bin/chown" ] || fail "attest-agent image lacks /bin/chown (the chart's init container)"
+[ ! -e "$work/attest-agent/rootfs/bin/ls" ] || fail "attest-agent image holds coreutils beyond chown"
 
 # 2. the chart deploys these images, as these users.
 helm="$src/.tools/bin/helm"
@@ -113,6 +131,8 @@ chown -R 10001:10001 "$d/etc/attest/tls"
 cp "$work/pki/agents/image-host.crt" "$a/etc/attest-agent/tls/tls.crt"
 cp "$work/pki/agents/image-host.key" "$a/etc/attest-agent/tls/tls.key"
 cp "$work/pki/ca.crt" "$a/etc/attest-agent/tls/ca.crt"
+# As the chart's Secret volume gives them: root's, mode 0440, group fsGroup.
+chown -R 0:10002 "$a/etc/attest-agent/tls" && chmod 0440 "$a"/etc/attest-agent/tls/*
 port=$(free_port)
 # What a container runtime gives a container: its own mount and PID
 # namespaces, /proc, and a /dev with the usual nodes.
@@ -132,8 +152,23 @@ run_in "$d" "${user[attestd]}" : "$work/attestd.log" /usr/bin/attestd \
   --metrics-listen 127.0.0.1:0 --ready-file /var/lib/attest/ready --log-format json
 eventually 60 test -s "$d/var/lib/attest/ready" || fail "attestd in its image did not serve"
 echo "attestd serves from its image as ${user[attestd]} on 127.0.0.1:$port"
-# The chart mounts the node's files read-only under /host.
-run_in "$a" "${user[attest-agent]}" "mount --rbind / \"\$rootfs/host\" && mount -o remount,bind,ro \"\$rootfs/host\"" \
+# The chart's init container: the kubelet made the spool hostPath root's,
+# and chown in the agent's image hands it to the agent's user.
+chown 0:0 "$a/var/lib/attest-agent" && chmod 0755 "$a/var/lib/attest-agent"
+chroot "$a" /bin/chown -R "${user[attest-agent]}" /var/lib/attest-agent ||
+  fail "chown in the agent's image failed"
+[ "$(stat -c %u:%g "$a/var/lib/attest-agent")" = "${user[attest-agent]}" ] ||
+  fail "the spool is $(stat -c %u:%g "$a/var/lib/attest-agent") after the init container's chown"
+# The chart mounts the node's files read-only under /host. The node's /root
+# (0700, root's) holds an authorized key here, which the agent, not root,
+# can read only through its file capability.
+mkdir -m 0700 "$work/node-root" "$work/node-root/.ssh"
+printf 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOkIGp+GCuNo9KcvxE/Ibx9sYagR8yhwO0mxYFayVaQL images-test@root\n' \
+  >"$work/node-root/.ssh/authorized_keys"
+chmod 0600 "$work/node-root/.ssh/authorized_keys"
+grep -q '^root:x:0:0:[^:]*:/root:/bin/\(ba\)\{0,1\}sh$' /etc/passwd ||
+  fail "this machine's root has no login shell in /root: the key check below needs one"
+run_in "$a" "${user[attest-agent]}" "mount --rbind / \"\$rootfs/host\" && mount -o remount,bind,ro \"\$rootfs/host\" && mount --bind \"$work/node-root\" \"\$rootfs/host/root\"" \
   "$work/agent.log" /usr/bin/attest-agent --root /host --spool-dir /var/lib/attest-agent \
   --daemon "127.0.0.1:$port" --tls-cert /etc/attest-agent/tls/tls.crt \
   --tls-key /etc/attest-agent/tls/tls.key --ca /etc/attest-agent/tls/ca.crt \
@@ -155,5 +190,15 @@ eventually 90 has_patch || fail "no patch state from the agent's image: $(eviden
 if evidence | grep '"collector_error"' >"$work/errors"; then
   fail "collector errors in the agent's image: $(cut -c1-300 "$work/errors")"
 fi
+# It ran as its user with CAP_DAC_READ_SEARCH alone, granted on exec by the
+# file capability, and read root's key with it.
+agent_pid=$(pgrep -P "${pids[-1]}" -x attest-agent) || fail "no attest-agent process under ${pids[-1]}"
+status=$(cat "/proc/$agent_pid/status")
+grep -q $'^Uid:\t10002\t10002\t10002\t10002$' <<<"$status" || fail "the agent's uids: $(grep ^Uid <<<"$status")"
+grep -q $'^CapEff:\t0000000000000004$' <<<"$status" || fail "the agent's effective capabilities: $(grep ^CapEff <<<"$status")"
+grep -q $'^CapPrm:\t0000000000000004$' <<<"$status" || fail "the agent's permitted capabilities: $(grep ^CapPrm <<<"$status")"
+has_root_key() { local e; e=$(evidence) && grep -q 'images-test@root' <<<"$e"; }
+eventually 60 has_root_key || fail "the agent's access snapshot lacks root's authorized key"
+echo "the agent ran as 10002 with CapEff=CAP_DAC_READ_SEARCH and read root's authorized key"
 echo "the agent delivered from its image: $(stored) records stored, seq $(acked) acked"
 echo "images: 1 passed, 0 failed"
