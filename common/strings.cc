@@ -4,6 +4,8 @@
 #include <cstdint>
 #include <cstdio>
 
+#include "absl/strings/ascii.h"
+
 namespace attest::strings_internal {
 
 void Append(std::string* out, double v) {
@@ -122,6 +124,24 @@ bool Base64Decode(std::string_view text, std::string* out) {
     if (pad < 1) out->push_back(static_cast<char>(v & 0xff));
   }
   return true;
+}
+
+std::vector<std::string_view> SplitWords(std::string_view text) {
+  std::vector<std::string_view> out;
+  size_t i = 0;
+  while (i < text.size()) {
+    while (i < text.size() && absl::ascii_isspace(static_cast<unsigned char>(text[i]))) ++i;
+    const size_t start = i;
+    while (i < text.size() && !absl::ascii_isspace(static_cast<unsigned char>(text[i]))) ++i;
+    if (i > start) out.push_back(text.substr(start, i - start));
+  }
+  return out;
+}
+
+std::string AsciiLower(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) c = absl::ascii_tolower(static_cast<unsigned char>(c));
+  return out;
 }
 
 }  // namespace attest

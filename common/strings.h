@@ -49,6 +49,13 @@ std::vector<std::string_view> Split(std::string_view text, std::string_view sepa
 // `s` without leading and trailing ASCII whitespace.
 std::string_view TrimWhitespace(std::string_view s);
 
+// The words of `text`: the pieces between runs of ASCII whitespace, none
+// empty. The views point into `text`.
+std::vector<std::string_view> SplitWords(std::string_view text);
+
+// ASCII letters in lower case.
+std::string AsciiLower(std::string_view s);
+
 // Lowercase hex of raw bytes.
 std::string HexEncode(std::string_view bytes);
 // Lowercase hex -> bytes; false (out unspecified) for anything else,

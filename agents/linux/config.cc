@@ -2,6 +2,9 @@
 
 #include <unistd.h>
 
+#include <algorithm>
+
+#include "agents/linux/collectors/services.h"
 #include "common/flags.h"
 #include "common/names.h"
 #include "common/net.h"
@@ -26,7 +29,11 @@ const std::map<std::string, absl::Duration>& DefaultIntervals() {
                                                 {"patch", absl::Hours(1)},
                                                 {"access", absl::Minutes(5)},
                                                 {"log_shipping", absl::Seconds(60)},
-                                                {"checks", absl::Minutes(5)}};
+                                                {"checks", absl::Minutes(5)},
+                                                {"time_sync", absl::Minutes(5)},
+                                                {"firewall", absl::Minutes(5)},
+                                                {"services", absl::Minutes(1)},
+                                                {"sshd", absl::Minutes(15)}};
   return *defaults;
 }
 
@@ -34,7 +41,7 @@ absl::StatusOr<ParsedAgentArgs> ParseAgentArgs(int argc, char** argv) {
   ParsedAgentArgs parsed;
   AgentConfig& c = parsed.config;
   std::string config_file, snapshot_interval = "6h", check_timeout = "30s", max_backoff = "60s";
-  std::vector<std::string> labels, intervals, shippers;
+  std::vector<std::string> labels, intervals, shippers, services;
   FlagSet flags("attest-agent", kSynopsis);
   flags.String("config", &config_file, "YAML file with any of these settings (flags win)");
   bool is_configured = false;  // main() acts on it (IsConfiguredExit)
@@ -58,6 +65,9 @@ absl::StatusOr<ParsedAgentArgs> ParseAgentArgs(int argc, char** argv) {
       "shipper", &shippers,
       "name=N,probe=rsyslog_impstats|journal_upload|marker_file,path=P[,unit=U][,action=A]");
   flags.String("checks-dir", &c.checks_dir, "custom checks (Nagios plugin convention)");
+  flags.Repeated("service", &services,
+                 "a systemd unit whose state to report, e.g. auditd (host.services_running)");
+  flags.String("sshd-config", &c.sshd_config, "the sshd_config `sshd -T -f` reads (host path)");
   flags.String("check-timeout", &check_timeout, "kill a custom check after this long");
   flags.Bool("inotify", &c.inotify, "watch access files for changes between rescans");
   flags.String("max-backoff", &max_backoff, "longest wait between reconnects to a daemon");
@@ -163,6 +173,19 @@ absl::StatusOr<ParsedAgentArgs> ParseAgentArgs(int argc, char** argv) {
       }
     }
     c.shippers.push_back(*shipper);
+  }
+  if (services.size() > kMaxServices) {
+    return absl::InvalidArgumentError(StrCat("--service: at most ", kMaxServices, " units"));
+  }
+  for (const auto& name : services) {
+    auto unit = NormalizeUnitName(name);
+    if (!unit.ok()) return absl::InvalidArgumentError(StrCat("--service: ", unit.status().message()));
+    if (std::find(c.services.begin(), c.services.end(), *unit) == c.services.end()) {
+      c.services.push_back(*unit);
+    }
+  }
+  if (c.sshd_config.empty() || c.sshd_config[0] != '/') {
+    return absl::InvalidArgumentError("--sshd-config: want an absolute path");
   }
   if (c.spool_max_bytes < 4096) {
     return absl::InvalidArgumentError("--spool-max-bytes must be at least 4096");

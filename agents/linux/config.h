@@ -12,6 +12,9 @@
 
 namespace attest::agent {
 
+// The most --service units one agent reports (attestd's bound too).
+inline constexpr size_t kMaxServices = 64;
+
 struct AgentConfig {
   std::vector<std::string> daemons;
   std::string root = "/";
@@ -27,6 +30,8 @@ struct AgentConfig {
   absl::Duration snapshot_interval = absl::Hours(6);
   std::vector<ShipperConfig> shippers;
   std::string checks_dir = "/etc/attest/checks.d";
+  std::vector<std::string> services;  // units to report (--service), normalized
+  std::string sshd_config = "/etc/ssh/sshd_config";
   absl::Duration check_timeout = absl::Seconds(30);
   bool inotify = true;
   absl::Duration max_backoff = absl::Seconds(60);

@@ -7,10 +7,14 @@
 #include "agents/linux/collectors/access.h"
 #include "agents/linux/collectors/access_watch.h"
 #include "agents/linux/collectors/checks.h"
+#include "agents/linux/collectors/firewall.h"
 #include "agents/linux/collectors/heartbeat.h"
 #include "agents/linux/collectors/log_shipping.h"
 #include "agents/linux/collectors/patch.h"
 #include "agents/linux/collectors/registry.h"
+#include "agents/linux/collectors/services.h"
+#include "agents/linux/collectors/sshd.h"
+#include "agents/linux/collectors/time_sync.h"
 #include "agents/linux/config.h"
 #include "agents/linux/spool/spool.h"
 #include "agents/linux/uplink/uplink.h"
@@ -42,6 +46,10 @@ std::vector<ScheduledCollector> BuildCollectors(const AgentConfig& c, AccessColl
   add(std::move(access_collector));
   if (!c.shippers.empty()) add(std::make_unique<LogShippingCollector>(c.shippers));
   add(std::make_unique<ChecksCollector>(c.checks_dir, c.check_timeout));
+  add(std::make_unique<TimeSyncCollector>());
+  add(std::make_unique<FirewallCollector>());
+  if (!c.services.empty()) add(std::make_unique<ServicesCollector>(c.services));
+  add(std::make_unique<SshdCollector>(c.sshd_config));
   return out;
 }
 

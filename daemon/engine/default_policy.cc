@@ -26,6 +26,32 @@ controls:
     tsc: [CC7.1]
     rule: agent.reporting
     freshness: 15m
+  - id: time-synced
+    title: Clock synchronised by a time-sync daemon
+    tsc: [CC7.2]
+    rule: host.time_synced
+    params: {max_estimated_error: 100ms, require_daemon: true}
+    freshness: 30m
+  - id: firewall-enabled
+    title: Host firewall drops inbound traffic by default
+    tsc: [CC6.6]
+    rule: host.firewall_enabled
+    params: {families: [ipv4, ipv6]}
+    freshness: 30m
+  - id: services-running
+    title: Audit and endpoint protection services running
+    tsc: [CC6.8, CC7.2]
+    rule: host.services_running
+    params:
+      required:
+        audit: [auditd]
+    freshness: 15m
+  - id: sshd-hardened
+    title: SSH without passwords, empty passwords or root password logins
+    tsc: [CC6.1]
+    rule: host.sshd_policy
+    params: {permit_root_login: [no, prohibit-password], require_mfa: false}
+    freshness: 1h
 )";
 
 }  // namespace attest::engine

@@ -5,6 +5,7 @@
 
 #include "common/strings.h"
 #include "common/time_util.h"
+#include "daemon/engine/host_rules.h"
 #include "daemon/evidence/record_json.h"
 
 namespace attest::engine {
@@ -168,6 +169,19 @@ class Sweep {
         }
         break;
       }
+      case Rule::kHostTimeSynced:
+      case Rule::kHostFirewallEnabled:
+      case Rule::kHostServicesRunning:
+      case Rule::kHostSshdPolicy: {
+        const std::string_view kind = HostKind(c.rule);
+        if (auto it = f.host().find(std::string(kind)); it != f.host().end() && fresh < kForever) {
+          p->push_back(it->second.t() + fresh);
+        }
+        for (const v1::Observation& o : in_.observations) {
+          if (o.has_host() && evidence::SignalKind(o.host()) == kind) observed(o);
+        }
+        break;
+      }
       case Rule::kAccessChangeApproved: {
         const Seconds window = ToSeconds(c.approval_window);
         if (fresh < kForever) p->push_back(f.last_access() + fresh);
@@ -197,8 +211,28 @@ class Sweep {
         return PatchSla(c, b);
       case Rule::kAccessChangeApproved:
         return AccessApproved(c, b);
+      case Rule::kHostTimeSynced:
+      case Rule::kHostFirewallEnabled:
+      case Rule::kHostServicesRunning:
+      case Rule::kHostSshdPolicy:
+        return HostState(c, b);
     }
     return {};
+  }
+
+  // The host.* rules: the latest state of the rule's kind, if fresh and not
+  // voided by its collector failing since, judged against the parameters.
+  Verdict HostState(const Control& c, Seconds b) const {
+    const std::string kind(HostKind(c.rule));
+    auto it = facts_.host().find(kind);
+    if (it == facts_.host().end() || !Fresh(it->second.t(), ToSeconds(c.freshness), b)) {
+      return {v1::CONTROL_STATE_NO_EVIDENCE, attest::StrCat("no fresh ", kind, " state")};
+    }
+    if (CollectorFailedSince(facts_, kind.c_str(), it->second.t())) {
+      return {v1::CONTROL_STATE_NO_EVIDENCE, attest::StrCat("the ", kind, " collector failed")};
+    }
+    HostVerdict v = JudgeHostState(c, it->second.host());
+    return {v.state, std::move(v.cause)};
   }
 
   // Gaps void observation-based states; exceptions cover FAIL and
@@ -408,6 +442,9 @@ void AdvanceFacts(v1::JudgeFacts* f, const v1::Observation& o) {
     case v1::Observation::kCollectorError:
       (*f->mutable_collector_error())[o.collector_error()] = t;
       break;
+    case v1::Observation::kHost:
+      (*f->mutable_host())[std::string(evidence::SignalKind(o.host()))] = o;
+      break;
     default:
       break;
   }
@@ -467,6 +504,14 @@ bool ObservationFromRecord(const v1::EvidenceRecord& r, Seconds gap_from, v1::Ob
       return true;
     case v1::Signal::kHeartbeat:
       out->set_any(true);
+      return true;
+    case v1::Signal::kTimeSync:
+    case v1::Signal::kFirewall:
+    case v1::Signal::kServices:
+    case v1::Signal::kSshd:
+      *out->mutable_host() = s;
+      out->mutable_host()->clear_observed_at();  // the observation's t says it
+      out->mutable_host()->clear_seq();
       return true;
     default:
       return false;

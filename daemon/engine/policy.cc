@@ -70,13 +70,120 @@ bool ValidId(const std::string& id) {
 absl::StatusOr<Rule> ParseRule(const YAML::Node& node, const Errors& err) {
   auto name = Scalar(node, "rule", err);
   if (!name.ok()) return name.status();
-  for (Rule r : {Rule::kPatchSecuritySla, Rule::kLogsShippingContinuity,
-                 Rule::kAccessChangeApproved, Rule::kAgentReporting, Rule::kCheckPass}) {
+  std::string known;
+  for (Rule r : kAllRules) {
     if (*name == RuleName(r)) return r;
+    StrAppend(&known, known.empty() ? "" : ", ", RuleName(r));
   }
-  return err.At(node, StrCat("rule: unknown rule \"", *name,
-                             "\" (known: patch.security_sla, logs.shipping_continuity, "
-                             "access.change_approved, agent.reporting, check.pass)"));
+  return err.At(node, StrCat("rule: unknown rule \"", *name, "\" (known: ", known, ")"));
+}
+
+absl::StatusOr<bool> BoolAt(const YAML::Node& node, std::string_view where, const Errors& err) {
+  auto text = Scalar(node, where, err);
+  if (!text.ok()) return text.status();
+  if (*text == "true") return true;
+  if (*text == "false") return false;
+  return err.At(node, StrCat(where, ": want true or false, got \"", *text, "\""));
+}
+
+// A list of 1-64 non-empty strings of at most 256 bytes each.
+absl::StatusOr<std::vector<std::string>> StringsAt(const YAML::Node& node, std::string_view where,
+                                                   const Errors& err) {
+  if (!node.IsSequence() || node.size() == 0 || node.size() > 64) {
+    return err.At(node, StrCat(where, ": a list of 1 to 64 values"));
+  }
+  std::vector<std::string> out;
+  for (const auto& item : node) {
+    auto v = Scalar(item, where, err);
+    if (!v.ok()) return v.status();
+    if (v->empty() || v->size() > 256) return err.At(item, StrCat(where, ": empty or over 256 bytes"));
+    out.push_back(*v);
+  }
+  return out;
+}
+
+// "auditd" -> "auditd.service", as systemctl and the agent's --service read it.
+std::string UnitName(const std::string& name) {
+  const size_t dot = name.rfind('.');
+  return dot == std::string::npos || dot == 0 ? name + ".service" : name;
+}
+
+absl::Status ParseHostParams(const YAML::Node& params, const std::string& where, Control& c,
+                             const Errors& err) {
+  const auto at = [&](const char* key) { return StrCat(where, ".params.", key); };
+  if (params["max_estimated_error"]) {
+    auto d = DurationAt(params["max_estimated_error"], at("max_estimated_error"), err);
+    if (!d.ok()) return d.status();
+    if (*d <= absl::ZeroDuration()) return err.At(params["max_estimated_error"], at("max_estimated_error") + ": must be > 0");
+    c.max_estimated_error = *d;
+  }
+  for (const auto& [key, out] : {std::pair<const char*, bool*>{"require_daemon", &c.require_daemon},
+                                 {"require_mfa", &c.require_mfa}}) {
+    if (!params[key]) continue;
+    auto b = BoolAt(params[key], at(key), err);
+    if (!b.ok()) return b.status();
+    *out = *b;
+  }
+  if (params["families"]) {
+    auto v = StringsAt(params["families"], at("families"), err);
+    if (!v.ok()) return v.status();
+    for (const std::string& f : *v) {
+      if (f != "ipv4" && f != "ipv6") {
+        return err.At(params["families"], StrCat(at("families"), ": \"", f, "\" is not ipv4 or ipv6"));
+      }
+    }
+    c.families = *v;
+  }
+  if (params["rulesets"]) {
+    auto v = StringsAt(params["rulesets"], at("rulesets"), err);
+    if (!v.ok()) return v.status();
+    for (const std::string& r : *v) {
+      if (!r.starts_with("sha256:") || r.size() != 7 + 64 ||
+          r.find_first_not_of("0123456789abcdef", 7) != std::string::npos) {
+        return err.At(params["rulesets"], StrCat(at("rulesets"), ": \"", r,
+                                                 "\" is not sha256:<64 lowercase hex>"));
+      }
+    }
+    c.rulesets = *v;
+  }
+  if (params["required"]) {
+    const YAML::Node req = params["required"];
+    if (!req.IsMap() || req.size() == 0 || req.size() > 64) {
+      return err.At(req, at("required") + ": a mapping of 1 to 64 labels to lists of units");
+    }
+    for (const auto& kv : req) {
+      const std::string label = kv.first.as<std::string>();
+      if (!ValidId(label)) {
+        return err.At(kv.first, StrCat(at("required"), ": label \"", label, "\" must be 1-64 of [A-Za-z0-9._-]"));
+      }
+      auto units = StringsAt(kv.second, StrCat(at("required"), ".", label), err);
+      if (!units.ok()) return units.status();
+      for (std::string& u : *units) {
+        if (u.find_first_of("/ \t") != std::string::npos) {
+          return err.At(kv.second, StrCat(at("required"), ".", label, ": \"", u, "\" is not a unit name"));
+        }
+        u = UnitName(u);
+      }
+      c.required_services[label] = *units;
+    }
+  }
+  for (const auto& [key, out] : {std::pair<const char*, std::vector<std::string>*>{
+                                     "permit_root_login", &c.permit_root_login},
+                                 {"mfa_pam_modules", &c.mfa_pam_modules}}) {
+    if (!params[key]) continue;
+    auto v = StringsAt(params[key], at(key), err);
+    if (!v.ok()) return v.status();
+    *out = *v;
+  }
+  for (std::string& v : c.permit_root_login) {
+    if (v == "without-password") v = "prohibit-password";
+    if (v != "yes" && v != "no" && v != "prohibit-password" && v != "forced-commands-only") {
+      return err.At(params["permit_root_login"],
+                    StrCat(at("permit_root_login"), ": \"", v,
+                           "\" is not yes, no, prohibit-password or forced-commands-only"));
+    }
+  }
+  return absl::OkStatus();
 }
 
 absl::Status ParseParams(const YAML::Node& params, const YAML::Node& control_node,
@@ -101,6 +208,19 @@ absl::Status ParseParams(const YAML::Node& params, const YAML::Node& control_nod
     case Rule::kCheckPass:
       allowed = {"check"};
       required = {"check"};
+      break;
+    case Rule::kHostTimeSynced:
+      allowed = {"max_estimated_error", "require_daemon"};
+      break;
+    case Rule::kHostFirewallEnabled:
+      allowed = {"families", "rulesets"};
+      break;
+    case Rule::kHostServicesRunning:
+      allowed = {"required"};
+      required = {"required"};
+      break;
+    case Rule::kHostSshdPolicy:
+      allowed = {"permit_root_login", "require_mfa", "mfa_pam_modules"};
       break;
   }
   if (params) {
@@ -130,7 +250,7 @@ absl::Status ParseParams(const YAML::Node& params, const YAML::Node& control_nod
     if (!v.ok()) return v.status();
     (std::string_view(key) == "shipper" ? c.shipper : c.check) = *v;
   }
-  return absl::OkStatus();
+  return ParseHostParams(params, where, c, err);
 }
 
 absl::StatusOr<Control> ParseControl(const YAML::Node& node, const std::string& where,
@@ -251,6 +371,14 @@ std::string_view RuleName(Rule rule) {
       return "agent.reporting";
     case Rule::kCheckPass:
       return "check.pass";
+    case Rule::kHostTimeSynced:
+      return "host.time_synced";
+    case Rule::kHostFirewallEnabled:
+      return "host.firewall_enabled";
+    case Rule::kHostServicesRunning:
+      return "host.services_running";
+    case Rule::kHostSshdPolicy:
+      return "host.sshd_policy";
   }
   return "unknown";
 }

@@ -21,6 +21,17 @@ enum class Rule {
   kAccessChangeApproved,    // access.change_approved
   kAgentReporting,          // agent.reporting
   kCheckPass,               // check.pass
+  kHostTimeSynced,          // host.time_synced
+  kHostFirewallEnabled,     // host.firewall_enabled
+  kHostServicesRunning,     // host.services_running
+  kHostSshdPolicy,          // host.sshd_policy
+};
+
+// Every rule, in the order `attestd --print-default-policy` documents them.
+inline constexpr Rule kAllRules[] = {
+    Rule::kPatchSecuritySla, Rule::kLogsShippingContinuity, Rule::kAccessChangeApproved,
+    Rule::kAgentReporting,   Rule::kCheckPass,              Rule::kHostTimeSynced,
+    Rule::kHostFirewallEnabled, Rule::kHostServicesRunning, Rule::kHostSshdPolicy,
 };
 
 std::string_view RuleName(Rule rule);
@@ -37,6 +48,27 @@ struct Control {
   std::string shipper;              // logs.shipping_continuity ("" = every shipper)
   absl::Duration approval_window;   // access.change_approved (required)
   std::string check;                // check.pass: the custom check's name (required)
+  // host.time_synced: the kernel's estimated error at most this; a
+  // time-sync daemon must run unless require_daemon is false.
+  absl::Duration max_estimated_error = absl::Milliseconds(100);
+  bool require_daemon = true;
+  // host.firewall_enabled: the families whose input must drop by default
+  // ("ipv4", "ipv6"), and, when not empty, the only rulesets accepted
+  // ("sha256:..." fingerprints, as the firewall signal reports them).
+  std::vector<std::string> families = {"ipv4", "ipv6"};
+  std::vector<std::string> rulesets;
+  // host.services_running (required): label -> units, any one of which
+  // active satisfies the label. Units are "NAME.service" when given bare.
+  std::map<std::string, std::vector<std::string>> required_services;
+  // host.sshd_policy: the PermitRootLogin values allowed (sshd -T's own
+  // words; "prohibit-password" and "without-password" are one), and MFA:
+  // AuthenticationMethods must ask for a second factor after publickey,
+  // with one of mfa_pam_modules in sshd's PAM auth stack.
+  std::vector<std::string> permit_root_login = {"no", "prohibit-password"};
+  bool require_mfa = false;
+  std::vector<std::string> mfa_pam_modules = {
+      "pam_google_authenticator.so", "pam_u2f.so", "pam_duo.so", "pam_oath.so",
+      "pam_yubico.so", "pam_radius_auth.so", "pam_sss.so"};
   // Evidence older than this is no evidence; InfiniteDuration when unset
   // (allowed only for access.change_approved, which is event-driven).
   absl::Duration freshness = absl::InfiniteDuration();

@@ -1,5 +1,6 @@
 #include "daemon/evidence/interchange.h"
 
+#include <cstdint>
 #include <set>
 
 #include "common/json.h"
@@ -58,6 +59,14 @@ class Fields {
       return Bad(Name(key), "must be a non-negative integer in range");
     }
     *out = static_cast<Int>(*u);
+    return absl::OkStatus();
+  }
+  absl::Status Int(std::string_view key, int64_t* out) const {
+    const Json* v = Find(key);
+    if (v == nullptr || v->is_null()) return absl::OkStatus();
+    auto i = v->is_int() ? v->as_int() : std::nullopt;
+    if (!i) return Bad(Name(key), "must be an integer in range");
+    *out = *i;
     return absl::OkStatus();
   }
   absl::Status Time(std::string_view key, google::protobuf::Timestamp* out, bool* present) const {
@@ -255,6 +264,86 @@ absl::Status ParseCheck(const Fields& f, v1::CheckResult* c) {
   return f.String("detail", c->mutable_detail());
 }
 
+absl::Status ParseTimeSync(const Fields& f, v1::TimeSyncState* t) {
+  bool synchronized = false;
+  RETURN_IF_ERROR(f.Bool("synchronized", &synchronized));
+  t->set_synchronized(synchronized);
+  int64_t v = 0;
+  RETURN_IF_ERROR(f.Int("max_error_us", &v));
+  t->set_max_error_us(v);
+  v = 0;
+  RETURN_IF_ERROR(f.Int("est_error_us", &v));
+  t->set_est_error_us(v);
+  v = 0;
+  RETURN_IF_ERROR(f.Int("offset_ns", &v));
+  t->set_offset_ns(v);
+  uint32_t status = 0;
+  RETURN_IF_ERROR(f.Uint("status", &status));
+  t->set_status(status);
+  return f.Strings("daemons", t->mutable_daemons());
+}
+
+absl::Status ParseFirewall(const Fields& f, v1::FirewallState* fw) {
+  v1::FirewallSource source{};
+  RETURN_IF_ERROR(f.Enum<v1::FirewallSource>(
+      "source", {{"nftables", v1::FIREWALL_SOURCE_NFTABLES}, {"iptables", v1::FIREWALL_SOURCE_IPTABLES}},
+      &source));
+  fw->set_source(source);
+  uint32_t rules = 0;
+  RETURN_IF_ERROR(f.Uint("rules", &rules));
+  fw->set_rules(rules);
+  RETURN_IF_ERROR(f.String("ruleset_sha256", fw->mutable_ruleset_sha256(), true));
+  return f.Objects("chains", [&](const Fields& e) {
+    v1::FirewallChain* c = fw->add_chains();
+    RETURN_IF_ERROR(e.String("family", c->mutable_family(), true));
+    RETURN_IF_ERROR(e.String("table", c->mutable_table(), true));
+    RETURN_IF_ERROR(e.String("name", c->mutable_name(), true));
+    RETURN_IF_ERROR(e.String("hook", c->mutable_hook(), true));
+    RETURN_IF_ERROR(e.String("policy", c->mutable_policy(), true));
+    int64_t priority = 0;
+    RETURN_IF_ERROR(e.Int("priority", &priority));
+    if (priority < INT32_MIN || priority > INT32_MAX) {
+      return Bad("firewall.chains.priority", "must be a 32-bit integer");
+    }
+    c->set_priority(static_cast<int32_t>(priority));
+    uint32_t n = 0;
+    RETURN_IF_ERROR(e.Uint("rules", &n));
+    c->set_rules(n);
+    bool drop = false;
+    RETURN_IF_ERROR(e.Bool("ends_in_drop", &drop));
+    c->set_ends_in_drop(drop);
+    return absl::OkStatus();
+  });
+}
+
+absl::Status ParseServices(const Fields& f, v1::ServicesState* s) {
+  return f.Objects("units", [&](const Fields& e) {
+    v1::UnitState* u = s->add_units();
+    RETURN_IF_ERROR(e.String("unit", u->mutable_unit(), true));
+    RETURN_IF_ERROR(e.String("active_state", u->mutable_active_state(), true));
+    RETURN_IF_ERROR(e.String("sub_state", u->mutable_sub_state()));
+    return e.String("load_state", u->mutable_load_state());
+  });
+}
+
+absl::Status ParseSshd(const Fields& f, v1::SshdState* s) {
+  bool installed = false;
+  RETURN_IF_ERROR(f.Bool("installed", &installed));
+  s->set_installed(installed);
+  RETURN_IF_ERROR(f.Strings("pam_auth_modules", s->mutable_pam_auth_modules()));
+  const Json* settings = f.Find("settings");
+  if (settings != nullptr && !settings->is_null()) {
+    if (!settings->is_object()) return Bad("sshd.settings", "must be an object of strings");
+    for (const auto& [k, v] : settings->as_object()) {  // sorted, as a std::map
+      if (!v.is_string()) return Bad("sshd.settings", "must be an object of strings");
+      v1::SshdSetting* kv = s->add_settings();
+      kv->set_key(k);
+      kv->set_value(v.as_string());
+    }
+  }
+  return absl::OkStatus();
+}
+
 absl::Status ParseHello(const Fields& f, v1::Hello* h) {
   RETURN_IF_ERROR(f.String("agent_version", h->mutable_agent_version()));
   RETURN_IF_ERROR(f.String("instance_id", h->mutable_instance_id()));
@@ -331,6 +420,14 @@ absl::StatusOr<v1::ImportRecord> ParseInterchangeJson(const Json& record) {
     RETURN_IF_ERROR(ParseAccessSnapshot(f, s->mutable_access_snapshot()));
   } else if (kind == "check") {
     RETURN_IF_ERROR(ParseCheck(f, s->mutable_check()));
+  } else if (kind == "time_sync") {
+    RETURN_IF_ERROR(ParseTimeSync(f, s->mutable_time_sync()));
+  } else if (kind == "firewall") {
+    RETURN_IF_ERROR(ParseFirewall(f, s->mutable_firewall()));
+  } else if (kind == "services") {
+    RETURN_IF_ERROR(ParseServices(f, s->mutable_services()));
+  } else if (kind == "sshd") {
+    RETURN_IF_ERROR(ParseSshd(f, s->mutable_sshd()));
   } else if (kind == "collector_error") {
     RETURN_IF_ERROR(f.String("collector", s->mutable_collector_error()->mutable_collector(), true));
     RETURN_IF_ERROR(f.String("error", s->mutable_collector_error()->mutable_error()));

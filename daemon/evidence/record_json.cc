@@ -31,6 +31,10 @@ class ObjectWriter {
     Key(key);
     StrAppend(out_, value);
   }
+  void Int(std::string_view key, int64_t value) {
+    Key(key);
+    StrAppend(out_, value);
+  }
   void Time(std::string_view key, const google::protobuf::Timestamp& ts) {
     Key(key);
     out_->push_back('"');
@@ -89,6 +93,17 @@ std::string_view ProbeName(v1::ShipperProbe p) {
       return "marker_file";
     case v1::SHIPPER_PROBE_NOT_RECORDED:
       return "not_recorded";
+    default:
+      return "unspecified";
+  }
+}
+
+std::string_view FirewallSourceName(v1::FirewallSource s) {
+  switch (s) {
+    case v1::FIREWALL_SOURCE_NFTABLES:
+      return "nftables";
+    case v1::FIREWALL_SOURCE_IPTABLES:
+      return "iptables";
     default:
       return "unspecified";
   }
@@ -209,6 +224,68 @@ void WriteAccessSnapshot(std::string* out, const v1::AccessSnapshot& s) {
   w.Close();
 }
 
+void WriteTimeSync(std::string* out, const v1::TimeSyncState& t) {
+  ObjectWriter w(out);
+  w.StringArray("daemons", t.daemons());
+  w.Int("est_error_us", t.est_error_us());
+  w.Int("max_error_us", t.max_error_us());
+  w.Int("offset_ns", t.offset_ns());
+  w.Uint("status", t.status());
+  w.Bool("synchronized", t.synchronized());
+  w.Close();
+}
+
+void WriteFirewall(std::string* out, const v1::FirewallState& f) {
+  ObjectWriter w(out);
+  w.BeginArray("chains");
+  for (const auto& c : f.chains()) {
+    w.Next();
+    ObjectWriter item(out);
+    item.Bool("ends_in_drop", c.ends_in_drop());
+    item.String("family", c.family());
+    item.String("hook", c.hook());
+    item.String("name", c.name());
+    item.String("policy", c.policy());
+    item.Int("priority", c.priority());
+    item.Uint("rules", c.rules());
+    item.String("table", c.table());
+    item.Close();
+  }
+  w.EndArray();
+  w.Uint("rules", f.rules());
+  w.String("ruleset_sha256", f.ruleset_sha256());
+  w.String("source", FirewallSourceName(f.source()));
+  w.Close();
+}
+
+void WriteServices(std::string* out, const v1::ServicesState& s) {
+  ObjectWriter w(out);
+  w.BeginArray("units");
+  for (const auto& u : s.units()) {
+    w.Next();
+    ObjectWriter item(out);
+    item.String("active_state", u.active_state());
+    item.String("load_state", u.load_state());
+    item.String("sub_state", u.sub_state());
+    item.String("unit", u.unit());
+    item.Close();
+  }
+  w.EndArray();
+  w.Close();
+}
+
+void WriteSshd(std::string* out, const v1::SshdState& s) {
+  ObjectWriter w(out);
+  w.Bool("installed", s.installed());
+  w.StringArray("pam_auth_modules", s.pam_auth_modules());
+  // An object: attestd accepts only sorted, distinct keys (validate.cc).
+  w.Key("settings");
+  ObjectWriter settings(out);
+  for (const auto& kv : s.settings()) settings.String(kv.key(), kv.value());
+  settings.Close();
+  w.Close();
+}
+
 void WriteHello(std::string* out, const v1::Hello& h) {
   ObjectWriter w(out);
   w.String("agent_version", h.agent_version());
@@ -273,6 +350,18 @@ void WriteKindObject(std::string* out, const v1::EvidenceRecord& r) {
       w.Close();
       return;
     }
+    case v1::Signal::kTimeSync:
+      WriteTimeSync(out, s.time_sync());
+      return;
+    case v1::Signal::kFirewall:
+      WriteFirewall(out, s.firewall());
+      return;
+    case v1::Signal::kServices:
+      WriteServices(out, s.services());
+      return;
+    case v1::Signal::kSshd:
+      WriteSshd(out, s.sshd());
+      return;
     case v1::Signal::kHeartbeat:
     case v1::Signal::KIND_NOT_SET:
       out->append("{}");
@@ -298,6 +387,14 @@ std::string_view SignalKind(const v1::Signal& signal) {
       return "heartbeat";
     case v1::Signal::kCollectorError:
       return "collector_error";
+    case v1::Signal::kTimeSync:
+      return "time_sync";
+    case v1::Signal::kFirewall:
+      return "firewall";
+    case v1::Signal::kServices:
+      return "services";
+    case v1::Signal::kSshd:
+      return "sshd";
     case v1::Signal::KIND_NOT_SET:
       break;
   }

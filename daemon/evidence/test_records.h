@@ -83,6 +83,54 @@ inline std::vector<v1::EvidenceRecord> EveryKind() {
   gap.mutable_gap()->set_first_seq(4);
   gap.mutable_gap()->set_last_seq(9);
   out.push_back(gap);
+  auto time = Base(11);
+  auto* t = time.mutable_signal()->mutable_time_sync();
+  t->set_synchronized(true);
+  t->set_max_error_us(1004);
+  t->set_est_error_us(3);
+  t->set_offset_ns(-250);
+  t->set_status(0x2001);
+  t->add_daemons("chronyd");
+  t->add_daemons("ptp4l");
+  out.push_back(time);
+  auto fw = Base(12);
+  auto* f = fw.mutable_signal()->mutable_firewall();
+  f->set_source(v1::FIREWALL_SOURCE_NFTABLES);
+  f->set_rules(9);
+  f->set_ruleset_sha256("sha256:" + std::string(64, 'c'));
+  for (const char* family : {"inet", "ip6"}) {
+    auto* c = f->add_chains();
+    c->set_family(family);
+    c->set_table("filter");
+    c->set_name("input");
+    c->set_hook("input");
+    c->set_priority(-150);
+    c->set_policy("drop");
+    c->set_rules(4);
+    c->set_ends_in_drop(true);
+  }
+  out.push_back(fw);
+  auto services = Base(13);
+  for (const char* unit : {"auditd.service", "falcon-sensor.service"}) {
+    auto* u = services.mutable_signal()->mutable_services()->add_units();
+    u->set_unit(unit);
+    u->set_active_state("active");
+    u->set_sub_state("running");
+    u->set_load_state("loaded");
+  }
+  out.push_back(services);
+  auto sshd = Base(14);
+  auto* d = sshd.mutable_signal()->mutable_sshd();
+  d->set_installed(true);
+  for (const auto& [k, v] : {std::pair<const char*, const char*>{"authenticationmethods", "publickey,keyboard-interactive"},
+                             {"passwordauthentication", "no"}}) {
+    auto* kv = d->add_settings();
+    kv->set_key(k);
+    kv->set_value(v);
+  }
+  d->add_pam_auth_modules("pam_unix.so");
+  d->add_pam_auth_modules("pam_u2f.so");
+  out.push_back(sshd);
   return out;
 }
 

@@ -186,6 +186,92 @@ absl::Status ValidateSnapshot(const v1::AccessSnapshot& s, const Limits& l) {
   return absl::OkStatus();
 }
 
+// Server-control states: short words (states, keywords, names), bounded
+// lists. A host reports only itself, so these bound what one record costs.
+constexpr size_t kMaxWordBytes = 256;
+constexpr int kMaxTimeDaemons = 16;
+constexpr int kMaxFirewallChains = 256;
+constexpr int kMaxUnits = 64;
+constexpr int kMaxSshdSettings = 64;
+constexpr int kMaxPamModules = 64;
+
+absl::Status ValidateTimeSync(const v1::TimeSyncState& t) {
+  if (t.daemons_size() > kMaxTimeDaemons) {
+    return Invalid("time_sync.daemons", attest::StrCat("more than ", kMaxTimeDaemons, " entries"));
+  }
+  for (const std::string& d : t.daemons()) {
+    ATTEST_RETURN_IF_ERROR(CheckString("time_sync.daemons", d, kMaxWordBytes, true));
+  }
+  // Exact in JSON (2^53 - 1), and never negative: an error is a magnitude.
+  for (const auto& [field, v] : {std::pair<const char*, int64_t>{"time_sync.max_error_us", t.max_error_us()},
+                                 {"time_sync.est_error_us", t.est_error_us()}}) {
+    if (v < 0 || v > static_cast<int64_t>(kMaxSeq)) {
+      return Invalid(field, "must be from 0 to 2^53 - 1");
+    }
+  }
+  if (t.offset_ns() < -static_cast<int64_t>(kMaxSeq) || t.offset_ns() > static_cast<int64_t>(kMaxSeq)) {
+    return Invalid("time_sync.offset_ns", "must be within ±(2^53 - 1)");
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ValidateFirewall(const v1::FirewallState& f) {
+  if (f.source() == v1::FIREWALL_SOURCE_UNSPECIFIED || !v1::FirewallSource_IsValid(f.source())) {
+    return Invalid("firewall.source", "UNSPECIFIED or unknown");
+  }
+  if (f.chains_size() > kMaxFirewallChains) {
+    return Invalid("firewall.chains", attest::StrCat("more than ", kMaxFirewallChains, " chains"));
+  }
+  for (const auto& c : f.chains()) {
+    ATTEST_RETURN_IF_ERROR(CheckString("firewall.chains.family", c.family(), kMaxWordBytes, true));
+    ATTEST_RETURN_IF_ERROR(CheckString("firewall.chains.table", c.table(), kMaxWordBytes, true));
+    ATTEST_RETURN_IF_ERROR(CheckString("firewall.chains.name", c.name(), kMaxWordBytes, true));
+    ATTEST_RETURN_IF_ERROR(CheckString("firewall.chains.hook", c.hook(), kMaxWordBytes, true));
+    ATTEST_RETURN_IF_ERROR(CheckString("firewall.chains.policy", c.policy(), kMaxWordBytes, true));
+  }
+  return CheckString("firewall.ruleset_sha256", f.ruleset_sha256(), kMaxWordBytes, true);
+}
+
+absl::Status ValidateServices(const v1::ServicesState& s) {
+  if (s.units_size() > kMaxUnits) {
+    return Invalid("services.units", attest::StrCat("more than ", kMaxUnits, " units"));
+  }
+  for (const auto& u : s.units()) {
+    ATTEST_RETURN_IF_ERROR(CheckString("services.units.unit", u.unit(), kMaxWordBytes, true));
+    ATTEST_RETURN_IF_ERROR(
+        CheckString("services.units.active_state", u.active_state(), kMaxWordBytes, true));
+    ATTEST_RETURN_IF_ERROR(CheckString("services.units.sub_state", u.sub_state(), kMaxWordBytes, false));
+    ATTEST_RETURN_IF_ERROR(
+        CheckString("services.units.load_state", u.load_state(), kMaxWordBytes, false));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ValidateSshd(const v1::SshdState& s, const Limits& l) {
+  if (!s.installed() && (s.settings_size() > 0 || s.pam_auth_modules_size() > 0)) {
+    return Invalid("sshd", "settings or PAM modules for an sshd that is not installed");
+  }
+  if (s.settings_size() > kMaxSshdSettings) {
+    return Invalid("sshd.settings", attest::StrCat("more than ", kMaxSshdSettings, " settings"));
+  }
+  for (int i = 0; i < s.settings_size(); ++i) {
+    const auto& kv = s.settings(i);
+    ATTEST_RETURN_IF_ERROR(CheckString("sshd.settings.key", kv.key(), kMaxWordBytes, true));
+    // They are a JSON object in the evidence: one key once, in order.
+    if (i > 0 && !(s.settings(i - 1).key() < kv.key())) {
+      return Invalid("sshd.settings", "keys must be sorted and distinct");
+    }
+    ATTEST_RETURN_IF_ERROR(CheckString("sshd.settings.value", kv.value(), l.max_string_bytes, false));
+  }
+  if (s.pam_auth_modules_size() > kMaxPamModules) {
+    return Invalid("sshd.pam_auth_modules", attest::StrCat("more than ", kMaxPamModules, " modules"));
+  }
+  for (const std::string& m : s.pam_auth_modules()) {
+    ATTEST_RETURN_IF_ERROR(CheckString("sshd.pam_auth_modules", m, kMaxWordBytes, true));
+  }
+  return absl::OkStatus();
+}
+
 absl::Status ValidateKind(const v1::Signal& s, absl::Time now, const Limits& l) {
   switch (s.kind_case()) {
     case v1::Signal::kPatch:
@@ -205,6 +291,14 @@ absl::Status ValidateKind(const v1::Signal& s, absl::Time now, const Limits& l) 
       return CheckString("check.detail", s.check().detail(), l.max_string_bytes, false);
     case v1::Signal::kHeartbeat:
       return absl::OkStatus();
+    case v1::Signal::kTimeSync:
+      return ValidateTimeSync(s.time_sync());
+    case v1::Signal::kFirewall:
+      return ValidateFirewall(s.firewall());
+    case v1::Signal::kServices:
+      return ValidateServices(s.services());
+    case v1::Signal::kSshd:
+      return ValidateSshd(s.sshd(), l);
     case v1::Signal::kCollectorError:
       ATTEST_RETURN_IF_ERROR(
           CheckString("collector_error.collector", s.collector_error().collector(), 256, true));

@@ -361,3 +361,102 @@ TEST(ValidateTest, ALastDeliveryAfterItsObservationOrAnInexactBacklogIsRefused) 
 
 }  // namespace
 }  // namespace attest::ingest
+
+namespace attest::ingest {
+namespace {
+
+// Server-control states: each list and string is bounded, enums named,
+// and sshd's settings (a JSON object in the evidence) sorted and distinct.
+TEST(ValidateTest, ServerControlStatesAreBounded) {
+  auto one = [](std::function<void(v1::Signal&)> fill) {
+    v1::SignalBatch b;
+    v1::Signal* s = b.add_signals();
+    s->set_seq(1);
+    *s->mutable_observed_at() = ToProto(kNow);
+    fill(*s);
+    return ValidateBatch(b, kNow, Limits{});
+  };
+  auto firewall = [](v1::Signal& s) {
+    s.mutable_firewall()->set_source(v1::FIREWALL_SOURCE_NFTABLES);
+    s.mutable_firewall()->set_ruleset_sha256("sha256:00");
+  };
+  EXPECT_TRUE(one([](v1::Signal& s) { s.mutable_time_sync()->add_daemons("chronyd"); }).ok());
+  EXPECT_TRUE(one(firewall).ok());
+  EXPECT_TRUE(one([](v1::Signal& s) { s.mutable_sshd()->set_installed(false); }).ok());
+  struct Row {
+    const char* why;
+    std::function<void(v1::Signal&)> fill;
+    const char* field;
+  } rows[] = {
+      {"negative error", [](v1::Signal& s) { s.mutable_time_sync()->set_est_error_us(-1); },
+       "time_sync.est_error_us"},
+      {"inexact error", [](v1::Signal& s) { s.mutable_time_sync()->set_max_error_us(int64_t{1} << 60); },
+       "time_sync.max_error_us"},
+      {"17 daemons", [](v1::Signal& s) { for (int i = 0; i < 17; ++i) s.mutable_time_sync()->add_daemons("x"); },
+       "time_sync.daemons"},
+      {"no source", [](v1::Signal& s) { s.mutable_firewall()->set_ruleset_sha256("sha256:00"); },
+       "firewall.source"},
+      {"no fingerprint", [](v1::Signal& s) { s.mutable_firewall()->set_source(v1::FIREWALL_SOURCE_IPTABLES); },
+       "firewall.ruleset_sha256"},
+      {"257 chains",
+       [&](v1::Signal& s) {
+         firewall(s);
+         for (int i = 0; i < 257; ++i) s.mutable_firewall()->add_chains();
+       },
+       "firewall.chains"},
+      {"a chain without a hook",
+       [&](v1::Signal& s) {
+         firewall(s);
+         auto* c = s.mutable_firewall()->add_chains();
+         c->set_family("inet");
+         c->set_table("t");
+         c->set_name("n");
+         c->set_policy("drop");
+       },
+       "firewall.chains.hook"},
+      {"65 units",
+       [](v1::Signal& s) {
+         for (int i = 0; i < 65; ++i) {
+           auto* u = s.mutable_services()->add_units();
+           u->set_unit("u.service");
+           u->set_active_state("active");
+         }
+       },
+       "services.units"},
+      {"a unit without a state", [](v1::Signal& s) { s.mutable_services()->add_units()->set_unit("u.service"); },
+       "services.units.active_state"},
+      {"settings out of order",
+       [](v1::Signal& s) {
+         s.mutable_sshd()->set_installed(true);
+         s.mutable_sshd()->add_settings()->set_key("usepam");
+         s.mutable_sshd()->add_settings()->set_key("passwordauthentication");
+       },
+       "sshd.settings"},
+      {"a key twice",
+       [](v1::Signal& s) {
+         s.mutable_sshd()->set_installed(true);
+         s.mutable_sshd()->add_settings()->set_key("usepam");
+         s.mutable_sshd()->add_settings()->set_key("usepam");
+       },
+       "sshd.settings"},
+      {"settings of no sshd", [](v1::Signal& s) { s.mutable_sshd()->add_settings()->set_key("usepam"); },
+       "sshd"},
+      {"a 5000-byte value",
+       [](v1::Signal& s) {
+         s.mutable_sshd()->set_installed(true);
+         auto* kv = s.mutable_sshd()->add_settings();
+         kv->set_key("allowusers");
+         kv->set_value(std::string(5000, 'a'));
+       },
+       "sshd.settings.value"},
+  };
+  for (const Row& r : rows) {
+    const absl::Status s = one(r.fill);
+    ASSERT_FALSE(s.ok()) << r.why;
+    EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument) << r.why;
+    EXPECT_NE(s.message().find(r.field), std::string::npos) << r.why << ": " << s;
+  }
+}
+
+}  // namespace
+}  // namespace attest::ingest

@@ -4,7 +4,9 @@
 #include "absl/time/civil_time.h"
 #include "common/strings.h"
 #include "common/time_util.h"
+#include "daemon/engine/host_rules.h"
 #include "daemon/engine/records.h"
+#include "daemon/evidence/record_json.h"
 #include "daemon/store/keys.h"
 #include "daemon/windows/summary.h"
 
@@ -69,6 +71,14 @@ bool Relevant(const v1::EvidenceRecord& r, const engine::Control& c) {
       return s.has_access_change() || s.has_access_snapshot();
     case engine::Rule::kCheckPass:
       return s.has_check() && s.check().name() == c.check;
+    case engine::Rule::kHostTimeSynced:
+    case engine::Rule::kHostFirewallEnabled:
+    case engine::Rule::kHostServicesRunning:
+    case engine::Rule::kHostSshdPolicy: {
+      const std::string_view kind = engine::HostKind(c.rule);
+      return evidence::SignalKind(s) == kind ||
+             (s.has_collector_error() && s.collector_error().collector() == kind);
+    }
   }
   return false;
 }
