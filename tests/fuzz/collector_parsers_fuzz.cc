@@ -1,12 +1,17 @@
 // The agent's parsers of what it reads from the host. ATTEST_FUZZ_PARSER
-// picks one per fuzz target: dpkg status, apt-get -s output, sudoers, and
-// authorized_keys (with passwd and group alongside, which share its code).
+// picks one per fuzz target: dpkg status, apt-get -s output, sudoers,
+// authorized_keys (with passwd and group alongside, which share its code),
+// nft's JSON ruleset, iptables-save, sshd -T with PAM service files, and
+// systemctl show.
 #include <cstddef>
 #include <cstdint>
 #include <string_view>
 
 #include "agents/linux/collectors/access_parse.h"
+#include "agents/linux/collectors/firewall.h"
 #include "agents/linux/collectors/patch_parse.h"
+#include "agents/linux/collectors/services.h"
+#include "agents/linux/collectors/sshd.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string_view text(reinterpret_cast<const char*>(data), size);
@@ -35,8 +40,36 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   (void)ParseAuthorizedKeys(text, "fuzz");
   (void)ParsePasswd(text);
   (void)ParseGroup(text);
+#elif ATTEST_FUZZ_PARSER == 5
+  if (auto s = ParseNftRuleset(text); s.ok()) {
+    // Base chains are bounded; every one counted its rules in the total.
+    if (s->chains_size() > 256) __builtin_trap();
+    uint64_t in_chains = 0;
+    for (const auto& c : s->chains()) in_chains += c.rules();
+    if (in_chains > s->rules() || s->ruleset_sha256().size() != 71) __builtin_trap();
+  }
+#elif ATTEST_FUZZ_PARSER == 6
+  // Either half may be the IPv6 one.
+  const size_t half = text.size() / 2;
+  if (auto s = ParseIptablesSave(text.substr(0, half), text.substr(half)); s.ok()) {
+    for (const auto& c : s->chains()) {
+      if (c.family() != "ip" && c.family() != "ip6") __builtin_trap();
+    }
+  }
+#elif ATTEST_FUZZ_PARSER == 7
+  if (auto settings = ParseSshdT(text); settings.ok()) {
+    for (size_t i = 1; i < settings->size(); ++i) {
+      if (!((*settings)[i - 1].key() < (*settings)[i].key())) __builtin_trap();  // sorted, distinct
+    }
+  }
+  for (const PamAuthLine& line : ParsePamAuth(text)) {
+    if (line.module.empty() == line.include.empty()) __builtin_trap();  // exactly one
+  }
+#elif ATTEST_FUZZ_PARSER == 8
+  const std::vector<std::string> units = {"a.service", "b.service"};
+  if (auto s = ParseSystemctlShow(text, units); s.ok() && s->units_size() != 2) __builtin_trap();
 #else
-#error "ATTEST_FUZZ_PARSER must be 1-4"
+#error "ATTEST_FUZZ_PARSER must be 1-8"
 #endif
   return 0;
 }
