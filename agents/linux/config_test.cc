@@ -50,3 +50,36 @@ TEST(AgentConfigTest, BadConfigurationIsRefusedWithTheReason) {
 
 }  // namespace
 }  // namespace attest::agent
+
+namespace attest::agent {
+namespace {
+
+TEST(AgentConfigTest, ServerControlFlags) {
+  auto p = Parse({"--daemon=127.0.0.1:7443", "--insecure", "--service=auditd",
+                  "--service=falcon-sensor.service", "--service=auditd.service",
+                  "--sshd-config=/etc/ssh/alt_config", "--interval=time_sync=1m"});
+  ASSERT_TRUE(p.ok()) << p.status();
+  // Normalized and each once.
+  EXPECT_EQ(p->config.services, (std::vector<std::string>{"auditd.service", "falcon-sensor.service"}));
+  EXPECT_EQ(p->config.sshd_config, "/etc/ssh/alt_config");
+  EXPECT_EQ(p->config.intervals.at("time_sync"), absl::Minutes(1));
+  EXPECT_EQ(p->config.intervals.at("firewall"), absl::Minutes(5));
+  EXPECT_EQ(p->config.intervals.at("sshd"), absl::Minutes(15));
+
+  auto error = [](std::vector<std::string> args) {
+    args.insert(args.begin(), {"--daemon=127.0.0.1:7443", "--insecure"});
+    auto parsed = Parse(args);
+    return parsed.ok() ? std::string() : std::string(parsed.status().message());
+  };
+  EXPECT_NE(error({"--service=a b"}).find("--service: unit name \"a b\""), std::string::npos);
+  EXPECT_NE(error({"--service="}).find("--service: unit name \"\" is empty"), std::string::npos);
+  std::vector<std::string> many;
+  for (int i = 0; i < 65; ++i) many.push_back("--service=u" + std::to_string(i));
+  EXPECT_NE(error(many).find("--service: at most 64 units"), std::string::npos);
+  EXPECT_NE(error({"--sshd-config=sshd_config"}).find("--sshd-config: want an absolute path"),
+            std::string::npos);
+  EXPECT_TRUE(error({"--disable=firewall", "--disable=sshd", "--disable=time_sync"}).empty());
+}
+
+}  // namespace
+}  // namespace attest::agent

@@ -172,7 +172,8 @@ run_in "$a" "${user[attest-agent]}" "mount --rbind / \"\$rootfs/host\" && mount 
   "$work/agent.log" /usr/bin/attest-agent --root /host --spool-dir /var/lib/attest-agent \
   --daemon "127.0.0.1:$port" --tls-cert /etc/attest-agent/tls/tls.crt \
   --tls-key /etc/attest-agent/tls/tls.key --ca /etc/attest-agent/tls/ca.crt \
-  --checks-dir /etc/attest/checks.d --log-format json --max-backoff 1s
+  --checks-dir /etc/attest/checks.d --log-format json --max-backoff 1s \
+  --disable firewall --disable sshd  # as the chart does (values.yaml agent.disable)
 acked() { spool_acked "$a/var/lib/attest-agent"; }
 admin=(--daemon "127.0.0.1:$port" --ca "$work/pki/ca.crt" --tls-cert "$work/pki/admins/ops.crt"
        --tls-key "$work/pki/admins/ops.key")
