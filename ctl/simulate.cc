@@ -186,6 +186,80 @@ SimulateStats Simulate(const SimulateOptions& o,
       c["detail"] = unknown ? "chronyc: timeout" : bad ? "offset 2.4s" : "offset 0.002s";
       add(t, "check", std::move(c));
     }
+    // Server controls, from an RNG of their own (the history above stays
+    // what earlier versions simulated), hourly at heartbeat times so they
+    // move no other control's evidence: the clock losing sync, the
+    // firewall flushed, auditd stopped, passwords turned on in sshd.
+    Rng hrng(o.seed * 2654435761ULL + static_cast<uint64_t>(i) * 104729 + 99);
+    const std::vector<Span> unsynced = Episodes(hrng, enroll, leave, 0.2, kHour, 4 * kHour);
+    const std::vector<Span> flushed = Episodes(hrng, enroll, leave, 0.05, kHour, 6 * kHour);
+    const std::vector<Span> auditd_down = Episodes(hrng, enroll, leave, 0.1, kHour, 3 * kHour);
+    const bool password_host = hrng.Chance(0.1);
+    for (int64_t t = enroll + 10 * kMin; t < leave; t += kHour) {
+      Json ts = Json::MakeObject();
+      const bool synced = !InAny(unsynced, t);
+      ts["synchronized"] = synced;
+      ts["status"] = synced ? 0 : 0x40;
+      ts["max_error_us"] = synced ? hrng.Between(100, 20000) : 16000000;
+      ts["est_error_us"] = synced ? hrng.Between(10, 2000) : 16000000;
+      ts["offset_ns"] = hrng.Between(-50000, 50000);
+      Json daemons = Json::MakeArray();
+      if (synced) daemons.push_back("chronyd");
+      ts["daemons"] = std::move(daemons);
+      add(t, "time_sync", std::move(ts));
+
+      Json fw = Json::MakeObject();
+      fw["source"] = "nftables";
+      Json chains = Json::MakeArray();
+      const bool up = !InAny(flushed, t);
+      if (up) {
+        for (const char* hook : {"input", "forward", "output"}) {
+          Json c = Json::MakeObject();
+          c["family"] = "inet";
+          c["table"] = "filter";
+          c["name"] = hook;
+          c["hook"] = hook;
+          c["priority"] = 0;
+          c["policy"] = std::string(hook) == "output" ? "accept" : "drop";
+          c["rules"] = std::string(hook) == "input" ? 6 : 0;
+          c["ends_in_drop"] = false;
+          chains.push_back(std::move(c));
+        }
+      }
+      fw["chains"] = std::move(chains);
+      fw["rules"] = up ? 6 : 0;
+      fw["ruleset_sha256"] = up ? "sha256:" + std::string(64, 'a') : "sha256:" + std::string(64, '0');
+      add(t, "firewall", std::move(fw));
+
+      Json units = Json::MakeArray();
+      Json auditd = Json::MakeObject();
+      const bool running = !InAny(auditd_down, t);
+      auditd["unit"] = "auditd.service";
+      auditd["active_state"] = running ? "active" : "failed";
+      auditd["sub_state"] = running ? "running" : "failed";
+      auditd["load_state"] = "loaded";
+      units.push_back(std::move(auditd));
+      Json svc = Json::MakeObject();
+      svc["units"] = std::move(units);
+      add(t, "services", std::move(svc));
+
+      Json sshd = Json::MakeObject();
+      sshd["installed"] = true;
+      Json settings = Json::MakeObject();
+      settings["authenticationmethods"] = "any";
+      settings["kbdinteractiveauthentication"] = "no";
+      settings["passwordauthentication"] = password_host ? "yes" : "no";
+      settings["permitemptypasswords"] = "no";
+      settings["permitrootlogin"] = "without-password";
+      settings["pubkeyauthentication"] = "yes";
+      settings["usepam"] = "yes";
+      sshd["settings"] = std::move(settings);
+      Json pam = Json::MakeArray();
+      for (const char* m : {"pam_unix.so", "pam_deny.so", "pam_permit.so"}) pam.push_back(m);
+      sshd["pam_auth_modules"] = std::move(pam);
+      add(t, "sshd", std::move(sshd));
+    }
+
     int change = 0;
     for (int64_t block = enroll; block < leave; block += 15 * kDay) {
       const int64_t t = block + rng.Between(0, 15 * 24 * 60 - 1) * kMin;

@@ -31,13 +31,13 @@ controls:
     tsc: [CC7.2]
     rule: host.time_synced
     params: {max_estimated_error: 100ms, require_daemon: true}
-    freshness: 30m
+    freshness: 1h
   - id: firewall-enabled
     title: Host firewall drops inbound traffic by default
     tsc: [CC6.6]
     rule: host.firewall_enabled
     params: {families: [ipv4, ipv6]}
-    freshness: 30m
+    freshness: 1h
   - id: services-running
     title: Audit and endpoint protection services running
     tsc: [CC6.8, CC7.2]
@@ -45,7 +45,7 @@ controls:
     params:
       required:
         audit: [auditd]
-    freshness: 15m
+    freshness: 1h
   - id: sshd-hardened
     title: SSH without passwords, empty passwords or root password logins
     tsc: [CC6.1]
