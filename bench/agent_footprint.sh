@@ -29,6 +29,7 @@ address=$(cat "$work/fp/ready")
 # scraped, so it is scraped every 15 s, as Prometheus commonly does.
 "$dir/agents/linux/attest-agent" --daemon="$address" --insecure --host-id=footprint \
   --spool-dir="$work/fp/spool" --checks-dir="$work/fp/checks" --log-level=warn \
+  --service=ssh.service --service=auditd.service \
   2>>"$work/fp/agent.log" &
 agent=$!; pids+=($agent)
 ne_port=$(free_port)

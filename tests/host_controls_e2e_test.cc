@@ -23,6 +23,7 @@
 #include "gtest/gtest.h"
 #include "tests/support/daemon_harness.h"
 #include "tests/support/fleet.h"
+#include "tests/support/http.h"
 #include "tests/support/process.h"
 
 namespace attest::testing_support {
@@ -237,11 +238,28 @@ TEST_F(HostControlsE2eTest, ChronyNftablesAndSshdChangesShowInHostsShowAndTheWin
   WriteSshdConfig("yes");
   AwaitState("sshd-hardened", "FAIL");
 
-  // The window's figures hold both states of every control.
+  // The window's figures hold both states of every control, and /metrics
+  // counts the host under FAIL for each.
   for (const char* control : {"time-synced", "firewall-enabled", "sshd-hardened"}) {
     EXPECT_GT(WindowSeconds(control, "pass"), 0) << control << "\n" << out_;
     EXPECT_GT(WindowSeconds(control, "fail"), 0) << control << "\n" << out_;
   }
+  std::string metrics;
+  EXPECT_TRUE(Eventually([&] {
+    auto body = HttpGet(daemon_->metrics_address(), "/metrics");
+    if (!body.ok()) return false;
+    metrics = *body;
+    for (const char* control : {"time-synced", "firewall-enabled", "sshd-hardened"}) {
+      bool failing = false;
+      for (std::string_view line : Split(metrics, "\n")) {
+        failing |= line.starts_with("attest_control_hosts{") &&
+                   line.find(StrCat("control=\"", control, "\"")) != std::string_view::npos &&
+                   line.find("state=\"fail\"") != std::string_view::npos && line.ends_with(" 1");
+      }
+      if (!failing) return false;
+    }
+    return true;
+  })) << metrics.substr(0, 4000);
 }
 
 }  // namespace

@@ -1,6 +1,6 @@
 #include "agents/linux/collectors/firewall.h"
 
-#include <openssl/sha.h>
+#include <openssl/evp.h>
 
 #include <algorithm>
 #include <climits>
@@ -19,10 +19,13 @@ namespace {
 // in `rules` and the fingerprint).
 constexpr int kMaxChains = 256;
 
+// EVP_sha256() as the access collector uses it: SHA256() would fetch the
+// algorithm from OpenSSL 3's provider store, ~2 MiB more resident memory.
 std::string Sha256Hex(std::string_view data) {
-  unsigned char digest[SHA256_DIGEST_LENGTH];
-  SHA256(reinterpret_cast<const unsigned char*>(data.data()), data.size(), digest);
-  return "sha256:" + HexEncode(std::string_view(reinterpret_cast<const char*>(digest), sizeof digest));
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  EVP_Digest(data.data(), data.size(), digest, &len, EVP_sha256(), nullptr);
+  return "sha256:" + HexEncode(std::string_view(reinterpret_cast<const char*>(digest), len));
 }
 
 // The ruleset without what changes when the same rules are loaded again:
