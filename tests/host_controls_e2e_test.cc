@@ -79,7 +79,8 @@ class HostControlsE2eTest : public ::testing::Test {
            "  - {id: sshd-hardened, tsc: [CC6.1], rule: host.sshd_policy, freshness: 30s}\n";
     daemon_ = std::make_unique<DaemonHarness>(
         dir_, nullptr,
-        std::vector<std::string>{"--policy", dir_ + "/policy.yaml", "--judge-delay", "0s"});
+        std::vector<std::string>{"--policy", dir_ + "/policy.yaml", "--judge-delay", "0s",
+                                 "--metrics-listen", "127.0.0.1:0", "--metrics-refresh", "200ms"});
     ASSERT_TRUE(daemon_->Start().ok()) << ReadAll(daemon_->log_path());
     const int64_t today = absl::ToUnixSeconds(absl::Now()) / 86400 * 86400;
     ASSERT_EQ(Ctl({"windows", "create", "open", "--start",
