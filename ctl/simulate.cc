@@ -260,6 +260,31 @@ SimulateStats Simulate(const SimulateOptions& o,
       add(t, "sshd", std::move(sshd));
     }
 
+    // Backups: nightly at 02:00 UTC, reported hourly with the server
+    // controls; some nights fail (restic, so the snapshot is its short id).
+    Rng brng(o.seed * 40503ULL + static_cast<uint64_t>(i) * 7 + 5);
+    std::vector<int64_t> nights;  // successful backups, in time order
+    for (int64_t night = (enroll / kDay) * kDay + 2 * kHour; night < leave; night += kDay) {
+      if (!brng.Chance(0.07)) nights.push_back(night + brng.Between(0, 40) * kMin);
+    }
+    size_t done = 0;
+    for (int64_t t = enroll + 10 * kMin; t < leave; t += kHour) {
+      while (done < nights.size() && nights[done] <= t) ++done;
+      Json b = Json::MakeObject();
+      b["name"] = "nightly";
+      b["probe"] = "restic";
+      if (done > 0) {
+        b["last_success"] = Time(nights[done - 1]);
+        char id[16];
+        snprintf(id, sizeof id, "%08llx", static_cast<unsigned long long>(nights[done - 1] * 2654435761ULL % 0xffffffffULL));
+        b["snapshot"] = std::string(id);
+      } else {
+        b["last_success"] = nullptr;
+        b["snapshot"] = "";
+      }
+      add(t, "backup", std::move(b));
+    }
+
     int change = 0;
     for (int64_t block = enroll; block < leave; block += 15 * kDay) {
       const int64_t t = block + rng.Between(0, 15 * 24 * 60 - 1) * kMin;

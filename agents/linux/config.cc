@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include "agents/linux/collectors/backup.h"
 #include "agents/linux/collectors/services.h"
 #include "common/flags.h"
 #include "common/names.h"
@@ -33,7 +34,8 @@ const std::map<std::string, absl::Duration>& DefaultIntervals() {
                                                 {"time_sync", absl::Minutes(5)},
                                                 {"firewall", absl::Minutes(5)},
                                                 {"services", absl::Minutes(1)},
-                                                {"sshd", absl::Minutes(15)}};
+                                                {"sshd", absl::Minutes(15)},
+                                                {"backup", absl::Minutes(15)}};
   return *defaults;
 }
 
@@ -41,7 +43,7 @@ absl::StatusOr<ParsedAgentArgs> ParseAgentArgs(int argc, char** argv) {
   ParsedAgentArgs parsed;
   AgentConfig& c = parsed.config;
   std::string config_file, snapshot_interval = "6h", check_timeout = "30s", max_backoff = "60s";
-  std::vector<std::string> labels, intervals, shippers, services;
+  std::vector<std::string> labels, intervals, shippers, services, backups;
   FlagSet flags("attest-agent", kSynopsis);
   flags.String("config", &config_file, "YAML file with any of these settings (flags win)");
   bool is_configured = false;  // main() acts on it (IsConfiguredExit)
@@ -68,6 +70,8 @@ absl::StatusOr<ParsedAgentArgs> ParseAgentArgs(int argc, char** argv) {
   flags.Repeated("service", &services,
                  "a systemd unit whose state to report, e.g. auditd (host.services_running)");
   flags.String("sshd-config", &c.sshd_config, "the sshd_config `sshd -T -f` reads (host path)");
+  flags.Repeated("backup", &backups,
+                 "name=N,probe=restic|borg|marker_file,env_file=F|path=P (host.backup_fresh)");
   flags.String("check-timeout", &check_timeout, "kill a custom check after this long");
   flags.Bool("inotify", &c.inotify, "watch access files for changes between rescans");
   flags.String("max-backoff", &max_backoff, "longest wait between reconnects to a daemon");
@@ -183,6 +187,20 @@ absl::StatusOr<ParsedAgentArgs> ParseAgentArgs(int argc, char** argv) {
     if (std::find(c.services.begin(), c.services.end(), *unit) == c.services.end()) {
       c.services.push_back(*unit);
     }
+  }
+  for (const auto& spec : backups) {
+    auto backup = ParseBackupSpec(spec);
+    if (!backup.ok()) return absl::InvalidArgumentError(StrCat("--", backup.status().message()));
+    for (const auto& other : c.backups) {
+      if (other.name == backup->name) {
+        return absl::InvalidArgumentError(
+            StrCat("--backup: the name \"", backup->name, "\" is used twice"));
+      }
+    }
+    c.backups.push_back(*backup);
+  }
+  if (c.backups.size() > kMaxBackups) {
+    return absl::InvalidArgumentError(StrCat("--backup: at most ", kMaxBackups, " backups"));
   }
   if (c.sshd_config.empty() || c.sshd_config[0] != '/') {
     return absl::InvalidArgumentError("--sshd-config: want an absolute path");

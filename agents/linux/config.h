@@ -6,6 +6,8 @@
 #include <string>
 #include <vector>
 
+#include "agents/linux/collectors/backup.h"
+
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "agents/linux/collectors/log_shipping.h"
@@ -14,6 +16,8 @@ namespace attest::agent {
 
 // The most --service units one agent reports (attestd's bound too).
 inline constexpr size_t kMaxServices = 64;
+// The most --backup sources one agent reports.
+inline constexpr size_t kMaxBackups = 16;
 
 struct AgentConfig {
   std::vector<std::string> daemons;
@@ -32,6 +36,7 @@ struct AgentConfig {
   std::string checks_dir = "/etc/attest/checks.d";
   std::vector<std::string> services;  // units to report (--service), normalized
   std::string sshd_config = "/etc/ssh/sshd_config";
+  std::vector<BackupConfig> backups;  // --backup
   absl::Duration check_timeout = absl::Seconds(30);
   bool inotify = true;
   absl::Duration max_backoff = absl::Seconds(60);

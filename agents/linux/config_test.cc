@@ -79,6 +79,12 @@ TEST(AgentConfigTest, ServerControlFlags) {
   EXPECT_NE(error({"--sshd-config=sshd_config"}).find("--sshd-config: want an absolute path"),
             std::string::npos);
   EXPECT_TRUE(error({"--disable=firewall", "--disable=sshd", "--disable=time_sync"}).empty());
+  EXPECT_TRUE(error({"--backup=name=db,probe=marker_file,path=/var/backups/db.ok"}).empty());
+  EXPECT_NE(error({"--backup=name=db,probe=marker_file,path=/a", "--backup=name=db,probe=marker_file,path=/b"})
+                .find("--backup: the name \"db\" is used twice"),
+            std::string::npos);
+  EXPECT_NE(error({"--backup=name=r,probe=restic"}).find("--backup: restic and borg need an absolute env_file="),
+            std::string::npos);
 }
 
 }  // namespace

@@ -6,6 +6,7 @@
 
 #include "agents/linux/collectors/access.h"
 #include "agents/linux/collectors/access_watch.h"
+#include "agents/linux/collectors/backup.h"
 #include "agents/linux/collectors/checks.h"
 #include "agents/linux/collectors/firewall.h"
 #include "agents/linux/collectors/heartbeat.h"
@@ -50,6 +51,7 @@ std::vector<ScheduledCollector> BuildCollectors(const AgentConfig& c, AccessColl
   add(std::make_unique<FirewallCollector>());
   if (!c.services.empty()) add(std::make_unique<ServicesCollector>(c.services));
   add(std::make_unique<SshdCollector>(c.sshd_config));
+  if (!c.backups.empty()) add(std::make_unique<BackupCollector>(c.backups));
   return out;
 }
 

@@ -52,6 +52,12 @@ controls:
     rule: host.sshd_policy
     params: {permit_root_login: [no, prohibit-password], require_mfa: false}
     freshness: 1h
+  - id: backup-fresh
+    title: A successful backup within the last day
+    tsc: [A1.2]
+    rule: host.backup_fresh
+    params: {max_age: 26h}
+    freshness: 1h
 )";
 
 }  // namespace attest::engine

@@ -176,6 +176,24 @@ std::string_view HostKind(Rule rule) {
       return "services";
     case Rule::kHostSshdPolicy:
       return "sshd";
+    case Rule::kHostBackupFresh:
+      return "backup";
+    default:
+      return "";
+  }
+}
+
+std::string HostFactKey(const v1::Signal& state) {
+  if (state.has_backup()) return StrCat(kBackupFactPrefix, state.backup().name());
+  switch (state.kind_case()) {
+    case v1::Signal::kTimeSync:
+      return "time_sync";
+    case v1::Signal::kFirewall:
+      return "firewall";
+    case v1::Signal::kServices:
+      return "services";
+    case v1::Signal::kSshd:
+      return "sshd";
     default:
       return "";
   }

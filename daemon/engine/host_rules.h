@@ -14,8 +14,13 @@
 namespace attest::engine {
 
 // The signal kind (and collector) a host.* rule reads: "time_sync",
-// "firewall", "services", "sshd"; "" for other rules.
+// "firewall", "services", "sshd", "backup"; "" for other rules.
 std::string_view HostKind(Rule rule);
+
+// Where JudgeFacts.host keeps a state: its kind, or "backup/NAME" (a host
+// reports each backup source on its own).
+std::string HostFactKey(const v1::Signal& state);
+inline constexpr std::string_view kBackupFactPrefix = "backup/";
 
 struct HostVerdict {
   v1::ControlState state = v1::CONTROL_STATE_NO_EVIDENCE;

@@ -2,6 +2,8 @@
 // hand-computed seconds at every boundary.
 #include "daemon/engine/host_rules.h"
 
+#include <optional>
+
 #include "daemon/engine/judge_test_support.h"
 #include "gtest/gtest.h"
 
@@ -293,6 +295,79 @@ TEST(HostRulesTest, ObservationsKeepTheStateAndFactsKeyItByKind) {
   AdvanceFacts(&facts, o);
   ASSERT_EQ(facts.host().count("firewall"), 1u);
   EXPECT_EQ(facts.last_any(), T0 + 5);
+}
+
+}  // namespace
+}  // namespace attest::engine
+
+namespace attest::engine {
+namespace {
+
+using namespace testing_support;  // NOLINT: the tests' shared vocabulary
+
+v1::Observation Backup(Seconds at, std::optional<Seconds> last_success, std::string name = "nightly",
+                       std::string error = "") {
+  v1::Observation o;
+  o.set_t(T0 + at);
+  v1::BackupState* b = o.mutable_host()->mutable_backup();
+  b->set_name(std::move(name));
+  b->set_probe(v1::BACKUP_PROBE_RESTIC);
+  if (last_success) b->mutable_last_success()->set_seconds(T0 + *last_success);
+  b->set_error(std::move(error));
+  return o;
+}
+
+Control BackupFresh(std::string name = "") {
+  Control c;
+  c.id = "backup-fresh";
+  c.rule = Rule::kHostBackupFresh;
+  c.freshness = absl::Hours(1);
+  c.backup_max_age = absl::Hours(26);
+  c.backup = std::move(name);
+  return c;
+}
+
+TEST(HostRulesTest, ABackupOlderThanMaxAgeFailsExactlyAtTheBoundary) {
+  // A success at 0; reported every 15 minutes; the next success at 28h.
+  std::vector<v1::Observation> obs;
+  for (Seconds t = 900; t < 30 * kH; t += 900) obs.push_back(Backup(t, t < 28 * kH ? 0 : 28 * kH));
+  Case c{.control = BackupFresh(), .observations = obs, .to = 30 * kH};
+  // Fresh from the first report at 900; stale from 26h to 28h; the last
+  // report (29h45m) is fresh until 30h45m.
+  Expect(c.Run(), {{0, 900, 'N'}, {900, 26 * kH, 'P'}, {26 * kH, 28 * kH, 'F'}, {28 * kH, 30 * kH, 'P'}});
+  EXPECT_EQ(c.Run()[2].cause(),
+            "backup nightly: newest success 2026-01-01T00:00:00Z, older than 26h");
+}
+
+TEST(HostRulesTest, ASuccessReportedLateCountsFromWhenItHappened) {
+  // Reports at 25h and 27h (fresh 2h); the 27h report shows a success at
+  // 25h30m, so the 25h report's success going stale at 26h is no FAIL.
+  Control c2 = BackupFresh();
+  c2.freshness = absl::Hours(2);
+  Case c{.control = c2,
+         .observations = {Backup(0, 0), Backup(25 * kH, 0), Backup(27 * kH, 25 * kH + 1800)},
+         .to = 28 * kH};
+  Expect(c.Run(), {{0, 2 * kH, 'P'}, {2 * kH, 25 * kH, 'N'}, {25 * kH, 28 * kH, 'P'}});
+}
+
+TEST(HostRulesTest, BackupSourcesUnreadableNeverOrNamed) {
+  Case never{.control = BackupFresh(), .observations = {Backup(0, std::nullopt)}, .to = kH};
+  Expect(never.Run(), {{0, kH, 'F'}});
+  EXPECT_EQ(never.Run()[0].cause(), "backup nightly: no successful backup");
+  Case wrong{.control = BackupFresh(),
+             .observations = {Backup(0, std::nullopt, "nightly", "UNAVAILABLE: borg exited 2: passphrase ... incorrect.")},
+             .to = kH};
+  Expect(wrong.Run(), {{0, kH, 'N'}});
+  // Two sources: every one must be fresh, unless the control names one.
+  Case both{.control = BackupFresh(), .observations = {Backup(0, 0, "files"), Backup(0, std::nullopt, "db")}, .to = kH};
+  Expect(both.Run(), {{0, kH, 'F'}});
+  Case named{.control = BackupFresh("files"),
+             .observations = {Backup(0, 0, "files"), Backup(0, std::nullopt, "db")},
+             .to = kH};
+  Expect(named.Run(), {{0, kH, 'P'}});
+  Case missing{.control = BackupFresh("tapes"), .observations = {Backup(0, 0, "files")}, .to = kH};
+  Expect(missing.Run(), {{0, kH, 'N'}});
+  EXPECT_EQ(missing.Run()[0].cause(), "no fresh state of backup tapes");
 }
 
 }  // namespace

@@ -169,6 +169,22 @@ class Sweep {
         }
         break;
       }
+      case Rule::kHostBackupFresh: {
+        const Seconds max_age = ToSeconds(c.backup_max_age);
+        for (const auto& [key, o] : f.host()) {
+          if (!key.starts_with(kBackupFactPrefix) || !BackupWanted(c, o.host().backup())) continue;
+          if (fresh < kForever) p->push_back(o.t() + fresh);
+          const auto& b = o.host().backup();
+          if (b.has_last_success()) p->push_back(b.last_success().seconds() + max_age);
+        }
+        for (const v1::Observation& o : in_.observations) {
+          if (!o.has_host() || !o.host().has_backup() || !BackupWanted(c, o.host().backup())) continue;
+          observed(o);
+          const auto& b = o.host().backup();
+          if (b.has_last_success()) p->push_back(b.last_success().seconds() + max_age);
+        }
+        break;
+      }
       case Rule::kHostTimeSynced:
       case Rule::kHostFirewallEnabled:
       case Rule::kHostServicesRunning:
@@ -216,8 +232,61 @@ class Sweep {
       case Rule::kHostServicesRunning:
       case Rule::kHostSshdPolicy:
         return HostState(c, b);
+      case Rule::kHostBackupFresh:
+        return BackupFresh(c, b);
     }
     return {};
+  }
+
+  static bool BackupWanted(const Control& c, const v1::BackupState& b) {
+    return c.backup.empty() || b.name() == c.backup;
+  }
+
+  // Every fresh backup source (or the one the control names) had a success
+  // within max_age. Successes only move forward: a later observation whose
+  // newest success is already at or before b proves that success by b.
+  Verdict BackupFresh(const Control& c, Seconds b) const {
+    const Seconds fresh = ToSeconds(c.freshness);
+    const Seconds max_age = ToSeconds(c.backup_max_age);
+    bool any_pass = false;
+    std::string unreadable;
+    for (const auto& [key, o] : facts_.host()) {
+      if (!key.starts_with(kBackupFactPrefix)) continue;
+      const v1::BackupState& state = o.host().backup();
+      if (!BackupWanted(c, state) || !Fresh(o.t(), fresh, b) ||
+          CollectorFailedSince(facts_, "backup", o.t())) {
+        continue;
+      }
+      if (!state.error().empty()) {
+        if (unreadable.empty()) {
+          unreadable = attest::StrCat("backup ", state.name(), " could not be read: ", state.error());
+        }
+        continue;
+      }
+      Seconds last = state.has_last_success() ? state.last_success().seconds() : 0;
+      for (const v1::Observation& next : in_.observations) {
+        if (next.t() <= o.t() || !next.has_host() || !next.host().has_backup() ||
+            next.host().backup().name() != state.name() || !next.host().backup().has_last_success()) {
+          continue;
+        }
+        const Seconds s = next.host().backup().last_success().seconds();
+        if (s <= b && s > last) last = s;
+      }
+      if (last == 0) {
+        return {v1::CONTROL_STATE_FAIL, attest::StrCat("backup ", state.name(), ": no successful backup")};
+      }
+      if (last + max_age <= b) {
+        return {v1::CONTROL_STATE_FAIL,
+                attest::StrCat("backup ", state.name(), ": newest success ", Time(last),
+                               ", older than ", Human(max_age))};
+      }
+      any_pass = true;
+    }
+    if (!unreadable.empty()) return {v1::CONTROL_STATE_NO_EVIDENCE, unreadable};
+    if (any_pass) return {v1::CONTROL_STATE_PASS, ""};
+    return {v1::CONTROL_STATE_NO_EVIDENCE,
+            c.backup.empty() ? "no fresh backup state"
+                             : attest::StrCat("no fresh state of backup ", c.backup)};
   }
 
   // The host.* rules: the latest state of the rule's kind, if fresh and not
@@ -443,7 +512,7 @@ void AdvanceFacts(v1::JudgeFacts* f, const v1::Observation& o) {
       (*f->mutable_collector_error())[o.collector_error()] = t;
       break;
     case v1::Observation::kHost:
-      (*f->mutable_host())[std::string(evidence::SignalKind(o.host()))] = o;
+      (*f->mutable_host())[HostFactKey(o.host())] = o;
       break;
     default:
       break;
@@ -509,6 +578,7 @@ bool ObservationFromRecord(const v1::EvidenceRecord& r, Seconds gap_from, v1::Ob
     case v1::Signal::kFirewall:
     case v1::Signal::kServices:
     case v1::Signal::kSshd:
+    case v1::Signal::kBackup:
       *out->mutable_host() = s;
       out->mutable_host()->clear_observed_at();  // the observation's t says it
       out->mutable_host()->clear_seq();

@@ -111,6 +111,17 @@ std::string UnitName(const std::string& name) {
 absl::Status ParseHostParams(const YAML::Node& params, const std::string& where, Control& c,
                              const Errors& err) {
   const auto at = [&](const char* key) { return StrCat(where, ".params.", key); };
+  if (params["max_age"]) {
+    auto d = DurationAt(params["max_age"], at("max_age"), err);
+    if (!d.ok()) return d.status();
+    if (*d <= absl::ZeroDuration()) return err.At(params["max_age"], at("max_age") + ": must be > 0");
+    c.backup_max_age = *d;
+  }
+  if (params["backup"]) {
+    auto v = Scalar(params["backup"], at("backup"), err);
+    if (!v.ok()) return v.status();
+    c.backup = *v;
+  }
   if (params["max_estimated_error"]) {
     auto d = DurationAt(params["max_estimated_error"], at("max_estimated_error"), err);
     if (!d.ok()) return d.status();
@@ -221,6 +232,10 @@ absl::Status ParseParams(const YAML::Node& params, const YAML::Node& control_nod
       break;
     case Rule::kHostSshdPolicy:
       allowed = {"permit_root_login", "require_mfa", "mfa_pam_modules"};
+      break;
+    case Rule::kHostBackupFresh:
+      allowed = {"max_age", "backup"};
+      required = {"max_age"};
       break;
   }
   if (params) {
@@ -379,6 +394,8 @@ std::string_view RuleName(Rule rule) {
       return "host.services_running";
     case Rule::kHostSshdPolicy:
       return "host.sshd_policy";
+    case Rule::kHostBackupFresh:
+      return "host.backup_fresh";
   }
   return "unknown";
 }

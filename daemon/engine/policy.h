@@ -25,6 +25,7 @@ enum class Rule {
   kHostFirewallEnabled,     // host.firewall_enabled
   kHostServicesRunning,     // host.services_running
   kHostSshdPolicy,          // host.sshd_policy
+  kHostBackupFresh,         // host.backup_fresh
 };
 
 // Every rule, in the order `attestd --print-default-policy` documents them.
@@ -32,6 +33,7 @@ inline constexpr Rule kAllRules[] = {
     Rule::kPatchSecuritySla, Rule::kLogsShippingContinuity, Rule::kAccessChangeApproved,
     Rule::kAgentReporting,   Rule::kCheckPass,              Rule::kHostTimeSynced,
     Rule::kHostFirewallEnabled, Rule::kHostServicesRunning, Rule::kHostSshdPolicy,
+    Rule::kHostBackupFresh,
 };
 
 std::string_view RuleName(Rule rule);
@@ -66,6 +68,10 @@ struct Control {
   // with one of mfa_pam_modules in sshd's PAM auth stack.
   std::vector<std::string> permit_root_login = {"no", "prohibit-password"};
   bool require_mfa = false;
+  // host.backup_fresh: the newest success at most max_age old (required);
+  // `backup` names one source ("" = every source the host reports).
+  absl::Duration backup_max_age;
+  std::string backup;
   std::vector<std::string> mfa_pam_modules = {
       "pam_google_authenticator.so", "pam_u2f.so", "pam_duo.so", "pam_oath.so",
       "pam_yubico.so", "pam_radius_auth.so", "pam_sss.so"};

@@ -88,7 +88,8 @@ TEST(PolicyTest, EveryMistakeIsRefusedWithFileLineAndReason) {
   EXPECT_EQ(ErrorOf("rule: patch.security_sla", "rule: patch.sla"),
             "policy.yaml:5: rule: unknown rule \"patch.sla\" (known: patch.security_sla, "
             "logs.shipping_continuity, access.change_approved, agent.reporting, check.pass, "
-            "host.time_synced, host.firewall_enabled, host.services_running, host.sshd_policy)");
+            "host.time_synced, host.firewall_enabled, host.services_running, host.sshd_policy, "
+            "host.backup_fresh)");
   EXPECT_EQ(ErrorOf("{max_gap: 15m}", "{max_gap: 15 minutes}"),
             "policy.yaml:12: controls[1].params.max_gap: bad duration \"15 minutes\": want e.g. "
             "15m, 2h, 14d");
@@ -200,6 +201,10 @@ TEST(PolicyTest, HostRuleParametersAreCheckedAtLoad) {
   ASSERT_TRUE(sshd.ok()) << sshd.status();
   EXPECT_EQ(sshd->controls[0].permit_root_login, (std::vector<std::string>{"prohibit-password"}));
   EXPECT_TRUE(sshd->controls[0].require_mfa);
+  auto backup = load("host.backup_fresh", "{max_age: 26h, backup: nightly}");
+  ASSERT_TRUE(backup.ok()) << backup.status();
+  EXPECT_EQ(backup->controls[0].backup_max_age, absl::Hours(26));
+  EXPECT_EQ(backup->controls[0].backup, "nightly");
   auto pinned = load("host.firewall_enabled", "{families: [ipv4], rulesets: [sha256:" + std::string(64, 'a') + "]}");
   ASSERT_TRUE(pinned.ok()) << pinned.status();
   EXPECT_EQ(pinned->controls[0].families, (std::vector<std::string>{"ipv4"}));
@@ -215,6 +220,8 @@ TEST(PolicyTest, HostRuleParametersAreCheckedAtLoad) {
            {"host.services_running", "{required: {'bad label': [x]}}", "must be 1-64 of"},
            {"host.sshd_policy", "{permit_root_login: [maybe]}", "is not yes, no, prohibit-password"},
            {"host.sshd_policy", "{max_gap: 1h}", "unknown key \"max_gap\""},
+           {"host.backup_fresh", "{backup: nightly}", "params.max_age: required by rule host.backup_fresh"},
+           {"host.backup_fresh", "{max_age: 0h}", "must be > 0"},
        }) {
     auto p = load(rule, params);
     ASSERT_FALSE(p.ok()) << rule << " " << params;
@@ -235,7 +242,8 @@ TEST(PolicyTest, TheBuiltInPolicyLoadsWithAControlPerRuleTheAgentFeeds) {
   EXPECT_EQ(rules, (std::set<Rule>{Rule::kPatchSecuritySla, Rule::kLogsShippingContinuity,
                                    Rule::kAccessChangeApproved, Rule::kAgentReporting,
                                    Rule::kHostTimeSynced, Rule::kHostFirewallEnabled,
-                                   Rule::kHostServicesRunning, Rule::kHostSshdPolicy}));
+                                   Rule::kHostServicesRunning, Rule::kHostSshdPolicy,
+                                   Rule::kHostBackupFresh}));
   EXPECT_TRUE(p->windows.empty()) << "windows are per audit";
 }
 

@@ -344,6 +344,22 @@ absl::Status ParseSshd(const Fields& f, v1::SshdState* s) {
   return absl::OkStatus();
 }
 
+absl::Status ParseBackup(const Fields& f, v1::BackupState* b) {
+  RETURN_IF_ERROR(f.String("name", b->mutable_name(), true));
+  v1::BackupProbe probe{};
+  RETURN_IF_ERROR(f.Enum<v1::BackupProbe>("probe",
+                                          {{"restic", v1::BACKUP_PROBE_RESTIC},
+                                           {"borg", v1::BACKUP_PROBE_BORG},
+                                           {"marker_file", v1::BACKUP_PROBE_MARKER_FILE}},
+                                          &probe));
+  b->set_probe(probe);
+  bool has = false;
+  RETURN_IF_ERROR(f.Time("last_success", b->mutable_last_success(), &has));
+  if (!has) b->clear_last_success();
+  RETURN_IF_ERROR(f.String("snapshot", b->mutable_snapshot()));
+  return f.String("error", b->mutable_error());
+}
+
 absl::Status ParseHello(const Fields& f, v1::Hello* h) {
   RETURN_IF_ERROR(f.String("agent_version", h->mutable_agent_version()));
   RETURN_IF_ERROR(f.String("instance_id", h->mutable_instance_id()));
@@ -428,6 +444,8 @@ absl::StatusOr<v1::ImportRecord> ParseInterchangeJson(const Json& record) {
     RETURN_IF_ERROR(ParseServices(f, s->mutable_services()));
   } else if (kind == "sshd") {
     RETURN_IF_ERROR(ParseSshd(f, s->mutable_sshd()));
+  } else if (kind == "backup") {
+    RETURN_IF_ERROR(ParseBackup(f, s->mutable_backup()));
   } else if (kind == "collector_error") {
     RETURN_IF_ERROR(f.String("collector", s->mutable_collector_error()->mutable_collector(), true));
     RETURN_IF_ERROR(f.String("error", s->mutable_collector_error()->mutable_error()));

@@ -109,6 +109,19 @@ std::string_view FirewallSourceName(v1::FirewallSource s) {
   }
 }
 
+std::string_view BackupProbeName(v1::BackupProbe p) {
+  switch (p) {
+    case v1::BACKUP_PROBE_RESTIC:
+      return "restic";
+    case v1::BACKUP_PROBE_BORG:
+      return "borg";
+    case v1::BACKUP_PROBE_MARKER_FILE:
+      return "marker_file";
+    default:
+      return "unspecified";
+  }
+}
+
 std::string_view CheckStatusName(v1::CheckStatus s) {
   switch (s) {
     case v1::CHECK_STATUS_OK:
@@ -286,6 +299,21 @@ void WriteSshd(std::string* out, const v1::SshdState& s) {
   w.Close();
 }
 
+void WriteBackup(std::string* out, const v1::BackupState& b) {
+  ObjectWriter w(out);
+  if (!b.error().empty()) w.String("error", b.error());
+  if (b.has_last_success()) {
+    w.Time("last_success", b.last_success());
+  } else {
+    w.Key("last_success");
+    out->append("null");
+  }
+  w.String("name", b.name());
+  w.String("probe", BackupProbeName(b.probe()));
+  w.String("snapshot", b.snapshot());
+  w.Close();
+}
+
 void WriteHello(std::string* out, const v1::Hello& h) {
   ObjectWriter w(out);
   w.String("agent_version", h.agent_version());
@@ -362,6 +390,9 @@ void WriteKindObject(std::string* out, const v1::EvidenceRecord& r) {
     case v1::Signal::kSshd:
       WriteSshd(out, s.sshd());
       return;
+    case v1::Signal::kBackup:
+      WriteBackup(out, s.backup());
+      return;
     case v1::Signal::kHeartbeat:
     case v1::Signal::KIND_NOT_SET:
       out->append("{}");
@@ -395,6 +426,8 @@ std::string_view SignalKind(const v1::Signal& signal) {
       return "services";
     case v1::Signal::kSshd:
       return "sshd";
+    case v1::Signal::kBackup:
+      return "backup";
     case v1::Signal::KIND_NOT_SET:
       break;
   }

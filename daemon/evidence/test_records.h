@@ -131,6 +131,18 @@ inline std::vector<v1::EvidenceRecord> EveryKind() {
   d->add_pam_auth_modules("pam_unix.so");
   d->add_pam_auth_modules("pam_u2f.so");
   out.push_back(sshd);
+  auto backup = Base(15);
+  backup.mutable_signal()->mutable_backup()->set_name("nightly");
+  backup.mutable_signal()->mutable_backup()->set_probe(v1::BACKUP_PROBE_BORG);
+  *backup.mutable_signal()->mutable_backup()->mutable_last_success() =
+      ToProto(absl::FromUnixSeconds(1767222000) + absl::Milliseconds(250));
+  backup.mutable_signal()->mutable_backup()->set_snapshot("nightly-2");
+  out.push_back(backup);
+  auto unread = Base(16);
+  unread.mutable_signal()->mutable_backup()->set_name("offsite");
+  unread.mutable_signal()->mutable_backup()->set_probe(v1::BACKUP_PROBE_RESTIC);
+  unread.mutable_signal()->mutable_backup()->set_error("UNAVAILABLE: restic exited 1: Fatal: wrong password");
+  out.push_back(unread);
   return out;
 }
 

@@ -272,6 +272,26 @@ absl::Status ValidateSshd(const v1::SshdState& s, const Limits& l) {
   return absl::OkStatus();
 }
 
+absl::Status ValidateBackup(const v1::BackupState& b, absl::Time now, absl::Time observed_at,
+                            const Limits& l) {
+  if (b.probe() == v1::BACKUP_PROBE_UNSPECIFIED || !v1::BackupProbe_IsValid(b.probe())) {
+    return Invalid("backup.probe", "UNSPECIFIED or unknown");
+  }
+  ATTEST_RETURN_IF_ERROR(CheckString("backup.name", b.name(), kMaxWordBytes, true));
+  ATTEST_RETURN_IF_ERROR(CheckString("backup.snapshot", b.snapshot(), kMaxWordBytes, false));
+  ATTEST_RETURN_IF_ERROR(CheckString("backup.error", b.error(), l.max_string_bytes, false));
+  if (b.has_last_success()) {
+    ATTEST_RETURN_IF_ERROR(CheckReportedTime("backup.last_success", b.last_success(), now, l));
+    // A success after the observation would make a backdated state fresh.
+    if (FromProto(b.last_success()) > observed_at + l.max_future_skew) {
+      return Invalid("backup.last_success",
+                     attest::StrCat("more than ", absl::FormatDuration(l.max_future_skew),
+                                    " after the signal's observed_at"));
+    }
+  }
+  return absl::OkStatus();
+}
+
 absl::Status ValidateKind(const v1::Signal& s, absl::Time now, const Limits& l) {
   switch (s.kind_case()) {
     case v1::Signal::kPatch:
@@ -299,6 +319,8 @@ absl::Status ValidateKind(const v1::Signal& s, absl::Time now, const Limits& l) 
       return ValidateServices(s.services());
     case v1::Signal::kSshd:
       return ValidateSshd(s.sshd(), l);
+    case v1::Signal::kBackup:
+      return ValidateBackup(s.backup(), now, FromProto(s.observed_at()), l);
     case v1::Signal::kCollectorError:
       ATTEST_RETURN_IF_ERROR(
           CheckString("collector_error.collector", s.collector_error().collector(), 256, true));

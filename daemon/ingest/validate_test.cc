@@ -441,6 +441,16 @@ TEST(ValidateTest, ServerControlStatesAreBounded) {
        "sshd.settings"},
       {"settings of no sshd", [](v1::Signal& s) { s.mutable_sshd()->add_settings()->set_key("usepam"); },
        "sshd"},
+      {"a backup without a probe", [](v1::Signal& s) { s.mutable_backup()->set_name("b"); }, "backup.probe"},
+      {"a backup without a name", [](v1::Signal& s) { s.mutable_backup()->set_probe(v1::BACKUP_PROBE_BORG); },
+       "backup.name"},
+      {"a success after the observation",
+       [](v1::Signal& s) {
+         s.mutable_backup()->set_name("b");
+         s.mutable_backup()->set_probe(v1::BACKUP_PROBE_RESTIC);
+         *s.mutable_backup()->mutable_last_success() = ToProto(kNow + absl::Minutes(6));
+       },
+       "backup.last_success"},
       {"a 5000-byte value",
        [](v1::Signal& s) {
          s.mutable_sshd()->set_installed(true);

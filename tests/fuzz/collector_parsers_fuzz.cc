@@ -1,13 +1,14 @@
 // The agent's parsers of what it reads from the host. ATTEST_FUZZ_PARSER
 // picks one per fuzz target: dpkg status, apt-get -s output, sudoers,
 // authorized_keys (with passwd and group alongside, which share its code),
-// nft's JSON ruleset, iptables-save, sshd -T with PAM service files, and
-// systemctl show.
+// nft's JSON ruleset, iptables-save, sshd -T with PAM service files,
+// systemctl show, and restic's and borg's listings with env files.
 #include <cstddef>
 #include <cstdint>
 #include <string_view>
 
 #include "agents/linux/collectors/access_parse.h"
+#include "agents/linux/collectors/backup.h"
 #include "agents/linux/collectors/firewall.h"
 #include "agents/linux/collectors/patch_parse.h"
 #include "agents/linux/collectors/services.h"
@@ -68,8 +69,16 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
 #elif ATTEST_FUZZ_PARSER == 8
   const std::vector<std::string> units = {"a.service", "b.service"};
   if (auto s = ParseSystemctlShow(text, units); s.ok() && s->units_size() != 2) __builtin_trap();
+#elif ATTEST_FUZZ_PARSER == 9
+  (void)ParseResticSnapshots(text);
+  (void)ParseBorgList(text, absl::UTCTimeZone());
+  if (auto env = ParseEnvFile(text); env.ok()) {
+    for (const std::string& e : *env) {
+      if (e.empty() || e[0] == '=' || e.find('=') == std::string::npos) __builtin_trap();
+    }
+  }
 #else
-#error "ATTEST_FUZZ_PARSER must be 1-8"
+#error "ATTEST_FUZZ_PARSER must be 1-9"
 #endif
   return 0;
 }

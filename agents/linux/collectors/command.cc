@@ -22,7 +22,8 @@ constexpr const char* kPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin
 }  // namespace
 
 absl::StatusOr<CommandResult> ProcessRunner::Run(const std::vector<std::string>& argv,
-                                                 absl::Duration timeout) const {
+                                                 absl::Duration timeout,
+                                                 const std::vector<std::string>& extra_env) const {
   if (argv.empty()) return absl::InvalidArgumentError("empty command");
   int out_pipe[2], err_pipe[2];
   if (pipe2(out_pipe, O_CLOEXEC) != 0) return absl::InternalError("pipe");
@@ -50,7 +51,9 @@ absl::StatusOr<CommandResult> ProcessRunner::Run(const std::vector<std::string>&
   args.push_back(nullptr);
   const std::string path_env = StrCat("PATH=", kPath);
   std::vector<char*> env = {const_cast<char*>("LANG=C"), const_cast<char*>("LC_ALL=C"),
-                            const_cast<char*>(path_env.c_str()), nullptr};
+                            const_cast<char*>(path_env.c_str())};
+  for (const std::string& e : extra_env) env.push_back(const_cast<char*>(e.c_str()));
+  env.push_back(nullptr);
   pid_t pid = -1;
   const int rc = posix_spawnp(&pid, args[0], &actions, &attr, args.data(), env.data());
   posix_spawn_file_actions_destroy(&actions);

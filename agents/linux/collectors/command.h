@@ -25,15 +25,23 @@ class CommandRunner {
   // NotFound when the program does not exist, DeadlineExceeded when it ran
   // past `timeout` (it is then killed), Internal when it died by a signal.
   // A non-zero exit is not an error: callers read exit_code.
+  // `env`: KEY=VALUE pairs added to the fixed environment (a backup
+  // tool's repository settings); never logged.
   virtual absl::StatusOr<CommandResult> Run(const std::vector<std::string>& argv,
-                                            absl::Duration timeout) const = 0;
+                                            absl::Duration timeout,
+                                            const std::vector<std::string>& env) const = 0;
+  absl::StatusOr<CommandResult> Run(const std::vector<std::string>& argv,
+                                    absl::Duration timeout) const {
+    return Run(argv, timeout, {});
+  }
 };
 
 // The real runner (posix_spawn, pipes, poll).
 class ProcessRunner : public CommandRunner {
  public:
-  absl::StatusOr<CommandResult> Run(const std::vector<std::string>& argv,
-                                    absl::Duration timeout) const override;
+  using CommandRunner::Run;
+  absl::StatusOr<CommandResult> Run(const std::vector<std::string>& argv, absl::Duration timeout,
+                                    const std::vector<std::string>& env) const override;
 };
 
 }  // namespace attest::agent

@@ -2,12 +2,14 @@
 // fixtures recorded from real tools (tests/fixtures/host/README.md).
 #include <sys/timex.h>
 
+#include "agents/linux/collectors/backup.h"
 #include "agents/linux/collectors/firewall.h"
 #include "agents/linux/collectors/root_fs.h"
 #include "agents/linux/collectors/services.h"
 #include "agents/linux/collectors/sshd.h"
 #include "agents/linux/collectors/test_support.h"
 #include "agents/linux/collectors/time_sync.h"
+#include "common/time_util.h"
 #include "gtest/gtest.h"
 
 namespace attest::agent {
@@ -348,6 +350,99 @@ TEST(SshdTest, CollectorReadsTheEffectiveConfigAndThePamStack) {
   auto error = SshdCollector("/etc/ssh/sshd_config").Collect({root, failing, kNow});
   ASSERT_FALSE(error.ok());
   EXPECT_NE(error.status().message().find("/run/sshd"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace attest::agent
+
+namespace attest::agent {
+namespace {
+
+// --- backup
+
+TEST(BackupTest, SpecsAndEnvironmentFiles) {
+  auto restic = ParseBackupSpec("name=nightly,probe=restic,env_file=/etc/attest/restic.env");
+  ASSERT_TRUE(restic.ok()) << restic.status();
+  EXPECT_EQ(restic->probe, v1::BACKUP_PROBE_RESTIC);
+  EXPECT_TRUE(ParseBackupSpec("name=m,probe=marker_file,path=/var/backups/ok").ok());
+  EXPECT_FALSE(ParseBackupSpec("name=m,probe=marker_file").ok());
+  EXPECT_FALSE(ParseBackupSpec("name=r,probe=restic,env_file=relative.env").ok());
+  EXPECT_FALSE(ParseBackupSpec("name=r,probe=tar,env_file=/x").ok());
+  EXPECT_FALSE(ParseBackupSpec("probe=borg,env_file=/x").ok());
+  EXPECT_FALSE(ParseBackupSpec("name=r,probe=borg,env_file=/x,password=hunter2").ok());
+
+  auto env = ParseEnvFile("# restic\nexport RESTIC_REPOSITORY=/srv/repo\n\nRESTIC_PASSWORD_FILE=\"/etc/pw\"\n");
+  ASSERT_TRUE(env.ok());
+  EXPECT_EQ(*env, (std::vector<std::string>{"RESTIC_REPOSITORY=/srv/repo", "RESTIC_PASSWORD_FILE=/etc/pw"}));
+  auto bad = ParseEnvFile("RESTIC_REPOSITORY=/srv/repo\nhunter2\n");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.status().message(), "line 2 is not KEY=VALUE");  // never the value
+}
+
+TEST(BackupTest, RecordedResticAndBorgListings) {
+  auto restic = ParseResticSnapshots(ReadFixture("host/backup/restic-snapshots-latest-1.json"));
+  ASSERT_TRUE(restic.ok()) << restic.status();
+  ASSERT_TRUE(restic->has_value());
+  EXPECT_EQ(FormatRfc3339((*restic)->time), "2026-12-04T14:18:49.510275038Z");
+  EXPECT_EQ((*restic)->id, "ef3b2469");
+  auto none = ParseResticSnapshots(ReadFixture("host/backup/restic-snapshots-empty.json"));
+  ASSERT_TRUE(none.ok());
+  EXPECT_FALSE(none->has_value());
+  // The newest of several (one per host and paths).
+  auto two = ParseResticSnapshots(
+      R"([{"time":"2026-12-01T00:00:00Z","short_id":"a"},{"time":"2026-12-02T01:00:00+01:00","short_id":"b"}])");
+  ASSERT_TRUE(two.ok());
+  EXPECT_EQ((*two)->id, "b");
+  EXPECT_FALSE(ParseResticSnapshots("{}").ok());
+  EXPECT_FALSE(ParseResticSnapshots(R"([{"short_id":"a"}])").ok());
+
+  // borg writes local time without an offset.
+  auto borg = ParseBorgList(ReadFixture("host/backup/borg-list-last-1.json"), absl::UTCTimeZone());
+  ASSERT_TRUE(borg.ok()) << borg.status();
+  EXPECT_EQ(FormatRfc3339((*borg)->time), "2026-12-04T14:19:00Z");
+  EXPECT_EQ((*borg)->id, "nightly-2");
+  auto berlin = absl::FixedTimeZone(3600);
+  EXPECT_EQ(FormatRfc3339((*ParseBorgList(ReadFixture("host/backup/borg-list-last-1.json"), berlin))->time),
+            "2026-12-04T13:19:00Z");
+  auto empty = ParseBorgList(ReadFixture("host/backup/borg-list-empty.json"), absl::UTCTimeZone());
+  ASSERT_TRUE(empty.ok()) << empty.status();
+  EXPECT_FALSE(empty->has_value());
+  EXPECT_FALSE(ParseBorgList("[]", absl::UTCTimeZone()).ok());
+}
+
+TEST(BackupTest, CollectorPassesTheEnvironmentAndReportsEachSourceOnItsOwn) {
+  TempTree tree("backup_root");
+  tree.Write("etc/attest/restic.env", "RESTIC_REPOSITORY=/srv/repo\nRESTIC_PASSWORD_FILE=/etc/attest/pw\n");
+  tree.Write("etc/attest/borg.env", "BORG_REPO=/srv/borg\nBORG_PASSPHRASE=hunter2\n");
+  tree.Write("var/backups/db.ok", "");
+  RootFs root(tree.path());
+  ReplayRunner commands;
+  commands.Add({"restic", "snapshots", "--json", "--latest", "1", "--no-cache"},
+               {0, ReadFixture("host/backup/restic-snapshots-latest-1.json"), ""});
+  commands.Add({"borg", "list", "--json", "--last", "1"},
+               {2, "", ReadFixture("host/backup/borg-wrong-passphrase.stderr")});
+  BackupCollector collector({{"files", v1::BACKUP_PROBE_RESTIC, "/etc/attest/restic.env", ""},
+                             {"archive", v1::BACKUP_PROBE_BORG, "/etc/attest/borg.env", ""},
+                             {"db", v1::BACKUP_PROBE_MARKER_FILE, "", "/var/backups/db.ok"},
+                             {"gone", v1::BACKUP_PROBE_MARKER_FILE, "", "/var/backups/none.ok"}});
+  auto signals = collector.Collect({root, commands, kNow});
+  ASSERT_TRUE(signals.ok()) << signals.status();
+  ASSERT_EQ(signals->size(), 4u);
+  const v1::BackupState& files = (*signals)[0].backup();
+  EXPECT_EQ(files.snapshot(), "ef3b2469");
+  EXPECT_TRUE(files.error().empty());
+  ASSERT_EQ(commands.envs().size(), 2u);
+  EXPECT_EQ(commands.envs()[0], (std::vector<std::string>{"RESTIC_REPOSITORY=/srv/repo",
+                                                           "RESTIC_PASSWORD_FILE=/etc/attest/pw"}));
+  // A wrong passphrase is that backup's error, naming borg's words and not the secret.
+  const v1::BackupState& archive = (*signals)[1].backup();
+  EXPECT_FALSE(archive.has_last_success());
+  EXPECT_NE(archive.error().find("passphrase supplied in BORG_PASSPHRASE"), std::string::npos) << archive.error();
+  EXPECT_EQ(archive.error().find("hunter2"), std::string::npos);
+  EXPECT_TRUE((*signals)[2].backup().has_last_success());
+  // A marker that does not exist: no success yet, not an error.
+  EXPECT_FALSE((*signals)[3].backup().has_last_success());
+  EXPECT_TRUE((*signals)[3].backup().error().empty());
 }
 
 }  // namespace

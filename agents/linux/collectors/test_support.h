@@ -47,19 +47,24 @@ class ReplayRunner : public CommandRunner {
   void AddError(std::vector<std::string> argv, absl::Status error) {
     results_[absl::StrJoin(argv, " ")] = std::move(error);
   }
-  absl::StatusOr<CommandResult> Run(const std::vector<std::string>& argv,
-                                    absl::Duration) const override {
+  using CommandRunner::Run;
+  absl::StatusOr<CommandResult> Run(const std::vector<std::string>& argv, absl::Duration,
+                                    const std::vector<std::string>& env) const override {
     const std::string key = absl::StrJoin(argv, " ");
     calls_.push_back(key);
+    envs_.push_back(env);
     auto it = results_.find(key);
     if (it == results_.end()) return absl::NotFoundError(key + ": not recorded");
     return it->second;
   }
   const std::vector<std::string>& calls() const { return calls_; }
+  // The environment each call was given, in call order.
+  const std::vector<std::vector<std::string>>& envs() const { return envs_; }
 
  private:
   std::map<std::string, absl::StatusOr<CommandResult>> results_;
   mutable std::vector<std::string> calls_;
+  mutable std::vector<std::vector<std::string>> envs_;
 };
 
 // A scratch directory under testing::TempDir(), removed (after giving back
