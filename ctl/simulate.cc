@@ -228,7 +228,8 @@ SimulateStats Simulate(const SimulateOptions& o,
       }
       fw["chains"] = std::move(chains);
       fw["rules"] = up ? 6 : 0;
-      fw["ruleset_sha256"] = up ? "sha256:" + std::string(64, 'a') : "sha256:" + std::string(64, '0');
+      fw["ruleset_sha256"] =
+          up ? "sha256:" + std::string(64, 'a') : "sha256:" + std::string(64, '0');
       add(t, "firewall", std::move(fw));
 
       Json units = Json::MakeArray();
@@ -276,7 +277,8 @@ SimulateStats Simulate(const SimulateOptions& o,
       if (done > 0) {
         b["last_success"] = Time(nights[done - 1]);
         char id[16];
-        snprintf(id, sizeof id, "%08llx", static_cast<unsigned long long>(nights[done - 1] * 2654435761ULL % 0xffffffffULL));
+        snprintf(id, sizeof id, "%08llx",
+                 static_cast<unsigned long long>(nights[done - 1] * 2654435761ULL % 0xffffffffULL));
         b["snapshot"] = std::string(id);
       } else {
         b["last_success"] = nullptr;

@@ -133,12 +133,15 @@ class HostControlsE2eTest : public ::testing::Test {
   // Waits until `control` shows `state`; its cause then.
   std::string AwaitState(const std::string& control, const std::string& state) {
     std::pair<std::string, std::string> last;
-    const bool seen = Eventually([&] {
-      last = Shown(control);
-      return last.first == state;
-    }, absl::Seconds(90));
+    const bool seen = Eventually(
+        [&] {
+          last = Shown(control);
+          return last.first == state;
+        },
+        absl::Seconds(90));
     EXPECT_TRUE(seen) << control << " never showed " << state << "; last " << last.first << " ("
-                      << last.second << ")\n" << ReadAll(dir_ + "/agent.log");
+                      << last.second << ")\n"
+                      << ReadAll(dir_ + "/agent.log");
     return last.second;
   }
   // The open window's seconds of `state` ("pass", "fail") for `control`.
@@ -158,8 +161,8 @@ class HostControlsE2eTest : public ::testing::Test {
   }
   void StartAgent() {
     auto agent = ChildProcess::Start(
-        {BinaryPath("attest-agent"), "--daemon=" + daemon_->address(), "--insecure",
-         "--host-id=h1", "--spool-dir=" + dir_ + "/spool", "--disable=patch", "--disable=access",
+        {BinaryPath("attest-agent"), "--daemon=" + daemon_->address(), "--insecure", "--host-id=h1",
+         "--spool-dir=" + dir_ + "/spool", "--disable=patch", "--disable=access",
          "--disable=checks", "--interval=time_sync=1s", "--interval=firewall=1s",
          "--interval=sshd=1s", "--sshd-config=" + dir_ + "/sshd_config", "--max-backoff=500ms"},
         dir_ + "/agent.log");
@@ -167,9 +170,8 @@ class HostControlsE2eTest : public ::testing::Test {
     agent_ = std::move(*agent);
   }
   void WriteSshdConfig(const std::string& password_authentication) {
-    std::ofstream(dir_ + "/sshd_config")
-        << "Include " << dir_ << "/sshd_config.d/*.conf\n"
-        << "PermitRootLogin prohibit-password\nUsePAM yes\n";
+    std::ofstream(dir_ + "/sshd_config") << "Include " << dir_ << "/sshd_config.d/*.conf\n"
+                                         << "PermitRootLogin prohibit-password\nUsePAM yes\n";
     std::filesystem::create_directories(dir_ + "/sshd_config.d");
     std::ofstream(dir_ + "/sshd_config.d/10-passwords.conf")
         << "PasswordAuthentication " << password_authentication << "\n";
@@ -199,7 +201,8 @@ TEST_F(HostControlsE2eTest, ChronyNftablesAndSshdChangesShowInHostsShowAndTheWin
       << "table inet filter {\n"
          "  chain input { type filter hook input priority filter; policy drop;\n"
          "    ct state established,related accept\n    iif \"lo\" accept\n  }\n}\n";
-  ASSERT_EQ(*RunTool({"/usr/sbin/nft", "-f", dir_ + "/ruleset.nft"}), 0) << ReadAll(dir_ + "/tools.log");
+  ASSERT_EQ(*RunTool({"/usr/sbin/nft", "-f", dir_ + "/ruleset.nft"}), 0)
+      << ReadAll(dir_ + "/tools.log");
   AwaitState("firewall-enabled", "PASS");
 
   // sshd's config turns passwords off, in the included file.
@@ -231,7 +234,8 @@ TEST_F(HostControlsE2eTest, ChronyNftablesAndSshdChangesShowInHostsShowAndTheWin
     ASSERT_TRUE((*c)->Wait(absl::Seconds(20)).ok());
     c->reset();
   }
-  EXPECT_NE(AwaitState("time-synced", "FAIL").find("no time-sync daemon running"), std::string::npos);
+  EXPECT_NE(AwaitState("time-synced", "FAIL").find("no time-sync daemon running"),
+            std::string::npos);
 
   // The ruleset is flushed, and sshd takes passwords again.
   ASSERT_EQ(*RunTool({"/usr/sbin/nft", "flush", "ruleset"}), 0);

@@ -25,17 +25,12 @@ constexpr char kSynopsis[] =
 }  // namespace
 
 const std::map<std::string, absl::Duration>& DefaultIntervals() {
-  static const auto* defaults =
-      new std::map<std::string, absl::Duration>{{"heartbeat", absl::Seconds(60)},
-                                                {"patch", absl::Hours(1)},
-                                                {"access", absl::Minutes(5)},
-                                                {"log_shipping", absl::Seconds(60)},
-                                                {"checks", absl::Minutes(5)},
-                                                {"time_sync", absl::Minutes(5)},
-                                                {"firewall", absl::Minutes(5)},
-                                                {"services", absl::Minutes(1)},
-                                                {"sshd", absl::Minutes(15)},
-                                                {"backup", absl::Minutes(15)}};
+  static const auto* defaults = new std::map<std::string, absl::Duration>{
+      {"heartbeat", absl::Seconds(60)}, {"patch", absl::Hours(1)},
+      {"access", absl::Minutes(5)},     {"log_shipping", absl::Seconds(60)},
+      {"checks", absl::Minutes(5)},     {"time_sync", absl::Minutes(5)},
+      {"firewall", absl::Minutes(5)},   {"services", absl::Minutes(1)},
+      {"sshd", absl::Minutes(15)},      {"backup", absl::Minutes(15)}};
   return *defaults;
 }
 
@@ -183,7 +178,8 @@ absl::StatusOr<ParsedAgentArgs> ParseAgentArgs(int argc, char** argv) {
   }
   for (const auto& name : services) {
     auto unit = NormalizeUnitName(name);
-    if (!unit.ok()) return absl::InvalidArgumentError(StrCat("--service: ", unit.status().message()));
+    if (!unit.ok())
+      return absl::InvalidArgumentError(StrCat("--service: ", unit.status().message()));
     if (std::find(c.services.begin(), c.services.end(), *unit) == c.services.end()) {
       c.services.push_back(*unit);
     }

@@ -6,10 +6,9 @@
 #include <string>
 #include <vector>
 
-#include "agents/linux/collectors/backup.h"
-
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "agents/linux/collectors/backup.h"
 #include "agents/linux/collectors/log_shipping.h"
 
 namespace attest::agent {

@@ -60,7 +60,8 @@ TEST(AgentConfigTest, ServerControlFlags) {
                   "--sshd-config=/etc/ssh/alt_config", "--interval=time_sync=1m"});
   ASSERT_TRUE(p.ok()) << p.status();
   // Normalized and each once.
-  EXPECT_EQ(p->config.services, (std::vector<std::string>{"auditd.service", "falcon-sensor.service"}));
+  EXPECT_EQ(p->config.services,
+            (std::vector<std::string>{"auditd.service", "falcon-sensor.service"}));
   EXPECT_EQ(p->config.sshd_config, "/etc/ssh/alt_config");
   EXPECT_EQ(p->config.intervals.at("time_sync"), absl::Minutes(1));
   EXPECT_EQ(p->config.intervals.at("firewall"), absl::Minutes(5));
@@ -80,10 +81,12 @@ TEST(AgentConfigTest, ServerControlFlags) {
             std::string::npos);
   EXPECT_TRUE(error({"--disable=firewall", "--disable=sshd", "--disable=time_sync"}).empty());
   EXPECT_TRUE(error({"--backup=name=db,probe=marker_file,path=/var/backups/db.ok"}).empty());
-  EXPECT_NE(error({"--backup=name=db,probe=marker_file,path=/a", "--backup=name=db,probe=marker_file,path=/b"})
+  EXPECT_NE(error({"--backup=name=db,probe=marker_file,path=/a",
+                   "--backup=name=db,probe=marker_file,path=/b"})
                 .find("--backup: the name \"db\" is used twice"),
             std::string::npos);
-  EXPECT_NE(error({"--backup=name=r,probe=restic"}).find("--backup: restic and borg need an absolute env_file="),
+  EXPECT_NE(error({"--backup=name=r,probe=restic"})
+                .find("--backup: restic and borg need an absolute env_file="),
             std::string::npos);
 }
 

@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "common/strings.h"
+#include "daemon/evidence/record_json.h"
 
 namespace attest::engine {
 namespace {
@@ -33,12 +34,13 @@ HostVerdict TimeSynced(const Control& c, const v1::TimeSyncState& t) {
   std::vector<std::string> problems;
   if (!t.synchronized()) {
     problems.push_back(StrCat("the kernel reports its clock unsynchronised (status 0x",
-                              absl::StrCat(absl::Hex(t.status())), (t.status() & kStaUnsync) ? ", STA_UNSYNC" : "",
-                              ")"));
+                              absl::StrCat(absl::Hex(t.status())),
+                              (t.status() & kStaUnsync) ? ", STA_UNSYNC" : "", ")"));
   } else {
     const int64_t max_us = absl::ToInt64Microseconds(c.max_estimated_error);
     if (t.est_error_us() > max_us) {
-      problems.push_back(StrCat("estimated error ", Micros(t.est_error_us()), " over ", Micros(max_us)));
+      problems.push_back(
+          StrCat("estimated error ", Micros(t.est_error_us()), " over ", Micros(max_us)));
     }
   }
   if (c.require_daemon && t.daemons().empty()) {
@@ -66,8 +68,8 @@ HostVerdict FirewallEnabled(const Control& c, const v1::FirewallState& f) {
     if (!dropped) open.push_back(family == "ipv4" ? "IPv4" : "IPv6");
   }
   if (!open.empty()) {
-    return Fail(StrCat("no ", absl::StrJoin(open, " or "), " input chain drops by default (", source,
-                       ", ", f.rules(), " rules)"));
+    return Fail(StrCat("no ", absl::StrJoin(open, " or "), " input chain drops by default (",
+                       source, ", ", f.rules(), " rules)"));
   }
   if (!c.rulesets.empty() && !Contains(c.rulesets, f.ruleset_sha256())) {
     return Fail(StrCat("ruleset ", f.ruleset_sha256(), " is not one the policy lists"));
@@ -128,7 +130,8 @@ HostVerdict SshdPolicy(const Control& c, const v1::SshdState& s) {
   if (const std::string* v = value("permitrootlogin")) {
     const std::string normal = *v == "without-password" ? "prohibit-password" : *v;
     if (!Contains(c.permit_root_login, normal)) {
-      problems.push_back(StrCat("PermitRootLogin ", *v, " (allowed: ", absl::StrJoin(c.permit_root_login, ", "), ")"));
+      problems.push_back(StrCat("PermitRootLogin ", *v,
+                                " (allowed: ", absl::StrJoin(c.permit_root_login, ", "), ")"));
     }
   }
   if (c.require_mfa) {
@@ -144,23 +147,29 @@ HostVerdict SshdPolicy(const Control& c, const v1::SshdState& s) {
         });
         if (!key || !second) mfa = false;
       }
-      if (!mfa) problems.push_back(StrCat("AuthenticationMethods ", *v, " asks for no second factor after the key"));
+      if (!mfa)
+        problems.push_back(
+            StrCat("AuthenticationMethods ", *v, " asks for no second factor after the key"));
     }
     if (const std::string* v = value("kbdinteractiveauthentication"); v && *v != "yes") {
-      problems.push_back(StrCat("KbdInteractiveAuthentication ", *v, " (the second factor needs it)"));
+      problems.push_back(
+          StrCat("KbdInteractiveAuthentication ", *v, " (the second factor needs it)"));
     }
     if (const std::string* v = value("usepam"); v && *v != "yes") {
       problems.push_back(StrCat("UsePAM ", *v, " (the second factor needs it)"));
     }
-    const bool module = std::any_of(s.pam_auth_modules().begin(), s.pam_auth_modules().end(),
-                                    [&](const std::string& m) { return Contains(c.mfa_pam_modules, m); });
+    const bool module =
+        std::any_of(s.pam_auth_modules().begin(), s.pam_auth_modules().end(),
+                    [&](const std::string& m) { return Contains(c.mfa_pam_modules, m); });
     if (!module) {
-      problems.push_back(StrCat("no second-factor PAM module in /etc/pam.d/sshd's auth stack (one of ",
-                                absl::StrJoin(c.mfa_pam_modules, ", "), ")"));
+      problems.push_back(
+          StrCat("no second-factor PAM module in /etc/pam.d/sshd's auth stack (one of ",
+                 absl::StrJoin(c.mfa_pam_modules, ", "), ")"));
     }
   }
   if (!problems.empty()) return Fail(absl::StrJoin(problems, "; "));
-  if (!missing.empty()) return Unknown(StrCat("sshd -T did not report ", absl::StrJoin(missing, ", ")));
+  if (!missing.empty())
+    return Unknown(StrCat("sshd -T did not report ", absl::StrJoin(missing, ", ")));
   return Pass();
 }
 
@@ -185,18 +194,7 @@ std::string_view HostKind(Rule rule) {
 
 std::string HostFactKey(const v1::Signal& state) {
   if (state.has_backup()) return StrCat(kBackupFactPrefix, state.backup().name());
-  switch (state.kind_case()) {
-    case v1::Signal::kTimeSync:
-      return "time_sync";
-    case v1::Signal::kFirewall:
-      return "firewall";
-    case v1::Signal::kServices:
-      return "services";
-    case v1::Signal::kSshd:
-      return "sshd";
-    default:
-      return "";
-  }
+  return std::string(evidence::SignalKind(state));
 }
 
 HostVerdict JudgeHostState(const Control& c, const v1::Signal& state) {

@@ -19,7 +19,8 @@ v1::Observation Host(Seconds at, v1::Signal state) {
   return o;
 }
 
-v1::Signal Time(bool synced, int64_t est_error_us = 0, std::vector<std::string> daemons = {"chronyd"}) {
+v1::Signal Time(bool synced, int64_t est_error_us = 0,
+                std::vector<std::string> daemons = {"chronyd"}) {
   v1::Signal s;
   v1::TimeSyncState* t = s.mutable_time_sync();
   t->set_synchronized(synced);
@@ -114,12 +115,14 @@ TEST(HostRulesTest, FirewallStatesTable) {
       {"inet drop policy", both, Firewall({Chain("inet", "input", "drop")}), 'P', ""},
       {"debian default: accept", both, Firewall({Chain("inet", "input", "accept")}), 'F',
        "no IPv4 or IPv6 input chain drops by default (nftables, 0 rules)"},
-      {"no ruleset", both, Firewall({}), 'F', "no IPv4 or IPv6 input chain drops by default (nftables, 0 rules)"},
+      {"no ruleset", both, Firewall({}), 'F',
+       "no IPv4 or IPv6 input chain drops by default (nftables, 0 rules)"},
       {"ip only", both, Firewall({Chain("ip", "input", "drop")}), 'F',
        "no IPv6 input chain drops by default (nftables, 0 rules)"},
       {"ip only, policy asks ipv4", v4, Firewall({Chain("ip", "input", "drop")}), 'P', ""},
       {"final drop rules", both,
-       Firewall({Chain("ip", "input", "accept", true), Chain("ip6", "input", "accept", true)}), 'P', ""},
+       Firewall({Chain("ip", "input", "accept", true), Chain("ip6", "input", "accept", true)}), 'P',
+       ""},
       {"drop on output only", both, Firewall({Chain("inet", "output", "drop")}), 'F',
        "no IPv4 or IPv6 input chain drops by default (nftables, 0 rules)"},
       {"an accept chain beside a drop chain", both,
@@ -178,16 +181,25 @@ TEST(HostRulesTest, ServicesTable) {
     char want;
     const char* cause;
   } rows[] = {
-      {"all there", Units({{"auditd.service", "active"}, {"falcon-sensor.service", "active"},
-                           {"clamav-daemon.service", "inactive"}}), 'P', ""},
+      {"all there",
+       Units({{"auditd.service", "active"},
+              {"falcon-sensor.service", "active"},
+              {"clamav-daemon.service", "inactive"}}),
+       'P', ""},
       {"either endpoint will do",
-       Units({{"auditd.service", "active"}, {"falcon-sensor.service", "failed"},
-              {"clamav-daemon.service", "active"}}), 'P', ""},
-      {"no endpoint", Units({{"auditd.service", "active"}, {"falcon-sensor.service", "gone"},
-                             {"clamav-daemon.service", "failed"}}), 'F',
+       Units({{"auditd.service", "active"},
+              {"falcon-sensor.service", "failed"},
+              {"clamav-daemon.service", "active"}}),
+       'P', ""},
+      {"no endpoint",
+       Units({{"auditd.service", "active"},
+              {"falcon-sensor.service", "gone"},
+              {"clamav-daemon.service", "failed"}}),
+       'F',
        "endpoint: none active (falcon-sensor.service not installed, clamav-daemon.service failed)"},
       {"not watched", Units({{"auditd.service", "active"}}), 'N',
-       "endpoint: falcon-sensor.service, clamav-daemon.service not reported by the agent (add --service)"},
+       "endpoint: falcon-sensor.service, clamav-daemon.service not reported by the agent (add "
+       "--service)"},
       {"a failure outranks what is not watched", Units({{"auditd.service", "failed"}}), 'F',
        "audit: none active (auditd.service failed)"},
       {"an unwatched alternative does not matter once one is active",
@@ -221,13 +233,16 @@ TEST(HostRulesTest, SshdTable) {
   Control mfa = plain;
   mfa.require_mfa = true;
   const std::vector<std::pair<std::string, std::string>> debian = {
-      {"authenticationmethods", "any"}, {"kbdinteractiveauthentication", "no"},
-      {"passwordauthentication", "yes"}, {"permitemptypasswords", "no"},
+      {"authenticationmethods", "any"},        {"kbdinteractiveauthentication", "no"},
+      {"passwordauthentication", "yes"},       {"permitemptypasswords", "no"},
       {"permitrootlogin", "without-password"}, {"usepam", "yes"}};
   const std::vector<std::pair<std::string, std::string>> hardened = {
       {"authenticationmethods", "publickey,keyboard-interactive"},
-      {"kbdinteractiveauthentication", "yes"}, {"passwordauthentication", "no"},
-      {"permitemptypasswords", "no"}, {"permitrootlogin", "no"}, {"usepam", "yes"}};
+      {"kbdinteractiveauthentication", "yes"},
+      {"passwordauthentication", "no"},
+      {"permitemptypasswords", "no"},
+      {"permitrootlogin", "no"},
+      {"usepam", "yes"}};
   auto with = [](auto settings, std::string key, std::string value) {
     for (auto& [k, v] : settings) {
       if (k == key) v = value;
@@ -257,17 +272,18 @@ TEST(HostRulesTest, SshdTable) {
        "no second-factor PAM module in /etc/pam.d/sshd's auth stack (one of "
        "pam_google_authenticator.so, pam_u2f.so, pam_duo.so, pam_oath.so, pam_yubico.so, "
        "pam_radius_auth.so, pam_sss.so)"},
-      {"mfa: any method", mfa,
-       Sshd(with(hardened, "authenticationmethods", "any"), {"pam_u2f.so"}), 'F',
-       "AuthenticationMethods any asks for no second factor after the key"},
+      {"mfa: any method", mfa, Sshd(with(hardened, "authenticationmethods", "any"), {"pam_u2f.so"}),
+       'F', "AuthenticationMethods any asks for no second factor after the key"},
       {"mfa: a way in with the key alone", mfa,
        Sshd(with(hardened, "authenticationmethods", "publickey,keyboard-interactive:pam publickey"),
-            {"pam_u2f.so"}), 'F',
+            {"pam_u2f.so"}),
+       'F',
        "AuthenticationMethods publickey,keyboard-interactive:pam publickey asks for no second "
        "factor after the key"},
       {"mfa: keyboard-interactive:pam", mfa,
        Sshd(with(hardened, "authenticationmethods", "publickey,keyboard-interactive:pam"),
-            {"pam_u2f.so"}), 'P', ""},
+            {"pam_u2f.so"}),
+       'P', ""},
       {"mfa without kbd-interactive", mfa,
        Sshd(with(hardened, "kbdinteractiveauthentication", "no"), {"pam_u2f.so"}), 'F',
        "KbdInteractiveAuthentication no (the second factor needs it)"},
@@ -305,8 +321,8 @@ namespace {
 
 using namespace testing_support;  // NOLINT: the tests' shared vocabulary
 
-v1::Observation Backup(Seconds at, std::optional<Seconds> last_success, std::string name = "nightly",
-                       std::string error = "") {
+v1::Observation Backup(Seconds at, std::optional<Seconds> last_success,
+                       std::string name = "nightly", std::string error = "") {
   v1::Observation o;
   o.set_t(T0 + at);
   v1::BackupState* b = o.mutable_host()->mutable_backup();
@@ -334,7 +350,8 @@ TEST(HostRulesTest, ABackupOlderThanMaxAgeFailsExactlyAtTheBoundary) {
   Case c{.control = BackupFresh(), .observations = obs, .to = 30 * kH};
   // Fresh from the first report at 900; stale from 26h to 28h; the last
   // report (29h45m) is fresh until 30h45m.
-  Expect(c.Run(), {{0, 900, 'N'}, {900, 26 * kH, 'P'}, {26 * kH, 28 * kH, 'F'}, {28 * kH, 30 * kH, 'P'}});
+  Expect(c.Run(),
+         {{0, 900, 'N'}, {900, 26 * kH, 'P'}, {26 * kH, 28 * kH, 'F'}, {28 * kH, 30 * kH, 'P'}});
   EXPECT_EQ(c.Run()[2].cause(),
             "backup nightly: newest success 2026-01-01T00:00:00Z, older than 26h");
 }
@@ -355,11 +372,14 @@ TEST(HostRulesTest, BackupSourcesUnreadableNeverOrNamed) {
   Expect(never.Run(), {{0, kH, 'F'}});
   EXPECT_EQ(never.Run()[0].cause(), "backup nightly: no successful backup");
   Case wrong{.control = BackupFresh(),
-             .observations = {Backup(0, std::nullopt, "nightly", "UNAVAILABLE: borg exited 2: passphrase ... incorrect.")},
+             .observations = {Backup(0, std::nullopt, "nightly",
+                                     "UNAVAILABLE: borg exited 2: passphrase ... incorrect.")},
              .to = kH};
   Expect(wrong.Run(), {{0, kH, 'N'}});
   // Two sources: every one must be fresh, unless the control names one.
-  Case both{.control = BackupFresh(), .observations = {Backup(0, 0, "files"), Backup(0, std::nullopt, "db")}, .to = kH};
+  Case both{.control = BackupFresh(),
+            .observations = {Backup(0, 0, "files"), Backup(0, std::nullopt, "db")},
+            .to = kH};
   Expect(both.Run(), {{0, kH, 'F'}});
   Case named{.control = BackupFresh("files"),
              .observations = {Backup(0, 0, "files"), Backup(0, std::nullopt, "db")},

@@ -178,7 +178,8 @@ class Sweep {
           if (b.has_last_success()) p->push_back(b.last_success().seconds() + max_age);
         }
         for (const v1::Observation& o : in_.observations) {
-          if (!o.has_host() || !o.host().has_backup() || !BackupWanted(c, o.host().backup())) continue;
+          if (!o.has_host() || !o.host().has_backup() || !BackupWanted(c, o.host().backup()))
+            continue;
           observed(o);
           const auto& b = o.host().backup();
           if (b.has_last_success()) p->push_back(b.last_success().seconds() + max_age);
@@ -259,21 +260,24 @@ class Sweep {
       }
       if (!state.error().empty()) {
         if (unreadable.empty()) {
-          unreadable = attest::StrCat("backup ", state.name(), " could not be read: ", state.error());
+          unreadable =
+              attest::StrCat("backup ", state.name(), " could not be read: ", state.error());
         }
         continue;
       }
       Seconds last = state.has_last_success() ? state.last_success().seconds() : 0;
       for (const v1::Observation& next : in_.observations) {
         if (next.t() <= o.t() || !next.has_host() || !next.host().has_backup() ||
-            next.host().backup().name() != state.name() || !next.host().backup().has_last_success()) {
+            next.host().backup().name() != state.name() ||
+            !next.host().backup().has_last_success()) {
           continue;
         }
         const Seconds s = next.host().backup().last_success().seconds();
         if (s <= b && s > last) last = s;
       }
       if (last == 0) {
-        return {v1::CONTROL_STATE_FAIL, attest::StrCat("backup ", state.name(), ": no successful backup")};
+        return {v1::CONTROL_STATE_FAIL,
+                attest::StrCat("backup ", state.name(), ": no successful backup")};
       }
       if (last + max_age <= b) {
         return {v1::CONTROL_STATE_FAIL,

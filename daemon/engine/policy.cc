@@ -96,7 +96,8 @@ absl::StatusOr<std::vector<std::string>> StringsAt(const YAML::Node& node, std::
   for (const auto& item : node) {
     auto v = Scalar(item, where, err);
     if (!v.ok()) return v.status();
-    if (v->empty() || v->size() > 256) return err.At(item, StrCat(where, ": empty or over 256 bytes"));
+    if (v->empty() || v->size() > 256)
+      return err.At(item, StrCat(where, ": empty or over 256 bytes"));
     out.push_back(*v);
   }
   return out;
@@ -114,7 +115,8 @@ absl::Status ParseHostParams(const YAML::Node& params, const std::string& where,
   if (params["max_age"]) {
     auto d = DurationAt(params["max_age"], at("max_age"), err);
     if (!d.ok()) return d.status();
-    if (*d <= absl::ZeroDuration()) return err.At(params["max_age"], at("max_age") + ": must be > 0");
+    if (*d <= absl::ZeroDuration())
+      return err.At(params["max_age"], at("max_age") + ": must be > 0");
     c.backup_max_age = *d;
   }
   if (params["backup"]) {
@@ -125,7 +127,8 @@ absl::Status ParseHostParams(const YAML::Node& params, const std::string& where,
   if (params["max_estimated_error"]) {
     auto d = DurationAt(params["max_estimated_error"], at("max_estimated_error"), err);
     if (!d.ok()) return d.status();
-    if (*d <= absl::ZeroDuration()) return err.At(params["max_estimated_error"], at("max_estimated_error") + ": must be > 0");
+    if (*d <= absl::ZeroDuration())
+      return err.At(params["max_estimated_error"], at("max_estimated_error") + ": must be > 0");
     c.max_estimated_error = *d;
   }
   for (const auto& [key, out] : {std::pair<const char*, bool*>{"require_daemon", &c.require_daemon},
@@ -140,7 +143,8 @@ absl::Status ParseHostParams(const YAML::Node& params, const std::string& where,
     if (!v.ok()) return v.status();
     for (const std::string& f : *v) {
       if (f != "ipv4" && f != "ipv6") {
-        return err.At(params["families"], StrCat(at("families"), ": \"", f, "\" is not ipv4 or ipv6"));
+        return err.At(params["families"],
+                      StrCat(at("families"), ": \"", f, "\" is not ipv4 or ipv6"));
       }
     }
     c.families = *v;
@@ -151,8 +155,8 @@ absl::Status ParseHostParams(const YAML::Node& params, const std::string& where,
     for (const std::string& r : *v) {
       if (!r.starts_with("sha256:") || r.size() != 7 + 64 ||
           r.find_first_not_of("0123456789abcdef", 7) != std::string::npos) {
-        return err.At(params["rulesets"], StrCat(at("rulesets"), ": \"", r,
-                                                 "\" is not sha256:<64 lowercase hex>"));
+        return err.At(params["rulesets"],
+                      StrCat(at("rulesets"), ": \"", r, "\" is not sha256:<64 lowercase hex>"));
       }
     }
     c.rulesets = *v;
@@ -165,13 +169,15 @@ absl::Status ParseHostParams(const YAML::Node& params, const std::string& where,
     for (const auto& kv : req) {
       const std::string label = kv.first.as<std::string>();
       if (!ValidId(label)) {
-        return err.At(kv.first, StrCat(at("required"), ": label \"", label, "\" must be 1-64 of [A-Za-z0-9._-]"));
+        return err.At(kv.first, StrCat(at("required"), ": label \"", label,
+                                       "\" must be 1-64 of [A-Za-z0-9._-]"));
       }
       auto units = StringsAt(kv.second, StrCat(at("required"), ".", label), err);
       if (!units.ok()) return units.status();
       for (std::string& u : *units) {
         if (u.find_first_of("/ \t") != std::string::npos) {
-          return err.At(kv.second, StrCat(at("required"), ".", label, ": \"", u, "\" is not a unit name"));
+          return err.At(kv.second,
+                        StrCat(at("required"), ".", label, ": \"", u, "\" is not a unit name"));
         }
         u = UnitName(u);
       }

@@ -30,9 +30,15 @@ enum class Rule {
 
 // Every rule, in the order `attestd --print-default-policy` documents them.
 inline constexpr Rule kAllRules[] = {
-    Rule::kPatchSecuritySla, Rule::kLogsShippingContinuity, Rule::kAccessChangeApproved,
-    Rule::kAgentReporting,   Rule::kCheckPass,              Rule::kHostTimeSynced,
-    Rule::kHostFirewallEnabled, Rule::kHostServicesRunning, Rule::kHostSshdPolicy,
+    Rule::kPatchSecuritySla,
+    Rule::kLogsShippingContinuity,
+    Rule::kAccessChangeApproved,
+    Rule::kAgentReporting,
+    Rule::kCheckPass,
+    Rule::kHostTimeSynced,
+    Rule::kHostFirewallEnabled,
+    Rule::kHostServicesRunning,
+    Rule::kHostSshdPolicy,
     Rule::kHostBackupFresh,
 };
 
@@ -73,8 +79,8 @@ struct Control {
   absl::Duration backup_max_age;
   std::string backup;
   std::vector<std::string> mfa_pam_modules = {
-      "pam_google_authenticator.so", "pam_u2f.so", "pam_duo.so", "pam_oath.so",
-      "pam_yubico.so", "pam_radius_auth.so", "pam_sss.so"};
+      "pam_google_authenticator.so", "pam_u2f.so", "pam_duo.so", "pam_oath.so", "pam_yubico.so",
+      "pam_radius_auth.so",          "pam_sss.so"};
   // Evidence older than this is no evidence; InfiniteDuration when unset
   // (allowed only for access.change_approved, which is event-driven).
   absl::Duration freshness = absl::InfiniteDuration();

@@ -182,7 +182,8 @@ TEST(PolicyTest, CheckPassNeedsTheCheckName) {
 
 TEST(PolicyTest, HostRuleParametersAreCheckedAtLoad) {
   const std::string base =
-      "controls:\n  - id: c\n    tsc: [CC6.6]\n    rule: RULE\n    params: PARAMS\n    freshness: 30m\n";
+      "controls:\n  - id: c\n    tsc: [CC6.6]\n    rule: RULE\n    params: PARAMS\n    freshness: "
+      "30m\n";
   auto load = [&](std::string rule, std::string params) {
     std::string text = base;
     text.replace(text.find("RULE"), 4, rule);
@@ -193,11 +194,13 @@ TEST(PolicyTest, HostRuleParametersAreCheckedAtLoad) {
   ASSERT_TRUE(ok.ok()) << ok.status();
   EXPECT_EQ(ok->controls[0].max_estimated_error, absl::Milliseconds(250));
   EXPECT_FALSE(ok->controls[0].require_daemon);
-  auto services = load("host.services_running", "{required: {edr: [falcon-sensor, clamav-daemon.service]}}");
+  auto services =
+      load("host.services_running", "{required: {edr: [falcon-sensor, clamav-daemon.service]}}");
   ASSERT_TRUE(services.ok()) << services.status();
   EXPECT_EQ(services->controls[0].required_services.at("edr"),
             (std::vector<std::string>{"falcon-sensor.service", "clamav-daemon.service"}));
-  auto sshd = load("host.sshd_policy", "{permit_root_login: [without-password], require_mfa: true}");
+  auto sshd =
+      load("host.sshd_policy", "{permit_root_login: [without-password], require_mfa: true}");
   ASSERT_TRUE(sshd.ok()) << sshd.status();
   EXPECT_EQ(sshd->controls[0].permit_root_login, (std::vector<std::string>{"prohibit-password"}));
   EXPECT_TRUE(sshd->controls[0].require_mfa);
@@ -205,22 +208,27 @@ TEST(PolicyTest, HostRuleParametersAreCheckedAtLoad) {
   ASSERT_TRUE(backup.ok()) << backup.status();
   EXPECT_EQ(backup->controls[0].backup_max_age, absl::Hours(26));
   EXPECT_EQ(backup->controls[0].backup, "nightly");
-  auto pinned = load("host.firewall_enabled", "{families: [ipv4], rulesets: [sha256:" + std::string(64, 'a') + "]}");
+  auto pinned = load("host.firewall_enabled",
+                     "{families: [ipv4], rulesets: [sha256:" + std::string(64, 'a') + "]}");
   ASSERT_TRUE(pinned.ok()) << pinned.status();
   EXPECT_EQ(pinned->controls[0].families, (std::vector<std::string>{"ipv4"}));
 
-  for (const auto& [rule, params, why] : std::vector<std::tuple<std::string, std::string, std::string>>{
+  for (const auto& [rule, params, why] :
+       std::vector<std::tuple<std::string, std::string, std::string>>{
            {"host.time_synced", "{require_daemon: maybe}", "want true or false"},
            {"host.time_synced", "{max_estimated_error: 0s}", "must be > 0"},
            {"host.firewall_enabled", "{families: [ipv5]}", "is not ipv4 or ipv6"},
            {"host.firewall_enabled", "{families: []}", "a list of 1 to 64 values"},
            {"host.firewall_enabled", "{rulesets: [sha256:XY]}", "is not sha256:<64 lowercase hex>"},
-           {"host.services_running", "{}", "params.required: required by rule host.services_running"},
+           {"host.services_running", "{}",
+            "params.required: required by rule host.services_running"},
            {"host.services_running", "{required: {edr: [a/b]}}", "is not a unit name"},
            {"host.services_running", "{required: {'bad label': [x]}}", "must be 1-64 of"},
-           {"host.sshd_policy", "{permit_root_login: [maybe]}", "is not yes, no, prohibit-password"},
+           {"host.sshd_policy", "{permit_root_login: [maybe]}",
+            "is not yes, no, prohibit-password"},
            {"host.sshd_policy", "{max_gap: 1h}", "unknown key \"max_gap\""},
-           {"host.backup_fresh", "{backup: nightly}", "params.max_age: required by rule host.backup_fresh"},
+           {"host.backup_fresh", "{backup: nightly}",
+            "params.max_age: required by rule host.backup_fresh"},
            {"host.backup_fresh", "{max_age: 0h}", "must be > 0"},
        }) {
     auto p = load(rule, params);
@@ -239,11 +247,11 @@ TEST(PolicyTest, TheBuiltInPolicyLoadsWithAControlPerRuleTheAgentFeeds) {
     EXPECT_FALSE(c.tsc.empty()) << c.id;
   }
   // check.pass needs a check's name, which only the operator knows.
-  EXPECT_EQ(rules, (std::set<Rule>{Rule::kPatchSecuritySla, Rule::kLogsShippingContinuity,
-                                   Rule::kAccessChangeApproved, Rule::kAgentReporting,
-                                   Rule::kHostTimeSynced, Rule::kHostFirewallEnabled,
-                                   Rule::kHostServicesRunning, Rule::kHostSshdPolicy,
-                                   Rule::kHostBackupFresh}));
+  EXPECT_EQ(rules,
+            (std::set<Rule>{
+                Rule::kPatchSecuritySla, Rule::kLogsShippingContinuity, Rule::kAccessChangeApproved,
+                Rule::kAgentReporting, Rule::kHostTimeSynced, Rule::kHostFirewallEnabled,
+                Rule::kHostServicesRunning, Rule::kHostSshdPolicy, Rule::kHostBackupFresh}));
   EXPECT_TRUE(p->windows.empty()) << "windows are per audit";
 }
 

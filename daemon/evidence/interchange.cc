@@ -286,7 +286,8 @@ absl::Status ParseTimeSync(const Fields& f, v1::TimeSyncState* t) {
 absl::Status ParseFirewall(const Fields& f, v1::FirewallState* fw) {
   v1::FirewallSource source{};
   RETURN_IF_ERROR(f.Enum<v1::FirewallSource>(
-      "source", {{"nftables", v1::FIREWALL_SOURCE_NFTABLES}, {"iptables", v1::FIREWALL_SOURCE_IPTABLES}},
+      "source",
+      {{"nftables", v1::FIREWALL_SOURCE_NFTABLES}, {"iptables", v1::FIREWALL_SOURCE_IPTABLES}},
       &source));
   fw->set_source(source);
   uint32_t rules = 0;

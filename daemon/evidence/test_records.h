@@ -122,7 +122,8 @@ inline std::vector<v1::EvidenceRecord> EveryKind() {
   auto sshd = Base(14);
   auto* d = sshd.mutable_signal()->mutable_sshd();
   d->set_installed(true);
-  for (const auto& [k, v] : {std::pair<const char*, const char*>{"authenticationmethods", "publickey,keyboard-interactive"},
+  for (const auto& [k, v] : {std::pair<const char*, const char*>{"authenticationmethods",
+                                                                 "publickey,keyboard-interactive"},
                              {"passwordauthentication", "no"}}) {
     auto* kv = d->add_settings();
     kv->set_key(k);
@@ -141,7 +142,8 @@ inline std::vector<v1::EvidenceRecord> EveryKind() {
   auto unread = Base(16);
   unread.mutable_signal()->mutable_backup()->set_name("offsite");
   unread.mutable_signal()->mutable_backup()->set_probe(v1::BACKUP_PROBE_RESTIC);
-  unread.mutable_signal()->mutable_backup()->set_error("UNAVAILABLE: restic exited 1: Fatal: wrong password");
+  unread.mutable_signal()->mutable_backup()->set_error(
+      "UNAVAILABLE: restic exited 1: Fatal: wrong password");
   out.push_back(unread);
   return out;
 }

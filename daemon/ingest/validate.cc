@@ -203,13 +203,15 @@ absl::Status ValidateTimeSync(const v1::TimeSyncState& t) {
     ATTEST_RETURN_IF_ERROR(CheckString("time_sync.daemons", d, kMaxWordBytes, true));
   }
   // Exact in JSON (2^53 - 1), and never negative: an error is a magnitude.
-  for (const auto& [field, v] : {std::pair<const char*, int64_t>{"time_sync.max_error_us", t.max_error_us()},
-                                 {"time_sync.est_error_us", t.est_error_us()}}) {
+  for (const auto& [field, v] :
+       {std::pair<const char*, int64_t>{"time_sync.max_error_us", t.max_error_us()},
+        {"time_sync.est_error_us", t.est_error_us()}}) {
     if (v < 0 || v > static_cast<int64_t>(kMaxSeq)) {
       return Invalid(field, "must be from 0 to 2^53 - 1");
     }
   }
-  if (t.offset_ns() < -static_cast<int64_t>(kMaxSeq) || t.offset_ns() > static_cast<int64_t>(kMaxSeq)) {
+  if (t.offset_ns() < -static_cast<int64_t>(kMaxSeq) ||
+      t.offset_ns() > static_cast<int64_t>(kMaxSeq)) {
     return Invalid("time_sync.offset_ns", "must be within ±(2^53 - 1)");
   }
   return absl::OkStatus();
@@ -240,7 +242,8 @@ absl::Status ValidateServices(const v1::ServicesState& s) {
     ATTEST_RETURN_IF_ERROR(CheckString("services.units.unit", u.unit(), kMaxWordBytes, true));
     ATTEST_RETURN_IF_ERROR(
         CheckString("services.units.active_state", u.active_state(), kMaxWordBytes, true));
-    ATTEST_RETURN_IF_ERROR(CheckString("services.units.sub_state", u.sub_state(), kMaxWordBytes, false));
+    ATTEST_RETURN_IF_ERROR(
+        CheckString("services.units.sub_state", u.sub_state(), kMaxWordBytes, false));
     ATTEST_RETURN_IF_ERROR(
         CheckString("services.units.load_state", u.load_state(), kMaxWordBytes, false));
   }
@@ -261,10 +264,12 @@ absl::Status ValidateSshd(const v1::SshdState& s, const Limits& l) {
     if (i > 0 && !(s.settings(i - 1).key() < kv.key())) {
       return Invalid("sshd.settings", "keys must be sorted and distinct");
     }
-    ATTEST_RETURN_IF_ERROR(CheckString("sshd.settings.value", kv.value(), l.max_string_bytes, false));
+    ATTEST_RETURN_IF_ERROR(
+        CheckString("sshd.settings.value", kv.value(), l.max_string_bytes, false));
   }
   if (s.pam_auth_modules_size() > kMaxPamModules) {
-    return Invalid("sshd.pam_auth_modules", attest::StrCat("more than ", kMaxPamModules, " modules"));
+    return Invalid("sshd.pam_auth_modules",
+                   attest::StrCat("more than ", kMaxPamModules, " modules"));
   }
   for (const std::string& m : s.pam_auth_modules()) {
     ATTEST_RETURN_IF_ERROR(CheckString("sshd.pam_auth_modules", m, kMaxWordBytes, true));

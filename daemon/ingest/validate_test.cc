@@ -390,13 +390,18 @@ TEST(ValidateTest, ServerControlStatesAreBounded) {
   } rows[] = {
       {"negative error", [](v1::Signal& s) { s.mutable_time_sync()->set_est_error_us(-1); },
        "time_sync.est_error_us"},
-      {"inexact error", [](v1::Signal& s) { s.mutable_time_sync()->set_max_error_us(int64_t{1} << 60); },
+      {"inexact error",
+       [](v1::Signal& s) { s.mutable_time_sync()->set_max_error_us(int64_t{1} << 60); },
        "time_sync.max_error_us"},
-      {"17 daemons", [](v1::Signal& s) { for (int i = 0; i < 17; ++i) s.mutable_time_sync()->add_daemons("x"); },
+      {"17 daemons",
+       [](v1::Signal& s) {
+         for (int i = 0; i < 17; ++i) s.mutable_time_sync()->add_daemons("x");
+       },
        "time_sync.daemons"},
       {"no source", [](v1::Signal& s) { s.mutable_firewall()->set_ruleset_sha256("sha256:00"); },
        "firewall.source"},
-      {"no fingerprint", [](v1::Signal& s) { s.mutable_firewall()->set_source(v1::FIREWALL_SOURCE_IPTABLES); },
+      {"no fingerprint",
+       [](v1::Signal& s) { s.mutable_firewall()->set_source(v1::FIREWALL_SOURCE_IPTABLES); },
        "firewall.ruleset_sha256"},
       {"257 chains",
        [&](v1::Signal& s) {
@@ -423,7 +428,8 @@ TEST(ValidateTest, ServerControlStatesAreBounded) {
          }
        },
        "services.units"},
-      {"a unit without a state", [](v1::Signal& s) { s.mutable_services()->add_units()->set_unit("u.service"); },
+      {"a unit without a state",
+       [](v1::Signal& s) { s.mutable_services()->add_units()->set_unit("u.service"); },
        "services.units.active_state"},
       {"settings out of order",
        [](v1::Signal& s) {
@@ -439,11 +445,12 @@ TEST(ValidateTest, ServerControlStatesAreBounded) {
          s.mutable_sshd()->add_settings()->set_key("usepam");
        },
        "sshd.settings"},
-      {"settings of no sshd", [](v1::Signal& s) { s.mutable_sshd()->add_settings()->set_key("usepam"); },
-       "sshd"},
-      {"a backup without a probe", [](v1::Signal& s) { s.mutable_backup()->set_name("b"); }, "backup.probe"},
-      {"a backup without a name", [](v1::Signal& s) { s.mutable_backup()->set_probe(v1::BACKUP_PROBE_BORG); },
-       "backup.name"},
+      {"settings of no sshd",
+       [](v1::Signal& s) { s.mutable_sshd()->add_settings()->set_key("usepam"); }, "sshd"},
+      {"a backup without a probe", [](v1::Signal& s) { s.mutable_backup()->set_name("b"); },
+       "backup.probe"},
+      {"a backup without a name",
+       [](v1::Signal& s) { s.mutable_backup()->set_probe(v1::BACKUP_PROBE_BORG); }, "backup.name"},
       {"a success after the observation",
        [](v1::Signal& s) {
          s.mutable_backup()->set_name("b");

@@ -41,8 +41,9 @@ absl::StatusOr<BackupConfig> ParseBackupSpec(std::string_view spec) {
   const bool marker = c.probe == v1::BACKUP_PROBE_MARKER_FILE;
   const std::string& file = marker ? c.path : c.env_file;
   if (file.empty() || file[0] != '/') {
-    return absl::InvalidArgumentError(marker ? "backup: marker_file needs an absolute path="
-                                             : "backup: restic and borg need an absolute env_file=");
+    return absl::InvalidArgumentError(marker
+                                          ? "backup: marker_file needs an absolute path="
+                                          : "backup: restic and borg need an absolute env_file=");
   }
   return c;
 }
@@ -81,7 +82,8 @@ absl::StatusOr<std::optional<Snapshot>> ParseResticSnapshots(std::string_view te
       return absl::InvalidArgumentError("restic snapshots --json: a snapshot without a time");
     }
     auto t = ParseRfc3339(time->as_string());
-    if (!t.ok()) return absl::InvalidArgumentError(StrCat("restic snapshots --json: ", t.status().message()));
+    if (!t.ok())
+      return absl::InvalidArgumentError(StrCat("restic snapshots --json: ", t.status().message()));
     const Json* id = s.Find("short_id");
     if (!newest || *t > newest->time) {
       newest = Snapshot{*t, id != nullptr && id->is_string() ? id->as_string() : ""};
@@ -105,7 +107,8 @@ absl::StatusOr<std::optional<Snapshot>> ParseBorgList(std::string_view text, abs
     absl::Time t;
     std::string err;
     if (!absl::ParseTime("%Y-%m-%dT%H:%M:%E*S", time->as_string(), zone, &t, &err)) {
-      return absl::InvalidArgumentError(StrCat("borg list --json: time \"", time->as_string(), "\": ", err));
+      return absl::InvalidArgumentError(
+          StrCat("borg list --json: time \"", time->as_string(), "\": ", err));
     }
     const Json* name = a.Find("name");
     if (!newest || t > newest->time) {
@@ -124,13 +127,15 @@ absl::StatusOr<std::string> RunTool(const CollectContext& ctx, const BackupConfi
   auto text = ctx.root.ReadFile(b.env_file, 64 << 10);
   if (!text.ok()) return text.status();
   auto env = ParseEnvFile(*text);
-  if (!env.ok()) return absl::InvalidArgumentError(StrCat(b.env_file, ": ", env.status().message()));
+  if (!env.ok())
+    return absl::InvalidArgumentError(StrCat(b.env_file, ": ", env.status().message()));
   auto result = ctx.commands.Run(argv, absl::Minutes(5), *env);
   if (!result.ok()) return result.status();
   if (result->exit_code != 0) {
     std::string_view err = TrimWhitespace(result->stderr_text);
     if (const size_t nl = err.rfind('\n'); nl != std::string_view::npos) err = err.substr(nl + 1);
-    return absl::UnavailableError(StrCat(argv[0], " exited ", result->exit_code, ": ", err.substr(0, 500)));
+    return absl::UnavailableError(
+        StrCat(argv[0], " exited ", result->exit_code, ": ", err.substr(0, 500)));
   }
   return std::move(result->stdout_text);
 }

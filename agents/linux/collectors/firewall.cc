@@ -92,13 +92,15 @@ absl::StatusOr<v1::FirewallState> ParseNftRuleset(std::string_view text) {
   std::map<ChainKey, int> base;  // -> index in state.chains
   std::map<ChainKey, bool> last_drops;
   for (const Json& item : items->as_array()) {
-    if (!item.is_object()) return absl::InvalidArgumentError("nft -j list ruleset: an item is not an object");
+    if (!item.is_object())
+      return absl::InvalidArgumentError("nft -j list ruleset: an item is not an object");
     if (const Json* chain = item.Find("chain"); chain != nullptr && chain->is_object()) {
       const std::string* family = StringAt(*chain, "family");
       const std::string* table = StringAt(*chain, "table");
       const std::string* name = StringAt(*chain, "name");
       if (family == nullptr || table == nullptr || name == nullptr) {
-        return absl::InvalidArgumentError("nft -j list ruleset: a chain without family, table or name");
+        return absl::InvalidArgumentError(
+            "nft -j list ruleset: a chain without family, table or name");
       }
       const std::string* hook = StringAt(*chain, "hook");
       if (hook == nullptr || state.chains_size() >= kMaxChains) continue;  // a regular chain
@@ -108,7 +110,8 @@ absl::StatusOr<v1::FirewallState> ParseNftRuleset(std::string_view text) {
       c->set_name(*name);
       c->set_hook(*hook);
       if (const Json* prio = chain->Find("prio"); prio != nullptr && prio->as_int()) {
-        c->set_priority(static_cast<int32_t>(std::clamp<int64_t>(*prio->as_int(), INT32_MIN, INT32_MAX)));
+        c->set_priority(
+            static_cast<int32_t>(std::clamp<int64_t>(*prio->as_int(), INT32_MIN, INT32_MAX)));
       }
       const std::string* policy = StringAt(*chain, "policy");
       c->set_policy(policy != nullptr ? *policy : "accept");  // nft's default
@@ -118,7 +121,8 @@ absl::StatusOr<v1::FirewallState> ParseNftRuleset(std::string_view text) {
       const std::string* table = StringAt(*rule, "table");
       const std::string* chain_name = StringAt(*rule, "chain");
       if (family == nullptr || table == nullptr || chain_name == nullptr) {
-        return absl::InvalidArgumentError("nft -j list ruleset: a rule without family, table or chain");
+        return absl::InvalidArgumentError(
+            "nft -j list ruleset: a rule without family, table or chain");
       }
       state.set_rules(state.rules() + 1);
       const ChainKey key{*family, *table, *chain_name};
@@ -160,8 +164,8 @@ absl::Status ParseIptablesFamily(std::string_view text, std::string_view family,
     line = TrimWhitespace(line);
     if (line.empty() || line[0] == '#') continue;
     auto bad = [&](std::string_view why) {
-      return absl::InvalidArgumentError(
-          StrCat(family == "ip" ? "iptables-save" : "ip6tables-save", " line ", line_no, ": ", why));
+      return absl::InvalidArgumentError(StrCat(family == "ip" ? "iptables-save" : "ip6tables-save",
+                                               " line ", line_no, ": ", why));
     };
     if (line[0] == '*') {
       finish_table();
@@ -174,7 +178,7 @@ absl::Status ParseIptablesFamily(std::string_view text, std::string_view family,
       if (table.empty()) return bad("a chain outside a table");
       std::vector<std::string_view> f = SplitWords(line.substr(1));
       if (f.size() < 2) return bad("a chain line without a policy");
-      stable += StrCat(":", f[0], " ", f[1], "\n");  // without the counters
+      stable += StrCat(":", f[0], " ", f[1], "\n");                    // without the counters
       if (f[1] == "-" || state.chains_size() >= kMaxChains) continue;  // a user chain
       std::string hook = AsciiLower(f[0]);
       v1::FirewallChain* c = state.add_chains();
@@ -247,7 +251,8 @@ absl::StatusOr<std::vector<v1::Signal>> FirewallCollector::Collect(const Collect
   } else if (absl::IsNotFound(nft.status())) {
     auto v4 = List(ctx, {"iptables-save"});
     if (absl::IsNotFound(v4.status())) {
-      return absl::NotFoundError("neither nft nor iptables-save is installed: no packet filter to read");
+      return absl::NotFoundError(
+          "neither nft nor iptables-save is installed: no packet filter to read");
     }
     if (!v4.ok()) return v4.status();
     auto v6 = List(ctx, {"ip6tables-save"});

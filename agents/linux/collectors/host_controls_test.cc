@@ -23,7 +23,8 @@ TEST(TimeSyncTest, ProcessNamesNameTheDaemonsIncludingTruncatedComm) {
   EXPECT_EQ(TimeSyncDaemons({"systemd\n", "chronyd\n", "sshd\n", "chronyd\n"}),
             (std::vector<std::string>{"chronyd"}));
   // comm is cut to 15 characters.
-  EXPECT_EQ(TimeSyncDaemons({"systemd-timesyn\n"}), (std::vector<std::string>{"systemd-timesyncd"}));
+  EXPECT_EQ(TimeSyncDaemons({"systemd-timesyn\n"}),
+            (std::vector<std::string>{"systemd-timesyncd"}));
   EXPECT_EQ(TimeSyncDaemons({"ptp4l", "phc2sys", "ntpd"}),
             (std::vector<std::string>{"ntpd", "phc2sys", "ptp4l"}));
   EXPECT_TRUE(TimeSyncDaemons({"chrony", "ntpdate", "bash"}).empty());
@@ -58,7 +59,7 @@ TEST(TimeSyncTest, CollectsFromAProcTreeAndTheRealKernel) {
   TempTree tree("time_sync_proc");
   tree.Write("proc/1/comm", "systemd\n");
   tree.Write("proc/412/comm", "chronyd\n");
-  tree.Write("proc/self/comm", "chronyd\n");  // not a pid: skipped
+  tree.Write("proc/self/comm", "chronyd\n");      // not a pid: skipped
   tree.Write("proc/977/status", "Name: gone\n");  // exited before its comm was read
   RootFs root(tree.path());
   ReplayRunner commands;
@@ -125,7 +126,8 @@ TEST(FirewallTest, TheFingerprintIgnoresHandlesCountersAndComments) {
   std::string reloaded = text;
   // The same rules loaded again: other handles, counted packets.
   for (const auto& [from, to] : std::vector<std::pair<std::string, std::string>>{
-           {"\"handle\": 4", "\"handle\": 40"}, {"\"packets\": 0", "\"packets\": 1234"},
+           {"\"handle\": 4", "\"handle\": 40"},
+           {"\"packets\": 0", "\"packets\": 1234"},
            {"\"comment\": \"ssh\"", "\"comment\": \"sshd\""}}) {
     const size_t at = reloaded.find(from);
     ASSERT_NE(at, std::string::npos) << from;
@@ -239,12 +241,14 @@ TEST(ServicesTest, RecordedSystemdStatesIncludingAFailedAndAMissingUnit) {
   EXPECT_EQ(s->units(2).active_state(), "failed");
   EXPECT_EQ(s->units(3).load_state(), "not-found");
   EXPECT_EQ(s->units(3).active_state(), "inactive");
-  auto after = ParseSystemctlShow(ReadFixture("host/services/systemctl-show-after-stop.txt"), units);
+  auto after =
+      ParseSystemctlShow(ReadFixture("host/services/systemctl-show-after-stop.txt"), units);
   ASSERT_TRUE(after.ok());
   EXPECT_EQ(after->units(1).active_state(), "inactive");
   EXPECT_EQ(after->units(1).sub_state(), "dead");
   // An alias prints the real unit's Id; the state is reported as asked.
-  auto alias = ParseSystemctlShow(ReadFixture("host/services/systemctl-show-alias.txt"), {"sshd.service"});
+  auto alias =
+      ParseSystemctlShow(ReadFixture("host/services/systemctl-show-alias.txt"), {"sshd.service"});
   ASSERT_TRUE(alias.ok());
   EXPECT_EQ(alias->units(0).unit(), "sshd.service");
   EXPECT_EQ(alias->units(0).active_state(), "active");
@@ -268,9 +272,9 @@ TEST(ServicesTest, CollectorReportsSystemctlsFailure) {
   TempTree tree("services_root");
   RootFs root(tree.path());
   ReplayRunner commands;
-  commands.Add({"systemctl", "show", "--property=Id,LoadState,ActiveState,SubState", "--",
-                "auditd.service"},
-               {1, "", "System has not been booted with systemd as init system (PID 1). Can't operate.\n"});
+  commands.Add(
+      {"systemctl", "show", "--property=Id,LoadState,ActiveState,SubState", "--", "auditd.service"},
+      {1, "", "System has not been booted with systemd as init system (PID 1). Can't operate.\n"});
   auto error = ServicesCollector({"auditd.service"}).Collect({root, commands, kNow});
   ASSERT_FALSE(error.ok());
   EXPECT_NE(error.status().message().find("not been booted with systemd"), std::string::npos);
@@ -371,9 +375,11 @@ TEST(BackupTest, SpecsAndEnvironmentFiles) {
   EXPECT_FALSE(ParseBackupSpec("probe=borg,env_file=/x").ok());
   EXPECT_FALSE(ParseBackupSpec("name=r,probe=borg,env_file=/x,password=hunter2").ok());
 
-  auto env = ParseEnvFile("# restic\nexport RESTIC_REPOSITORY=/srv/repo\n\nRESTIC_PASSWORD_FILE=\"/etc/pw\"\n");
+  auto env = ParseEnvFile(
+      "# restic\nexport RESTIC_REPOSITORY=/srv/repo\n\nRESTIC_PASSWORD_FILE=\"/etc/pw\"\n");
   ASSERT_TRUE(env.ok());
-  EXPECT_EQ(*env, (std::vector<std::string>{"RESTIC_REPOSITORY=/srv/repo", "RESTIC_PASSWORD_FILE=/etc/pw"}));
+  EXPECT_EQ(*env, (std::vector<std::string>{"RESTIC_REPOSITORY=/srv/repo",
+                                            "RESTIC_PASSWORD_FILE=/etc/pw"}));
   auto bad = ParseEnvFile("RESTIC_REPOSITORY=/srv/repo\nhunter2\n");
   ASSERT_FALSE(bad.ok());
   EXPECT_EQ(bad.status().message(), "line 2 is not KEY=VALUE");  // never the value
@@ -402,7 +408,8 @@ TEST(BackupTest, RecordedResticAndBorgListings) {
   EXPECT_EQ(FormatRfc3339((*borg)->time), "2026-12-04T14:19:00Z");
   EXPECT_EQ((*borg)->id, "nightly-2");
   auto berlin = absl::FixedTimeZone(3600);
-  EXPECT_EQ(FormatRfc3339((*ParseBorgList(ReadFixture("host/backup/borg-list-last-1.json"), berlin))->time),
+  EXPECT_EQ(FormatRfc3339(
+                (*ParseBorgList(ReadFixture("host/backup/borg-list-last-1.json"), berlin))->time),
             "2026-12-04T13:19:00Z");
   auto empty = ParseBorgList(ReadFixture("host/backup/borg-list-empty.json"), absl::UTCTimeZone());
   ASSERT_TRUE(empty.ok()) << empty.status();
@@ -412,7 +419,8 @@ TEST(BackupTest, RecordedResticAndBorgListings) {
 
 TEST(BackupTest, CollectorPassesTheEnvironmentAndReportsEachSourceOnItsOwn) {
   TempTree tree("backup_root");
-  tree.Write("etc/attest/restic.env", "RESTIC_REPOSITORY=/srv/repo\nRESTIC_PASSWORD_FILE=/etc/attest/pw\n");
+  tree.Write("etc/attest/restic.env",
+             "RESTIC_REPOSITORY=/srv/repo\nRESTIC_PASSWORD_FILE=/etc/attest/pw\n");
   tree.Write("etc/attest/borg.env", "BORG_REPO=/srv/borg\nBORG_PASSPHRASE=hunter2\n");
   tree.Write("var/backups/db.ok", "");
   RootFs root(tree.path());
@@ -433,11 +441,12 @@ TEST(BackupTest, CollectorPassesTheEnvironmentAndReportsEachSourceOnItsOwn) {
   EXPECT_TRUE(files.error().empty());
   ASSERT_EQ(commands.envs().size(), 2u);
   EXPECT_EQ(commands.envs()[0], (std::vector<std::string>{"RESTIC_REPOSITORY=/srv/repo",
-                                                           "RESTIC_PASSWORD_FILE=/etc/attest/pw"}));
+                                                          "RESTIC_PASSWORD_FILE=/etc/attest/pw"}));
   // A wrong passphrase is that backup's error, naming borg's words and not the secret.
   const v1::BackupState& archive = (*signals)[1].backup();
   EXPECT_FALSE(archive.has_last_success());
-  EXPECT_NE(archive.error().find("passphrase supplied in BORG_PASSPHRASE"), std::string::npos) << archive.error();
+  EXPECT_NE(archive.error().find("passphrase supplied in BORG_PASSPHRASE"), std::string::npos)
+      << archive.error();
   EXPECT_EQ(archive.error().find("hunter2"), std::string::npos);
   EXPECT_TRUE((*signals)[2].backup().has_last_success());
   // A marker that does not exist: no success yet, not an error.

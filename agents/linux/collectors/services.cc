@@ -10,12 +10,14 @@ namespace attest::agent {
 
 absl::StatusOr<std::string> NormalizeUnitName(std::string_view name) {
   if (name.empty() || name.size() > 255) {
-    return absl::InvalidArgumentError(StrCat("unit name \"", name, "\" is empty or over 255 bytes"));
+    return absl::InvalidArgumentError(
+        StrCat("unit name \"", name, "\" is empty or over 255 bytes"));
   }
   for (char c : name) {
     if (c == '/' || absl::ascii_isspace(static_cast<unsigned char>(c)) ||
         absl::ascii_iscntrl(static_cast<unsigned char>(c))) {
-      return absl::InvalidArgumentError(StrCat("unit name \"", name, "\" has '/', a space or a control character"));
+      return absl::InvalidArgumentError(
+          StrCat("unit name \"", name, "\" has '/', a space or a control character"));
     }
   }
   const size_t dot = name.rfind('.');
@@ -33,14 +35,15 @@ absl::StatusOr<v1::ServicesState> ParseSystemctlShow(std::string_view text,
     }
     const size_t eq = line.find('=');
     if (eq == std::string_view::npos) {
-      return absl::InvalidArgumentError(StrCat("systemctl show: unexpected line \"", line.substr(0, 80), "\""));
+      return absl::InvalidArgumentError(
+          StrCat("systemctl show: unexpected line \"", line.substr(0, 80), "\""));
     }
     blocks.back()[std::string(line.substr(0, eq))] = std::string(line.substr(eq + 1));
   }
   if (blocks.back().empty()) blocks.pop_back();
   if (blocks.size() != units.size()) {
-    return absl::InvalidArgumentError(
-        StrCat("systemctl show: ", blocks.size(), " units in its output, ", units.size(), " asked"));
+    return absl::InvalidArgumentError(StrCat("systemctl show: ", blocks.size(),
+                                             " units in its output, ", units.size(), " asked"));
   }
   v1::ServicesState state;
   for (size_t i = 0; i < units.size(); ++i) {
@@ -67,9 +70,8 @@ absl::StatusOr<std::vector<v1::Signal>> ServicesCollector::Collect(const Collect
   auto result = ctx.commands.Run(argv, absl::Seconds(10));
   if (!result.ok()) return result.status();
   if (result->exit_code != 0) {
-    return absl::UnavailableError(
-        StrCat("systemctl show exited ", result->exit_code, ": ",
-               TrimWhitespace(result->stderr_text.substr(0, 1000))));
+    return absl::UnavailableError(StrCat("systemctl show exited ", result->exit_code, ": ",
+                                         TrimWhitespace(result->stderr_text.substr(0, 1000))));
   }
   auto state = ParseSystemctlShow(result->stdout_text, units_);
   if (!state.ok()) return state.status();

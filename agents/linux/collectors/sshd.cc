@@ -12,11 +12,20 @@ namespace attest::agent {
 
 const std::vector<std::string_view>& SshdKeywords() {
   static const std::vector<std::string_view> kKeywords = {
-      "allowgroups",          "allowusers",          "authenticationmethods",
-      "denygroups",           "denyusers",           "kbdinteractiveauthentication",
-      "logingracetime",       "maxauthtries",        "passwordauthentication",
-      "permitemptypasswords", "permitrootlogin",     "pubkeyauthentication",
-      "usepam",               "x11forwarding",
+      "allowgroups",
+      "allowusers",
+      "authenticationmethods",
+      "denygroups",
+      "denyusers",
+      "kbdinteractiveauthentication",
+      "logingracetime",
+      "maxauthtries",
+      "passwordauthentication",
+      "permitemptypasswords",
+      "permitrootlogin",
+      "pubkeyauthentication",
+      "usepam",
+      "x11forwarding",
   };
   return kKeywords;
 }
@@ -38,7 +47,8 @@ absl::StatusOr<std::vector<v1::SshdSetting>> ParseSshdT(std::string_view text) {
     if (!v.empty()) v += ' ';
     v += std::string(value.substr(0, 1024));
   }
-  if (!saw_port) return absl::InvalidArgumentError("sshd -T printed no \"port\" line: not sshd's output");
+  if (!saw_port)
+    return absl::InvalidArgumentError("sshd -T printed no \"port\" line: not sshd's output");
   std::vector<v1::SshdSetting> out;
   for (auto& [key, value] : values) {
     v1::SshdSetting& s = out.emplace_back();
@@ -51,7 +61,8 @@ absl::StatusOr<std::vector<v1::SshdSetting>> ParseSshdT(std::string_view text) {
 std::vector<PamAuthLine> ParsePamAuth(std::string_view text) {
   std::vector<PamAuthLine> out;
   for (std::string_view line : Split(text, "\n")) {
-    if (const size_t hash = line.find('#'); hash != std::string_view::npos) line = line.substr(0, hash);
+    if (const size_t hash = line.find('#'); hash != std::string_view::npos)
+      line = line.substr(0, hash);
     line = TrimWhitespace(line);
     if (line.empty()) continue;
     std::vector<std::string_view> f = SplitWords(line);
@@ -116,9 +127,9 @@ absl::StatusOr<std::vector<v1::Signal>> SshdCollector::Collect(const CollectCont
                                "run it)"));
   }
   if (result->exit_code != 0) {
-    return absl::UnavailableError(
-        StrCat("sshd -T -f ", config_, " exited ", result->exit_code, ": ",
-               TrimWhitespace(result->stderr_text.substr(0, 1000))));
+    return absl::UnavailableError(StrCat("sshd -T -f ", config_, " exited ", result->exit_code,
+                                         ": ",
+                                         TrimWhitespace(result->stderr_text.substr(0, 1000))));
   }
   auto settings = ParseSshdT(result->stdout_text);
   if (!settings.ok()) return settings.status();

@@ -16,11 +16,9 @@ namespace {
 // Process names (comm, at most 15 characters) of the programs that
 // discipline a Linux clock, and the names reported for them.
 constexpr std::pair<std::string_view, std::string_view> kDaemons[] = {
-    {"chronyd", "chronyd"},
-    {"systemd-timesyn", "systemd-timesyncd"},
+    {"chronyd", "chronyd"},   {"systemd-timesyn", "systemd-timesyncd"},
     {"ntpd", "ntpd"},  // ntp, ntpsec and OpenNTPD alike
-    {"openntpd", "openntpd"},
-    {"ptp4l", "ptp4l"},
+    {"openntpd", "openntpd"}, {"ptp4l", "ptp4l"},
     {"phc2sys", "phc2sys"},
 };
 

@@ -18,11 +18,11 @@ namespace attest::agent {
 
 // What adjtimex(2) returned, in the kernel's units.
 struct KernelClock {
-  int state = 0;          // the return value: TIME_OK (0) ... TIME_ERROR (5)
-  uint32_t status = 0;    // STA_* bits
+  int state = 0;        // the return value: TIME_OK (0) ... TIME_ERROR (5)
+  uint32_t status = 0;  // STA_* bits
   int64_t max_error_us = 0;
   int64_t est_error_us = 0;
-  int64_t offset = 0;     // µs, or ns when STA_NANO is set
+  int64_t offset = 0;  // µs, or ns when STA_NANO is set
 };
 
 // The kernel's clock, read-only (modes = 0: needs no privilege).
