@@ -258,6 +258,9 @@ SimulateStats Simulate(const SimulateOptions& o,
       Json pam = Json::MakeArray();
       for (const char* m : {"pam_unix.so", "pam_deny.so", "pam_permit.so"}) pam.push_back(m);
       sshd["pam_auth_modules"] = std::move(pam);
+      Json required = Json::MakeArray();
+      for (const char* m : {"pam_deny.so", "pam_permit.so"}) required.push_back(m);
+      sshd["pam_auth_required"] = std::move(required);
       add(t, "sshd", std::move(sshd));
     }
 

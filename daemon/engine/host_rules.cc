@@ -158,12 +158,13 @@ HostVerdict SshdPolicy(const Control& c, const v1::SshdState& s) {
     if (const std::string* v = value("usepam"); v && *v != "yes") {
       problems.push_back(StrCat("UsePAM ", *v, " (the second factor needs it)"));
     }
+    // Required: an optional, sufficient or -auth module lets a login past it.
     const bool module =
-        std::any_of(s.pam_auth_modules().begin(), s.pam_auth_modules().end(),
+        std::any_of(s.pam_auth_required().begin(), s.pam_auth_required().end(),
                     [&](const std::string& m) { return Contains(c.mfa_pam_modules, m); });
     if (!module) {
       problems.push_back(
-          StrCat("no second-factor PAM module in /etc/pam.d/sshd's auth stack (one of ",
+          StrCat("no second-factor PAM module required in /etc/pam.d/sshd's auth stack (one of ",
                  absl::StrJoin(c.mfa_pam_modules, ", "), ")"));
     }
   }

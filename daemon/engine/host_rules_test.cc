@@ -223,7 +223,10 @@ v1::Signal Sshd(std::vector<std::pair<std::string, std::string>> settings,
     kv->set_key(k);
     kv->set_value(v);
   }
-  for (auto& m : pam) d->add_pam_auth_modules(m);
+  for (auto& m : pam) {
+    d->add_pam_auth_modules(m);
+    d->add_pam_auth_required(m);
+  }
   return s;
 }
 
@@ -269,7 +272,7 @@ TEST(HostRulesTest, SshdTable) {
        "sshd -T did not report permitemptypasswords, permitrootlogin"},
       {"mfa", mfa, Sshd(hardened, {"pam_unix.so", "pam_google_authenticator.so"}), 'P', ""},
       {"mfa without its module", mfa, Sshd(hardened, {"pam_unix.so"}), 'F',
-       "no second-factor PAM module in /etc/pam.d/sshd's auth stack (one of "
+       "no second-factor PAM module required in /etc/pam.d/sshd's auth stack (one of "
        "pam_google_authenticator.so, pam_u2f.so, pam_duo.so, pam_oath.so, pam_yubico.so, "
        "pam_radius_auth.so, pam_sss.so)"},
       {"mfa: any method", mfa, Sshd(with(hardened, "authenticationmethods", "any"), {"pam_u2f.so"}),
@@ -293,6 +296,11 @@ TEST(HostRulesTest, SshdTable) {
     EXPECT_EQ(Letter(v.state), r.want) << r.name << ": " << v.cause;
     EXPECT_EQ(v.cause, r.cause) << r.name;
   }
+  // A second factor that is only optional (or -auth, or sufficient) lets a
+  // login past it: no MFA.
+  v1::Signal optional = Sshd(hardened, {"pam_unix.so"});
+  optional.mutable_sshd()->add_pam_auth_modules("pam_u2f.so");
+  EXPECT_EQ(JudgeHostState(mfa, optional).state, v1::CONTROL_STATE_FAIL);
 }
 
 TEST(HostRulesTest, ObservationsKeepTheStateAndFactsKeyItByKind) {
@@ -365,6 +373,14 @@ TEST(HostRulesTest, ASuccessReportedLateCountsFromWhenItHappened) {
          .observations = {Backup(0, 0), Backup(25 * kH, 0), Backup(27 * kH, 25 * kH + 1800)},
          .to = 28 * kH};
   Expect(c.Run(), {{0, 2 * kH, 'P'}, {2 * kH, 25 * kH, 'N'}, {25 * kH, 28 * kH, 'P'}});
+  // A success after the deadline, reported later: FAIL until it was made.
+  Case late{.control = c2,
+            .observations = {Backup(25 * kH, 0), Backup(27 * kH, 26 * kH + 1800)},
+            .to = 28 * kH};
+  Expect(late.Run(), {{0, 25 * kH, 'N'},
+                      {25 * kH, 26 * kH, 'P'},
+                      {26 * kH, 26 * kH + 1800, 'F'},
+                      {26 * kH + 1800, 28 * kH, 'P'}});
 }
 
 TEST(HostRulesTest, BackupSourcesUnreadableNeverOrNamed) {

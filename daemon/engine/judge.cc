@@ -178,11 +178,15 @@ class Sweep {
           if (b.has_last_success()) p->push_back(b.last_success().seconds() + max_age);
         }
         for (const v1::Observation& o : in_.observations) {
-          if (!o.has_host() || !o.host().has_backup() || !BackupWanted(c, o.host().backup()))
+          if (!o.has_host() || !o.host().has_backup() || !BackupWanted(c, o.host().backup())) {
             continue;
+          }
           observed(o);
           const auto& b = o.host().backup();
-          if (b.has_last_success()) p->push_back(b.last_success().seconds() + max_age);
+          if (!b.has_last_success()) continue;
+          // A success reported later counts from when it was made.
+          p->push_back(b.last_success().seconds());
+          p->push_back(b.last_success().seconds() + max_age);
         }
         break;
       }

@@ -332,6 +332,7 @@ absl::Status ParseSshd(const Fields& f, v1::SshdState* s) {
   RETURN_IF_ERROR(f.Bool("installed", &installed));
   s->set_installed(installed);
   RETURN_IF_ERROR(f.Strings("pam_auth_modules", s->mutable_pam_auth_modules()));
+  RETURN_IF_ERROR(f.Strings("pam_auth_required", s->mutable_pam_auth_required()));
   const Json* settings = f.Find("settings");
   if (settings != nullptr && !settings->is_null()) {
     if (!settings->is_object()) return Bad("sshd.settings", "must be an object of strings");

@@ -291,6 +291,7 @@ void WriteSshd(std::string* out, const v1::SshdState& s) {
   ObjectWriter w(out);
   w.Bool("installed", s.installed());
   w.StringArray("pam_auth_modules", s.pam_auth_modules());
+  w.StringArray("pam_auth_required", s.pam_auth_required());
   // An object: attestd accepts only sorted, distinct keys (validate.cc).
   w.Key("settings");
   ObjectWriter settings(out);

@@ -131,6 +131,7 @@ inline std::vector<v1::EvidenceRecord> EveryKind() {
   }
   d->add_pam_auth_modules("pam_unix.so");
   d->add_pam_auth_modules("pam_u2f.so");
+  d->add_pam_auth_required("pam_u2f.so");
   out.push_back(sshd);
   auto backup = Base(15);
   backup.mutable_signal()->mutable_backup()->set_name("nightly");

@@ -229,9 +229,16 @@ absl::Status ValidateFirewall(const v1::FirewallState& f) {
     ATTEST_RETURN_IF_ERROR(CheckString("firewall.chains.table", c.table(), kMaxWordBytes, true));
     ATTEST_RETURN_IF_ERROR(CheckString("firewall.chains.name", c.name(), kMaxWordBytes, true));
     ATTEST_RETURN_IF_ERROR(CheckString("firewall.chains.hook", c.hook(), kMaxWordBytes, true));
-    ATTEST_RETURN_IF_ERROR(CheckString("firewall.chains.policy", c.policy(), kMaxWordBytes, true));
+    if (c.policy() != "accept" && c.policy() != "drop") {
+      return Invalid("firewall.chains.policy", "must be accept or drop");
+    }
   }
-  return CheckString("firewall.ruleset_sha256", f.ruleset_sha256(), kMaxWordBytes, true);
+  const std::string& sha = f.ruleset_sha256();
+  if (sha.size() != 7 + 64 || !sha.starts_with("sha256:") ||
+      sha.find_first_not_of("0123456789abcdef", 7) != std::string::npos) {
+    return Invalid("firewall.ruleset_sha256", "must be sha256: and 64 lowercase hex digits");
+  }
+  return absl::OkStatus();
 }
 
 absl::Status ValidateServices(const v1::ServicesState& s) {
@@ -251,7 +258,8 @@ absl::Status ValidateServices(const v1::ServicesState& s) {
 }
 
 absl::Status ValidateSshd(const v1::SshdState& s, const Limits& l) {
-  if (!s.installed() && (s.settings_size() > 0 || s.pam_auth_modules_size() > 0)) {
+  if (!s.installed() &&
+      (s.settings_size() > 0 || s.pam_auth_modules_size() > 0 || s.pam_auth_required_size() > 0)) {
     return Invalid("sshd", "settings or PAM modules for an sshd that is not installed");
   }
   if (s.settings_size() > kMaxSshdSettings) {
@@ -267,12 +275,16 @@ absl::Status ValidateSshd(const v1::SshdState& s, const Limits& l) {
     ATTEST_RETURN_IF_ERROR(
         CheckString("sshd.settings.value", kv.value(), l.max_string_bytes, false));
   }
-  if (s.pam_auth_modules_size() > kMaxPamModules) {
-    return Invalid("sshd.pam_auth_modules",
-                   attest::StrCat("more than ", kMaxPamModules, " modules"));
-  }
-  for (const std::string& m : s.pam_auth_modules()) {
-    ATTEST_RETURN_IF_ERROR(CheckString("sshd.pam_auth_modules", m, kMaxWordBytes, true));
+  for (const auto& [field, list] :
+       {std::pair<const char*, const google::protobuf::RepeatedPtrField<std::string>*>{
+            "sshd.pam_auth_modules", &s.pam_auth_modules()},
+        {"sshd.pam_auth_required", &s.pam_auth_required()}}) {
+    if (list->size() > kMaxPamModules) {
+      return Invalid(field, attest::StrCat("more than ", kMaxPamModules, " modules"));
+    }
+    for (const std::string& m : *list) {
+      ATTEST_RETURN_IF_ERROR(CheckString(field, m, kMaxWordBytes, true));
+    }
   }
   return absl::OkStatus();
 }

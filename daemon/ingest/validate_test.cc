@@ -378,7 +378,7 @@ TEST(ValidateTest, ServerControlStatesAreBounded) {
   };
   auto firewall = [](v1::Signal& s) {
     s.mutable_firewall()->set_source(v1::FIREWALL_SOURCE_NFTABLES);
-    s.mutable_firewall()->set_ruleset_sha256("sha256:00");
+    s.mutable_firewall()->set_ruleset_sha256("sha256:" + std::string(64, '0'));
   };
   EXPECT_TRUE(one([](v1::Signal& s) { s.mutable_time_sync()->add_daemons("chronyd"); }).ok());
   EXPECT_TRUE(one(firewall).ok());
@@ -398,7 +398,10 @@ TEST(ValidateTest, ServerControlStatesAreBounded) {
          for (int i = 0; i < 17; ++i) s.mutable_time_sync()->add_daemons("x");
        },
        "time_sync.daemons"},
-      {"no source", [](v1::Signal& s) { s.mutable_firewall()->set_ruleset_sha256("sha256:00"); },
+      {"no source",
+       [](v1::Signal& s) {
+         s.mutable_firewall()->set_ruleset_sha256("sha256:" + std::string(64, '0'));
+       },
        "firewall.source"},
       {"no fingerprint",
        [](v1::Signal& s) { s.mutable_firewall()->set_source(v1::FIREWALL_SOURCE_IPTABLES); },
@@ -409,6 +412,23 @@ TEST(ValidateTest, ServerControlStatesAreBounded) {
          for (int i = 0; i < 257; ++i) s.mutable_firewall()->add_chains();
        },
        "firewall.chains"},
+      {"a short fingerprint",
+       [](v1::Signal& s) {
+         s.mutable_firewall()->set_source(v1::FIREWALL_SOURCE_NFTABLES);
+         s.mutable_firewall()->set_ruleset_sha256("sha256:00");
+       },
+       "firewall.ruleset_sha256"},
+      {"a policy other than accept or drop",
+       [&](v1::Signal& s) {
+         firewall(s);
+         auto* c = s.mutable_firewall()->add_chains();
+         c->set_family("inet");
+         c->set_table("t");
+         c->set_name("n");
+         c->set_hook("input");
+         c->set_policy("maybe");
+       },
+       "firewall.chains.policy"},
       {"a chain without a hook",
        [&](v1::Signal& s) {
          firewall(s);

@@ -155,6 +155,19 @@ in_root systemctl is-active --quiet attestd || fail "attestd is not active"
 hosts=$(in_root "${ctl[@]}" hosts) || fail "attestctl hosts"
 grep -q fresh-root <<<"$hosts" || fail "attestctl hosts does not list fresh-root: $hosts"
 echo "the agent's evidence is stored ($(stored) records) and acked (seq $(acked))"
+# Under its shipped sandbox the agent reads the kernel's clock discipline
+# (adjtimex) and the root's processes: a time_sync state, no time_sync or
+# access failure. (This root has no nft and no sshd: the firewall collector's
+# NOT_FOUND and sshd's installed=false are what a host without them reports.)
+host_evidence() { in_root "${ctl[@]}" evidence fresh-root 2>/dev/null; }
+has_time_sync() { local e; e=$(host_evidence) && grep -q '"kind":"time_sync"' <<<"$e"; }
+eventually 60 has_time_sync || fail "no time_sync state from the packaged agent: $(host_evidence | grep -o '"collector_error":{[^}]*}' | sort -u)"
+errors=$(host_evidence | grep -o '"collector_error":{[^}]*}' | sort -u)
+if grep -q '"collector":"time_sync"\|"collector":"access"' <<<"$errors"; then
+  fail "collector errors under the unit's sandbox: $errors"
+fi
+grep -q '"installed":false' <<<"$(host_evidence)" || fail "no sshd state (installed: false) from the packaged agent"
+echo "time_sync, access and sshd read under the unit's sandbox${errors:+; errors: $errors}"
 security() {  # unit max -> the exposure, failing above max
   local level
   level=$(in_root systemd-analyze security --no-pager "$1" | sed -n 's/.*Overall exposure level for [^:]*: \([0-9.]*\).*/\1/p')

@@ -121,7 +121,7 @@ absl::StatusOr<std::optional<Snapshot>> ParseBorgList(std::string_view text, abs
 namespace {
 
 // Runs restic or borg with the backup's environment; the tool's error
-// (first line of stderr) is the backup's error, never the environment.
+// (the last line of stderr) is the backup's error, never the environment.
 absl::StatusOr<std::string> RunTool(const CollectContext& ctx, const BackupConfig& b,
                                     const std::vector<std::string>& argv) {
   auto text = ctx.root.ReadFile(b.env_file, 64 << 10);
@@ -138,6 +138,26 @@ absl::StatusOr<std::string> RunTool(const CollectContext& ctx, const BackupConfi
         StrCat(argv[0], " exited ", result->exit_code, ": ", err.substr(0, 500)));
   }
   return std::move(result->stdout_text);
+}
+
+// The error without any value of the source's env file (a repository's
+// address, a password): a tool may echo them (restic names the repository
+// it could not open).
+std::string Redacted(std::string error, const CollectContext& ctx, const BackupConfig& b) {
+  if (b.env_file.empty()) return error;
+  auto text = ctx.root.ReadFile(b.env_file, 64 << 10);
+  if (!text.ok()) return error;
+  auto env = ParseEnvFile(*text);
+  if (!env.ok()) return error;
+  for (const std::string& kv : *env) {
+    const std::string value = kv.substr(kv.find('=') + 1);
+    if (value.size() < 4) continue;
+    for (size_t at = error.find(value); at != std::string::npos; at = error.find(value, at)) {
+      error.replace(at, value.size(), "<redacted>");
+      at += 10;
+    }
+  }
+  return error;
 }
 
 absl::Status ReadBackup(const CollectContext& ctx, const BackupConfig& b, v1::BackupState& state) {
@@ -191,7 +211,7 @@ absl::StatusOr<std::vector<v1::Signal>> BackupCollector::Collect(const CollectCo
     if (absl::Status read = ReadBackup(ctx, b, state); !read.ok()) {
       state.clear_last_success();
       state.clear_snapshot();
-      state.set_error(std::string(read.ToString()).substr(0, kMaxReportedErrorBytes));
+      state.set_error(Redacted(read.ToString(), ctx, b).substr(0, kMaxReportedErrorBytes));
     }
     out.push_back(std::move(s));
   }

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <climits>
 #include <map>
+#include <set>
 #include <tuple>
 
 #include "absl/strings/ascii.h"
@@ -91,10 +92,23 @@ absl::StatusOr<v1::FirewallState> ParseNftRuleset(std::string_view text) {
   state.set_source(v1::FIREWALL_SOURCE_NFTABLES);
   std::map<ChainKey, int> base;  // -> index in state.chains
   std::map<ChainKey, bool> last_drops;
+  std::set<std::pair<std::string, std::string>> dormant_tables;  // family, table
   for (const Json& item : items->as_array()) {
     if (!item.is_object())
       return absl::InvalidArgumentError("nft -j list ruleset: an item is not an object");
-    if (const Json* chain = item.Find("chain"); chain != nullptr && chain->is_object()) {
+    if (const Json* t = item.Find("table"); t != nullptr && t->is_object()) {
+      // A dormant table filters nothing: its chains are not reported.
+      const Json* flags = t->Find("flags");
+      const std::string* family = StringAt(*t, "family");
+      const std::string* name = StringAt(*t, "name");
+      bool dormant = false;
+      if (flags != nullptr && flags->is_string()) dormant = flags->as_string() == "dormant";
+      if (flags != nullptr && flags->is_array()) {
+        for (const Json& f : flags->as_array())
+          dormant |= f.is_string() && f.as_string() == "dormant";
+      }
+      if (dormant && family != nullptr && name != nullptr) dormant_tables.insert({*family, *name});
+    } else if (const Json* chain = item.Find("chain"); chain != nullptr && chain->is_object()) {
       const std::string* family = StringAt(*chain, "family");
       const std::string* table = StringAt(*chain, "table");
       const std::string* name = StringAt(*chain, "name");
@@ -104,6 +118,7 @@ absl::StatusOr<v1::FirewallState> ParseNftRuleset(std::string_view text) {
       }
       const std::string* hook = StringAt(*chain, "hook");
       if (hook == nullptr || state.chains_size() >= kMaxChains) continue;  // a regular chain
+      if (dormant_tables.count({*family, *table})) continue;
       v1::FirewallChain* c = state.add_chains();
       c->set_family(*family);
       c->set_table(*table);

@@ -181,6 +181,16 @@ TEST(FirewallTest, IptablesSaveFallback) {
   EXPECT_FALSE(ParseIptablesSave("*filter\nbogus\n", "").ok());
 }
 
+TEST(FirewallTest, ADormantTableFiltersNothing) {
+  // `table inet t { flags dormant; chain input { ... policy drop; } }`
+  auto s = ParseNftRuleset(
+      R"({"nftables": [{"table": {"family": "inet", "name": "t", "handle": 1, "flags": "dormant"}},
+         {"chain": {"family": "inet", "table": "t", "name": "input", "handle": 1, "type": "filter",
+                    "hook": "input", "prio": 0, "policy": "drop"}}]})");
+  ASSERT_TRUE(s.ok()) << s.status();
+  EXPECT_EQ(s->chains_size(), 0);
+}
+
 TEST(FirewallTest, NotNftJsonIsRefused) {
   EXPECT_FALSE(ParseNftRuleset("").ok());
   EXPECT_FALSE(ParseNftRuleset("{\"tables\": []}").ok());
@@ -229,6 +239,8 @@ TEST(ServicesTest, UnitNames) {
   EXPECT_FALSE(NormalizeUnitName("a b").ok());
   EXPECT_FALSE(NormalizeUnitName("../x").ok());
   EXPECT_FALSE(NormalizeUnitName(std::string(300, 'a')).ok());
+  EXPECT_FALSE(NormalizeUnitName(std::string(250, 'a')).ok());  // 258 bytes with ".service"
+  EXPECT_TRUE(NormalizeUnitName(std::string(247, 'a')).ok());
 }
 
 TEST(ServicesTest, RecordedSystemdStatesIncludingAFailedAndAMissingUnit) {
@@ -320,6 +332,8 @@ TEST(SshdTest, PamAuthLinesFollowIncludesAndBracketControls) {
   EXPECT_EQ(lines[0].include, "common-auth");
   EXPECT_EQ(lines[1].module, "pam_unix.so");
   EXPECT_EQ(lines[2].module, "pam_u2f.so");
+  EXPECT_FALSE(lines[1].required);  // bracketed
+  EXPECT_FALSE(lines[2].required);  // -auth optional
   EXPECT_EQ(lines[3].include, "password-auth");
 }
 
@@ -338,6 +352,10 @@ TEST(SshdTest, CollectorReadsTheEffectiveConfigAndThePamStack) {
   EXPECT_EQ(std::vector<std::string>(s.pam_auth_modules().begin(), s.pam_auth_modules().end()),
             (std::vector<std::string>{"pam_unix.so", "pam_deny.so", "pam_permit.so", "pam_cap.so",
                                       "pam_google_authenticator.so"}));
+  // pam_unix's bracketed control and pam_cap's optional one are not required.
+  EXPECT_EQ(
+      std::vector<std::string>(s.pam_auth_required().begin(), s.pam_auth_required().end()),
+      (std::vector<std::string>{"pam_deny.so", "pam_permit.so", "pam_google_authenticator.so"}));
 
   // No sshd on the host: reported, not an error.
   TempTree bare("sshd_bare");
@@ -448,6 +466,17 @@ TEST(BackupTest, CollectorPassesTheEnvironmentAndReportsEachSourceOnItsOwn) {
   EXPECT_NE(archive.error().find("passphrase supplied in BORG_PASSPHRASE"), std::string::npos)
       << archive.error();
   EXPECT_EQ(archive.error().find("hunter2"), std::string::npos);
+  // restic naming its repository in its error: the address is redacted.
+  ReplayRunner missing;
+  missing.Add({"restic", "snapshots", "--json", "--latest", "1", "--no-cache"},
+              {1, "",
+               "Fatal: unable to open config file: stat /srv/repo/config: no such file\n"
+               "Is there a repository at the following location?\n/srv/repo\n"});
+  auto redacted =
+      BackupCollector({{"files", v1::BACKUP_PROBE_RESTIC, "/etc/attest/restic.env", ""}})
+          .Collect({root, missing, kNow});
+  ASSERT_TRUE(redacted.ok());
+  EXPECT_EQ((*redacted)[0].backup().error(), "UNAVAILABLE: restic exited 1: <redacted>");
   EXPECT_TRUE((*signals)[2].backup().has_last_success());
   // A marker that does not exist: no success yet, not an error.
   EXPECT_FALSE((*signals)[3].backup().has_last_success());

@@ -21,8 +21,12 @@ absl::StatusOr<std::string> NormalizeUnitName(std::string_view name) {
     }
   }
   const size_t dot = name.rfind('.');
-  if (dot == std::string_view::npos || dot == 0) return StrCat(name, ".service");
-  return std::string(name);
+  std::string unit =
+      dot == std::string_view::npos || dot == 0 ? StrCat(name, ".service") : std::string(name);
+  if (unit.size() > 255) {  // attestd's bound on a unit's name is 256 bytes
+    return absl::InvalidArgumentError(StrCat("unit name \"", name, "\" is over 255 bytes"));
+  }
+  return unit;
 }
 
 absl::StatusOr<v1::ServicesState> ParseSystemctlShow(std::string_view text,

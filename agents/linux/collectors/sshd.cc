@@ -10,6 +10,10 @@
 
 namespace attest::agent {
 
+namespace {
+constexpr size_t kMaxSettingBytes = 4096;  // attestd's bound on a setting's value
+}  // namespace
+
 const std::vector<std::string_view>& SshdKeywords() {
   static const std::vector<std::string_view> kKeywords = {
       "allowgroups",
@@ -46,6 +50,8 @@ absl::StatusOr<std::vector<v1::SshdSetting>> ParseSshdT(std::string_view text) {
     std::string& v = values[std::string(key)];
     if (!v.empty()) v += ' ';
     v += std::string(value.substr(0, 1024));
+    // A keyword on many lines (allowusers) stays within attestd's bound.
+    if (v.size() > kMaxSettingBytes) v.resize(kMaxSettingBytes);
   }
   if (!saw_port)
     return absl::InvalidArgumentError("sshd -T printed no \"port\" line: not sshd's output");
@@ -87,7 +93,8 @@ std::vector<PamAuthLine> ParsePamAuth(std::string_view text) {
     if (const size_t slash = module.rfind('/'); slash != std::string_view::npos) {
       module = module.substr(slash + 1);
     }
-    out.push_back({std::string(module), ""});
+    const bool required = f[0] == "auth" && (f[1] == "required" || f[1] == "requisite");
+    out.push_back({std::string(module), "", required});
   }
   return out;
 }
@@ -96,16 +103,23 @@ namespace {
 
 // Follows includes through `root`'s /etc/pam.d, depth-first, each file once.
 void CollectPamModules(const RootFs& root, const std::string& service, int depth,
-                       std::set<std::string>& seen_files, std::vector<std::string>& modules) {
+                       std::set<std::string>& seen_files, std::vector<std::string>& modules,
+                       std::vector<std::string>& required) {
   if (depth > 8 || !seen_files.insert(service).second) return;
   const std::string path = service.starts_with("/") ? service : "/etc/pam.d/" + service;
   auto text = root.ReadFile(path, 1 << 20);
   if (!text.ok()) return;  // as PAM does: a missing include is skipped
   for (const PamAuthLine& line : ParsePamAuth(*text)) {
     if (!line.include.empty()) {
-      CollectPamModules(root, line.include, depth + 1, seen_files, modules);
-    } else if (std::find(modules.begin(), modules.end(), line.module) == modules.end()) {
+      CollectPamModules(root, line.include, depth + 1, seen_files, modules, required);
+      continue;
+    }
+    if (std::find(modules.begin(), modules.end(), line.module) == modules.end()) {
       modules.push_back(line.module);
+    }
+    if (line.required &&
+        std::find(required.begin(), required.end(), line.module) == required.end()) {
+      required.push_back(line.module);
     }
   }
 }
@@ -135,9 +149,10 @@ absl::StatusOr<std::vector<v1::Signal>> SshdCollector::Collect(const CollectCont
   if (!settings.ok()) return settings.status();
   for (auto& setting : *settings) *state.add_settings() = std::move(setting);
   std::set<std::string> seen;
-  std::vector<std::string> modules;
-  CollectPamModules(ctx.root, "sshd", 0, seen, modules);
+  std::vector<std::string> modules, required;
+  CollectPamModules(ctx.root, "sshd", 0, seen, modules, required);
   for (auto& m : modules) state.add_pam_auth_modules(std::move(m));
+  for (auto& m : required) state.add_pam_auth_required(std::move(m));
   return std::vector<v1::Signal>{std::move(s)};
 }
 

@@ -25,8 +25,9 @@ absl::StatusOr<std::vector<v1::SshdSetting>> ParseSshdT(std::string_view text);
 
 // One line of a PAM service file that belongs to the auth stack.
 struct PamAuthLine {
-  std::string module;   // e.g. "pam_unix.so" (set for a module line)
-  std::string include;  // a file to follow ("@include F", "auth include F", "auth substack F")
+  std::string module;     // e.g. "pam_unix.so" (set for a module line)
+  std::string include;    // a file to follow ("@include F", "auth include F", "auth substack F")
+  bool required = false;  // "auth required" or "auth requisite": every login must pass it
 };
 // The auth lines of a PAM service file, in order ("-auth" lines too: they
 // are modules loaded when present).
