@@ -290,6 +290,76 @@ SimulateStats Simulate(const SimulateOptions& o,
       add(t, "backup", std::move(b));
     }
 
+    // Disk encryption and MAC, hourly with the other server controls, from
+    // an RNG of their own: LVM on LUKS2 with /boot in the clear, and now
+    // and then a data disk mounted unencrypted on /srv, or a boot without
+    // AppArmor.
+    Rng drng(o.seed * 69069ULL + static_cast<uint64_t>(i) * 31337 + 17);
+    const std::vector<Span> clear_srv = Episodes(drng, enroll, leave, 0.05, 2 * kHour, 2 * kDay);
+    const std::vector<Span> no_apparmor = Episodes(drng, enroll, leave, 0.05, kHour, 8 * kHour);
+    auto layer = [](int depth, const char* dev, const char* kind, const char* detail) {
+      Json l = Json::MakeObject();
+      l["depth"] = depth;
+      l["name"] = dev;
+      l["kind"] = kind;
+      l["detail"] = detail;
+      return l;
+    };
+    auto volume = [](const char* path, const char* fstype, const char* source, bool swap,
+                     Json stack) {
+      Json v = Json::MakeObject();
+      v["path"] = path;
+      v["fstype"] = fstype;
+      v["source"] = source;
+      v["read_only"] = false;
+      v["swap"] = swap;
+      v["stack"] = std::move(stack);
+      return v;
+    };
+    for (int64_t t = enroll + 10 * kMin; t < leave; t += kHour) {
+      auto on_luks = [&](const char* dm, const char* lv) {
+        Json s = Json::MakeArray();
+        s.push_back(layer(0, dm, "lvm", lv));
+        s.push_back(layer(1, "dm-0", "crypt", "LUKS2"));
+        s.push_back(layer(2, "sda3", "partition", "3"));
+        s.push_back(layer(3, "sda", "disk", ""));
+        return s;
+      };
+      Json volumes = Json::MakeArray();
+      volumes.push_back(
+          volume("/", "ext4", "/dev/mapper/vg-root", false, on_luks("dm-1", "vg-root")));
+      Json boot = Json::MakeArray();
+      boot.push_back(layer(0, "sda2", "partition", "2"));
+      boot.push_back(layer(1, "sda", "disk", ""));
+      volumes.push_back(volume("/boot", "ext4", "/dev/sda2", false, std::move(boot)));
+      volumes.push_back(volume("/tmp", "tmpfs", "tmpfs", false, Json::MakeArray()));
+      if (InAny(clear_srv, t)) {
+        Json srv = Json::MakeArray();
+        srv.push_back(layer(0, "sdb1", "partition", "1"));
+        srv.push_back(layer(1, "sdb", "disk", ""));
+        volumes.push_back(volume("/srv", "xfs", "/dev/sdb1", false, std::move(srv)));
+      }
+      volumes.push_back(volume("/dev/dm-2", "swap", "/dev/dm-2", true, on_luks("dm-2", "vg-swap")));
+      Json disk = Json::MakeObject();
+      disk["volumes"] = std::move(volumes);
+      disk["mounts_omitted"] = 0;
+      add(t, "disk_encryption", std::move(disk));
+
+      Json mac = Json::MakeObject();
+      const bool apparmor = !InAny(no_apparmor, t);
+      Json lsms = Json::MakeArray();
+      for (const char* m : {"lockdown", "capability", "landlock", "yama"}) lsms.push_back(m);
+      if (apparmor) lsms.push_back("apparmor");
+      mac["lsms"] = std::move(lsms);
+      mac["apparmor_enforce"] = apparmor ? 42 : 0;
+      mac["apparmor_complain"] = 0;
+      mac["apparmor_other"] = 0;
+      mac["apparmor_not_enforcing"] = Json::MakeArray();
+      mac["selinux_mode"] = "";
+      mac["selinux_policy"] = "";
+      add(t, "mac", std::move(mac));
+    }
+
     int change = 0;
     for (int64_t block = enroll; block < leave; block += 15 * kDay) {
       const int64_t t = block + rng.Between(0, 15 * 24 * 60 - 1) * kMin;

@@ -25,12 +25,19 @@ constexpr char kSynopsis[] =
 }  // namespace
 
 const std::map<std::string, absl::Duration>& DefaultIntervals() {
-  static const auto* defaults = new std::map<std::string, absl::Duration>{
-      {"heartbeat", absl::Seconds(60)}, {"patch", absl::Hours(1)},
-      {"access", absl::Minutes(5)},     {"log_shipping", absl::Seconds(60)},
-      {"checks", absl::Minutes(5)},     {"time_sync", absl::Minutes(5)},
-      {"firewall", absl::Minutes(5)},   {"services", absl::Minutes(1)},
-      {"sshd", absl::Minutes(15)},      {"backup", absl::Minutes(15)}};
+  static const auto* defaults =
+      new std::map<std::string, absl::Duration>{{"heartbeat", absl::Seconds(60)},
+                                                {"patch", absl::Hours(1)},
+                                                {"access", absl::Minutes(5)},
+                                                {"log_shipping", absl::Seconds(60)},
+                                                {"checks", absl::Minutes(5)},
+                                                {"time_sync", absl::Minutes(5)},
+                                                {"firewall", absl::Minutes(5)},
+                                                {"services", absl::Minutes(1)},
+                                                {"sshd", absl::Minutes(15)},
+                                                {"backup", absl::Minutes(15)},
+                                                {"disk_encryption", absl::Minutes(15)},
+                                                {"mac", absl::Minutes(15)}};
   return *defaults;
 }
 

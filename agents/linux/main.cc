@@ -8,9 +8,11 @@
 #include "agents/linux/collectors/access_watch.h"
 #include "agents/linux/collectors/backup.h"
 #include "agents/linux/collectors/checks.h"
+#include "agents/linux/collectors/disk_encryption.h"
 #include "agents/linux/collectors/firewall.h"
 #include "agents/linux/collectors/heartbeat.h"
 #include "agents/linux/collectors/log_shipping.h"
+#include "agents/linux/collectors/mac.h"
 #include "agents/linux/collectors/patch.h"
 #include "agents/linux/collectors/registry.h"
 #include "agents/linux/collectors/services.h"
@@ -52,6 +54,8 @@ std::vector<ScheduledCollector> BuildCollectors(const AgentConfig& c, AccessColl
   if (!c.services.empty()) add(std::make_unique<ServicesCollector>(c.services));
   add(std::make_unique<SshdCollector>(c.sshd_config));
   if (!c.backups.empty()) add(std::make_unique<BackupCollector>(c.backups));
+  add(std::make_unique<DiskEncryptionCollector>());
+  add(std::make_unique<MacCollector>());
   return out;
 }
 

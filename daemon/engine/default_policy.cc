@@ -58,6 +58,21 @@ controls:
     rule: host.backup_fresh
     params: {max_age: 26h}
     freshness: 1h
+  - id: disk-encrypted
+    title: Data at rest and swap on dm-crypt
+    tsc: [CC6.1, CC6.7]
+    rule: host.disk_encrypted
+    params:
+      mounts: [/, /var, /home, /srv]
+      swap: true
+      exempt_fstypes: [tmpfs, ramfs]
+    freshness: 1h
+  - id: mac-enforcing
+    title: Mandatory access control enforcing (AppArmor or SELinux)
+    tsc: [CC6.8]
+    rule: host.mac_enforcing
+    params: {require: any, min_enforced_profiles: 1, allow_complain: true}
+    freshness: 1h
 )";
 
 }  // namespace attest::engine

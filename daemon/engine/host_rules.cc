@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <map>
+#include <set>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -174,6 +175,167 @@ HostVerdict SshdPolicy(const Control& c, const v1::SshdState& s) {
   return Pass();
 }
 
+using Layers = google::protobuf::RepeatedPtrField<v1::BlockLayer>;
+
+// Whether the layer at `i` and what it rests on keep data encrypted at rest:
+// a dm-crypt layer does, and so does memory (ram); any other layer does when
+// everything under it does, and a bottom layer (a disk, a partition's disk,
+// a loop file) that is not dm-crypt does not. The names of the bottom layers
+// left in the clear go to `clear`. Returns the index past i's subtree.
+int Encrypted(const Layers& s, int i, bool* encrypted, std::vector<std::string>* clear) {
+  const v1::BlockLayer& l = s[i];
+  std::vector<std::string> below;
+  bool children = false, all = true;
+  int j = i + 1;
+  while (j < s.size() && s[j].depth() > l.depth()) {
+    bool e = false;
+    j = Encrypted(s, j, &e, &below);
+    children = true;
+    all = all && e;
+  }
+  if (l.kind() == "crypt" || l.kind() == "ram") {
+    *encrypted = true;
+  } else if (children && all) {
+    *encrypted = true;
+  } else {
+    *encrypted = false;
+    if (!children) {
+      clear->push_back(
+          StrCat(l.name(), " (", l.kind(), l.detail().empty() ? "" : " ", l.detail(), ")"));
+    } else {
+      clear->insert(clear->end(), below.begin(), below.end());
+    }
+  }
+  return j;
+}
+
+// The mount a path lies on: the deepest mount point that is the path or a
+// parent directory of it.
+const v1::Volume* Holding(const std::vector<const v1::Volume*>& mounts, std::string_view path) {
+  const v1::Volume* best = nullptr;
+  for (const v1::Volume* m : mounts) {
+    const std::string& p = m->path();
+    const bool holds = p == "/" || path == p ||
+                       (path.starts_with(p) && path.size() > p.size() && path[p.size()] == '/');
+    if (holds && (best == nullptr || p.size() > best->path().size())) best = m;
+  }
+  return best;
+}
+
+bool Under(const std::vector<std::string>& roots, std::string_view path) {
+  return std::any_of(roots.begin(), roots.end(), [&](const std::string& r) {
+    return path == r || r == "/" ||
+           (path.starts_with(r) && path.size() > r.size() && path[r.size()] == '/');
+  });
+}
+
+HostVerdict DiskEncrypted(const Control& c, const v1::DiskEncryptionState& s) {
+  std::vector<const v1::Volume*> mounts, wanted;
+  for (const v1::Volume& v : s.volumes()) {
+    if (!v.swap()) mounts.push_back(&v);
+  }
+  auto want = [&](const v1::Volume* v) {
+    if (std::find(wanted.begin(), wanted.end(), v) == wanted.end()) wanted.push_back(v);
+  };
+  std::vector<std::string> unreported;
+  for (const std::string& path : c.encrypted_mounts) {
+    if (const v1::Volume* m = Holding(mounts, path)) {
+      want(m);
+    } else {
+      unreported.push_back(path);
+    }
+  }
+  if (c.all_block_mounts) {
+    for (const v1::Volume* m : mounts) {
+      if (!m->stack().empty() && !Under(c.exempt_mounts, m->path())) want(m);
+    }
+  }
+  if (c.encrypted_swap) {
+    for (const v1::Volume& v : s.volumes()) {
+      if (v.swap()) want(&v);
+    }
+  }
+  std::vector<std::string> problems, exempt;
+  std::set<std::string> types;
+  int encrypted = 0;
+  for (const v1::Volume* v : wanted) {
+    const std::string what = StrCat(v->swap() ? "swap " : "", v->path());
+    if (!v->swap() && Contains(c.exempt_fstypes, v->fstype())) {
+      exempt.push_back(StrCat(what, " (", v->fstype(), ")"));
+      continue;
+    }
+    if (!v->swap() && v->read_only() && c.exempt_read_only) {
+      exempt.push_back(StrCat(what, " (read-only)"));
+      continue;
+    }
+    if (v->stack().empty()) {
+      problems.push_back(StrCat(what, " (", v->fstype(), " from ", v->source(),
+                                ") is not on a local block device, so not on dm-crypt"));
+      continue;
+    }
+    bool ok = false;
+    std::vector<std::string> clear;
+    Encrypted(v->stack(), 0, &ok, &clear);
+    if (!ok) {
+      problems.push_back(StrCat(what, " (", v->fstype(), " on ", v->source(),
+                                "): no dm-crypt layer above ", absl::StrJoin(clear, ", ")));
+      continue;
+    }
+    ++encrypted;
+    for (const v1::BlockLayer& l : v->stack()) {
+      if (l.kind() == "crypt") types.insert(l.detail());
+    }
+  }
+  if (!problems.empty()) return Fail(absl::StrJoin(problems, "; "));
+  if (!unreported.empty()) {
+    return Unknown(StrCat("no mount holding ", absl::StrJoin(unreported, ", "), " was reported (",
+                          s.mounts_omitted(), " mounts past the agent's bound)"));
+  }
+  std::string cause = StrCat(encrypted, encrypted == 1 ? " volume" : " volumes", " on dm-crypt");
+  if (!types.empty()) StrAppend(&cause, " (", absl::StrJoin(types, ", "), ")");
+  if (!exempt.empty()) StrAppend(&cause, "; exempt: ", absl::StrJoin(exempt, ", "));
+  return Pass(std::move(cause));
+}
+
+HostVerdict MacEnforcing(const Control& c, const v1::MacState& s) {
+  const auto active = [&](std::string_view m) {
+    return std::find(s.lsms().begin(), s.lsms().end(), m) != s.lsms().end();
+  };
+  std::string apparmor, selinux;  // why each does not count; "" when it does
+  if (!active("apparmor")) {
+    apparmor = "AppArmor is not active";
+  } else if (s.apparmor_enforce() < c.min_enforced_profiles) {
+    apparmor = StrCat("AppArmor enforces ", s.apparmor_enforce(), " profiles (at least ",
+                      c.min_enforced_profiles, " wanted)");
+  } else if (!c.allow_complain && s.apparmor_complain() + s.apparmor_other() > 0) {
+    apparmor =
+        StrCat("AppArmor has ", s.apparmor_complain() + s.apparmor_other(),
+               " profiles not enforcing (", absl::StrJoin(s.apparmor_not_enforcing(), ", "), ")");
+  }
+  if (!active("selinux")) {
+    selinux = "SELinux is not active";
+  } else if (s.selinux_mode() != "enforcing") {
+    selinux = StrCat("SELinux is ", s.selinux_mode());
+  }
+  const std::string lsms = StrCat("active LSMs: ", absl::StrJoin(s.lsms(), ","));
+  const std::string apparmor_ok =
+      StrCat("AppArmor enforcing ", s.apparmor_enforce(), " profiles",
+             s.apparmor_complain() + s.apparmor_other() > 0
+                 ? StrCat(", ", s.apparmor_complain() + s.apparmor_other(), " not enforcing")
+                 : "");
+  const std::string selinux_ok = StrCat("SELinux enforcing", s.selinux_policy().empty() ? "" : " (",
+                                        s.selinux_policy(), s.selinux_policy().empty() ? "" : ")");
+  if (c.mac == "apparmor") {
+    return apparmor.empty() ? Pass(apparmor_ok) : Fail(StrCat(apparmor, " (", lsms, ")"));
+  }
+  if (c.mac == "selinux") {
+    return selinux.empty() ? Pass(selinux_ok) : Fail(StrCat(selinux, " (", lsms, ")"));
+  }
+  if (apparmor.empty()) return Pass(apparmor_ok);
+  if (selinux.empty()) return Pass(selinux_ok);
+  return Fail(StrCat(apparmor, "; ", selinux, " (", lsms, ")"));
+}
+
 }  // namespace
 
 std::string_view HostKind(Rule rule) {
@@ -188,6 +350,10 @@ std::string_view HostKind(Rule rule) {
       return "sshd";
     case Rule::kHostBackupFresh:
       return "backup";
+    case Rule::kHostDiskEncrypted:
+      return "disk_encryption";
+    case Rule::kHostMacEnforcing:
+      return "mac";
     default:
       return "";
   }
@@ -211,6 +377,12 @@ HostVerdict JudgeHostState(const Control& c, const v1::Signal& state) {
       break;
     case Rule::kHostSshdPolicy:
       if (state.has_sshd()) return SshdPolicy(c, state.sshd());
+      break;
+    case Rule::kHostDiskEncrypted:
+      if (state.has_disk_encryption()) return DiskEncrypted(c, state.disk_encryption());
+      break;
+    case Rule::kHostMacEnforcing:
+      if (state.has_mac()) return MacEnforcing(c, state.mac());
       break;
     default:
       break;

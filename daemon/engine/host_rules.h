@@ -14,7 +14,8 @@
 namespace attest::engine {
 
 // The signal kind (and collector) a host.* rule reads: "time_sync",
-// "firewall", "services", "sshd", "backup"; "" for other rules.
+// "firewall", "services", "sshd", "backup", "disk_encryption", "mac"; ""
+// for other rules.
 std::string_view HostKind(Rule rule);
 
 // Where JudgeFacts.host keeps a state: its kind, or "backup/NAME" (a host

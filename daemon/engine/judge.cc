@@ -193,7 +193,9 @@ class Sweep {
       case Rule::kHostTimeSynced:
       case Rule::kHostFirewallEnabled:
       case Rule::kHostServicesRunning:
-      case Rule::kHostSshdPolicy: {
+      case Rule::kHostSshdPolicy:
+      case Rule::kHostDiskEncrypted:
+      case Rule::kHostMacEnforcing: {
         const std::string_view kind = HostKind(c.rule);
         if (auto it = f.host().find(std::string(kind)); it != f.host().end() && fresh < kForever) {
           p->push_back(it->second.t() + fresh);
@@ -236,6 +238,8 @@ class Sweep {
       case Rule::kHostFirewallEnabled:
       case Rule::kHostServicesRunning:
       case Rule::kHostSshdPolicy:
+      case Rule::kHostDiskEncrypted:
+      case Rule::kHostMacEnforcing:
         return HostState(c, b);
       case Rule::kHostBackupFresh:
         return BackupFresh(c, b);
@@ -587,6 +591,8 @@ bool ObservationFromRecord(const v1::EvidenceRecord& r, Seconds gap_from, v1::Ob
     case v1::Signal::kServices:
     case v1::Signal::kSshd:
     case v1::Signal::kBackup:
+    case v1::Signal::kDiskEncryption:
+    case v1::Signal::kMac:
       *out->mutable_host() = s;
       out->mutable_host()->clear_observed_at();  // the observation's t says it
       out->mutable_host()->clear_seq();

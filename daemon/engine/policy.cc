@@ -2,6 +2,7 @@
 
 #include <set>
 
+#include "absl/strings/numbers.h"
 #include "common/strings.h"
 #include "common/time_util.h"
 #include "daemon/evidence/chain.h"
@@ -132,7 +133,11 @@ absl::Status ParseHostParams(const YAML::Node& params, const std::string& where,
     c.max_estimated_error = *d;
   }
   for (const auto& [key, out] : {std::pair<const char*, bool*>{"require_daemon", &c.require_daemon},
-                                 {"require_mfa", &c.require_mfa}}) {
+                                 {"require_mfa", &c.require_mfa},
+                                 {"swap", &c.encrypted_swap},
+                                 {"all_block_mounts", &c.all_block_mounts},
+                                 {"exempt_read_only", &c.exempt_read_only},
+                                 {"allow_complain", &c.allow_complain}}) {
     if (!params[key]) continue;
     auto b = BoolAt(params[key], at(key), err);
     if (!b.ok()) return b.status();
@@ -192,6 +197,45 @@ absl::Status ParseHostParams(const YAML::Node& params, const std::string& where,
     if (!v.ok()) return v.status();
     *out = *v;
   }
+  for (const auto& [key, out] :
+       {std::pair<const char*, std::vector<std::string>*>{"mounts", &c.encrypted_mounts},
+        {"exempt_mounts", &c.exempt_mounts}}) {
+    if (!params[key]) continue;
+    auto v = StringsAt(params[key], at(key), err);
+    if (!v.ok()) return v.status();
+    for (std::string& p : *v) {
+      if (p[0] != '/' || p.find("/../") != std::string::npos || p.ends_with("/..") ||
+          (p.size() > 1 && p.back() == '/')) {
+        return err.At(params[key], StrCat(at(key), ": \"", p,
+                                          "\" is not an absolute path without a trailing /"));
+      }
+    }
+    *out = *v;
+  }
+  if (params["exempt_fstypes"]) {
+    auto v = StringsAt(params["exempt_fstypes"], at("exempt_fstypes"), err);
+    if (!v.ok()) return v.status();
+    c.exempt_fstypes = *v;
+  }
+  if (params["require"]) {
+    auto v = Scalar(params["require"], at("require"), err);
+    if (!v.ok()) return v.status();
+    if (*v != "any" && *v != "apparmor" && *v != "selinux") {
+      return err.At(params["require"],
+                    StrCat(at("require"), ": \"", *v, "\" is not any, apparmor or selinux"));
+    }
+    c.mac = *v;
+  }
+  if (params["min_enforced_profiles"]) {
+    auto v = Scalar(params["min_enforced_profiles"], at("min_enforced_profiles"), err);
+    if (!v.ok()) return v.status();
+    int64_t n = -1;
+    if (!absl::SimpleAtoi(*v, &n) || n < 0 || n > 100000) {
+      return err.At(params["min_enforced_profiles"],
+                    StrCat(at("min_enforced_profiles"), ": want a whole number 0-100000"));
+    }
+    c.min_enforced_profiles = n;
+  }
   for (std::string& v : c.permit_root_login) {
     if (v == "without-password") v = "prohibit-password";
     if (v != "yes" && v != "no" && v != "prohibit-password" && v != "forced-commands-only") {
@@ -242,6 +286,13 @@ absl::Status ParseParams(const YAML::Node& params, const YAML::Node& control_nod
     case Rule::kHostBackupFresh:
       allowed = {"max_age", "backup"};
       required = {"max_age"};
+      break;
+    case Rule::kHostDiskEncrypted:
+      allowed = {"mounts",        "swap",           "all_block_mounts",
+                 "exempt_mounts", "exempt_fstypes", "exempt_read_only"};
+      break;
+    case Rule::kHostMacEnforcing:
+      allowed = {"require", "min_enforced_profiles", "allow_complain"};
       break;
   }
   if (params) {
@@ -402,6 +453,10 @@ std::string_view RuleName(Rule rule) {
       return "host.sshd_policy";
     case Rule::kHostBackupFresh:
       return "host.backup_fresh";
+    case Rule::kHostDiskEncrypted:
+      return "host.disk_encrypted";
+    case Rule::kHostMacEnforcing:
+      return "host.mac_enforcing";
   }
   return "unknown";
 }

@@ -26,6 +26,8 @@ enum class Rule {
   kHostServicesRunning,     // host.services_running
   kHostSshdPolicy,          // host.sshd_policy
   kHostBackupFresh,         // host.backup_fresh
+  kHostDiskEncrypted,       // host.disk_encrypted
+  kHostMacEnforcing,        // host.mac_enforcing
 };
 
 // Every rule, in the order `attestd --print-default-policy` documents them.
@@ -40,6 +42,8 @@ inline constexpr Rule kAllRules[] = {
     Rule::kHostServicesRunning,
     Rule::kHostSshdPolicy,
     Rule::kHostBackupFresh,
+    Rule::kHostDiskEncrypted,
+    Rule::kHostMacEnforcing,
 };
 
 std::string_view RuleName(Rule rule);
@@ -81,6 +85,23 @@ struct Control {
   std::vector<std::string> mfa_pam_modules = {
       "pam_google_authenticator.so", "pam_u2f.so", "pam_duo.so", "pam_oath.so", "pam_yubico.so",
       "pam_radius_auth.so",          "pam_sss.so"};
+  // host.disk_encrypted: the mount points (or paths: the mount holding
+  // each) that must rest on dm-crypt, every active swap unless
+  // encrypted_swap is false, and with all_block_mounts every mount on a
+  // local block device but exempt_mounts. Filesystems of exempt_fstypes,
+  // and read-only mounts with exempt_read_only, need no encryption.
+  std::vector<std::string> encrypted_mounts = {"/", "/var", "/home", "/srv"};
+  bool encrypted_swap = true;
+  bool all_block_mounts = false;
+  std::vector<std::string> exempt_mounts = {"/boot", "/boot/efi"};
+  std::vector<std::string> exempt_fstypes = {"tmpfs", "ramfs"};
+  bool exempt_read_only = false;
+  // host.mac_enforcing: "apparmor", "selinux" or "any" (either will do).
+  // AppArmor counts with at least min_enforced_profiles profiles in
+  // enforce mode, and, unless allow_complain, none in another mode.
+  std::string mac = "any";
+  int64_t min_enforced_profiles = 1;
+  bool allow_complain = true;
   // Evidence older than this is no evidence; InfiniteDuration when unset
   // (allowed only for access.change_approved, which is event-driven).
   absl::Duration freshness = absl::InfiniteDuration();

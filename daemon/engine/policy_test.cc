@@ -89,7 +89,7 @@ TEST(PolicyTest, EveryMistakeIsRefusedWithFileLineAndReason) {
             "policy.yaml:5: rule: unknown rule \"patch.sla\" (known: patch.security_sla, "
             "logs.shipping_continuity, access.change_approved, agent.reporting, check.pass, "
             "host.time_synced, host.firewall_enabled, host.services_running, host.sshd_policy, "
-            "host.backup_fresh)");
+            "host.backup_fresh, host.disk_encrypted, host.mac_enforcing)");
   EXPECT_EQ(ErrorOf("{max_gap: 15m}", "{max_gap: 15 minutes}"),
             "policy.yaml:12: controls[1].params.max_gap: bad duration \"15 minutes\": want e.g. "
             "15m, 2h, 14d");
@@ -212,6 +212,29 @@ TEST(PolicyTest, HostRuleParametersAreCheckedAtLoad) {
                      "{families: [ipv4], rulesets: [sha256:" + std::string(64, 'a') + "]}");
   ASSERT_TRUE(pinned.ok()) << pinned.status();
   EXPECT_EQ(pinned->controls[0].families, (std::vector<std::string>{"ipv4"}));
+  auto disk = load("host.disk_encrypted",
+                   "{mounts: [/, /var/lib/postgresql], swap: false, all_block_mounts: true, "
+                   "exempt_mounts: [/boot], exempt_fstypes: [tmpfs, squashfs], "
+                   "exempt_read_only: true}");
+  ASSERT_TRUE(disk.ok()) << disk.status();
+  EXPECT_EQ(disk->controls[0].encrypted_mounts,
+            (std::vector<std::string>{"/", "/var/lib/postgresql"}));
+  EXPECT_FALSE(disk->controls[0].encrypted_swap);
+  EXPECT_TRUE(disk->controls[0].all_block_mounts);
+  EXPECT_EQ(disk->controls[0].exempt_mounts, (std::vector<std::string>{"/boot"}));
+  EXPECT_EQ(disk->controls[0].exempt_fstypes, (std::vector<std::string>{"tmpfs", "squashfs"}));
+  EXPECT_TRUE(disk->controls[0].exempt_read_only);
+  auto disk_defaults = load("host.disk_encrypted", "{}");
+  ASSERT_TRUE(disk_defaults.ok()) << disk_defaults.status();
+  EXPECT_EQ(disk_defaults->controls[0].encrypted_mounts,
+            (std::vector<std::string>{"/", "/var", "/home", "/srv"}));
+  EXPECT_TRUE(disk_defaults->controls[0].encrypted_swap);
+  auto mac = load("host.mac_enforcing",
+                  "{require: selinux, min_enforced_profiles: 0, allow_complain: false}");
+  ASSERT_TRUE(mac.ok()) << mac.status();
+  EXPECT_EQ(mac->controls[0].mac, "selinux");
+  EXPECT_EQ(mac->controls[0].min_enforced_profiles, 0);
+  EXPECT_FALSE(mac->controls[0].allow_complain);
 
   for (const auto& [rule, params, why] :
        std::vector<std::tuple<std::string, std::string, std::string>>{
@@ -230,6 +253,15 @@ TEST(PolicyTest, HostRuleParametersAreCheckedAtLoad) {
            {"host.backup_fresh", "{backup: nightly}",
             "params.max_age: required by rule host.backup_fresh"},
            {"host.backup_fresh", "{max_age: 0h}", "must be > 0"},
+           {"host.disk_encrypted", "{mounts: [var]}", "is not an absolute path"},
+           {"host.disk_encrypted", "{mounts: [/srv/]}", "without a trailing /"},
+           {"host.disk_encrypted", "{exempt_mounts: [/a/../b]}", "is not an absolute path"},
+           {"host.disk_encrypted", "{swap: sometimes}", "want true or false"},
+           {"host.disk_encrypted", "{mounts: []}", "a list of 1 to 64 values"},
+           {"host.disk_encrypted", "{require: any}", "unknown key \"require\""},
+           {"host.mac_enforcing", "{require: smack}", "is not any, apparmor or selinux"},
+           {"host.mac_enforcing", "{min_enforced_profiles: -1}", "want a whole number"},
+           {"host.mac_enforcing", "{mounts: [/]}", "unknown key \"mounts\""},
        }) {
     auto p = load(rule, params);
     ASSERT_FALSE(p.ok()) << rule << " " << params;
@@ -247,11 +279,12 @@ TEST(PolicyTest, TheBuiltInPolicyLoadsWithAControlPerRuleTheAgentFeeds) {
     EXPECT_FALSE(c.tsc.empty()) << c.id;
   }
   // check.pass needs a check's name, which only the operator knows.
-  EXPECT_EQ(rules,
-            (std::set<Rule>{
-                Rule::kPatchSecuritySla, Rule::kLogsShippingContinuity, Rule::kAccessChangeApproved,
-                Rule::kAgentReporting, Rule::kHostTimeSynced, Rule::kHostFirewallEnabled,
-                Rule::kHostServicesRunning, Rule::kHostSshdPolicy, Rule::kHostBackupFresh}));
+  EXPECT_EQ(
+      rules,
+      (std::set<Rule>{Rule::kPatchSecuritySla, Rule::kLogsShippingContinuity,
+                      Rule::kAccessChangeApproved, Rule::kAgentReporting, Rule::kHostTimeSynced,
+                      Rule::kHostFirewallEnabled, Rule::kHostServicesRunning, Rule::kHostSshdPolicy,
+                      Rule::kHostBackupFresh, Rule::kHostDiskEncrypted, Rule::kHostMacEnforcing}));
   EXPECT_TRUE(p->windows.empty()) << "windows are per audit";
 }
 

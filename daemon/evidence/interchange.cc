@@ -362,6 +362,48 @@ absl::Status ParseBackup(const Fields& f, v1::BackupState* b) {
   return f.String("error", b->mutable_error());
 }
 
+absl::Status ParseDiskEncryption(const Fields& f, v1::DiskEncryptionState* d) {
+  uint32_t omitted = 0;
+  RETURN_IF_ERROR(f.Uint("mounts_omitted", &omitted));
+  d->set_mounts_omitted(omitted);
+  return f.Objects("volumes", [&](const Fields& e) {
+    v1::Volume* v = d->add_volumes();
+    RETURN_IF_ERROR(e.String("path", v->mutable_path(), true));
+    RETURN_IF_ERROR(e.String("fstype", v->mutable_fstype(), true));
+    RETURN_IF_ERROR(e.String("source", v->mutable_source()));
+    bool flag = false;
+    RETURN_IF_ERROR(e.Bool("read_only", &flag));
+    v->set_read_only(flag);
+    flag = false;
+    RETURN_IF_ERROR(e.Bool("swap", &flag));
+    v->set_swap(flag);
+    return e.Objects("stack", [&](const Fields& g) {
+      v1::BlockLayer* l = v->add_stack();
+      uint32_t depth = 0;
+      RETURN_IF_ERROR(g.Uint("depth", &depth));
+      l->set_depth(depth);
+      RETURN_IF_ERROR(g.String("name", l->mutable_name(), true));
+      RETURN_IF_ERROR(g.String("kind", l->mutable_kind(), true));
+      return g.String("detail", l->mutable_detail());
+    });
+  });
+}
+
+absl::Status ParseMac(const Fields& f, v1::MacState* m) {
+  RETURN_IF_ERROR(f.Strings("lsms", m->mutable_lsms()));
+  for (const auto& [key, set] : {std::pair<const char*, void (v1::MacState::*)(uint32_t)>{
+                                     "apparmor_enforce", &v1::MacState::set_apparmor_enforce},
+                                 {"apparmor_complain", &v1::MacState::set_apparmor_complain},
+                                 {"apparmor_other", &v1::MacState::set_apparmor_other}}) {
+    uint32_t n = 0;
+    RETURN_IF_ERROR(f.Uint(key, &n));
+    (m->*set)(n);
+  }
+  RETURN_IF_ERROR(f.Strings("apparmor_not_enforcing", m->mutable_apparmor_not_enforcing()));
+  RETURN_IF_ERROR(f.String("selinux_mode", m->mutable_selinux_mode()));
+  return f.String("selinux_policy", m->mutable_selinux_policy());
+}
+
 absl::Status ParseHello(const Fields& f, v1::Hello* h) {
   RETURN_IF_ERROR(f.String("agent_version", h->mutable_agent_version()));
   RETURN_IF_ERROR(f.String("instance_id", h->mutable_instance_id()));
@@ -448,6 +490,10 @@ absl::StatusOr<v1::ImportRecord> ParseInterchangeJson(const Json& record) {
     RETURN_IF_ERROR(ParseSshd(f, s->mutable_sshd()));
   } else if (kind == "backup") {
     RETURN_IF_ERROR(ParseBackup(f, s->mutable_backup()));
+  } else if (kind == "disk_encryption") {
+    RETURN_IF_ERROR(ParseDiskEncryption(f, s->mutable_disk_encryption()));
+  } else if (kind == "mac") {
+    RETURN_IF_ERROR(ParseMac(f, s->mutable_mac()));
   } else if (kind == "collector_error") {
     RETURN_IF_ERROR(f.String("collector", s->mutable_collector_error()->mutable_collector(), true));
     RETURN_IF_ERROR(f.String("error", s->mutable_collector_error()->mutable_error()));

@@ -315,6 +315,47 @@ void WriteBackup(std::string* out, const v1::BackupState& b) {
   w.Close();
 }
 
+void WriteDiskEncryption(std::string* out, const v1::DiskEncryptionState& d) {
+  ObjectWriter w(out);
+  w.Uint("mounts_omitted", d.mounts_omitted());
+  w.BeginArray("volumes");
+  for (const auto& v : d.volumes()) {
+    w.Next();
+    ObjectWriter item(out);
+    item.String("fstype", v.fstype());
+    item.String("path", v.path());
+    item.Bool("read_only", v.read_only());
+    item.String("source", v.source());
+    item.BeginArray("stack");
+    for (const auto& l : v.stack()) {
+      item.Next();
+      ObjectWriter layer(out);
+      layer.Uint("depth", l.depth());
+      layer.String("detail", l.detail());
+      layer.String("kind", l.kind());
+      layer.String("name", l.name());
+      layer.Close();
+    }
+    item.EndArray();
+    item.Bool("swap", v.swap());
+    item.Close();
+  }
+  w.EndArray();
+  w.Close();
+}
+
+void WriteMac(std::string* out, const v1::MacState& m) {
+  ObjectWriter w(out);
+  w.Uint("apparmor_complain", m.apparmor_complain());
+  w.Uint("apparmor_enforce", m.apparmor_enforce());
+  w.StringArray("apparmor_not_enforcing", m.apparmor_not_enforcing());
+  w.Uint("apparmor_other", m.apparmor_other());
+  w.StringArray("lsms", m.lsms());
+  w.String("selinux_mode", m.selinux_mode());
+  w.String("selinux_policy", m.selinux_policy());
+  w.Close();
+}
+
 void WriteHello(std::string* out, const v1::Hello& h) {
   ObjectWriter w(out);
   w.String("agent_version", h.agent_version());
@@ -394,6 +435,12 @@ void WriteKindObject(std::string* out, const v1::EvidenceRecord& r) {
     case v1::Signal::kBackup:
       WriteBackup(out, s.backup());
       return;
+    case v1::Signal::kDiskEncryption:
+      WriteDiskEncryption(out, s.disk_encryption());
+      return;
+    case v1::Signal::kMac:
+      WriteMac(out, s.mac());
+      return;
     case v1::Signal::kHeartbeat:
     case v1::Signal::KIND_NOT_SET:
       out->append("{}");
@@ -429,6 +476,10 @@ std::string_view SignalKind(const v1::Signal& signal) {
       return "sshd";
     case v1::Signal::kBackup:
       return "backup";
+    case v1::Signal::kDiskEncryption:
+      return "disk_encryption";
+    case v1::Signal::kMac:
+      return "mac";
     case v1::Signal::KIND_NOT_SET:
       break;
   }

@@ -146,6 +146,40 @@ inline std::vector<v1::EvidenceRecord> EveryKind() {
   unread.mutable_signal()->mutable_backup()->set_error(
       "UNAVAILABLE: restic exited 1: Fatal: wrong password");
   out.push_back(unread);
+  auto disk = Base(17);
+  auto* volume = disk.mutable_signal()->mutable_disk_encryption()->add_volumes();
+  volume->set_path("/");
+  volume->set_fstype("ext4");
+  volume->set_source("/dev/mapper/vg-root");
+  for (const auto& [depth, name, kind, detail] :
+       {std::tuple<uint32_t, const char*, const char*, const char*>{0, "dm-1", "lvm", "vg-root"},
+        {1, "dm-0", "crypt", "LUKS2"},
+        {2, "sda3", "partition", "3"},
+        {3, "sda", "disk", ""}}) {
+    auto* l = volume->add_stack();
+    l->set_depth(depth);
+    l->set_name(name);
+    l->set_kind(kind);
+    l->set_detail(detail);
+  }
+  auto* swap = disk.mutable_signal()->mutable_disk_encryption()->add_volumes();
+  swap->set_path("/dev/zram0");
+  swap->set_fstype("swap");
+  swap->set_source("/dev/zram0");
+  swap->set_swap(true);
+  auto* zram = swap->add_stack();
+  zram->set_name("zram0");
+  zram->set_kind("ram");
+  zram->set_detail("zram");
+  disk.mutable_signal()->mutable_disk_encryption()->set_mounts_omitted(2);
+  out.push_back(disk);
+  auto mac = Base(18);
+  auto* m = mac.mutable_signal()->mutable_mac();
+  for (const char* lsm : {"capability", "yama", "apparmor"}) m->add_lsms(lsm);
+  m->set_apparmor_enforce(7);
+  m->set_apparmor_complain(1);
+  m->add_apparmor_not_enforcing("/usr/sbin/cupsd (complain)");
+  out.push_back(mac);
   return out;
 }
 

@@ -309,6 +309,102 @@ absl::Status ValidateBackup(const v1::BackupState& b, absl::Time now, absl::Time
   return absl::OkStatus();
 }
 
+constexpr int kMaxVolumes = 256;
+constexpr int kMaxVolumeLayers = 32;
+constexpr int kMaxStateLayers = 4096;
+constexpr uint32_t kMaxLayerDepth = 16;
+constexpr int kMaxLsms = 32;
+constexpr int kMaxNotEnforcing = 32;
+
+bool KnownLayerKind(std::string_view k) {
+  for (std::string_view known : {"crypt", "lvm", "raid", "multipath", "integrity", "verity", "dm",
+                                 "partition", "disk", "loop", "ram", "zram", "unknown"}) {
+    if (k == known) return true;
+  }
+  return false;
+}
+
+absl::Status ValidateDiskEncryption(const v1::DiskEncryptionState& d, const Limits& l) {
+  if (d.volumes_size() > kMaxVolumes) {
+    return Invalid("disk_encryption.volumes",
+                   attest::StrCat("more than ", kMaxVolumes, " volumes"));
+  }
+  int layers = 0;
+  for (const v1::Volume& v : d.volumes()) {
+    ATTEST_RETURN_IF_ERROR(
+        CheckString("disk_encryption.volumes.path", v.path(), l.max_string_bytes, true));
+    if (v.path()[0] != '/') return Invalid("disk_encryption.volumes.path", "must be absolute");
+    ATTEST_RETURN_IF_ERROR(
+        CheckString("disk_encryption.volumes.fstype", v.fstype(), kMaxWordBytes, true));
+    ATTEST_RETURN_IF_ERROR(
+        CheckString("disk_encryption.volumes.source", v.source(), l.max_string_bytes, false));
+    if (v.swap() != (v.fstype() == "swap")) {
+      return Invalid("disk_encryption.volumes.fstype", "is swap exactly when swap is true");
+    }
+    if (v.stack_size() > kMaxVolumeLayers) {
+      return Invalid("disk_encryption.volumes.stack",
+                     attest::StrCat("more than ", kMaxVolumeLayers, " layers"));
+    }
+    layers += v.stack_size();
+    for (int i = 0; i < v.stack_size(); ++i) {
+      const v1::BlockLayer& b = v.stack(i);
+      // One tree, depth first: the root at 0, each layer at most one below
+      // the one before it.
+      const bool shape =
+          i == 0 ? b.depth() == 0 : b.depth() >= 1 && b.depth() <= v.stack(i - 1).depth() + 1;
+      if (!shape || b.depth() > kMaxLayerDepth) {
+        return Invalid(
+            "disk_encryption.volumes.stack.depth",
+            attest::StrCat("not one tree in depth-first order, at most ", kMaxLayerDepth, " deep"));
+      }
+      ATTEST_RETURN_IF_ERROR(
+          CheckString("disk_encryption.volumes.stack.name", b.name(), kMaxWordBytes, true));
+      if (!KnownLayerKind(b.kind())) {
+        return Invalid("disk_encryption.volumes.stack.kind",
+                       "not crypt, lvm, raid, multipath, integrity, verity, dm, partition, disk, "
+                       "loop, ram, zram or unknown");
+      }
+      ATTEST_RETURN_IF_ERROR(CheckString("disk_encryption.volumes.stack.detail", b.detail(),
+                                         l.max_string_bytes, false));
+    }
+  }
+  if (layers > kMaxStateLayers) {
+    return Invalid("disk_encryption.volumes.stack",
+                   attest::StrCat("more than ", kMaxStateLayers, " layers in all"));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ValidateMac(const v1::MacState& m, const Limits& l) {
+  if (m.lsms_size() > kMaxLsms) {
+    return Invalid("mac.lsms", attest::StrCat("more than ", kMaxLsms, " modules"));
+  }
+  bool apparmor = false, selinux = false;
+  for (const std::string& s : m.lsms()) {
+    ATTEST_RETURN_IF_ERROR(CheckString("mac.lsms", s, kMaxWordBytes, true));
+    apparmor = apparmor || s == "apparmor";
+    selinux = selinux || s == "selinux";
+  }
+  if (!apparmor && (m.apparmor_enforce() + m.apparmor_complain() + m.apparmor_other() > 0 ||
+                    m.apparmor_not_enforcing_size() > 0)) {
+    return Invalid("mac.apparmor_enforce", "AppArmor profiles while apparmor is not in lsms");
+  }
+  if (m.apparmor_not_enforcing_size() > kMaxNotEnforcing) {
+    return Invalid("mac.apparmor_not_enforcing",
+                   attest::StrCat("more than ", kMaxNotEnforcing, " names"));
+  }
+  for (const std::string& s : m.apparmor_not_enforcing()) {
+    ATTEST_RETURN_IF_ERROR(CheckString("mac.apparmor_not_enforcing", s, l.max_string_bytes, true));
+  }
+  const std::string& mode = m.selinux_mode();
+  if (selinux ? (mode != "enforcing" && mode != "permissive" && mode != "disabled")
+              : !mode.empty()) {
+    return Invalid("mac.selinux_mode",
+                   "enforcing, permissive or disabled when selinux is in lsms, else empty");
+  }
+  return CheckString("mac.selinux_policy", m.selinux_policy(), kMaxWordBytes, false);
+}
+
 absl::Status ValidateKind(const v1::Signal& s, absl::Time now, const Limits& l) {
   switch (s.kind_case()) {
     case v1::Signal::kPatch:
@@ -338,6 +434,10 @@ absl::Status ValidateKind(const v1::Signal& s, absl::Time now, const Limits& l) 
       return ValidateSshd(s.sshd(), l);
     case v1::Signal::kBackup:
       return ValidateBackup(s.backup(), now, FromProto(s.observed_at()), l);
+    case v1::Signal::kDiskEncryption:
+      return ValidateDiskEncryption(s.disk_encryption(), l);
+    case v1::Signal::kMac:
+      return ValidateMac(s.mac(), l);
     case v1::Signal::kCollectorError:
       ATTEST_RETURN_IF_ERROR(
           CheckString("collector_error.collector", s.collector_error().collector(), 256, true));

@@ -478,6 +478,113 @@ TEST(ValidateTest, ServerControlStatesAreBounded) {
          *s.mutable_backup()->mutable_last_success() = ToProto(kNow + absl::Minutes(6));
        },
        "backup.last_success"},
+      {"257 volumes",
+       [](v1::Signal& s) {
+         for (int i = 0; i < 257; ++i) {
+           auto* v = s.mutable_disk_encryption()->add_volumes();
+           v->set_path("/");
+           v->set_fstype("ext4");
+         }
+       },
+       "disk_encryption.volumes"},
+      {"a relative mount point",
+       [](v1::Signal& s) {
+         auto* v = s.mutable_disk_encryption()->add_volumes();
+         v->set_path("srv");
+         v->set_fstype("ext4");
+       },
+       "disk_encryption.volumes.path"},
+      {"a swap that says it is a filesystem",
+       [](v1::Signal& s) {
+         auto* v = s.mutable_disk_encryption()->add_volumes();
+         v->set_path("/dev/sda2");
+         v->set_fstype("ext4");
+         v->set_swap(true);
+       },
+       "disk_encryption.volumes.fstype"},
+      {"a stack that does not start at depth 0",
+       [](v1::Signal& s) {
+         auto* v = s.mutable_disk_encryption()->add_volumes();
+         v->set_path("/");
+         v->set_fstype("ext4");
+         auto* l = v->add_stack();
+         l->set_depth(1);
+         l->set_name("sda");
+         l->set_kind("disk");
+       },
+       "disk_encryption.volumes.stack.depth"},
+      {"a layer two below the one before it",
+       [](v1::Signal& s) {
+         auto* v = s.mutable_disk_encryption()->add_volumes();
+         v->set_path("/");
+         v->set_fstype("ext4");
+         for (uint32_t d : {0u, 2u}) {
+           auto* l = v->add_stack();
+           l->set_depth(d);
+           l->set_name("x");
+           l->set_kind("disk");
+         }
+       },
+       "disk_encryption.volumes.stack.depth"},
+      {"a second root in one stack",
+       [](v1::Signal& s) {
+         auto* v = s.mutable_disk_encryption()->add_volumes();
+         v->set_path("/");
+         v->set_fstype("ext4");
+         for (uint32_t d : {0u, 0u}) {
+           auto* l = v->add_stack();
+           l->set_depth(d);
+           l->set_name("x");
+           l->set_kind("disk");
+         }
+       },
+       "disk_encryption.volumes.stack.depth"},
+      {"an unknown layer kind",
+       [](v1::Signal& s) {
+         auto* v = s.mutable_disk_encryption()->add_volumes();
+         v->set_path("/");
+         v->set_fstype("ext4");
+         auto* l = v->add_stack();
+         l->set_name("sda");
+         l->set_kind("encrypted-trust-me");
+       },
+       "disk_encryption.volumes.stack.kind"},
+      {"33 layers",
+       [](v1::Signal& s) {
+         auto* v = s.mutable_disk_encryption()->add_volumes();
+         v->set_path("/");
+         v->set_fstype("ext4");
+         for (int i = 0; i < 33; ++i) {
+           auto* l = v->add_stack();
+           l->set_depth(i == 0 ? 0 : 1);
+           l->set_name("x");
+           l->set_kind("disk");
+         }
+       },
+       "disk_encryption.volumes.stack"},
+      {"AppArmor profiles without AppArmor",
+       [](v1::Signal& s) {
+         s.mutable_mac()->add_lsms("capability");
+         s.mutable_mac()->set_apparmor_enforce(3);
+       },
+       "mac.apparmor_enforce"},
+      {"an SELinux mode without SELinux",
+       [](v1::Signal& s) {
+         s.mutable_mac()->add_lsms("capability");
+         s.mutable_mac()->set_selinux_mode("enforcing");
+       },
+       "mac.selinux_mode"},
+      {"an SELinux mode that is not one",
+       [](v1::Signal& s) {
+         s.mutable_mac()->add_lsms("selinux");
+         s.mutable_mac()->set_selinux_mode("mostly");
+       },
+       "mac.selinux_mode"},
+      {"33 modules",
+       [](v1::Signal& s) {
+         for (int i = 0; i < 33; ++i) s.mutable_mac()->add_lsms("m");
+       },
+       "mac.lsms"},
       {"a 5000-byte value",
        [](v1::Signal& s) {
          s.mutable_sshd()->set_installed(true);

@@ -66,9 +66,9 @@ IngestMetrics::IngestMetrics(prometheus::Registry& registry)
                         .Register(registry)),
       clock_ahead_(clock_skewed_.Add({{"direction", "ahead"}})),
       clock_behind_(clock_skewed_.Add({{"direction", "behind"}})) {
-  for (const char* kind :
-       {"patch", "log_shipping", "access_change", "access_snapshot", "check", "heartbeat",
-        "collector_error", "time_sync", "firewall", "services", "sshd", "backup", "unknown"}) {
+  for (const char* kind : {"patch", "log_shipping", "access_change", "access_snapshot", "check",
+                           "heartbeat", "collector_error", "time_sync", "firewall", "services",
+                           "sshd", "backup", "disk_encryption", "mac", "unknown"}) {
     received_by_kind_[kind] = &received_.Add({{"kind", kind}});
   }
   // The reasons a stream is ended with, present from the start so that

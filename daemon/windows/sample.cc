@@ -75,7 +75,9 @@ bool Relevant(const v1::EvidenceRecord& r, const engine::Control& c) {
     case engine::Rule::kHostFirewallEnabled:
     case engine::Rule::kHostServicesRunning:
     case engine::Rule::kHostSshdPolicy:
-    case engine::Rule::kHostBackupFresh: {
+    case engine::Rule::kHostBackupFresh:
+    case engine::Rule::kHostDiskEncrypted:
+    case engine::Rule::kHostMacEnforcing: {
       const std::string_view kind = engine::HostKind(c.rule);
       return evidence::SignalKind(s) == kind ||
              (s.has_collector_error() && s.collector_error().collector() == kind);

@@ -300,7 +300,9 @@ def check_agent(docs, render, daemons):
         return any(path == p or path.startswith(p.rstrip("/") + "/") for p in under_host)
     for path in ["/etc/passwd", "/etc/group", "/etc/sudoers", "/etc/sudoers.d", "/etc/os-release",
                  "/usr/lib/os-release", "/home", "/root/.ssh", "/var/lib/dpkg/status", "/var/lib/apt/lists",
-                 "/etc/apt", "/proc/sys/kernel/osrelease", "/proc/sys/kernel/random/boot_id", "/proc/1/comm"]:
+                 "/etc/apt", "/proc/sys/kernel/osrelease", "/proc/sys/kernel/random/boot_id", "/proc/1/comm",
+                 "/proc/1/mountinfo", "/proc/swaps", "/sys/class/block", "/sys/dev/block",
+                 "/sys/kernel/security/lsm"]:
         check(covered(path), f"{render}: the agent cannot read {path} under /host")
     return ds
 

@@ -163,11 +163,13 @@ host_evidence() { in_root "${ctl[@]}" evidence fresh-root 2>/dev/null; }
 has_time_sync() { local e; e=$(host_evidence) && grep -q '"kind":"time_sync"' <<<"$e"; }
 eventually 60 has_time_sync || fail "no time_sync state from the packaged agent: $(host_evidence | grep -o '"collector_error":{[^}]*}' | sort -u)"
 errors=$(host_evidence | grep -o '"collector_error":{[^}]*}' | sort -u)
-if grep -q '"collector":"time_sync"\|"collector":"access"' <<<"$errors"; then
+if grep -q '"collector":"time_sync"\|"collector":"access"\|"collector":"disk_encryption"' <<<"$errors"; then
   fail "collector errors under the unit's sandbox: $errors"
 fi
 grep -q '"installed":false' <<<"$(host_evidence)" || fail "no sshd state (installed: false) from the packaged agent"
-echo "time_sync, access and sshd read under the unit's sandbox${errors:+; errors: $errors}"
+has_disk() { local e; e=$(host_evidence) && grep -q '"kind":"disk_encryption"' <<<"$e"; }
+eventually 60 has_disk || fail "no disk_encryption state from the packaged agent (the mounts of PID 1 and /sys)"
+echo "time_sync, access, sshd and disk_encryption read under the unit's sandbox${errors:+; errors: $errors}"
 security() {  # unit max -> the exposure, failing above max
   local level
   level=$(in_root systemd-analyze security --no-pager "$1" | sed -n 's/.*Overall exposure level for [^:]*: \([0-9.]*\).*/\1/p')

@@ -168,7 +168,9 @@ printf 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOkIGp+GCuNo9KcvxE/Ibx9sYagR8yhwO0mx
 chmod 0600 "$work/node-root/.ssh/authorized_keys"
 grep -q '^root:x:0:0:[^:]*:/root:/bin/\(ba\)\{0,1\}sh$' /etc/passwd ||
   fail "this machine's root has no login shell in /root: the key check below needs one"
-run_in "$a" "${user[attest-agent]}" "mount --rbind / \"\$rootfs/host\" && mount -o remount,bind,ro \"\$rootfs/host\" && mount --bind \"$work/node-root\" \"\$rootfs/host/root\"" \
+# A node's systemd mounts securityfs (the LSMs the mac collector reads); this
+# sandbox's host may not have, so it is mounted in the agent's namespace.
+run_in "$a" "${user[attest-agent]}" "mount --rbind / \"\$rootfs/host\" && mount -o remount,bind,ro \"\$rootfs/host\" && mount --bind \"$work/node-root\" \"\$rootfs/host/root\" && { mountpoint -q /sys/kernel/security || mount -t securityfs securityfs \"\$rootfs/host/sys/kernel/security\"; }" \
   "$work/agent.log" /usr/bin/attest-agent --root /host --spool-dir /var/lib/attest-agent \
   --daemon "127.0.0.1:$port" --tls-cert /etc/attest-agent/tls/tls.crt \
   --tls-key /etc/attest-agent/tls/tls.key --ca /etc/attest-agent/tls/ca.crt \
