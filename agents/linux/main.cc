@@ -1,4 +1,6 @@
 // attest-agent: see --help.
+#include <malloc.h>
+
 #include <csignal>
 #include <cstdio>
 #include <fstream>
@@ -68,6 +70,10 @@ std::string BootId(const RootFs& root) {
 }
 
 int Main(int argc, char** argv) {
+  // One malloc arena: the agent allocates little, from a dozen threads
+  // (gRPC's, the collectors'), and per-thread arenas would each keep their
+  // own freed pages resident (about 0.7 MiB of its ~21 MiB RSS).
+  mallopt(M_ARENA_MAX, 1);
   sigset_t signals;
   sigemptyset(&signals);
   sigaddset(&signals, SIGINT);
