@@ -10,13 +10,6 @@ namespace {
 
 using namespace testing_support;  // NOLINT: the tests' shared vocabulary
 
-v1::Observation Host(Seconds at, v1::Signal state) {
-  v1::Observation o;
-  o.set_t(T0 + at);
-  *o.mutable_host() = std::move(state);
-  return o;
-}
-
 // A stack written "dm-1 lvm vg-root > dm-0 crypt LUKS2 > sda3 partition 3":
 // each ">" one layer deeper, each "<" one back up.
 void AddStack(v1::Volume* v, std::string_view text) {

@@ -12,13 +12,6 @@ namespace {
 
 using namespace testing_support;  // NOLINT: the tests' shared vocabulary
 
-v1::Observation Host(Seconds at, v1::Signal state) {
-  v1::Observation o;
-  o.set_t(T0 + at);
-  *o.mutable_host() = std::move(state);
-  return o;
-}
-
 v1::Signal Time(bool synced, int64_t est_error_us = 0,
                 std::vector<std::string> daemons = {"chronyd"}) {
   v1::Signal s;

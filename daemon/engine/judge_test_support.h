@@ -69,6 +69,13 @@ inline v1::Observation Gap(Seconds from, Seconds at) {
   o.set_gap_from(T0 + from);
   return o;
 }
+// A server-control state (host.* rules).
+inline v1::Observation Host(Seconds at, v1::Signal state) {
+  v1::Observation o;
+  o.set_t(T0 + at);
+  *o.mutable_host() = std::move(state);
+  return o;
+}
 inline v1::Observation Failed(Seconds at, std::string collector) {
   v1::Observation o;
   o.set_t(T0 + at);

@@ -3,72 +3,12 @@
 #include "common/json.h"
 #include "common/strings.h"
 #include "common/time_util.h"
+#include "daemon/evidence/record_json_internal.h"
 
 namespace attest::evidence {
 namespace {
 
-// Writes one JSON object. Callers give keys in ascending byte order (the
-// canonical order); record_json_test.cc proves every kind round-trips
-// through Json::Parse(...).Canonical() unchanged.
-class ObjectWriter {
- public:
-  explicit ObjectWriter(std::string* out) : out_(out) { out_->push_back('{'); }
-  void Key(std::string_view key) {
-    if (!first_) out_->push_back(',');
-    first_ = false;
-    AppendJsonString(out_, key);
-    out_->push_back(':');
-  }
-  void String(std::string_view key, std::string_view value) {
-    Key(key);
-    AppendJsonString(out_, value);
-  }
-  void Bool(std::string_view key, bool value) {
-    Key(key);
-    out_->append(value ? "true" : "false");
-  }
-  void Uint(std::string_view key, uint64_t value) {
-    Key(key);
-    StrAppend(out_, value);
-  }
-  void Int(std::string_view key, int64_t value) {
-    Key(key);
-    StrAppend(out_, value);
-  }
-  void Time(std::string_view key, const google::protobuf::Timestamp& ts) {
-    Key(key);
-    out_->push_back('"');
-    AppendRfc3339(out_, FromProto(ts));
-    out_->push_back('"');
-  }
-  void StringArray(std::string_view key, const google::protobuf::RepeatedPtrField<std::string>& v) {
-    Key(key);
-    out_->push_back('[');
-    for (int i = 0; i < v.size(); ++i) {
-      if (i > 0) out_->push_back(',');
-      AppendJsonString(out_, v[i]);
-    }
-    out_->push_back(']');
-  }
-  // Starts an array of objects under `key`; call Next() before each element.
-  void BeginArray(std::string_view key) {
-    Key(key);
-    out_->push_back('[');
-    first_in_array_ = true;
-  }
-  void Next() {
-    if (!first_in_array_) out_->push_back(',');
-    first_in_array_ = false;
-  }
-  void EndArray() { out_->push_back(']'); }
-  void Close() { out_->push_back('}'); }
-  std::string* out() { return out_; }
-
- private:
-  std::string* out_;
-  bool first_ = true;
-  bool first_in_array_ = true;
-};
+using internal::ObjectWriter;
 
 std::string_view PackageManagerName(v1::PackageManager pm) {
   switch (pm) {
@@ -93,30 +33,6 @@ std::string_view ProbeName(v1::ShipperProbe p) {
       return "marker_file";
     case v1::SHIPPER_PROBE_NOT_RECORDED:
       return "not_recorded";
-    default:
-      return "unspecified";
-  }
-}
-
-std::string_view FirewallSourceName(v1::FirewallSource s) {
-  switch (s) {
-    case v1::FIREWALL_SOURCE_NFTABLES:
-      return "nftables";
-    case v1::FIREWALL_SOURCE_IPTABLES:
-      return "iptables";
-    default:
-      return "unspecified";
-  }
-}
-
-std::string_view BackupProbeName(v1::BackupProbe p) {
-  switch (p) {
-    case v1::BACKUP_PROBE_RESTIC:
-      return "restic";
-    case v1::BACKUP_PROBE_BORG:
-      return "borg";
-    case v1::BACKUP_PROBE_MARKER_FILE:
-      return "marker_file";
     default:
       return "unspecified";
   }
@@ -237,125 +153,6 @@ void WriteAccessSnapshot(std::string* out, const v1::AccessSnapshot& s) {
   w.Close();
 }
 
-void WriteTimeSync(std::string* out, const v1::TimeSyncState& t) {
-  ObjectWriter w(out);
-  w.StringArray("daemons", t.daemons());
-  w.Int("est_error_us", t.est_error_us());
-  w.Int("max_error_us", t.max_error_us());
-  w.Int("offset_ns", t.offset_ns());
-  w.Uint("status", t.status());
-  w.Bool("synchronized", t.synchronized());
-  w.Close();
-}
-
-void WriteFirewall(std::string* out, const v1::FirewallState& f) {
-  ObjectWriter w(out);
-  w.BeginArray("chains");
-  for (const auto& c : f.chains()) {
-    w.Next();
-    ObjectWriter item(out);
-    item.Bool("ends_in_drop", c.ends_in_drop());
-    item.String("family", c.family());
-    item.String("hook", c.hook());
-    item.String("name", c.name());
-    item.String("policy", c.policy());
-    item.Int("priority", c.priority());
-    item.Uint("rules", c.rules());
-    item.String("table", c.table());
-    item.Close();
-  }
-  w.EndArray();
-  w.Uint("rules", f.rules());
-  w.String("ruleset_sha256", f.ruleset_sha256());
-  w.String("source", FirewallSourceName(f.source()));
-  w.Close();
-}
-
-void WriteServices(std::string* out, const v1::ServicesState& s) {
-  ObjectWriter w(out);
-  w.BeginArray("units");
-  for (const auto& u : s.units()) {
-    w.Next();
-    ObjectWriter item(out);
-    item.String("active_state", u.active_state());
-    item.String("load_state", u.load_state());
-    item.String("sub_state", u.sub_state());
-    item.String("unit", u.unit());
-    item.Close();
-  }
-  w.EndArray();
-  w.Close();
-}
-
-void WriteSshd(std::string* out, const v1::SshdState& s) {
-  ObjectWriter w(out);
-  w.Bool("installed", s.installed());
-  w.StringArray("pam_auth_modules", s.pam_auth_modules());
-  w.StringArray("pam_auth_required", s.pam_auth_required());
-  // An object: attestd accepts only sorted, distinct keys (validate.cc).
-  w.Key("settings");
-  ObjectWriter settings(out);
-  for (const auto& kv : s.settings()) settings.String(kv.key(), kv.value());
-  settings.Close();
-  w.Close();
-}
-
-void WriteBackup(std::string* out, const v1::BackupState& b) {
-  ObjectWriter w(out);
-  if (!b.error().empty()) w.String("error", b.error());
-  if (b.has_last_success()) {
-    w.Time("last_success", b.last_success());
-  } else {
-    w.Key("last_success");
-    out->append("null");
-  }
-  w.String("name", b.name());
-  w.String("probe", BackupProbeName(b.probe()));
-  w.String("snapshot", b.snapshot());
-  w.Close();
-}
-
-void WriteDiskEncryption(std::string* out, const v1::DiskEncryptionState& d) {
-  ObjectWriter w(out);
-  w.Uint("mounts_omitted", d.mounts_omitted());
-  w.BeginArray("volumes");
-  for (const auto& v : d.volumes()) {
-    w.Next();
-    ObjectWriter item(out);
-    item.String("fstype", v.fstype());
-    item.String("path", v.path());
-    item.Bool("read_only", v.read_only());
-    item.String("source", v.source());
-    item.BeginArray("stack");
-    for (const auto& l : v.stack()) {
-      item.Next();
-      ObjectWriter layer(out);
-      layer.Uint("depth", l.depth());
-      layer.String("detail", l.detail());
-      layer.String("kind", l.kind());
-      layer.String("name", l.name());
-      layer.Close();
-    }
-    item.EndArray();
-    item.Bool("swap", v.swap());
-    item.Close();
-  }
-  w.EndArray();
-  w.Close();
-}
-
-void WriteMac(std::string* out, const v1::MacState& m) {
-  ObjectWriter w(out);
-  w.Uint("apparmor_complain", m.apparmor_complain());
-  w.Uint("apparmor_enforce", m.apparmor_enforce());
-  w.StringArray("apparmor_not_enforcing", m.apparmor_not_enforcing());
-  w.Uint("apparmor_other", m.apparmor_other());
-  w.StringArray("lsms", m.lsms());
-  w.String("selinux_mode", m.selinux_mode());
-  w.String("selinux_policy", m.selinux_policy());
-  w.Close();
-}
-
 void WriteHello(std::string* out, const v1::Hello& h) {
   ObjectWriter w(out);
   w.String("agent_version", h.agent_version());
@@ -421,25 +218,13 @@ void WriteKindObject(std::string* out, const v1::EvidenceRecord& r) {
       return;
     }
     case v1::Signal::kTimeSync:
-      WriteTimeSync(out, s.time_sync());
-      return;
     case v1::Signal::kFirewall:
-      WriteFirewall(out, s.firewall());
-      return;
     case v1::Signal::kServices:
-      WriteServices(out, s.services());
-      return;
     case v1::Signal::kSshd:
-      WriteSshd(out, s.sshd());
-      return;
     case v1::Signal::kBackup:
-      WriteBackup(out, s.backup());
-      return;
     case v1::Signal::kDiskEncryption:
-      WriteDiskEncryption(out, s.disk_encryption());
-      return;
     case v1::Signal::kMac:
-      WriteMac(out, s.mac());
+      internal::WriteHostState(out, s);
       return;
     case v1::Signal::kHeartbeat:
     case v1::Signal::KIND_NOT_SET:

@@ -367,6 +367,21 @@ namespace {
 
 // Server-control states: each list and string is bounded, enums named,
 // and sshd's settings (a JSON object in the evidence) sorted and distinct.
+// A volume with a disk layer at each of `depths`, added to `s`.
+v1::Volume* AddVolume(v1::Signal& s, const char* path, const char* fstype,
+                      const std::vector<uint32_t>& depths = {}) {
+  v1::Volume* v = s.mutable_disk_encryption()->add_volumes();
+  v->set_path(path);
+  v->set_fstype(fstype);
+  for (uint32_t d : depths) {
+    v1::BlockLayer* l = v->add_stack();
+    l->set_depth(d);
+    l->set_name("sda");
+    l->set_kind("disk");
+  }
+  return v;
+}
+
 TEST(ValidateTest, ServerControlStatesAreBounded) {
   auto one = [](std::function<void(v1::Signal&)> fill) {
     v1::SignalBatch b;
@@ -480,86 +495,37 @@ TEST(ValidateTest, ServerControlStatesAreBounded) {
        "backup.last_success"},
       {"257 volumes",
        [](v1::Signal& s) {
-         for (int i = 0; i < 257; ++i) {
-           auto* v = s.mutable_disk_encryption()->add_volumes();
-           v->set_path("/");
-           v->set_fstype("ext4");
-         }
+         for (int i = 0; i < 257; ++i) AddVolume(s, "/", "ext4");
        },
        "disk_encryption.volumes"},
-      {"a relative mount point",
-       [](v1::Signal& s) {
-         auto* v = s.mutable_disk_encryption()->add_volumes();
-         v->set_path("srv");
-         v->set_fstype("ext4");
-       },
+      {"a relative mount point", [](v1::Signal& s) { AddVolume(s, "srv", "ext4"); },
        "disk_encryption.volumes.path"},
       {"a swap that says it is a filesystem",
-       [](v1::Signal& s) {
-         auto* v = s.mutable_disk_encryption()->add_volumes();
-         v->set_path("/dev/sda2");
-         v->set_fstype("ext4");
-         v->set_swap(true);
-       },
+       [](v1::Signal& s) { AddVolume(s, "/dev/sda2", "ext4")->set_swap(true); },
        "disk_encryption.volumes.fstype"},
       {"a stack that does not start at depth 0",
-       [](v1::Signal& s) {
-         auto* v = s.mutable_disk_encryption()->add_volumes();
-         v->set_path("/");
-         v->set_fstype("ext4");
-         auto* l = v->add_stack();
-         l->set_depth(1);
-         l->set_name("sda");
-         l->set_kind("disk");
-       },
+       [](v1::Signal& s) { AddVolume(s, "/", "ext4", {1}); },
        "disk_encryption.volumes.stack.depth"},
       {"a layer two below the one before it",
        [](v1::Signal& s) {
-         auto* v = s.mutable_disk_encryption()->add_volumes();
-         v->set_path("/");
-         v->set_fstype("ext4");
-         for (uint32_t d : {0u, 2u}) {
-           auto* l = v->add_stack();
-           l->set_depth(d);
-           l->set_name("x");
-           l->set_kind("disk");
-         }
+         AddVolume(s, "/", "ext4", {0, 2});
        },
        "disk_encryption.volumes.stack.depth"},
       {"a second root in one stack",
        [](v1::Signal& s) {
-         auto* v = s.mutable_disk_encryption()->add_volumes();
-         v->set_path("/");
-         v->set_fstype("ext4");
-         for (uint32_t d : {0u, 0u}) {
-           auto* l = v->add_stack();
-           l->set_depth(d);
-           l->set_name("x");
-           l->set_kind("disk");
-         }
+         AddVolume(s, "/", "ext4", {0, 0});
        },
        "disk_encryption.volumes.stack.depth"},
       {"an unknown layer kind",
        [](v1::Signal& s) {
-         auto* v = s.mutable_disk_encryption()->add_volumes();
-         v->set_path("/");
-         v->set_fstype("ext4");
-         auto* l = v->add_stack();
-         l->set_name("sda");
-         l->set_kind("encrypted-trust-me");
+         AddVolume(s, "/", "ext4", {0})->mutable_stack(0)->set_kind("encrypted-trust-me");
        },
        "disk_encryption.volumes.stack.kind"},
       {"33 layers",
        [](v1::Signal& s) {
-         auto* v = s.mutable_disk_encryption()->add_volumes();
-         v->set_path("/");
-         v->set_fstype("ext4");
-         for (int i = 0; i < 33; ++i) {
-           auto* l = v->add_stack();
-           l->set_depth(i == 0 ? 0 : 1);
-           l->set_name("x");
-           l->set_kind("disk");
-         }
+         std::vector<uint32_t> depths(33, 1);
+         depths[0] = 0;
+         AddVolume(s, "/", "ext4", depths);
        },
        "disk_encryption.volumes.stack"},
       {"AppArmor profiles without AppArmor",
