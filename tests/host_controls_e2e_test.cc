@@ -293,7 +293,9 @@ TEST_F(HostControlsE2eTest, DiskEncryptionAndMacChangesShowInHostsShowAndTheWind
   StartAgent({"--root=" + root, "--disable=patch", "--disable=access", "--disable=checks",
               "--disable=time_sync", "--disable=firewall", "--disable=sshd",
               "--interval=disk_encryption=1s", "--interval=mac=1s"});
-  EXPECT_EQ(AwaitState("disk-encrypted", "PASS"), "3 volumes on dm-crypt (LUKS2)");
+  // /, /home, the bind mount of / at /var/lib/docker, and swap; /boot and
+  // /boot/efi are exempt.
+  EXPECT_EQ(AwaitState("disk-encrypted", "PASS"), "4 volumes on dm-crypt (LUKS2)");
   EXPECT_EQ(AwaitState("mac-enforcing", "PASS"), "AppArmor enforcing 7 profiles, 1 not enforcing");
 
   // A data disk's partition mounted on /srv without dm-crypt, and a boot

@@ -222,6 +222,10 @@ const v1::Volume* Holding(const std::vector<const v1::Volume*>& mounts, std::str
   return best;
 }
 
+size_t PathDepth(std::string_view path) {
+  return path == "/" ? 0 : static_cast<size_t>(std::count(path.begin(), path.end(), '/'));
+}
+
 bool Under(const std::vector<std::string>& roots, std::string_view path) {
   return std::any_of(roots.begin(), roots.end(), [&](const std::string& r) {
     return path == r || r == "/" ||
@@ -237,17 +241,47 @@ HostVerdict DiskEncrypted(const Control& c, const v1::DiskEncryptionState& s) {
   auto want = [&](const v1::Volume* v) {
     if (std::find(wanted.begin(), wanted.end(), v) == wanted.end()) wanted.push_back(v);
   };
-  std::vector<std::string> unreported;
-  for (const std::string& path : c.encrypted_mounts) {
-    if (const v1::Volume* m = Holding(mounts, path)) {
-      want(m);
-    } else {
-      unreported.push_back(path);
+  // Mounts not on a block device past the agent's bound come after the
+  // last one reported, in its order (depth of mount point, then path).
+  std::pair<size_t, std::string_view> last_other{0, ""};
+  for (const v1::Volume* m : mounts) {
+    if (m->stack().empty()) {
+      last_other = std::max(last_other,
+                            std::pair<size_t, std::string_view>{PathDepth(m->path()), m->path()});
     }
   }
-  if (c.all_block_mounts) {
+  // Whether a mount past the bound could hold `path` below `holder`.
+  auto maybe_omitted = [&](std::string_view path, std::string_view holder) {
+    for (size_t i = holder.size() + 1; i <= path.size(); ++i) {
+      if (i < path.size() && path[i] != '/') continue;
+      const std::string_view prefix = path.substr(0, i);
+      if (std::pair<size_t, std::string_view>{PathDepth(prefix), prefix} > last_other) {
+        return true;
+      }
+    }
+    return false;
+  };
+  const uint32_t other_omitted = s.mounts_omitted() - s.block_mounts_omitted();
+  std::vector<std::string> unreported, unsure;
+  for (const std::string& path : c.encrypted_mounts) {
+    const v1::Volume* holder = Holding(mounts, path);
+    if (holder == nullptr) {
+      unreported.push_back(path);
+      continue;
+    }
+    // Every mount at the holder's point (one mounted over another leaves
+    // the lower one mounted), and every mount on a block device below the
+    // path but the exempt ones.
     for (const v1::Volume* m : mounts) {
-      if (!m->stack().empty() && !Under(c.exempt_mounts, m->path())) want(m);
+      if (m->path() == holder->path()) want(m);
+    }
+    for (const v1::Volume* m : mounts) {
+      if (!m->stack().empty() && Under({path}, m->path()) && !Under(c.exempt_mounts, m->path())) {
+        want(m);
+      }
+    }
+    if (other_omitted > 0 && holder->path() != path && maybe_omitted(path, holder->path())) {
+      unsure.push_back(path);
     }
   }
   if (c.encrypted_swap) {
@@ -287,9 +321,16 @@ HostVerdict DiskEncrypted(const Control& c, const v1::DiskEncryptionState& s) {
     }
   }
   if (!problems.empty()) return Fail(absl::StrJoin(problems, "; "));
+  if (s.block_mounts_omitted() > 0) {
+    return Unknown(StrCat(s.block_mounts_omitted(),
+                          " mounts on block devices past the agent's bound were not reported"));
+  }
+  if (!unsure.empty()) {
+    return Unknown(StrCat("the mount holding ", absl::StrJoin(unsure, ", "), " may be among the ",
+                          other_omitted, " mounts past the agent's bound"));
+  }
   if (!unreported.empty()) {
-    return Unknown(StrCat("no mount holding ", absl::StrJoin(unreported, ", "), " was reported (",
-                          s.mounts_omitted(), " mounts past the agent's bound)"));
+    return Unknown(StrCat("no mount holding ", absl::StrJoin(unreported, ", "), " was reported"));
   }
   std::string cause = StrCat(encrypted, encrypted == 1 ? " volume" : " volumes", " on dm-crypt");
   if (!types.empty()) StrAppend(&cause, " (", absl::StrJoin(types, ", "), ")");
@@ -307,10 +348,14 @@ HostVerdict MacEnforcing(const Control& c, const v1::MacState& s) {
   } else if (s.apparmor_enforce() < c.min_enforced_profiles) {
     apparmor = StrCat("AppArmor enforces ", s.apparmor_enforce(), " profiles (at least ",
                       c.min_enforced_profiles, " wanted)");
-  } else if (!c.allow_complain && s.apparmor_complain() + s.apparmor_other() > 0) {
-    apparmor =
-        StrCat("AppArmor has ", s.apparmor_complain() + s.apparmor_other(),
-               " profiles not enforcing (", absl::StrJoin(s.apparmor_not_enforcing(), ", "), ")");
+  } else if (!c.allow_complain && s.apparmor_complain() > 0) {
+    // Complaining profiles are named first (at most 32 names in all).
+    std::vector<std::string> named;
+    for (const std::string& n : s.apparmor_not_enforcing()) {
+      if (n.ends_with(" (complain)")) named.push_back(n);
+    }
+    apparmor = StrCat("AppArmor has ", s.apparmor_complain(), " profiles in complain mode (",
+                      absl::StrJoin(named, ", "), ")");
   }
   if (!active("selinux")) {
     selinux = "SELinux is not active";
@@ -318,11 +363,10 @@ HostVerdict MacEnforcing(const Control& c, const v1::MacState& s) {
     selinux = StrCat("SELinux is ", s.selinux_mode());
   }
   const std::string lsms = StrCat("active LSMs: ", absl::StrJoin(s.lsms(), ","));
+  const uint64_t not_enforcing = uint64_t{s.apparmor_complain()} + s.apparmor_other();
   const std::string apparmor_ok =
       StrCat("AppArmor enforcing ", s.apparmor_enforce(), " profiles",
-             s.apparmor_complain() + s.apparmor_other() > 0
-                 ? StrCat(", ", s.apparmor_complain() + s.apparmor_other(), " not enforcing")
-                 : "");
+             not_enforcing > 0 ? StrCat(", ", not_enforcing, " not enforcing") : "");
   const std::string selinux_ok = StrCat("SELinux enforcing", s.selinux_policy().empty() ? "" : " (",
                                         s.selinux_policy(), s.selinux_policy().empty() ? "" : ")");
   if (c.mac == "apparmor") {

@@ -41,7 +41,7 @@ struct Vol {
   bool read_only = false;
 };
 
-v1::Signal Disk(const std::vector<Vol>& vols, uint32_t omitted = 0) {
+v1::Signal Disk(const std::vector<Vol>& vols, uint32_t omitted = 0, uint32_t block_omitted = 0) {
   v1::Signal s;
   v1::DiskEncryptionState* d = s.mutable_disk_encryption();
   for (const Vol& v : vols) {
@@ -54,6 +54,7 @@ v1::Signal Disk(const std::vector<Vol>& vols, uint32_t omitted = 0) {
     AddStack(out, v.stack);
   }
   d->set_mounts_omitted(omitted);
+  d->set_block_mounts_omitted(block_omitted);
   return s;
 }
 
@@ -75,6 +76,7 @@ struct Row {
   std::string cause;  // a part of the cause
   void (*tweak)(Control&) = nullptr;
   uint32_t omitted = 0;
+  uint32_t block_omitted = 0;
 };
 
 TEST(DiskEncryptedTest, StatesTable) {
@@ -137,29 +139,67 @@ TEST(DiskEncryptedTest, StatesTable) {
        {{"/", "overlay", ""}},
        'F',
        "/ (overlay"},
-      {"all_block_mounts: a clear /data fails, the clear /boot is exempt",
+      {"a clear disk anywhere below / fails; /boot and /boot/efi are exempt",
        {{"/", "ext4", kLvmOnLuks},
         {"/boot", "ext4", "sda2:partition:2 > sda:disk"},
         {"/boot/efi", "vfat", "sda1:partition:1 > sda:disk"},
-        {"/data", "ext4", kClear}},
+        {"/var/lib/mysql", "ext4", kClear}},
        'F',
-       "/data (ext4",
-       [](Control& c) { c.all_block_mounts = true; }},
-      {"all_block_mounts: a read-only image, exempt_read_only",
+       "/var/lib/mysql (ext4"},
+      {"a tmpfs mounted over a clear /srv hides nothing: the disk is still mounted",
+       {{"/", "ext4", kLvmOnLuks}, {"/srv", "xfs", kClear}, {"/srv", "tmpfs", ""}},
+       'F',
+       "/srv (xfs on /dev/x): no dm-crypt layer above sdb (disk)"},
+      {"a loop device's file on the encrypted root",
        {{"/", "ext4", kLvmOnLuks},
-        {"/mnt/images", "squashfs", "loop0:loop:/img.sqfs", false, true}},
+        {"/snap/core/1", "squashfs",
+         "loop0:loop:/var/lib/snapd/snaps/core_1.snap > dm-1:lvm:vg-root > dm-0:crypt:LUKS2 > "
+         "sda3:partition:3 > sda:disk"}},
+       'P',
+       "2 volumes on dm-crypt (LUKS2)"},
+      {"a read-only image on a clear disk, exempt_read_only",
+       {{"/", "ext4", kLvmOnLuks},
+        {"/mnt/images", "squashfs", "loop0:loop:/img.sqfs > sdb1:partition:1 > sdb:disk", false,
+         true}},
        'P',
        "exempt: /mnt/images (read-only)",
-       [](Control& c) {
-         c.all_block_mounts = true;
-         c.exempt_read_only = true;
-       }},
-      {"all_block_mounts: a read-only image without exempt_read_only",
+       [](Control& c) { c.exempt_read_only = true; }},
+      {"a read-only image on a clear disk without exempt_read_only",
        {{"/", "ext4", kLvmOnLuks},
-        {"/mnt/images", "squashfs", "loop0:loop:/img.sqfs", false, true}},
+        {"/mnt/images", "squashfs", "loop0:loop:/img.sqfs > sdb1:partition:1 > sdb:disk", false,
+         true}},
        'F',
-       "above loop0 (loop /img.sqfs)",
-       [](Control& c) { c.all_block_mounts = true; }},
+       "/mnt/images (squashfs"},
+      {"a mount on a block device past the agent's bound: not every one judged",
+       {{"/", "ext4", kLvmOnLuks}},
+       'N',
+       "3 mounts on block devices past the agent's bound were not reported",
+       nullptr,
+       5,
+       3},
+      {"... but a clear one reported still fails",
+       {{"/", "ext4", kLvmOnLuks}, {"/data", "ext4", kClear}},
+       'F',
+       "/data",
+       nullptr,
+       5,
+       3},
+      {"other mounts past the bound may hold /srv/data, deeper than any reported",
+       {{"/", "ext4", kLvmOnLuks}, {"/tmp", "tmpfs", ""}},
+       'N',
+       "the mount holding /srv/data may be among the 4 mounts past the agent's bound",
+       [](Control& c) {
+         c.encrypted_mounts = {"/", "/srv/data"};
+       },
+       4},
+      {"... not /srv, as shallow as a reported one",
+       {{"/", "ext4", kLvmOnLuks}, {"/tmp", "tmpfs", ""}},
+       'P',
+       "1 volume",
+       [](Control& c) {
+         c.encrypted_mounts = {"/", "/srv"};
+       },
+       4},
       {"a named path on its own mount",
        {{"/", "ext4", kLvmOnLuks}, {"/var/lib/postgresql", "ext4", kClear}},
        'F',
@@ -172,14 +212,12 @@ TEST(DiskEncryptedTest, StatesTable) {
       {"no mount reported at all: unknown",
        {},
        'N',
-       "no mount holding /, /var, /home, /srv was reported (7 mounts past the agent's bound)",
-       nullptr,
-       7},
+       "no mount holding /, /var, /home, /srv was reported"},
   };
   for (const Row& r : rows) {
     Control c = DiskEncrypted();
     if (r.tweak != nullptr) r.tweak(c);
-    const HostVerdict v = JudgeHostState(c, Disk(r.volumes, r.omitted));
+    const HostVerdict v = JudgeHostState(c, Disk(r.volumes, r.omitted, r.block_omitted));
     EXPECT_EQ(Letter(v.state), r.want) << r.name << ": " << v.cause;
     EXPECT_NE(v.cause.find(r.cause), std::string::npos) << r.name << ": " << v.cause;
   }
@@ -225,6 +263,14 @@ v1::Signal Mac(std::vector<std::string> lsms, uint32_t enforce, uint32_t complai
   return s;
 }
 
+// `n` more profiles in unconfined mode.
+v1::Signal Unconfined(v1::Signal s, uint32_t n) {
+  s.mutable_mac()->set_apparmor_other(n);
+  for (uint32_t i = 0; i < n; ++i)
+    s.mutable_mac()->add_apparmor_not_enforcing(StrCat("u", i, " (unconfined)"));
+  return s;
+}
+
 const std::vector<std::string> kAppArmor = {"lockdown", "capability", "landlock", "yama",
                                             "apparmor"};
 const std::vector<std::string> kSelinux = {"lockdown", "capability", "yama", "selinux", "bpf"};
@@ -258,7 +304,9 @@ TEST(MacEnforcingTest, StatesTable) {
        "AppArmor enforces 0 profiles (at least 1 wanted); SELinux is not active (active LSMs: "
        "lockdown,capability,landlock,yama,apparmor)"},
       {"one complaining profile, allow_complain false", strict, Mac(kAppArmor, 7, 1), 'F',
-       "AppArmor has 1 profiles not enforcing (p0 (complain))"},
+       "AppArmor has 1 profiles in complain mode (p0 (complain))"},
+      {"unconfined-mode profiles (Ubuntu 24.04's flags=(unconfined)), allow_complain false", strict,
+       Unconfined(Mac(kAppArmor, 7, 0), 3), 'P', "AppArmor enforcing 7 profiles, 3 not enforcing"},
       {"min_enforced_profiles 0: active is enough", none_needed, Mac(kAppArmor, 0, 0), 'P',
        "AppArmor enforcing 0 profiles"},
       {"no MAC at all", MacEnforcing(), Mac(kNone, 0, 0), 'F',

@@ -135,7 +135,6 @@ absl::Status ParseHostParams(const YAML::Node& params, const std::string& where,
   for (const auto& [key, out] : {std::pair<const char*, bool*>{"require_daemon", &c.require_daemon},
                                  {"require_mfa", &c.require_mfa},
                                  {"swap", &c.encrypted_swap},
-                                 {"all_block_mounts", &c.all_block_mounts},
                                  {"exempt_read_only", &c.exempt_read_only},
                                  {"allow_complain", &c.allow_complain}}) {
     if (!params[key]) continue;
@@ -288,8 +287,7 @@ absl::Status ParseParams(const YAML::Node& params, const YAML::Node& control_nod
       required = {"max_age"};
       break;
     case Rule::kHostDiskEncrypted:
-      allowed = {"mounts",        "swap",           "all_block_mounts",
-                 "exempt_mounts", "exempt_fstypes", "exempt_read_only"};
+      allowed = {"mounts", "swap", "exempt_mounts", "exempt_fstypes", "exempt_read_only"};
       break;
     case Rule::kHostMacEnforcing:
       allowed = {"require", "min_enforced_profiles", "allow_complain"};

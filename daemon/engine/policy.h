@@ -85,14 +85,13 @@ struct Control {
   std::vector<std::string> mfa_pam_modules = {
       "pam_google_authenticator.so", "pam_u2f.so", "pam_duo.so", "pam_oath.so", "pam_yubico.so",
       "pam_radius_auth.so",          "pam_sss.so"};
-  // host.disk_encrypted: the mount points (or paths: the mount holding
-  // each) that must rest on dm-crypt, every active swap unless
-  // encrypted_swap is false, and with all_block_mounts every mount on a
-  // local block device but exempt_mounts. Filesystems of exempt_fstypes,
-  // and read-only mounts with exempt_read_only, need no encryption.
+  // host.disk_encrypted: for each path, the mounts holding it and every
+  // mount on a block device below it but exempt_mounts must rest on
+  // dm-crypt, and every active swap unless encrypted_swap is false.
+  // Filesystems of exempt_fstypes, and read-only mounts with
+  // exempt_read_only, need no encryption.
   std::vector<std::string> encrypted_mounts = {"/", "/var", "/home", "/srv"};
   bool encrypted_swap = true;
-  bool all_block_mounts = false;
   std::vector<std::string> exempt_mounts = {"/boot", "/boot/efi"};
   std::vector<std::string> exempt_fstypes = {"tmpfs", "ramfs"};
   bool exempt_read_only = false;

@@ -213,14 +213,13 @@ TEST(PolicyTest, HostRuleParametersAreCheckedAtLoad) {
   ASSERT_TRUE(pinned.ok()) << pinned.status();
   EXPECT_EQ(pinned->controls[0].families, (std::vector<std::string>{"ipv4"}));
   auto disk = load("host.disk_encrypted",
-                   "{mounts: [/, /var/lib/postgresql], swap: false, all_block_mounts: true, "
+                   "{mounts: [/, /var/lib/postgresql], swap: false, "
                    "exempt_mounts: [/boot], exempt_fstypes: [tmpfs, squashfs], "
                    "exempt_read_only: true}");
   ASSERT_TRUE(disk.ok()) << disk.status();
   EXPECT_EQ(disk->controls[0].encrypted_mounts,
             (std::vector<std::string>{"/", "/var/lib/postgresql"}));
   EXPECT_FALSE(disk->controls[0].encrypted_swap);
-  EXPECT_TRUE(disk->controls[0].all_block_mounts);
   EXPECT_EQ(disk->controls[0].exempt_mounts, (std::vector<std::string>{"/boot"}));
   EXPECT_EQ(disk->controls[0].exempt_fstypes, (std::vector<std::string>{"tmpfs", "squashfs"}));
   EXPECT_TRUE(disk->controls[0].exempt_read_only);
@@ -257,6 +256,7 @@ TEST(PolicyTest, HostRuleParametersAreCheckedAtLoad) {
            {"host.disk_encrypted", "{mounts: [/srv/]}", "without a trailing /"},
            {"host.disk_encrypted", "{exempt_mounts: [/a/../b]}", "is not an absolute path"},
            {"host.disk_encrypted", "{swap: sometimes}", "want true or false"},
+           {"host.disk_encrypted", "{all_block_mounts: true}", "unknown key \"all_block_mounts\""},
            {"host.disk_encrypted", "{mounts: []}", "a list of 1 to 64 values"},
            {"host.disk_encrypted", "{require: any}", "unknown key \"require\""},
            {"host.mac_enforcing", "{require: smack}", "is not any, apparmor or selinux"},

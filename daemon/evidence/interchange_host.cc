@@ -106,6 +106,9 @@ absl::Status ParseDiskEncryption(const Fields& f, v1::DiskEncryptionState* d) {
   uint32_t omitted = 0;
   RETURN_IF_ERROR(f.Uint("mounts_omitted", &omitted));
   d->set_mounts_omitted(omitted);
+  uint32_t block_omitted = 0;
+  RETURN_IF_ERROR(f.Uint("block_mounts_omitted", &block_omitted));
+  d->set_block_mounts_omitted(block_omitted);
   return f.Objects("volumes", [&](const Fields& e) {
     v1::Volume* v = d->add_volumes();
     RETURN_IF_ERROR(e.String("path", v->mutable_path(), true));

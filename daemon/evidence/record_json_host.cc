@@ -108,6 +108,7 @@ void WriteBackup(std::string* out, const v1::BackupState& b) {
 
 void WriteDiskEncryption(std::string* out, const v1::DiskEncryptionState& d) {
   ObjectWriter w(out);
+  w.Uint("block_mounts_omitted", d.block_mounts_omitted());
   w.Uint("mounts_omitted", d.mounts_omitted());
   w.BeginArray("volumes");
   for (const auto& v : d.volumes()) {

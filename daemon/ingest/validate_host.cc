@@ -138,6 +138,7 @@ constexpr int kMaxStateLayers = 4096;
 constexpr uint32_t kMaxLayerDepth = 16;
 constexpr int kMaxLsms = 32;
 constexpr int kMaxNotEnforcing = 32;
+constexpr uint32_t kMaxProfiles = 65536;
 
 bool KnownLayerKind(std::string_view k) {
   for (std::string_view known : {"crypt", "lvm", "raid", "multipath", "integrity", "verity", "dm",
@@ -151,6 +152,9 @@ absl::Status ValidateDiskEncryption(const v1::DiskEncryptionState& d, const Limi
   if (d.volumes_size() > kMaxVolumes) {
     return Invalid("disk_encryption.volumes",
                    attest::StrCat("more than ", kMaxVolumes, " volumes"));
+  }
+  if (d.block_mounts_omitted() > d.mounts_omitted()) {
+    return Invalid("disk_encryption.block_mounts_omitted", "more than mounts_omitted");
   }
   int layers = 0;
   for (const v1::Volume& v : d.volumes()) {
@@ -211,6 +215,17 @@ absl::Status ValidateMac(const v1::MacState& m, const Limits& l) {
   if (!apparmor && (m.apparmor_enforce() + m.apparmor_complain() + m.apparmor_other() > 0 ||
                     m.apparmor_not_enforcing_size() > 0)) {
     return Invalid("mac.apparmor_enforce", "AppArmor profiles while apparmor is not in lsms");
+  }
+  // The agent's own bound: sums of counts stay far from overflowing.
+  for (const auto& [field, n] :
+       {std::pair<const char*, uint32_t>{"mac.apparmor_enforce", m.apparmor_enforce()},
+        {"mac.apparmor_complain", m.apparmor_complain()},
+        {"mac.apparmor_other", m.apparmor_other()}}) {
+    if (n > kMaxProfiles) return Invalid(field, attest::StrCat("more than ", kMaxProfiles));
+  }
+  if (static_cast<uint64_t>(m.apparmor_not_enforcing_size()) >
+      uint64_t{m.apparmor_complain()} + m.apparmor_other()) {
+    return Invalid("mac.apparmor_not_enforcing", "more names than profiles not enforcing");
   }
   if (m.apparmor_not_enforcing_size() > kMaxNotEnforcing) {
     return Invalid("mac.apparmor_not_enforcing",

@@ -528,6 +528,25 @@ TEST(ValidateTest, ServerControlStatesAreBounded) {
          AddVolume(s, "/", "ext4", depths);
        },
        "disk_encryption.volumes.stack"},
+      {"more block mounts omitted than mounts omitted",
+       [](v1::Signal& s) {
+         s.mutable_disk_encryption()->set_mounts_omitted(1);
+         s.mutable_disk_encryption()->set_block_mounts_omitted(2);
+       },
+       "disk_encryption.block_mounts_omitted"},
+      {"counts that would wrap around when added",
+       [](v1::Signal& s) {
+         s.mutable_mac()->add_lsms("apparmor");
+         s.mutable_mac()->set_apparmor_complain(4294967295u);
+         s.mutable_mac()->set_apparmor_other(1);
+       },
+       "mac.apparmor_complain"},
+      {"more names than profiles not enforcing",
+       [](v1::Signal& s) {
+         s.mutable_mac()->add_lsms("apparmor");
+         s.mutable_mac()->add_apparmor_not_enforcing("p (complain)");
+       },
+       "mac.apparmor_not_enforcing"},
       {"AppArmor profiles without AppArmor",
        [](v1::Signal& s) {
          s.mutable_mac()->add_lsms("capability");

@@ -96,8 +96,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     for (const MountEntry& m : *mounts) {
       if (m.mount_point.empty() || m.mount_point[0] != '/') __builtin_trap();
     }
-    uint32_t omitted = 0;
-    if (ReportedMounts(*mounts, &omitted).size() > kMaxReportedMounts) __builtin_trap();
+    uint32_t omitted = 0, block_omitted = 0;
+    if (ReportedMounts(*mounts, &omitted, &block_omitted).size() > kMaxReportedMounts ||
+        block_omitted > omitted) {
+      __builtin_trap();
+    }
   }
   (void)ParseSwaps(text);
   if (const DmKind k = ClassifyDmUuid(text); k.kind == "crypt" && k.crypt_type.empty()) {

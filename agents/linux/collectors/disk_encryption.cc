@@ -21,14 +21,19 @@ const std::set<std::string, std::less<>>& PseudoFilesystems() {
   return *names;
 }
 
-// Mount points under these are the kernel's or the runtime's (container
-// root filesystems live under /run), never the host's data at rest.
-bool UnderKernelOrRuntime(std::string_view path) {
-  for (std::string_view top : {"/proc", "/sys", "/dev", "/run"}) {
-    if (path.starts_with(top) && path.size() > top.size() && path[top.size()] == '/') return true;
-    if (path == top && top != "/run") return true;
-  }
-  return false;
+bool AtOrUnder(std::string_view path, std::string_view top) {
+  return path == top ||
+         (path.starts_with(top) && path.size() > top.size() && path[top.size()] == '/');
+}
+
+// Mounts that hold no data at rest: the kernel's (under /proc and /sys),
+// and, unless on a block device, what lies under /dev and /run/ (the
+// runtime's tmpfs and container roots).
+bool Unreported(const MountEntry& m, bool block) {
+  if (AtOrUnder(m.mount_point, "/proc") || AtOrUnder(m.mount_point, "/sys")) return true;
+  if (block) return false;
+  return AtOrUnder(m.mount_point, "/dev") ||
+         (m.mount_point.starts_with("/run/") && m.mount_point.size() > 5);
 }
 
 // proc(5): space, tab, newline and backslash in paths are written \ooo.
@@ -73,11 +78,26 @@ constexpr std::pair<std::string_view, std::string_view> kCryptTypes[] = {
     {"BITLK", "BITLK"}, {"LOOPAES", "LOOPAES"}, {"FVAULT2", "FVAULT2"}, {"LUKS", "LUKS"},
 };
 
+// The mount a path lies on: the longest mount point that is the path or one
+// of its parent directories (the last mounted, when several are there).
+const MountEntry* Containing(const std::vector<MountEntry>& mounts, std::string_view path) {
+  const MountEntry* best = nullptr;
+  for (const MountEntry& m : mounts) {
+    const std::string& p = m.mount_point;
+    const bool holds = p == "/" || AtOrUnder(path, p);
+    if (holds && (best == nullptr || p.size() >= best->mount_point.size())) best = &m;
+  }
+  return best;
+}
+
 // Reads the stack under block devices through --root's /sys, each device
 // once per collection.
 class StackReader {
  public:
-  explicit StackReader(const RootFs& root) : root_(root) {}
+  // `mounts`: every mount of the host, to find what a loop device's
+  // backing file rests on.
+  StackReader(const RootFs& root, const std::vector<MountEntry>& mounts)
+      : root_(root), mounts_(mounts) {}
 
   // The stack under the device numbered major:minor.
   std::vector<v1::BlockLayer> ByNumber(uint32_t major, uint32_t minor) {
@@ -143,8 +163,28 @@ class StackReader {
     return "";
   }
 
+  // The device name under a mount: /sys/dev/block's for a real device
+  // number, else its /dev source's; "" when there is none.
+  std::string DeviceOf(const MountEntry& m) {
+    if (m.major != 0) {
+      auto uevent =
+          root_.ReadFile(StrCat("/sys/dev/block/", m.major, ":", m.minor, "/uevent"), 4096);
+      return uevent.ok() ? UeventValue(*uevent, "DEVNAME") : "";
+    }
+    if (!m.source.starts_with("/dev/")) return "";
+    std::string_view rest = std::string_view(m.source).substr(5);
+    if (rest.starts_with("mapper/")) return DmByName(rest.substr(7));
+    return std::string(rest);
+  }
+
   void Walk(const std::string& name, uint32_t depth, std::vector<v1::BlockLayer>* out) {
     if (out->size() >= kMaxStackLayers) return;
+    // The last slot says the stack goes on: never a silent cut, which could
+    // drop a clear member of an LVM group.
+    if (out->size() == kMaxStackLayers - 1) {
+      out->push_back(Unknown(depth, name, "stack longer than the agent's bound"));
+      return;
+    }
     if (depth > kMaxStackDepth) {
       out->push_back(Unknown(depth, name, "stack deeper than the agent's bound"));
       return;
@@ -177,12 +217,23 @@ class StackReader {
       const std::string disk = parent.ok() ? UeventValue(*parent, "DEVNAME") : "";
       if (!disk.empty()) children.push_back(disk);
     } else if (name.starts_with("loop")) {
+      // A loop device's file is as safe as the filesystem that holds it.
       layer.set_kind("loop");
-      layer.set_detail(Read(base + "/loop/backing_file"));
+      std::string file = Read(base + "/loop/backing_file");
+      layer.set_detail(file);
+      if (file.ends_with(" (deleted)")) file.resize(file.size() - 10);
+      if (const MountEntry* m = file.starts_with("/") ? Containing(mounts_, file) : nullptr) {
+        if (std::string dev = DeviceOf(*m); !dev.empty()) children.push_back(dev);
+      }
     } else if (name.starts_with("zram")) {
-      // Without a writeback device a zram device lives in memory only.
-      const std::string backing = Read(base + "/backing_dev");
-      if (backing.empty() || backing == "none") {
+      // Without a writeback device a zram device lives in memory only; one
+      // whose setting cannot be read is not assumed to.
+      auto backing_dev = root_.ReadFile(base + "/backing_dev", 4096);
+      const std::string backing = backing_dev.ok() ? std::string(TrimWhitespace(*backing_dev)) : "";
+      if (!backing_dev.ok() && !absl::IsNotFound(backing_dev.status())) {
+        layer.set_kind("unknown");
+        layer.set_detail(StrCat("zram backing_dev: ", backing_dev.status().message()));
+      } else if (backing.empty() || backing == "none") {
         layer.set_kind("ram");
         layer.set_detail("zram");
       } else {
@@ -204,21 +255,9 @@ class StackReader {
   }
 
   const RootFs& root_;
+  const std::vector<MountEntry>& mounts_;
   std::map<std::string, std::vector<v1::BlockLayer>, std::less<>> cache_;
 };
-
-// The mount a path lies on: the longest mount point that is the path or one
-// of its parent directories.
-const MountEntry* Containing(const std::vector<MountEntry>& mounts, std::string_view path) {
-  const MountEntry* best = nullptr;
-  for (const MountEntry& m : mounts) {
-    const std::string& p = m.mount_point;
-    const bool holds = p == "/" || path == p ||
-                       (path.starts_with(p) && path.size() > p.size() && path[p.size()] == '/');
-    if (holds && (best == nullptr || p.size() >= best->mount_point.size())) best = &m;
-  }
-  return best;
-}
 
 std::vector<v1::BlockLayer> StackOf(StackReader& reader, const MountEntry& m) {
   if (m.major != 0) return reader.ByNumber(m.major, m.minor);
@@ -312,21 +351,30 @@ DmKind ClassifyDmUuid(std::string_view uuid) {
   return {"dm", ""};
 }
 
-std::vector<MountEntry> ReportedMounts(const std::vector<MountEntry>& all, uint32_t* omitted) {
-  std::map<std::string, MountEntry> last;  // the last mount at a point hides the others
-  for (const MountEntry& m : all) {
-    if (PseudoFilesystems().contains(m.fstype) || UnderKernelOrRuntime(m.mount_point)) continue;
-    last[m.mount_point] = m;
-  }
+bool OnBlockDevice(const MountEntry& m) { return m.major != 0 || m.source.starts_with("/dev/"); }
+
+std::vector<MountEntry> ReportedMounts(const std::vector<MountEntry>& all, uint32_t* omitted,
+                                       uint32_t* block_omitted) {
   std::vector<MountEntry> out;
-  for (auto& [point, m] : last) out.push_back(std::move(m));
+  for (const MountEntry& m : all) {
+    if (!PseudoFilesystems().contains(m.fstype) && !Unreported(m, OnBlockDevice(m))) {
+      out.push_back(m);
+    }
+  }
+  // Every mount, hidden ones too (a tmpfs mounted over a disk leaves the
+  // disk mounted): those on block devices first, then by depth and path.
   std::stable_sort(out.begin(), out.end(), [](const MountEntry& a, const MountEntry& b) {
+    const bool ba = OnBlockDevice(a), bb = OnBlockDevice(b);
+    if (ba != bb) return ba;
     const size_t da = Depth(a.mount_point), db = Depth(b.mount_point);
     return da != db ? da < db : a.mount_point < b.mount_point;
   });
   *omitted = 0;
+  *block_omitted = 0;
   if (out.size() > kMaxReportedMounts) {
     *omitted = static_cast<uint32_t>(out.size() - kMaxReportedMounts);
+    *block_omitted = static_cast<uint32_t>(
+        std::count_if(out.begin() + kMaxReportedMounts, out.end(), OnBlockDevice));
     out.resize(kMaxReportedMounts);
   }
   return out;
@@ -354,20 +402,35 @@ absl::StatusOr<std::vector<v1::Signal>> DiskEncryptionCollector::Collect(
                                " (disk_encryption reads the block devices from the host's /sys)"));
   }
 
-  StackReader reader(ctx.root);
+  StackReader reader(ctx.root, *mounts);
   v1::Signal s;
   *s.mutable_observed_at() = ToProto(ctx.now);
   v1::DiskEncryptionState* state = s.mutable_disk_encryption();
-  uint32_t omitted = 0;
-  for (const MountEntry& m : ReportedMounts(*mounts, &omitted)) {
+  size_t layers = 0;
+  // A stack past the bound on all layers is one unknown layer: judged
+  // "not encrypted", never left out.
+  auto add_stack = [&](v1::Volume* v, std::vector<v1::BlockLayer> stack) {
+    if (layers + stack.size() > kMaxTotalLayers && !stack.empty()) {
+      v1::BlockLayer l;
+      l.set_name(stack[0].name());
+      l.set_kind("unknown");
+      l.set_detail("stacks past the agent's bound on layers");
+      stack = {std::move(l)};
+    }
+    layers += stack.size();
+    for (v1::BlockLayer& l : stack) *v->add_stack() = std::move(l);
+  };
+  uint32_t omitted = 0, block_omitted = 0;
+  for (const MountEntry& m : ReportedMounts(*mounts, &omitted, &block_omitted)) {
     v1::Volume* v = state->add_volumes();
     v->set_path(m.mount_point);
     v->set_fstype(m.fstype);
     v->set_source(m.source);
     v->set_read_only(m.read_only);
-    for (v1::BlockLayer& l : StackOf(reader, m)) *v->add_stack() = std::move(l);
+    add_stack(v, StackOf(reader, m));
   }
   state->set_mounts_omitted(omitted);
+  state->set_block_mounts_omitted(block_omitted);
   size_t n = 0;
   for (const SwapEntry& sw : *swaps) {
     if (++n > kMaxReportedSwaps) break;
@@ -388,7 +451,7 @@ absl::StatusOr<std::vector<v1::Signal>> DiskEncryptionCollector::Collect(
       v->set_source(sw.path);
       stack = reader.BySource(sw.path);
     }
-    for (v1::BlockLayer& l : stack) *v->add_stack() = std::move(l);
+    add_stack(v, std::move(stack));
   }
   return std::vector<v1::Signal>{std::move(s)};
 }

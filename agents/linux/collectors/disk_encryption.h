@@ -22,6 +22,7 @@ inline constexpr size_t kMaxReportedMounts = 200;
 inline constexpr size_t kMaxReportedSwaps = 32;
 inline constexpr size_t kMaxStackLayers = 32;
 inline constexpr uint32_t kMaxStackDepth = 8;
+inline constexpr size_t kMaxTotalLayers = 4096;
 
 // One line of /proc/PID/mountinfo (proc(5)), escapes (\040) decoded.
 struct MountEntry {
@@ -54,10 +55,13 @@ struct DmKind {
 };
 DmKind ClassifyDmUuid(std::string_view uuid);
 
-// The mounts worth reporting, one per mount point (the last mounted), by
-// depth of mount point then path, at most kMaxReportedMounts; `omitted`
-// counts the rest.
-std::vector<MountEntry> ReportedMounts(const std::vector<MountEntry>& all, uint32_t* omitted);
+// The mounts worth reporting: all but kernel filesystems, what lies under
+// /proc and /sys, and what is not on a block device under /dev and /run/.
+// Hidden mounts (mounted over) too. Those on block devices come first, each
+// group by depth of mount point then path, at most kMaxReportedMounts;
+// `omitted` counts the rest, `block_omitted` those of them on block devices.
+std::vector<MountEntry> ReportedMounts(const std::vector<MountEntry>& all, uint32_t* omitted,
+                                       uint32_t* block_omitted);
 
 class DiskEncryptionCollector : public Collector {
  public:

@@ -129,7 +129,7 @@ TEST(DiskEncryptionTest, DeviceMapperUuidsAsCryptsetupAndLvmWriteThem) {
   }
 }
 
-TEST(DiskEncryptionTest, ReportedMountsSkipKernelFilesystemsAndKeepTheLastMountAtAPoint) {
+TEST(DiskEncryptionTest, ReportedMountsSkipKernelFilesystemsAndKeepHiddenMounts) {
   std::vector<MountEntry> all = {
       {0, 21, "/proc", "proc", "proc", false},
       {0, 5, "/dev", "devtmpfs", "udev", false},
@@ -139,13 +139,18 @@ TEST(DiskEncryptionTest, ReportedMountsSkipKernelFilesystemsAndKeepTheLastMountA
       {8, 2, "/srv", "ext4", "/dev/sda2", false},
       {0, 45, "/srv", "tmpfs", "tmpfs", false},  // mounted over /srv: hides it
       {0, 23, "/run", "tmpfs", "tmpfs", false},
+      {8, 33, "/run/media/usb", "vfat", "/dev/sdc1", false},  // a block device: kept
+      {0, 24, "/dev/shm", "tmpfs", "tmpfs", false},
   };
-  uint32_t omitted = 9;
-  const std::vector<MountEntry> out = ReportedMounts(all, &omitted);
+  uint32_t omitted = 9, block_omitted = 9;
+  const std::vector<MountEntry> out = ReportedMounts(all, &omitted, &block_omitted);
   EXPECT_EQ(omitted, 0u);
+  EXPECT_EQ(block_omitted, 0u);
   std::vector<std::string> points;
   for (const auto& m : out) points.push_back(m.mount_point + " " + m.fstype);
-  EXPECT_EQ(points, (std::vector<std::string>{"/ ext4", "/run tmpfs", "/srv tmpfs"}));
+  // Block devices first; the disk under the tmpfs on /srv too.
+  EXPECT_EQ(points, (std::vector<std::string>{"/ ext4", "/srv ext4", "/run/media/usb vfat",
+                                              "/run tmpfs", "/srv tmpfs"}));
 }
 
 TEST(DiskEncryptionTest, ReportedMountsKeepTheShallowestWithinTheBound) {
@@ -154,13 +159,22 @@ TEST(DiskEncryptionTest, ReportedMountsKeepTheShallowestWithinTheBound) {
     all.push_back({0, 100u + i, StrCat("/var/lib/kubelet/pods/p", i, "/volumes/secret"), "tmpfs",
                    "tmpfs", false});
   }
-  all.push_back({8, 2, "/home", "ext4", "/dev/sda2", false});
-  uint32_t omitted = 0;
-  const std::vector<MountEntry> out = ReportedMounts(all, &omitted);
+  all.push_back({8, 2, "/var/lib/data/deep/disk", "ext4", "/dev/sda2", false});
+  uint32_t omitted = 0, block_omitted = 0;
+  std::vector<MountEntry> out = ReportedMounts(all, &omitted, &block_omitted);
   ASSERT_EQ(out.size(), kMaxReportedMounts);
   EXPECT_EQ(omitted, 302u - kMaxReportedMounts);
+  EXPECT_EQ(block_omitted, 0u);  // a flood of tmpfs pushes no disk out
   EXPECT_EQ(out[0].mount_point, "/");
-  EXPECT_EQ(out[1].mount_point, "/home");
+  EXPECT_EQ(out[1].mount_point, "/var/lib/data/deep/disk");
+  // A flood of mounts on block devices: those past the bound are counted.
+  for (int i = 0; i < 250; ++i) {
+    all.push_back(
+        {8, 1, StrCat("/var/lib/kubelet/pods/p", i, "/subpath"), "ext4", "/dev/sda1", false});
+  }
+  out = ReportedMounts(all, &omitted, &block_omitted);
+  EXPECT_EQ(omitted, 552u - kMaxReportedMounts);
+  EXPECT_EQ(block_omitted, 252u - kMaxReportedMounts);
 }
 
 // --- collecting: the device stack under each mount and swap
@@ -168,7 +182,7 @@ TEST(DiskEncryptionTest, ReportedMountsKeepTheShallowestWithinTheBound) {
 TEST(DiskEncryptionTest, DebianEncryptedLvmLayout) {
   const v1::DiskEncryptionState s = Disk(FixturePath("host/disk/luks2-lvm"));
   EXPECT_EQ(Paths(s), (std::vector<std::string>{
-                          "/", "/boot", "/home", "/run", "/tmp", "/boot/efi", "/var/lib/docker",
+                          "/", "/boot", "/home", "/boot/efi", "/var/lib/docker", "/run", "/tmp",
                           "/var/lib/docker/overlay2/4c1d2e9f/merged", "/dev/dm-3"}));
   EXPECT_EQ(s.mounts_omitted(), 0u);
   const v1::Volume* root = Find(s, "/");
@@ -215,7 +229,10 @@ TEST(DiskEncryptionTest, BtrfsByItsSourceLvmOverOneClearDiskLoopNfsSwapFileAndZr
   const v1::Volume* images = Find(s, "/mnt/images");
   ASSERT_NE(images, nullptr);
   EXPECT_TRUE(images->read_only());
-  EXPECT_EQ(Stack(*images), "loop0 loop /var/lib/images/base.squashfs");
+  // A loop device's file rests on the filesystem that holds it.
+  EXPECT_EQ(Stack(*images),
+            "loop0 loop /var/lib/images/base.squashfs|1:dm-0 crypt LUKS2|2:nvme0n1p2 partition "
+            "2|3:nvme0n1 disk");
   const v1::Volume* nfs = Find(s, "/mnt/nfs share");
   ASSERT_NE(nfs, nullptr);
   EXPECT_EQ(nfs->source(), "fileserver:/export");
@@ -231,7 +248,7 @@ TEST(DiskEncryptionTest, BtrfsByItsSourceLvmOverOneClearDiskLoopNfsSwapFileAndZr
 TEST(DiskEncryptionTest, RecordedOnThisMachine) {
   const v1::DiskEncryptionState s = Disk(FixturePath("host/disk/this-machine"));
   EXPECT_EQ(Stack(*Find(s, "/")), "vda disk");
-  EXPECT_EQ(Stack(*Find(s, "/srv/recorded")), "loop0 loop /tmp/loopimg");
+  EXPECT_EQ(Stack(*Find(s, "/srv/recorded")), "loop0 loop /tmp/loopimg|1:vda disk");
   EXPECT_EQ(Stack(*Find(s, "/dev/zram0")), "zram0 ram zram");
   EXPECT_EQ(Find(s, "/dev/shm"), nullptr);  // under /dev
   EXPECT_EQ(Find(s, "/sys/fs/cgroup"), nullptr);
@@ -252,6 +269,41 @@ TEST(DiskEncryptionTest, ADeviceMissingFromSysAndACycleAreBoundedNotFatal) {
   EXPECT_NE(Stack(*root).find("unknown stack deeper than the agent's bound"), std::string::npos)
       << Stack(*root);
   EXPECT_EQ(Stack(*Find(s, "/home")), "253:2 unknown not in /sys/dev/block");
+}
+
+TEST(DiskEncryptionTest, AStackLongerThanTheBoundEndsInAnUnknownLayer) {
+  // A volume group over 40 LUKS devices and a clear one listed last.
+  TempTree tree("disk_wide");
+  CopyTree(tree, "host/disk/luks2-lvm", "root");
+  const std::string slaves = tree / "root/sys/devices/virtual/block/dm-1/slaves";
+  const std::string dm0 = tree / "root/sys/devices/virtual/block/dm-0";
+  const std::string sda = tree /
+                          "root/sys/devices/pci0000:00/0000:00:17.0/ata1/host0/target0:0:0/0:0:0:0/"
+                          "block/sda";
+  for (int i = 0; i < 40; ++i) {
+    const std::string name = StrCat("dm-0x", 10 + i);
+    std::filesystem::create_directory_symlink(dm0, StrCat(slaves, "/", name));
+    std::filesystem::create_directory_symlink(dm0, tree / ("root/sys/class/block/" + name));
+  }
+  std::filesystem::create_directory_symlink(sda, slaves + "/zz-clear");
+  std::filesystem::create_directory_symlink(sda, tree / "root/sys/class/block/zz-clear");
+  const v1::DiskEncryptionState s = Disk(tree / "root");
+  const v1::Volume* root = Find(s, "/");
+  ASSERT_NE(root, nullptr);
+  ASSERT_EQ(static_cast<size_t>(root->stack_size()), kMaxStackLayers);
+  EXPECT_EQ(root->stack(root->stack_size() - 1).kind(), "unknown");
+  EXPECT_EQ(root->stack(root->stack_size() - 1).detail(), "stack longer than the agent's bound");
+}
+
+TEST(DiskEncryptionTest, AZramWhoseWritebackCannotBeReadIsNotMemory) {
+  TempTree tree("disk_zram");
+  CopyTree(tree, "host/disk/mixed", "root");
+  tree.Chmod("root/sys/devices/virtual/block/zram0/backing_dev", std::filesystem::perms::none);
+  WithoutFileCapabilities no_caps;
+  const v1::DiskEncryptionState s = Disk(tree / "root");
+  const v1::Volume* zram = Find(s, "/dev/zram0");
+  ASSERT_NE(zram, nullptr);
+  EXPECT_EQ(zram->stack(0).kind(), "unknown") << Stack(*zram);
 }
 
 TEST(DiskEncryptionTest, WithoutTheHostsMountsOrSysItIsAnErrorNotAnEmptyList) {
@@ -331,11 +383,17 @@ TEST(MacTest, SelinuxEnforcingAndPermissive) {
   EXPECT_EQ(m.selinux_policy(), "targeted");
   m = Mac(FixturePath("host/mac/selinux-permissive"));
   EXPECT_EQ(m.selinux_mode(), "permissive");
-  // Active, but no policy loaded (no selinuxfs): disabled.
+  // SELINUX=disabled: active, enforce reads 0, but no policy is loaded.
+  m = Mac(FixturePath("host/mac/selinux-disabled"));
+  EXPECT_EQ(m.selinux_mode(), "disabled");
+  // selinuxfs not mounted where the agent looks: an error, not "disabled".
   TempTree tree("mac_selinux");
   CopyTree(tree, "host/mac/selinux-enforcing", "root");
   std::filesystem::remove_all(tree / "root/sys/fs/selinux");
-  EXPECT_EQ(Mac(tree / "root").selinux_mode(), "disabled");
+  MacCollector c;
+  auto s = CollectFrom(c, tree / "root");
+  EXPECT_TRUE(absl::IsNotFound(s.status())) << s.status();
+  EXPECT_NE(s.status().message().find("selinuxfs"), std::string::npos);
 }
 
 TEST(MacTest, RecordedOnThisMachineAndWithoutSecurityfs) {
@@ -348,6 +406,18 @@ TEST(MacTest, RecordedOnThisMachineAndWithoutSecurityfs) {
   auto s = CollectFrom(c, tree / "root");
   EXPECT_TRUE(absl::IsNotFound(s.status())) << s.status();
   EXPECT_NE(s.status().message().find("securityfs"), std::string::npos);
+}
+
+TEST(MacTest, AProfileWhoseModeCannotBeReadIsAnErrorNotSkipped) {
+  TempTree tree("mac_mode");
+  CopyTree(tree, "host/mac/apparmor-debian12", "root");
+  tree.Chmod("root/sys/kernel/security/apparmor/profiles", std::filesystem::perms::none);
+  tree.Chmod("root/sys/kernel/security/apparmor/policy/profiles/usr.sbin.cupsd.6/mode",
+             std::filesystem::perms::none);
+  WithoutFileCapabilities no_caps;
+  MacCollector c;
+  auto s = CollectFrom(c, tree / "root");
+  EXPECT_TRUE(absl::IsPermissionDenied(s.status())) << s.status();
 }
 
 TEST(MacTest, AnAppArmorTreeThatCannotBeReadIsAnError) {

@@ -26,8 +26,11 @@ absl::Status WalkPolicy(const RootFs& root, const std::string& dir, int depth,
     const std::string p = StrCat(dir, "/", e);
     auto name = root.ReadFile(p + "/name", 8192);
     auto mode = root.ReadFile(p + "/mode", 256);
-    // A profile replaced between the listing and the read: skip it.
-    if (!name.ok() || !mode.ok()) continue;
+    // A profile replaced between the listing and the read is gone: skip
+    // it. Any other error could hide a complaining profile.
+    if (absl::IsNotFound(name.status()) || absl::IsNotFound(mode.status())) continue;
+    if (!name.ok()) return name.status();
+    if (!mode.ok()) return mode.status();
     out->emplace_back(std::string(TrimWhitespace(*name)), std::string(TrimWhitespace(*mode)));
     if (depth < 8 && root.Exists(p + "/profiles")) {
       if (absl::Status s = WalkPolicy(root, p + "/profiles", depth + 1, out); !s.ok()) return s;
@@ -64,22 +67,25 @@ v1::MacState MacFrom(std::string_view lsm, const std::vector<AppArmorProfile>& p
     if (!TrimWhitespace(m).empty()) s.add_lsms(std::string(TrimWhitespace(m)));
   }
   if (Contains(s.lsms(), "apparmor")) {
-    std::vector<std::string> not_enforcing;
+    // Complaining profiles are named first: they are what a policy that
+    // allows no complain mode fails on.
+    std::vector<std::string> complain, other;
     for (const auto& [name, mode] : profiles) {
       if (mode == "enforce" || mode == "kill") {
         s.set_apparmor_enforce(s.apparmor_enforce() + 1);
-        continue;
-      }
-      if (mode == "complain") {
+      } else if (mode == "complain") {
         s.set_apparmor_complain(s.apparmor_complain() + 1);
+        complain.push_back(StrCat(name, " (", mode, ")"));
       } else {
         s.set_apparmor_other(s.apparmor_other() + 1);
+        other.push_back(StrCat(name, " (", mode, ")"));
       }
-      not_enforcing.push_back(StrCat(name, " (", mode, ")"));
     }
-    std::sort(not_enforcing.begin(), not_enforcing.end());
-    if (not_enforcing.size() > kMaxNotEnforcingNames) not_enforcing.resize(kMaxNotEnforcingNames);
-    for (std::string& n : not_enforcing) s.add_apparmor_not_enforcing(std::move(n));
+    std::sort(complain.begin(), complain.end());
+    std::sort(other.begin(), other.end());
+    complain.insert(complain.end(), other.begin(), other.end());
+    if (complain.size() > kMaxNotEnforcingNames) complain.resize(kMaxNotEnforcingNames);
+    for (std::string& n : complain) s.add_apparmor_not_enforcing(std::move(n));
   }
   if (Contains(s.lsms(), "selinux")) {
     const std::string_view e = TrimWhitespace(selinux_enforce);
@@ -123,11 +129,19 @@ absl::StatusOr<std::vector<v1::Signal>> MacCollector::Collect(const CollectConte
   std::string enforce, config;
   const bool selinux = Contains(MacFrom(*lsm, {}, "", "").lsms(), "selinux");
   if (selinux) {
-    // No enforce file: the module is active but no policy is loaded.
-    if (auto e = ctx.root.ReadFile("/sys/fs/selinux/enforce", 64); e.ok()) {
+    // selinuxfs always has an enforce file; without a loaded policy (the
+    // config's SELINUX=disabled) its class directory is empty.
+    if (auto dir = ctx.root.ListDir("/sys/fs/selinux"); !dir.ok()) {
+      return absl::Status(dir.status().code(),
+                          StrCat(dir.status().message(),
+                                 " (SELinux is active: is selinuxfs mounted at /sys/fs/selinux?)"));
+    }
+    auto classes = ctx.root.ListDir("/sys/fs/selinux/class");
+    if (!classes.ok() && !absl::IsNotFound(classes.status())) return classes.status();
+    if (classes.ok() && !classes->empty()) {
+      auto e = ctx.root.ReadFile("/sys/fs/selinux/enforce", 64);
+      if (!e.ok()) return e.status();
       enforce = *e;
-    } else if (!absl::IsNotFound(e.status())) {
-      return e.status();
     }
     if (auto c = ctx.root.ReadFile("/etc/selinux/config", 1 << 16); c.ok()) config = *c;
   }
