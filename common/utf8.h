@@ -7,12 +7,12 @@
 #ifndef ATTEST_COMMON_UTF8_H_
 #define ATTEST_COMMON_UTF8_H_
 
+#include <cstdint>
+#include <span>
 #include <string>
 #include <string_view>
 
-namespace google::protobuf {
-class Message;
-}
+#include "absl/status/statusor.h"
 
 namespace attest {
 
@@ -24,10 +24,33 @@ bool IsValidUtf8(std::string_view text);
 // replaced by U+FFFD (EF BF BD); valid text is returned unchanged.
 std::string RepairUtf8(std::string_view text);
 
-// Repairs every string field of `message` and of the messages inside it
-// (repeated fields and map values included; bytes fields are left alone).
-// Returns how many fields were changed.
-int RepairUtf8Fields(google::protobuf::Message* message);
+// Where the UTF-8 strings sit in a message's wire form. proto/wire_schema_gen
+// writes one for attest.v1.Signal (attest/v1/signal_wire_schema.h) from the
+// descriptors at build time, so the agent repairs signals without
+// descriptors or reflection at run time.
+struct WireField {
+  enum Kind : uint8_t { kString, kMessage };
+  uint32_t number;
+  Kind kind;
+  uint16_t message;  // kMessage: index into WireSchema::messages
+};
+struct WireMessage {
+  uint32_t first;  // its fields: WireSchema::fields[first, first + count), by number
+  uint32_t count;
+};
+struct WireSchema {
+  std::span<const WireMessage> messages;  // messages[0] is the root type
+  std::span<const WireField> fields;
+};
+
+// Repairs every string field in `wire`, a serialized message of the schema's
+// root type, and in the messages inside it (repeated fields and map entries
+// included; bytes and unknown fields are copied as they are). Returns how
+// many strings were changed; when that is more than 0, *out holds the
+// repaired wire form. Malformed wire data (or nesting deeper than 64) is
+// InvalidArgument.
+absl::StatusOr<int> RepairUtf8Wire(std::string_view wire, const WireSchema& schema,
+                                   std::string* out);
 
 }  // namespace attest
 

@@ -16,6 +16,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
 #include "agents/linux/spool/record_codec.h"
+#include "attest/v1/signal_wire_schema.h"
 #include "common/files.h"
 #include "common/strings.h"
 #include "common/utf8.h"
@@ -255,10 +256,19 @@ absl::StatusOr<uint64_t> Spool::Append(std::vector<v1::Signal> signals) {
   // proto3 strings must be UTF-8, or the record written here could not be
   // read back (and attestd would refuse it): repair what a host handed us
   // in another encoding (a Latin-1 GECOS field, a check's output).
+  // The repair works on the wire form, with a schema generated at build
+  // time: reflection would load descriptors the agent otherwise never needs.
   for (auto& s : signals) {
-    if (const int repaired = RepairUtf8Fields(&s); repaired > 0) {
+    std::string repaired_wire;
+    const auto repaired =
+        RepairUtf8Wire(s.SerializeAsString(), v1::kSignalWireSchema, &repaired_wire);
+    if (!repaired.ok()) {
+      spdlog::error("spool: cannot check a signal's strings: {}", repaired.status().ToString());
+    } else if (*repaired > 0 && !s.ParseFromString(repaired_wire)) {
+      spdlog::error("spool: a signal's repaired wire form does not parse");
+    } else if (*repaired > 0) {
       spdlog::warn("spool: {} field(s) of a signal were not UTF-8; invalid bytes became U+FFFD",
-                   repaired);
+                   *repaired);
     }
   }
   std::lock_guard lock(mu_);
