@@ -8,9 +8,7 @@
 #include "common/strings.h"
 
 namespace attest {
-namespace {
 
-// Unix seconds and the nanoseconds within that second (always 0..999999999).
 std::pair<int64_t, int64_t> UnixSecondsAndNanos(absl::Time t) {
   const int64_t total = absl::ToUnixNanos(t);
   int64_t seconds = total / 1000000000;
@@ -20,20 +18,6 @@ std::pair<int64_t, int64_t> UnixSecondsAndNanos(absl::Time t) {
     --seconds;
   }
   return {seconds, nanos};
-}
-
-}  // namespace
-
-google::protobuf::Timestamp ToProto(absl::Time t) {
-  google::protobuf::Timestamp ts;
-  const auto [seconds, nanos] = UnixSecondsAndNanos(t);
-  ts.set_seconds(seconds);
-  ts.set_nanos(static_cast<int32_t>(nanos));
-  return ts;
-}
-
-absl::Time FromProto(const google::protobuf::Timestamp& ts) {
-  return absl::FromUnixSeconds(ts.seconds()) + absl::Nanoseconds(ts.nanos());
 }
 
 namespace {
