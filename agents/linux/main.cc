@@ -29,6 +29,7 @@
 #include "common/strings.h"
 #include "common/time_util.h"
 #include "common/version.h"
+#include "google/protobuf/stubs/logging.h"
 #include "spdlog/spdlog.h"
 
 namespace attest::agent {
@@ -61,6 +62,28 @@ std::vector<ScheduledCollector> BuildCollectors(const AgentConfig& c, AccessColl
   return out;
 }
 
+// protobuf's own log lines go to the agent's log, not bare to stderr. It
+// writes one for each string that is not UTF-8 when the spool serializes a
+// signal to repair it: expected, and the spool warns once per signal itself.
+void ProtobufLog(google::protobuf::LogLevel level, const char* file, int line,
+                 const std::string& message) {
+  if (message.find("invalid UTF-8 data") != std::string::npos) {
+    spdlog::debug("protobuf: {}", message);
+    return;
+  }
+  switch (level) {
+    case google::protobuf::LOGLEVEL_INFO:
+      spdlog::info("protobuf: {}", message);
+      break;
+    case google::protobuf::LOGLEVEL_WARNING:
+      spdlog::warn("protobuf: {}", message);
+      break;
+    default:
+      spdlog::error("protobuf: {} ({}:{})", message, file, line);
+      break;
+  }
+}
+
 std::string BootId(const RootFs& root) {
   auto id = root.ReadFile("/proc/sys/kernel/random/boot_id", 4096);
   if (!id.ok()) return "";
@@ -80,6 +103,7 @@ int Main(int argc, char** argv) {
   // large buffers are mapped and returned, and the heap's top is trimmed.
   mallopt(M_MMAP_THRESHOLD, 128 * 1024);
   mallopt(M_TRIM_THRESHOLD, 128 * 1024);
+  google::protobuf::SetLogHandler(&ProtobufLog);
   sigset_t signals;
   sigemptyset(&signals);
   sigaddset(&signals, SIGINT);

@@ -262,13 +262,19 @@ absl::StatusOr<uint64_t> Spool::Append(std::vector<v1::Signal> signals) {
     std::string repaired_wire;
     const auto repaired =
         RepairUtf8Wire(s.SerializeAsString(), v1::kSignalWireSchema, &repaired_wire);
+    // Neither error can happen to the agent's own serialization; if one
+    // did, the signal is kept as it was, and the log says so.
     if (!repaired.ok()) {
       spdlog::error("spool: cannot check a signal's strings: {}", repaired.status().ToString());
-    } else if (*repaired > 0 && !s.ParseFromString(repaired_wire)) {
-      spdlog::error("spool: a signal's repaired wire form does not parse");
-    } else if (*repaired > 0) {
+      continue;
+    }
+    if (*repaired == 0) continue;
+    if (v1::Signal fixed; fixed.ParseFromString(repaired_wire)) {
+      s = std::move(fixed);
       spdlog::warn("spool: {} field(s) of a signal were not UTF-8; invalid bytes became U+FFFD",
                    *repaired);
+    } else {
+      spdlog::error("spool: a signal's repaired wire form does not parse");
     }
   }
   std::lock_guard lock(mu_);
