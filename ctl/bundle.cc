@@ -64,7 +64,7 @@ absl::StatusOr<VerifyResult> VerifyBundle(const std::string& path, const VerifyO
   bool have_manifest = false;
   std::map<std::string, ChainCursor> chains;
   ReplayStore records(options.scratch_dir, options.memory_limit);
-  std::string states_text, ledger_text;
+  std::string states_text, ledger_text, reviews_text;
   // The manifest is written after the records. Read it first (the records
   // are skipped by seeking), so the engine can judge each host as soon as
   // its chain is checked. When it cannot be read here (a truncated
@@ -72,12 +72,16 @@ absl::StatusOr<VerifyResult> VerifyBundle(const std::string& path, const VerifyO
   // and replayed after. Format 2's log and ledger are read with it.
   absl::Status s =
       ReadTar(path, [&](const std::string& name, uint64_t size, const TarChunkReader& read) {
-        if (name == "states.jsonl" || name == "ledger.jsonl") {
-          const uint64_t cap = name == "states.jsonl" ? kMaxStatesBytes : kMaxLedgerBytes;
+        if (name == "states.jsonl" || name == "ledger.jsonl" || name == "reviews.jsonl") {
+          const uint64_t cap = name == "states.jsonl"   ? kMaxStatesBytes
+                               : name == "ledger.jsonl" ? kMaxLedgerBytes
+                                                        : kMaxReviewsBytes;
           if (size > cap) {
             return absl::DataLossError(StrCat(name, " claims ", size, " bytes; at most ", cap));
           }
-          std::string& text = name == "states.jsonl" ? states_text : ledger_text;
+          std::string& text = name == "states.jsonl"   ? states_text
+                              : name == "ledger.jsonl" ? ledger_text
+                                                       : reviews_text;
           text.resize(size);
           if (read(text.data(), size) != size) return absl::DataLossError(name + " truncated");
           return absl::OkStatus();
@@ -95,7 +99,7 @@ absl::StatusOr<VerifyResult> VerifyBundle(const std::string& path, const VerifyO
   const bool v2 = m.format() == kBundleFormat;
   BundleV2Check check(options);
   if (v2) {
-    if (s = check.Prepare(m, states_text, ledger_text, &out); !s.ok()) return s;
+    if (s = check.Prepare(m, states_text, ledger_text, reviews_text, &out); !s.ok()) return s;
   }
   std::unique_ptr<SummaryReplay> replay;
   std::string last_host;  // the host whose chain the records are on
@@ -169,7 +173,7 @@ absl::StatusOr<VerifyResult> VerifyBundle(const std::string& path, const VerifyO
         out.record_bytes = size;
         if (absl::Status st = records.Prepare(size); !st.ok()) return st;
         if (have_manifest) {
-          replay = std::make_unique<SummaryReplay>(m, records);
+          replay = std::make_unique<SummaryReplay>(m, records, &check.reviews());
           if (absl::Status st = replay->Begin(); !st.ok()) return st;
         }
         std::string carry;  // a line cut by the chunk boundary
@@ -272,7 +276,7 @@ absl::StatusOr<VerifyResult> VerifyBundle(const std::string& path, const VerifyO
   out.check_seconds = absl::ToDoubleSeconds(absl::Now() - started);
   const absl::Time replay_started = absl::Now();
   if (s = records.Finish(); !s.ok()) return s;
-  auto summary = replay ? replay->Finish() : ReplaySummary(m, records);
+  auto summary = replay ? replay->Finish() : ReplaySummary(m, records, &check.reviews());
   out.replay_seconds = absl::ToDoubleSeconds(absl::Now() - replay_started);
   out.replayed_from_disk = !records.scratch().empty();
   if (!summary.ok()) return summary.status();

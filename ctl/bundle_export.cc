@@ -7,6 +7,7 @@
 #include <thread>
 #include <vector>
 
+#include "common/json.h"
 #include "common/strings.h"
 #include "common/time_util.h"
 #include "ctl/bundle.h"
@@ -31,8 +32,9 @@ absl::Status FromGrpc(const grpc::Status& s, std::string_view what) {
 namespace {
 
 struct ExportLog {
-  std::string states;  // states.jsonl
-  std::string ledger;  // ledger.jsonl
+  std::string states;                  // states.jsonl
+  std::string ledger;                  // ledger.jsonl
+  std::vector<std::string> campaigns;  // access review campaigns the ledger starts
   v1::Checkpoint final_checkpoint;
 };
 
@@ -144,7 +146,32 @@ absl::StatusOr<ExportLog> ReadLog(v1::AdminService::Stub& admin, uint64_t sequen
     }
     for (const v1::LedgerEntry& e : page.entries()) {
       StrAppend(&out.ledger, evidence::CanonicalLedgerEntry(e, /*with_links=*/true), "\n");
+      if (e.has_review_campaign()) out.campaigns.push_back(e.review_campaign().id());
       ++next;
+    }
+  }
+  return out;
+}
+
+// reviews.jsonl: each campaign's population as attestd stored it (it never
+// changes after the start; verify checks it against the ledger's digest).
+absl::StatusOr<std::string> ReviewPopulations(v1::AdminService::Stub& admin,
+                                              const std::vector<std::string>& campaigns) {
+  std::string out;
+  for (const std::string& id : campaigns) {
+    grpc::ClientContext ctx;
+    ctx.set_deadline(Deadline(600));
+    v1::GetReviewRequest req;
+    req.set_id(id);
+    v1::ReviewDetail detail;
+    grpc::Status s = admin.GetReview(&ctx, req, &detail);
+    if (!s.ok()) return FromGrpc(s, "review campaign " + id);
+    const std::string prefix = StrCat("{\"campaign\":", Json(id).Canonical(), ",");
+    for (const v1::ReviewHost& h : detail.hosts()) {
+      StrAppend(&out, prefix, "\"host\":", evidence::CanonicalMessage(h), "}\n");
+    }
+    for (const v1::ReviewEntry& e : detail.entries()) {
+      StrAppend(&out, prefix, "\"entry\":", evidence::CanonicalMessage(e), "}\n");
     }
   }
   return out;
@@ -253,7 +280,10 @@ absl::Status ExportBundle(v1::AdminService::Stub& admin, const std::string& wind
   if (auto s = google::protobuf::util::MessageToJsonString(m, &manifest, options); !s.ok()) {
     return absl::InternalError("manifest: " + std::string(s.message()));
   }
+  auto reviews = ReviewPopulations(admin, log->campaigns);
+  if (!reviews.ok()) return reviews.status();
   absl::Status s = tar->Add("ledger.jsonl", log->ledger);
+  if (s.ok() && !reviews->empty()) s = tar->Add("reviews.jsonl", *reviews);
   if (s.ok()) s = tar->Add("states.jsonl", log->states);
   if (s.ok()) s = tar->Add("manifest.json", manifest);
   if (s.ok()) s = tar->Add("public-key.pem", m.public_key_pem());

@@ -19,6 +19,8 @@ namespace attest::ctl {
 
 // Bounds on what verify reads of these files (docs/bad-input.md).
 inline constexpr uint64_t kMaxLedgerBytes = uint64_t{1} << 30;
+// reviews.jsonl: access review populations (at most this, read whole).
+inline constexpr uint64_t kMaxReviewsBytes = uint64_t{1} << 30;
 inline constexpr uint64_t kMaxStatesBytes = uint64_t{4} << 30;
 
 // One line of states.jsonl, as exported: the state leaf of checkpoint

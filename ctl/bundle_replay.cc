@@ -159,8 +159,9 @@ struct SummaryReplay::Engine {
   engine::Engine engine;
 };
 
-SummaryReplay::SummaryReplay(const v1::BundleManifest& manifest, ReplayStore& records)
-    : manifest_(manifest), records_(records) {}
+SummaryReplay::SummaryReplay(const v1::BundleManifest& manifest, ReplayStore& records,
+                             const ReviewPopulations* reviews)
+    : manifest_(manifest), records_(records), reviews_(reviews) {}
 
 SummaryReplay::~SummaryReplay() {
   if (engine_) engine_->engine.Stop();
@@ -225,6 +226,24 @@ absl::StatusOr<v1::WindowSummary> SummaryReplay::Finish() {
     clock.Set(FromProto(d.recorded_at()));
     if (auto r = engine.Decommission(d); !r.ok()) return r.status();
   }
+  // Access reviews: each campaign with its population, then the decisions,
+  // as recorded (the engine confirms revocations from the records).
+  for (const v1::ReviewCampaign& c : m.review_campaigns()) {
+    const ReviewPopulation* p = nullptr;
+    if (reviews_ != nullptr) {
+      if (auto it = reviews_->find(c.id()); it != reviews_->end()) p = &it->second;
+    }
+    if (p == nullptr) {
+      return absl::DataLossError(StrCat("no population for review campaign ", c.id()));
+    }
+    clock.Set(FromProto(c.started_at()));
+    if (absl::Status s = engine.RestoreReview(c, p->hosts, p->entries); !s.ok()) return s;
+  }
+  std::vector<v1::ReviewDecision> decisions(m.review_decisions().begin(),
+                                            m.review_decisions().end());
+  if (!decisions.empty()) {
+    if (absl::Status s = engine.RestoreReviewDecisions(decisions); !s.ok()) return s;
+  }
   clock.Set(FromProto(m.summary().computed_at()));
   absl::StatusOr<v1::WindowSummary> out;
   v1::SummarizeRequest req;
@@ -236,8 +255,9 @@ absl::StatusOr<v1::WindowSummary> SummaryReplay::Finish() {
   return out;
 }
 
-absl::StatusOr<v1::WindowSummary> ReplaySummary(const v1::BundleManifest& m, ReplayStore& records) {
-  SummaryReplay replay(m, records);
+absl::StatusOr<v1::WindowSummary> ReplaySummary(const v1::BundleManifest& m, ReplayStore& records,
+                                                const ReviewPopulations* reviews) {
+  SummaryReplay replay(m, records, reviews);
   if (absl::Status s = replay.Begin(); !s.ok()) return s;
   return replay.Finish();
 }

@@ -60,6 +60,14 @@ class ReplayStore {
   std::map<std::string, v1::HostState> hosts_;
 };
 
+// The populations of a bundle's access review campaigns (reviews.jsonl),
+// by campaign id, as attestd stored them.
+struct ReviewPopulation {
+  std::vector<v1::ReviewHost> hosts;
+  std::vector<v1::ReviewEntry> entries;
+};
+using ReviewPopulations = std::map<std::string, ReviewPopulation>;
+
 // Recomputes the window summary attestd's engine computes from the records
 // under the manifest's policies, approvals, exceptions and decommissions,
 // at the moment the manifest's summary was computed.
@@ -72,7 +80,10 @@ class ReplayStore {
 // summarizes. `manifest` and `records` must outlive this.
 class SummaryReplay {
  public:
-  SummaryReplay(const v1::BundleManifest& manifest, ReplayStore& records);
+  // `reviews` (may be null: none) holds the population of every campaign in
+  // the manifest's review_campaigns, and must outlive this.
+  SummaryReplay(const v1::BundleManifest& manifest, ReplayStore& records,
+                const ReviewPopulations* reviews = nullptr);
   ~SummaryReplay();
   SummaryReplay(const SummaryReplay&) = delete;
   SummaryReplay& operator=(const SummaryReplay&) = delete;
@@ -87,12 +98,14 @@ class SummaryReplay {
   struct Engine;
   const v1::BundleManifest& manifest_;
   ReplayStore& records_;
+  const ReviewPopulations* reviews_;
   std::unique_ptr<Engine> engine_;
 };
 
 // Begin, then Finish: the whole replay once every record is stored.
 absl::StatusOr<v1::WindowSummary> ReplaySummary(const v1::BundleManifest& manifest,
-                                                ReplayStore& records);
+                                                ReplayStore& records,
+                                                const ReviewPopulations* reviews = nullptr);
 
 // OK when `got` has the figures of `expected`; DataLoss naming the first
 // control and figure that differ otherwise.

@@ -2,10 +2,13 @@
 
 #include <algorithm>
 
+#include "common/json.h"
 #include "common/strings.h"
 #include "common/time_util.h"
 #include "daemon/engine/records.h"
+#include "daemon/engine/review_population.h"
 #include "daemon/evidence/chain.h"
+#include "daemon/evidence/ledger_json.h"
 #include "google/protobuf/util/message_differencer.h"
 
 namespace attest::ctl {
@@ -27,7 +30,8 @@ std::string Describe(absl::Duration d) {
 }  // namespace
 
 absl::Status BundleV2Check::Prepare(v1::BundleManifest& m, std::string_view states_text,
-                                    std::string_view ledger_text, VerifyResult* out) {
+                                    std::string_view ledger_text, std::string_view reviews_text,
+                                    VerifyResult* out) {
   auto states = ParseStates(states_text);
   if (!states.ok()) return states.status();
   auto ledger = ParseLedger(ledger_text);
@@ -126,7 +130,8 @@ absl::Status BundleV2Check::Prepare(v1::BundleManifest& m, std::string_view stat
     }
   }
   // Every decision, from the ledger only, for the replay.
-  if (m.policy_versions_size() + m.approvals_size() + m.exceptions_size() + m.decommissions_size() >
+  if (m.policy_versions_size() + m.approvals_size() + m.exceptions_size() + m.decommissions_size() +
+          m.review_campaigns_size() + m.review_decisions_size() >
       0) {
     return absl::DataLossError(
         "manifest.json lists decisions; in format 2 they are only in ledger.jsonl");
@@ -154,6 +159,7 @@ absl::Status BundleV2Check::Prepare(v1::BundleManifest& m, std::string_view stat
       if (in_scope_.count(e.decommission().host())) *m.add_decommissions() = e.decommission();
     }
   }
+  if (absl::Status s = PrepareReviews(m, *ledger, reviews_text); !s.ok()) return s;
   // When each state's heads were committed, per host.
   for (size_t i = 0; i < states->size(); ++i) {
     const State& s = (*states)[i];
@@ -177,7 +183,149 @@ absl::Status BundleV2Check::Prepare(v1::BundleManifest& m, std::string_view stat
   return absl::OkStatus();
 }
 
+absl::Status BundleV2Check::PrepareReviews(v1::BundleManifest& m,
+                                           const std::vector<v1::LedgerEntry>& ledger,
+                                           std::string_view text) {
+  // The populations, line by line: {"campaign":C,"host":{...}} or
+  // {"campaign":C,"entry":{...}}, canonical, hosts then entries per campaign.
+  size_t line_no = 0;
+  while (!text.empty()) {
+    ++line_no;
+    const size_t nl = text.find('\n');
+    if (nl == std::string_view::npos) {
+      return absl::DataLossError(StrCat("reviews.jsonl line ", line_no, ": no final newline"));
+    }
+    const std::string_view line = text.substr(0, nl);
+    text.remove_prefix(nl + 1);
+    auto bad = [&](std::string_view why) {
+      return absl::DataLossError(StrCat("reviews.jsonl line ", line_no, ": ", why));
+    };
+    auto j = Json::Parse(line);
+    if (!j.ok() || !j->is_object()) return bad("not a JSON object");
+    const Json* campaign = j->Find("campaign");
+    const Json* host = j->Find("host");
+    const Json* entry = j->Find("entry");
+    if (campaign == nullptr || !campaign->is_string() || (host == nullptr) == (entry == nullptr) ||
+        j->as_object().size() != 2) {
+      return bad("want {\"campaign\", and \"host\" or \"entry\"}");
+    }
+    ReviewPopulation& p = reviews_[campaign->as_string()];
+    std::string canonical;
+    if (host != nullptr) {
+      if (!p.entries.empty()) return bad("a host line after the campaign's entry lines");
+      v1::ReviewHost& h = p.hosts.emplace_back();
+      if (absl::Status s = evidence::ParseCanonicalMessage(*host, &h, "host"); !s.ok()) {
+        return bad(View(s.message()));
+      }
+      if (p.hosts.size() > 1 && p.hosts[p.hosts.size() - 2].host() >= h.host()) {
+        return bad("hosts out of order");
+      }
+      canonical = evidence::CanonicalMessage(h);
+    } else {
+      v1::ReviewEntry& e = p.entries.emplace_back();
+      if (absl::Status s = evidence::ParseCanonicalMessage(*entry, &e, "entry"); !s.ok()) {
+        return bad(View(s.message()));
+      }
+      if (p.entries.size() > 1 && p.entries[p.entries.size() - 2].id() >= e.id()) {
+        return bad("entries out of order");
+      }
+      canonical = evidence::CanonicalMessage(e);
+    }
+    Json back = Json::MakeObject();
+    back["campaign"] = *campaign;
+    back[host != nullptr ? "host" : "entry"] = *Json::Parse(canonical);
+    if (back.Canonical() != line) return bad("not canonical JSON");
+  }
+  // Every campaign in the ledger, with the population its digest names;
+  // and no population of a campaign the ledger lacks.
+  std::set<std::string> in_ledger;
+  for (const v1::LedgerEntry& e : ledger) {
+    if (e.has_review_campaign()) {
+      const v1::ReviewCampaign& c = e.review_campaign();
+      in_ledger.insert(c.id());
+      auto it = reviews_.find(c.id());
+      if (it == reviews_.end()) {
+        return absl::DataLossError(StrCat("ledger entry ", e.index(), " starts review campaign ",
+                                          c.id(), ", whose population reviews.jsonl lacks"));
+      }
+      const std::string digest = engine::PopulationSha256({it->second.hosts, it->second.entries});
+      if (digest != c.population_sha256()) {
+        return absl::DataLossError(StrCat(
+            "review campaign ", c.id(), ": the population in reviews.jsonl has sha256 ", digest,
+            ", but ledger entry ", e.index(), " commits to ", c.population_sha256()));
+      }
+      review_groups_[c.id()] = {c.privileged_groups().begin(), c.privileged_groups().end()};
+      *m.add_review_campaigns() = c;
+    } else if (e.has_review_decision()) {
+      const v1::ReviewDecision& d = e.review_decision();
+      auto it = reviews_.find(d.campaign());
+      if (!in_ledger.count(d.campaign()) || it == reviews_.end() ||
+          std::none_of(it->second.entries.begin(), it->second.entries.end(),
+                       [&](const v1::ReviewEntry& x) { return x.id() == d.entry(); })) {
+        return absl::DataLossError(StrCat("ledger entry ", e.index(), " decides entry ", d.entry(),
+                                          " of campaign ", d.campaign(),
+                                          ", which no earlier campaign lists"));
+      }
+      *m.add_review_decisions() = d;
+    }
+  }
+  for (const auto& [id, p] : reviews_) {
+    if (!in_ledger.count(id)) {
+      return absl::DataLossError(
+          StrCat("reviews.jsonl holds campaign ", id, ", which the ledger does not start"));
+    }
+    // Each in-scope host's entries are rechecked against its snapshot.
+    for (const v1::ReviewHost& h : p.hosts) {
+      if (in_scope_.count(h.host()) && h.snapshot_index() > 0) {
+        review_snapshots_[h.host()].emplace_back(id, h.snapshot_index());
+        ++review_snapshots_left_;
+      }
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status BundleV2Check::CheckReviewSnapshot(const v1::EvidenceRecord& r,
+                                                const std::string& campaign) {
+  const ReviewPopulation& p = reviews_.at(campaign);
+  auto fail = [&](std::string_view why) {
+    return absl::DataLossError(StrCat("review campaign ", campaign, ", host ", r.host(),
+                                      ": record ", r.index(), " ", why));
+  };
+  if (!r.has_signal() || !r.signal().has_access_snapshot()) {
+    return fail("is not the access snapshot the population says it was taken from");
+  }
+  for (const v1::ReviewHost& h : p.hosts) {
+    if (h.host() == r.host() &&
+        h.snapshot_observed_at().seconds() != r.signal().observed_at().seconds()) {
+      return fail("was observed at another time than the population says");
+    }
+  }
+  // The privileged groups are the campaign's, as its ledger entry has them.
+  const std::vector<std::string>& groups = review_groups_.at(campaign);
+  std::set<std::string> held;
+  for (const v1::ReviewEntry& e : engine::AccessEntries(r.signal().access_snapshot(), groups)) {
+    held.insert(e.id());
+  }
+  std::set<std::string> listed;
+  for (const v1::ReviewEntry& e : p.entries) {
+    if (std::binary_search(e.hosts().begin(), e.hosts().end(), r.host())) listed.insert(e.id());
+  }
+  if (held != listed) {
+    return fail(StrCat("holds ", held.size(), " access entries but the population lists ",
+                       listed.size(), " for the host: it was not taken from this snapshot"));
+  }
+  return absl::OkStatus();
+}
+
 absl::Status BundleV2Check::OnRecord(const v1::EvidenceRecord& r, VerifyResult* out) {
+  if (auto it = review_snapshots_.find(r.host()); it != review_snapshots_.end()) {
+    for (const auto& [campaign, index] : it->second) {
+      if (index != r.index()) continue;
+      if (absl::Status s = CheckReviewSnapshot(r, campaign); !s.ok()) return s;
+      --review_snapshots_left_;
+    }
+  }
   if (r.has_hello()) {
     auto& l = hello_labels_[r.host()];
     l = std::map<std::string, std::string>(r.hello().labels().begin(), r.hello().labels().end());
@@ -216,6 +364,11 @@ absl::Status BundleV2Check::OnRecord(const v1::EvidenceRecord& r, VerifyResult* 
 }
 
 absl::Status BundleV2Check::Finish() {
+  if (review_snapshots_left_ > 0) {
+    return absl::DataLossError(StrCat(review_snapshots_left_,
+                                      " access snapshots that review campaigns took their "
+                                      "populations from are not in records.jsonl"));
+  }
   for (const std::string& host : in_scope_) {
     const auto& signed_labels = final_heads_[host].labels;
     auto it = hello_labels_.find(host);

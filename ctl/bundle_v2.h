@@ -14,6 +14,7 @@
 
 #include "ctl/bundle.h"
 #include "ctl/bundle_log.h"
+#include "ctl/bundle_replay.h"
 
 namespace attest::ctl {
 
@@ -24,8 +25,11 @@ class BundleV2Check {
   // Before the records: checks the log, the ledger and the manifest, works
   // out the scope, and fills the manifest's decision lists from the ledger
   // for the replay (a format 2 manifest must not carry its own).
+  // `reviews` is reviews.jsonl: the population of every access review
+  // campaign in the ledger, each checked against the digest its ledger
+  // entry commits to.
   absl::Status Prepare(v1::BundleManifest& m, std::string_view states, std::string_view ledger,
-                       VerifyResult* out);
+                       std::string_view reviews, VerifyResult* out);
   // Each record, in chain order.
   absl::Status OnRecord(const v1::EvidenceRecord& r, VerifyResult* out);
   // After the records: every in-scope host's labels in the signed state
@@ -33,6 +37,7 @@ class BundleV2Check {
   absl::Status Finish();
 
   const std::set<std::string>& in_scope() const { return in_scope_; }
+  const ReviewPopulations& reviews() const { return reviews_; }
 
  private:
   const VerifyOptions& options_;
@@ -43,6 +48,15 @@ class BundleV2Check {
   // committed), lengths ascending.
   std::map<std::string, std::vector<std::pair<uint64_t, absl::Time>>> commits_;
   std::map<std::string, std::map<std::string, std::string>> hello_labels_;
+  ReviewPopulations reviews_;
+  std::map<std::string, std::vector<std::string>> review_groups_;  // campaign -> privileged groups
+  // In-scope host -> the snapshots campaigns took their entries from:
+  // (campaign, snapshot index), each checked against its record.
+  std::map<std::string, std::vector<std::pair<std::string, uint64_t>>> review_snapshots_;
+  size_t review_snapshots_left_ = 0;
+  absl::Status PrepareReviews(v1::BundleManifest& m, const std::vector<v1::LedgerEntry>& ledger,
+                              std::string_view text);
+  absl::Status CheckReviewSnapshot(const v1::EvidenceRecord& r, const std::string& campaign);
 };
 
 }  // namespace attest::ctl

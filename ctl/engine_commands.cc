@@ -223,6 +223,19 @@ int ShardReport(const std::vector<std::unique_ptr<Stub>>& shards,
   return PrintReport(*merged, f);
 }
 
+bool SelectorFlags(const std::vector<std::string>& pairs,
+                   google::protobuf::Map<std::string, std::string>* out) {
+  for (const std::string& kv : pairs) {
+    const size_t eq = kv.find('=');
+    if (eq == std::string::npos || eq == 0) {
+      Usage("--selector takes key=value");
+      return false;
+    }
+    (*out)[kv.substr(0, eq)] = kv.substr(eq + 1);
+  }
+  return true;
+}
+
 int Approve(Stub& admin, const CommandFlags& f) {
   std::vector<v1::Approval> approvals;
   if (!f.from_file.empty()) {
@@ -301,11 +314,7 @@ int ExceptCreate(Stub& admin, const CommandFlags& f) {
   v1::Exception x;
   x.set_control(f.control);
   x.set_host(f.host);
-  for (const std::string& kv : f.selector) {
-    const size_t eq = kv.find('=');
-    if (eq == std::string::npos || eq == 0) return Usage("--selector takes key=value");
-    (*x.mutable_selector())[kv.substr(0, eq)] = kv.substr(eq + 1);
-  }
+  if (!SelectorFlags(f.selector, x.mutable_selector())) return kExitUsage;
   if (!TimeFlag("start", f.start, x.mutable_start()) || !TimeFlag("end", f.end, x.mutable_end())) {
     return kExitUsage;
   }
@@ -411,11 +420,7 @@ int WindowsCreate(Stub& admin, const std::string& id, const CommandFlags& f) {
   if (!TimeFlag("start", f.start, w.mutable_start()) || !TimeFlag("end", f.end, w.mutable_end())) {
     return kExitUsage;
   }
-  for (const std::string& kv : f.selector) {
-    const size_t eq = kv.find('=');
-    if (eq == std::string::npos || eq == 0) return Usage("--selector takes key=value");
-    (*w.mutable_scope())[kv.substr(0, eq)] = kv.substr(eq + 1);
-  }
+  if (!SelectorFlags(f.selector, w.mutable_scope())) return kExitUsage;
   auto max_dev = ParseHumanDuration(f.max_deviation);
   char* end1 = nullptr;
   char* end2 = nullptr;

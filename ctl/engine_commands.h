@@ -40,6 +40,13 @@ struct CommandFlags {
   std::string effectiveness = "0.99";
   std::string coverage = "0.95";
   std::string max_deviation = "72h";
+  // review
+  std::string campaign;
+  std::string entry;
+  std::string due;
+  std::vector<std::string> reviewers;
+  bool keep = false;
+  bool revoke = false;
 };
 
 using Stub = v1::AdminService::Stub;
@@ -60,6 +67,9 @@ int PageReport(const std::vector<Stub*>& daemons, const std::vector<std::string>
 // summary, merged exactly (daemon/windows/verdict.h).
 int ShardReport(const std::vector<std::unique_ptr<Stub>>& shards,
                 const std::vector<std::string>& names, const CommandFlags& f);
+// --selector k=v flags into `out`; false (after printing why) on a bad one.
+bool SelectorFlags(const std::vector<std::string>& pairs,
+                   google::protobuf::Map<std::string, std::string>* out);
 int Approve(Stub& admin, const CommandFlags& f);
 int ExceptCreate(Stub& admin, const CommandFlags& f);
 int ExceptRevoke(Stub& admin, const CommandFlags& f);

@@ -17,6 +17,69 @@ std::string CsvField(std::string_view v) {
   return out + "\"";
 }
 
+absl::StatusOr<std::vector<CsvRecord>> ParseCsv(std::string_view text) {
+  if (text.starts_with("\xEF\xBB\xBF")) text.remove_prefix(3);
+  std::vector<CsvRecord> out;
+  size_t line = 1;
+  size_t i = 0;
+  while (i < text.size()) {
+    CsvRecord record;
+    record.line = line;
+    std::string field;
+    bool blank = true;  // nothing but a line break so far
+    for (;;) {
+      if (i < text.size() && text[i] == '"') {
+        blank = false;
+        const size_t opened = line;
+        ++i;
+        for (;;) {
+          if (i >= text.size()) {
+            return absl::InvalidArgumentError(
+                StrCat("line ", opened, ": a quoted field never closes"));
+          }
+          if (text[i] == '"') {
+            if (i + 1 < text.size() && text[i + 1] == '"') {
+              field += '"';
+              i += 2;
+              continue;
+            }
+            ++i;
+            break;
+          }
+          if (text[i] == '\n') ++line;
+          field += text[i++];
+        }
+        if (i < text.size() && text[i] != ',' && text[i] != '\r' && text[i] != '\n') {
+          return absl::InvalidArgumentError(
+              StrCat("line ", line, ": text after the closing quote of a field"));
+        }
+      } else {
+        while (i < text.size() && text[i] != ',' && text[i] != '\r' && text[i] != '\n') {
+          if (text[i] == '"') {
+            return absl::InvalidArgumentError(
+                StrCat("line ", line, ": a quote inside an unquoted field"));
+          }
+          blank = false;
+          field += text[i++];
+        }
+      }
+      record.fields.push_back(std::move(field));
+      field.clear();
+      if (i < text.size() && text[i] == ',') {
+        blank = false;
+        ++i;
+        continue;
+      }
+      if (i < text.size() && text[i] == '\r') ++i;
+      if (i < text.size() && text[i] == '\n') ++i;
+      ++line;
+      break;
+    }
+    if (!blank) out.push_back(std::move(record));
+  }
+  return out;
+}
+
 std::string CellText(const Json& v) {
   if (v.is_null()) return "";
   if (v.is_string()) return v.as_string();

@@ -8,12 +8,25 @@
 #include <string_view>
 #include <vector>
 
+#include "absl/status/statusor.h"
 #include "common/json.h"
 
 namespace attest::ctl {
 
 // A CSV field, quoted when it holds a comma, quote or line break.
 std::string CsvField(std::string_view v);
+
+// One record of a CSV file and the line it starts on (from 1).
+struct CsvRecord {
+  size_t line = 0;
+  std::vector<std::string> fields;
+};
+
+// Parses RFC 4180 CSV as spreadsheets write it: fields quoted or not, ""
+// inside quotes, line breaks inside quotes, CRLF or LF; a UTF-8 byte order
+// mark is skipped and blank lines are left out. InvalidArgument
+// "line N: why" for a quote that never closes or text after a closing one.
+absl::StatusOr<std::vector<CsvRecord>> ParseCsv(std::string_view text);
 
 class Listing {
  public:

@@ -15,6 +15,7 @@
 #include "ctl/client.h"
 #include "ctl/engine_commands.h"
 #include "ctl/pki_command.h"
+#include "ctl/review_commands.h"
 #include "ctl/status_commands.h"
 #include "daemon/evidence/chain.h"
 #include "daemon/evidence/record_json.h"
@@ -53,6 +54,12 @@ constexpr char kCommands[] =
     "  checkpoint [--sequence N | --create]  a checkpoint as a signed note, with its\n"
     "                        cosignatures (--create: make one now)\n"
     "  ledger                every decision, as the hash-chained ledger (JSON Lines)\n"
+    "  review start --id ID --window W --due T [--selector k=v] [--reviewer R ...]\n"
+    "                        a user access review of the in-scope hosts' access now\n"
+    "  review decide --campaign C --entry E (--keep|--revoke) --reviewer R [--reason T]\n"
+    "  review decide --campaign C --from-file F.csv   every filled row of an export\n"
+    "  review export --campaign C [--out F.csv]   the entries, for reviewers to fill\n"
+    "  review status [--campaign C]   progress; with C, each revocation on each host\n"
     "  pki init [--pki-dir D] [--trust-domain TD] [--dns NAME] [--ip ADDR]\n"
     "                        create a CA and attestd's server certificate\n"
     "  pki issue-agent HOST | issue-admin NAME | issue-auditor NAME | issue-server NAME\n"
@@ -154,6 +161,20 @@ const std::map<std::string, CommandHelp>& CommandHelps() {
         "decommissions, samples) as the hash-chained ledger, JSON Lines; exit 1 when "
         "its links do not hold.",
         {}}},
+      {"review",
+       {"review start --id ID --window W --due T [--selector k=v ...] [--reviewer R ...]\n"
+        "       review decide --campaign C --entry E (--keep | --revoke) --reviewer R "
+        "[--reason T]\n"
+        "       review decide --campaign C --from-file F.csv [--reviewer R]\n"
+        "       review export --campaign C [--out F.csv]\n"
+        "       review status [--campaign C] [--format table|json|csv]\n\n"
+        "User access reviews. start takes the population from every in-scope host's latest "
+        "access snapshot (users with a login shell, privileged group members, sudoers lines, "
+        "authorized keys), grouped across hosts. decide records decisions as ledger entries; a "
+        "file's decisions are stored all or none, and a refusal names its line. Nobody decides "
+        "on their own access.",
+        {"id", "window", "due", "selector", "reviewer", "campaign", "entry", "keep", "revoke",
+         "reason", "from-file", "out", "format"}}},
       {"pki",
        {"pki init | issue-agent HOST | issue-admin NAME | issue-auditor NAME | "
         "issue-server NAME | revoke CERT.crt\n\nA development CA and certificates with the "
@@ -182,6 +203,10 @@ const std::map<std::string, std::vector<std::string>>& SubcommandFlags() {
       {"windows list", {"format"}},
       {"windows create",
        {"start", "end", "selector", "effectiveness", "coverage", "max-deviation"}},
+      {"review start", {"id", "window", "due", "selector", "reviewer"}},
+      {"review decide", {"campaign", "entry", "keep", "revoke", "reviewer", "reason", "from-file"}},
+      {"review export", {"campaign", "out"}},
+      {"review status", {"campaign", "format"}},
       {"pki init", {"pki-dir", "trust-domain", "dns", "ip", "valid-days"}},
       {"pki issue-server", {"pki-dir", "dns", "ip", "valid-days"}},
       {"pki issue-agent", {"pki-dir", "valid-days"}},
@@ -247,10 +272,19 @@ int Main(int argc, char** argv) {
   flags.String("start", &f.start, "start time (RFC 3339)");
   flags.String("end", &f.end, "end time (RFC 3339)");
   flags.String("from-file", &f.from_file,
-               "approve: JSON Lines of {change_id, ticket, approver, at}");
-  flags.String("out", &f.out, "simulate, export, report --format csv: output file");
+               "approve: JSON Lines of {change_id, ticket, approver, at}; review decide: the\n"
+               "CSV review export wrote, with decision (keep or revoke), reviewer, reason filled");
+  flags.String("out", &f.out, "simulate, export, report --format csv, review export: output file");
   flags.String("group-by", &f.group_by, "report: also summarize per value of this label");
-  flags.String("id", &f.id, "exception id");
+  flags.String("id", &f.id, "exception id; review start: the campaign's id");
+  flags.String("campaign", &f.campaign, "review: the campaign's id");
+  flags.String("entry", &f.entry, "review decide: the entry's id (review export lists them)");
+  flags.String("due", &f.due, "review start: when every decision is due (RFC 3339)");
+  flags.Repeated("reviewer", &f.reviewers,
+                 "review start: who may decide (repeatable; default anyone with an admin\n"
+                 "certificate); decide: who decides");
+  flags.Bool("keep", &f.keep, "review decide: the access stays");
+  flags.Bool("revoke", &f.revoke, "review decide: the access must go");
   flags.Int("hosts", &f.hosts, "simulate: number of hosts");
   flags.Int("days", &f.days, "simulate: number of days");
   flags.Int("seed", &f.seed, "simulate, sample: random seed");
@@ -389,6 +423,12 @@ int Main(int argc, char** argv) {
     fprintf(stderr, "attestctl: usage: attestctl except create|revoke|list ...\n");
     return kExitUsage;
   }
+  if (command == "review" &&
+      ((sub != "start" && sub != "decide" && sub != "export" && sub != "status") ||
+       args.size() != 2)) {
+    fprintf(stderr, "attestctl: usage: attestctl review start|decide|export|status ...\n");
+    return kExitUsage;
+  }
   if (command == "windows" && !(args.size() == 1 || (sub == "list" && args.size() == 2) ||
                                 (sub == "create" && args.size() == 3))) {
     fprintf(stderr, "attestctl: usage: attestctl windows [list] | create ID --start T --end T\n");
@@ -431,6 +471,12 @@ int Main(int argc, char** argv) {
   }
   if (command == "windows")
     return sub == "create" ? WindowsCreate(*admin, args[2], f) : WindowsList(*admin, f);
+  if (command == "review") {
+    if (sub == "start") return ReviewStart(*admin, f);
+    if (sub == "decide") return ReviewDecide(*admin, f);
+    if (sub == "export") return ReviewExport(*admin, f);
+    return ReviewStatusCmd(*admin, f);
+  }
   if (command == "sample") return SampleCmd(*admin, f);
   if (command == "samples") return SamplesCmd(*admin, f);
   if (command == "export") return ExportCmd(*admin, f);

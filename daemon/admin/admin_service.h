@@ -123,6 +123,20 @@ class AdminService final : public v1::AdminService::CallbackService {
                                       const v1::CutExportRequest* request,
                                       v1::BundleManifest* response) override;
 
+  // admin_reviews.cc
+  grpc::ServerUnaryReactor* StartReview(grpc::CallbackServerContext* context,
+                                        const v1::StartReviewRequest* request,
+                                        v1::ReviewCampaign* response) override;
+  grpc::ServerUnaryReactor* DecideReview(grpc::CallbackServerContext* context,
+                                         const v1::DecideReviewRequest* request,
+                                         v1::DecideReviewResponse* response) override;
+  grpc::ServerUnaryReactor* ListReviews(grpc::CallbackServerContext* context,
+                                        const v1::ListReviewsRequest* request,
+                                        v1::ListReviewsResponse* response) override;
+  grpc::ServerUnaryReactor* GetReview(grpc::CallbackServerContext* context,
+                                      const v1::GetReviewRequest* request,
+                                      v1::ReviewDetail* response) override;
+
  private:
   // The caller's name when it may read (admin or auditor), or may write
   // (admin only); "loopback" in insecure mode.

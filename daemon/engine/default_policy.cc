@@ -21,6 +21,11 @@ controls:
     tsc: [CC6.2, CC6.3]
     rule: access.change_approved
     params: {approval_window: 24h}
+  - id: access-review
+    title: User access reviewed each quarter, revocations carried out within a week
+    tsc: [CC6.2, CC6.3]
+    rule: access.review_performed
+    params: {cadence: 90d, due_grace: 7d, revoke_within: 7d}
   - id: agent-reporting
     title: Monitoring agent reporting
     tsc: [CC7.1]

@@ -82,6 +82,19 @@ struct HostView {
   v1::JudgeFacts::PatchFacts patch;                             // after the host's last observation
 };
 
+// An access review campaign with its population, decisions and the
+// confirmed revocations (engine_reviews.cc).
+struct ReviewState {
+  v1::ReviewCampaign campaign;
+  std::map<std::string, v1::ReviewHost> hosts;                   // by host
+  std::map<std::string, v1::ReviewEntry> entries;                // by id
+  std::map<std::string, v1::ReviewDecision> decisions;           // by entry
+  std::map<std::string, std::vector<std::string>> host_entries;  // host -> entry ids
+  // (entry, host) -> the first snapshot at or after the revoke without it.
+  std::map<std::pair<std::string, std::string>, v1::RevocationState> confirmed;
+  int64_t completed = INT64_MAX / 4;  // the last decision's time, once every entry has one
+};
+
 // The engine's in-memory view of the store's records. Owned by the engine
 // thread; the windows module reads it from that thread.
 struct EngineState {
@@ -92,6 +105,8 @@ struct EngineState {
   std::map<std::string, ApprovalsByChange> approvals;  // host -> change -> events
   std::map<std::string, std::vector<v1::Approval>> approval_records;  // change id -> records
   std::map<std::string, HostView> views;                              // by host
+  std::map<std::string, ReviewState> reviews;                         // by campaign id
+  std::map<std::string, std::vector<std::string>> host_reviews;       // host -> campaigns, by start
 
   const Policy* current_policy() const {
     return policies.empty() ? nullptr : &policies.back().policy;
@@ -128,6 +143,20 @@ class Engine {
                                                 const std::string& recorded_by);
   absl::StatusOr<v1::Decommission> Decommission(v1::Decommission decommission);
   absl::StatusOr<v1::WindowDef> CreateWindow(v1::WindowDef window);
+  // Access reviews (engine_reviews.cc): the population is taken from the
+  // in-scope hosts' latest access snapshots; decisions are stored all or
+  // none.
+  absl::StatusOr<v1::ReviewCampaign> StartReview(const v1::StartReviewRequest& request,
+                                                 const std::string& recorded_by);
+  absl::StatusOr<std::vector<v1::ReviewDecision>> DecideReview(
+      std::vector<v1::ReviewDecision> decisions, const std::string& recorded_by);
+  std::vector<v1::ReviewStatus> Reviews();
+  absl::StatusOr<v1::ReviewDetail> Review(const std::string& id);
+  // Replaying a bundle (ctl/bundle_replay.cc): a campaign with its
+  // population, and decisions, as recorded, without a live request's checks.
+  absl::Status RestoreReview(const v1::ReviewCampaign& campaign, std::vector<v1::ReviewHost> hosts,
+                             std::vector<v1::ReviewEntry> entries);
+  absl::Status RestoreReviewDecisions(const std::vector<v1::ReviewDecision>& decisions);
 
   // Reads. Each first judges everything pending, so it reflects all
   // evidence stored before the call.
@@ -156,6 +185,26 @@ class Engine {
   // Writes `batch` synced, with `decision` (recorded at `at`) appended to
   // the ledger in the same write when there is one.
   absl::Status Record(absl::Time at, v1::LedgerEntry decision, store::WriteBatch batch);
+  absl::Status RecordAll(absl::Time at, std::vector<v1::LedgerEntry> decisions,
+                         store::WriteBatch batch);
+  // engine_reviews.cc
+  absl::Status LoadReviews();
+  // The campaigns that held `host`, as the judge reads them.
+  std::vector<ReviewSpan> ReviewSpans(const std::string& host) const;
+  // An access snapshot of `host` was indexed: confirms the revocations it no
+  // longer holds (their records go in `batch`).
+  void NoteAccessSnapshot(const std::string& host, int64_t t, uint64_t index,
+                          const v1::AccessSnapshot& snapshot, store::WriteBatch* batch);
+  void MarkKnown(const std::string& host, int64_t from);
+  // A campaign's records in `batch`, and its in-memory form.
+  ReviewState StageReview(const v1::ReviewCampaign& campaign, std::vector<v1::ReviewHost> hosts,
+                          std::vector<v1::ReviewEntry> entries, store::WriteBatch* batch);
+  // Folds stored decisions in: completion, rejudging, confirmations from
+  // snapshots already indexed.
+  void ApplyDecisions(const std::vector<v1::ReviewDecision>& decisions);
+  // Finds the latest access snapshot of a host an older attestd indexed.
+  absl::Status FindAccessSnapshot(v1::EngineHost* host);
+  v1::ReviewStatus StatusOf(const ReviewState& review, absl::Time now) const;
   // Enters the decisions of a store from before the ledger into it.
   absl::Status BackfillLedger();
   // engine_quarantine.cc: leaves out of judging observations dated where

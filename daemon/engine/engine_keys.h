@@ -113,6 +113,22 @@ inline std::string SampleDrawKey(std::string_view window, int64_t drawn_ns,
   return k;
 }
 
+// kReviews, one prefix per record type:
+//   "campaign" \0 id                        -> ReviewCampaign
+//   "host" \0 campaign \0 host               -> ReviewHost
+//   "entry" \0 campaign \0 entry             -> ReviewEntry
+//   "decision" \0 campaign \0 entry          -> ReviewDecision
+//   "confirmed" \0 campaign \0 entry \0 host -> RevocationState (derived
+//     from the host's evidence: the first snapshot without a revoked entry)
+inline std::string ReviewKey(std::string_view type, std::string_view campaign,
+                             std::string_view entry = {}, std::string_view host = {}) {
+  std::string k = Str(type) + Str(campaign);
+  if (!entry.empty()) k += Str(entry);
+  if (!host.empty()) k += Str(host);
+  return k;
+}
+inline std::string ReviewPrefix(std::string_view type) { return Str(type); }
+
 }  // namespace attest::engine::keys
 
 #endif  // ATTEST_DAEMON_ENGINE_ENGINE_KEYS_H_

@@ -96,11 +96,13 @@ absl::Status Engine::LoadState() {
                                           return absl::OkStatus();
                                         });
   if (!s.ok()) return s;
-  return ScanPrefixMessages<v1::Approval>(store_, store::Family::kApprovals, keys::ApprovalPrefix(),
-                                          [&](v1::Approval&& a) {
-                                            FoldApproval(state_, a);
-                                            return absl::OkStatus();
-                                          });
+  s = ScanPrefixMessages<v1::Approval>(store_, store::Family::kApprovals, keys::ApprovalPrefix(),
+                                       [&](v1::Approval&& a) {
+                                         FoldApproval(state_, a);
+                                         return absl::OkStatus();
+                                       });
+  if (!s.ok()) return s;
+  return LoadReviews();
 }
 
 absl::Status Engine::BackfillLedger() {
@@ -181,6 +183,13 @@ absl::Status Engine::Record(absl::Time at, v1::LedgerEntry decision, store::Writ
   if (options_.ledger == nullptr) return store_.Write(batch, {.sync = true});
   *decision.mutable_recorded_at() = ToProto(at);
   return options_.ledger->Commit(std::move(decision), std::move(batch));
+}
+
+absl::Status Engine::RecordAll(absl::Time at, std::vector<v1::LedgerEntry> decisions,
+                               store::WriteBatch batch) {
+  if (options_.ledger == nullptr) return store_.Write(batch, {.sync = true});
+  for (v1::LedgerEntry& d : decisions) *d.mutable_recorded_at() = ToProto(at);
+  return options_.ledger->CommitAll(std::move(decisions), std::move(batch));
 }
 
 absl::Status Engine::PutWindow(const v1::WindowDef& window) {

@@ -53,6 +53,8 @@ absl::Status Engine::IndexNewEvidence(v1::EngineHost* eh, int64_t* earliest) {
   int64_t enrolled = eh->enrolled();
   uint64_t quarantined = 0;
   uint64_t first_quarantined = 0;
+  // A host first indexed here has every snapshot pass through below.
+  if (eh->indexed_through() == 0) eh->set_access_snapshot_known(true);
   absl::Status s = ScanMessages<v1::EvidenceRecord>(
       store_, store::Family::kEvidence, store::EvidenceKey(host, eh->indexed_through() + 1),
       store::PrefixEnd(store::EvidencePrefix(host)), [&](v1::EvidenceRecord&& r) {
@@ -67,6 +69,13 @@ absl::Status Engine::IndexNewEvidence(v1::EngineHost* eh, int64_t* earliest) {
         if (ObservationFromRecord(r, prev_t > 0 ? prev_t : r.observed_at().seconds(), &o)) {
           batch.Put(store::Family::kObservations, keys::Observation(host, o.t(), o.index()),
                     o.SerializeAsString());
+          if (o.has_access() && o.access().snapshot() && r.signal().has_access_snapshot()) {
+            if (o.t() >= eh->access_snapshot_t()) {
+              eh->set_access_snapshot_index(r.index());
+              eh->set_access_snapshot_t(o.t());
+            }
+            NoteAccessSnapshot(host, o.t(), r.index(), r.signal().access_snapshot(), &batch);
+          }
           if (o.has_access() && !o.access().snapshot()) {
             batch.Put(store::Family::kObservations, keys::AccessChange(host, o.t(), o.index()),
                       o.SerializeAsString());
@@ -212,6 +221,7 @@ absl::Status Engine::Rejudge(const std::string& host, int64_t from) {
   std::map<std::string, std::vector<v1::Interval>> judged;
   static const ApprovalsByChange kNoApprovals;
   auto approvals = state_.approvals.find(host);
+  const std::vector<ReviewSpan> reviews = ReviewSpans(host);
   for (const std::string& control : state_.ControlIds()) {
     JudgeInput in;
     in.facts = &facts;
@@ -226,6 +236,7 @@ absl::Status Engine::Rejudge(const std::string& host, int64_t from) {
       if (auto span = ExceptionFor(x, host, eh.labels(), control)) in.exceptions.push_back(*span);
     }
     in.approvals = approvals == state_.approvals.end() ? &kNoApprovals : &approvals->second;
+    in.reviews = reviews;
     std::vector<v1::Interval>& intervals = judged[control] = JudgeControl(in);
     for (const v1::Interval& iv : intervals) {
       for (Seconds a = iv.start(); a < iv.end();) {

@@ -205,6 +205,21 @@ class Sweep {
         }
         break;
       }
+      case Rule::kAccessReviewPerformed: {
+        const Seconds cadence = ToSeconds(c.review_cadence);
+        const Seconds grace = ToSeconds(c.due_grace);
+        const Seconds within = ToSeconds(c.revoke_within);
+        p->push_back(in_.scope_start + cadence);
+        for (const ReviewSpan& r : in_.reviews) {
+          for (Seconds t : {r.start, r.due + grace, r.host_decided, r.completed}) p->push_back(t);
+          if (r.completed < kForever) p->push_back(r.completed + cadence);
+          for (const ReviewRevocation& x : r.revocations) {
+            p->push_back(x.decided + within);
+            p->push_back(x.confirmed);
+          }
+        }
+        break;
+      }
       case Rule::kAccessChangeApproved: {
         const Seconds window = ToSeconds(c.approval_window);
         if (fresh < kForever) p->push_back(f.last_access() + fresh);
@@ -234,6 +249,8 @@ class Sweep {
         return PatchSla(c, b);
       case Rule::kAccessChangeApproved:
         return AccessApproved(c, b);
+      case Rule::kAccessReviewPerformed:
+        return ReviewPerformed(c, b);
       case Rule::kHostTimeSynced:
       case Rule::kHostFirewallEnabled:
       case Rule::kHostServicesRunning:
@@ -319,8 +336,10 @@ class Sweep {
   // Gaps void observation-based states; exceptions cover FAIL and
   // NO_EVIDENCE (a PASS stays a PASS).
   Verdict Override(Verdict v, const Control& c, Seconds b) const {
+    // A review's state comes from the ledger, not from the host's signals.
     const bool known_fail =
-        c.rule == Rule::kAccessChangeApproved && v.state == v1::CONTROL_STATE_FAIL;
+        (c.rule == Rule::kAccessChangeApproved && v.state == v1::CONTROL_STATE_FAIL) ||
+        c.rule == Rule::kAccessReviewPerformed;
     if (!known_fail) {
       for (const auto& [from, to] : gaps_) {
         if (from <= b && b < to) {
@@ -335,6 +354,55 @@ class Sweep {
       if (x.start <= b && b < x.end) return {v1::CONTROL_STATE_EXCEPTED, x.cause};
     }
     return v;
+  }
+
+  // access.review_performed, first match wins: a revocation not carried out
+  // within revoke_within; a campaign past due + due_grace with this host's
+  // entries undecided; the latest campaign found no access snapshot
+  // (NO_EVIDENCE); no campaign covering the host completed within the
+  // cadence (counted from enrolment until the first one).
+  Verdict ReviewPerformed(const Control& c, Seconds b) const {
+    const Seconds cadence = ToSeconds(c.review_cadence);
+    const Seconds grace = ToSeconds(c.due_grace);
+    const Seconds within = ToSeconds(c.revoke_within);
+    const ReviewSpan* latest = nullptr;
+    const ReviewSpan* last_done = nullptr;
+    for (const ReviewSpan& r : in_.reviews) {
+      if (r.start > b) break;
+      latest = &r;
+      for (const ReviewRevocation& x : r.revocations) {
+        if (x.decided + within <= b && b < x.confirmed) {
+          return {v1::CONTROL_STATE_FAIL,
+                  attest::StrCat(x.entry, " revoked in campaign ", r.campaign, " at ",
+                                 Time(x.decided), ", still on the host after ", Human(within))};
+        }
+      }
+      if (r.due + grace <= b && b < r.host_decided) {
+        return {v1::CONTROL_STATE_FAIL,
+                attest::StrCat("campaign ", r.campaign, " due ", Time(r.due),
+                               " with this host's access entries undecided")};
+      }
+      if (r.has_snapshot && r.completed <= b &&
+          (last_done == nullptr || r.completed > last_done->completed)) {
+        last_done = &r;
+      }
+    }
+    if (latest != nullptr && !latest->has_snapshot) {
+      return {v1::CONTROL_STATE_NO_EVIDENCE,
+              attest::StrCat("no access snapshot of the host at the start of campaign ",
+                             latest->campaign)};
+    }
+    if (last_done == nullptr) {
+      if (b >= in_.scope_start + cadence) {
+        return {v1::CONTROL_STATE_FAIL, attest::StrCat("no access review completed within ",
+                                                       Human(cadence), " of the host's enrolment")};
+      }
+    } else if (b >= last_done->completed + cadence) {
+      return {v1::CONTROL_STATE_FAIL,
+              attest::StrCat("last access review, campaign ", last_done->campaign, ", completed ",
+                             Time(last_done->completed), ": more than ", Human(cadence), " ago")};
+    }
+    return {v1::CONTROL_STATE_PASS, ""};
   }
 
   Verdict AgentReporting(const Control& c, Seconds b) const {

@@ -63,6 +63,24 @@ using ApprovalsByChange = std::map<std::string, std::vector<ApprovalEvent>>;
 // `t` decides). `approvals` may be null: none.
 bool ApprovedAt(const ApprovalsByChange* approvals, const std::string& id, Seconds t);
 
+// An access review campaign as one host sees it (rule
+// access.review_performed).
+struct ReviewRevocation {
+  std::string entry;             // e.g. "key alice ssh-ed25519 SHA256:..." (for causes)
+  Seconds decided = 0;           // when the revoke was recorded
+  Seconds confirmed = kForever;  // the first snapshot without it at or after `decided`
+};
+struct ReviewSpan {
+  std::string campaign;
+  Seconds start = 0;
+  Seconds due = 0;
+  bool has_snapshot = true;         // false: the host had no access snapshot at the start
+  Seconds completed = kForever;     // when the campaign's last entry was decided
+  Seconds host_decided = kForever;  // when the last of this host's entries was decided
+  uint64_t host_entries = 0;
+  std::vector<ReviewRevocation> revocations;  // revoked entries of this host
+};
+
 struct JudgeInput {
   const v1::JudgeFacts* facts = nullptr;  // what is known at `from`
   // Observations with t >= from, sorted by (t, index).
@@ -76,6 +94,8 @@ struct JudgeInput {
   std::vector<PolicySegment> segments;  // sorted, non-overlapping
   std::vector<ExceptionSpan> exceptions;
   const ApprovalsByChange* approvals = nullptr;  // may be null: none
+  // The campaigns whose scope held the host, by start.
+  std::span<const ReviewSpan> reviews;
 };
 
 // The control's intervals within [from, to) and the host's scope, adjacent

@@ -292,6 +292,10 @@ absl::Status ParseParams(const YAML::Node& params, const YAML::Node& control_nod
     case Rule::kHostMacEnforcing:
       allowed = {"require", "min_enforced_profiles", "allow_complain"};
       break;
+    case Rule::kAccessReviewPerformed:
+      allowed = {"cadence", "due_grace", "revoke_within", "privileged_groups"};
+      required = {"cadence", "revoke_within"};
+      break;
   }
   if (params) {
     if (absl::Status s = CheckKeys(params, allowed, where + ".params", err); !s.ok()) return s;
@@ -314,6 +318,18 @@ absl::Status ParseParams(const YAML::Node& params, const YAML::Node& control_nod
   if (absl::Status s = duration("reboot_grace", &c.reboot_grace); !s.ok()) return s;
   if (absl::Status s = duration("max_gap", &c.max_gap); !s.ok()) return s;
   if (absl::Status s = duration("approval_window", &c.approval_window); !s.ok()) return s;
+  if (absl::Status s = duration("cadence", &c.review_cadence); !s.ok()) return s;
+  if (absl::Status s = duration("due_grace", &c.due_grace); !s.ok()) return s;
+  if (absl::Status s = duration("revoke_within", &c.revoke_within); !s.ok()) return s;
+  if (c.rule == Rule::kAccessReviewPerformed && c.review_cadence <= absl::ZeroDuration()) {
+    return err.At(params["cadence"], StrCat(where, ".params.cadence: must be > 0"));
+  }
+  if (params["privileged_groups"]) {
+    auto v =
+        StringsAt(params["privileged_groups"], StrCat(where, ".params.privileged_groups"), err);
+    if (!v.ok()) return v.status();
+    c.privileged_groups = *v;
+  }
   for (const char* key : {"shipper", "check"}) {
     if (!params[key]) continue;
     auto v = Scalar(params[key], StrCat(where, ".params.", key), err);
@@ -362,7 +378,7 @@ absl::StatusOr<Control> ParseControl(const YAML::Node& node, const std::string& 
     if (*f <= absl::ZeroDuration())
       return err.At(node["freshness"], where + ".freshness: must be > 0");
     c.freshness = *f;
-  } else if (c.rule != Rule::kAccessChangeApproved) {
+  } else if (c.rule != Rule::kAccessChangeApproved && c.rule != Rule::kAccessReviewPerformed) {
     return err.At(node, StrCat(where, ".freshness: required by rule ", RuleName(c.rule),
                                " (how old evidence may be before it counts as none)"));
   }
@@ -455,6 +471,8 @@ std::string_view RuleName(Rule rule) {
       return "host.disk_encrypted";
     case Rule::kHostMacEnforcing:
       return "host.mac_enforcing";
+    case Rule::kAccessReviewPerformed:
+      return "access.review_performed";
   }
   return "unknown";
 }

@@ -28,6 +28,7 @@ enum class Rule {
   kHostBackupFresh,         // host.backup_fresh
   kHostDiskEncrypted,       // host.disk_encrypted
   kHostMacEnforcing,        // host.mac_enforcing
+  kAccessReviewPerformed,   // access.review_performed
 };
 
 // Every rule, in the order `attestd --print-default-policy` documents them.
@@ -44,6 +45,7 @@ inline constexpr Rule kAllRules[] = {
     Rule::kHostBackupFresh,
     Rule::kHostDiskEncrypted,
     Rule::kHostMacEnforcing,
+    Rule::kAccessReviewPerformed,
 };
 
 std::string_view RuleName(Rule rule);
@@ -101,8 +103,18 @@ struct Control {
   std::string mac = "any";
   int64_t min_enforced_profiles = 1;
   bool allow_complain = true;
+  // access.review_performed: a campaign covering the host completed within
+  // `cadence` (required); undecided entries FAIL from due + due_grace; a
+  // revoked entry still on the host revoke_within (required) after the
+  // decision FAILs. Members of privileged_groups are review entries.
+  absl::Duration review_cadence;
+  absl::Duration due_grace;
+  absl::Duration revoke_within;
+  std::vector<std::string> privileged_groups = {"root", "sudo",   "wheel", "admin",
+                                                "adm",  "docker", "lxd"};
   // Evidence older than this is no evidence; InfiniteDuration when unset
-  // (allowed only for access.change_approved, which is event-driven).
+  // (allowed only for access.change_approved and access.review_performed,
+  // which are event-driven).
   absl::Duration freshness = absl::InfiniteDuration();
   // FAIL intervals no longer than this are not deviations.
   absl::Duration grace;

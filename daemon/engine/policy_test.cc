@@ -89,7 +89,8 @@ TEST(PolicyTest, EveryMistakeIsRefusedWithFileLineAndReason) {
             "policy.yaml:5: rule: unknown rule \"patch.sla\" (known: patch.security_sla, "
             "logs.shipping_continuity, access.change_approved, agent.reporting, check.pass, "
             "host.time_synced, host.firewall_enabled, host.services_running, host.sshd_policy, "
-            "host.backup_fresh, host.disk_encrypted, host.mac_enforcing)");
+            "host.backup_fresh, host.disk_encrypted, host.mac_enforcing, "
+            "access.review_performed)");
   EXPECT_EQ(ErrorOf("{max_gap: 15m}", "{max_gap: 15 minutes}"),
             "policy.yaml:12: controls[1].params.max_gap: bad duration \"15 minutes\": want e.g. "
             "15m, 2h, 14d");
@@ -234,6 +235,14 @@ TEST(PolicyTest, HostRuleParametersAreCheckedAtLoad) {
   EXPECT_EQ(mac->controls[0].mac, "selinux");
   EXPECT_EQ(mac->controls[0].min_enforced_profiles, 0);
   EXPECT_FALSE(mac->controls[0].allow_complain);
+  auto review =
+      load("access.review_performed",
+           "{cadence: 90d, due_grace: 7d, revoke_within: 3d, privileged_groups: [wheel]}");
+  ASSERT_TRUE(review.ok()) << review.status();
+  EXPECT_EQ(review->controls[0].review_cadence, absl::Hours(90 * 24));
+  EXPECT_EQ(review->controls[0].due_grace, absl::Hours(7 * 24));
+  EXPECT_EQ(review->controls[0].revoke_within, absl::Hours(3 * 24));
+  EXPECT_EQ(review->controls[0].privileged_groups, (std::vector<std::string>{"wheel"}));
 
   for (const auto& [rule, params, why] :
        std::vector<std::tuple<std::string, std::string, std::string>>{
@@ -260,6 +269,13 @@ TEST(PolicyTest, HostRuleParametersAreCheckedAtLoad) {
            {"host.disk_encrypted", "{mounts: []}", "a list of 1 to 64 values"},
            {"host.disk_encrypted", "{require: any}", "unknown key \"require\""},
            {"host.mac_enforcing", "{require: smack}", "is not any, apparmor or selinux"},
+           {"access.review_performed", "{revoke_within: 7d}",
+            "params.cadence: required by rule access.review_performed"},
+           {"access.review_performed", "{cadence: 90d}",
+            "params.revoke_within: required by rule access.review_performed"},
+           {"access.review_performed", "{cadence: 0s, revoke_within: 7d}", "must be > 0"},
+           {"access.review_performed", "{cadence: 90d, revoke_within: 7d, privileged_groups: []}",
+            "a list of 1 to 64 values"},
            {"host.mac_enforcing", "{min_enforced_profiles: -1}", "want a whole number"},
            {"host.mac_enforcing", "{mounts: [/]}", "unknown key \"mounts\""},
        }) {
@@ -279,12 +295,12 @@ TEST(PolicyTest, TheBuiltInPolicyLoadsWithAControlPerRuleTheAgentFeeds) {
     EXPECT_FALSE(c.tsc.empty()) << c.id;
   }
   // check.pass needs a check's name, which only the operator knows.
-  EXPECT_EQ(
-      rules,
-      (std::set<Rule>{Rule::kPatchSecuritySla, Rule::kLogsShippingContinuity,
-                      Rule::kAccessChangeApproved, Rule::kAgentReporting, Rule::kHostTimeSynced,
-                      Rule::kHostFirewallEnabled, Rule::kHostServicesRunning, Rule::kHostSshdPolicy,
-                      Rule::kHostBackupFresh, Rule::kHostDiskEncrypted, Rule::kHostMacEnforcing}));
+  EXPECT_EQ(rules,
+            (std::set<Rule>{
+                Rule::kPatchSecuritySla, Rule::kLogsShippingContinuity, Rule::kAccessChangeApproved,
+                Rule::kAgentReporting, Rule::kHostTimeSynced, Rule::kHostFirewallEnabled,
+                Rule::kHostServicesRunning, Rule::kHostSshdPolicy, Rule::kHostBackupFresh,
+                Rule::kHostDiskEncrypted, Rule::kHostMacEnforcing, Rule::kAccessReviewPerformed}));
   EXPECT_TRUE(p->windows.empty()) << "windows are per audit";
 }
 

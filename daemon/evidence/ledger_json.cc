@@ -213,6 +213,10 @@ const Message* Decision(const v1::LedgerEntry& e) {
       return &e.decommission();
     case v1::LedgerEntry::kSample:
       return &e.sample();
+    case v1::LedgerEntry::kReviewCampaign:
+      return &e.review_campaign();
+    case v1::LedgerEntry::kReviewDecision:
+      return &e.review_decision();
     default:
       return nullptr;
   }
@@ -224,6 +228,15 @@ std::string_view DecisionKind(const v1::LedgerEntry& e) {
   const Message* d = Decision(e);
   if (d == nullptr) return "";
   return e.GetDescriptor()->FindFieldByNumber(e.decision_case())->name();
+}
+
+std::string CanonicalMessage(const google::protobuf::Message& message) {
+  return ToJson(message).Canonical();
+}
+
+absl::Status ParseCanonicalMessage(const Json& json, google::protobuf::Message* message,
+                                   std::string_view path) {
+  return FromJson(json, message, std::string(path));
 }
 
 std::string CanonicalLedgerEntry(const v1::LedgerEntry& e, bool with_links) {

@@ -18,12 +18,23 @@
 
 #include "absl/status/statusor.h"
 #include "attest/v1/admin.pb.h"
+#include "common/json.h"
 
 namespace attest::evidence {
 
-// "policy_version", "window", "approval", "exception", "decommission" or
-// "sample"; "" when no decision is set.
+// "policy_version", "window", "approval", "exception", "decommission",
+// "sample", "review_campaign" or "review_decision"; "" when no decision is
+// set.
 std::string_view DecisionKind(const v1::LedgerEntry& entry);
+
+// Any message in the same canonical form (an access review's population
+// lines, docs/evidence-format.md).
+std::string CanonicalMessage(const google::protobuf::Message& message);
+
+// The reverse, for a JSON object already parsed; InvalidArgument names the
+// field under `path`. The caller checks canonical form by writing back.
+absl::Status ParseCanonicalMessage(const Json& json, google::protobuf::Message* message,
+                                   std::string_view path);
 
 // The entry's canonical JSON; without links exactly the bytes its hash
 // covers, with links a ledger.jsonl line (without the newline).

@@ -42,6 +42,8 @@ std::string_view FamilyName(Family f) {
       return "ledger";
     case Family::kStates:
       return "states";
+    case Family::kReviews:
+      return "reviews";
     case Family::kCount:
       break;
   }

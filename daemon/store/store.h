@@ -38,6 +38,8 @@ enum class Family : int {
   kSamples,        // window \0 drawn_at(be64 micros) control -> SampleDraw
   kLedger,         // index(be64) -> LedgerEntry (every decision, hash-chained)
   kStates,         // sequence(be64) -> CheckpointState (what each checkpoint commits to)
+  kReviews,        // access reviews: campaigns, populations, decisions, confirmations
+                   // (engine_keys.h, "kReviews")
   kCount,          // not a family: the number of them
 };
 

@@ -68,6 +68,7 @@ bool Relevant(const v1::EvidenceRecord& r, const engine::Control& c) {
       return s.has_log_shipping() ||
              (s.has_collector_error() && s.collector_error().collector() == "log_shipping");
     case engine::Rule::kAccessChangeApproved:
+    case engine::Rule::kAccessReviewPerformed:
       return s.has_access_change() || s.has_access_snapshot();
     case engine::Rule::kCheckPass:
       return s.has_check() && s.check().name() == c.check;

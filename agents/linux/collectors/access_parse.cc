@@ -212,14 +212,6 @@ std::vector<v1::GroupEntry> ParseGroup(std::string_view text, std::vector<Skippe
   return groups;
 }
 
-bool IsLoginShell(std::string_view shell) {
-  if (shell.empty()) return false;
-  const size_t slash = shell.rfind('/');
-  const std::string_view base = slash == std::string_view::npos ? shell : shell.substr(slash + 1);
-  return base != "nologin" && base != "false" && base != "sync" && base != "halt" &&
-         base != "shutdown";
-}
-
 std::vector<std::string> NormalizeSudoers(std::string_view text) {
   std::vector<std::string> rules;
   std::string pending;

@@ -12,6 +12,7 @@
 
 #include "absl/time/time.h"
 #include "attest/v1/signal.pb.h"
+#include "common/login_shell.h"
 
 namespace attest::agent {
 
@@ -31,7 +32,7 @@ std::vector<v1::GroupEntry> ParseGroup(std::string_view text,
                                        std::vector<SkippedLine>* skipped = nullptr);
 
 // True for shells that allow a login (not nologin/false/sync, not empty).
-bool IsLoginShell(std::string_view shell);
+using attest::IsLoginShell;
 
 // Sudoers rules normalised for comparison: continuation lines joined,
 // comments dropped (but #include/#includedir and "#<uid>" user specs
