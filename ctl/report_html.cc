@@ -148,6 +148,94 @@ void Heatmap(std::string* out, const v1::WindowSummary& s) {
       "FAIL that week.</p>\n";
 }
 
+// What an auditor samples of an access review: the population, who
+// decided what and when, and when each revocation left each host.
+void ReviewSections(std::string* out, const std::vector<v1::ReviewDetail>& reviews) {
+  constexpr int kMaxDecisionRows = 2000;
+  *out += "<h2>User access reviews</h2>\n";
+  if (reviews.empty()) {
+    *out +=
+        "<p class=\"meta\">No access review campaign serves this window; <code>attestctl review "
+        "start</code> takes one.</p>\n";
+    return;
+  }
+  for (const v1::ReviewDetail& d : reviews) {
+    const v1::ReviewStatus& st = d.status();
+    const v1::ReviewCampaign& c = st.campaign();
+    std::map<std::string, const v1::ReviewEntry*> entries;
+    for (const v1::ReviewEntry& e : d.entries()) entries[e.id()] = &e;
+    auto what = [&](const std::string& id) {
+      auto it = entries.find(id);
+      if (it == entries.end()) return std::string();
+      const v1::ReviewEntry& e = *it->second;
+      return StrCat(e.kind(), " ", e.user(), e.detail().empty() ? "" : ": ", e.detail());
+    };
+    std::string reviewers;
+    for (const std::string& r : c.reviewers()) {
+      StrAppend(&reviewers, reviewers.empty() ? "" : ", ", r);
+    }
+    StrAppend(out, "<h3 data-review=\"", Esc(c.id()), "\">Campaign ", Esc(c.id()), "</h3>\n",
+              "<p class=\"meta\">Started ", Time(c.started_at()), " by ", Esc(c.recorded_by()),
+              ", due ", Time(c.due()), "; ",
+              st.has_completed_at()
+                  ? StrCat("completed ", Time(st.completed_at()))
+                  : StrCat(st.open(), " entries still open", st.overdue() ? " (overdue)" : ""),
+              ". Population: ", c.hosts(), " hosts in scope (", c.hosts_without_snapshot(),
+              " without an access snapshot), ", c.entries(), " entries, SHA-256 <code>",
+              Esc(c.population_sha256()), "</code>. Reviewers: ",
+              reviewers.empty() ? "anyone with an admin certificate" : Esc(reviewers), ".</p>\n");
+    *out +=
+        "<table><tr><th>Entries</th><th>Decided</th><th>Kept</th><th>Revoked</th>"
+        "<th>Revocations on hosts</th><th>Confirmed removed</th><th>Late</th></tr>\n<tr>";
+    for (auto [figure, v] : {std::pair<const char*, uint64_t>{"entries", c.entries()},
+                             {"decided", st.decided()},
+                             {"kept", st.kept()},
+                             {"revoked", st.revoked()},
+                             {"revocations", st.revocations()},
+                             {"confirmed", st.revocations_confirmed()},
+                             {"late", st.revocations_late()}}) {
+      StrAppend(out, "<td class=\"num\" data-review=\"", Esc(c.id()), "\" data-figure=\"", figure,
+                "\">", v, "</td>");
+    }
+    *out += "</tr></table>\n";
+    *out +=
+        "<table><tr><th>Entry</th><th>Access</th><th>Hosts</th><th>Decision</th><th>Reviewer</th>"
+        "<th>Decided</th><th>Reason</th></tr>\n";
+    int rows = 0;
+    for (const v1::ReviewDecision& x : d.decisions()) {
+      if (rows++ == kMaxDecisionRows) break;
+      auto e = entries.find(x.entry());
+      StrAppend(out, "<tr><td><code>", Esc(x.entry()), "</code></td><td>", Esc(what(x.entry())),
+                "</td><td class=\"num\">", e == entries.end() ? 0 : e->second->hosts_size(),
+                "</td><td>", x.outcome() == v1::REVIEW_OUTCOME_REVOKE ? "revoke" : "keep",
+                "</td><td>", Esc(x.reviewer()), "</td><td>", Time(x.decided_at()), "</td><td>",
+                Esc(x.reason()), "</td></tr>\n");
+    }
+    *out += "</table>\n";
+    if (d.decisions_size() > kMaxDecisionRows) {
+      StrAppend(out, "<p class=\"meta\">", d.decisions_size() - kMaxDecisionRows,
+                " more decisions: <code>attestctl review export --campaign ", Esc(c.id()),
+                "</code> lists every one.</p>\n");
+    }
+    if (d.revocations().empty()) continue;
+    *out +=
+        "<table><tr><th>Entry</th><th>Access</th><th>Host</th><th>Revoked</th><th>Deadline</th>"
+        "<th>Confirmed removed</th></tr>\n";
+    for (const v1::RevocationState& r : d.revocations()) {
+      std::string confirmed = "not yet";
+      if (r.has_confirmed_at()) {
+        confirmed = StrCat(Time(r.confirmed_at()), " (record ", r.confirmed_by_index(), ")",
+                           r.confirmed_at().seconds() >= r.deadline().seconds() ? ", late" : "");
+      }
+      StrAppend(out, "<tr data-revocation=\"", Esc(r.entry()), "/", Esc(r.host()), "\"><td><code>",
+                Esc(r.entry()), "</code></td><td>", Esc(what(r.entry())), "</td><td>",
+                Esc(r.host()), "</td><td>", Time(r.decided_at()), "</td><td>", Time(r.deadline()),
+                "</td><td>", confirmed, "</td></tr>\n");
+    }
+    *out += "</table>\n";
+  }
+}
+
 }  // namespace
 
 std::string PercentText(double fraction) {
@@ -231,6 +319,8 @@ std::string SummaryHtml(const v1::WindowSummary& s, const ReportContext& ctx) {
               "</td><td>", Esc(a.ticket()), "</td><td>", Time(a.recorded_at()), "</td></tr>\n");
   }
   out += listed > 0 ? "</table>\n" : "<p class=\"meta\">None.</p>\n";
+
+  ReviewSections(&out, ctx.reviews);
 
   if (!s.group_by().empty()) {
     StrAppend(&out, "<h2>Per ", Esc(s.group_by()), "</h2>\n");

@@ -1,7 +1,9 @@
 // The period-coverage report as one self-contained HTML page (inline CSS
 // and SVG, no script, nothing fetched): the summary per control, a
 // control x week heatmap, the deviations, the exceptions and approvals the
-// figures rely on, the breakdown per host group, the samples drawn, the
+// figures rely on, the access review campaigns (population, decisions,
+// revocations and their confirmation per host), the breakdown per host
+// group, the samples drawn, the
 // policy versions and the signed checkpoint the evidence rests on. attestctl prints it to PDF
 // through headless Chromium.
 #ifndef ATTEST_CTL_REPORT_HTML_H_
@@ -22,6 +24,7 @@ struct ReportContext {
   // (one, or one per shard), with the daemon's address when several.
   std::vector<std::pair<std::string, v1::Checkpoint>> checkpoints;
   std::vector<v1::SampleDraw> samples;  // the window's recorded draws (the appendix)
+  std::vector<v1::ReviewDetail> reviews;  // the window's access review campaigns
 };
 
 // `summary` must come from a daily summary (SummarizeRequest.daily) for the

@@ -109,6 +109,24 @@ int FetchPage(Stub& admin, const std::string& name, const CommandFlags& f,
     if (grpc::Status s = admin.ListSamples(&c, req, &resp); !s.ok()) return Fail(what.c_str(), s);
     ctx->samples.insert(ctx->samples.end(), resp.draws().begin(), resp.draws().end());
   }
+  {
+    grpc::ClientContext c;
+    c.set_deadline(Soon());
+    v1::ListReviewsResponse resp;
+    if (grpc::Status s = admin.ListReviews(&c, {}, &resp); !s.ok()) return Fail(what.c_str(), s);
+    for (const v1::ReviewStatus& st : resp.reviews()) {
+      if (st.campaign().window() != f.window) continue;
+      grpc::ClientContext g;
+      g.set_deadline(Soon());
+      v1::GetReviewRequest req;
+      req.set_id(st.campaign().id());
+      v1::ReviewDetail detail;
+      if (grpc::Status s = admin.GetReview(&g, req, &detail); !s.ok()) {
+        return Fail(what.c_str(), s);
+      }
+      ctx->reviews.push_back(std::move(detail));
+    }
+  }
   return kExitOk;
 }
 

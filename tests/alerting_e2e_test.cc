@@ -257,6 +257,82 @@ TEST(AlertmanagerE2eTest, AccessChangeEventsResolveOnApprovalAndSurviveAnOutage)
   EXPECT_TRUE(daemon.Stop().ok());
 }
 
+// An access review revokes a key; two seconds later (the policy's
+// revoke_within) the host still has it, and attestd raises one event for
+// that host and entry; the host's next snapshot without the key resolves it.
+TEST(AlertmanagerE2eTest, ARevocationNotCarriedOutIsAnEventUntilTheHostDropsIt) {
+  const std::string dir = FreshDir("alertmanager_review");
+  Server am = StartAlertmanager(dir);
+  const absl::Time now = absl::Now();
+  std::ofstream(dir + "/policy.yaml")
+      << StrCat(kTestControls,
+                "  - {id: access-review, tsc: [CC6.2, CC6.3], rule: access.review_performed,\n"
+                "     params: {cadence: 90d, revoke_within: 2s}}\n"
+                "windows:\n  - {id: fy, start: ",
+                Rfc(now - absl::Hours(24 * 10)), ", end: ", Rfc(now + absl::Hours(24 * 80)), "}\n");
+  DaemonHarness daemon(dir, nullptr,
+                       {"--policy", dir + "/policy.yaml", "--judge-delay", "0s",
+                        "--alertmanager-url", StrCat("http://127.0.0.1:", am.port),
+                        "--alert-evaluate", "100ms", "--alertmanager-resend", "1h"});
+  ASSERT_TRUE(daemon.Start().ok()) << ReadAll(daemon.log_path());
+  auto snapshot = [](bool key) {
+    return StrCat(
+        R"({)",
+        key ? R"("keys":[{"fingerprint":"SHA256:ak","type":"ssh-ed25519","user":"alice"}],)" : "",
+        R"("users":[{"gid":1000,"home":"/home/alice","name":"alice","shell":"/bin/bash","uid":1000}]})");
+  };
+  ASSERT_TRUE(Import(daemon, dir,
+                     HostRecords("web-7", now,
+                                 {{"access_snapshot", absl::Hours(1), snapshot(true)},
+                                  {"heartbeat", absl::Minutes(1), "{}"}})));
+  ASSERT_TRUE(Ctl(daemon, dir,
+                  {"review", "start", "--id", "R1", "--window", "fy", "--due",
+                   Rfc(now + absl::Hours(24 * 7))}));
+  std::string csv, err;
+  ASSERT_EQ(Attestctl(daemon.address(), dir, {"review", "export", "--campaign", "R1"}, &csv, &err),
+            0)
+      << err;
+  std::string entry;
+  for (std::string_view line : Split(csv, "\r\n")) {
+    if (line.find(",key,alice,") != std::string_view::npos) {
+      entry = std::string(line.substr(3, 13));  // after "R1,"
+    }
+  }
+  ASSERT_EQ(entry.size(), 13u) << csv;
+  ASSERT_TRUE(Ctl(daemon, dir,
+                  {"review", "decide", "--campaign", "R1", "--entry", entry, "--revoke",
+                   "--reviewer", "carol"}));
+  std::map<std::string, Json> alerts;
+  ASSERT_TRUE(Eventually([&] {
+    alerts = ActiveAlerts(am);
+    return alerts.count("AttestRevocationNotCarriedOut/web-7") > 0;
+  })) << ReadAll(daemon.log_path());
+  const Json& a = alerts["AttestRevocationNotCarriedOut/web-7"];
+  const Json* labels = a.Find("labels");
+  EXPECT_EQ(labels->Find("campaign")->as_string(), "R1");
+  EXPECT_EQ(labels->Find("entry")->as_string(), entry);
+  EXPECT_EQ(labels->Find("control")->as_string(), "access-review");
+  EXPECT_EQ(a.Find("annotations")->Find("evidence")->as_string(),
+            "attestctl review status --campaign R1");
+
+  // The host's next snapshot lacks the key: confirmed, and the event resolves.
+  ASSERT_TRUE(Import(
+      daemon, dir,
+      StrCat(R"({"access_snapshot":)", snapshot(false),
+             R"(,"host":"web-7","instance_id":"web-7-i1","kind":"access_snapshot",)",
+             R"("observed_at":")", Rfc(absl::Now() + absl::Seconds(1)), R"(","seq":3})", "\n")));
+  ASSERT_TRUE(Eventually([&] {
+    alerts = ActiveAlerts(am);
+    return alerts.count("AttestRevocationNotCarriedOut/web-7") == 0;
+  })) << ReadAll(daemon.log_path());
+  std::string status;
+  ASSERT_EQ(Attestctl(daemon.address(), dir,
+                      {"review", "status", "--campaign", "R1", "--format", "json"}, &status, &err),
+            0);
+  EXPECT_NE(status.find("\"state\":\"confirmed late\""), std::string::npos) << status;
+  EXPECT_TRUE(daemon.Stop().ok());
+}
+
 // `text` with every `from` replaced by `to`, pair by pair in order.
 std::string ReplaceAll(std::string text,
                        const std::vector<std::pair<std::string, std::string>>& pairs) {

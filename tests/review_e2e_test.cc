@@ -229,6 +229,26 @@ TEST_F(ReviewE2eTest, ACsvFilledByAReviewerIsStoredWholeOrNotAtAll) {
     return status.find("\"revocations_confirmed\":1") != std::string::npos;
   })) << status;
   EXPECT_NE(status.find("\"host\":\"web-2\",\"state\":\"confirmed\""), std::string::npos) << status;
+  // The report's section: the campaign's figures and each revocation per host.
+  ASSERT_EQ(Ctl({"report", "--window", "q1", "--format", "html", "--out", dir_ + "/r.html"}), 0)
+      << last_err_;
+  const std::string html = ReadAll(dir_ + "/r.html");
+  for (const std::string& figure :
+       {std::string("data-figure=\"entries\">3<"), std::string("data-figure=\"kept\">2<"),
+        std::string("data-figure=\"revoked\">1<"), std::string("data-figure=\"revocations\">2<"),
+        std::string("data-figure=\"confirmed\">1<")}) {
+    EXPECT_NE(html.find("data-review=\"Q3-2026\" " + figure), std::string::npos) << figure;
+  }
+  const size_t web1 = html.find("data-revocation=\"" + key_entry + "/web-1\"");
+  const size_t web2 = html.find("data-revocation=\"" + key_entry + "/web-2\"");
+  ASSERT_NE(web1, std::string::npos);
+  ASSERT_NE(web2, std::string::npos);
+  EXPECT_NE(html.substr(web1, html.find("</tr>", web1) - web1).find("not yet"), std::string::npos);
+  EXPECT_NE(html.substr(web2, html.find("</tr>", web2) - web2).find("(record 3)"),
+            std::string::npos)
+      << html.substr(web2, 400);
+  EXPECT_NE(html.find("left the team, ticket SEC-41"), std::string::npos);
+
   // Every decision is a ledger entry.
   std::string ledger;
   ASSERT_EQ(Ctl({"ledger"}, &ledger), 0);

@@ -96,6 +96,44 @@ Event PatchEvent(const std::string& host, const Control& c, const engine::HostVi
   return e;
 }
 
+// One event per revoked entry of a campaign still on `host` past its
+// deadline (the review control FAILs for it).
+void RevocationEvents(const engine::EngineState& state, const std::string& host, const Control& c,
+                      int64_t now, std::vector<Event>* out) {
+  auto campaigns = state.host_reviews.find(host);
+  if (campaigns == state.host_reviews.end()) return;
+  const int64_t within = engine::ToSeconds(c.revoke_within);
+  for (const std::string& id : campaigns->second) {
+    const engine::ReviewState& r = state.reviews.at(id);
+    auto entries = r.host_entries.find(host);
+    if (entries == r.host_entries.end()) continue;
+    for (const std::string& entry : entries->second) {
+      auto d = r.decisions.find(entry);
+      if (d == r.decisions.end() || d->second.outcome() != v1::REVIEW_OUTCOME_REVOKE) continue;
+      const int64_t deadline = d->second.decided_at().seconds() + within;
+      if (now < deadline) continue;
+      auto confirmed = r.confirmed.find({entry, host});
+      if (confirmed != r.confirmed.end() && confirmed->second.confirmed_at().seconds() <= now) {
+        continue;
+      }
+      const v1::ReviewEntry& e = r.entries.at(entry);
+      Event ev = Base(kRevocationNotCarriedOut, host, c);
+      ev.labels["campaign"] = id;
+      ev.labels["entry"] = entry;
+      ev.starts_at = deadline;
+      ev.annotations["summary"] = attest::StrCat("Revoked access ", entry, " is still on ", host);
+      ev.annotations["description"] = attest::StrCat(
+          "Access review ", id, " revoked ", e.kind(), " ", e.user(), " (", e.detail(), ") at ",
+          Time(d->second.decided_at().seconds()), " (reviewer ", d->second.reviewer(),
+          "); no access snapshot of ", host, " since shows it removed, ",
+          absl::FormatDuration(c.revoke_within), " later. Control ", c.id, " (", Tsc(c),
+          ") fails on the host until a snapshot without it arrives.");
+      ev.annotations["evidence"] = attest::StrCat("attestctl review status --campaign ", id);
+      out->push_back(std::move(ev));
+    }
+  }
+}
+
 }  // namespace
 
 std::string Event::Key() const {
@@ -115,11 +153,16 @@ absl::StatusOr<std::vector<Event>> ActiveEvents(const engine::EngineState& state
     auto view = state.views.find(host);
     if (view == state.views.end()) continue;
     for (const Control& c : policy->controls) {
-      if (c.rule != Rule::kAccessChangeApproved && c.rule != Rule::kPatchSecuritySla) continue;
+      if (c.rule != Rule::kAccessChangeApproved && c.rule != Rule::kPatchSecuritySla &&
+          c.rule != Rule::kAccessReviewPerformed) {
+        continue;
+      }
       const v1::Interval* iv = IntervalNow(view->second, c.id, now);
       if (iv == nullptr || iv->state() != v1::CONTROL_STATE_FAIL) continue;
       if (c.rule == Rule::kPatchSecuritySla) {
         out.push_back(PatchEvent(host, c, view->second, *iv));
+      } else if (c.rule == Rule::kAccessReviewPerformed) {
+        RevocationEvents(state, host, c, now, &out);
       } else if (absl::Status s = AccessEvents(state, store, host, c, now, &out); !s.ok()) {
         return s;
       }

@@ -18,6 +18,7 @@ namespace attest::alerts {
 
 inline constexpr char kAccessChangeUnapproved[] = "AttestAccessChangeUnapproved";
 inline constexpr char kPatchSlaBreached[] = "AttestPatchSlaBreached";
+inline constexpr char kRevocationNotCarriedOut[] = "AttestRevocationNotCarriedOut";
 
 struct Event {
   std::map<std::string, std::string> labels;       // alertname, host, control, tsc, severity, ...
@@ -30,9 +31,10 @@ struct Event {
 };
 
 // The events active at `now`, from the engine's judgement: every
-// in-service host whose access or patch control is FAIL now (not
-// EXCEPTED). Access events are one per unapproved change, read from the
-// store's access-change observations of that host. Runs on the engine
+// in-service host whose access, patch or access-review control is FAIL now
+// (not EXCEPTED). Access events are one per unapproved change, read from
+// the store's access-change observations of that host; review events one
+// per revoked entry still on the host past the control's revoke_within. Runs on the engine
 // thread (Engine::Read).
 absl::StatusOr<std::vector<Event>> ActiveEvents(const engine::EngineState& state,
                                                 store::Store& store, int64_t now);

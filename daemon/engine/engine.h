@@ -117,6 +117,11 @@ struct EngineState {
   std::vector<std::string> ControlIds() const;
 };
 
+// A campaign's progress at `now`: decided and open entries, whether it is
+// overdue, and where its revocations stand (deadlines from `policy`'s first
+// access.review_performed control; 7 days without one).
+v1::ReviewStatus ReviewStatusOf(const ReviewState& review, const Policy* policy, absl::Time now);
+
 class Engine {
  public:
   // `store` and `clock` must outlive the engine.
@@ -204,7 +209,6 @@ class Engine {
   void ApplyDecisions(const std::vector<v1::ReviewDecision>& decisions);
   // Finds the latest access snapshot of a host an older attestd indexed.
   absl::Status FindAccessSnapshot(v1::EngineHost* host);
-  v1::ReviewStatus StatusOf(const ReviewState& review, absl::Time now) const;
   // Enters the decisions of a store from before the ledger into it.
   absl::Status BackfillLedger();
   // engine_quarantine.cc: leaves out of judging observations dated where

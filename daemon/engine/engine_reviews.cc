@@ -558,14 +558,14 @@ absl::Status Engine::RestoreReviewDecisions(const std::vector<v1::ReviewDecision
   return result;
 }
 
-v1::ReviewStatus Engine::StatusOf(const ReviewState& r, absl::Time now) const {
+v1::ReviewStatus ReviewStatusOf(const ReviewState& r, const Policy* policy, absl::Time now) {
   v1::ReviewStatus st;
   *st.mutable_campaign() = r.campaign;
   st.set_decided(r.decisions.size());
   st.set_open(r.entries.size() - r.decisions.size());
   st.set_overdue(st.open() > 0 && now > FromProto(r.campaign.due()));
   if (r.completed < kForever) st.mutable_completed_at()->set_seconds(r.completed);
-  const Seconds within = ToSeconds(RevokeWithin(state_.current_policy()));
+  const Seconds within = ToSeconds(RevokeWithin(policy));
   const Seconds now_s = absl::ToUnixSeconds(now);
   for (const auto& [id, d] : r.decisions) {
     if (d.outcome() == v1::REVIEW_OUTCOME_KEEP) {
@@ -584,6 +584,7 @@ v1::ReviewStatus Engine::StatusOf(const ReviewState& r, absl::Time now) const {
         }
       } else if (now_s >= deadline) {
         st.set_revocations_late(st.revocations_late() + 1);
+        st.set_revocations_overdue(st.revocations_overdue() + 1);
       }
     }
   }
@@ -599,7 +600,8 @@ std::vector<v1::ReviewStatus> Engine::Reviews() {
     std::stable_sort(by_start.begin(), by_start.end(), [](const auto* a, const auto* b) {
       return a->campaign.started_at().seconds() < b->campaign.started_at().seconds();
     });
-    for (const ReviewState* r : by_start) out.push_back(StatusOf(*r, now));
+    for (const ReviewState* r : by_start)
+      out.push_back(ReviewStatusOf(*r, state_.current_policy(), now));
   });
   return out;
 }
@@ -614,7 +616,7 @@ absl::StatusOr<v1::ReviewDetail> Engine::Review(const std::string& id) {
     }
     const ReviewState& r = it->second;
     v1::ReviewDetail d;
-    *d.mutable_status() = StatusOf(r, clock_.Now());
+    *d.mutable_status() = ReviewStatusOf(r, state_.current_policy(), clock_.Now());
     for (const auto& [h, host] : r.hosts) *d.add_hosts() = host;
     for (const auto& [e, entry] : r.entries) *d.add_entries() = entry;
     for (const auto& [e, decision] : r.decisions) *d.add_decisions() = decision;

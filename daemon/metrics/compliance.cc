@@ -94,7 +94,37 @@ void ComplianceCollector::Refresh() {
       Family("attest_exception_next_expiry_seconds",
              "Seconds until the control's earliest-ending active exception expires.");
   MetricFamily active_x = Family("attest_exceptions_active", "Active exceptions per control.");
+  MetricFamily review_entries =
+      Family("attest_review_entries", "Access review entries per campaign: decided or open.");
+  MetricFamily review_overdue =
+      Family("attest_review_overdue", "1 while a campaign is past its due date with entries open.");
+  MetricFamily review_due =
+      Family("attest_review_due_timestamp_seconds", "When each campaign's decisions are due.");
+  MetricFamily review_revocations =
+      Family("attest_review_revocations",
+             "Revoked (entry, host) pairs per campaign: confirmed (removed by the deadline), "
+             "confirmed_late, pending (before the deadline) or overdue (past it, still there).");
   engine_.Read([&](const engine::EngineState& state) {
+    for (const auto& [id, review] : state.reviews) {
+      const v1::ReviewStatus st = engine::ReviewStatusOf(review, state.current_policy(), now);
+      const std::string& window = review.campaign.window();
+      Add(review_entries, {{"campaign", id}, {"window", window}, {"state", "decided"}},
+          static_cast<double>(st.decided()));
+      Add(review_entries, {{"campaign", id}, {"window", window}, {"state", "open"}},
+          static_cast<double>(st.open()));
+      Add(review_overdue, {{"campaign", id}, {"window", window}}, st.overdue() ? 1 : 0);
+      Add(review_due, {{"campaign", id}, {"window", window}},
+          static_cast<double>(review.campaign.due().seconds()));
+      const uint64_t late_confirmed = st.revocations_late() - st.revocations_overdue();
+      for (auto [name, n] :
+           {std::pair{"confirmed", st.revocations_confirmed() - late_confirmed},
+            {"confirmed_late", late_confirmed},
+            {"pending", st.revocations() - st.revocations_confirmed() - st.revocations_overdue()},
+            {"overdue", st.revocations_overdue()}}) {
+        Add(review_revocations, {{"campaign", id}, {"window", window}, {"state", name}},
+            static_cast<double>(n));
+      }
+    }
     const v1::FleetStatus fs = windows::FleetStatusNow(state, now, /*max_failing_hosts=*/1);
     Add(fleet, {{"status", "never_seen"}}, fs.never_seen());
     Add(fleet, {{"status", "reporting"}}, fs.reporting());
@@ -169,7 +199,8 @@ void ComplianceCollector::Refresh() {
     }
   });
   for (MetricFamily* f : {&fleet, &info, &state_now, &eff, &cov, &projected, &devs, &secs, &left_s,
-                          &threshold, &oldest, &pending_hosts, &next_expiry, &active_x}) {
+                          &threshold, &oldest, &pending_hosts, &next_expiry, &active_x,
+                          &review_entries, &review_overdue, &review_due, &review_revocations}) {
     out.push_back(std::move(*f));
   }
   MetricFamily refreshed = Family("attest_metrics_refreshed_timestamp_seconds",
