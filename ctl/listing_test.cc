@@ -31,6 +31,37 @@ TEST(ListingTest, CsvQuotesFieldsThatNeedIt) {
   EXPECT_EQ(CsvField("two\nlines"), "\"two\nlines\"");
 }
 
+TEST(ListingTest, CsvParsesWhatSpreadsheetsWrite) {
+  // What Render writes reads back, with quotes, commas and line breaks.
+  auto back = ParseCsv(Sample().Render("csv"));
+  ASSERT_TRUE(back.ok()) << back.status();
+  ASSERT_EQ(back->size(), 3u);
+  EXPECT_EQ((*back)[1].fields,
+            (std::vector<std::string>{"web-1", "12", "env=prod,team=db", "has, a comma"}));
+  EXPECT_EQ((*back)[2].fields, (std::vector<std::string>{"a-much-longer-host", "3", "", ""}));
+  // A byte order mark, LF endings, blank lines left out, a quoted line
+  // break: each record knows the line it starts on.
+  auto rows = ParseCsv(
+      "\xEF\xBB\xBF"
+      "a,b\n\n\"x\ny\",\"say \"\"hi\"\"\"\nlast,\n");
+  ASSERT_TRUE(rows.ok()) << rows.status();
+  ASSERT_EQ(rows->size(), 3u);
+  EXPECT_EQ((*rows)[0].fields, (std::vector<std::string>{"a", "b"}));
+  EXPECT_EQ((*rows)[1].line, 3u);
+  EXPECT_EQ((*rows)[1].fields, (std::vector<std::string>{"x\ny", "say \"hi\""}));
+  EXPECT_EQ((*rows)[2].line, 5u);
+  EXPECT_EQ((*rows)[2].fields, (std::vector<std::string>{"last", ""}));
+  for (const auto& [text, why] : std::vector<std::pair<std::string, std::string>>{
+           {"a,b\n\"open,c\n", "line 2: a quoted field never closes"},
+           {"a,\"b\"c\n", "line 1: text after the closing quote of a field"},
+           {"a,b\nc,d\"e\n", "line 2: a quote inside an unquoted field"},
+       }) {
+    auto bad = ParseCsv(text);
+    ASSERT_FALSE(bad.ok()) << text;
+    EXPECT_EQ(std::string(bad.status().message()), why);
+  }
+}
+
 TEST(ListingTest, JsonKeepsTypesAndNesting) {
   auto parsed = Json::Parse(Sample().Render("json"));
   ASSERT_TRUE(parsed.ok());

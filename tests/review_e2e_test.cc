@@ -290,6 +290,17 @@ TEST_F(ReviewE2eTest, ACsvFilledByAReviewerIsStoredWholeOrNotAtAll) {
   EXPECT_NE(err.find("review campaign Q3-2026: the population in reviews.jsonl has sha256"),
             std::string::npos)
       << err;
+  // No populations at all.
+  ASSERT_EQ(
+      RunTool({"/bin/tar", "--format=ustar", "-C", dir_ + "/x", "-cf", dir_ + "/n.tar",
+               "records.jsonl", "ledger.jsonl", "states.jsonl", "manifest.json", "public-key.pem"},
+              dir_, &out, &err),
+      0)
+      << err;
+  EXPECT_EQ(verify(dir_ + "/n.tar", &err), 1);
+  EXPECT_NE(err.find("starts review campaign Q3-2026, whose population reviews.jsonl lacks"),
+            std::string::npos)
+      << err;
 }
 
 TEST_F(ReviewE2eTest, UsageMistakesExit2) {
