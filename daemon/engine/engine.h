@@ -200,6 +200,14 @@ class Engine {
   // longer holds (their records go in `batch`).
   void NoteAccessSnapshot(const std::string& host, int64_t t, uint64_t index,
                           const v1::AccessSnapshot& snapshot, store::WriteBatch* batch);
+  // The same for an access change that removes a user or a key by itself
+  // (review_population.h, ChangeRemoves).
+  void NoteAccessChange(const std::string& host, int64_t t, uint64_t index,
+                        const v1::AccessChange& change, store::WriteBatch* batch);
+  // Both: `removed(entry)` says whether the record shows the entry gone.
+  void NoteRemovals(const std::string& host, int64_t t, uint64_t index,
+                    const std::function<bool(const ReviewState&, const std::string&)>& removed,
+                    store::WriteBatch* batch);
   void MarkKnown(const std::string& host, int64_t from);
   // A campaign's records in `batch`, and its in-memory form.
   ReviewState StageReview(const v1::ReviewCampaign& campaign, std::vector<v1::ReviewHost> hosts,

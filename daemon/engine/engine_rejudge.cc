@@ -77,6 +77,9 @@ absl::Status Engine::IndexNewEvidence(v1::EngineHost* eh, int64_t* earliest) {
             NoteAccessSnapshot(host, o.t(), r.index(), r.signal().access_snapshot(), &batch);
           }
           if (o.has_access() && !o.access().snapshot()) {
+            if (r.signal().has_access_change()) {
+              NoteAccessChange(host, o.t(), r.index(), r.signal().access_change(), &batch);
+            }
             batch.Put(store::Family::kObservations, keys::AccessChange(host, o.t(), o.index()),
                       o.SerializeAsString());
             // A change id names one host's change for good: a host that

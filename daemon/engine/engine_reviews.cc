@@ -191,16 +191,16 @@ std::vector<ReviewSpan> Engine::ReviewSpans(const std::string& host) const {
   return out;
 }
 
-void Engine::NoteAccessSnapshot(const std::string& host, int64_t t, uint64_t index,
-                                const v1::AccessSnapshot& snapshot, store::WriteBatch* batch) {
+void Engine::NoteRemovals(
+    const std::string& host, int64_t t, uint64_t index,
+    const std::function<bool(const ReviewState&, const std::string&)>& removed,
+    store::WriteBatch* batch) {
   auto it = state_.host_reviews.find(host);
   if (it == state_.host_reviews.end()) return;
   for (const std::string& id : it->second) {
     ReviewState& r = state_.reviews.at(id);
     auto entries = r.host_entries.find(host);
     if (entries == r.host_entries.end()) continue;
-    std::vector<v1::ReviewEntry> held;  // computed once, when a revocation needs it
-    bool computed = false;
     for (const std::string& e : entries->second) {
       auto d = r.decisions.find(e);
       if (d == r.decisions.end() || d->second.outcome() != v1::REVIEW_OUTCOME_REVOKE ||
@@ -209,14 +209,7 @@ void Engine::NoteAccessSnapshot(const std::string& host, int64_t t, uint64_t ind
       }
       auto c = r.confirmed.find({e, host});
       if (c != r.confirmed.end() && c->second.confirmed_at().seconds() <= t) continue;
-      if (!computed) {
-        held = AccessEntries(snapshot, {r.campaign.privileged_groups().begin(),
-                                        r.campaign.privileged_groups().end()});
-        computed = true;
-      }
-      const bool still = std::any_of(held.begin(), held.end(),
-                                     [&](const v1::ReviewEntry& x) { return x.id() == e; });
-      if (still) continue;
+      if (!removed(r, e)) continue;
       v1::RevocationState state;
       state.set_entry(e);
       state.set_host(host);
@@ -228,6 +221,36 @@ void Engine::NoteAccessSnapshot(const std::string& host, int64_t t, uint64_t ind
       r.confirmed[{e, host}] = std::move(state);
     }
   }
+}
+
+void Engine::NoteAccessSnapshot(const std::string& host, int64_t t, uint64_t index,
+                                const v1::AccessSnapshot& snapshot, store::WriteBatch* batch) {
+  // The snapshot's entries, computed once per campaign's groups when needed.
+  std::map<std::string, std::set<std::string>> held;  // campaign -> entry ids
+  NoteRemovals(
+      host, t, index,
+      [&](const ReviewState& r, const std::string& e) {
+        auto [it, added] = held.try_emplace(r.campaign.id());
+        if (added) {
+          for (const v1::ReviewEntry& x :
+               AccessEntries(snapshot, {r.campaign.privileged_groups().begin(),
+                                        r.campaign.privileged_groups().end()})) {
+            it->second.insert(x.id());
+          }
+        }
+        return it->second.count(e) == 0;
+      },
+      batch);
+}
+
+void Engine::NoteAccessChange(const std::string& host, int64_t t, uint64_t index,
+                              const v1::AccessChange& change, store::WriteBatch* batch) {
+  NoteRemovals(
+      host, t, index,
+      [&](const ReviewState& r, const std::string& e) {
+        return ChangeRemoves(r.entries.at(e), change);
+      },
+      batch);
 }
 
 absl::Status Engine::FindAccessSnapshot(v1::EngineHost* eh) {
@@ -502,12 +525,15 @@ void Engine::ApplyDecisions(const std::vector<v1::ReviewDecision>& decisions) {
       absl::Status s = ScanMessages<v1::Observation>(
           store_, store::Family::kObservations, begin, store::PrefixEnd(keys::ObservationPrefix(h)),
           [&](v1::Observation&& o) {
-            if (!o.has_access() || !o.access().snapshot()) return;
+            if (!o.has_access()) return;
             auto value = store_.Get(store::Family::kEvidence, store::EvidenceKey(h, o.index()));
             v1::EvidenceRecord rec;
-            if (value.ok() && rec.ParseFromString(*value)) {
+            if (!value.ok() || !rec.ParseFromString(*value)) return;
+            if (rec.signal().has_access_snapshot()) {
               NoteAccessSnapshot(h, o.t(), o.index(), rec.signal().access_snapshot(),
                                  &confirmations);
+            } else if (rec.signal().has_access_change()) {
+              NoteAccessChange(h, o.t(), o.index(), rec.signal().access_change(), &confirmations);
             }
           });
       if (!s.ok()) spdlog::warn("access review: reading {}'s snapshots: {}", h, s.ToString());

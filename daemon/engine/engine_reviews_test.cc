@@ -414,6 +414,59 @@ TEST_F(ReviewWorld, HandComputedCampaign) {
   ASSERT_TRUE(committer_->Start().ok());
 }
 
+// An agent may report a removal as a change alone: KEY_REMOVED (owner and
+// fingerprint) or USER_REMOVED confirms the entries it removes by itself.
+TEST_F(ReviewWorld, AChangeAloneConfirmsAKeyOrAUserRemoval) {
+  At(T0 + 2 * kDay + 12 * kHour);
+  Enrol();
+  Snapshots(0, 2);
+  v1::StartReviewRequest start;
+  start.set_id("C1");
+  start.set_window("q1");
+  *start.mutable_due() = ToProto(absl::FromUnixSeconds(T0 + 10 * kDay));
+  ASSERT_TRUE(engine_->StartReview(start, "admin:dave").ok());
+  auto decided = Decide({Decision(kKeyK2, v1::REVIEW_OUTCOME_REVOKE),
+                         Decision(kUserDeploy, v1::REVIEW_OUTCOME_REVOKE),
+                         Decision(kSudoersBob, v1::REVIEW_OUTCOME_REVOKE)});
+  ASSERT_TRUE(decided.ok()) << decided.status();
+  At(T0 + 4 * kDay);
+  google::protobuf::RepeatedPtrField<v1::ImportRecord> records;
+  auto change = [&](const std::string& host, uint64_t seq, int64_t t, v1::AccessChangeKind kind,
+                    const std::string& subject, const std::string& before) {
+    v1::ImportRecord& r = *records.Add();
+    r.set_line(static_cast<uint64_t>(records.size()));
+    r.set_host(host);
+    v1::Signal& s = *r.mutable_signal();
+    s.set_seq(seq);
+    *s.mutable_observed_at() = ToProto(absl::FromUnixSeconds(t));
+    v1::AccessChange* c = s.mutable_access_change();
+    c->set_id(StrCat(host, "-", seq));
+    c->set_change(kind);
+    c->set_subject(subject);
+    c->set_before(before);
+  };
+  // web-1: bob's key goes (a KEY_REMOVED of another fingerprint first).
+  change("web-1", 4, T0 + 3 * kDay, v1::ACCESS_CHANGE_KIND_KEY_REMOVED, "bob", "SHA256:other");
+  change("web-1", 5, T0 + 3 * kDay + kHour, v1::ACCESS_CHANGE_KIND_KEY_REMOVED, "bob", "SHA256:K2");
+  // web-2: deploy is removed; a SUDOERS_CHANGED names only the file.
+  change("web-2", 4, T0 + 3 * kDay + 2 * kHour, v1::ACCESS_CHANGE_KIND_USER_REMOVED, "deploy",
+         "uid=1002");
+  change("web-2", 5, T0 + 3 * kDay + 3 * kHour, v1::ACCESS_CHANGE_KIND_SUDOERS_CHANGED,
+         "etc/sudoers.d/bob", "sha256:1");
+  Import(records);
+  auto detail = engine_->Review("C1");
+  ASSERT_TRUE(detail.ok());
+  std::map<std::pair<std::string, std::string>, int64_t> confirmed;
+  for (const auto& r : detail->revocations()) {
+    confirmed[{r.entry(), r.host()}] = r.has_confirmed_at() ? r.confirmed_at().seconds() : -1;
+  }
+  EXPECT_EQ(confirmed[std::make_pair(kKeyK2, std::string("web-1"))], T0 + 3 * kDay + kHour);
+  EXPECT_EQ(confirmed[std::make_pair(kUserDeploy, std::string("web-2"))],
+            T0 + 3 * kDay + 2 * kHour);
+  EXPECT_EQ(confirmed[std::make_pair(kUserDeploy, std::string("web-1"))], -1);
+  EXPECT_EQ(confirmed[std::make_pair(kSudoersBob, std::string("web-2"))], -1);
+}
+
 TEST_F(ReviewWorld, BadRequestsAreRefusedAndStoreNothing) {
   At(T0 + 2 * kDay);
   Enrol();

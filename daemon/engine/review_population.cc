@@ -139,6 +139,13 @@ std::string PopulationSha256(const Population& population) {
   return HexEncode(evidence::Sha256(lines));
 }
 
+bool ChangeRemoves(const v1::ReviewEntry& entry, const v1::AccessChange& change) {
+  if (entry.kind() == "sudoers" || change.subject() != entry.user()) return false;
+  if (change.change() == v1::ACCESS_CHANGE_KIND_USER_REMOVED) return true;
+  return change.change() == v1::ACCESS_CHANGE_KIND_KEY_REMOVED && entry.kind() == "key" &&
+         !change.before().empty() && entry.detail().ends_with(" " + change.before());
+}
+
 bool EntryBelongsTo(const v1::ReviewEntry& entry, std::string_view who) {
   if (who.empty()) return false;
   if (entry.kind() != "sudoers") return entry.user() == who;

@@ -35,6 +35,13 @@ std::vector<v1::ReviewEntry> AccessEntries(const v1::AccessSnapshot& snapshot,
 bool SnapshotHolds(const v1::AccessSnapshot& snapshot,
                    const std::vector<std::string>& privileged_groups, std::string_view id);
 
+// Whether access change `change` by itself shows entry `entry` gone from its
+// host: the user removed (their login, group memberships and keys go with
+// them), or the key removed (KEY_REMOVED names the owner and, in `before`,
+// the fingerprint). A sudoers line needs a snapshot: a change names only
+// the file.
+bool ChangeRemoves(const v1::ReviewEntry& entry, const v1::AccessChange& change);
+
 // One in-scope host at a campaign's start; `snapshot` null when it had none.
 struct PopulationHost {
   std::string host;

@@ -125,6 +125,34 @@ TEST(ReviewPopulationTest, SnapshotHoldsFollowsTheEntryNotTheFile) {
   EXPECT_TRUE(SnapshotHolds(s, {"sudo"}, root_rule));
 }
 
+TEST(ReviewPopulationTest, AChangeRemovesAUsersAccessOrOneKey) {
+  v1::ReviewEntry key;
+  key.set_kind("key");
+  key.set_user("carol");
+  key.set_detail("ssh-ed25519 SHA256:cccc");
+  v1::AccessChange c;
+  c.set_change(v1::ACCESS_CHANGE_KIND_KEY_REMOVED);
+  c.set_subject("carol");
+  c.set_before("SHA256:cccc");
+  EXPECT_TRUE(ChangeRemoves(key, c));
+  c.set_before("SHA256:dddd");
+  EXPECT_FALSE(ChangeRemoves(key, c));
+  c.set_before("");
+  EXPECT_FALSE(ChangeRemoves(key, c));
+  c.set_change(v1::ACCESS_CHANGE_KIND_USER_REMOVED);
+  EXPECT_TRUE(ChangeRemoves(key, c));  // the user's keys go with the user
+  c.set_subject("dave");
+  EXPECT_FALSE(ChangeRemoves(key, c));
+  v1::ReviewEntry rule;
+  rule.set_kind("sudoers");
+  rule.set_user("carol");
+  c.set_subject("carol");
+  EXPECT_FALSE(ChangeRemoves(rule, c)) << "a sudoers line needs a snapshot";
+  c.set_change(v1::ACCESS_CHANGE_KIND_USER_MODIFIED);
+  key.set_kind("user");
+  EXPECT_FALSE(ChangeRemoves(key, c));
+}
+
 TEST(ReviewPopulationTest, AnEntryBelongsToTheUsersItNames) {
   v1::ReviewEntry e;
   e.set_kind("key");
