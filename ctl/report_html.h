@@ -23,7 +23,7 @@ struct ReportContext {
   // The latest signed checkpoint of each daemon the figures come from
   // (one, or one per shard), with the daemon's address when several.
   std::vector<std::pair<std::string, v1::Checkpoint>> checkpoints;
-  std::vector<v1::SampleDraw> samples;  // the window's recorded draws (the appendix)
+  std::vector<v1::SampleDraw> samples;    // the window's recorded draws (the appendix)
   std::vector<v1::ReviewDetail> reviews;  // the window's access review campaigns
 };
 

@@ -192,7 +192,7 @@ class Engine {
   absl::Status Record(absl::Time at, v1::LedgerEntry decision, store::WriteBatch batch);
   absl::Status RecordAll(absl::Time at, std::vector<v1::LedgerEntry> decisions,
                          store::WriteBatch batch);
-  // engine_reviews.cc
+  // engine_reviews.cc, engine_reviews_confirm.cc
   absl::Status LoadReviews();
   // The campaigns that held `host`, as the judge reads them.
   std::vector<ReviewSpan> ReviewSpans(const std::string& host) const;
@@ -215,6 +215,9 @@ class Engine {
   // Folds stored decisions in: completion, rejudging, confirmations from
   // snapshots already indexed.
   void ApplyDecisions(const std::vector<v1::ReviewDecision>& decisions);
+  // Revocations among `decisions` confirmed by records already indexed at
+  // or after them (engine_reviews_confirm.cc).
+  void ConfirmFromIndexed(const std::vector<v1::ReviewDecision>& decisions);
   // Finds the latest access snapshot of a host an older attestd indexed.
   absl::Status FindAccessSnapshot(v1::EngineHost* host);
   // Enters the decisions of a store from before the ledger into it.

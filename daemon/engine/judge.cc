@@ -6,6 +6,7 @@
 #include "common/strings.h"
 #include "common/time_util.h"
 #include "daemon/engine/host_rules.h"
+#include "daemon/engine/review_rule.h"
 #include "daemon/evidence/record_json.h"
 
 namespace attest::engine {
@@ -18,14 +19,8 @@ struct Verdict {
   std::string cause;
 };
 
-std::string Time(Seconds t) { return FormatRfc3339(absl::FromUnixSeconds(t)); }
-
-std::string Human(Seconds s) {
-  if (s % kDaySeconds == 0) return attest::StrCat(s / kDaySeconds, "d");
-  if (s % 3600 == 0) return attest::StrCat(s / 3600, "h");
-  if (s % 60 == 0) return attest::StrCat(s / 60, "m");
-  return attest::StrCat(s, "s");
-}
+std::string Time(Seconds t) { return CauseTime(t); }
+std::string Human(Seconds s) { return CauseDuration(s); }
 
 // Evidence observed at `t` (0: never) is fresh at `b` for `freshness`.
 bool Fresh(Seconds t, Seconds freshness, Seconds b) { return t > 0 && b < t + freshness; }
@@ -205,21 +200,9 @@ class Sweep {
         }
         break;
       }
-      case Rule::kAccessReviewPerformed: {
-        const Seconds cadence = ToSeconds(c.review_cadence);
-        const Seconds grace = ToSeconds(c.due_grace);
-        const Seconds within = ToSeconds(c.revoke_within);
-        p->push_back(in_.scope_start + cadence);
-        for (const ReviewSpan& r : in_.reviews) {
-          for (Seconds t : {r.start, r.due + grace, r.host_decided, r.completed}) p->push_back(t);
-          if (r.completed < kForever) p->push_back(r.completed + cadence);
-          for (const ReviewRevocation& x : r.revocations) {
-            p->push_back(x.decided + within);
-            p->push_back(x.confirmed);
-          }
-        }
+      case Rule::kAccessReviewPerformed:
+        ReviewBreakpoints(c, in_.reviews, in_.scope_start, p);
         break;
-      }
       case Rule::kAccessChangeApproved: {
         const Seconds window = ToSeconds(c.approval_window);
         if (fresh < kForever) p->push_back(f.last_access() + fresh);
@@ -249,8 +232,10 @@ class Sweep {
         return PatchSla(c, b);
       case Rule::kAccessChangeApproved:
         return AccessApproved(c, b);
-      case Rule::kAccessReviewPerformed:
-        return ReviewPerformed(c, b);
+      case Rule::kAccessReviewPerformed: {
+        ReviewVerdict v = JudgeReview(c, in_.reviews, in_.scope_start, b);
+        return {v.state, std::move(v.cause)};
+      }
       case Rule::kHostTimeSynced:
       case Rule::kHostFirewallEnabled:
       case Rule::kHostServicesRunning:
@@ -354,55 +339,6 @@ class Sweep {
       if (x.start <= b && b < x.end) return {v1::CONTROL_STATE_EXCEPTED, x.cause};
     }
     return v;
-  }
-
-  // access.review_performed, first match wins: a revocation not carried out
-  // within revoke_within; a campaign past due + due_grace with this host's
-  // entries undecided; the latest campaign found no access snapshot
-  // (NO_EVIDENCE); no campaign covering the host completed within the
-  // cadence (counted from enrolment until the first one).
-  Verdict ReviewPerformed(const Control& c, Seconds b) const {
-    const Seconds cadence = ToSeconds(c.review_cadence);
-    const Seconds grace = ToSeconds(c.due_grace);
-    const Seconds within = ToSeconds(c.revoke_within);
-    const ReviewSpan* latest = nullptr;
-    const ReviewSpan* last_done = nullptr;
-    for (const ReviewSpan& r : in_.reviews) {
-      if (r.start > b) break;
-      latest = &r;
-      for (const ReviewRevocation& x : r.revocations) {
-        if (x.decided + within <= b && b < x.confirmed) {
-          return {v1::CONTROL_STATE_FAIL,
-                  attest::StrCat(x.entry, " revoked in campaign ", r.campaign, " at ",
-                                 Time(x.decided), ", still on the host after ", Human(within))};
-        }
-      }
-      if (r.due + grace <= b && b < r.host_decided) {
-        return {v1::CONTROL_STATE_FAIL,
-                attest::StrCat("campaign ", r.campaign, " due ", Time(r.due),
-                               " with this host's access entries undecided")};
-      }
-      if (r.has_snapshot && r.completed <= b &&
-          (last_done == nullptr || r.completed > last_done->completed)) {
-        last_done = &r;
-      }
-    }
-    if (latest != nullptr && !latest->has_snapshot) {
-      return {v1::CONTROL_STATE_NO_EVIDENCE,
-              attest::StrCat("no access snapshot of the host at the start of campaign ",
-                             latest->campaign)};
-    }
-    if (last_done == nullptr) {
-      if (b >= in_.scope_start + cadence) {
-        return {v1::CONTROL_STATE_FAIL, attest::StrCat("no access review completed within ",
-                                                       Human(cadence), " of the host's enrolment")};
-      }
-    } else if (b >= last_done->completed + cadence) {
-      return {v1::CONTROL_STATE_FAIL,
-              attest::StrCat("last access review, campaign ", last_done->campaign, ", completed ",
-                             Time(last_done->completed), ": more than ", Human(cadence), " ago")};
-    }
-    return {v1::CONTROL_STATE_PASS, ""};
   }
 
   Verdict AgentReporting(const Control& c, Seconds b) const {
@@ -539,6 +475,15 @@ class Sweep {
 };
 
 }  // namespace
+
+std::string CauseTime(Seconds t) { return FormatRfc3339(absl::FromUnixSeconds(t)); }
+
+std::string CauseDuration(Seconds s) {
+  if (s % kDaySeconds == 0) return attest::StrCat(s / kDaySeconds, "d");
+  if (s % 3600 == 0) return attest::StrCat(s / 3600, "h");
+  if (s % 60 == 0) return attest::StrCat(s / 60, "m");
+  return attest::StrCat(s, "s");
+}
 
 bool ApprovedAt(const ApprovalsByChange* approvals, const std::string& id, Seconds t) {
   if (approvals == nullptr) return false;

@@ -36,6 +36,10 @@ inline uint32_t DayOf(Seconds t) { return static_cast<uint32_t>(DayStart(t) / kD
 // A Duration in whole seconds; InfiniteDuration -> kForever.
 Seconds ToSeconds(absl::Duration d);
 
+// How causes print a time (RFC 3339) and a duration ("14d", "2h", "90s").
+std::string CauseTime(Seconds t);
+std::string CauseDuration(Seconds s);
+
 // The part of [start, end) in which `control` was judged under `version`.
 // `control` is null where the policy in force had no such control.
 struct PolicySegment {

@@ -146,6 +146,13 @@ bool ChangeRemoves(const v1::ReviewEntry& entry, const v1::AccessChange& change)
          !change.before().empty() && entry.detail().ends_with(" " + change.before());
 }
 
+std::string DescribeEntry(const v1::ReviewEntry& e) {
+  if (e.kind() == "user") return StrCat("user ", e.user());
+  if (e.kind() == "group") return StrCat("member ", e.user(), " of group ", e.detail());
+  if (e.kind() == "key") return StrCat("key of ", e.user(), " ", e.detail());
+  return StrCat("sudoers line \"", e.detail(), "\"");
+}
+
 bool EntryBelongsTo(const v1::ReviewEntry& entry, std::string_view who) {
   if (who.empty()) return false;
   if (entry.kind() != "sudoers") return entry.user() == who;

@@ -62,6 +62,9 @@ Population BuildPopulation(std::vector<PopulationHost> hosts,
 // Hex SHA-256 of the population's canonical lines (ReviewCampaign.population_sha256).
 std::string PopulationSha256(const Population& population);
 
+// How causes and messages name an entry: "key of alice ssh-ed25519 ...".
+std::string DescribeEntry(const v1::ReviewEntry& entry);
+
 // Whether `entry` is `who`'s own access: the user it belongs to, one of the
 // users a sudoers line names, or a member of a User_Alias.
 bool EntryBelongsTo(const v1::ReviewEntry& entry, std::string_view who);
