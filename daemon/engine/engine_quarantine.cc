@@ -31,8 +31,9 @@ bool AheadOfReceipt(store::Store& store, const std::string& host, const v1::Obse
 absl::Status Engine::QuarantineUnjudgeable() {
   const int64_t latest =
       absl::ToUnixSeconds(clock_.Now()) + absl::ToInt64Seconds(kMaxObservationLead);
-  for (auto& [host, eh] : state_.hosts) {
+  for (auto& [host_key, eh] : state_.hosts) {
     if (eh.indexed_through() == 0) continue;
+    const std::string& host = host_key;  // clang 14 cannot capture a binding
     store::WriteBatch batch;
     uint64_t found = 0;
     int64_t first_bad = 0;

@@ -109,7 +109,10 @@ absl::Status Engine::LoadReviews() {
       store_, store::Family::kReviews, keys::ReviewPrefix("campaign"),
       [&](v1::ReviewCampaign&& c) { loaded[c.id()].campaign = std::move(c); });
   if (!s.ok()) return s;
-  for (auto& [id, r] : loaded) {
+  for (auto& [loaded_id, loaded_review] : loaded) {
+    // Named again: clang 14 cannot capture a structured binding.
+    const std::string& id = loaded_id;
+    ReviewState& r = loaded_review;
     s = ScanPrefixMessages<v1::ReviewHost>(store_, store::Family::kReviews,
                                            keys::ReviewKey("host", id), [&](v1::ReviewHost&& h) {
                                              const std::string host = h.host();
