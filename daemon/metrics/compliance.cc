@@ -228,6 +228,14 @@ std::vector<MetricFamily> ComplianceCollector::Collect() const {
     Add(pending, {}, static_cast<double>(stats->pending_compaction_bytes));
     out.push_back(std::move(live));
     out.push_back(std::move(pending));
+    if (!stats->family_file_bytes.empty()) {
+      MetricFamily files = Family("attest_store_file_bytes",
+                                  "On-disk size of the store's compressed table files, by family.");
+      for (const auto& [family, bytes] : stats->family_file_bytes) {
+        Add(files, {{"family", family}}, static_cast<double>(bytes));
+      }
+      out.push_back(std::move(files));
+    }
     if (!stats->memtable_bytes.empty()) {
       MetricFamily memtables =
           Family("attest_store_memtable_bytes",

@@ -90,6 +90,9 @@ struct StoreStats {
   // write buffers not yet flushed, by family name, the index and filter
   // blocks of open table files, and the block cache (RocksDB; 0 elsewhere).
   std::map<std::string, uint64_t> memtable_bytes;
+  // Compressed table files on disk, by family name: what each kind of data
+  // costs at rest (memtables not yet flushed are not counted).
+  std::map<std::string, uint64_t> family_file_bytes;
   uint64_t table_reader_bytes = 0;
   uint64_t block_cache_bytes = 0;
 };
