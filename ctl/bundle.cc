@@ -12,6 +12,7 @@
 #include "common/json.h"
 #include "common/strings.h"
 #include "common/time_util.h"
+#include "ctl/bundle_frames.h"
 #include "ctl/bundle_lines.h"
 #include "ctl/bundle_log.h"
 #include "ctl/bundle_replay.h"
@@ -51,6 +52,16 @@ absl::Status ReadManifest(uint64_t size, const TarChunkReader& read, v1::BundleM
   return absl::OkStatus();
 }
 
+bool KnownFormat(const std::string& format) {
+  return format == kBundleFormatV3 || format == kBundleFormat || format == kBundleFormatV1;
+}
+
+absl::Status CompressedNeedsV3(const std::string& format) {
+  if (format == kBundleFormatV3) return absl::OkStatus();
+  return absl::DataLossError(StrCat(kCompressedRecordsEntry, " in a bundle of format ", format,
+                                    ": compressed records are format ", kBundleFormatV3));
+}
+
 absl::Status Bad(uint64_t line, std::string_view host, uint64_t index, std::string_view what) {
   return absl::DataLossError(attest::StrCat("records.jsonl line ", line, " (host ", host,
                                             ", record ", index, "): ", what));
@@ -65,6 +76,7 @@ absl::StatusOr<VerifyResult> VerifyBundle(const std::string& path, const VerifyO
   std::map<std::string, ChainCursor> chains;
   ReplayStore records(options.scratch_dir, options.memory_limit);
   std::string states_text, ledger_text, reviews_text;
+  uint64_t decoded_bytes = 0;  // of records.jsonl.zst's frames
   // The manifest is written after the records. Read it first (the records
   // are skipped by seeking), so the engine can judge each host as soon as
   // its chain is checked. When it cannot be read here (a truncated
@@ -86,23 +98,39 @@ absl::StatusOr<VerifyResult> VerifyBundle(const std::string& path, const VerifyO
           if (read(text.data(), size) != size) return absl::DataLossError(name + " truncated");
           return absl::OkStatus();
         }
+        if (name == kCompressedRecordsEntry) {
+          // The decoded size, for ReplayStore::Prepare, from the frames'
+          // headers; a frame that is not one stops here, named.
+          FrameSplitter frames(read, size);
+          Frame frame;
+          for (;;) {
+            absl::StatusOr<bool> more = frames.Next(&frame);
+            if (!more.ok()) return more.status();
+            if (!*more) break;
+            decoded_bytes += frame.content_bytes;
+          }
+          return absl::OkStatus();
+        }
         if (name != "manifest.json") return absl::OkStatus();
         if (absl::Status st = ReadManifest(size, read, &m); !st.ok()) return st;
         have_manifest = true;
         return absl::OkStatus();
       });
-  if (!s.ok() || (m.format() != kBundleFormat && m.format() != kBundleFormatV1)) {
+  if (!s.ok() || !KnownFormat(m.format())) {
     have_manifest = false;
     m.Clear();
   }
   VerifyResult out;
-  const bool v2 = m.format() == kBundleFormat;
+  // Formats 2 and 3 have the witnessed log and the ledger; 3 may compress.
+  const bool v2 = m.format() == kBundleFormat || m.format() == kBundleFormatV3;
   BundleV2Check check(options);
   if (v2) {
     if (s = check.Prepare(m, states_text, ledger_text, reviews_text, &out); !s.ok()) return s;
   }
   std::unique_ptr<SummaryReplay> replay;
   std::string last_host;  // the host whose chain the records are on
+  int records_entries = 0;
+  bool saw_compressed = false;
   uint64_t lines = 0;
   const absl::Time started = absl::Now();
   s = ReadTar(
@@ -114,11 +142,25 @@ absl::StatusOr<VerifyResult> VerifyBundle(const std::string& path, const VerifyO
           have_manifest = true;
           return absl::OkStatus();
         }
-        if (name != "records.jsonl") return absl::OkStatus();
+        const bool compressed = name == kCompressedRecordsEntry;
+        if (name != kRecordsEntry && !compressed) return absl::OkStatus();
+        if (records_entries++ > 0) {
+          return absl::DataLossError(StrCat("a second records entry (", name,
+                                            "): a bundle holds one records.jsonl or one ",
+                                            kCompressedRecordsEntry));
+        }
+        saw_compressed = compressed;
+        if (compressed && have_manifest) {
+          if (absl::Status st = CompressedNeedsV3(m.format()); !st.ok()) return st;
+        }
         // Lines are checked a batch at a time on every core, and linked in
         // order on this thread while the next batch is being checked.
+        // A batch is 4 MiB of plain lines, or one zstd frame, decoded on
+        // the checking thread.
         struct Batch {
           std::string text;
+          Frame frame;
+          absl::Status error;  // the frame does not decode
           std::vector<std::string_view> lines;
           std::vector<CheckedLine> checked;
         };
@@ -162,6 +204,7 @@ absl::StatusOr<VerifyResult> VerifyBundle(const std::string& path, const VerifyO
         auto link_in_flight = [&]() -> absl::Status {
           if (!in_flight) return absl::OkStatus();
           checking.get();
+          if (!in_flight->error.ok()) return in_flight->error;
           for (CheckedLine& l : in_flight->checked) {
             if (absl::Status st = link(l); !st.ok()) return st;
           }
@@ -170,15 +213,57 @@ absl::StatusOr<VerifyResult> VerifyBundle(const std::string& path, const VerifyO
         };
         const bool tty = isatty(STDERR_FILENO);
         uint64_t consumed = 0;
-        out.record_bytes = size;
-        if (absl::Status st = records.Prepare(size); !st.ok()) return st;
+        out.record_bytes = compressed ? 0 : size;
+        out.compressed_bytes = compressed ? size : 0;
+        if (absl::Status st = records.Prepare(compressed ? decoded_bytes : size); !st.ok()) {
+          return st;
+        }
         if (have_manifest) {
           replay = std::make_unique<SummaryReplay>(m, records, &check.reviews());
           if (absl::Status st = replay->Begin(); !st.ok()) return st;
         }
         std::string carry;  // a line cut by the chunk boundary
+        FrameSplitter frames(read, size);
+        auto split = [](Batch* b) {
+          const std::string_view text(b->text);
+          for (size_t start = 0, nl; start < text.size(); start = nl + 1) {
+            nl = text.find('\n', start);
+            b->lines.push_back(text.substr(start, nl - start));
+          }
+        };
         for (;;) {
           auto batch = std::make_unique<Batch>();
+          if (compressed) {
+            absl::StatusOr<bool> more = frames.Next(&batch->frame);
+            if (!more.ok()) {
+              if (absl::Status st = link_in_flight(); !st.ok()) return st;
+              return more.status();
+            }
+            if (!*more) break;
+            ++out.frames;
+            consumed += batch->frame.bytes.size();
+            Batch* b = batch.get();
+            auto next = std::async(std::launch::async, [b, threads, &split] {
+              auto text = DecodeFrame(b->frame);
+              if (!text.ok()) {
+                b->error = text.status();
+                return;
+              }
+              b->text = std::move(*text);
+              b->frame.bytes.clear();
+              split(b);
+              CheckLines(b->lines, threads, &b->checked);
+            });
+            absl::Status st = link_in_flight();
+            in_flight = std::move(batch);
+            checking = std::move(next);
+            if (!st.ok()) {
+              checking.get();
+              return st;
+            }
+            out.record_bytes += in_flight->frame.content_bytes;
+            continue;
+          }
           batch->text = std::move(carry);
           const size_t had = batch->text.size();
           batch->text.resize(had + (4 << 20));
@@ -199,11 +284,7 @@ absl::StatusOr<VerifyResult> VerifyBundle(const std::string& path, const VerifyO
           const size_t whole = last_nl == std::string::npos ? 0 : last_nl + 1;
           carry.assign(batch->text, whole, std::string::npos);
           batch->text.resize(whole);
-          const std::string_view text(batch->text);
-          for (size_t start = 0, nl; start < text.size(); start = nl + 1) {
-            nl = text.find('\n', start);
-            batch->lines.push_back(text.substr(start, nl - start));
-          }
+          split(batch.get());
           Batch* b = batch.get();
           auto next = std::async(std::launch::async,
                                  [b, threads] { CheckLines(b->lines, threads, &b->checked); });
@@ -225,10 +306,13 @@ absl::StatusOr<VerifyResult> VerifyBundle(const std::string& path, const VerifyO
       });
   if (!s.ok()) return s;
   if (!have_manifest) return absl::DataLossError(path + ": no manifest.json");
-  if (m.format() != kBundleFormat && m.format() != kBundleFormatV1) {
+  if (!KnownFormat(m.format())) {
     return absl::DataLossError(StrCat("unknown bundle format ", m.format(),
-                                      ": this attestctl reads attest-bundle-v1 and -v2; a newer "
-                                      "attestctl is needed"));
+                                      ": this attestctl reads attest-bundle-v1, -v2 and -v3; a "
+                                      "newer attestctl is needed"));
+  }
+  if (saw_compressed) {
+    if (s = CompressedNeedsV3(m.format()); !s.ok()) return s;
   }
   out.format = m.format();
   if (!v2) {

@@ -19,23 +19,34 @@ namespace attest::ctl {
 
 // manifest.json's format: what export writes, and the older one verify
 // still reads (docs/bundle.md, "Versions").
+// Format 3 is format 2 whose records may be zstd frames
+// (records.jsonl.zst); export writes format 2 when asked for plain records,
+// so that every verifier of format 2 reads them.
+inline constexpr char kBundleFormatV3[] = "attest-bundle-v3";
 inline constexpr char kBundleFormat[] = "attest-bundle-v2";
 inline constexpr char kBundleFormatV1[] = "attest-bundle-v1";
 
-// Writes the bundle of `window` to `out`, after waiting up to
-// `witness_wait` for attestd's witnesses to cosign its checkpoint.
-// Progress goes to stderr.
+struct ExportOptions {
+  // How long to wait for attestd's witnesses to cosign the checkpoint.
+  absl::Duration witness_wait = absl::Seconds(60);
+  // records.jsonl.zst (format 3); false: records.jsonl (format 2).
+  bool compress = true;
+};
+
+// Writes the bundle of `window` to `out`. Progress goes to stderr.
 absl::Status ExportBundle(v1::AdminService::Stub& admin, const std::string& window,
-                          const std::string& out, absl::Duration witness_wait = absl::Seconds(60));
+                          const std::string& out, const ExportOptions& options = {});
 
 struct VerifyResult {
-  std::string format;  // attest-bundle-v1 or -v2
+  std::string format;  // attest-bundle-v1, -v2 or -v3
   size_t hosts = 0;
   size_t records = 0;
   std::string key_id;
-  std::string summary;        // a line per control: id, verdict
-  uint64_t record_bytes = 0;  // the size of records.jsonl
-  double check_seconds = 0;   // reading and checking the records and chains
+  std::string summary;            // a line per control: id, verdict
+  uint64_t record_bytes = 0;      // the size of records.jsonl (decoded)
+  uint64_t compressed_bytes = 0;  // the size of records.jsonl.zst; 0: plain
+  uint64_t frames = 0;            // zstd frames in records.jsonl.zst
+  double check_seconds = 0;       // reading and checking the records and chains
   // Recomputing the summary with the engine after the checks: the hosts
   // it could not judge while the records streamed, then what people did.
   double replay_seconds = 0;

@@ -38,7 +38,10 @@ int ExportCmd(Stub& admin, const CommandFlags& f) {
     }
     wait = *d;
   }
-  if (absl::Status s = ExportBundle(admin, f.window, f.out, wait); !s.ok()) {
+  ExportOptions options;
+  options.witness_wait = wait;
+  options.compress = !f.uncompressed;
+  if (absl::Status s = ExportBundle(admin, f.window, f.out, options); !s.ok()) {
     fprintf(stderr, "attestctl: export: %s\n", std::string(s.message()).c_str());
     return ExitFor(s);
   }
@@ -152,10 +155,17 @@ int VerifyCmd(const std::vector<std::string>& args, const VerifyFlags& flags) {
   printf("the window summary follows from the records:\n%s", result->summary.c_str());
   const double mb = static_cast<double>(result->record_bytes) / 1e6;
   const double total = result->check_seconds + result->replay_seconds;
+  char compressed[96] = "";
+  if (result->compressed_bytes > 0) {
+    snprintf(compressed, sizeof(compressed), " (%.1f MB in %llu zstd frames)",
+             static_cast<double>(result->compressed_bytes) / 1e6,
+             static_cast<unsigned long long>(result->frames));
+  }
   fprintf(stderr,
-          "verify: %.1f MB of records in %.2f s (%.1f MB/s): records checked (and judged "
+          "verify: %.1f MB of records%s in %.2f s (%.1f MB/s): records checked (and judged "
           "alongside) in %.2f s, summary finished in %.2f s after\n",
-          mb, total, total > 0 ? mb / total : 0.0, result->check_seconds, result->replay_seconds);
+          mb, compressed, total, total > 0 ? mb / total : 0.0, result->check_seconds,
+          result->replay_seconds);
   return kExitOk;
 }
 

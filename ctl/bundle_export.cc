@@ -11,6 +11,7 @@
 #include "common/strings.h"
 #include "common/time_util.h"
 #include "ctl/bundle.h"
+#include "ctl/bundle_frames.h"
 #include "ctl/bundle_log.h"
 #include "ctl/client.h"
 #include "ctl/engine_commands.h"
@@ -180,7 +181,7 @@ absl::StatusOr<std::string> ReviewPopulations(v1::AdminService::Stub& admin,
 }  // namespace
 
 absl::Status ExportBundle(v1::AdminService::Stub& admin, const std::string& window_id,
-                          const std::string& out, absl::Duration witness_wait) {
+                          const std::string& out, const ExportOptions& options) {
   // attestd cuts the manifest at one moment (see CutExport): the summary
   // follows from exactly the records up to the checkpoint's heads, even for
   // a window still open while agents stream.
@@ -193,14 +194,15 @@ absl::Status ExportBundle(v1::AdminService::Stub& admin, const std::string& wind
     grpc::Status s = admin.CutExport(&ctx, req, &m);
     if (!s.ok()) return FromGrpc(s, "export");
   }
-  m.set_format(kBundleFormat);
+  m.set_format(options.compress ? kBundleFormatV3 : kBundleFormat);
   m.mutable_created_at()->set_seconds(absl::ToUnixSeconds(absl::Now()));
   // Format 2: every decision is in ledger.jsonl, committed by the checkpoint.
   m.clear_policy_versions();
   m.clear_approvals();
   m.clear_exceptions();
   m.clear_decommissions();
-  auto log = ReadLog(admin, m.checkpoint().sequence(), FromProto(m.window().start()), witness_wait);
+  auto log = ReadLog(admin, m.checkpoint().sequence(), FromProto(m.window().start()),
+                     options.witness_wait);
   if (!log.ok()) return log.status();
   *m.mutable_checkpoint() = log->final_checkpoint;
   std::map<std::string, const v1::ChainHead*> heads;
@@ -218,11 +220,31 @@ absl::Status ExportBundle(v1::AdminService::Stub& admin, const std::string& wind
   // lists what was written, follows it.
   auto tar = TarWriter::Create(out);
   if (!tar.ok()) return tar.status();
-  if (absl::Status s = tar->Begin("records.jsonl"); !s.ok()) return s;
+  if (absl::Status s = tar->Begin(options.compress ? kCompressedRecordsEntry : kRecordsEntry);
+      !s.ok()) {
+    return s;
+  }
   const bool tty = isatty(STDERR_FILENO);
   const absl::Time started = absl::Now();
-  uint64_t bytes = 0;
+  uint64_t bytes = 0;  // of records.jsonl, as written or as compressed
   std::string lines;
+  // Plain: a MiB at a time. Compressed: one frame of whole lines (a host's
+  // chain may go on in the next frame).
+  const size_t flush_at = options.compress ? kFrameTargetBytes : size_t{1} << 20;
+  auto flush = [&]() -> absl::Status {
+    if (lines.empty()) return absl::OkStatus();
+    bytes += lines.size();
+    absl::Status s;
+    if (options.compress) {
+      auto frame = CompressFrame(lines);
+      if (!frame.ok()) return frame.status();
+      s = tar->Append(*frame);
+    } else {
+      s = tar->Append(lines);
+    }
+    lines.clear();
+    return s;
+  };
   v1::EvidenceRecord r;
   for (size_t done = 0; done < in_scope.size(); ++done) {
     const std::string& host = in_scope[done];
@@ -246,10 +268,8 @@ absl::Status ExportBundle(v1::AdminService::Stub& admin, const std::string& wind
         last = r.index();
         last_hash = r.hash();
       }
-      if (lines.size() >= (1 << 20)) {
-        bytes += lines.size();
-        if (absl::Status s = tar->Append(lines); !s.ok()) return s;
-        lines.clear();
+      if (lines.size() >= flush_at) {
+        if (absl::Status s = flush(); !s.ok()) return s;
       }
     }
     if (grpc::Status s = reader->Finish(); !s.ok()) return FromGrpc(s, "evidence of " + host);
@@ -270,14 +290,14 @@ absl::Status ExportBundle(v1::AdminService::Stub& admin, const std::string& wind
     }
   }
   if (tty) fprintf(stderr, "\n");
-  if (absl::Status s = tar->Append(lines); !s.ok()) return s;
+  if (absl::Status s = flush(); !s.ok()) return s;
   if (absl::Status s = tar->End(); !s.ok()) return s;
 
   std::string manifest;
-  google::protobuf::util::JsonPrintOptions options;
-  options.add_whitespace = true;
-  options.preserve_proto_field_names = true;
-  if (auto s = google::protobuf::util::MessageToJsonString(m, &manifest, options); !s.ok()) {
+  google::protobuf::util::JsonPrintOptions print;
+  print.add_whitespace = true;
+  print.preserve_proto_field_names = true;
+  if (auto s = google::protobuf::util::MessageToJsonString(m, &manifest, print); !s.ok()) {
     return absl::InternalError("manifest: " + std::string(s.message()));
   }
   auto reviews = ReviewPopulations(admin, log->campaigns);

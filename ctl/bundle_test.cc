@@ -5,9 +5,11 @@
 #include "ctl/bundle.h"
 
 #include <fstream>
+#include <functional>
 #include <sstream>
 #include <vector>
 
+#include "ctl/bundle_frames.h"
 #include "ctl/tar.h"
 #include "gtest/gtest.h"
 
@@ -202,6 +204,145 @@ TEST_F(BundleBadInputTest, HostListsThatDisagreeAreNamed) {
   Data(no_records, "records.jsonl").clear();
   f = Failure(no_records);
   EXPECT_NE(f.find("host h0001: its records are missing"), std::string::npos) << f;
+}
+
+// Format 3: the fixture's format 2 bundle with its records in zstd frames.
+class CompressedBundleTest : public testing::Test {
+ protected:
+  void SetUp() override {
+    const std::string dir = std::string(ATTEST_SOURCE_DIR) + "/tests/fixtures/bundle-v2";
+    std::ifstream key_file(dir + "/key.pem");
+    std::stringstream key;
+    key << key_file.rdbuf();
+    options_.pubkey_pem = key.str();
+    ASSERT_TRUE(ReadTar(dir + "/two-hosts-v2.tar", [&](const std::string& name, uint64_t size,
+                                                       const TarChunkReader& read) {
+                  std::string data(size, '\0');
+                  read(data.data(), size);
+                  plain_.push_back({name, data});
+                  return absl::OkStatus();
+                }).ok());
+    path_ = testing::TempDir() + "/compressed_" +
+            testing::UnitTest::GetInstance()->current_test_info()->name() + ".tar";
+  }
+  // `records` cut into `frames` frames at line ends, then each frame's
+  // bytes passed through `edit` (by frame number, from 1).
+  std::vector<Entry> Compressed(
+      const std::string& records, int frames,
+      const std::function<void(int, std::string*)>& edit = [](int, std::string*) {}) {
+    std::vector<Entry> out;
+    for (const Entry& e : plain_) {
+      if (e.name == "records.jsonl") {
+        std::string zst;
+        size_t at = 0;
+        for (int i = 1; i <= frames; ++i) {
+          size_t end =
+              i == frames ? records.size() : records.find('\n', records.size() * i / frames) + 1;
+          auto f = CompressFrame(std::string_view(records).substr(at, end - at));
+          EXPECT_TRUE(f.ok());
+          edit(i, &*f);
+          zst += *f;
+          at = end;
+        }
+        out.push_back({"records.jsonl.zst", zst});
+      } else if (e.name == "manifest.json") {
+        std::string m = e.data;
+        m.replace(m.find("attest-bundle-v2"), 16, "attest-bundle-v3");
+        out.push_back({e.name, m});
+      } else {
+        out.push_back(e);
+      }
+    }
+    return out;
+  }
+  absl::StatusOr<VerifyResult> Verify(const std::vector<Entry>& entries) {
+    auto tar = TarWriter::Create(path_);
+    EXPECT_TRUE(tar.ok());
+    for (const Entry& e : entries) EXPECT_TRUE(tar->Add(e.name, e.data).ok());
+    EXPECT_TRUE(tar->Close().ok());
+    return VerifyBundle(path_, options_);
+  }
+  std::string Failure(const std::vector<Entry>& entries) {
+    auto r = Verify(entries);
+    return r.ok() ? "" : std::string(r.status().message());
+  }
+  VerifyOptions options_;
+  std::vector<Entry> plain_;
+  std::string path_;
+};
+
+// A format 3 bundle written by attestctl export (tests/fixtures/bundle-v3)
+// keeps verifying.
+TEST(BundleFormatTest, AFormat3BundleFromTheFixtureVerifies) {
+  const std::string dir = std::string(ATTEST_SOURCE_DIR) + "/tests/fixtures/bundle-v3";
+  std::ifstream key_file(dir + "/key.pem");
+  std::stringstream key;
+  key << key_file.rdbuf();
+  VerifyOptions options;
+  options.pubkey_pem = key.str();
+  auto r = VerifyBundle(dir + "/two-hosts-v3.tar", options);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->format, "attest-bundle-v3");
+  EXPECT_EQ(r->hosts, 2u);
+  EXPECT_EQ(r->records, 1450u);
+  EXPECT_EQ(r->frames, 1u);
+  EXPECT_EQ(r->compressed_bytes, 80787u);
+}
+
+TEST_F(CompressedBundleTest, VerifiesTheSameAsThePlainForm) {
+  auto plain = Verify(plain_);
+  ASSERT_TRUE(plain.ok()) << plain.status();
+  const std::string& records = Data(plain_, "records.jsonl");
+  for (int frames : {1, 3, 40}) {
+    auto zst = Verify(Compressed(records, frames));
+    ASSERT_TRUE(zst.ok()) << zst.status();
+    EXPECT_EQ(zst->format, "attest-bundle-v3");
+    EXPECT_EQ(zst->frames, static_cast<uint64_t>(frames));
+    EXPECT_EQ(zst->records, plain->records);
+    EXPECT_EQ(zst->hosts, plain->hosts);
+    EXPECT_EQ(zst->summary, plain->summary);
+    EXPECT_EQ(zst->in_window, plain->in_window);
+    EXPECT_EQ(zst->late, plain->late);
+    EXPECT_EQ(zst->record_bytes, plain->record_bytes);
+    EXPECT_LT(zst->compressed_bytes * 4, plain->record_bytes);
+  }
+}
+
+TEST_F(CompressedBundleTest, ACorruptFrameIsNamed) {
+  const std::string& records = Data(plain_, "records.jsonl");
+  const std::string f = Failure(Compressed(records, 3, [](int i, std::string* b) {
+    if (i == 2) (*b)[b->size() / 2] ^= 0x55;
+  }));
+  EXPECT_NE(f.find("records.jsonl.zst frame 2 (at byte "), std::string::npos) << f;
+  // Cut inside frame 3: the entry ends inside it.
+  const std::string cut = Failure(Compressed(records, 3, [](int i, std::string* b) {
+    if (i == 3) b->resize(b->size() - 10);
+  }));
+  EXPECT_NE(cut.find("records.jsonl.zst frame 3"), std::string::npos) << cut;
+  EXPECT_NE(cut.find("the entry ends inside it"), std::string::npos) << cut;
+}
+
+TEST_F(CompressedBundleTest, AnEditedRecordInsideAFrameIsNamedByItsLine) {
+  std::string records = Data(plain_, "records.jsonl");
+  // The 600th line's observed time moved by a second: its hash breaks.
+  size_t at = 0;
+  for (int i = 1; i < 600; ++i) at = records.find('\n', at) + 1;
+  const size_t t = records.find("\"observed_at\":\"", at) + 30;
+  records[t] = records[t] == '1' ? '2' : '1';
+  const std::string f = Failure(Compressed(records, 3));
+  EXPECT_NE(f.find("records.jsonl line 600"), std::string::npos) << f;
+}
+
+TEST_F(CompressedBundleTest, OneRecordsEntryOfTheRightFormat) {
+  const std::string& records = Data(plain_, "records.jsonl");
+  std::vector<Entry> both = Compressed(records, 2);
+  both.insert(both.begin(), {"records.jsonl", records});
+  EXPECT_NE(Failure(both).find("a second records entry"), std::string::npos) << Failure(both);
+  std::vector<Entry> v2 = Compressed(records, 2);
+  std::string& m = Data(v2, "manifest.json");
+  m.replace(m.find("attest-bundle-v3"), 16, "attest-bundle-v2");
+  EXPECT_NE(Failure(v2).find("compressed records are format attest-bundle-v3"), std::string::npos)
+      << Failure(v2);
 }
 
 }  // namespace

@@ -31,6 +31,7 @@ struct CommandFlags {
   std::string from_file;
   std::string out;
   std::string witness_wait;  // export: how long to wait for cosignatures
+  bool uncompressed = false;  // export: records.jsonl, not zstd frames
   std::string group_by;
   std::string id;
   int64_t hosts = 20;

@@ -133,11 +133,11 @@ const std::map<std::string, CommandHelp>& CommandHelps() {
         {"hosts", "days", "seed", "out", "start"},
         false}},
       {"export",
-       {"export --window ID --out BUNDLE.tar [--witness-wait D]\n\nAn evidence bundle: "
-        "every in-scope chain up to a fresh checkpoint, the decision ledger and the log of "
-        "checkpoint states, with its manifest. Waits for attestd's witnesses to cosign the "
-        "checkpoint.",
-        {"window", "out", "witness-wait"}}},
+       {"export --window ID --out BUNDLE.tar [--witness-wait D] [--uncompressed]\n\nAn "
+        "evidence bundle: every in-scope chain up to a fresh checkpoint (zstd frames, or plain "
+        "JSON Lines with --uncompressed), the decision ledger and the log of checkpoint states, "
+        "with its manifest. Waits for attestd's witnesses to cosign the checkpoint.",
+        {"window", "out", "witness-wait", "uncompressed"}}},
       {"verify",
        {"verify BUNDLE.tar --pubkey KEY.pem [--witness-key W ...] [--known-checkpoint F ...] "
         "[--max-lateness D] [--late-after D]\n\nCheck a bundle offline: chains, ledger, "
@@ -313,6 +313,8 @@ int Main(int argc, char** argv) {
   flags.String("late-after", &verify.late_after,
                "verify: report evidence committed longer than this after it was observed as\n"
                "late [default: 26h]");
+  flags.Bool("uncompressed", &f.uncompressed,
+             "export: records.jsonl as plain JSON Lines (format 2), not zstd frames");
   flags.String("witness-wait", &f.witness_wait,
                "export: how long to wait for attestd's witnesses to cosign the bundle's\n"
                "checkpoint [default: 60s]");

@@ -14,6 +14,7 @@
 #include "common/json.h"
 #include "common/strings.h"
 #include "ctl/bundle.h"
+#include "ctl/bundle_frames.h"
 #include "ctl/tar.h"
 #include "gtest/gtest.h"
 #include "tests/support/daemon_harness.h"
@@ -44,7 +45,13 @@ Bundle Read(const std::string& path) {
                 if (name == "public-key.pem") b.key = data;
                 if (name == "ledger.jsonl") b.ledger = data;
                 if (name == "states.jsonl") b.states = data;
-                if (name == "records.jsonl") {
+                if (name == ctl::kCompressedRecordsEntry) {
+                  // Edited as records.jsonl, which format 3 also allows.
+                  auto plain = ctl::DecodeFrames(data);
+                  if (!plain.ok()) return plain.status();
+                  data = std::move(*plain);
+                }
+                if (name == ctl::kRecordsEntry || name == ctl::kCompressedRecordsEntry) {
                   std::istringstream in(data);
                   for (std::string l; std::getline(in, l);) b.lines.push_back(l);
                 }
@@ -119,7 +126,8 @@ TEST(BundleE2eTest, ExportVerifiesOfflineAndEveryTamperingIsNamed) {
       << out << err;
   EXPECT_NE(out.find("verified: 5 hosts"), std::string::npos) << out;
   EXPECT_NE(out.find("the window summary follows from the records"), std::string::npos);
-  EXPECT_NE(err.find("MB of records in"), std::string::npos) << err;
+  EXPECT_NE(err.find("MB of records ("), std::string::npos) << err;
+  EXPECT_NE(err.find(" zstd frames) in "), std::string::npos) << err;
   {
     // A bundle larger than memory replays from a scratch RocksDB, to the
     // same verdict, and leaves nothing behind.
@@ -137,6 +145,32 @@ TEST(BundleE2eTest, ExportVerifiesOfflineAndEveryTamperingIsNamed) {
     EXPECT_EQ(on_disk->summary, in_memory->summary);
     EXPECT_EQ(on_disk->records, in_memory->records);
     EXPECT_TRUE(std::filesystem::is_empty(big.scratch_dir));
+
+    // The same window exported with plain records (format 2): the same
+    // records, byte for byte, and the same figures.
+    const std::string plain = dir + "/q1-plain.tar";
+    ASSERT_EQ(run({"export", "--window", "q1", "--out", plain, "--uncompressed"}), 0);
+    auto plain_result = ctl::VerifyBundle(plain, {.pubkey_pem = key});
+    ASSERT_TRUE(plain_result.ok()) << plain_result.status();
+    EXPECT_EQ(plain_result->format, "attest-bundle-v2");
+    EXPECT_EQ(in_memory->format, "attest-bundle-v3");
+    EXPECT_EQ(plain_result->summary, in_memory->summary);
+    EXPECT_EQ(plain_result->records, in_memory->records);
+    EXPECT_EQ(plain_result->in_window, in_memory->in_window);
+    EXPECT_EQ(plain_result->record_bytes, in_memory->record_bytes);
+    EXPECT_EQ(plain_result->compressed_bytes, 0u);
+    EXPECT_GT(in_memory->compressed_bytes, 0u);
+    EXPECT_LT(in_memory->compressed_bytes * 4, in_memory->record_bytes);
+    EXPECT_EQ(Read(plain).lines, Read(bundle).lines);
+    // And what `zstd -dc` makes of records.jsonl.zst is records.jsonl.
+    ASSERT_EQ(RunTool({"/bin/tar", "-C", dir, "-xf", bundle, "records.jsonl.zst"}, dir), 0);
+    ASSERT_EQ(RunTool({"/usr/bin/zstd", "-q", "-d", "-f", dir + "/records.jsonl.zst", "-o",
+                       dir + "/records.jsonl"},
+                      dir),
+              0);
+    std::string joined;
+    for (const std::string& l : Read(plain).lines) joined += l + "\n";
+    EXPECT_EQ(ReadAll(dir + "/records.jsonl"), joined);
   }
 
   // Another key: the signature does not verify.

@@ -266,7 +266,9 @@ TEST_F(ReviewE2eTest, ACsvFilledByAReviewerIsStoredWholeOrNotAtAll) {
   std::string key;
   ASSERT_EQ(Ctl({"signing-key"}, &key), 0);
   std::ofstream(dir_ + "/key.pem") << key;
-  ASSERT_EQ(Ctl({"export", "--window", "q1", "--out", dir_ + "/b.tar"}), 0) << last_err_;
+  // Plain records, to take the bundle apart and put it together with tar.
+  ASSERT_EQ(Ctl({"export", "--window", "q1", "--out", dir_ + "/b.tar", "--uncompressed"}), 0)
+      << last_err_;
   auto verify = [&](const std::string& bundle, std::string* verify_err) {
     std::string verify_out;
     return RunTool({BinaryPath("attestctl"), "verify", bundle, "--pubkey", dir_ + "/key.pem"}, dir_,

@@ -20,6 +20,7 @@
 #include "common/strings.h"
 #include "common/time_util.h"
 #include "ctl/bundle.h"
+#include "ctl/bundle_frames.h"
 #include "ctl/tar.h"
 #include "daemon/evidence/chain.h"
 #include "daemon/evidence/checkpoint.h"
@@ -103,6 +104,13 @@ Bundle Read(const std::string& path) {
                                      const ctl::TarChunkReader& read) {
                 std::string data(size, '\0');
                 read(data.data(), size);
+                if (name == ctl::kCompressedRecordsEntry) {
+                  // Edited as records.jsonl, which format 3 also allows.
+                  auto plain = ctl::DecodeFrames(data);
+                  if (!plain.ok()) return plain.status();
+                  b.files[ctl::kRecordsEntry] = std::move(*plain);
+                  return absl::OkStatus();
+                }
                 b.files[name] = std::move(data);
                 return absl::OkStatus();
               }).ok());

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
-"""A second verifier of attest evidence bundles (format 2), written from
-docs/bundle.md and docs/evidence-format.md alone, with Python's standard
-library and python3-cryptography (Ed25519). It checks everything attestctl
+"""A second verifier of attest evidence bundles (formats 2 and 3), written
+from docs/bundle.md and docs/evidence-format.md alone, with Python's
+standard library, python3-cryptography (Ed25519) and, for format 3's
+records.jsonl.zst, the zstd command. It checks everything attestctl
 verify checks except recomputing the window's summary, which needs
 attestd's engine.
 
@@ -13,6 +14,7 @@ import argparse
 import base64
 import hashlib
 import json
+import subprocess
 import sys
 import tarfile
 
@@ -133,8 +135,17 @@ def selector_matches(scope, labels):
 
 def verify(files, pub, witnesses, known):
     manifest = json.loads(files["manifest.json"])
-    if manifest.get("format") != "attest-bundle-v2":
+    if manifest.get("format") not in ("attest-bundle-v2", "attest-bundle-v3"):
         raise Bad("unknown bundle format %s" % manifest.get("format"))
+    if "records.jsonl.zst" in files:
+        if manifest["format"] != "attest-bundle-v3" or "records.jsonl" in files:
+            raise Bad("records.jsonl.zst outside format 3, or beside records.jsonl")
+        # The frames one after another are one zstd stream.
+        z = subprocess.run(["zstd", "-q", "-d", "-c"], input=files["records.jsonl.zst"],
+                           capture_output=True)
+        if z.returncode != 0:
+            raise Bad("records.jsonl.zst: " + z.stderr.decode(errors="replace").strip())
+        files["records.jsonl"] = z.stdout
     # 1. states
     states = []
     for n, line in enumerate(jsonl(files["states.jsonl"], "states.jsonl"), 1):
