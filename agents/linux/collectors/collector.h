@@ -37,6 +37,10 @@ class Collector {
   // assigns seqs. An error is reported as a CollectorError signal, so
   // silence never reads as a pass.
   virtual absl::StatusOr<std::vector<v1::Signal>> Collect(const CollectContext& context) = 0;
+  // True for a collector whose signal says only "the agent is alive"
+  // (heartbeat): the scheduler runs it only when no signal at all went out
+  // for one of its intervals, since attestd counts every signal as alive.
+  virtual bool only_when_silent() const { return false; }
 };
 
 }  // namespace attest::agent

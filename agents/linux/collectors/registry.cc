@@ -36,30 +36,55 @@ Scheduler::Scheduler(std::vector<ScheduledCollector> collectors, const RootFs& r
 }
 
 void Scheduler::Run() {
+  for (;;) {
+    const absl::Time next = RunDue();
+    std::unique_lock lock(mu_);
+    if (stopping_) return;
+    const absl::Time now = clock_.Now();
+    if (next == absl::InfiniteFuture()) {
+      wake_.wait(lock);  // a trigger or stop
+    } else if (next > now) {
+      wake_.wait_for(lock, absl::ToChronoMilliseconds(next - now));
+    }
+  }
+}
+
+absl::Time Scheduler::RunDue() {
   std::unique_lock lock(mu_);
-  while (!stopping_) {
+  for (;;) {
+    if (stopping_) return absl::InfiniteFuture();
+    // The earliest; of those due at once, the heartbeat last, so that it
+    // sees what the others sent.
     Entry* due = nullptr;
     for (auto& e : entries_) {
-      if (due == nullptr || e.next_run < due->next_run) due = &e;
+      if (due == nullptr || e.next_run < due->next_run ||
+          (e.next_run == due->next_run && due->scheduled.collector->only_when_silent() &&
+           !e.scheduled.collector->only_when_silent())) {
+        due = &e;
+      }
     }
-    if (due == nullptr) {
-      wake_.wait(lock, [&] { return stopping_; });
-      break;
-    }
+    if (due == nullptr) return absl::InfiniteFuture();
     const absl::Time now = clock_.Now();
-    if (due->next_run > now) {
-      wake_.wait_for(lock, absl::ToChronoMilliseconds(due->next_run - now));
-      continue;  // re-evaluate: time passed, a trigger, or stop
-    }
-    due->next_run = now + due->scheduled.interval;
+    if (due->next_run > now) return due->next_run;
+    const absl::Duration interval = due->scheduled.interval;
     Collector& collector = *due->scheduled.collector;
+    if (collector.only_when_silent() && last_sent_ != absl::InfinitePast() &&
+        last_sent_ + interval > now) {
+      // Another signal went out within the interval and said as much.
+      due->next_run = last_sent_ + interval;
+      ++due->stats.skipped;
+      continue;
+    }
+    due->next_run = now + interval;
     CollectorStats stats = due->stats;
     lock.unlock();
     std::vector<v1::Signal> signals =
         RunCollector(collector, CollectContext{root_, commands_, now}, stats);
-    if (!signals.empty()) sink_(std::move(signals));
+    const bool sent = !signals.empty();
+    if (sent) sink_(std::move(signals));
     lock.lock();
     due->stats = stats;
+    if (sent) last_sent_ = std::max(last_sent_, now);
   }
 }
 

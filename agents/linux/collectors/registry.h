@@ -19,6 +19,7 @@ namespace attest::agent {
 
 struct CollectorStats {
   uint64_t runs = 0;
+  uint64_t skipped = 0;  // only_when_silent(): due, but other signals went out
   uint64_t failures = 0;
   absl::Duration last_duration;
   std::string last_error;
@@ -37,8 +38,10 @@ struct ScheduledCollector {
 // Where collected signals go (the spool, in the agent).
 using SignalSink = std::function<void(std::vector<v1::Signal>)>;
 
-// Runs each collector at start and then every `interval`. Trigger() runs
-// one early (e.g. when inotify saw /etc/passwd change). Thread-safe.
+// Runs each collector at start and then every `interval`; a collector that
+// runs only_when_silent() runs when no signal went out for its interval
+// (so the agent is never silent longer than that). Trigger() runs one
+// early (e.g. when inotify saw /etc/passwd change). Thread-safe.
 class Scheduler {
  public:
   // `root`, `commands`, `clock` must outlive the scheduler.
@@ -47,6 +50,10 @@ class Scheduler {
 
   // Blocks running collectors until Stop().
   void Run();
+  // Runs every collector due at the clock's time, one after another, and
+  // returns when the next is due (InfiniteFuture: none, or stopping). Run()
+  // is this in a loop; tests call it with a FakeClock.
+  absl::Time RunDue();
   void Stop();
   // Asks for `name` to run as soon as possible.
   void Trigger(const std::string& name);
@@ -66,6 +73,7 @@ class Scheduler {
   std::condition_variable wake_;
   bool stopping_ = false;
   std::vector<Entry> entries_;
+  absl::Time last_sent_ = absl::InfinitePast();  // when any signal last went out
 };
 
 }  // namespace attest::agent
