@@ -85,8 +85,15 @@ row "verify MB/s of the bundle (${bundle_mb} MB)" "$(mbs "$t4" "$t5" "$bundle_mb
   "$(ratio "$(mbs "$t4" "$t5" "$bundle_mb")" "$sha_bundle_mbs")" "baseline: sha256sum of the same bundle file"
 row "  verify peak RSS MiB" "$(awk '{ print int($1 / 1024) }' "$work/verify.rss")" "$records_mb" "" \
   "baseline: MB of records (over 2 GiB they replay from disk)"
-row "bundle bytes (zstd frames)" "$bundle_bytes" "$store_bytes" "$(ratio "$bundle_bytes" "$store_bytes")" \
-  "<= 1.5 (baseline: the store's evidence family, same records)"
+# Per host-year at the simulator's signal rate (records per host-day in
+# the first row): the window's bytes scaled to 365 days of one host.
+host_year() { awk -v b="$1" -v h="$bundle_hosts" -v d="$bundle_days" 'BEGIN { printf "%.0f", b / h / d * 365 }'; }
+row "  records per host-day (simulated fleet)" "$(awk -v n="$records" -v h="$bundle_hosts" -v d="$bundle_days" \
+  'BEGIN { printf "%.0f", n / h / d }')" "" "" "the simulator's signal rate"
+row "store bytes per host-year (evidence)" "$(host_year "$store_bytes")" "$(host_year "$json_bytes")" \
+  "$(ratio "$store_bytes" "$json_bytes")" "baseline: the same records as plain JSON"
+row "bundle bytes per host-year" "$(host_year "$bundle_bytes")" "$(host_year "$store_bytes")" \
+  "$(ratio "$bundle_bytes" "$store_bytes")" "<= 1.5 (baseline: store bytes, same records)"
 row "  records as plain JSON bytes" "$json_bytes" "$bundle_bytes" "$(ratio "$json_bytes" "$bundle_bytes")" \
   "baseline: the compressed bundle (--uncompressed writes this)"
 rm -f "$work/bundle.tar"
