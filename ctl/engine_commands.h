@@ -37,7 +37,7 @@ struct CommandFlags {
   int64_t hosts = 20;
   int64_t days = 30;
   int64_t seed = 1;
-  int64_t n = 25;
+  int64_t n = -1;  // sample: -1, not given: the audit guidance size
   std::string effectiveness = "0.99";
   std::string coverage = "0.95";
   std::string max_deviation = "72h";

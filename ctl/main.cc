@@ -115,9 +115,10 @@ const std::map<std::string, CommandHelp>& CommandHelps() {
         "[--max-deviation D]",
         {"start", "end", "selector", "effectiveness", "coverage", "max-deviation", "format"}}},
       {"sample",
-       {"sample --window ID --control C --n N [--seed S] [--format table|json|csv]\n\n"
+       {"sample --window ID --control C [--n N] [--seed S] [--format table|json|csv]\n\n"
         "Draw a reproducible sample of in-scope host-days with their evidence; "
-        "attestd records the draw for the report's appendix.",
+        "attestd records the draw for the report's appendix. Without --n, the audit "
+        "guidance size: all of a population up to 5, 5 up to 50, 10% up to 250, 25 above.",
         {"window", "control", "n", "seed", "format"}}},
       {"samples",
        {"samples --window ID [--format table|json|csv]\n\nThe samples drawn for a "
@@ -288,7 +289,9 @@ int Main(int argc, char** argv) {
   flags.Int("hosts", &f.hosts, "simulate: number of hosts");
   flags.Int("days", &f.days, "simulate: number of days");
   flags.Int("seed", &f.seed, "simulate, sample: random seed");
-  flags.Int("n", &f.n, "sample: number of host-days");
+  flags.Int("n", &f.n,
+            "sample: number of host-days [default: the audit guidance size: all up to 5,\n"
+            "5 up to 50, 10% up to 250, 25 above]");
   flags.String("effectiveness", &f.effectiveness, "windows create: threshold (fraction)");
   flags.String("coverage", &f.coverage, "windows create: threshold (fraction)");
   flags.String("max-deviation", &f.max_deviation, "windows create: longest tolerated deviation");

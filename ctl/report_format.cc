@@ -201,6 +201,7 @@ Json SampleJson(const v1::SampleResponse& s) {
   o["control"] = s.control();
   o["seed"] = s.seed();
   o["population"] = s.population();
+  if (s.n() != 0) o["n"] = s.n();
   o["method"] = s.method();
   o["computed_at"] = Time(s.computed_at());
   Json items = Json::MakeArray();

@@ -20,13 +20,16 @@ void PrintJson(const Json& j) { printf("%s\n", j.Canonical().c_str()); }
 }  // namespace
 
 int SampleCmd(Stub& admin, const CommandFlags& f) {
-  if (f.window.empty() || f.control.empty() || f.n <= 0) {
-    return Usage("sample: --window ID --control C --n N [--seed S] are required");
+  if (f.window.empty() || f.control.empty()) {
+    return Usage("sample: --window ID --control C [--n N] [--seed S] are required");
+  }
+  if (f.n == 0 || f.n < -1 || f.n > UINT32_MAX) {
+    return Usage("sample: --n must be at least 1 (leave it out for the audit guidance size)");
   }
   v1::SampleRequest req;
   req.set_window(f.window);
   req.set_control(f.control);
-  req.set_n(static_cast<uint32_t>(f.n));
+  req.set_n(f.n < 0 ? 0 : static_cast<uint32_t>(f.n));  // 0: the guidance size
   req.set_seed(static_cast<uint64_t>(f.seed));
   grpc::ClientContext ctx;
   ctx.set_deadline(Deadline(300));
@@ -50,10 +53,11 @@ int SampleCmd(Stub& admin, const CommandFlags& f) {
            item.evidence_size()});
   }
   if (f.format == "table") {
-    printf("sample of %d from %llu in-scope host-days (window %s, control %s, seed %llu)\n",
+    printf("sample of %d from %llu in-scope host-days (window %s, control %s, seed %llu%s)\n",
            resp.items_size(), static_cast<unsigned long long>(resp.population()),
            resp.window().c_str(), resp.control().c_str(),
-           static_cast<unsigned long long>(resp.seed()));
+           static_cast<unsigned long long>(resp.seed()),
+           f.n < 0 ? ", the audit guidance size for the population" : "");
   }
   fputs(l.Render(f.format).c_str(), stdout);
   return kExitOk;

@@ -254,15 +254,6 @@ TEST(AdminDirectTest, RequestsAttestctlNeverSendsAreRefusedToo) {
   }
   {
     grpc::ClientContext ctx;
-    v1::SampleRequest request;
-    request.set_window("w1");
-    request.set_control("patch-sla");
-    v1::SampleResponse response;
-    const grpc::Status s = admin->Sample(&ctx, request, &response);
-    ExpectRefused(s, grpc::StatusCode::INVALID_ARGUMENT, "n must be at least 1");
-  }
-  {
-    grpc::ClientContext ctx;
     v1::Exception x = PatchSlaException("web-1", absl::FromUnixSeconds(1767225600),
                                         absl::FromUnixSeconds(1769904000));
     (*x.mutable_selector())["env"] = "prod";

@@ -89,7 +89,10 @@ INSTANTIATE_TEST_SUITE_P(
                   "key.pem: not an Ed25519 public key (PEM)",
                   2,
                   {{"key.pem", "-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n"}}},
-        UsageCase{{"sample", "--window", "w", "--n", "0"}, "sample: --window ID --control C --n N"},
+        UsageCase{{"sample", "--window", "w", "--n", "3"},
+                  "sample: --window ID --control C [--n N]"},
+        UsageCase{{"sample", "--window", "w", "--control", "c", "--n", "0"},
+                  "sample: --n must be at least 1 (leave it out for the audit guidance size)"},
         UsageCase{{"approve", "--change", "x"}, "approve: --change ID --ticket T --approver A"},
         UsageCase{
             {"except", "create", "--control", "c", "--host", "h", "--selector", "a=b", "--start",

@@ -172,6 +172,18 @@ TEST_F(StatusE2eTest, ASampleDrawIsRecordedAndListed) {
     EXPECT_EQ(a.Find("evidence_records")->as_uint(), b.Find("evidence")->as_array().size());
   }
   EXPECT_TRUE(RunJson({"samples", "--window", "another"}).as_array().empty());
+
+  // Without --n: the audit guidance size for the population, recorded as n.
+  const Json guided = RunJson({"sample", "--window", "open", "--control", "patch-sla"});
+  const uint64_t population = *guided.Find("population")->as_uint();
+  const size_t expected = population <= 5     ? population
+                          : population <= 50  ? 5
+                          : population <= 250 ? (population + 9) / 10
+                                              : 25;
+  EXPECT_EQ(guided.Find("items")->as_array().size(), expected) << population;
+  const Json after = RunJson({"samples", "--window", "open"});
+  ASSERT_EQ(after.as_array().size(), 2u);
+  EXPECT_EQ(*after.as_array()[1].Find("n")->as_uint(), expected);
 }
 
 TEST_F(StatusE2eTest, UsageErrorsAndHelp) {

@@ -89,6 +89,13 @@ bool Relevant(const v1::EvidenceRecord& r, const engine::Control& c) {
 
 }  // namespace
 
+uint32_t GuidanceSampleSize(uint64_t population) {
+  if (population <= 5) return static_cast<uint32_t>(population);
+  if (population <= 50) return 5;
+  if (population <= 250) return static_cast<uint32_t>((population + 9) / 10);
+  return 25;
+}
+
 absl::StatusOr<v1::SampleResponse> DrawSample(const engine::EngineState& state, store::Store& store,
                                               absl::Time now, const v1::SampleRequest& request) {
   auto wit = state.windows.find(request.window());
@@ -102,7 +109,6 @@ absl::StatusOr<v1::SampleResponse> DrawSample(const engine::EngineState& state, 
   if (cit == policy->controls.end()) {
     return absl::NotFoundError(attest::StrCat("no control \"", request.control(), "\""));
   }
-  if (request.n() == 0) return absl::InvalidArgumentError("n must be at least 1");
   const v1::WindowDef& w = wit->second;
   const Seconds start = w.start().seconds();
   const Seconds end = std::min(w.end().seconds(), absl::ToUnixSeconds(now));
@@ -134,7 +140,9 @@ absl::StatusOr<v1::SampleResponse> DrawSample(const engine::EngineState& state, 
   out.set_method(kMethod);
   *out.mutable_computed_at() = ToProto(now);
   SplitMix64 rng(request.seed());
-  const size_t n = std::min<size_t>(request.n(), population.size());
+  const uint32_t wanted = request.n() == 0 ? GuidanceSampleSize(population.size()) : request.n();
+  out.set_n(wanted);
+  const size_t n = std::min<size_t>(wanted, population.size());
   for (size_t i = 0; i < n; ++i) {
     std::swap(population[i], population[i + rng.Below(population.size() - i)]);
     const v1::HostDay& d = population[i];
@@ -170,7 +178,7 @@ v1::SampleDraw RecordOfDraw(const v1::SampleResponse& sample, const v1::SampleRe
   v1::SampleDraw d;
   d.set_window(sample.window());
   d.set_control(sample.control());
-  d.set_n(request.n());
+  d.set_n(sample.n());  // as asked, or the guidance size for n = 0
   d.set_seed(sample.seed());
   d.set_population(sample.population());
   d.set_method(sample.method());

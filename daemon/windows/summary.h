@@ -22,6 +22,11 @@ namespace attest::windows {
 absl::StatusOr<v1::WindowSummary> Summarize(const engine::EngineState& state, store::Store& store,
                                             absl::Time now, const v1::SummarizeRequest& request);
 
+// The sample size audit guidance gives for a population of host-days:
+// all of them up to 5, 5 up to 50, 10% (rounded up) up to 250, and 25
+// above. A SampleRequest with n = 0 draws this many.
+uint32_t GuidanceSampleSize(uint64_t population);
+
 // A reproducible random sample of n in-scope host-days of one control,
 // each with the day's intervals and the evidence records behind them. The
 // same (window, control, n, seed) and evidence always give the same items.

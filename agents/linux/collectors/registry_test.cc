@@ -50,14 +50,14 @@ std::vector<Sent> RunFor(std::vector<ScheduledCollector> collectors, absl::Durat
   RootFs root("/nonexistent");
   NoCommands commands;
   std::vector<Sent> sent;
-  Scheduler scheduler(std::move(collectors), root, commands, clock,
-                      [&](std::vector<v1::Signal> signals) {
-                        for (const v1::Signal& s : signals) {
-                          sent.push_back({clock.Now(), s.has_heartbeat()       ? "heartbeat"
-                                                       : s.has_collector_error() ? "error"
-                                                                                 : s.check().name()});
-                        }
-                      });
+  Scheduler scheduler(
+      std::move(collectors), root, commands, clock, [&](std::vector<v1::Signal> signals) {
+        for (const v1::Signal& s : signals) {
+          sent.push_back({clock.Now(), s.has_heartbeat()         ? "heartbeat"
+                                       : s.has_collector_error() ? "error"
+                                                                 : s.check().name()});
+        }
+      });
   for (absl::Time t = t0; t < t0 + span; t += absl::Seconds(1)) {
     clock.Set(t);
     scheduler.RunDue();
