@@ -16,6 +16,7 @@
 #include "ctl/bundle_lines.h"
 #include "ctl/bundle_log.h"
 #include "ctl/bundle_replay.h"
+#include "ctl/bundle_sample.h"
 #include "ctl/bundle_v2.h"
 #include "ctl/client.h"
 #include "ctl/engine_commands.h"
@@ -52,6 +53,23 @@ absl::Status ReadManifest(uint64_t size, const TarChunkReader& read, v1::BundleM
   return absl::OkStatus();
 }
 
+// Whether the manifest names a sampled bundle (a manifest that cannot be
+// read is for VerifyBundle to name).
+bool SampledBundle(const std::string& path) {
+  bool sampled = false;
+  (void)ReadTar(path, [&](const std::string& name, uint64_t size, const TarChunkReader& read) {
+    if (name != "manifest.json" || size > (uint64_t{1} << 20)) return absl::OkStatus();
+    std::string text(size, '\0');
+    if (read(text.data(), size) != size) return absl::OkStatus();
+    auto j = Json::Parse(text);
+    const Json* format = j.ok() ? j->Find("format") : nullptr;
+    sampled =
+        format != nullptr && format->is_string() && format->as_string() == kSampleBundleFormat;
+    return absl::OkStatus();
+  });
+  return sampled;
+}
+
 bool KnownFormat(const std::string& format) {
   return format == kBundleFormatV3 || format == kBundleFormat || format == kBundleFormatV1;
 }
@@ -70,6 +88,7 @@ absl::Status Bad(uint64_t line, std::string_view host, uint64_t index, std::stri
 }  // namespace
 
 absl::StatusOr<VerifyResult> VerifyBundle(const std::string& path, const VerifyOptions& options) {
+  if (SampledBundle(path)) return VerifySampleBundle(path, options);
   const std::string& pubkey_pem = options.pubkey_pem;
   v1::BundleManifest m;
   bool have_manifest = false;

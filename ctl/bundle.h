@@ -33,6 +33,17 @@ struct ExportOptions {
   bool compress = true;
 };
 
+// Export's reads of attestd's log, shared by whole and sampled bundles:
+// checkpoints [from, to] (in pages of `limit`; `leaves_only`: without
+// heads), and checkpoint `sequence` with its note after waiting up to
+// `wait` for every witness attestd has to cosign it (stderr says which
+// did not).
+absl::Status ListCheckpointRange(v1::AdminService::Stub& admin, uint64_t from, uint64_t to,
+                                 bool leaves_only, uint32_t limit,
+                                 std::vector<v1::Checkpoint>* into);
+absl::StatusOr<v1::Checkpoint> CosignedCheckpoint(v1::AdminService::Stub& admin, uint64_t sequence,
+                                                  absl::Duration wait);
+
 // Writes the bundle of `window` to `out`. Progress goes to stderr.
 absl::Status ExportBundle(v1::AdminService::Stub& admin, const std::string& window,
                           const std::string& out, const ExportOptions& options = {});
@@ -62,6 +73,11 @@ struct VerifyResult {
   std::string max_late_host;
   uint64_t max_late_index = 0;
   std::vector<std::string> warnings;  // what the checks could not establish
+  // A sampled bundle (attest-sample-v1): the window, the draw, and a line
+  // per item saying what it shows.
+  std::string sample_window;
+  uint64_t sample_number = 0;
+  std::vector<std::string> sample_lines;
 };
 
 struct VerifyOptions {

@@ -9,6 +9,7 @@
 #include "common/strings.h"
 #include "common/time_util.h"
 #include "ctl/bundle.h"
+#include "ctl/bundle_sample.h"
 #include "ctl/client.h"
 #include "daemon/evidence/chain.h"
 #include "daemon/evidence/checkpoint.h"
@@ -41,7 +42,17 @@ int ExportCmd(Stub& admin, const CommandFlags& f) {
   ExportOptions options;
   options.witness_wait = wait;
   options.compress = !f.uncompressed;
-  if (absl::Status s = ExportBundle(admin, f.window, f.out, options); !s.ok()) {
+  if (f.sample < 0 || (f.sample > 0 && f.uncompressed)) {
+    fprintf(stderr,
+            "attestctl: export: --sample K: a draw's number from 1 (a sampled bundle's records "
+            "are plain already)\n");
+    return kExitUsage;
+  }
+  const absl::Status s =
+      f.sample > 0
+          ? ExportSampleBundle(admin, f.window, static_cast<uint64_t>(f.sample), f.out, options)
+          : ExportBundle(admin, f.window, f.out, options);
+  if (!s.ok()) {
     fprintf(stderr, "attestctl: export: %s\n", std::string(s.message()).c_str());
     return ExitFor(s);
   }
@@ -120,6 +131,20 @@ int VerifyCmd(const std::vector<std::string>& args, const VerifyFlags& flags) {
     fprintf(stderr, "attestctl: verify: FAILED: %s\n",
             std::string(result.status().message()).c_str());
     return kExitFindings;
+  }
+  if (result->format == kSampleBundleFormat) {
+    std::string witnesses;
+    for (const std::string& w : result->witnessed_by)
+      StrAppend(&witnesses, witnesses.empty() ? "" : ", ", w);
+    printf(
+        "verified: %s: %zu records of %zu hosts, checkpoint %llu of log %s, signed by its "
+        "key%s%s\n",
+        result->summary.c_str(), result->records, result->hosts,
+        static_cast<unsigned long long>(result->checkpoint), result->origin.c_str(),
+        witnesses.empty() ? "" : " and cosigned by ", witnesses.c_str());
+    for (const std::string& w : result->warnings) printf("WARNING: %s\n", w.c_str());
+    for (const std::string& line : result->sample_lines) printf("%s\n", line.c_str());
+    return kExitOk;
   }
   if (result->format == "attest-bundle-v1") {
     if (!options.witnesses.empty() || !options.known_checkpoints.empty()) {

@@ -30,21 +30,36 @@ absl::Status FromGrpc(const grpc::Status& s, std::string_view what) {
 
 }  // namespace
 
-namespace {
+absl::Status ListCheckpointRange(v1::AdminService::Stub& admin, uint64_t from, uint64_t to,
+                                 bool leaves_only, uint32_t limit,
+                                 std::vector<v1::Checkpoint>* into) {
+  while (from <= to) {
+    grpc::ClientContext ctx;
+    ctx.set_deadline(Deadline(600));
+    v1::ListCheckpointsRequest req;
+    req.set_from_sequence(from);
+    req.set_to_sequence(to);
+    req.set_leaves_only(leaves_only);
+    req.set_limit(limit);
+    v1::ListCheckpointsResponse resp;
+    grpc::Status s = admin.ListCheckpoints(&ctx, req, &resp);
+    if (!s.ok()) return FromGrpc(s, "checkpoints");
+    for (v1::Checkpoint& c : *resp.mutable_checkpoints()) {
+      if (c.sequence() != from) {
+        return absl::DataLossError(
+            StrCat("attestd lists checkpoint ", c.sequence(), " where ", from, " should be"));
+      }
+      into->push_back(std::move(c));
+      ++from;
+    }
+    if (!resp.more()) break;
+  }
+  if (from <= to) return absl::DataLossError(StrCat("attestd does not list checkpoint ", from));
+  return absl::OkStatus();
+}
 
-struct ExportLog {
-  std::string states;                  // states.jsonl
-  std::string ledger;                  // ledger.jsonl
-  std::vector<std::string> campaigns;  // access review campaigns the ledger starts
-  v1::Checkpoint final_checkpoint;
-};
-
-// The log up to checkpoint `sequence` (the export's cut): every state, and
-// the ledger up to that checkpoint's head. Waits up to `wait` for every
-// witness attestd has to cosign that checkpoint.
-absl::StatusOr<ExportLog> ReadLog(v1::AdminService::Stub& admin, uint64_t sequence,
-                                  absl::Time window_start, absl::Duration wait) {
-  ExportLog out;
+absl::StatusOr<v1::Checkpoint> CosignedCheckpoint(v1::AdminService::Stub& admin, uint64_t sequence,
+                                                  absl::Duration wait) {
   const absl::Time until = absl::Now() + wait;
   v1::Checkpoint final_checkpoint;
   for (;;) {
@@ -68,7 +83,7 @@ absl::StatusOr<ExportLog> ReadLog(v1::AdminService::Stub& admin, uint64_t sequen
         missing.push_back(w);
       }
     }
-    if (missing.empty()) break;
+    if (missing.empty()) return final_checkpoint;
     if (absl::Now() >= until) {
       std::string names;
       for (const std::string& w : missing) StrAppend(&names, names.empty() ? "" : ", ", w);
@@ -76,41 +91,36 @@ absl::StatusOr<ExportLog> ReadLog(v1::AdminService::Stub& admin, uint64_t sequen
               "attestctl: export: checkpoint %llu is not cosigned yet by %s; the bundle verifies "
               "with --witness-key only for witnesses that did (see attestctl status)\n",
               static_cast<unsigned long long>(sequence), names.c_str());
-      break;
+      return final_checkpoint;
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(200));  // a witness is answering
   }
+}
+
+namespace {
+
+struct ExportLog {
+  std::string states;                  // states.jsonl
+  std::string ledger;                  // ledger.jsonl
+  std::vector<std::string> campaigns;  // access review campaigns the ledger starts
+  v1::Checkpoint final_checkpoint;
+};
+
+// The log up to checkpoint `sequence` (the export's cut): every state, and
+// the ledger up to that checkpoint's head. Waits up to `wait` for every
+// witness attestd has to cosign that checkpoint.
+absl::StatusOr<ExportLog> ReadLog(v1::AdminService::Stub& admin, uint64_t sequence,
+                                  absl::Time window_start, absl::Duration wait) {
+  ExportLog out;
+  auto cosigned = CosignedCheckpoint(admin, sequence, wait);
+  if (!cosigned.ok()) return cosigned.status();
+  const v1::Checkpoint final_checkpoint = std::move(*cosigned);
   // Every state's leaf, in pages; then, from the state in force at the
   // window's start on, each with its heads and note, a few at a time (a
   // state holds every host's head).
   std::vector<v1::Checkpoint> leaves;
-  auto list_page = [&](uint64_t from, uint64_t to, bool leaves_only, uint32_t limit,
-                       std::vector<v1::Checkpoint>* into) -> absl::Status {
-    while (from <= to) {
-      grpc::ClientContext ctx;
-      ctx.set_deadline(Deadline(600));
-      v1::ListCheckpointsRequest req;
-      req.set_from_sequence(from);
-      req.set_to_sequence(to);
-      req.set_leaves_only(leaves_only);
-      req.set_limit(limit);
-      v1::ListCheckpointsResponse resp;
-      grpc::Status s = admin.ListCheckpoints(&ctx, req, &resp);
-      if (!s.ok()) return FromGrpc(s, "checkpoints");
-      for (v1::Checkpoint& c : *resp.mutable_checkpoints()) {
-        if (c.sequence() != from) {
-          return absl::DataLossError(
-              StrCat("attestd lists checkpoint ", c.sequence(), " where ", from, " should be"));
-        }
-        into->push_back(std::move(c));
-        ++from;
-      }
-      if (!resp.more()) break;
-    }
-    if (from <= to) return absl::DataLossError(StrCat("attestd does not list checkpoint ", from));
-    return absl::OkStatus();
-  };
-  if (absl::Status s = list_page(1, sequence, true, 10000, &leaves); !s.ok()) return s;
+  if (absl::Status s = ListCheckpointRange(admin, 1, sequence, true, 10000, &leaves); !s.ok())
+    return s;
   uint64_t first_full = 1;
   for (const v1::Checkpoint& c : leaves) {
     if (FromProto(c.created_at()) <= window_start) first_full = c.sequence();
@@ -123,7 +133,7 @@ absl::StatusOr<ExportLog> ReadLog(v1::AdminService::Stub& admin, uint64_t sequen
   for (uint64_t from = first_full; from <= sequence; from += 16) {
     full.clear();
     const uint64_t to = std::min<uint64_t>(sequence, from + 15);
-    if (absl::Status s = list_page(from, to, false, 16, &full); !s.ok()) return s;
+    if (absl::Status s = ListCheckpointRange(admin, from, to, false, 16, &full); !s.ok()) return s;
     for (const v1::Checkpoint& c : full) {
       // The bundle's own checkpoint with the cosignatures waited for.
       StrAppend(&out.states, StatesLine(c.sequence() == sequence ? final_checkpoint : c, true),

@@ -50,7 +50,7 @@ std::string StatesLine(const v1::Checkpoint& c, bool full) {
   return line.Canonical();
 }
 
-absl::StatusOr<std::vector<State>> ParseStates(std::string_view text) {
+absl::StatusOr<std::vector<State>> ParseStates(std::string_view text, bool note_without_heads) {
   auto lines = Lines(text, "states.jsonl");
   if (!lines.ok()) return lines.status();
   std::vector<State> out;
@@ -102,7 +102,17 @@ absl::StatusOr<std::vector<State>> ParseStates(std::string_view text) {
     }
     const Json* heads = j->Find("heads");
     const Json* nj = j->Find("note");
-    if ((heads == nullptr) != (nj == nullptr)) return bad("heads and note come together");
+    if (heads != nullptr && nj == nullptr) return bad("heads and note come together");
+    if (nj != nullptr && heads == nullptr) {
+      if (!note_without_heads) return bad("heads and note come together");
+      if (!nj->is_string()) return bad("note: a string");
+      s.note = nj->as_string();
+      auto parsed = note::Parse(s.note);
+      auto body = parsed.ok() ? note::ParseCheckpoint(parsed->text)
+                              : absl::StatusOr<note::Checkpoint>(parsed.status());
+      if (!body.ok()) return bad(StrCat("note: ", body.status().message()));
+      if (body->size != n) return bad(StrCat("note: its tree size is ", body->size, ", not ", n));
+    }
     if (heads != nullptr) {
       if (s.format != "attest-state-v1") return bad("a state before format 2 has no heads here");
       if (!heads->is_array() || !nj->is_string()) return bad("heads: a list; note: a string");
@@ -173,13 +183,23 @@ absl::StatusOr<std::vector<v1::LedgerEntry>> ParseLedger(std::string_view text) 
   return out;
 }
 
+absl::Status CheckLedgerCommitted(const std::vector<v1::LedgerEntry>& ledger, const State& state) {
+  const std::string head = ledger.empty() ? evidence::GenesisHash() : ledger.back().hash();
+  if (ledger.size() == state.ledger_length && head == state.ledger_head) return absl::OkStatus();
+  return absl::DataLossError(
+      StrCat("ledger.jsonl holds ", ledger.size(), " decisions, the signed checkpoint commits to ",
+             state.ledger_length,
+             state.ledger_length == ledger.size() ? " with another head: a decision was changed"
+                                                  : ": decisions were added or removed"));
+}
+
 absl::StatusOr<LogCheck> CheckLog(const std::vector<State>& states,
                                   const std::string& log_pubkey_pem,
                                   const std::vector<note::VerifierKey>& witnesses,
                                   const std::vector<std::string>& known_checkpoints) {
   LogCheck out;
-  if (states.empty() || !states.back().full) {
-    return absl::DataLossError("states.jsonl: the last state has no heads and note");
+  if (states.empty() || states.back().note.empty()) {
+    return absl::DataLossError("states.jsonl: the last state has no note");
   }
   auto n = note::Parse(states.back().note);
   if (!n.ok()) return absl::DataLossError(StrCat("the checkpoint note: ", n.status().message()));
@@ -251,7 +271,8 @@ absl::StatusOr<LogCheck> CheckLog(const std::vector<State>& states,
       continue;
     }
     absl::Time latest = absl::InfinitePast();
-    auto sn = s.full ? note::Parse(s.note) : absl::StatusOr<note::Note>(absl::NotFoundError(""));
+    auto sn =
+        !s.note.empty() ? note::Parse(s.note) : absl::StatusOr<note::Note>(absl::NotFoundError(""));
     for (const note::VerifierKey& w : witnesses) {
       uint64_t t = 0;
       if (!sn.ok() || !note::VerifySignature(*sn, w, &t).ok()) {
@@ -262,7 +283,7 @@ absl::StatusOr<LogCheck> CheckLog(const std::vector<State>& states,
     }
     // The note's text must be this state's checkpoint: its root is the
     // tree of the states up to it.
-    if (latest != absl::InfiniteFuture() && s.full) {
+    if (latest != absl::InfiniteFuture() && !s.note.empty()) {
       auto sb = note::ParseCheckpoint(sn->text);
       if (!sb.ok() || sb->origin != body->origin || sb->root != merkle::Root(leaves, s.sequence)) {
         return absl::DataLossError(StrCat("the note of state ", s.sequence,

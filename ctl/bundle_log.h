@@ -43,19 +43,25 @@ struct State {
   uint64_t hosts = 0;
   uint64_t ledger_length = 0;
   std::string ledger_head;
-  bool full = false;  // heads and note present
+  bool full = false;  // heads and note present (note may be alone: ParseStates)
   std::map<std::string, StateHead> heads;
   std::string note;
 };
 
 // Parses states.jsonl: one state per line, sequences 1..N in order, each
 // full state's heads matching its heads root and its note's text naming
-// that sequence as the tree size. DataLoss names the line.
-absl::StatusOr<std::vector<State>> ParseStates(std::string_view text);
+// that sequence as the tree size. With `note_without_heads` (a sampled
+// bundle) a state may carry its note alone. DataLoss names the line.
+absl::StatusOr<std::vector<State>> ParseStates(std::string_view text,
+                                               bool note_without_heads = false);
 
 // Parses ledger.jsonl and checks its chain from genesis (canonical lines,
 // consecutive indexes, links, hashes). DataLoss names the line.
 absl::StatusOr<std::vector<v1::LedgerEntry>> ParseLedger(std::string_view text);
+
+// The ledger must be exactly the one `state` commits to (its length and
+// its last hash). DataLoss says what differs.
+absl::Status CheckLedgerCommitted(const std::vector<v1::LedgerEntry>& ledger, const State& state);
 
 // What the bundle's log proves, checked against the keys the auditor
 // trusts.

@@ -57,14 +57,7 @@ absl::Status BundleV2Check::Prepare(v1::BundleManifest& m, std::string_view stat
     return absl::DataLossError("the bundle's checkpoint was made before format 2");
   }
   // The ledger up to the head the checkpoint commits to, and no further.
-  const std::string ledger_head = ledger->empty() ? evidence::GenesisHash() : ledger->back().hash();
-  if (ledger->size() != final_state.ledger_length || ledger_head != final_state.ledger_head) {
-    return absl::DataLossError(StrCat(
-        "ledger.jsonl holds ", ledger->size(), " decisions, the signed checkpoint commits to ",
-        final_state.ledger_length,
-        final_state.ledger_length == ledger->size() ? " with another head: a decision was changed"
-                                                    : ": decisions were added or removed"));
-  }
+  if (absl::Status s = CheckLedgerCommitted(*ledger, final_state); !s.ok()) return s;
   // The manifest's copy of the checkpoint and its host list must be the
   // signed state's.
   final_heads_ = final_state.heads;

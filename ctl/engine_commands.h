@@ -32,6 +32,7 @@ struct CommandFlags {
   std::string out;
   std::string witness_wait;  // export: how long to wait for cosignatures
   bool uncompressed = false;  // export: records.jsonl, not zstd frames
+  int64_t sample = 0;         // export: a sampled bundle of this draw (from 1)
   std::string group_by;
   std::string id;
   int64_t hosts = 20;

@@ -134,11 +134,13 @@ const std::map<std::string, CommandHelp>& CommandHelps() {
         {"hosts", "days", "seed", "out", "start"},
         false}},
       {"export",
-       {"export --window ID --out BUNDLE.tar [--witness-wait D] [--uncompressed]\n\nAn "
-        "evidence bundle: every in-scope chain up to a fresh checkpoint (zstd frames, or plain "
-        "JSON Lines with --uncompressed), the decision ledger and the log of checkpoint states, "
-        "with its manifest. Waits for attestd's witnesses to cosign the checkpoint.",
-        {"window", "out", "witness-wait", "uncompressed"}}},
+       {"export --window ID --out BUNDLE.tar [--witness-wait D] [--uncompressed] [--sample K]\n\n"
+        "An evidence bundle: every in-scope chain up to a fresh checkpoint (zstd frames, or "
+        "plain JSON Lines with --uncompressed), the decision ledger and the log of checkpoint "
+        "states, with its manifest. Waits for attestd's witnesses to cosign the checkpoint. "
+        "With --sample K: a sampled bundle of the window's K-th recorded sample (attestctl "
+        "samples), each item's records between two signed heads with their audit paths.",
+        {"window", "out", "witness-wait", "uncompressed", "sample"}}},
       {"verify",
        {"verify BUNDLE.tar --pubkey KEY.pem [--witness-key W ...] [--known-checkpoint F ...] "
         "[--max-lateness D] [--late-after D]\n\nCheck a bundle offline: chains, ledger, "
@@ -316,6 +318,9 @@ int Main(int argc, char** argv) {
   flags.String("late-after", &verify.late_after,
                "verify: report evidence committed longer than this after it was observed as\n"
                "late [default: 26h]");
+  flags.Int("sample", &f.sample,
+            "export: a sampled bundle of the window's K-th recorded sample (from 1, as\n"
+            "attestctl samples --window lists them)");
   flags.Bool("uncompressed", &f.uncompressed,
              "export: records.jsonl as plain JSON Lines (format 2), not zstd frames");
   flags.String("witness-wait", &f.witness_wait,

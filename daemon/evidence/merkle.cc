@@ -34,7 +34,51 @@ void SubProof(const std::vector<std::string>& leaves, uint64_t m, uint64_t begin
   }
 }
 
+void Path(const std::vector<std::string>& leaves, uint64_t index, uint64_t begin, uint64_t end,
+          std::vector<std::string>* out) {
+  if (end - begin <= 1) return;
+  const uint64_t k = SplitPoint(end - begin);
+  if (index < k) {
+    Path(leaves, index, begin, begin + k, out);
+    out->push_back(Range(leaves, begin + k, end));
+  } else {
+    Path(leaves, index - k, begin + k, end, out);
+    out->push_back(Range(leaves, begin, begin + k));
+  }
+}
+
 }  // namespace
+
+std::vector<std::string> InclusionProof(const std::vector<std::string>& leaves, uint64_t index,
+                                        uint64_t n) {
+  std::vector<std::string> out;
+  if (index >= n || n > leaves.size()) return out;
+  Path(leaves, index, 0, n, &out);
+  return out;
+}
+
+bool VerifyInclusion(uint64_t index, uint64_t n, std::string_view leaf_hash,
+                     const std::vector<std::string>& proof, std::string_view root) {
+  if (index >= n) return false;
+  uint64_t fn = index;
+  uint64_t sn = n - 1;
+  std::string r(leaf_hash);
+  for (const std::string& p : proof) {
+    if (sn == 0 || p.size() != leaf_hash.size()) return false;
+    if ((fn & 1) != 0 || fn == sn) {
+      r = NodeHash(p, r);
+      while ((fn & 1) == 0 && fn != 0) {
+        fn >>= 1;
+        sn >>= 1;
+      }
+    } else {
+      r = NodeHash(r, p);
+    }
+    fn >>= 1;
+    sn >>= 1;
+  }
+  return sn == 0 && r == root;
+}
 
 std::string LeafHash(std::string_view leaf) {
   std::string data(1, '\0');

@@ -31,6 +31,17 @@ std::vector<std::string> ConsistencyProof(const std::vector<std::string>& leaves
 bool VerifyConsistency(uint64_t m, uint64_t n, std::string_view old_root, std::string_view new_root,
                        const std::vector<std::string>& proof);
 
+// RFC 6962 section 2.1.1 PATH(m, D[n]): the audit path of leaf `index` in
+// the tree of the first n leaves, from the leaf up. Requires index < n <=
+// leaves.size().
+std::vector<std::string> InclusionProof(const std::vector<std::string>& leaves, uint64_t index,
+                                        uint64_t n);
+
+// RFC 9162 section 2.1.3.2: true when `proof` leads from `leaf_hash` at
+// `index` to `root`, the root of a tree of n leaves.
+bool VerifyInclusion(uint64_t index, uint64_t n, std::string_view leaf_hash,
+                     const std::vector<std::string>& proof, std::string_view root);
+
 }  // namespace attest::evidence::merkle
 
 #endif  // ATTEST_DAEMON_EVIDENCE_MERKLE_H_

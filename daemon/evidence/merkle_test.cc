@@ -95,5 +95,40 @@ TEST(MerkleTest, EveryProofVerifiesAndEveryAlterationFails) {
   EXPECT_FALSE(VerifyConsistency(0, 4, Root(leaves, 0), Root(leaves, 4), {LeafHash("x")}));
 }
 
+// Every leaf's audit path in every tree size leads to the root; a changed
+// leaf, proof hash, index or size does not.
+TEST(MerkleTest, InclusionProofsLeadToTheRootAndNothingElseDoes) {
+  std::vector<std::string> leaves;
+  for (int i = 0; i < 17; ++i) leaves.push_back(LeafHash(std::to_string(i)));
+  for (uint64_t n = 1; n <= leaves.size(); ++n) {
+    const std::string root = Root(leaves, n);
+    for (uint64_t i = 0; i < n; ++i) {
+      const auto proof = InclusionProof(leaves, i, n);
+      ASSERT_TRUE(VerifyInclusion(i, n, leaves[i], proof, root)) << i << " of " << n;
+      EXPECT_FALSE(VerifyInclusion(i, n, LeafHash("forged"), proof, root)) << i << " of " << n;
+      if (n > 1) {
+        EXPECT_FALSE(VerifyInclusion((i + 1) % n, n, leaves[i], proof, root)) << i << " of " << n;
+      }
+      for (size_t p = 0; p < proof.size(); ++p) {
+        auto bad = proof;
+        bad[p][0] ^= 1;
+        EXPECT_FALSE(VerifyInclusion(i, n, leaves[i], bad, root)) << i << " " << n << " " << p;
+      }
+      if (!proof.empty()) {
+        auto shorter = proof;
+        shorter.pop_back();
+        EXPECT_FALSE(VerifyInclusion(i, n, leaves[i], shorter, root)) << i << " of " << n;
+      }
+    }
+  }
+  // A known answer: leaf 2 of 5 needs leaf 3, the pair (0, 1) and leaf 4.
+  const auto proof = InclusionProof(leaves, 2, 5);
+  ASSERT_EQ(proof.size(), 3u);
+  EXPECT_EQ(proof[0], leaves[3]);
+  EXPECT_EQ(proof[1], NodeHash(leaves[0], leaves[1]));
+  EXPECT_EQ(proof[2], leaves[4]);
+  EXPECT_FALSE(VerifyInclusion(5, 5, leaves[2], proof, Root(leaves, 5)));
+}
+
 }  // namespace
 }  // namespace attest::evidence::merkle

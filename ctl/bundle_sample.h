@@ -1,0 +1,36 @@
+// Sampled bundles (docs/bundle.md, "Sampled bundles"): an auditor's
+// recorded sample, proven item by item. For each sampled host-day the
+// bundle holds the host's records between two signed heads (the last
+// checkpoint made before the day began and the first made after it ended)
+// and each head's Merkle audit path into its checkpoint state, so that
+// verifying costs the sample's records, not the fleet's.
+#ifndef ATTEST_CTL_BUNDLE_SAMPLE_H_
+#define ATTEST_CTL_BUNDLE_SAMPLE_H_
+
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "ctl/bundle.h"
+
+namespace attest::ctl {
+
+inline constexpr char kSampleBundleFormat[] = "attest-sample-v1";
+// Verify reads sample.jsonl and records.jsonl of a sampled bundle whole,
+// up to these sizes.
+inline constexpr uint64_t kMaxSampleItemsBytes = uint64_t{64} << 20;
+inline constexpr uint64_t kMaxSampleRecordsBytes = uint64_t{1} << 30;
+
+// Writes the sampled bundle of draw `number` (from 1, in the order
+// `attestctl samples --window` lists them) of `window` to `out`.
+absl::Status ExportSampleBundle(v1::AdminService::Stub& admin, const std::string& window,
+                                uint64_t number, const std::string& out,
+                                const ExportOptions& options);
+
+// Verifies a sampled bundle (VerifyBundle calls this for its format);
+// `sample_lines` of the result say what each item shows.
+absl::StatusOr<VerifyResult> VerifySampleBundle(const std::string& path,
+                                                const VerifyOptions& options);
+
+}  // namespace attest::ctl
+
+#endif  // ATTEST_CTL_BUNDLE_SAMPLE_H_

@@ -1,0 +1,243 @@
+// Sampled bundles end to end: a real attestd takes a simulated fleet a day
+// at a time with a checkpoint after each day, an auditor's sample is drawn
+// and recorded, and `attestctl export --sample` writes a bundle holding only
+// the sampled host-days' records with their heads' audit paths.
+// `attestctl verify` accepts it, shows each item's figures and evidence
+// (the count of the day's records agrees with the fleet file, counted
+// here), and refuses an edited record, a host-day swapped for another, an
+// audit path that does not lead to the signed root, and a dropped item.
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <sstream>
+
+#include "common/json.h"
+#include "common/strings.h"
+#include "ctl/bundle.h"
+#include "ctl/tar.h"
+#include "gtest/gtest.h"
+#include "tests/support/daemon_harness.h"
+#include "tests/support/fleet.h"
+#include "tests/support/process.h"
+
+namespace attest::testing_support {
+namespace {
+
+using Files = std::map<std::string, std::string>;
+
+Files ReadBundle(const std::string& path) {
+  Files files;
+  EXPECT_TRUE(ctl::ReadTar(path, [&](const std::string& name, uint64_t size,
+                                     const ctl::TarChunkReader& read) {
+                std::string data(size, '\0');
+                read(data.data(), size);
+                files[name] = std::move(data);
+                return absl::OkStatus();
+              }).ok());
+  return files;
+}
+
+std::vector<std::string> Lines(const std::string& text) {
+  std::vector<std::string> out;
+  std::istringstream in(text);
+  for (std::string l; std::getline(in, l);) out.push_back(l);
+  return out;
+}
+
+std::string Join(const std::vector<std::string>& lines) {
+  std::string out;
+  for (const std::string& l : lines) out += l + "\n";
+  return out;
+}
+
+class SampledBundleTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = FreshDir("sampled_bundle");
+    daemon_ = std::make_unique<DaemonHarness>(dir_, nullptr,
+                                              std::vector<std::string>{"--judge-delay", "0s"});
+    ASSERT_TRUE(daemon_->Start().ok()) << ReadAll(daemon_->log_path());
+    ASSERT_EQ(Ctl({"simulate", "--hosts", "6", "--days", "5", "--seed", "11", "--start",
+                   "2026-03-01T00:00:00Z", "--out", dir_ + "/fleet.jsonl"}),
+              0)
+        << err_;
+    // A day at a time, each followed by a checkpoint, as daily checkpoints
+    // follow a live fleet; and the records per host-day, counted here.
+    std::map<std::string, std::string> days;
+    for (const std::string& line : Lines(ReadAll(dir_ + "/fleet.jsonl"))) {
+      auto j = Json::Parse(line);
+      ASSERT_TRUE(j.ok());
+      const std::string day = j->Find("observed_at")->as_string().substr(0, 10);
+      days[day] += line + "\n";
+      ++per_host_day_[j->Find("host")->as_string() + " " + day];
+    }
+    for (const auto& [day, lines] : days) {
+      const std::string file = dir_ + "/day-" + day + ".jsonl";
+      std::ofstream(file) << lines;
+      ASSERT_EQ(Ctl({"import", file}), 0) << err_;
+      ASSERT_EQ(Ctl({"checkpoint", "--create"}), 0) << err_;
+    }
+    ASSERT_EQ(Ctl({"windows", "create", "march", "--start", "2026-03-01T00:00:00Z", "--end",
+                   "2026-03-06T00:00:00Z"}),
+              0)
+        << err_;
+    ASSERT_EQ(Ctl({"signing-key"}), 0);
+    std::ofstream(dir_ + "/key.pem") << out_;
+  }
+
+  int Ctl(std::vector<std::string> args) {
+    return Attestctl(daemon_->address(), dir_, std::move(args), &out_, &err_);
+  }
+  int Verify(const std::string& path) {
+    return RunTool({BinaryPath("attestctl"), "verify", path, "--pubkey", dir_ + "/key.pem"}, dir_,
+                   &out_, &err_);
+  }
+  // The failure of verifying `files` ("" when they verify).
+  std::string Failure(const Files& files) {
+    const std::string path = dir_ + "/forged.tar";
+    auto tar = ctl::TarWriter::Create(path);
+    EXPECT_TRUE(tar.ok());
+    for (const auto& [name, data] : files) EXPECT_TRUE(tar->Add(name, data).ok());
+    EXPECT_TRUE(tar->Close().ok());
+    ctl::VerifyOptions o;
+    o.pubkey_pem = ReadAll(dir_ + "/key.pem");
+    auto r = ctl::VerifyBundle(path, o);
+    return r.ok() ? "" : std::string(r.status().message());
+  }
+
+  std::string dir_, out_, err_;
+  std::unique_ptr<DaemonHarness> daemon_;
+  std::map<std::string, int> per_host_day_;  // "host day" -> records in fleet.jsonl
+};
+
+TEST_F(SampledBundleTest, ASampleVerifiesItemByItemAndEveryForgeryIsNamed) {
+  // The guidance size for the 29 host-days (a host starts late) is 5.
+  ASSERT_EQ(Ctl({"sample", "--window", "march", "--control", "patch-sla", "--seed", "5", "--format",
+                 "json"}),
+            0)
+      << err_;
+  const Json draw = *Json::Parse(out_);
+  ASSERT_EQ(draw.Find("items")->as_array().size(), 5u);
+  ASSERT_EQ(Ctl({"sample", "--window", "march", "--control", "patch-sla", "--seed", "6"}), 0);
+  const std::string bundle = dir_ + "/sample.tar";
+  ASSERT_EQ(Ctl({"export", "--window", "march", "--sample", "1", "--out", bundle}), 0) << err_;
+  ASSERT_EQ(Verify(bundle), 0) << out_ << err_;
+  EXPECT_NE(out_.find(StrCat("verified: sample 1 of window march (control patch-sla, 5 of ",
+                             *draw.Find("population")->as_uint(), " host-days")),
+            std::string::npos)
+      << out_;
+  for (size_t i = 0; i < 5; ++i) {
+    const Json& item = draw.Find("items")->as_array()[i];
+    const std::string host = item.Find("host")->as_string();
+    const std::string day = item.Find("day")->as_string();
+    // Each item shows its figures and exactly the day's records.
+    const std::string line = StrCat("item ", i + 1, ": ", host, " ", day, ": pass ");
+    const size_t at = out_.find(line);
+    ASSERT_NE(at, std::string::npos) << line << "\n" << out_;
+    const std::string rest = out_.substr(at, out_.find('\n', at) - at);
+    EXPECT_NE(rest.find(StrCat(", ", per_host_day_[host + " " + day], " observed that day")),
+              std::string::npos)
+        << rest;
+  }
+  const Files good = ReadBundle(bundle);
+  ASSERT_EQ(Failure(good), "");
+  // Only the sampled days' records: well under the fleet's.
+  EXPECT_LT(Lines(good.at("records.jsonl")).size(),
+            Lines(ReadAll(dir_ + "/fleet.jsonl")).size() / 3);
+
+  {  // An edited record.
+    Files f = good;
+    auto lines = Lines(f["records.jsonl"]);
+    const size_t t = lines[7].find("\"observed_at\":\"") + 15 + 18;  // a second's digit
+    lines[7][t] = lines[7][t] == '1' ? '2' : '1';
+    f["records.jsonl"] = Join(lines);
+    const std::string e = Failure(f);
+    EXPECT_NE(e.find("records.jsonl line 8 (sampled item 1"), std::string::npos) << e;
+    EXPECT_NE(e.find("its hash does not match its content"), std::string::npos) << e;
+  }
+  const Files other = [&] {
+    const std::string second = dir_ + "/second.tar";
+    EXPECT_EQ(Ctl({"export", "--window", "march", "--sample", "2", "--out", second}), 0) << err_;
+    return ReadBundle(second);
+  }();
+  {  // A host-day the draw did not pick, with its own valid proofs and records.
+    Files f = good;
+    auto items = Lines(f["sample.jsonl"]);
+    auto other_items = Lines(other.at("sample.jsonl"));
+    std::string swapped;
+    for (const std::string& o : other_items) {
+      auto j = Json::Parse(o);
+      if (j->Find("host")->as_string() !=
+              draw.Find("items")->as_array()[1].Find("host")->as_string() ||
+          j->Find("day")->as_string() !=
+              draw.Find("items")->as_array()[1].Find("day")->as_string()) {
+        (*j)["item"] = 2;
+        swapped = j->Canonical();
+        break;
+      }
+    }
+    ASSERT_FALSE(swapped.empty());
+    items[1] = swapped;
+    f["sample.jsonl"] = Join(items);
+    const std::string e = Failure(f);
+    EXPECT_NE(e.find("sampled item 2 ("), std::string::npos) << e;
+    EXPECT_NE(e.find("which the draw did not pick"), std::string::npos) << e;
+  }
+  {  // Another host's records in place of the first item's.
+    Files f = good;
+    const std::string first_host = draw.Find("items")->as_array()[0].Find("host")->as_string();
+    auto lines = Lines(f["records.jsonl"]);
+    for (const std::string& o : Lines(other.at("records.jsonl"))) {
+      if (Json::Parse(o)->Find("host")->as_string() != first_host) {
+        lines[0] = o;
+        break;
+      }
+    }
+    f["records.jsonl"] = Join(lines);
+    const std::string e = Failure(f);
+    EXPECT_NE(e.find("records.jsonl line 1 (sampled item 1, host " + first_host), std::string::npos)
+        << e;
+    EXPECT_NE(e.find("the line is record"), std::string::npos) << e;
+  }
+  {  // An audit path that does not lead to the signed heads root.
+    Files f = good;
+    auto items = Lines(f["sample.jsonl"]);
+    auto j = Json::Parse(items[2]);
+    Json& path = (*j)["to"]["path"];
+    ASSERT_FALSE(path.as_array().empty());
+    std::string hex = path.as_array()[0].as_string();
+    hex[0] = hex[0] == '0' ? '1' : '0';
+    path.as_array()[0] = Json(hex);
+    items[2] = j->Canonical();
+    f["sample.jsonl"] = Join(items);
+    const std::string e = Failure(f);
+    EXPECT_NE(e.find("sampled item 3 ("), std::string::npos) << e;
+    EXPECT_NE(e.find("does not lead to the heads root of checkpoint"), std::string::npos) << e;
+  }
+  {  // A sampled item dropped, with its records.
+    Files f = good;
+    auto items = Lines(f["sample.jsonl"]);
+    items.pop_back();
+    f["sample.jsonl"] = Join(items);
+    const std::string e = Failure(f);
+    EXPECT_NE(e.find("sampled item 5 ("), std::string::npos) << e;
+    EXPECT_NE(e.find("is missing from sample.jsonl"), std::string::npos) << e;
+  }
+  {  // The draw itself cannot be changed: the ledger is signed.
+    Files f = good;
+    auto ledger = Lines(f["ledger.jsonl"]);
+    for (std::string& l : ledger) {
+      const size_t at = l.find("\"seed\":5");
+      if (at != std::string::npos) l.replace(at, 8, "\"seed\":7");
+    }
+    f["ledger.jsonl"] = Join(ledger);
+    EXPECT_NE(Failure(f).find("ledger.jsonl line"), std::string::npos) << Failure(f);
+  }
+  // Asking for a draw that does not exist, or a bad number.
+  EXPECT_EQ(Ctl({"export", "--window", "march", "--sample", "9", "--out", dir_ + "/x.tar"}), 1);
+  EXPECT_NE(err_.find("window march has no sample 9"), std::string::npos) << err_;
+  EXPECT_EQ(Ctl({"export", "--window", "march", "--sample", "-2", "--out", dir_ + "/x.tar"}), 2);
+}
+
+}  // namespace
+}  // namespace attest::testing_support
