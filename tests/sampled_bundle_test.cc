@@ -141,6 +141,12 @@ TEST_F(SampledBundleTest, ASampleVerifiesItemByItemAndEveryForgeryIsNamed) {
   }
   const Files good = ReadBundle(bundle);
   ASSERT_EQ(Failure(good), "");
+  // A second verifier, written from docs/bundle.md alone, agrees.
+  EXPECT_EQ(RunTool({"/usr/bin/python3", SourcePath("tests/tools/verify_bundle.py"), bundle,
+                     "--pubkey", dir_ + "/key.pem"},
+                    dir_, &out_, &err_),
+            0)
+      << out_ << err_;
   // Only the sampled days' records: well under the fleet's.
   EXPECT_LT(Lines(good.at("records.jsonl")).size(),
             Lines(ReadAll(dir_ + "/fleet.jsonl")).size() / 3);
@@ -213,6 +219,11 @@ TEST_F(SampledBundleTest, ASampleVerifiesItemByItemAndEveryForgeryIsNamed) {
     const std::string e = Failure(f);
     EXPECT_NE(e.find("sampled item 3 ("), std::string::npos) << e;
     EXPECT_NE(e.find("does not lead to the heads root of checkpoint"), std::string::npos) << e;
+    EXPECT_EQ(RunTool({"/usr/bin/python3", SourcePath("tests/tools/verify_bundle.py"),
+                       dir_ + "/forged.tar", "--pubkey", dir_ + "/key.pem"},
+                      dir_, &out_, &err_),
+              1)
+        << out_ << err_;
   }
   {  // A sampled item dropped, with its records.
     Files f = good;

@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""A second verifier of attest evidence bundles (formats 2 and 3), written
+"""A second verifier of attest evidence bundles (formats 2 and 3, and sampled
+bundles), written
 from docs/bundle.md and docs/evidence-format.md alone, with Python's
 standard library, python3-cryptography (Ed25519) and, for format 3's
 records.jsonl.zst, the zstd command. It checks everything attestctl
@@ -129,12 +130,96 @@ def chain_line(line, prev, what):
     return obj, digest
 
 
+def verify_inclusion(index, size, leaf_hash, path, root):
+    """RFC 9162 section 2.1.3.2."""
+    if index >= size:
+        return False
+    fn, sn, r = index, size - 1, leaf_hash
+    for p in path:
+        if sn == 0:
+            return False
+        if fn & 1 or fn == sn:
+            r = sha256(b"\x01" + p + r)
+            while not fn & 1 and fn != 0:
+                fn >>= 1
+                sn >>= 1
+        else:
+            r = sha256(b"\x01" + r + p)
+        fn >>= 1
+        sn >>= 1
+    return sn == 0 and r == root
+
+
+def verify_sample(files, pub, witnesses):
+    """A sampled bundle (attest-sample-v1): docs/bundle.md, "Sampled bundles"."""
+    manifest = json.loads(files["manifest.json"])
+    states = [json.loads(line) for line in jsonl(files["states.jsonl"], "states.jsonl")]
+    for n, st in enumerate(states, 1):
+        if st["state"]["sequence"] != n:
+            raise Bad("states.jsonl line %d: sequence" % n)
+    leaves = [leaf(canonical(st["state"])) for st in states]
+    note = states[-1]["note"]
+    origin, size, root = parse_checkpoint(parse_note(note)[0])
+    if not signed_by(note, origin, pub):
+        raise Bad("not signed by the log key")
+    for name, typ, wpub in witnesses:
+        if cosigned_at(note, name, wpub) is None:
+            raise Bad("no valid cosignature by witness " + name)
+    if size != len(states) or mth(leaves) != root:
+        raise Bad("the states do not hash to the checkpoint's root")
+    prev = bytes(32)
+    ledger = []
+    for n, line in enumerate(jsonl(files["ledger.jsonl"], "ledger.jsonl"), 1):
+        obj, prev = chain_line(line, prev, "ledger.jsonl line %d" % n)
+        ledger.append(obj)
+    final = states[-1]["state"]
+    if len(ledger) != final["ledger_length"] or prev.hex() != final["ledger_head"]:
+        raise Bad("the ledger is not the one the checkpoint commits to")
+    draws = [e["sample"] for e in ledger
+             if e["kind"] == "sample" and e["sample"]["window"] == manifest["window"]]
+    draw = draws[manifest["sample"] - 1]
+    items = [json.loads(line) for line in jsonl(files["sample.jsonl"], "sample.jsonl")]
+    if [(i["item"], i["host"], i["day"]) for i in items] != [
+            (n, d["host"], d["day"]) for n, d in enumerate(draw["items"], 1)]:
+        raise Bad("sample.jsonl is not the draw's items")
+    records = jsonl(files["records.jsonl"], "records.jsonl")
+    at = 0
+    for item in items:
+        ends = []
+        for side in ("from", "to"):
+            if side not in item:
+                ends.append((0, bytes(32)))
+                continue
+            x = item[side]
+            st = states[x["sequence"] - 1]["state"]
+            head = x["head"]
+            if head["host"] != item["host"] or not verify_inclusion(
+                    x["index"], st["hosts"], leaf(canonical(head)),
+                    [bytes.fromhex(p) for p in x["path"]], bytes.fromhex(st["heads_root"])):
+                raise Bad("item %d: the %s head is not in checkpoint %d" %
+                          (item["item"], side, x["sequence"]))
+            ends.append((head["length"], bytes.fromhex(head["hash"])))
+        (first, prev), (last, end) = ends
+        for index in range(first + 1, last + 1):
+            obj, prev = chain_line(records[at], prev, "records.jsonl line %d" % (at + 1))
+            at += 1
+            if obj["host"] != item["host"] or obj["index"] != index:
+                raise Bad("records.jsonl line %d: not record %d of %s" % (at, index, item["host"]))
+        if prev != end:
+            raise Bad("item %d: the records do not end at the signed head" % item["item"])
+    if at != len(records):
+        raise Bad("records.jsonl: records no item reaches")
+    return len({i["host"] for i in items}), at
+
+
 def selector_matches(scope, labels):
     return all(labels.get(k) == v for k, v in scope.items())
 
 
 def verify(files, pub, witnesses, known):
     manifest = json.loads(files["manifest.json"])
+    if manifest.get("format") == "attest-sample-v1":
+        return verify_sample(files, pub, witnesses)
     if manifest.get("format") not in ("attest-bundle-v2", "attest-bundle-v3"):
         raise Bad("unknown bundle format %s" % manifest.get("format"))
     if "records.jsonl.zst" in files:
