@@ -40,18 +40,26 @@ CheckedLine CheckLine(std::string_view text) {
     c.error = "hash is not hex";
     return c;
   }
-  // The hash over the record's canonical form (as attestd chains it), then
-  // the line itself: byte for byte that form with its links.
-  c.hash = evidence::ChainHash(c.claimed_prev, *record);
+  // The record's canonical form with the links it claims, serialized
+  // once: without the links it is what the chain hash covers (as attestd
+  // chains it), and with them it must be the line itself, byte for byte.
+  record->set_prev_hash(c.claimed_prev);
+  record->set_hash(claimed_hash);
+  thread_local std::string canonical;
+  thread_local std::string hashed;
+  canonical.clear();
+  evidence::LinkSpans spans;
+  evidence::AppendCanonicalRecordWithLinks(&canonical, *record, &spans);
+  const std::string_view all(canonical);
+  hashed.assign(c.claimed_prev);
+  hashed.append(all.substr(0, spans.hash_begin));
+  hashed.append(all.substr(spans.hash_end, spans.prev_begin - spans.hash_end));
+  hashed.append(all.substr(spans.prev_end));
+  c.hash = evidence::Sha256(hashed);
   if (c.hash != claimed_hash) {
     c.error = "its hash does not match its content";
     return c;
   }
-  record->set_prev_hash(c.claimed_prev);
-  record->set_hash(c.hash);
-  thread_local std::string canonical;
-  canonical.clear();
-  evidence::AppendCanonicalRecord(&canonical, *record, /*with_links=*/true);
   if (canonical != text) {
     c.error = "not in canonical form";
     return c;

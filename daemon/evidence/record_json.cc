@@ -285,8 +285,12 @@ std::string_view RecordKind(const v1::EvidenceRecord& record) {
   return "unknown";
 }
 
-void AppendCanonicalRecord(std::string* out, const v1::EvidenceRecord& r, bool with_links) {
+namespace {
+
+void AppendRecord(std::string* out, const v1::EvidenceRecord& r, bool with_links,
+                  LinkSpans* spans) {
   const std::string_view kind = RecordKind(r);
+  const size_t open = out->size();
   ObjectWriter w(out);
   bool kind_written = false;
   // The kind's object sits among the fixed keys wherever its name sorts.
@@ -299,7 +303,14 @@ void AppendCanonicalRecord(std::string* out, const v1::EvidenceRecord& r, bool w
   };
   if (with_links) {
     before("hash");
+    const size_t begin = out->size();
     w.String("hash", HexEncode(r.hash()));
+    if (spans != nullptr) {
+      // First in the object: its separating comma is the one the next
+      // member (there always is one: host) writes.
+      spans->hash_begin = begin;
+      spans->hash_end = out->size() + (begin == open + 1 ? 1 : 0);
+    }
   }
   before("host");
   w.String("host", r.host());
@@ -315,7 +326,12 @@ void AppendCanonicalRecord(std::string* out, const v1::EvidenceRecord& r, bool w
   w.String("origin", r.origin() == v1::ORIGIN_IMPORTED ? "imported" : "live");
   if (with_links) {
     before("prev_hash");
+    const size_t begin = out->size();
     w.String("prev_hash", HexEncode(r.prev_hash()));
+    if (spans != nullptr) {  // never first: host comes before it
+      spans->prev_begin = begin;
+      spans->prev_end = out->size();
+    }
   }
   before("received_at");
   w.Time("received_at", r.received_at());
@@ -323,6 +339,17 @@ void AppendCanonicalRecord(std::string* out, const v1::EvidenceRecord& r, bool w
   w.Uint("seq", r.seq());
   before("\xff");
   w.Close();
+}
+
+}  // namespace
+
+void AppendCanonicalRecord(std::string* out, const v1::EvidenceRecord& r, bool with_links) {
+  AppendRecord(out, r, with_links, nullptr);
+}
+
+void AppendCanonicalRecordWithLinks(std::string* out, const v1::EvidenceRecord& r,
+                                    LinkSpans* spans) {
+  AppendRecord(out, r, true, spans);
 }
 
 std::string_view AccessChangeName(v1::AccessChangeKind k) {

@@ -26,6 +26,17 @@ std::string_view AccessChangeName(v1::AccessChangeKind kind);
 // included, as in an export.
 void AppendCanonicalRecord(std::string* out, const v1::EvidenceRecord& record, bool with_links);
 
+// Where the links went in a record appended with them: byte ranges of
+// `out`, each a link member with the one comma that separates it, so that
+// `out` without both ranges is the record without links, byte for byte
+// (what the chain hash covers). Verify serializes a line once this way.
+struct LinkSpans {
+  size_t hash_begin = 0, hash_end = 0;
+  size_t prev_begin = 0, prev_end = 0;
+};
+void AppendCanonicalRecordWithLinks(std::string* out, const v1::EvidenceRecord& record,
+                                    LinkSpans* spans);
+
 inline std::string CanonicalRecord(const v1::EvidenceRecord& record, bool with_links) {
   std::string out;
   AppendCanonicalRecord(&out, record, with_links);

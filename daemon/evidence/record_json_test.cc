@@ -28,6 +28,25 @@ TEST(RecordJsonTest, EveryKindIsCanonicalWithAndWithoutLinks) {
   }
 }
 
+// Cutting the link spans out of the form with links leaves exactly the
+// form without them, whether "hash" is the object's first member (kinds
+// that sort after it) or not (access_change, check, gap, ...).
+TEST(RecordJsonTest, LinkSpansCutOutLeaveTheRecordWithoutLinks) {
+  for (auto r : EveryKind()) {
+    r.set_hash(std::string(32, '\x11'));
+    r.set_prev_hash(std::string(32, '\x22'));
+    std::string with = "prefix";  // spans are offsets into the whole string
+    LinkSpans spans;
+    AppendCanonicalRecordWithLinks(&with, r, &spans);
+    EXPECT_EQ(with.substr(6), CanonicalRecord(r, true));
+    ASSERT_LT(spans.hash_end, spans.prev_begin);
+    const std::string cut = with.substr(6, spans.hash_begin - 6) +
+                            with.substr(spans.hash_end, spans.prev_begin - spans.hash_end) +
+                            with.substr(spans.prev_end);
+    EXPECT_EQ(cut, CanonicalRecord(r, false)) << with;
+  }
+}
+
 TEST(RecordJsonTest, FieldValuesAreWhereTheFormatSaysTheyAre) {
   auto records = EveryKind();
   auto patch = *Json::Parse(CanonicalRecord(records[1], true));
