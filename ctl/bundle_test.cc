@@ -289,6 +289,28 @@ TEST(BundleFormatTest, AFormat3BundleFromTheFixtureVerifies) {
   EXPECT_EQ(r->compressed_bytes, 80787u);
 }
 
+// A sampled bundle written by attestctl export --sample
+// (tests/fixtures/bundle-sample) keeps verifying, item by item.
+TEST(BundleFormatTest, ASampledBundleFromTheFixtureVerifies) {
+  const std::string dir = std::string(ATTEST_SOURCE_DIR) + "/tests/fixtures/bundle-sample";
+  std::ifstream key_file(dir + "/key.pem");
+  std::stringstream key;
+  key << key_file.rdbuf();
+  VerifyOptions options;
+  options.pubkey_pem = key.str();
+  auto r = VerifyBundle(dir + "/two-items.tar", options);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->format, "attest-sample-v1");
+  EXPECT_EQ(r->sample_window, "w");
+  EXPECT_EQ(r->sample_number, 2u);
+  EXPECT_EQ(r->records, 1066u);
+  ASSERT_EQ(r->sample_lines.size(), 2u);
+  EXPECT_EQ(r->sample_lines[0].rfind("item 1: h0003 2026-01-01: pass ", 0), 0u)
+      << r->sample_lines[0];
+  EXPECT_EQ(r->sample_lines[1].rfind("item 2: h0001 2026-01-05: pass ", 0), 0u)
+      << r->sample_lines[1];
+}
+
 TEST_F(CompressedBundleTest, VerifiesTheSameAsThePlainForm) {
   auto plain = Verify(plain_);
   ASSERT_TRUE(plain.ok()) << plain.status();
