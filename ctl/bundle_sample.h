@@ -8,6 +8,7 @@
 #define ATTEST_CTL_BUNDLE_SAMPLE_H_
 
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "ctl/bundle.h"
@@ -30,6 +31,12 @@ absl::Status ExportSampleBundle(v1::AdminService::Stub& admin, const std::string
 // `sample_lines` of the result say what each item shows.
 absl::StatusOr<VerifyResult> VerifySampleBundle(const std::string& path,
                                                 const VerifyOptions& options);
+
+// Shared by export and verify: the start of day "YYYY-MM-DD" (UTC), and
+// the `number`-th sample draw of `window` in the ledger (null: none).
+absl::StatusOr<absl::Time> SampleDayStart(const std::string& day);
+const v1::LedgerEntry* FindSampleDraw(const std::vector<v1::LedgerEntry>& ledger,
+                                      const std::string& window, uint64_t number);
 
 }  // namespace attest::ctl
 

@@ -30,7 +30,7 @@ struct CommandFlags {
   std::string end;
   std::string from_file;
   std::string out;
-  std::string witness_wait;  // export: how long to wait for cosignatures
+  std::string witness_wait;   // export: how long to wait for cosignatures
   bool uncompressed = false;  // export: records.jsonl, not zstd frames
   int64_t sample = 0;         // export: a sampled bundle of this draw (from 1)
   std::string group_by;
