@@ -96,6 +96,7 @@ absl::StatusOr<VerifyResult> VerifyBundle(const std::string& path, const VerifyO
   ReplayStore records(options.scratch_dir, options.memory_limit);
   std::string states_text, ledger_text, reviews_text;
   uint64_t decoded_bytes = 0;  // of records.jsonl.zst's frames
+  bool decoded_known = false;  // the first pass read every frame's header
   // The manifest is written after the records. Read it first (the records
   // are skipped by seeking), so the engine can judge each host as soon as
   // its chain is checked. When it cannot be read here (a truncated
@@ -128,6 +129,7 @@ absl::StatusOr<VerifyResult> VerifyBundle(const std::string& path, const VerifyO
             if (!*more) break;
             decoded_bytes += frame.content_bytes;
           }
+          decoded_known = true;
           return absl::OkStatus();
         }
         if (name != "manifest.json") return absl::OkStatus();
@@ -234,7 +236,11 @@ absl::StatusOr<VerifyResult> VerifyBundle(const std::string& path, const VerifyO
         uint64_t consumed = 0;
         out.record_bytes = compressed ? 0 : size;
         out.compressed_bytes = compressed ? size : 0;
-        if (absl::Status st = records.Prepare(compressed ? decoded_bytes : size); !st.ok()) {
+        // A size the first pass could not sum (it stopped early) counts
+        // as too large for memory.
+        const uint64_t record_bytes =
+            !compressed ? size : (decoded_known ? decoded_bytes : UINT64_MAX);
+        if (absl::Status st = records.Prepare(record_bytes); !st.ok()) {
           return st;
         }
         if (have_manifest) {
