@@ -89,6 +89,10 @@ absl::Status Bad(uint64_t line, std::string_view host, uint64_t index, std::stri
 
 absl::StatusOr<VerifyResult> VerifyBundle(const std::string& path, const VerifyOptions& options) {
   if (SampledBundle(path)) return VerifySampleBundle(path, options);
+  if (options.sample > 0) {
+    return absl::DataLossError(
+        StrCat("--sample ", options.sample, ": this is a whole bundle, not a sampled one"));
+  }
   const std::string& pubkey_pem = options.pubkey_pem;
   v1::BundleManifest m;
   bool have_manifest = false;
@@ -178,11 +182,16 @@ absl::StatusOr<VerifyResult> VerifyBundle(const std::string& path, const VerifyO
         // order on this thread while the next batch is being checked.
         // A batch is 4 MiB of plain lines, or one zstd frame, decoded on
         // the checking thread.
+        // A decoded frame or a read chunk, checked and linked a slice of
+        // lines at a time: a frame of 64 MiB of empty lines (a few KiB
+        // compressed) is 64M lines, and a CheckedLine per line of that at
+        // once would be tens of GiB.
         struct Batch {
           std::string text;
+          size_t pos = 0;  // where the next slice starts in `text`
           Frame frame;
-          absl::Status error;  // the frame does not decode
-          std::vector<std::string_view> lines;
+          absl::Status error;                   // the frame does not decode
+          std::vector<std::string_view> lines;  // the current slice
           std::vector<CheckedLine> checked;
         };
         const unsigned threads = std::max(1u, std::thread::hardware_concurrency());
@@ -222,12 +231,37 @@ absl::StatusOr<VerifyResult> VerifyBundle(const std::string& path, const VerifyO
         };
         std::unique_ptr<Batch> in_flight;
         std::future<void> checking;
+        // The next slice of `b`: at most slice_lines lines, and no more
+        // bytes than kSliceBytes but for the one line that crosses it.
+        const size_t slice_lines = std::max<size_t>(1, options.slice_lines);
+        auto split = [slice_lines](Batch* b) {
+          constexpr size_t kSliceBytes = 8 << 20;
+          b->lines.clear();
+          b->checked.clear();
+          const std::string_view text(b->text);
+          const size_t begin = b->pos;
+          size_t start = b->pos;
+          while (start < text.size() && b->lines.size() < slice_lines &&
+                 start - begin < kSliceBytes) {
+            size_t nl = text.find('\n', start);
+            if (nl == std::string_view::npos) nl = text.size();
+            b->lines.push_back(text.substr(start, nl - start));
+            start = nl + 1;
+          }
+          b->pos = start;
+        };
         auto link_in_flight = [&]() -> absl::Status {
           if (!in_flight) return absl::OkStatus();
           checking.get();
           if (!in_flight->error.ok()) return in_flight->error;
-          for (CheckedLine& l : in_flight->checked) {
-            if (absl::Status st = link(l); !st.ok()) return st;
+          for (;;) {
+            for (CheckedLine& l : in_flight->checked) {
+              if (absl::Status st = link(l); !st.ok()) return st;
+            }
+            if (in_flight->pos >= in_flight->text.size()) break;
+            // The frame's next slice; CheckLines spreads it over the cores.
+            split(in_flight.get());
+            CheckLines(in_flight->lines, threads, &in_flight->checked);
           }
           in_flight.reset();
           return absl::OkStatus();
@@ -249,13 +283,6 @@ absl::StatusOr<VerifyResult> VerifyBundle(const std::string& path, const VerifyO
         }
         std::string carry;  // a line cut by the chunk boundary
         FrameSplitter frames(read, size);
-        auto split = [](Batch* b) {
-          const std::string_view text(b->text);
-          for (size_t start = 0, nl; start < text.size(); start = nl + 1) {
-            nl = text.find('\n', start);
-            b->lines.push_back(text.substr(start, nl - start));
-          }
-        };
         for (;;) {
           auto batch = std::make_unique<Batch>();
           if (compressed) {

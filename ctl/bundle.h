@@ -77,6 +77,7 @@ struct VerifyResult {
   // per item saying what it shows.
   std::string sample_window;
   uint64_t sample_number = 0;
+  uint64_t sample_draws = 0;  // the window's draws in the bundle's ledger
   std::vector<std::string> sample_lines;
 };
 
@@ -99,6 +100,12 @@ struct VerifyOptions {
   // scratch_dir ($TMPDIR or /tmp when empty) instead of memory.
   uint64_t memory_limit = uint64_t{2} << 30;
   std::string scratch_dir;
+  // Records are checked and linked a slice of at most this many lines (and
+  // 8 MiB) at a time, whatever a frame's size; tests lower it.
+  size_t slice_lines = 65536;
+  // Non-zero: the bundle must be a sampled bundle of this draw (from 1) of
+  // its window, as the auditor's own list of draws numbers them.
+  uint64_t sample = 0;
 };
 
 // DataLoss naming the first bad record or part when the bundle does not

@@ -330,6 +330,41 @@ TEST_F(CompressedBundleTest, VerifiesTheSameAsThePlainForm) {
   }
 }
 
+// A frame is checked and linked a slice of lines at a time: with slices of
+// 7 lines (not dividing any frame), every split verifies the same, and an
+// edited record deep in a frame is still named by its line.
+TEST_F(CompressedBundleTest, FramesCheckedInSlicesVerifyTheSame) {
+  auto plain = Verify(plain_);
+  ASSERT_TRUE(plain.ok()) << plain.status();
+  options_.slice_lines = 7;
+  std::string records = Data(plain_, "records.jsonl");
+  for (int frames : {1, 3}) {
+    auto zst = Verify(Compressed(records, frames));
+    ASSERT_TRUE(zst.ok()) << zst.status();
+    EXPECT_EQ(zst->records, plain->records);
+    EXPECT_EQ(zst->summary, plain->summary);
+  }
+  size_t at = 0;
+  for (int i = 1; i < 600; ++i) at = records.find('\n', at) + 1;
+  const size_t t = records.find("\"observed_at\":\"", at) + 30;
+  records[t] = records[t] == '1' ? '2' : '1';
+  const std::string f = Failure(Compressed(records, 1));
+  EXPECT_NE(f.find("records.jsonl line 600"), std::string::npos) << f;
+}
+
+// A tiny frame that decodes to 64 MiB of empty lines (64M lines) is refused
+// at its first line, checked a slice at a time, not all 64M at once.
+TEST_F(CompressedBundleTest, AFrameOfEmptyLinesIsRefusedAtItsFirstLine) {
+  const std::string empty_lines(kMaxFrameContentBytes, '\n');
+  auto frame = CompressFrame(empty_lines);
+  ASSERT_TRUE(frame.ok());
+  EXPECT_LT(frame->size(), size_t{1} << 20);
+  std::vector<Entry> entries = Compressed(Data(plain_, "records.jsonl"), 1);
+  Data(entries, "records.jsonl.zst") = *frame;
+  const std::string f = Failure(entries);
+  EXPECT_NE(f.find("records.jsonl line 1"), std::string::npos) << f;
+}
+
 TEST_F(CompressedBundleTest, ACorruptFrameIsNamed) {
   const std::string& records = Data(plain_, "records.jsonl");
   const std::string f = Failure(Compressed(records, 3, [](int i, std::string* b) {
@@ -346,7 +381,8 @@ TEST_F(CompressedBundleTest, ACorruptFrameIsNamed) {
 
 TEST_F(CompressedBundleTest, AnEditedRecordInsideAFrameIsNamedByItsLine) {
   std::string records = Data(plain_, "records.jsonl");
-  // The 600th line's observed time moved by a second: its hash breaks.
+  // The 600th line's observed time moved by a minute (the units digit of its
+  // minutes): its hash breaks.
   size_t at = 0;
   for (int i = 1; i < 600; ++i) at = records.find('\n', at) + 1;
   const size_t t = records.find("\"observed_at\":\"", at) + 30;
