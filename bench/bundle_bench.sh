@@ -6,9 +6,12 @@
 # the import rate on the way, verify's peak memory, and the compressed
 # bundle's size against the store's evidence family (the same records at
 # rest) and against the records as plain JSON.
-# Called by scripts/bench with: BUILD_DIR WORK_DIR HOSTS DAYS
+# Called by scripts/bench with: BUILD_DIR WORK_DIR HOSTS DAYS [FLEET SOURCE]
+# With FLEET (import lines of HOSTS hosts over the DAYS days that end now,
+# e.g. bench/agent_rate.sh's) the same figures are taken of it instead of a
+# simulated fleet; SOURCE names it in the rows.
 set -euo pipefail
-dir=$1; work=$2; bundle_hosts=$3; bundle_days=$4
+dir=$1; work=$2; bundle_hosts=$3; bundle_days=$4; fleet=${5:-}; source=${6:-simulated fleet}
 
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b == 0) print "n/a"; else printf "%.2f", a / b }'; }
 row() { printf '%-44s %14s %14s %8s  %s\n' "$@"; }
@@ -19,8 +22,16 @@ trap cleanup EXIT
 bundle_end=$(( $(date +%s) / 86400 * 86400 ))
 bundle_start=$(date -u -d "@$((bundle_end - bundle_days * 86400))" +%Y-%m-%dT%H:%M:%SZ)
 ctl="$dir/ctl/attestctl"
-"$ctl" simulate --hosts="$bundle_hosts" --days="$bundle_days" --seed=7 --start="$bundle_start" \
-  --out="$work/fleet.jsonl" >/dev/null
+if [ -n "$fleet" ]; then
+  # Its days end now: the window takes the whole days before today and
+  # today (the bytes are of every record either way: bundles carry whole chains).
+  bundle_end=$(( bundle_end + 86400 ))
+  bundle_start=$(date -u -d "@$((bundle_end - (bundle_days + 1) * 86400))" +%Y-%m-%dT%H:%M:%SZ)
+  cp "$fleet" "$work/fleet.jsonl"
+else
+  "$ctl" simulate --hosts="$bundle_hosts" --days="$bundle_days" --seed=7 --start="$bundle_start" \
+    --out="$work/fleet.jsonl" >/dev/null
+fi
 rm -rf "$work/bb" && mkdir -p "$work/bb"
 "$dir/daemon/attestd" --insecure --listen=127.0.0.1:0 --data-dir="$work/bb/data" \
   --ready-file="$work/bb/ready" --log-level=warn 2>>"$work/bb/attestd.log" &
@@ -30,7 +41,9 @@ address=$(head -1 "$work/bb/ready")
 t0=$(date +%s.%N)
 "$ctl" --daemon="$address" import "$work/fleet.jsonl" >"$work/import.out"
 t1=$(date +%s.%N)
-"$ctl" --daemon="$address" approve --from-file="$work/fleet.jsonl.approvals" >/dev/null
+if [ -s "$work/fleet.jsonl.approvals" ]; then
+  "$ctl" --daemon="$address" approve --from-file="$work/fleet.jsonl.approvals" >/dev/null
+fi
 "$ctl" --daemon="$address" windows create bundle --start="$bundle_start" \
   --end="$(date -u -d "@$bundle_end" +%Y-%m-%dT%H:%M:%SZ)" >/dev/null
 "$ctl" --daemon="$address" signing-key >"$work/key.pem"
@@ -85,11 +98,11 @@ row "verify MB/s of the bundle (${bundle_mb} MB)" "$(mbs "$t4" "$t5" "$bundle_mb
   "$(ratio "$(mbs "$t4" "$t5" "$bundle_mb")" "$sha_bundle_mbs")" "baseline: sha256sum of the same bundle file"
 row "  verify peak RSS MiB" "$(awk '{ print int($1 / 1024) }' "$work/verify.rss")" "$records_mb" "" \
   "baseline: MB of records (over 2 GiB they replay from disk)"
-# Per host-year at the simulator's signal rate (records per host-day in
-# the first row): the window's bytes scaled to 365 days of one host.
+# Per host-year at the fleet's signal rate (records per host-day in the
+# next row): the window's bytes scaled to 365 days of one host.
 host_year() { awk -v b="$1" -v h="$bundle_hosts" -v d="$bundle_days" 'BEGIN { printf "%.0f", b / h / d * 365 }'; }
-row "  records per host-day (simulated fleet)" "$(awk -v n="$records" -v h="$bundle_hosts" -v d="$bundle_days" \
-  'BEGIN { printf "%.0f", n / h / d }')" "" "" "the simulator's signal rate"
+row "  records per host-day ($source)" "$(awk -v n="$records" -v h="$bundle_hosts" -v d="$bundle_days" \
+  'BEGIN { printf "%.0f", n / h / d }')" "" "" "the records imported, per host and day"
 row "store bytes per host-year (evidence)" "$(host_year "$store_bytes")" "$(host_year "$json_bytes")" \
   "$(ratio "$store_bytes" "$json_bytes")" "baseline: the same records as plain JSON"
 row "bundle bytes per host-year" "$(host_year "$bundle_bytes")" "$(host_year "$store_bytes")" \

@@ -42,14 +42,20 @@ int ExportCmd(Stub& admin, const CommandFlags& f) {
   ExportOptions options;
   options.witness_wait = wait;
   options.compress = !f.uncompressed;
-  if (f.sample < 0 || (f.sample > 0 && f.uncompressed)) {
+  if (f.sample_given && f.sample < 1) {
     fprintf(stderr,
-            "attestctl: export: --sample K: a draw's number from 1 (a sampled bundle's records "
-            "are plain already)\n");
+            "attestctl: export: --sample K: a draw's number from 1, as attestctl samples "
+            "--window lists them\n");
+    return kExitUsage;
+  }
+  if (f.sample_given && f.uncompressed) {
+    fprintf(stderr,
+            "attestctl: export: --uncompressed is for whole bundles; a sampled bundle's "
+            "records.jsonl is always plain JSON Lines\n");
     return kExitUsage;
   }
   const absl::Status s =
-      f.sample > 0
+      f.sample_given
           ? ExportSampleBundle(admin, f.window, static_cast<uint64_t>(f.sample), f.out, options)
           : ExportBundle(admin, f.window, f.out, options);
   if (!s.ok()) {
@@ -116,6 +122,10 @@ int VerifyCmd(const std::vector<std::string>& args, const VerifyFlags& flags) {
     if (!d.ok() || *d < absl::ZeroDuration()) return usage(StrCat(name, ": a duration, e.g. 14d"));
     *out = *d;
   }
+  if (flags.sample_given) {
+    if (flags.sample < 1) return usage("--sample K: a draw's number from 1");
+    options.sample = static_cast<uint64_t>(flags.sample);
+  }
   // A bundle that cannot be opened is a usage error like a missing --pubkey;
   // everything after this is the bundle's own finding (exit 1).
   if (std::ifstream probe(args[1], std::ios::binary); !probe) {
@@ -142,6 +152,11 @@ int VerifyCmd(const std::vector<std::string>& args, const VerifyFlags& flags) {
         result->summary.c_str(), result->records, result->hosts,
         static_cast<unsigned long long>(result->checkpoint), result->origin.c_str(),
         witnesses.empty() ? "" : " and cosigned by ", witnesses.c_str());
+    printf(
+        "window %s has %llu recorded sample draws in this ledger; this is draw %llu (pin it "
+        "with --sample)\n",
+        result->sample_window.c_str(), static_cast<unsigned long long>(result->sample_draws),
+        static_cast<unsigned long long>(result->sample_number));
     for (const std::string& w : result->warnings) printf("WARNING: %s\n", w.c_str());
     for (const std::string& line : result->sample_lines) printf("%s\n", line.c_str());
     return kExitOk;

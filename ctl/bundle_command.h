@@ -18,6 +18,8 @@ struct VerifyFlags {
   std::string late_after;
   std::string scratch_dir;
   int64_t memory_mib = 2048;
+  int64_t sample = 0;  // the draw a sampled bundle must prove (from 1)
+  bool sample_given = false;
 };
 // args: {"verify", BUNDLE}; exit 0 verified, 1 it does not verify, 2 usage.
 int VerifyCmd(const std::vector<std::string>& args, const VerifyFlags& flags);

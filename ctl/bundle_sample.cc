@@ -118,6 +118,47 @@ std::string Hours(const v1::StateSeconds& s) {
 
 }  // namespace
 
+std::string SampleItemCompleteness(uint64_t from, uint64_t to, absl::Time day,
+                                   const std::vector<State>& states, const LogCheck& log,
+                                   const VerifyOptions& options) {
+  const bool witnessed = !options.witnesses.empty();
+  std::string start = "the chain starts within these records";
+  bool complete = true;
+  if (from > 0) {
+    const absl::Time made = log.committed_at[from - 1];
+    const std::string how = witnessed ? "cosigned" : "made";
+    if (made == absl::InfiniteFuture()) {
+      complete = false;
+      start = StrCat("checkpoint ", from,
+                     " carries no cosignature by every --witness-key, so nothing proves it was "
+                     "made before the day began");
+    } else if (made <= day) {
+      start = StrCat("checkpoint ", from, " was ", how, " at ", FormatRfc3339(made),
+                     ", before the day began");
+    } else {
+      complete = false;
+      start = StrCat("checkpoint ", from, " was ", how, " at ", FormatRfc3339(made),
+                     ", after the day began (imported or late evidence), so records of the day "
+                     "before it would not be here");
+    }
+  }
+  const absl::Time end = day + absl::Seconds(kDay) + options.late_after;
+  const absl::Time to_made = states[to - 1].created_at;
+  std::string finish;
+  if (to_made >= end) {
+    finish = StrCat("checkpoint ", to, " was made at ", FormatRfc3339(to_made),
+                    " by attestd's clock, at least --late-after (",
+                    absl::FormatDuration(options.late_after), ") after the day's end");
+  } else {
+    complete = false;
+    finish = StrCat("checkpoint ", to, " was made at ", FormatRfc3339(to_made),
+                    ", less than --late-after (", absl::FormatDuration(options.late_after),
+                    ") after the day's end, so records of the day received later would not be "
+                    "here");
+  }
+  return StrCat(complete ? "complete: " : "not proven complete: ", start, "; ", finish);
+}
+
 absl::StatusOr<VerifyResult> VerifySampleBundle(const std::string& path,
                                                 const VerifyOptions& options) {
   std::map<std::string, std::string> files;
@@ -160,6 +201,11 @@ absl::StatusOr<VerifyResult> VerifySampleBundle(const std::string& path,
   if (!ledger.ok()) return ledger.status();
   const std::string& pem =
       options.pubkey_pem.empty() ? files["public-key.pem"] : options.pubkey_pem;
+  if (pem.empty()) {
+    return absl::DataLossError(
+        "no --pubkey and no public-key.pem in the bundle: nothing to check the checkpoint's "
+        "signature with");
+  }
   if (options.pubkey_pem.empty()) {
     out.warnings.push_back(
         "no --pubkey: the checkpoint was checked against the key inside the bundle, which "
@@ -184,6 +230,20 @@ absl::StatusOr<VerifyResult> VerifySampleBundle(const std::string& path,
   if (draw == nullptr) {
     return absl::DataLossError(
         StrCat("the ledger has no sample ", out.sample_number, " of window ", out.sample_window));
+  }
+  const Json* ledger_index = manifest->Find("ledger_index");
+  if (ledger_index == nullptr || ledger_index->as_uint() != draw->index()) {
+    return absl::DataLossError(StrCat("manifest.json: ledger_index must be ", draw->index(),
+                                      ", the ledger entry of sample ", out.sample_number,
+                                      " of window ", out.sample_window));
+  }
+  if (options.sample > 0 && options.sample != out.sample_number) {
+    return absl::DataLossError(StrCat("the bundle proves sample ", out.sample_number, " of window ",
+                                      out.sample_window, ", not sample ", options.sample,
+                                      " (--sample)"));
+  }
+  for (const v1::LedgerEntry& e : *ledger) {
+    if (e.has_sample() && e.sample().window() == out.sample_window) ++out.sample_draws;
   }
   const v1::SampleDraw& d = draw->sample();
 
@@ -288,27 +348,14 @@ absl::StatusOr<VerifyResult> VerifySampleBundle(const std::string& path,
     }
     hosts.insert(it.host);
     out.records += it.to.length - it.from.length;
-    // Complete when every record before the first head was received
-    // before the day began, so observed before it.
-    std::string completeness = "complete: the chain starts within these records";
-    if (it.from.sequence > 0) {
-      const absl::Time made = (*states)[it.from.sequence - 1].created_at;
-      completeness =
-          made <= it.day
-              ? StrCat("complete: checkpoint ", it.from.sequence, " was made at ",
-                       FormatRfc3339(made), ", before the day began")
-              : StrCat("not proven complete: checkpoint ", it.from.sequence, " was made at ",
-                       FormatRfc3339(made),
-                       ", after the day began (imported or late evidence), so records of the day "
-                       "before it would not be here");
-    }
     out.sample_lines.push_back(StrCat(
         "item ", i + 1, ": ", it.host, " ", want.day(), ": ", Hours(want.seconds()),
         " (attestd's figures, ledger entry ", draw->index(), "); records ", it.from.length + 1, "-",
         it.to.length, " proven between checkpoints ",
         it.from.sequence == 0 ? std::string("(chain start)") : StrCat(it.from.sequence), " and ",
         it.to.sequence, ", ", observed_that_day, " observed that day (the draw counted ",
-        want.evidence_records(), " about ", d.control(), "); ", completeness));
+        want.evidence_records(), " about ", d.control(), "); ",
+        SampleItemCompleteness(it.from.sequence, it.to.sequence, it.day, *states, *log, options)));
   }
   if (at != records.size()) {
     return absl::DataLossError(

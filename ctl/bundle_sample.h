@@ -12,6 +12,7 @@
 
 #include "absl/status/statusor.h"
 #include "ctl/bundle.h"
+#include "ctl/bundle_log.h"
 
 namespace attest::ctl {
 
@@ -31,6 +32,16 @@ absl::Status ExportSampleBundle(v1::AdminService::Stub& admin, const std::string
 // `sample_lines` of the result say what each item shows.
 absl::StatusOr<VerifyResult> VerifySampleBundle(const std::string& path,
                                                 const VerifyOptions& options);
+
+// What verify says of an item's completeness: "complete: …" when every
+// record received before checkpoint `from` (0: the chain starts in the item)
+// precedes the day starting at `day` (with witness keys, by `from`'s
+// cosignature time in `log`), and checkpoint `to` was made at least
+// options.late_after after the day's end (by attestd's clock); otherwise
+// "not proven complete: …", naming the side that falls short.
+std::string SampleItemCompleteness(uint64_t from, uint64_t to, absl::Time day,
+                                   const std::vector<State>& states, const LogCheck& log,
+                                   const VerifyOptions& options);
 
 // Shared by export and verify: the start of day "YYYY-MM-DD" (UTC), and
 // the `number`-th sample draw of `window` in the ledger (null: none).

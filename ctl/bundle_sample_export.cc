@@ -77,16 +77,9 @@ absl::Status ExportSampleBundle(v1::AdminService::Stub& admin, const std::string
   if (absl::Status s = ListCheckpointRange(admin, 1, size, true, 10000, &leaves); !s.ok()) {
     return s;
   }
-  std::string states;
-  for (const v1::Checkpoint& c : leaves) {
-    if (c.sequence() != size) {
-      StrAppend(&states, StatesLine(c, /*full=*/false), "\n");
-      continue;
-    }
-    Json line = Json::MakeObject();
-    line["state"] = *Json::Parse(c.state_leaf());
-    line["note"] = Json(final_checkpoint->note());
-    StrAppend(&states, line.Canonical(), "\n");
+  if (leaves.size() != size) {
+    return absl::DataLossError(
+        StrCat("attestd listed ", leaves.size(), " checkpoints up to checkpoint ", size));
   }
 
   std::string ledger_text;
@@ -136,6 +129,7 @@ absl::Status ExportSampleBundle(v1::AdminService::Stub& admin, const std::string
   };
   std::string items;
   std::string lines;
+  std::set<uint64_t> dated;  // the items' from and to checkpoints
   // A host's chain length in checkpoint `sequence` (0: it had none).
   auto length_in = [&](const std::string& host, uint64_t sequence) -> absl::StatusOr<uint64_t> {
     auto c = state(sequence);
@@ -242,6 +236,12 @@ absl::Status ExportSampleBundle(v1::AdminService::Stub& admin, const std::string
         a = mid + 1;
       }
     }
+    // And no earlier than the first checkpoint made --late-after (26h, as
+    // verify's default) past the day's end, so that records of the day that
+    // arrived late are in too (verify calls the item complete only then).
+    // Creation times only grow with the sequence.
+    const absl::Time settled = day_end + VerifyOptions().late_after;
+    while (to < size && FromProto(leaves[to - 1].created_at()) < settled) ++to;
     Json line = Json::MakeObject();
     line["item"] = static_cast<uint64_t>(i + 1);
     line["host"] = item.host();
@@ -257,6 +257,8 @@ absl::Status ExportSampleBundle(v1::AdminService::Stub& admin, const std::string
         line["from"] = std::move(proof);
       }
     }
+    dated.insert(to);
+    if (from > 0) dated.insert(from);
     auto c = state(to);
     if (!c.ok()) return c.status();
     bool found = false;
@@ -315,6 +317,21 @@ absl::Status ExportSampleBundle(v1::AdminService::Stub& admin, const std::string
     grpc::Status s = admin.GetSigningKey(&ctx, v1::GetSigningKeyRequest(), &key);
     if (!s.ok()) return FromGrpc(s, "signing-key");
     key_pem = key.public_key_pem();
+  }
+  // Every state's leaf; the final one with its note, and each item's from
+  // and to with theirs, so that verify can date them by their cosignatures.
+  std::string states;
+  for (const v1::Checkpoint& c : leaves) {
+    const std::string* note = c.sequence() == size ? &final_checkpoint->note() : nullptr;
+    if (note == nullptr && dated.count(c.sequence()) > 0) note = &c.note();
+    if (note == nullptr || note->empty()) {
+      StrAppend(&states, StatesLine(c, /*full=*/false), "\n");
+      continue;
+    }
+    Json line = Json::MakeObject();
+    line["state"] = *Json::Parse(c.state_leaf());
+    line["note"] = Json(*note);
+    StrAppend(&states, line.Canonical(), "\n");
   }
   Json manifest = Json::MakeObject();
   manifest["format"] = kSampleBundleFormat;

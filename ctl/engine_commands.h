@@ -33,12 +33,14 @@ struct CommandFlags {
   std::string witness_wait;   // export: how long to wait for cosignatures
   bool uncompressed = false;  // export: records.jsonl, not zstd frames
   int64_t sample = 0;         // export: a sampled bundle of this draw (from 1)
+  bool sample_given = false;  // --sample was given (so 0 is refused, not ignored)
   std::string group_by;
   std::string id;
   int64_t hosts = 20;
   int64_t days = 30;
   int64_t seed = 1;
-  int64_t n = -1;  // sample: -1, not given: the audit guidance size
+  int64_t n = 0;         // sample: the draw's size
+  bool n_given = false;  // not given: the audit guidance size
   std::string effectiveness = "0.99";
   std::string coverage = "0.95";
   std::string max_deviation = "72h";

@@ -23,13 +23,14 @@ int SampleCmd(Stub& admin, const CommandFlags& f) {
   if (f.window.empty() || f.control.empty()) {
     return Usage("sample: --window ID --control C [--n N] [--seed S] are required");
   }
-  if (f.n == 0 || f.n < -1 || f.n > UINT32_MAX) {
-    return Usage("sample: --n must be at least 1 (leave it out for the audit guidance size)");
+  if (f.n_given && (f.n < 1 || f.n > UINT32_MAX)) {
+    return Usage(
+        "sample: --n must be from 1 to 4294967295 (leave it out for the audit guidance size)");
   }
   v1::SampleRequest req;
   req.set_window(f.window);
   req.set_control(f.control);
-  req.set_n(f.n < 0 ? 0 : static_cast<uint32_t>(f.n));  // 0: the guidance size
+  req.set_n(f.n_given ? static_cast<uint32_t>(f.n) : 0);  // 0: the guidance size
   req.set_seed(static_cast<uint64_t>(f.seed));
   grpc::ClientContext ctx;
   ctx.set_deadline(Deadline(300));
@@ -57,7 +58,7 @@ int SampleCmd(Stub& admin, const CommandFlags& f) {
            resp.items_size(), static_cast<unsigned long long>(resp.population()),
            resp.window().c_str(), resp.control().c_str(),
            static_cast<unsigned long long>(resp.seed()),
-           f.n < 0 ? ", the audit guidance size for the population" : "");
+           f.n_given ? "" : ", the audit guidance size for the population");
   }
   fputs(l.Render(f.format).c_str(), stdout);
   return kExitOk;

@@ -92,7 +92,12 @@ INSTANTIATE_TEST_SUITE_P(
         UsageCase{{"sample", "--window", "w", "--n", "3"},
                   "sample: --window ID --control C [--n N]"},
         UsageCase{{"sample", "--window", "w", "--control", "c", "--n", "0"},
-                  "sample: --n must be at least 1 (leave it out for the audit guidance size)"},
+                  "sample: --n must be from 1 to 4294967295 (leave it out for the audit "
+                  "guidance size)"},
+        UsageCase{{"sample", "--window", "w", "--control", "c", "--n", "-1"},
+                  "sample: --n must be from 1 to 4294967295"},
+        UsageCase{{"sample", "--window", "w", "--control", "c", "--n", "4294967296"},
+                  "sample: --n must be from 1 to 4294967295"},
         UsageCase{{"approve", "--change", "x"}, "approve: --change ID --ticket T --approver A"},
         UsageCase{
             {"except", "create", "--control", "c", "--host", "h", "--selector", "a=b", "--start",

@@ -93,14 +93,14 @@ class SampledBundleTest : public ::testing::Test {
                    &out_, &err_);
   }
   // The failure of verifying `files` ("" when they verify).
-  std::string Failure(const Files& files) {
+  std::string Failure(const Files& files, bool with_key = true) {
     const std::string path = dir_ + "/forged.tar";
     auto tar = ctl::TarWriter::Create(path);
     EXPECT_TRUE(tar.ok());
     for (const auto& [name, data] : files) EXPECT_TRUE(tar->Add(name, data).ok());
     EXPECT_TRUE(tar->Close().ok());
     ctl::VerifyOptions o;
-    o.pubkey_pem = ReadAll(dir_ + "/key.pem");
+    if (with_key) o.pubkey_pem = ReadAll(dir_ + "/key.pem");
     auto r = ctl::VerifyBundle(path, o);
     return r.ok() ? "" : std::string(r.status().message());
   }
@@ -138,9 +138,67 @@ TEST_F(SampledBundleTest, ASampleVerifiesItemByItemAndEveryForgeryIsNamed) {
     EXPECT_NE(rest.find(StrCat(", ", per_host_day_[host + " " + day], " observed that day")),
               std::string::npos)
         << rest;
+    // The history was imported after the fact: every checkpoint was made
+    // long after the day ended (so `to` is late enough), and every `from`
+    // after the day began, so only an item whose chain starts within its
+    // records is complete.
+    EXPECT_NE(rest.find(" by attestd's clock, at least --late-after (26h) after the day's end"),
+              std::string::npos)
+        << rest;
+    EXPECT_TRUE(rest.find("; complete: the chain starts within these records;") !=
+                    std::string::npos ||
+                rest.find("; not proven complete: checkpoint ") != std::string::npos)
+        << rest;
+    if (rest.find("not proven complete") != std::string::npos) {
+      EXPECT_NE(rest.find("after the day began (imported or late evidence)"), std::string::npos)
+          << rest;
+    }
   }
+  EXPECT_NE(out_.find("window march has 2 recorded sample draws in this ledger; this is draw 1"),
+            std::string::npos)
+      << out_;
+  // Pinning the draw: the right number verifies, another is refused.
+  EXPECT_EQ(RunTool({BinaryPath("attestctl"), "verify", bundle, "--pubkey", dir_ + "/key.pem",
+                     "--sample", "1"},
+                    dir_, &out_, &err_),
+            0)
+      << err_;
+  EXPECT_EQ(RunTool({BinaryPath("attestctl"), "verify", bundle, "--pubkey", dir_ + "/key.pem",
+                     "--sample", "2"},
+                    dir_, &out_, &err_),
+            1);
+  EXPECT_NE(err_.find("the bundle proves sample 1 of window march, not sample 2 (--sample)"),
+            std::string::npos)
+      << err_;
+  EXPECT_EQ(RunTool({BinaryPath("attestctl"), "verify", bundle, "--pubkey", dir_ + "/key.pem",
+                     "--sample", "0"},
+                    dir_, &out_, &err_),
+            2);
+  EXPECT_NE(err_.find("--sample K: a draw's number from 1"), std::string::npos) << err_;
   const Files good = ReadBundle(bundle);
   ASSERT_EQ(Failure(good), "");
+  {  // The states that items name carry their notes, so witnesses can date them.
+    const auto states = Lines(good.at("states.jsonl"));
+    const Json first = *Json::Parse(Lines(good.at("sample.jsonl"))[0]);
+    const uint64_t to = *first.Find("to")->Find("sequence")->as_uint();
+    ASSERT_LE(to, states.size());
+    EXPECT_NE(Json::Parse(states[to - 1])->Find("note"), nullptr) << states[to - 1];
+  }
+  {  // No key anywhere: said plainly, not as a PEM parse error.
+    Files f = good;
+    f.erase("public-key.pem");
+    EXPECT_NE(Failure(f, /*with_key=*/false).find("no --pubkey and no public-key.pem"),
+              std::string::npos)
+        << Failure(f, false);
+  }
+  {  // The manifest's ledger_index must be the draw's entry.
+    Files f = good;
+    auto m = *Json::Parse(f["manifest.json"]);
+    m["ledger_index"] = *m.Find("ledger_index")->as_uint() + 1;
+    f["manifest.json"] = m.Canonical() + "\n";
+    EXPECT_NE(Failure(f).find("manifest.json: ledger_index must be "), std::string::npos)
+        << Failure(f);
+  }
   // A second verifier, written from docs/bundle.md alone, agrees.
   EXPECT_EQ(RunTool({"/usr/bin/python3", SourcePath("tests/tools/verify_bundle.py"), bundle,
                      "--pubkey", dir_ + "/key.pem"},
@@ -219,11 +277,14 @@ TEST_F(SampledBundleTest, ASampleVerifiesItemByItemAndEveryForgeryIsNamed) {
     const std::string e = Failure(f);
     EXPECT_NE(e.find("sampled item 3 ("), std::string::npos) << e;
     EXPECT_NE(e.find("does not lead to the heads root of checkpoint"), std::string::npos) << e;
+    // The second verifier refuses it for the same reason (not a crash).
     EXPECT_EQ(RunTool({"/usr/bin/python3", SourcePath("tests/tools/verify_bundle.py"),
                        dir_ + "/forged.tar", "--pubkey", dir_ + "/key.pem"},
                       dir_, &out_, &err_),
               1)
         << out_ << err_;
+    EXPECT_NE(err_.find("FAILED: Bad: item 3: the to head is not in checkpoint"), std::string::npos)
+        << err_;
   }
   {  // A sampled item dropped, with its records.
     Files f = good;
@@ -248,6 +309,12 @@ TEST_F(SampledBundleTest, ASampleVerifiesItemByItemAndEveryForgeryIsNamed) {
   EXPECT_EQ(Ctl({"export", "--window", "march", "--sample", "9", "--out", dir_ + "/x.tar"}), 1);
   EXPECT_NE(err_.find("window march has no sample 9"), std::string::npos) << err_;
   EXPECT_EQ(Ctl({"export", "--window", "march", "--sample", "-2", "--out", dir_ + "/x.tar"}), 2);
+  EXPECT_EQ(Ctl({"export", "--window", "march", "--sample", "0", "--out", dir_ + "/x.tar"}), 2);
+  EXPECT_NE(err_.find("--sample K: a draw's number from 1"), std::string::npos) << err_;
+  EXPECT_EQ(Ctl({"export", "--window", "march", "--sample", "1", "--uncompressed", "--out",
+                 dir_ + "/x.tar"}),
+            2);
+  EXPECT_NE(err_.find("--uncompressed is for whole bundles"), std::string::npos) << err_;
 }
 
 }  // namespace

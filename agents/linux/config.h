@@ -10,6 +10,7 @@
 #include "absl/time/time.h"
 #include "agents/linux/collectors/backup.h"
 #include "agents/linux/collectors/log_shipping.h"
+#include "agents/linux/collectors/registry.h"
 
 namespace attest::agent {
 
@@ -53,6 +54,12 @@ struct ParsedAgentArgs {
 
 // The collectors attest-agent knows, with their default intervals.
 const std::map<std::string, absl::Duration>& DefaultIntervals();
+
+class AccessCollector;
+// The collectors `c` enables, each at its interval, in the order the agent
+// runs them. `access` is set to the access collector (null when disabled),
+// for the agent's inotify watch.
+std::vector<ScheduledCollector> BuildCollectors(const AgentConfig& c, AccessCollector** access);
 
 // InvalidArgument naming the flag (and file:line for the config file);
 // FailedPrecondition while no daemon or no TLS is set (the packaged

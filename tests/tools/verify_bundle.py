@@ -175,9 +175,14 @@ def verify_sample(files, pub, witnesses):
     final = states[-1]["state"]
     if len(ledger) != final["ledger_length"] or prev.hex() != final["ledger_head"]:
         raise Bad("the ledger is not the one the checkpoint commits to")
-    draws = [e["sample"] for e in ledger
+    draws = [e for e in ledger
              if e["kind"] == "sample" and e["sample"]["window"] == manifest["window"]]
-    draw = draws[manifest["sample"] - 1]
+    k = manifest["sample"]
+    if not isinstance(k, int) or k < 1 or k > len(draws):
+        raise Bad("the ledger has no sample %r of window %s" % (k, manifest["window"]))
+    if manifest.get("ledger_index") != draws[k - 1]["index"]:
+        raise Bad("manifest.json: ledger_index is not the draw's entry")
+    draw = draws[k - 1]["sample"]
     items = [json.loads(line) for line in jsonl(files["sample.jsonl"], "sample.jsonl")]
     if [(i["item"], i["host"], i["day"]) for i in items] != [
             (n, d["host"], d["day"]) for n, d in enumerate(draw["items"], 1)]:
@@ -188,18 +193,27 @@ def verify_sample(files, pub, witnesses):
         ends = []
         for side in ("from", "to"):
             if side not in item:
-                ends.append((0, bytes(32)))
+                if side == "to":
+                    raise Bad("item %d: to is required" % item["item"])
+                ends.append((0, bytes(32), 0))
                 continue
             x = item[side]
+            if not isinstance(x["sequence"], int) or not 1 <= x["sequence"] <= len(states):
+                raise Bad("item %d: there is no checkpoint %r" % (item["item"], x["sequence"]))
             st = states[x["sequence"] - 1]["state"]
+            if st["format"] != "attest-state-v1":
+                raise Bad("item %d: checkpoint %d was made before format 2" %
+                          (item["item"], x["sequence"]))
             head = x["head"]
             if head["host"] != item["host"] or not verify_inclusion(
                     x["index"], st["hosts"], leaf(canonical(head)),
                     [bytes.fromhex(p) for p in x["path"]], bytes.fromhex(st["heads_root"])):
                 raise Bad("item %d: the %s head is not in checkpoint %d" %
                           (item["item"], side, x["sequence"]))
-            ends.append((head["length"], bytes.fromhex(head["hash"])))
-        (first, prev), (last, end) = ends
+            ends.append((head["length"], bytes.fromhex(head["hash"]), x["sequence"]))
+        (first, prev, from_seq), (last, end, to_seq) = ends
+        if to_seq <= from_seq or last < first:
+            raise Bad("item %d: its heads are out of order" % item["item"])
         for index in range(first + 1, last + 1):
             obj, prev = chain_line(records[at], prev, "records.jsonl line %d" % (at + 1))
             at += 1

@@ -36,21 +36,26 @@ Scheduler::Scheduler(std::vector<ScheduledCollector> collectors, const RootFs& r
 }
 
 void Scheduler::Run() {
-  for (;;) {
-    const absl::Time next = RunDue();
-    std::unique_lock lock(mu_);
-    if (stopping_) return;
-    const absl::Time now = clock_.Now();
-    if (next == absl::InfiniteFuture()) {
-      wake_.wait(lock);  // a trigger or stop
-    } else if (next > now) {
-      wake_.wait_for(lock, absl::ToChronoMilliseconds(next - now));
-    }
+  while (Wait(RunDue())) {
   }
+}
+
+bool Scheduler::Wait(absl::Time next) {
+  std::unique_lock lock(mu_);
+  if (stopping_) return false;
+  const absl::Time now = clock_.Now();
+  auto woken = [this] { return stopping_ || triggered_; };
+  if (next == absl::InfiniteFuture()) {
+    wake_.wait(lock, woken);
+  } else if (next > now) {
+    wake_.wait_for(lock, absl::ToChronoMilliseconds(next - now), woken);
+  }
+  return !stopping_;
 }
 
 absl::Time Scheduler::RunDue() {
   std::unique_lock lock(mu_);
+  triggered_ = false;
   for (;;) {
     if (stopping_) return absl::InfiniteFuture();
     // The earliest; of those due at once, the heartbeat last, so that it
@@ -99,6 +104,7 @@ void Scheduler::Trigger(const std::string& name) {
   for (auto& e : entries_) {
     if (e.scheduled.collector->name() == name) e.next_run = absl::InfinitePast();
   }
+  triggered_ = true;
   wake_.notify_all();
 }
 

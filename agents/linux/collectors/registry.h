@@ -54,6 +54,10 @@ class Scheduler {
   // returns when the next is due (InfiniteFuture: none, or stopping). Run()
   // is this in a loop; tests call it with a FakeClock.
   absl::Time RunDue();
+  // Waits until `next` (what RunDue() returned), a Trigger() made since
+  // that RunDue() began, or Stop(); false when stopping. Run() is
+  // RunDue() and Wait() in turn.
+  bool Wait(absl::Time next);
   void Stop();
   // Asks for `name` to run as soon as possible.
   void Trigger(const std::string& name);
@@ -72,6 +76,10 @@ class Scheduler {
   mutable std::mutex mu_;
   std::condition_variable wake_;
   bool stopping_ = false;
+  // Set by Trigger(), cleared when RunDue() starts: a trigger that lands
+  // after RunDue() has looked (while a collector runs, or between RunDue()
+  // returning and Run() waiting) must not wait out the next interval.
+  bool triggered_ = false;
   std::vector<Entry> entries_;
   absl::Time last_sent_ = absl::InfinitePast();  // when any signal last went out
 };

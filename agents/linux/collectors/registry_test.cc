@@ -152,5 +152,29 @@ TEST(SchedulerTest, AtTheDefaultIntervalsNoHeartbeatIsNeeded) {
   EXPECT_LE(LongestSilence(sent), absl::Seconds(60));
 }
 
+// A trigger that lands after RunDue() has looked (while its collector ran,
+// or before Run() waits) is not lost: the wait that follows returns at once
+// and the collector runs again, rather than an interval later. With the bug
+// this test waits out the hour (and ctest's timeout fails it).
+TEST(SchedulerTest, ATriggerBeforeTheWaitIsNotLost) {
+  FakeClock clock(absl::FromUnixSeconds(1'780'000'000));
+  RootFs root("/nonexistent");
+  NoCommands commands;
+  int runs = 0;
+  std::vector<ScheduledCollector> collectors;
+  collectors.push_back(Every(absl::Hours(1), "access"));
+  Scheduler scheduler(std::move(collectors), root, commands, clock,
+                      [&](std::vector<v1::Signal>) { ++runs; });
+  const absl::Time next = scheduler.RunDue();
+  ASSERT_EQ(runs, 1);
+  ASSERT_EQ(next, clock.Now() + absl::Hours(1));
+  scheduler.Trigger("access");  // after RunDue() returned, before the wait
+  ASSERT_TRUE(scheduler.Wait(next));
+  EXPECT_EQ(scheduler.RunDue(), clock.Now() + absl::Hours(1));
+  EXPECT_EQ(runs, 2);
+  scheduler.Stop();
+  EXPECT_FALSE(scheduler.Wait(next));
+}
+
 }  // namespace
 }  // namespace attest::agent
