@@ -44,11 +44,117 @@ std::string_view CheckStatusName(v1::CheckStatus s) {
   }
 }
 
+// The facts a sweep's controls read. A sweep keeps only those (with the
+// last observation's time, the last access and the collectors' failures,
+// which every rule may read): copying every host state and check into each
+// control's sweep, and folding every observation into each, was most of a
+// judge's work.
+class FactsNeeded {
+ public:
+  explicit FactsNeeded(const std::vector<PolicySegment>& segments) {
+    for (const PolicySegment& s : segments) {
+      if (s.control == nullptr) continue;
+      const Control& c = *s.control;
+      switch (c.rule) {
+        case Rule::kCheckPass:
+          checks_.push_back(c.check);
+          break;
+        case Rule::kLogsShippingContinuity:
+          logs_ = true;
+          break;
+        case Rule::kPatchSecuritySla:
+          patch_ = true;
+          break;
+        case Rule::kHostBackupFresh:
+          backups_ = true;
+          break;
+        case Rule::kHostTimeSynced:
+        case Rule::kHostFirewallEnabled:
+        case Rule::kHostServicesRunning:
+        case Rule::kHostSshdPolicy:
+        case Rule::kHostDiskEncrypted:
+        case Rule::kHostMacEnforcing:
+          host_kinds_.push_back(HostKind(c.rule));
+          break;
+        case Rule::kAgentReporting:
+        case Rule::kAccessChangeApproved:
+        case Rule::kAccessReviewPerformed:
+          break;
+      }
+    }
+  }
+
+  // The part of `from` the controls read.
+  void Copy(const v1::JudgeFacts& from, v1::JudgeFacts* to) const {
+    to->set_last_any(from.last_any());
+    to->set_last_access(from.last_access());
+    *to->mutable_collector_error() = from.collector_error();
+    if (patch_) *to->mutable_patch() = from.patch();
+    if (logs_) {
+      *to->mutable_logs() = from.logs();
+      *to->mutable_log_t() = from.log_t();
+    }
+    for (const std::string& name : checks_) {
+      if (auto it = from.checks().find(name); it != from.checks().end()) {
+        (*to->mutable_checks())[name] = it->second;
+      }
+    }
+    for (const auto& [key, o] : from.host()) {
+      if (Host(o.host())) (*to->mutable_host())[key] = o;
+    }
+  }
+
+  // Folds `o` into `facts` as AdvanceFacts does, but for the parts no
+  // control reads.
+  void Advance(v1::JudgeFacts* facts, const v1::Observation& o) const {
+    bool needed = true;
+    switch (o.what_case()) {
+      case v1::Observation::kPatch:
+        needed = patch_;
+        break;
+      case v1::Observation::kLog:
+        needed = logs_;
+        break;
+      case v1::Observation::kCheck:
+        needed = std::find(checks_.begin(), checks_.end(), o.check().name()) != checks_.end();
+        break;
+      case v1::Observation::kHost:
+        needed = Host(o.host());
+        break;
+      default:
+        break;
+    }
+    if (needed) {
+      AdvanceFacts(facts, o);
+    } else {
+      facts->set_last_any(o.t());  // none of those kinds is a gap
+    }
+  }
+
+ private:
+  bool Host(const v1::Signal& state) const {
+    if (state.has_backup()) return backups_;
+    return std::find(host_kinds_.begin(), host_kinds_.end(), evidence::SignalKind(state)) !=
+           host_kinds_.end();
+  }
+
+  bool patch_ = false;
+  bool logs_ = false;
+  bool backups_ = false;
+  std::vector<std::string> checks_;
+  std::vector<std::string_view> host_kinds_;
+};
+
 class Sweep {
  public:
-  explicit Sweep(const JudgeInput& in) : in_(in), facts_(*in.facts) {
+  explicit Sweep(const JudgeInput& in) : in_(in), needed_(in.segments) {
+    needed_.Copy(*in.facts, &facts_);
     for (const v1::Observation& o : in.observations) {
       if (o.has_log()) log_history_[o.log().shipper()].push_back({o.t(), o.log().last_delivery()});
+      if (o.has_host() && o.host().has_backup() && o.host().backup().has_last_success()) {
+        backup_history_[o.host().backup().name()].push_back(
+            {o.t(), o.host().backup().last_success().seconds()});
+      }
       if (o.what_case() == v1::Observation::kGapFrom) gaps_.push_back({o.gap_from(), o.t()});
     }
   }
@@ -65,7 +171,7 @@ class Sweep {
       const Seconds e = points[i + 1];
       if (b < lo || e > hi || b >= e) continue;
       while (next_obs < in_.observations.size() && in_.observations[next_obs].t() <= b) {
-        AdvanceFacts(&facts_, in_.observations[next_obs++]);
+        needed_.Advance(&facts_, in_.observations[next_obs++]);
       }
       while (seg < in_.segments.size() && in_.segments[seg].end <= b) ++seg;
       if (seg == in_.segments.size() || in_.segments[seg].start > b) continue;
@@ -276,14 +382,10 @@ class Sweep {
         continue;
       }
       Seconds last = state.has_last_success() ? state.last_success().seconds() : 0;
-      for (const v1::Observation& next : in_.observations) {
-        if (next.t() <= o.t() || !next.has_host() || !next.host().has_backup() ||
-            next.host().backup().name() != state.name() ||
-            !next.host().backup().has_last_success()) {
-          continue;
+      if (auto h = backup_history_.find(state.name()); h != backup_history_.end()) {
+        for (const auto& [t, s] : h->second) {
+          if (t > o.t() && s <= b && s > last) last = s;
         }
-        const Seconds s = next.host().backup().last_success().seconds();
-        if (s <= b && s > last) last = s;
       }
       if (last == 0) {
         return {v1::CONTROL_STATE_FAIL,
@@ -469,8 +571,11 @@ class Sweep {
   }
 
   const JudgeInput& in_;
+  FactsNeeded needed_;
   v1::JudgeFacts facts_;
   std::map<std::string, std::vector<std::pair<Seconds, Seconds>>> log_history_;
+  // Backup name -> (t, last success) of each observation with a success.
+  std::map<std::string, std::vector<std::pair<Seconds, Seconds>>> backup_history_;
   std::vector<std::pair<Seconds, Seconds>> gaps_;
 };
 

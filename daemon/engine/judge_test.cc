@@ -277,6 +277,36 @@ TEST(JudgeTest, PolicyChangeMidWindowRecordsEachVersion) {
   EXPECT_EQ(got[4].policy_version(), "sha256:b");
 }
 
+// A sweep keeps only the facts its controls read. When a policy change
+// points the control at another check mid-window, the facts of both checks
+// (carried in, and observed alongside other kinds) must still be there.
+TEST(JudgeTest, ASweepKeepsTheFactsOfEveryVersionOfItsControl) {
+  Control ntp = NtpCheck();
+  Control dns = NtpCheck();
+  dns.check = "dns";
+  auto dns_check = [](Seconds at, v1::CheckStatus status) {
+    v1::Observation o = Check(at, status);
+    o.mutable_check()->set_name("dns");
+    return o;
+  };
+  v1::JudgeFacts facts;
+  AdvanceFacts(&facts, Check(-600, v1::CHECK_STATUS_OK));
+  AdvanceFacts(&facts, dns_check(-600, v1::CHECK_STATUS_CRITICAL));
+  AdvanceFacts(&facts, Patch(-600, {"openssl"}));
+  std::vector<v1::Observation> obs = {Log(0, 0), Patch(300, {"zlib"}),
+                                      Check(1200, v1::CHECK_STATUS_CRITICAL)};
+  JudgeInput in;
+  in.facts = &facts;
+  in.observations = obs;
+  in.from = T0;
+  in.to = T0 + 2400;
+  in.scope_start = T0 - 600;
+  in.segments = {{0, T0 + 1800, &ntp, "sha256:a"}, {T0 + 1800, kForever, &dns, "sha256:b"}};
+  // ntp: OK from the facts until its CRITICAL; dns: CRITICAL from the facts.
+  Expect(JudgeControl(in), {{0, 1200, 'P'}, {1200, 1800, 'F'}, {1800, 2400, 'F'}});
+  EXPECT_EQ(JudgeControl(in).back().policy_version(), "sha256:b");
+}
+
 TEST(JudgeTest, AdvanceFactsKeepsFirstSeenAcrossObservationsAndResetsOnInstall) {
   v1::JudgeFacts f;
   AdvanceFacts(&f, Patch(0, {"a", "b"}));
