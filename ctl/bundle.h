@@ -31,6 +31,9 @@ struct ExportOptions {
   absl::Duration witness_wait = absl::Seconds(60);
   // records.jsonl.zst (format 3); false: records.jsonl (format 2).
   bool compress = true;
+  // A sampled bundle's `to` head: the first checkpoint made this long past
+  // the sampled day's end (verify's --late-after, whose default it is).
+  absl::Duration late_after = absl::Hours(26);
 };
 
 // Export's reads of attestd's log, shared by whole and sampled bundles:

@@ -25,7 +25,7 @@ int ExitFor(const absl::Status& s) {
 
 }  // namespace
 
-int ExportCmd(Stub& admin, const CommandFlags& f) {
+int ExportCmd(Stub& admin, const CommandFlags& f, const VerifyFlags& verify) {
   if (f.window.empty() || f.out.empty()) {
     fprintf(stderr, "attestctl: usage: attestctl export --window ID --out BUNDLE.tar\n");
     return kExitUsage;
@@ -47,6 +47,20 @@ int ExportCmd(Stub& admin, const CommandFlags& f) {
             "attestctl: export: --sample K: a draw's number from 1, as attestctl samples "
             "--window lists them\n");
     return kExitUsage;
+  }
+  if (!verify.late_after.empty()) {
+    auto d = ParseHumanDuration(verify.late_after);
+    if (!d.ok() || *d < absl::ZeroDuration()) {
+      fprintf(stderr, "attestctl: export: --late-after: a duration, e.g. 26h\n");
+      return kExitUsage;
+    }
+    if (!f.sample_given) {
+      fprintf(stderr,
+              "attestctl: export: --late-after is for sampled bundles (--sample K); a whole "
+              "bundle carries every record\n");
+      return kExitUsage;
+    }
+    options.late_after = *d;
   }
   if (f.sample_given && f.uncompressed) {
     fprintf(stderr,

@@ -9,7 +9,6 @@
 
 namespace attest::ctl {
 
-int ExportCmd(Stub& admin, const CommandFlags& f);
 struct VerifyFlags {
   std::string pubkey_path;
   std::vector<std::string> witness_keys;       // verifier keys, or files holding one
@@ -21,6 +20,8 @@ struct VerifyFlags {
   int64_t sample = 0;  // the draw a sampled bundle must prove (from 1)
   bool sample_given = false;
 };
+// verify.late_after: a sampled bundle's --late-after (the rest is verify's).
+int ExportCmd(Stub& admin, const CommandFlags& f, const VerifyFlags& verify);
 // args: {"verify", BUNDLE}; exit 0 verified, 1 it does not verify, 2 usage.
 int VerifyCmd(const std::vector<std::string>& args, const VerifyFlags& flags);
 // vkey: print the C2SP verifier key instead of the PEM.

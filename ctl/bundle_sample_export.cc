@@ -240,7 +240,7 @@ absl::Status ExportSampleBundle(v1::AdminService::Stub& admin, const std::string
     // verify's default) past the day's end, so that records of the day that
     // arrived late are in too (verify calls the item complete only then).
     // Creation times only grow with the sequence.
-    const absl::Time settled = day_end + VerifyOptions().late_after;
+    const absl::Time settled = day_end + options.late_after;
     while (to < size && FromProto(leaves[to - 1].created_at()) < settled) ++to;
     Json line = Json::MakeObject();
     line["item"] = static_cast<uint64_t>(i + 1);

@@ -152,7 +152,8 @@ int Main(int argc, char** argv) {
                "this after the window ended (imported evidence is reported) [default: 7d]");
   flags.String("late-after", &verify.late_after,
                "verify: report evidence committed longer than this after it was observed as\n"
-               "late [default: 26h]");
+               "late; export --sample: the sampled days' records run to a checkpoint made this\n"
+               "long after each day, so verify with the same value [default: 26h]");
   flags.Int("sample", &f.sample,
             "export: a sampled bundle of the window's K-th recorded sample (from 1, as\n"
             "attestctl samples --window lists them); verify: the bundle must prove that draw");
@@ -328,7 +329,7 @@ int Main(int argc, char** argv) {
   }
   if (command == "sample") return SampleCmd(*admin, f);
   if (command == "samples") return SamplesCmd(*admin, f);
-  if (command == "export") return ExportCmd(*admin, f);
+  if (command == "export") return ExportCmd(*admin, f, verify);
   if (command == "signing-key") return SigningKeyCmd(*admin, vkey);
   if (command == "ledger") return LedgerCmd(*admin);
   if (command == "checkpoint") return CheckpointCmd(*admin, sequence, create_checkpoint);

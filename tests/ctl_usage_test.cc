@@ -85,6 +85,11 @@ INSTANTIATE_TEST_SUITE_P(
                   "--max-lateness: a duration, e.g. 14d"},
         UsageCase{{"export", "--window", "w", "--out", "x.tar", "--witness-wait", "-1s"},
                   "--witness-wait: a duration, e.g. 60s"},
+        UsageCase{
+            {"export", "--window", "w", "--out", "x.tar", "--sample", "1", "--late-after", "later"},
+            "--late-after: a duration, e.g. 26h"},
+        UsageCase{{"export", "--window", "w", "--out", "x.tar", "--late-after", "30h"},
+                  "--late-after is for sampled bundles (--sample K)"},
         UsageCase{{"verify", "/nonexistent.tar", "--pubkey", "{dir}/key.pem"},
                   "key.pem: not an Ed25519 public key (PEM)",
                   2,
