@@ -305,6 +305,34 @@ TEST_F(SampledBundleTest, ASampleVerifiesItemByItemAndEveryForgeryIsNamed) {
     f["ledger.jsonl"] = Join(ledger);
     EXPECT_NE(Failure(f).find("ledger.jsonl line"), std::string::npos) << Failure(f);
   }
+  {  // export --late-after: each item's `to` is the first checkpoint made that
+     // long after its day. Every checkpoint here was made in the test's
+     // present, months after March; at 100000h none is, so every `to` is
+     // the bundle's own checkpoint, and verify with the same value says so.
+    const std::string late = dir_ + "/late.tar";
+    ASSERT_EQ(Ctl({"export", "--window", "march", "--sample", "1", "--late-after", "100000h",
+                   "--out", late}),
+              0)
+        << err_;
+    const Files f = ReadBundle(late);
+    const uint64_t last = Lines(f.at("states.jsonl")).size();
+    bool earlier_by_default = false;
+    const auto items = Lines(f.at("sample.jsonl"));
+    const auto default_items = Lines(good.at("sample.jsonl"));
+    ASSERT_EQ(items.size(), default_items.size());
+    for (size_t i = 0; i < items.size(); ++i) {
+      EXPECT_EQ(*Json::Parse(items[i])->Find("to")->Find("sequence")->as_uint(), last) << items[i];
+      earlier_by_default |=
+          *Json::Parse(default_items[i])->Find("to")->Find("sequence")->as_uint() < last;
+    }
+    EXPECT_TRUE(earlier_by_default) << "at 26h some `to` should be an earlier checkpoint";
+    EXPECT_EQ(RunTool({BinaryPath("attestctl"), "verify", late, "--pubkey", dir_ + "/key.pem",
+                       "--late-after", "100000h"},
+                      dir_, &out_, &err_),
+              0)
+        << err_;
+    EXPECT_NE(out_.find("less than --late-after (100000h)"), std::string::npos) << out_;
+  }
   // Asking for a draw that does not exist, or a bad number.
   EXPECT_EQ(Ctl({"export", "--window", "march", "--sample", "9", "--out", dir_ + "/x.tar"}), 1);
   EXPECT_NE(err_.find("window march has no sample 9"), std::string::npos) << err_;
