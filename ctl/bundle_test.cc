@@ -37,6 +37,15 @@ std::vector<Entry> ReadSeed() {
   return entries;
 }
 
+// The 600th line's observed time moved by a minute (the units digit of its
+// minutes): its hash breaks.
+void EditLine600(std::string* records) {
+  size_t at = 0;
+  for (int i = 1; i < 600; ++i) at = records->find('\n', at) + 1;
+  const size_t t = records->find("\"observed_at\":\"", at) + 30;
+  (*records)[t] = (*records)[t] == '1' ? '2' : '1';
+}
+
 std::string& Data(std::vector<Entry>& entries, const std::string& name) {
   for (Entry& e : entries) {
     if (e.name == name) return e.data;
@@ -344,10 +353,7 @@ TEST_F(CompressedBundleTest, FramesCheckedInSlicesVerifyTheSame) {
     EXPECT_EQ(zst->records, plain->records);
     EXPECT_EQ(zst->summary, plain->summary);
   }
-  size_t at = 0;
-  for (int i = 1; i < 600; ++i) at = records.find('\n', at) + 1;
-  const size_t t = records.find("\"observed_at\":\"", at) + 30;
-  records[t] = records[t] == '1' ? '2' : '1';
+  EditLine600(&records);
   const std::string f = Failure(Compressed(records, 1));
   EXPECT_NE(f.find("records.jsonl line 600"), std::string::npos) << f;
 }
@@ -381,12 +387,7 @@ TEST_F(CompressedBundleTest, ACorruptFrameIsNamed) {
 
 TEST_F(CompressedBundleTest, AnEditedRecordInsideAFrameIsNamedByItsLine) {
   std::string records = Data(plain_, "records.jsonl");
-  // The 600th line's observed time moved by a minute (the units digit of its
-  // minutes): its hash breaks.
-  size_t at = 0;
-  for (int i = 1; i < 600; ++i) at = records.find('\n', at) + 1;
-  const size_t t = records.find("\"observed_at\":\"", at) + 30;
-  records[t] = records[t] == '1' ? '2' : '1';
+  EditLine600(&records);
   const std::string f = Failure(Compressed(records, 3));
   EXPECT_NE(f.find("records.jsonl line 600"), std::string::npos) << f;
 }

@@ -88,9 +88,12 @@ class SampledBundleTest : public ::testing::Test {
   int Ctl(std::vector<std::string> args) {
     return Attestctl(daemon_->address(), dir_, std::move(args), &out_, &err_);
   }
-  int Verify(const std::string& path) {
-    return RunTool({BinaryPath("attestctl"), "verify", path, "--pubkey", dir_ + "/key.pem"}, dir_,
-                   &out_, &err_);
+  // attestctl verify PATH --pubkey KEY [flags...]
+  int Verify(const std::string& path, const std::vector<std::string>& flags = {}) {
+    std::vector<std::string> argv = {BinaryPath("attestctl"), "verify", path, "--pubkey",
+                                     dir_ + "/key.pem"};
+    argv.insert(argv.end(), flags.begin(), flags.end());
+    return RunTool(argv, dir_, &out_, &err_);
   }
   // The failure of verifying `files` ("" when they verify).
   std::string Failure(const Files& files, bool with_key = true) {
@@ -158,22 +161,12 @@ TEST_F(SampledBundleTest, ASampleVerifiesItemByItemAndEveryForgeryIsNamed) {
             std::string::npos)
       << out_;
   // Pinning the draw: the right number verifies, another is refused.
-  EXPECT_EQ(RunTool({BinaryPath("attestctl"), "verify", bundle, "--pubkey", dir_ + "/key.pem",
-                     "--sample", "1"},
-                    dir_, &out_, &err_),
-            0)
-      << err_;
-  EXPECT_EQ(RunTool({BinaryPath("attestctl"), "verify", bundle, "--pubkey", dir_ + "/key.pem",
-                     "--sample", "2"},
-                    dir_, &out_, &err_),
-            1);
+  EXPECT_EQ(Verify(bundle, {"--sample", "1"}), 0) << err_;
+  EXPECT_EQ(Verify(bundle, {"--sample", "2"}), 1);
   EXPECT_NE(err_.find("the bundle proves sample 1 of window march, not sample 2 (--sample)"),
             std::string::npos)
       << err_;
-  EXPECT_EQ(RunTool({BinaryPath("attestctl"), "verify", bundle, "--pubkey", dir_ + "/key.pem",
-                     "--sample", "0"},
-                    dir_, &out_, &err_),
-            2);
+  EXPECT_EQ(Verify(bundle, {"--sample", "0"}), 2);
   EXPECT_NE(err_.find("--sample K: a draw's number from 1"), std::string::npos) << err_;
   const Files good = ReadBundle(bundle);
   ASSERT_EQ(Failure(good), "");
@@ -326,11 +319,7 @@ TEST_F(SampledBundleTest, ASampleVerifiesItemByItemAndEveryForgeryIsNamed) {
           *Json::Parse(default_items[i])->Find("to")->Find("sequence")->as_uint() < last;
     }
     EXPECT_TRUE(earlier_by_default) << "at 26h some `to` should be an earlier checkpoint";
-    EXPECT_EQ(RunTool({BinaryPath("attestctl"), "verify", late, "--pubkey", dir_ + "/key.pem",
-                       "--late-after", "100000h"},
-                      dir_, &out_, &err_),
-              0)
-        << err_;
+    EXPECT_EQ(Verify(late, {"--late-after", "100000h"}), 0) << err_;
     EXPECT_NE(out_.find("less than --late-after (100000h)"), std::string::npos) << out_;
   }
   // Asking for a draw that does not exist, or a bad number.
