@@ -225,7 +225,7 @@ absl::StatusOr<VerifyResult> VerifyBundle(const std::string& path, const VerifyO
             last_host = l.host;
           }
           if (v2) {
-            if (absl::Status st = check.OnRecord(l.record, &out); !st.ok()) return st;
+            if (absl::Status st = check.OnRecord(l.record, c.prev, &out); !st.ok()) return st;
           }
           return records.Add(l.record);
         };

@@ -82,16 +82,18 @@ absl::StatusOr<std::vector<State>> ParseStates(std::string_view text, bool note_
     if (!t.ok()) return bad(StrCat("state.created_at: ", t.status().message()));
     s.created_at = *t;
     if (format == nullptr || !format->is_string() ||
-        (format->as_string() != "attest-state-v0" && format->as_string() != "attest-state-v1")) {
-      return bad("state.format: attest-state-v0 or attest-state-v1");
+        (format->as_string() != "attest-state-v0" && format->as_string() != "attest-state-v1" &&
+         format->as_string() != "attest-state-v2")) {
+      return bad("state.format: attest-state-v0, attest-state-v1 or attest-state-v2");
     }
     s.format = format->as_string();
+    const bool v2 = s.format == "attest-state-v2";
     if (hosts == nullptr || !hosts->is_int() || !hosts->as_uint())
       return bad("state.hosts: required");
     s.hosts = *hosts->as_uint();
     if (!Hash32(sj->Find("heads_root"), &s.heads_root))
       return bad("state.heads_root: 64 hex digits");
-    if (s.format == "attest-state-v1") {
+    if (s.format != "attest-state-v0") {
       const Json* ll = sj->Find("ledger_length");
       if (ll == nullptr || !ll->is_int() || !ll->as_uint())
         return bad("state.ledger_length: required");
@@ -114,7 +116,7 @@ absl::StatusOr<std::vector<State>> ParseStates(std::string_view text, bool note_
       if (body->size != n) return bad(StrCat("note: its tree size is ", body->size, ", not ", n));
     }
     if (heads != nullptr) {
-      if (s.format != "attest-state-v1") return bad("a state before format 2 has no heads here");
+      if (s.format == "attest-state-v0") return bad("a state before format 2 has no heads here");
       if (!heads->is_array() || !nj->is_string()) return bad("heads: a list; note: a string");
       s.full = true;
       s.note = nj->as_string();
@@ -127,8 +129,20 @@ absl::StatusOr<std::vector<State>> ParseStates(std::string_view text, bool note_
         StateHead head;
         if (host == nullptr || !host->is_string() || length == nullptr || !length->is_int() ||
             !length->as_uint() || !Hash32(h.Find("hash"), &head.hash) || labels == nullptr ||
-            !labels->is_object() || h.as_object().size() != 4) {
-          return bad("a head is {hash, host, labels, length}");
+            !labels->is_object() || h.as_object().size() != (v2 ? 6u : 4u)) {
+          return bad(v2 ? "a head is {access_changes, access_changes_hash, hash, host, labels, "
+                          "length}"
+                        : "a head is {hash, host, labels, length}");
+        }
+        if (v2) {
+          const Json* count = h.Find("access_changes");
+          if (count == nullptr || !count->is_int() || !count->as_uint() ||
+              !Hash32(h.Find("access_changes_hash"), &head.access_changes_hash)) {
+            return bad(StrCat("head of ", host->as_string(),
+                              ": access_changes is a count, access_changes_hash 64 hex digits"));
+          }
+          head.has_access = true;
+          head.access_changes = *count->as_uint();
         }
         if (!leaves.empty() && !(previous < host->as_string())) {
           return bad(StrCat("heads out of host order at ", host->as_string()));

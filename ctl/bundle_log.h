@@ -32,12 +32,16 @@ struct StateHead {
   uint64_t length = 0;
   std::string hash;  // 32 bytes
   std::map<std::string, std::string> labels;
+  // attest-state-v2: the access-change commitment at the head.
+  bool has_access = false;
+  uint64_t access_changes = 0;
+  std::string access_changes_hash;  // 32 bytes
 };
 
 struct State {
   uint64_t sequence = 0;
   absl::Time created_at;
-  std::string format;      // attest-state-v0 or attest-state-v1
+  std::string format;      // attest-state-v0, -v1 or -v2
   std::string leaf_hash;   // merkle leaf hash of the state's canonical JSON
   std::string heads_root;  // 32 bytes
   uint64_t hosts = 0;

@@ -75,7 +75,7 @@ absl::StatusOr<Side> CheckSide(const Json& j, const std::vector<State>& states,
     return bad(StrCat("there is no checkpoint ", side.sequence, " in states.jsonl"));
   }
   const State& state = states[side.sequence - 1];
-  if (state.format != "attest-state-v1") {
+  if (state.format == "attest-state-v0") {
     return bad(StrCat("checkpoint ", side.sequence, " was made before format 2"));
   }
   const Json* h = head->Find("host");
@@ -222,7 +222,7 @@ absl::StatusOr<VerifyResult> VerifySampleBundle(const std::string& path,
         "attestd's key (the company being audited) could have rewritten this history");
   }
   const State& final_state = states->back();
-  if (final_state.format != "attest-state-v1") {
+  if (final_state.format == "attest-state-v0") {
     return absl::DataLossError("the bundle's checkpoint was made before format 2");
   }
   if (s = CheckLedgerCommitted(*ledger, final_state); !s.ok()) return s;

@@ -53,7 +53,7 @@ absl::Status BundleV2Check::Prepare(v1::BundleManifest& m, std::string_view stat
         "attestd's key (the company being audited) could have rewritten this history");
   }
   const State& final_state = states->back();
-  if (final_state.format != "attest-state-v1") {
+  if (final_state.format == "attest-state-v0") {
     return absl::DataLossError("the bundle's checkpoint was made before format 2");
   }
   // The ledger up to the head the checkpoint commits to, and no further.
@@ -159,6 +159,10 @@ absl::Status BundleV2Check::Prepare(v1::BundleManifest& m, std::string_view stat
     if (!s.full) continue;
     for (const auto& [host, head] : s.heads) {
       if (!in_scope_.count(host)) continue;
+      if (head.has_access) {
+        access_[host].points.push_back(
+            {head.length, s.sequence, head.access_changes, head.access_changes_hash});
+      }
       auto& c = commits_[host];
       if (c.empty() || head.length > c.back().first) {
         c.emplace_back(head.length, log->committed_at[i]);
@@ -311,7 +315,32 @@ absl::Status BundleV2Check::CheckReviewSnapshot(const v1::EvidenceRecord& r,
   return absl::OkStatus();
 }
 
-absl::Status BundleV2Check::OnRecord(const v1::EvidenceRecord& r, VerifyResult* out) {
+absl::Status BundleV2Check::CheckAccessCommitment(const v1::EvidenceRecord& r,
+                                                  std::string_view hash) {
+  auto it = access_.find(r.host());
+  if (it == access_.end()) return absl::OkStatus();
+  AccessFold& f = it->second;
+  if (f.acc.empty()) f.acc = evidence::GenesisHash();
+  if (evidence::IsAccessChange(r)) {
+    ++f.count;
+    f.acc = evidence::FoldAccessChange(f.acc, hash);
+  }
+  for (; f.next < f.points.size() && f.points[f.next].length == r.index(); ++f.next) {
+    const AccessPoint& p = f.points[f.next];
+    if (p.count != f.count || p.hash != f.acc) {
+      return absl::DataLossError(
+          StrCat("state ", p.sequence, " commits to ", p.count, " access changes of host ",
+                 r.host(), " up to record ", p.length, " (hash ", HexEncode(p.hash).substr(0, 16),
+                 "), its chain holds ", f.count, " (hash ", HexEncode(f.acc).substr(0, 16),
+                 "): attestd's access-change commitment is false"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status BundleV2Check::OnRecord(const v1::EvidenceRecord& r, std::string_view hash,
+                                     VerifyResult* out) {
+  if (absl::Status s = CheckAccessCommitment(r, hash); !s.ok()) return s;
   if (auto it = review_snapshots_.find(r.host()); it != review_snapshots_.end()) {
     for (const auto& [campaign, index] : it->second) {
       if (index != r.index()) continue;
@@ -357,6 +386,13 @@ absl::Status BundleV2Check::OnRecord(const v1::EvidenceRecord& r, VerifyResult* 
 }
 
 absl::Status BundleV2Check::Finish() {
+  for (const auto& [host, f] : access_) {
+    if (f.next < f.points.size()) {
+      return absl::DataLossError(StrCat(
+          "state ", f.points[f.next].sequence, " commits to the access changes of host ", host,
+          " up to record ", f.points[f.next].length, ", which records.jsonl does not reach"));
+    }
+  }
   if (review_snapshots_left_ > 0) {
     return absl::DataLossError(StrCat(review_snapshots_left_,
                                       " access snapshots that review campaigns took their "

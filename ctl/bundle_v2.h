@@ -30,10 +30,13 @@ class BundleV2Check {
   // entry commits to.
   absl::Status Prepare(v1::BundleManifest& m, std::string_view states, std::string_view ledger,
                        std::string_view reviews, VerifyResult* out);
-  // Each record, in chain order.
-  absl::Status OnRecord(const v1::EvidenceRecord& r, VerifyResult* out);
+  // Each record, in chain order: when it was committed, and the
+  // access-change commitment of any signed head at it.
+  // `hash` is the record's verified chain hash.
+  absl::Status OnRecord(const v1::EvidenceRecord& r, std::string_view hash, VerifyResult* out);
   // After the records: every in-scope host's labels in the signed state
-  // are those of its last hello.
+  // are those of its last hello, and every access-change commitment of its
+  // heads was reached and matched.
   absl::Status Finish();
 
   const std::set<std::string>& in_scope() const { return in_scope_; }
@@ -48,6 +51,23 @@ class BundleV2Check {
   // committed), lengths ascending.
   std::map<std::string, std::vector<std::pair<uint64_t, absl::Time>>> commits_;
   std::map<std::string, std::map<std::string, std::string>> hello_labels_;
+  // Per in-scope host: the access-change commitments of its heads in
+  // attest-state-v2 states, lengths ascending, each checked against the
+  // chain when its record is reached.
+  struct AccessPoint {
+    uint64_t length = 0;
+    uint64_t sequence = 0;
+    uint64_t count = 0;
+    std::string hash;
+  };
+  struct AccessFold {
+    std::vector<AccessPoint> points;
+    size_t next = 0;
+    uint64_t count = 0;
+    std::string acc;
+  };
+  std::map<std::string, AccessFold> access_;
+  absl::Status CheckAccessCommitment(const v1::EvidenceRecord& r, std::string_view hash);
   ReviewPopulations reviews_;
   std::map<std::string, std::vector<std::string>> review_groups_;  // campaign -> privileged groups
   // In-scope host -> the snapshots campaigns took their entries from:

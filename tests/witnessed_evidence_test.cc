@@ -214,6 +214,36 @@ class WitnessedEvidenceTest : public ::testing::Test {
     return rc;
   }
 
+  // Re-signs `last` (the final state line, edited) as the operator can:
+  // the log's root over every state recomputed, the note signed with
+  // attestd's own key; the witness's old cosignature kept, now stale.
+  void Resign(std::vector<std::string>& lines, Json& last) {
+    std::vector<std::string> leaves;
+    for (size_t i = 0; i + 1 < lines.size(); ++i) {
+      leaves.push_back(
+          evidence::merkle::LeafHash(Json::Parse(lines[i])->Find("state")->Canonical()));
+    }
+    leaves.push_back(evidence::merkle::LeafHash(last.Find("state")->Canonical()));
+    auto old_note = note::Parse(last.Find("note")->as_string());
+    ASSERT_TRUE(old_note.ok());
+    auto key = evidence::SigningKey::LoadOrCreate(dir_ + "/data/checkpoint-signing.key");
+    ASSERT_TRUE(key.ok());
+    note::Note resigned;
+    resigned.text = note::Checkpoint{
+        kOrigin,
+        leaves.size(),
+        evidence::merkle::Root(leaves, leaves.size()),
+        {}}.Format();
+    resigned.signatures.push_back({kOrigin,
+                                   note::KeyId(kOrigin, note::kEd25519, (*key)->raw_public_key()),
+                                   (*key)->Sign(resigned.text)});
+    for (const auto& sig : old_note->signatures) {
+      if (sig.name == kWitnessName) resigned.signatures.push_back(sig);
+    }
+    last["note"] = Json(resigned.Format());
+    lines.back() = last.Canonical();
+  }
+
   // The failure of verifying `b` ("" when it verifies).
   std::string Failure(const Bundle& b, const ctl::VerifyOptions& options) {
     const std::string path = dir_ + "/forged.tar";
@@ -469,35 +499,40 @@ TEST_F(WitnessedEvidenceTest, AWitnessedBundleVerifiesAndEveryForgeryIsNamed) {
     auto last = Json::Parse(lines.back());
     ASSERT_TRUE(last.ok());
     (*last)["state"]["ledger_head"] = Json(HexEncode(new_head.hash()));
-    std::vector<std::string> leaves;
-    for (size_t i = 0; i + 1 < lines.size(); ++i) {
-      leaves.push_back(
-          evidence::merkle::LeafHash(Json::Parse(lines[i])->Find("state")->Canonical()));
-    }
-    leaves.push_back(evidence::merkle::LeafHash(last->Find("state")->Canonical()));
-    auto old_note = note::Parse(last->Find("note")->as_string());
-    ASSERT_TRUE(old_note.ok());
-    auto key = evidence::SigningKey::LoadOrCreate(dir_ + "/data/checkpoint-signing.key");
-    ASSERT_TRUE(key.ok());
-    note::Note resigned;
-    resigned.text = note::Checkpoint{
-        kOrigin,
-        leaves.size(),
-        evidence::merkle::Root(leaves, leaves.size()),
-        {}}.Format();
-    resigned.signatures.push_back({kOrigin,
-                                   note::KeyId(kOrigin, note::kEd25519, (*key)->raw_public_key()),
-                                   (*key)->Sign(resigned.text)});
-    for (const auto& sig : old_note->signatures) {
-      if (sig.name == kWitnessName) resigned.signatures.push_back(sig);  // kept, now stale
-    }
-    (*last)["note"] = Json(resigned.Format());
-    lines.back() = last->Canonical();
+    Resign(lines, *last);
     b.files["states.jsonl"] = Join(lines);
     expect(b, "re-signed by the operator", "no valid cosignature by witness witness.test/w1");
     // With only attestd's key, the forgery passes: what the warning says.
     EXPECT_EQ(Failure(b, Options(/*with_witness=*/false)), "");
     EXPECT_EQ(Independent(dir_ + "/forged.tar", /*with_witness=*/false), 0);
+  }
+  // The operator hides an access change from the signed state's
+  // commitment (attest-state-v2), re-signing with attestd's own key: the
+  // chain in the bundle folds to another count, even without witnesses.
+  {
+    Bundle b = good;
+    auto lines = Lines(b.files["states.jsonl"]);
+    auto last = Json::Parse(lines.back());
+    ASSERT_TRUE(last.ok());
+    ASSERT_EQ(last->Find("state")->Find("format")->as_string(), "attest-state-v2");
+    std::string host;
+    std::vector<std::string> head_leaves;
+    for (Json& h : (*last)["heads"].as_array()) {
+      if (host.empty() && h.Find("access_changes")->as_uint() > 0u) {
+        host = h.Find("host")->as_string();
+        h["access_changes"] = Json(*h.Find("access_changes")->as_uint() - 1);
+      }
+      head_leaves.push_back(evidence::merkle::LeafHash(h.Canonical()));
+    }
+    ASSERT_FALSE(host.empty()) << "the fleet made access changes";
+    (*last)["state"]["heads_root"] =
+        Json(HexEncode(evidence::merkle::Root(head_leaves, head_leaves.size())));
+    Resign(lines, *last);
+    b.files["states.jsonl"] = Join(lines);
+    const std::string f = Failure(b, Options(/*with_witness=*/false));
+    EXPECT_NE(f.find("access changes of host " + host), std::string::npos) << f;
+    EXPECT_NE(f.find("access-change commitment is false"), std::string::npos) << f;
+    EXPECT_EQ(Independent(dir_ + "/forged.tar", /*with_witness=*/false), 1);
   }
   EXPECT_TRUE(daemon.Stop().ok());
 }

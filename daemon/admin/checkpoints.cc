@@ -126,6 +126,7 @@ absl::StatusOr<v1::Checkpoint> Checkpoints::CreateLocked() {
   const evidence::LedgerHead ledger =
       ledger_ != nullptr ? ledger_->Head() : evidence::LedgerHead{0, evidence::GenesisHash()};
   absl::Status inner;
+  bool committed_access = true;
   // Host keys sort by host: the heads come out in order.
   absl::Status s =
       store_.Scan(store::Family::kHosts, "", "", [&](std::string_view, std::string_view value) {
@@ -140,10 +141,25 @@ absl::StatusOr<v1::Checkpoint> Checkpoints::CreateLocked() {
         head->set_length(h.chain_length());
         head->set_hash(h.chain_head());
         *head->mutable_labels() = h.labels();
+        head->set_access_changes(h.access_changes());
+        head->set_access_changes_hash(h.access_changes_hash());
+        if (h.access_changes_hash().empty()) committed_access = false;
         return true;
       });
   if (!s.ok()) return s;
   if (!inner.ok()) return inner;
+  if (committed_access) {
+    c.set_state_version(2);
+  } else {
+    // The committer fills every host's commitment when it starts; a store
+    // without one for some host gets a v1 state rather than a false one.
+    spdlog::warn("checkpoint {}: a host state lacks its access-change commitment; state v1",
+                 c.sequence());
+    for (v1::ChainHead& head : *c.mutable_heads()) {
+      head.clear_access_changes();
+      head.clear_access_changes_hash();
+    }
+  }
   evidence::SignCheckpoint(*key_, &c);  // format 1's root and signature, for older readers
   c.set_heads_root(evidence::HeadsRoot(c.heads()));
   c.set_ledger_length(ledger.length);

@@ -4,6 +4,7 @@
 
 #include <filesystem>
 
+#include "common/strings.h"
 #include "daemon/evidence/chain.h"
 #include "daemon/evidence/merkle.h"
 #include "daemon/store/keys.h"
@@ -90,6 +91,55 @@ TEST(CheckpointsTest, AStoreFromBeforeTheLogContinuesItAndEveryCheckpointIsANote
   ASSERT_TRUE(store.Write(bad, {}).ok());
   Checkpoints broken(store, clock, Key(), &ledger, "attest.test/prod");
   EXPECT_EQ(broken.Open().code(), absl::StatusCode::kDataLoss);
+}
+
+void PutHost(store::Store& store, const std::string& host, bool with_commitment) {
+  v1::HostState h;
+  h.set_host(host);
+  h.set_chain_length(5);
+  h.set_chain_head(evidence::Sha256(host));
+  if (with_commitment) {
+    h.set_access_changes(2);
+    h.set_access_changes_hash(evidence::Sha256("acc of " + host));
+  }
+  store::WriteBatch batch;
+  batch.Put(store::Family::kHosts, host, h.SerializeAsString());
+  ASSERT_TRUE(store.Write(batch, {}).ok());
+}
+
+// attest-state-v2: every head leaf carries its host's access-change
+// commitment; a store where one host lacks it gets a v1 state, never a
+// commitment attestd did not compute.
+TEST(CheckpointsTest, StatesCommitToEachHostsAccessChangesWhenEveryHostHasThem) {
+  store::MemoryStore store;
+  FakeClock clock(absl::FromUnixSeconds(1'767'225'600));
+  PutHost(store, "web-1", true);
+  PutHost(store, "web-2", true);
+  evidence::Ledger ledger(store);
+  ASSERT_TRUE(ledger.Open().ok());
+  Checkpoints checkpoints(store, clock, Key(), &ledger, "attest.test/prod");
+  ASSERT_TRUE(checkpoints.Open().ok());
+  auto c = checkpoints.Create();
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->state_version(), 2u);
+  EXPECT_NE(evidence::StateLeaf(*c).find("\"format\":\"attest-state-v2\""), std::string::npos);
+  const std::string leaf = evidence::HeadLeaf(c->heads(0));
+  EXPECT_EQ(leaf, "{\"access_changes\":2,\"access_changes_hash\":\"" +
+                      HexEncode(evidence::Sha256("acc of web-1")) + "\",\"hash\":\"" +
+                      HexEncode(evidence::Sha256("web-1")) +
+                      "\",\"host\":\"web-1\",\"labels\":{},\"length\":5}");
+  // The commitment is under the heads root: another count, another root.
+  v1::Checkpoint other = *c;
+  other.mutable_heads(0)->set_access_changes(1);
+  EXPECT_NE(evidence::HeadsRoot(other.heads()), c->heads_root());
+
+  PutHost(store, "web-3", false);
+  auto v1_state = checkpoints.Create();
+  ASSERT_TRUE(v1_state.ok());
+  EXPECT_EQ(v1_state->state_version(), 0u);
+  EXPECT_NE(evidence::StateLeaf(*v1_state).find("\"format\":\"attest-state-v1\""),
+            std::string::npos);
+  EXPECT_EQ(evidence::HeadLeaf(v1_state->heads(0)).find("access_changes"), std::string::npos);
 }
 
 }  // namespace

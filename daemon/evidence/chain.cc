@@ -38,6 +38,16 @@ void LinkRecord(std::string_view prev_hash, v1::EvidenceRecord* record) {
   record->set_hash(ChainHash(prev_hash, *record));
 }
 
+bool IsAccessChange(const v1::EvidenceRecord& record) {
+  return record.has_signal() && record.signal().has_access_change();
+}
+
+std::string FoldAccessChange(std::string_view acc, std::string_view record_hash) {
+  std::string data(acc);
+  data.append(record_hash);
+  return Sha256(data);
+}
+
 absl::Status VerifyChain(const std::vector<v1::EvidenceRecord>& records) {
   std::string prev = GenesisHash();
   for (size_t i = 0; i < records.size(); ++i) {

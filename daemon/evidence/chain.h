@@ -29,6 +29,12 @@ std::string ChainHash(std::string_view prev_hash, const v1::EvidenceRecord& reco
 // Fills record->prev_hash and record->hash.
 void LinkRecord(std::string_view prev_hash, v1::EvidenceRecord* record);
 
+// The access-change commitment (docs/bundle.md, "Checkpoints"): a record
+// is an access change when its signal is one; acc(0) = GenesisHash(),
+// acc(n) = SHA-256(acc(n-1) || hash of the n-th access-change record).
+bool IsAccessChange(const v1::EvidenceRecord& record);
+std::string FoldAccessChange(std::string_view acc, std::string_view record_hash);
+
 // Checks that `records` (one host, in order, starting at index 1) form an
 // unbroken chain: consecutive indexes, matching prev_hash links and correct
 // hashes. DataLoss names the first bad record.

@@ -77,6 +77,10 @@ std::string HeadLeaf(const v1::ChainHead& h) {
   for (const auto& [k, v] : h.labels()) labels[k] = Json(v);
   j["labels"] = std::move(labels);
   j["length"] = Json(h.length());
+  if (!h.access_changes_hash().empty()) {
+    j["access_changes"] = Json(h.access_changes());
+    j["access_changes_hash"] = Json(HexEncode(h.access_changes_hash()));
+  }
   return j.Canonical();
 }
 
@@ -96,7 +100,7 @@ std::string StateLeaf(const v1::Checkpoint& c) {
     j["format"] = Json("attest-state-v0");
     j["heads_root"] = Json(HexEncode(c.root()));
   } else {
-    j["format"] = Json("attest-state-v1");
+    j["format"] = Json(c.state_version() == 2 ? "attest-state-v2" : "attest-state-v1");
     j["heads_root"] = Json(HexEncode(c.heads_root()));
     j["ledger_head"] = Json(HexEncode(c.ledger_head()));
     j["ledger_length"] = Json(c.ledger_length());

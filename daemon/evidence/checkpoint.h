@@ -23,12 +23,15 @@ std::string MerkleRoot(const google::protobuf::RepeatedPtrField<v1::ChainHead>& 
 std::string CheckpointSignedBytes(const v1::Checkpoint& checkpoint);
 
 // Format 2 (docs/bundle.md): a head leaf is the canonical JSON
-// {"hash":hex,"host":...,"labels":{...},"length":n}; the heads root is the
+// {"hash":hex,"host":...,"labels":{...},"length":n}, from attest-state-v2
+// with "access_changes":n,"access_changes_hash":hex; the heads root is the
 // RFC 6962 root over them in host order.
 std::string HeadLeaf(const v1::ChainHead& head);
 std::string HeadsRoot(const google::protobuf::RepeatedPtrField<v1::ChainHead>& heads);
 // The state leaf of a checkpoint: canonical JSON of its sequence, time,
-// heads root, number of heads and ledger head ("attest-state-v1"); for a
+// heads root, number of heads and ledger head ("attest-state-v1", or
+// "attest-state-v2" when state_version is 2: its heads carry the
+// access-change commitment); for a
 // checkpoint made before format 2, its sequence, time, v1 root and number
 // of heads ("attest-state-v0").
 std::string StateLeaf(const v1::Checkpoint& checkpoint);

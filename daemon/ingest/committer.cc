@@ -38,6 +38,12 @@ void AppendRecord(v1::EvidenceRecord record, v1::HostState& state, store::WriteB
   evidence::LinkRecord(prev, &record);
   state.set_chain_length(record.index());
   state.set_chain_head(record.hash());
+  if (state.access_changes_hash().empty()) state.set_access_changes_hash(evidence::GenesisHash());
+  if (evidence::IsAccessChange(record)) {
+    state.set_access_changes(state.access_changes() + 1);
+    state.set_access_changes_hash(
+        evidence::FoldAccessChange(state.access_changes_hash(), record.hash()));
+  }
   batch.Put(store::Family::kEvidence, store::EvidenceKey(state.host(), record.index()),
             record.SerializeAsString());
 }
@@ -79,6 +85,40 @@ void AppendGap(const CommitRequest& req, const std::string& instance, uint64_t h
   ++result.gaps;
 }
 
+// A host state stored before attestd kept the access-change commitment:
+// computes it from the host's chain (once, when attestd starts).
+absl::Status AddAccessCommitment(store::Store& store, v1::HostState& state) {
+  uint64_t count = 0;
+  std::string acc = evidence::GenesisHash();
+  uint64_t last = 0;
+  absl::Status inner;
+  absl::Status s = store::ScanPrefix(
+      store, store::Family::kEvidence, store::EvidencePrefix(state.host()),
+      [&](std::string_view key, std::string_view value) {
+        v1::EvidenceRecord r;
+        if (!r.ParseFromArray(value.data(), static_cast<int>(value.size()))) {
+          inner = absl::DataLossError(attest::StrCat("record ", key, " is corrupt"));
+          return false;
+        }
+        last = r.index();
+        if (last > state.chain_length()) return false;
+        if (evidence::IsAccessChange(r)) {
+          ++count;
+          acc = evidence::FoldAccessChange(acc, r.hash());
+        }
+        return true;
+      });
+  if (!s.ok()) return s;
+  if (!inner.ok()) return inner;
+  if (last < state.chain_length()) {
+    return absl::DataLossError(attest::StrCat("the chain of ", state.host(), " ends at record ",
+                                              last, ", its state says ", state.chain_length()));
+  }
+  state.set_access_changes(count);
+  state.set_access_changes_hash(acc);
+  return absl::OkStatus();
+}
+
 size_t RequestBytes(const CommitRequest& r) {
   size_t bytes = r.hello.ByteSizeLong();
   for (const auto& s : r.signals) bytes += s.ByteSizeLong();
@@ -107,6 +147,18 @@ absl::Status Committer::Start() {
       });
   if (!s.ok()) return s;
   if (!parse_error.ok()) return parse_error;
+  store::WriteBatch upgraded;
+  size_t upgraded_hosts = 0;
+  for (auto& [host, state] : loaded) {
+    if (!state.access_changes_hash().empty()) continue;
+    if (s = AddAccessCommitment(store_, state); !s.ok()) return s;
+    upgraded.Put(store::Family::kHosts, host, state.SerializeAsString());
+    ++upgraded_hosts;
+  }
+  if (upgraded_hosts > 0) {
+    if (s = store_.Write(upgraded, store::WriteOptions{.sync = true}); !s.ok()) return s;
+    spdlog::info("access-change commitment computed from the chains of {} hosts", upgraded_hosts);
+  }
   std::lock_guard lock(mu_);
   hosts_ = std::move(loaded);
   started_ = true;

@@ -168,6 +168,79 @@ TEST_F(CommitterTest, StateSurvivesARestartFromTheStore) {
   EXPECT_TRUE(evidence::VerifyChain(Records("h")).ok());
 }
 
+v1::HostState StoredState(store::Store& store, const std::string& host) {
+  v1::HostState state;
+  auto value = store.Get(store::Family::kHosts, host);
+  EXPECT_TRUE(value.ok()) << value.status();
+  if (value.ok()) state.ParseFromString(*value);
+  return state;
+}
+
+// What the committer's count and hash must be: folded from the chain.
+std::pair<uint64_t, std::string> FoldedFromChain(const std::vector<v1::EvidenceRecord>& chain) {
+  uint64_t count = 0;
+  std::string acc = evidence::GenesisHash();
+  for (const v1::EvidenceRecord& r : chain) {
+    if (!r.has_signal() || !r.signal().has_access_change()) continue;
+    ++count;
+    acc = evidence::Sha256(acc + r.hash());
+  }
+  return {count, acc};
+}
+
+TEST_F(CommitterTest, EachHostStateCommitsToItsAccessChanges) {
+  ASSERT_TRUE(Commit("web-1", "i1", {ts::Heartbeat(1, kT0)}, /*hello=*/true).status.ok());
+  v1::HostState state = StoredState(store_, "web-1");
+  EXPECT_EQ(state.access_changes(), 0u);
+  EXPECT_EQ(state.access_changes_hash(), evidence::GenesisHash());
+  ASSERT_TRUE(Commit("web-1", "i1",
+                     {ts::AccessChange(2, kT0, "a1"), ts::Heartbeat(3, kT0),
+                      ts::AccessChange(4, kT0, "a2")})
+                  .status.ok());
+  // Another host's changes are its own.
+  ASSERT_TRUE(Commit("web-2", "i1", {ts::AccessChange(1, kT0, "b1")}, true).status.ok());
+  const auto chain = Records("web-1");
+  state = StoredState(store_, "web-1");
+  EXPECT_EQ(state.access_changes(), 2u);
+  EXPECT_EQ(std::make_pair(state.access_changes(), state.access_changes_hash()),
+            FoldedFromChain(chain));
+  EXPECT_EQ(StoredState(store_, "web-2").access_changes(), 1u);
+  EXPECT_NE(StoredState(store_, "web-2").access_changes_hash(), state.access_changes_hash());
+}
+
+TEST_F(CommitterTest, AStateStoredWithoutTheAccessCommitmentGetsItFromTheChainAtStart) {
+  ASSERT_TRUE(Commit("web-1", "i1",
+                     {ts::AccessChange(1, kT0, "a1"), ts::Heartbeat(2, kT0),
+                      ts::AccessChange(3, kT0, "a2"), ts::AccessChange(4, kT0, "a3")},
+                     /*hello=*/true)
+                  .status.ok());
+  committer_.Stop();
+  // As an attestd from before the commitment stored it.
+  v1::HostState old = StoredState(store_, "web-1");
+  old.clear_access_changes();
+  old.clear_access_changes_hash();
+  store::WriteBatch b;
+  b.Put(store::Family::kHosts, "web-1", old.SerializeAsString());
+  ASSERT_TRUE(store_.Write(b, {}).ok());
+  Committer restarted(store_, clock_);
+  ASSERT_TRUE(restarted.Start().ok());
+  const v1::HostState upgraded = StoredState(store_, "web-1");
+  EXPECT_EQ(upgraded.access_changes(), 3u);
+  EXPECT_EQ(std::make_pair(upgraded.access_changes(), upgraded.access_changes_hash()),
+            FoldedFromChain(Records("web-1")));
+  // And the next change folds onto it.
+  std::promise<CommitResult> p;
+  CommitRequest req{.host = "web-1", .hello = ts::Hello("web-1", "i1")};
+  req.signals = {ts::AccessChange(5, kT0, "a4")};
+  req.done = [&](const CommitResult& r) { p.set_value(r); };
+  restarted.Submit(std::move(req));
+  ASSERT_TRUE(p.get_future().get().status.ok());
+  const v1::HostState after = StoredState(store_, "web-1");
+  EXPECT_EQ(after.access_changes(), 4u);
+  EXPECT_EQ(std::make_pair(after.access_changes(), after.access_changes_hash()),
+            FoldedFromChain(Records("web-1")));
+}
+
 TEST_F(CommitterTest, NothingCommitsWhilePausedAndWhatQueuedFollowsAfter) {
   ASSERT_TRUE(Commit("h", "i1", {ts::Heartbeat(1, kT0)}).status.ok());
   std::promise<CommitResult> acked;

@@ -201,7 +201,7 @@ def verify_sample(files, pub, witnesses):
             if not isinstance(x["sequence"], int) or not 1 <= x["sequence"] <= len(states):
                 raise Bad("item %d: there is no checkpoint %r" % (item["item"], x["sequence"]))
             st = states[x["sequence"] - 1]["state"]
-            if st["format"] != "attest-state-v1":
+            if st["format"] not in ("attest-state-v1", "attest-state-v2"):
                 raise Bad("item %d: checkpoint %d was made before format 2" %
                           (item["item"], x["sequence"]))
             head = x["head"]
@@ -247,6 +247,7 @@ def verify(files, pub, witnesses, known):
         files["records.jsonl"] = z.stdout
     # 1. states
     states = []
+    access = {}  # host -> length -> [(count, hash hex, state)] of attest-state-v2 heads
     for n, line in enumerate(jsonl(files["states.jsonl"], "states.jsonl"), 1):
         obj = json.loads(line)
         st = obj["state"]
@@ -259,6 +260,13 @@ def verify(files, pub, witnesses, known):
                 raise Bad("states.jsonl line %d: heads" % n)
             if mth([leaf(canonical(h)) for h in heads]).hex() != st["heads_root"]:
                 raise Bad("states.jsonl line %d: heads root" % n)
+            v2 = st["format"] == "attest-state-v2"
+            for h in heads:
+                if ("access_changes" in h) != v2 or ("access_changes_hash" in h) != v2:
+                    raise Bad("states.jsonl line %d: a head's access-change commitment" % n)
+                if v2:
+                    access.setdefault(h["host"], {}).setdefault(h["length"], []).append(
+                        (h["access_changes"], h["access_changes_hash"], n))
         states.append(obj)
     leaves = [leaf(canonical(s["state"])) for s in states]
     final = states[-1]
@@ -328,6 +336,7 @@ def verify(files, pub, witnesses, known):
     # 7. records
     chains = {}
     hello = {}
+    acc = {}  # host -> (access changes so far, running hash)
     for n, line in enumerate(jsonl(files["records.jsonl"], "records.jsonl"), 1):
         host = json.loads(line)["host"]
         index, prev = chains.get(host, (0, bytes(32)))
@@ -337,6 +346,13 @@ def verify(files, pub, witnesses, known):
         chains[host] = (obj["index"], digest)
         if obj["kind"] == "hello":
             hello[host] = obj["hello"].get("labels", {})
+        count, h = acc.get(host, (0, bytes(32)))
+        if obj["kind"] == "access_change":
+            count, h = count + 1, sha256(h + digest)
+        acc[host] = (count, h)
+        for c, ch, state in access.get(host, {}).get(obj["index"], []):
+            if (c, ch) != (count, h.hex()):
+                raise Bad("state %d: the access-change commitment of %s is false" % (state, host))
     if set(chains) != in_scope:
         raise Bad("records of other hosts, or missing")
     for host in in_scope:
