@@ -16,6 +16,7 @@
 #include "ctl/bundle.h"
 #include "ctl/bundle_frames.h"
 #include "ctl/tar.h"
+#include "daemon/store/rocksdb_store.h"
 #include "gtest/gtest.h"
 #include "tests/support/daemon_harness.h"
 #include "tests/support/fleet.h"
@@ -86,6 +87,72 @@ std::string Failure(const Bundle& b, const std::string& dir, const std::string& 
 std::string HostIndex(const std::string& line) {
   auto j = Json::Parse(line);
   return StrCat("host ", j->Find("host")->as_string(), ", record ", *j->Find("index")->as_uint());
+}
+
+// A store an attestd from before the access-change commitment left (host
+// states without it): the next attestd computes each host's commitment
+// from its chain when it starts. The states signed before the restart
+// (by the committer, record by record) and after it (from the chain at
+// start) must agree at every head, and both verifiers check each one.
+TEST(BundleE2eTest, AStoreFromBeforeTheAccessCommitmentGetsItAtStartAndVerifies) {
+  const std::string dir = FreshDir("access_commitment_upgrade");
+  std::ofstream(dir + "/policy.yaml") << kPolicy;
+  DaemonHarness daemon(dir, nullptr, {"--policy", dir + "/policy.yaml", "--judge-delay", "0s"});
+  ASSERT_TRUE(daemon.Start().ok()) << ReadAll(daemon.log_path());
+  ASSERT_EQ(LoadSimulatedFleet(daemon.address(), dir, 5, 7, 9, "2026-01-01T00:00:00Z"), "");
+  std::string out, err;
+  ASSERT_EQ(Attestctl(daemon.address(), dir, {"checkpoint"}, &out, &err), 0) << err;
+  ASSERT_TRUE(daemon.Stop().ok());
+  {
+    auto store = store::OpenRocksDbStore(daemon.data_dir());
+    ASSERT_TRUE(store.ok()) << store.status();
+    store::WriteBatch old;
+    uint64_t changes = 0;
+    ASSERT_TRUE((*store)
+                    ->Scan(store::Family::kHosts, "", "",
+                           [&](std::string_view key, std::string_view value) {
+                             v1::HostState h;
+                             EXPECT_TRUE(h.ParseFromArray(value.data(), value.size()));
+                             changes += h.access_changes();
+                             h.clear_access_changes();
+                             h.clear_access_changes_hash();
+                             old.Put(store::Family::kHosts, std::string(key),
+                                     h.SerializeAsString());
+                             return true;
+                           })
+                    .ok());
+    ASSERT_GT(changes, 0u) << "the fleet made access changes";
+    ASSERT_TRUE((*store)->Write(old, {.sync = true}).ok());
+  }
+  ASSERT_TRUE(daemon.Start().ok()) << ReadAll(daemon.log_path());
+  EXPECT_NE(ReadAll(daemon.log_path())
+                .find("access-change commitment computed from the chains of 5 hosts"),
+            std::string::npos)
+      << ReadAll(daemon.log_path());
+  const std::string bundle = dir + "/q1.tar";
+  ASSERT_EQ(
+      Attestctl(daemon.address(), dir, {"export", "--window", "q1", "--out", bundle}, &out, &err),
+      0)
+      << err;
+  ASSERT_EQ(Attestctl(daemon.address(), dir, {"signing-key"}, &out), 0);
+  std::ofstream(dir + "/key.pem") << out;
+  const Bundle b = Read(bundle);
+  size_t v2_states = 0;
+  for (size_t at = 0;
+       (at = b.states.find("\"format\":\"attest-state-v2\"", at)) != std::string::npos; ++at) {
+    ++v2_states;
+  }
+  EXPECT_GE(v2_states, 2u) << "states signed before and after the restart: " << b.states;
+  ASSERT_EQ(RunTool({BinaryPath("attestctl"), "verify", bundle, "--pubkey", dir + "/key.pem"}, dir,
+                    &out, &err),
+            0)
+      << out << err;
+  EXPECT_EQ(RunTool({"/usr/bin/python3", SourcePath("tests/tools/verify_bundle.py"), bundle,
+                     "--pubkey", dir + "/key.pem"},
+                    dir, &out, &err),
+            0)
+      << err;
+  EXPECT_TRUE(daemon.Stop().ok());
 }
 
 TEST(BundleE2eTest, ExportVerifiesOfflineAndEveryTamperingIsNamed) {
