@@ -75,6 +75,10 @@ struct VerifyResult {
   absl::Duration max_late;     // the latest commitment after observation
   std::string max_late_host;
   uint64_t max_late_index = 0;
+  uint64_t access_changes = 0;  // access-change records in the chains
+  // Signed attest-state-v2 heads whose access-change commitment was
+  // checked against the chain.
+  uint64_t access_heads = 0;
   std::vector<std::string> warnings;  // what the checks could not establish
   // A sampled bundle (attest-sample-v1): the window, the draw, and a line
   // per item saying what it shows.

@@ -204,6 +204,13 @@ int VerifyCmd(const std::vector<std::string>& args, const VerifyFlags& flags) {
              static_cast<unsigned long long>(result->max_late_index), hours(result->max_late));
     }
     printf("\n");
+    if (result->access_heads > 0) {
+      printf(
+          "access changes: %llu in the chains; the access-change commitments of %llu signed "
+          "heads match them\n",
+          static_cast<unsigned long long>(result->access_changes),
+          static_cast<unsigned long long>(result->access_heads));
+    }
     for (const std::string& w : result->warnings) printf("WARNING: %s\n", w.c_str());
   }
   printf("the window summary follows from the records:\n%s", result->summary.c_str());

@@ -316,7 +316,8 @@ absl::Status BundleV2Check::CheckReviewSnapshot(const v1::EvidenceRecord& r,
 }
 
 absl::Status BundleV2Check::CheckAccessCommitment(const v1::EvidenceRecord& r,
-                                                  std::string_view hash) {
+                                                  std::string_view hash, VerifyResult* out) {
+  if (evidence::IsAccessChange(r)) ++out->access_changes;
   auto it = access_.find(r.host());
   if (it == access_.end()) return absl::OkStatus();
   AccessFold& f = it->second;
@@ -327,6 +328,7 @@ absl::Status BundleV2Check::CheckAccessCommitment(const v1::EvidenceRecord& r,
   }
   for (; f.next < f.points.size() && f.points[f.next].length == r.index(); ++f.next) {
     const AccessPoint& p = f.points[f.next];
+    ++out->access_heads;
     if (p.count != f.count || p.hash != f.acc) {
       return absl::DataLossError(
           StrCat("state ", p.sequence, " commits to ", p.count, " access changes of host ",
@@ -340,7 +342,7 @@ absl::Status BundleV2Check::CheckAccessCommitment(const v1::EvidenceRecord& r,
 
 absl::Status BundleV2Check::OnRecord(const v1::EvidenceRecord& r, std::string_view hash,
                                      VerifyResult* out) {
-  if (absl::Status s = CheckAccessCommitment(r, hash); !s.ok()) return s;
+  if (absl::Status s = CheckAccessCommitment(r, hash, out); !s.ok()) return s;
   if (auto it = review_snapshots_.find(r.host()); it != review_snapshots_.end()) {
     for (const auto& [campaign, index] : it->second) {
       if (index != r.index()) continue;

@@ -67,7 +67,8 @@ class BundleV2Check {
     std::string acc;
   };
   std::map<std::string, AccessFold> access_;
-  absl::Status CheckAccessCommitment(const v1::EvidenceRecord& r, std::string_view hash);
+  absl::Status CheckAccessCommitment(const v1::EvidenceRecord& r, std::string_view hash,
+                                     VerifyResult* out);
   ReviewPopulations reviews_;
   std::map<std::string, std::vector<std::string>> review_groups_;  // campaign -> privileged groups
   // In-scope host -> the snapshots campaigns took their entries from:
