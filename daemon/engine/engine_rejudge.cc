@@ -5,6 +5,7 @@
 #include "common/strings.h"
 #include "daemon/engine/engine.h"
 #include "daemon/engine/engine_keys.h"
+#include "daemon/engine/observations.h"
 #include "daemon/engine/records.h"
 #include "daemon/engine/scan.h"
 #include "daemon/store/keys.h"

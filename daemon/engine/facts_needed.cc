@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "daemon/engine/host_rules.h"
+#include "daemon/engine/observations.h"
 #include "daemon/evidence/record_json.h"
 
 namespace attest::engine {

@@ -5,6 +5,7 @@
 #include <optional>
 
 #include "daemon/engine/judge_test_support.h"
+#include "daemon/engine/observations.h"
 #include "gtest/gtest.h"
 
 namespace attest::engine {

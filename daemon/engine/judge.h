@@ -106,15 +106,6 @@ struct JudgeInput {
 // equal ones merged. Time outside every segment with a control is skipped.
 std::vector<v1::Interval> JudgeControl(const JudgeInput& input);
 
-// Folds one observation (in time order) into the facts. Access changes are
-// not kept in facts (see JudgeInput::access_changes).
-void AdvanceFacts(v1::JudgeFacts* facts, const v1::Observation& observation);
-
-// The observation an evidence record contributes; false for records the
-// judge ignores.
-bool ObservationFromRecord(const v1::EvidenceRecord& record, Seconds gap_from,
-                           v1::Observation* out);
-
 }  // namespace attest::engine
 
 #endif  // ATTEST_DAEMON_ENGINE_JUDGE_H_

@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "daemon/engine/judge_test_support.h"
+#include "daemon/engine/observations.h"
 #include "gtest/gtest.h"
 
 namespace attest::engine {

@@ -17,6 +17,7 @@
 #include "common/time_util.h"
 #include "daemon/engine/engine.h"
 #include "daemon/engine/judge.h"
+#include "daemon/engine/observations.h"
 #include "daemon/ingest/validate.h"
 
 namespace {
