@@ -121,6 +121,7 @@ TEST(BundleE2eTest, AStoreFromBeforeTheAccessCommitmentGetsItAtStartAndVerifies)
                              changes += h.access_changes();
                              h.clear_access_changes();
                              h.clear_access_changes_hash();
+                             h.clear_access_changes_through();
                              old.Put(store::Family::kHosts, std::string(key),
                                      h.SerializeAsString());
                              return true;

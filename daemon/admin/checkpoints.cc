@@ -143,7 +143,7 @@ absl::StatusOr<v1::Checkpoint> Checkpoints::CreateLocked() {
         *head->mutable_labels() = h.labels();
         head->set_access_changes(h.access_changes());
         head->set_access_changes_hash(h.access_changes_hash());
-        if (h.access_changes_hash().empty()) committed_access = false;
+        if (!evidence::AccessCommitmentCurrent(h)) committed_access = false;
         return true;
       });
   if (!s.ok()) return s;
@@ -151,9 +151,10 @@ absl::StatusOr<v1::Checkpoint> Checkpoints::CreateLocked() {
   if (committed_access) {
     c.set_state_version(2);
   } else {
-    // The committer fills every host's commitment when it starts; a store
-    // without one for some host gets a v1 state rather than a false one.
-    spdlog::warn("checkpoint {}: a host state lacks its access-change commitment; state v1",
+    // The committer brings every host's commitment up to its chain when it
+    // starts; a state without a current one gets a v1 state rather than a
+    // false one.
+    spdlog::warn("checkpoint {}: a host state lacks a current access-change commitment; state v1",
                  c.sequence());
     for (v1::ChainHead& head : *c.mutable_heads()) {
       head.clear_access_changes();

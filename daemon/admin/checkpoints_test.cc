@@ -101,6 +101,7 @@ void PutHost(store::Store& store, const std::string& host, bool with_commitment)
   if (with_commitment) {
     h.set_access_changes(2);
     h.set_access_changes_hash(evidence::Sha256("acc of " + host));
+    h.set_access_changes_through(5);
   }
   store::WriteBatch batch;
   batch.Put(store::Family::kHosts, host, h.SerializeAsString());
@@ -132,6 +133,22 @@ TEST(CheckpointsTest, StatesCommitToEachHostsAccessChangesWhenEveryHostHasThem) 
   v1::Checkpoint other = *c;
   other.mutable_heads(0)->set_access_changes(1);
   EXPECT_NE(evidence::HeadsRoot(other.heads()), c->heads_root());
+
+  // A commitment that covers less than the chain (an older attestd
+  // appended after a downgrade) is not signed either.
+  PutHost(store, "web-3", true);
+  {
+    v1::HostState stale;
+    ASSERT_TRUE(stale.ParseFromString(*store.Get(store::Family::kHosts, "web-3")));
+    stale.set_chain_length(7);
+    store::WriteBatch batch;
+    batch.Put(store::Family::kHosts, "web-3", stale.SerializeAsString());
+    ASSERT_TRUE(store.Write(batch, {}).ok());
+  }
+  auto stale_state = checkpoints.Create();
+  ASSERT_TRUE(stale_state.ok());
+  EXPECT_EQ(stale_state->state_version(), 0u);
+  EXPECT_EQ(evidence::HeadLeaf(stale_state->heads(2)).find("access_changes"), std::string::npos);
 
   PutHost(store, "web-3", false);
   auto v1_state = checkpoints.Create();

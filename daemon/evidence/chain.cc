@@ -48,6 +48,11 @@ std::string FoldAccessChange(std::string_view acc, std::string_view record_hash)
   return Sha256(data);
 }
 
+bool AccessCommitmentCurrent(const v1::HostState& state) {
+  return state.access_changes_hash().size() == kHashBytes &&
+         state.access_changes_through() == state.chain_length();
+}
+
 absl::Status VerifyChain(const std::vector<v1::EvidenceRecord>& records) {
   std::string prev = GenesisHash();
   for (size_t i = 0; i < records.size(); ++i) {

@@ -34,6 +34,8 @@ void LinkRecord(std::string_view prev_hash, v1::EvidenceRecord* record);
 // acc(n) = SHA-256(acc(n-1) || hash of the n-th access-change record).
 bool IsAccessChange(const v1::EvidenceRecord& record);
 std::string FoldAccessChange(std::string_view acc, std::string_view record_hash);
+// True when `state`'s commitment covers its whole chain.
+bool AccessCommitmentCurrent(const v1::HostState& state);
 
 // Checks that `records` (one host, in order, starting at index 1) form an
 // unbroken chain: consecutive indexes, matching prev_hash links and correct

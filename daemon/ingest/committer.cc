@@ -44,6 +44,7 @@ void AppendRecord(v1::EvidenceRecord record, v1::HostState& state, store::WriteB
     state.set_access_changes_hash(
         evidence::FoldAccessChange(state.access_changes_hash(), record.hash()));
   }
+  state.set_access_changes_through(record.index());
   batch.Put(store::Family::kEvidence, store::EvidenceKey(state.host(), record.index()),
             record.SerializeAsString());
 }
@@ -85,8 +86,9 @@ void AppendGap(const CommitRequest& req, const std::string& instance, uint64_t h
   ++result.gaps;
 }
 
-// A host state stored before attestd kept the access-change commitment:
-// computes it from the host's chain (once, when attestd starts).
+// A host state without an access-change commitment for its whole chain
+// (stored before attestd kept one, or appended to by an older attestd
+// after a downgrade): computes it from the chain, when attestd starts.
 absl::Status AddAccessCommitment(store::Store& store, v1::HostState& state) {
   uint64_t count = 0;
   std::string acc = evidence::GenesisHash();
@@ -116,6 +118,7 @@ absl::Status AddAccessCommitment(store::Store& store, v1::HostState& state) {
   }
   state.set_access_changes(count);
   state.set_access_changes_hash(acc);
+  state.set_access_changes_through(state.chain_length());
   return absl::OkStatus();
 }
 
@@ -150,7 +153,7 @@ absl::Status Committer::Start() {
   store::WriteBatch upgraded;
   size_t upgraded_hosts = 0;
   for (auto& [host, state] : loaded) {
-    if (!state.access_changes_hash().empty()) continue;
+    if (evidence::AccessCommitmentCurrent(state)) continue;
     if (s = AddAccessCommitment(store_, state); !s.ok()) return s;
     upgraded.Put(store::Family::kHosts, host, state.SerializeAsString());
     ++upgraded_hosts;

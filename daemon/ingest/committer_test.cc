@@ -241,6 +241,33 @@ TEST_F(CommitterTest, AStateStoredWithoutTheAccessCommitmentGetsItFromTheChainAt
             FoldedFromChain(Records("web-1")));
 }
 
+// After a downgrade, an older attestd appends and writes the state back
+// with the commitment fields it does not know unchanged: a commitment that
+// covers less than the chain is recomputed at start.
+TEST_F(CommitterTest, ACommitmentBehindItsChainIsRecomputedAtStart) {
+  ASSERT_TRUE(Commit("web-1", "i1",
+                     {ts::AccessChange(1, kT0, "a1"), ts::Heartbeat(2, kT0),
+                      ts::AccessChange(3, kT0, "a2")},
+                     /*hello=*/true)
+                  .status.ok());
+  committer_.Stop();
+  v1::HostState stale = StoredState(store_, "web-1");
+  ASSERT_EQ(stale.access_changes_through(), stale.chain_length());
+  // As the older attestd left it: the last access change not folded in.
+  stale.set_access_changes(1);
+  stale.set_access_changes_through(stale.chain_length() - 1);
+  store::WriteBatch b;
+  b.Put(store::Family::kHosts, "web-1", stale.SerializeAsString());
+  ASSERT_TRUE(store_.Write(b, {}).ok());
+  Committer restarted(store_, clock_);
+  ASSERT_TRUE(restarted.Start().ok());
+  const v1::HostState fixed = StoredState(store_, "web-1");
+  EXPECT_EQ(fixed.access_changes(), 2u);
+  EXPECT_EQ(fixed.access_changes_through(), fixed.chain_length());
+  EXPECT_EQ(std::make_pair(fixed.access_changes(), fixed.access_changes_hash()),
+            FoldedFromChain(Records("web-1")));
+}
+
 TEST_F(CommitterTest, NothingCommitsWhilePausedAndWhatQueuedFollowsAfter) {
   ASSERT_TRUE(Commit("h", "i1", {ts::Heartbeat(1, kT0)}).status.ok());
   std::promise<CommitResult> acked;

@@ -262,9 +262,15 @@ def verify(files, pub, witnesses, known):
                 raise Bad("states.jsonl line %d: heads root" % n)
             v2 = st["format"] == "attest-state-v2"
             for h in heads:
-                if ("access_changes" in h) != v2 or ("access_changes_hash" in h) != v2:
-                    raise Bad("states.jsonl line %d: a head's access-change commitment" % n)
+                if len(h) != (6 if v2 else 4) or ("access_changes" in h) != v2 or (
+                        "access_changes_hash" in h) != v2:
+                    raise Bad("states.jsonl line %d: a head's keys" % n)
                 if v2:
+                    c, ch = h["access_changes"], h["access_changes_hash"]
+                    if (not isinstance(c, int) or isinstance(c, bool) or c < 0
+                            or not isinstance(ch, str) or len(ch) != 64
+                            or any(x not in "0123456789abcdef" for x in ch)):
+                        raise Bad("states.jsonl line %d: a head's access-change commitment" % n)
                     access.setdefault(h["host"], {}).setdefault(h["length"], []).append(
                         (h["access_changes"], h["access_changes_hash"], n))
         states.append(obj)
@@ -356,6 +362,9 @@ def verify(files, pub, witnesses, known):
     if set(chains) != in_scope:
         raise Bad("records of other hosts, or missing")
     for host in in_scope:
+        # Every v2 head of the host was reached (and so checked) by its chain.
+        if any(length > chains[host][0] for length in access.get(host, {})):
+            raise Bad("a state commits to the access changes of %s beyond its chain" % host)
         if chains[host] != (heads[host]["length"], bytes.fromhex(heads[host]["hash"])):
             raise Bad("chain of %s does not end at its signed head" % host)
         if hello.get(host, {}) != heads[host]["labels"]:
