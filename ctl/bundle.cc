@@ -9,6 +9,7 @@
 #include <thread>
 #include <vector>
 
+#include "absl/strings/match.h"
 #include "common/json.h"
 #include "common/strings.h"
 #include "common/time_util.h"
@@ -63,21 +64,34 @@ bool SampledBundle(const std::string& path) {
     if (read(text.data(), size) != size) return absl::OkStatus();
     auto j = Json::Parse(text);
     const Json* format = j.ok() ? j->Find("format") : nullptr;
-    sampled =
-        format != nullptr && format->is_string() && format->as_string() == kSampleBundleFormat;
+    // Any attest-sample-vN: VerifySampleBundle names one it does not know.
+    sampled = format != nullptr && format->is_string() &&
+              absl::StartsWith(format->as_string(), "attest-sample-");
     return absl::OkStatus();
   });
   return sampled;
 }
 
-bool KnownFormat(const std::string& format) {
-  return format == kBundleFormatV3 || format == kBundleFormat || format == kBundleFormatV1;
+}  // namespace
+
+absl::Status UnknownBundleFormat(std::string_view format) {
+  return absl::DataLossError(StrCat("unknown bundle format ", format,
+                                    ": this attestctl reads attest-bundle-v1 to -v4 and "
+                                    "attest-sample-v1 and -v2; a newer attestctl is needed"));
 }
 
-absl::Status CompressedNeedsV3(const std::string& format) {
-  if (format == kBundleFormatV3) return absl::OkStatus();
+namespace {
+
+bool KnownFormat(const std::string& format) {
+  return format == kBundleFormatV4 || format == kBundleFormatV3 || format == kBundleFormat ||
+         format == kBundleFormatV1;
+}
+
+absl::Status CompressedNeedsV3OrV4(const std::string& format) {
+  if (format == kBundleFormatV3 || format == kBundleFormatV4) return absl::OkStatus();
   return absl::DataLossError(StrCat(kCompressedRecordsEntry, " in a bundle of format ", format,
-                                    ": compressed records are format ", kBundleFormatV3));
+                                    ": compressed records are format ", kBundleFormatV3, " or ",
+                                    kBundleFormatV4));
 }
 
 absl::Status Bad(uint64_t line, std::string_view host, uint64_t index, std::string_view what) {
@@ -146,8 +160,11 @@ absl::StatusOr<VerifyResult> VerifyBundle(const std::string& path, const VerifyO
     m.Clear();
   }
   VerifyResult out;
-  // Formats 2 and 3 have the witnessed log and the ledger; 3 may compress.
-  const bool v2 = m.format() == kBundleFormat || m.format() == kBundleFormatV3;
+  // Formats 2 to 4 have the witnessed log and the ledger; 3 and 4 may
+  // compress, and 4 may hold attest-state-v2 states (so may 2 and 3 written
+  // by builds of December 2026 before format 4: they are read the same).
+  const bool v2 =
+      m.format() == kBundleFormat || m.format() == kBundleFormatV3 || m.format() == kBundleFormatV4;
   BundleV2Check check(options);
   if (v2) {
     if (s = check.Prepare(m, states_text, ledger_text, reviews_text, &out); !s.ok()) return s;
@@ -176,7 +193,7 @@ absl::StatusOr<VerifyResult> VerifyBundle(const std::string& path, const VerifyO
         }
         saw_compressed = compressed;
         if (compressed && have_manifest) {
-          if (absl::Status st = CompressedNeedsV3(m.format()); !st.ok()) return st;
+          if (absl::Status st = CompressedNeedsV3OrV4(m.format()); !st.ok()) return st;
         }
         // Lines are checked a batch at a time on every core, and linked in
         // order on this thread while the next batch is being checked.
@@ -358,13 +375,9 @@ absl::StatusOr<VerifyResult> VerifyBundle(const std::string& path, const VerifyO
       });
   if (!s.ok()) return s;
   if (!have_manifest) return absl::DataLossError(path + ": no manifest.json");
-  if (!KnownFormat(m.format())) {
-    return absl::DataLossError(StrCat("unknown bundle format ", m.format(),
-                                      ": this attestctl reads attest-bundle-v1, -v2 and -v3; a "
-                                      "newer attestctl is needed"));
-  }
+  if (!KnownFormat(m.format())) return UnknownBundleFormat(m.format());
   if (saw_compressed) {
-    if (s = CompressedNeedsV3(m.format()); !s.ok()) return s;
+    if (s = CompressedNeedsV3OrV4(m.format()); !s.ok()) return s;
   }
   out.format = m.format();
   if (!v2) {

@@ -8,6 +8,7 @@
 #define ATTEST_CTL_BUNDLE_H_
 
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -21,10 +22,17 @@ namespace attest::ctl {
 // still reads (docs/bundle.md, "Versions").
 // Format 3 is format 2 whose records may be zstd frames
 // (records.jsonl.zst); export writes format 2 when asked for plain records,
-// so that every verifier of format 2 reads them.
+// so that every verifier of format 2 reads them. Format 4 is format 3 whose
+// states may be attest-state-v2 (heads that commit to access changes):
+// export writes it whenever one is, so that an older reader refuses the
+// bundle by its format instead of at its first such state.
+inline constexpr char kBundleFormatV4[] = "attest-bundle-v4";
 inline constexpr char kBundleFormatV3[] = "attest-bundle-v3";
 inline constexpr char kBundleFormat[] = "attest-bundle-v2";
 inline constexpr char kBundleFormatV1[] = "attest-bundle-v1";
+
+// What verify says of a manifest format it does not read (it never guesses).
+absl::Status UnknownBundleFormat(std::string_view format);
 
 struct ExportOptions {
   // How long to wait for attestd's witnesses to cosign the checkpoint.
@@ -52,7 +60,7 @@ absl::Status ExportBundle(v1::AdminService::Stub& admin, const std::string& wind
                           const std::string& out, const ExportOptions& options = {});
 
 struct VerifyResult {
-  std::string format;  // attest-bundle-v1, -v2 or -v3
+  std::string format;  // attest-bundle-v1 to -v4, attest-sample-v1 or -v2
   size_t hosts = 0;
   size_t records = 0;
   std::string key_id;

@@ -104,6 +104,7 @@ struct ExportLog {
   std::string ledger;                  // ledger.jsonl
   std::vector<std::string> campaigns;  // access review campaigns the ledger starts
   v1::Checkpoint final_checkpoint;
+  bool v2_states = false;  // some state is attest-state-v2: the bundle is format 4
 };
 
 // The log up to checkpoint `sequence` (the export's cut): every state, and
@@ -124,6 +125,7 @@ absl::StatusOr<ExportLog> ReadLog(v1::AdminService::Stub& admin, uint64_t sequen
   uint64_t first_full = 1;
   for (const v1::Checkpoint& c : leaves) {
     if (FromProto(c.created_at()) <= window_start) first_full = c.sequence();
+    out.v2_states = out.v2_states || c.state_version() == 2;
   }
   for (const v1::Checkpoint& c : leaves) {
     if (c.sequence() >= first_full) break;
@@ -204,7 +206,6 @@ absl::Status ExportBundle(v1::AdminService::Stub& admin, const std::string& wind
     grpc::Status s = admin.CutExport(&ctx, req, &m);
     if (!s.ok()) return FromGrpc(s, "export");
   }
-  m.set_format(options.compress ? kBundleFormatV3 : kBundleFormat);
   m.mutable_created_at()->set_seconds(absl::ToUnixSeconds(absl::Now()));
   // Format 2: every decision is in ledger.jsonl, committed by the checkpoint.
   m.clear_policy_versions();
@@ -215,6 +216,11 @@ absl::Status ExportBundle(v1::AdminService::Stub& admin, const std::string& wind
                      options.witness_wait);
   if (!log.ok()) return log.status();
   *m.mutable_checkpoint() = log->final_checkpoint;
+  // Format 4 when a state is attest-state-v2, whether compressed or not: a
+  // reader from before that state format refuses the bundle by its format.
+  m.set_format(log->v2_states     ? kBundleFormatV4
+               : options.compress ? kBundleFormatV3
+                                  : kBundleFormat);
   std::map<std::string, const v1::ChainHead*> heads;
   for (const v1::ChainHead& h : m.checkpoint().heads()) heads[h.host()] = &h;
   std::vector<std::string> in_scope;

@@ -179,14 +179,18 @@ absl::StatusOr<VerifyResult> VerifySampleBundle(const std::string& path,
     return absl::OkStatus();
   });
   if (!s.ok()) return s;
+  VerifyResult out;
+  auto manifest = Json::Parse(files["manifest.json"]);
+  const Json* format = manifest.ok() ? manifest->Find("format") : nullptr;
+  out.format = format != nullptr && format->is_string() ? format->as_string() : "";
+  if (out.format != kSampleBundleFormat && out.format != kSampleBundleFormatV2) {
+    return UnknownBundleFormat(out.format);
+  }
   for (const auto& [name, cap] : caps) {
     if (files.count(name) == 0 && name != "public-key.pem") {
       return absl::DataLossError(StrCat(path, ": no ", name));
     }
   }
-  VerifyResult out;
-  out.format = kSampleBundleFormat;
-  auto manifest = Json::Parse(files["manifest.json"]);
   const Json* window = manifest.ok() ? manifest->Find("window") : nullptr;
   const Json* number = manifest.ok() ? manifest->Find("sample") : nullptr;
   if (window == nullptr || !window->is_string() || number == nullptr || !number->as_uint()) {

@@ -321,7 +321,9 @@ absl::Status ExportSampleBundle(v1::AdminService::Stub& admin, const std::string
   // Every state's leaf; the final one with its note, and each item's from
   // and to with theirs, so that verify can date them by their cosignatures.
   std::string states;
+  bool v2_states = false;  // then the format is attest-sample-v2
   for (const v1::Checkpoint& c : leaves) {
+    v2_states = v2_states || c.state_version() == 2;
     const std::string* note = c.sequence() == size ? &final_checkpoint->note() : nullptr;
     if (note == nullptr && dated.count(c.sequence()) > 0) note = &c.note();
     if (note == nullptr || note->empty()) {
@@ -334,7 +336,7 @@ absl::Status ExportSampleBundle(v1::AdminService::Stub& admin, const std::string
     StrAppend(&states, line.Canonical(), "\n");
   }
   Json manifest = Json::MakeObject();
-  manifest["format"] = kSampleBundleFormat;
+  manifest["format"] = v2_states ? kSampleBundleFormatV2 : kSampleBundleFormat;
   manifest["created_at"] = FormatRfc3339(absl::Now());
   manifest["window"] = window;
   manifest["sample"] = number;

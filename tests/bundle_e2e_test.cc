@@ -228,14 +228,28 @@ TEST(BundleE2eTest, ExportVerifiesOfflineAndEveryTamperingIsNamed) {
     EXPECT_EQ(on_disk->records, in_memory->records);
     EXPECT_TRUE(std::filesystem::is_empty(big.scratch_dir));
 
-    // The same window exported with plain records (format 2): the same
-    // records, byte for byte, and the same figures.
+    // The same window exported with plain records: the same records, byte
+    // for byte, and the same figures. attestd's states commit to access
+    // changes (attest-state-v2), so both are format 4, compressed or not.
     const std::string plain = dir + "/q1-plain.tar";
     ASSERT_EQ(run({"export", "--window", "q1", "--out", plain, "--uncompressed"}), 0);
     auto plain_result = ctl::VerifyBundle(plain, {.pubkey_pem = key});
     ASSERT_TRUE(plain_result.ok()) << plain_result.status();
-    EXPECT_EQ(plain_result->format, "attest-bundle-v2");
-    EXPECT_EQ(in_memory->format, "attest-bundle-v3");
+    EXPECT_EQ(plain_result->format, "attest-bundle-v4");
+    EXPECT_EQ(in_memory->format, "attest-bundle-v4");
+    EXPECT_NE(Read(plain).states.find("\"attest-state-v2\""), std::string::npos);
+    // Builds of December 2026 before format 4 wrote such bundles as format
+    // 2 (plain) and 3: they still verify, the same.
+    for (const char* older : {"attest-bundle-v2", "attest-bundle-v3"}) {
+      Bundle b = Read(plain);
+      b.manifest.replace(b.manifest.find("attest-bundle-v4"), 16, older);
+      const std::string path = dir + "/older.tar";
+      Write(b, path);
+      auto r = ctl::VerifyBundle(path, {.pubkey_pem = key});
+      ASSERT_TRUE(r.ok()) << older << ": " << r.status();
+      EXPECT_EQ(r->format, older);
+      EXPECT_EQ(r->summary, in_memory->summary);
+    }
     EXPECT_EQ(plain_result->summary, in_memory->summary);
     EXPECT_EQ(plain_result->records, in_memory->records);
     EXPECT_EQ(plain_result->in_window, in_memory->in_window);

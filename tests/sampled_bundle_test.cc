@@ -170,6 +170,19 @@ TEST_F(SampledBundleTest, ASampleVerifiesItemByItemAndEveryForgeryIsNamed) {
   EXPECT_NE(err_.find("--sample K: a draw's number from 1"), std::string::npos) << err_;
   const Files good = ReadBundle(bundle);
   ASSERT_EQ(Failure(good), "");
+  {  // attestd's states commit to access changes, so the format is -v2; a
+     // -v1 manifest over them (builds of December 2026 before -v2) still
+     // verifies, and an unknown one is refused, not guessed.
+    EXPECT_NE(good.at("manifest.json").find("\"format\":\"attest-sample-v2\""), std::string::npos)
+        << good.at("manifest.json");
+    Files older = good;
+    std::string& m = older.at("manifest.json");
+    m.replace(m.find("attest-sample-v2"), 16, "attest-sample-v1");
+    EXPECT_EQ(Failure(older), "");
+    m.replace(m.find("attest-sample-v1"), 16, "attest-sample-v9");
+    EXPECT_NE(Failure(older).find("unknown bundle format attest-sample-v9"), std::string::npos)
+        << Failure(older);
+  }
   {  // The states that items name carry their notes, so witnesses can date them.
     const auto states = Lines(good.at("states.jsonl"));
     const Json first = *Json::Parse(Lines(good.at("sample.jsonl"))[0]);

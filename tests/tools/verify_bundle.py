@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
-"""A second verifier of attest evidence bundles (formats 2 and 3, and sampled
+"""A second verifier of attest evidence bundles (formats 2 to 4, and sampled
 bundles), written
 from docs/bundle.md and docs/evidence-format.md alone, with Python's
-standard library, python3-cryptography (Ed25519) and, for format 3's
+standard library, python3-cryptography (Ed25519) and, for formats 3 and 4's
 records.jsonl.zst, the zstd command. It checks everything attestctl
 verify checks except recomputing the window's summary, which needs
 attestd's engine.
@@ -151,7 +151,7 @@ def verify_inclusion(index, size, leaf_hash, path, root):
 
 
 def verify_sample(files, pub, witnesses):
-    """A sampled bundle (attest-sample-v1): docs/bundle.md, "Sampled bundles"."""
+    """A sampled bundle (attest-sample-v1 or -v2): docs/bundle.md, "Sampled bundles"."""
     manifest = json.loads(files["manifest.json"])
     states = [json.loads(line) for line in jsonl(files["states.jsonl"], "states.jsonl")]
     for n, st in enumerate(states, 1):
@@ -232,13 +232,13 @@ def selector_matches(scope, labels):
 
 def verify(files, pub, witnesses, known):
     manifest = json.loads(files["manifest.json"])
-    if manifest.get("format") == "attest-sample-v1":
+    if manifest.get("format") in ("attest-sample-v1", "attest-sample-v2"):
         return verify_sample(files, pub, witnesses)
-    if manifest.get("format") not in ("attest-bundle-v2", "attest-bundle-v3"):
+    if manifest.get("format") not in ("attest-bundle-v2", "attest-bundle-v3", "attest-bundle-v4"):
         raise Bad("unknown bundle format %s" % manifest.get("format"))
     if "records.jsonl.zst" in files:
-        if manifest["format"] != "attest-bundle-v3" or "records.jsonl" in files:
-            raise Bad("records.jsonl.zst outside format 3, or beside records.jsonl")
+        if manifest["format"] == "attest-bundle-v2" or "records.jsonl" in files:
+            raise Bad("records.jsonl.zst outside formats 3 and 4, or beside records.jsonl")
         # The frames one after another are one zstd stream.
         z = subprocess.run(["zstd", "-q", "-d", "-c"], input=files["records.jsonl.zst"],
                            capture_output=True)
