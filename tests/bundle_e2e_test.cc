@@ -18,6 +18,7 @@
 #include "ctl/tar.h"
 #include "daemon/store/rocksdb_store.h"
 #include "gtest/gtest.h"
+#include "tests/support/bundle_files.h"
 #include "tests/support/daemon_harness.h"
 #include "tests/support/fleet.h"
 #include "tests/support/process.h"
@@ -37,41 +38,18 @@ struct Bundle {
 };
 
 Bundle Read(const std::string& path) {
-  Bundle b;
-  EXPECT_TRUE(ctl::ReadTar(path, [&](const std::string& name, uint64_t size,
-                                     const ctl::TarChunkReader& read) {
-                std::string data(size, '\0');
-                read(data.data(), size);
-                if (name == "manifest.json") b.manifest = data;
-                if (name == "public-key.pem") b.key = data;
-                if (name == "ledger.jsonl") b.ledger = data;
-                if (name == "states.jsonl") b.states = data;
-                if (name == ctl::kCompressedRecordsEntry) {
-                  // Edited as records.jsonl, which format 3 also allows.
-                  auto plain = ctl::DecodeFrames(data);
-                  if (!plain.ok()) return plain.status();
-                  data = std::move(*plain);
-                }
-                if (name == ctl::kRecordsEntry || name == ctl::kCompressedRecordsEntry) {
-                  std::istringstream in(data);
-                  for (std::string l; std::getline(in, l);) b.lines.push_back(l);
-                }
-                return absl::OkStatus();
-              }).ok());
-  return b;
+  BundleFiles f = ReadBundleFiles(path);
+  return {f["manifest.json"], f["public-key.pem"], f["ledger.jsonl"], f["states.jsonl"],
+          Lines(f[ctl::kRecordsEntry])};
 }
 
 void Write(const Bundle& b, const std::string& path) {
-  auto tar = ctl::TarWriter::Create(path);
-  ASSERT_TRUE(tar.ok());
-  std::string records;
-  for (const std::string& l : b.lines) records += l + "\n";
-  ASSERT_TRUE(tar->Add("ledger.jsonl", b.ledger).ok());
-  ASSERT_TRUE(tar->Add("states.jsonl", b.states).ok());
-  ASSERT_TRUE(tar->Add("manifest.json", b.manifest).ok());
-  ASSERT_TRUE(tar->Add("public-key.pem", b.key).ok());
-  ASSERT_TRUE(tar->Add("records.jsonl", records).ok());
-  ASSERT_TRUE(tar->Close().ok());
+  WriteBundleFiles({{"ledger.jsonl", b.ledger},
+                    {"states.jsonl", b.states},
+                    {"manifest.json", b.manifest},
+                    {"public-key.pem", b.key},
+                    {"records.jsonl", Join(b.lines)}},
+                   path);
 }
 
 // The failure message of verifying `b`, "" when it verifies.

@@ -9,13 +9,12 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
-#include <sstream>
 
 #include "common/json.h"
 #include "common/strings.h"
 #include "ctl/bundle.h"
-#include "ctl/tar.h"
 #include "gtest/gtest.h"
+#include "tests/support/bundle_files.h"
 #include "tests/support/daemon_harness.h"
 #include "tests/support/fleet.h"
 #include "tests/support/process.h"
@@ -23,32 +22,7 @@
 namespace attest::testing_support {
 namespace {
 
-using Files = std::map<std::string, std::string>;
-
-Files ReadBundle(const std::string& path) {
-  Files files;
-  EXPECT_TRUE(ctl::ReadTar(path, [&](const std::string& name, uint64_t size,
-                                     const ctl::TarChunkReader& read) {
-                std::string data(size, '\0');
-                read(data.data(), size);
-                files[name] = std::move(data);
-                return absl::OkStatus();
-              }).ok());
-  return files;
-}
-
-std::vector<std::string> Lines(const std::string& text) {
-  std::vector<std::string> out;
-  std::istringstream in(text);
-  for (std::string l; std::getline(in, l);) out.push_back(l);
-  return out;
-}
-
-std::string Join(const std::vector<std::string>& lines) {
-  std::string out;
-  for (const std::string& l : lines) out += l + "\n";
-  return out;
-}
+using Files = BundleFiles;
 
 class SampledBundleTest : public ::testing::Test {
  protected:
@@ -98,10 +72,7 @@ class SampledBundleTest : public ::testing::Test {
   // The failure of verifying `files` ("" when they verify).
   std::string Failure(const Files& files, bool with_key = true) {
     const std::string path = dir_ + "/forged.tar";
-    auto tar = ctl::TarWriter::Create(path);
-    EXPECT_TRUE(tar.ok());
-    for (const auto& [name, data] : files) EXPECT_TRUE(tar->Add(name, data).ok());
-    EXPECT_TRUE(tar->Close().ok());
+    WriteBundleFiles(files, path);
     ctl::VerifyOptions o;
     if (with_key) o.pubkey_pem = ReadAll(dir_ + "/key.pem");
     auto r = ctl::VerifyBundle(path, o);
@@ -168,7 +139,7 @@ TEST_F(SampledBundleTest, ASampleVerifiesItemByItemAndEveryForgeryIsNamed) {
       << err_;
   EXPECT_EQ(Verify(bundle, {"--sample", "0"}), 2);
   EXPECT_NE(err_.find("--sample K: a draw's number from 1"), std::string::npos) << err_;
-  const Files good = ReadBundle(bundle);
+  const Files good = ReadBundleFiles(bundle);
   ASSERT_EQ(Failure(good), "");
   {  // attestd's states commit to access changes, so the format is -v2; a
      // -v1 manifest over them (builds of December 2026 before -v2) still
@@ -228,7 +199,7 @@ TEST_F(SampledBundleTest, ASampleVerifiesItemByItemAndEveryForgeryIsNamed) {
   const Files other = [&] {
     const std::string second = dir_ + "/second.tar";
     EXPECT_EQ(Ctl({"export", "--window", "march", "--sample", "2", "--out", second}), 0) << err_;
-    return ReadBundle(second);
+    return ReadBundleFiles(second);
   }();
   {  // A host-day the draw did not pick, with its own valid proofs and records.
     Files f = good;
@@ -320,7 +291,7 @@ TEST_F(SampledBundleTest, ASampleVerifiesItemByItemAndEveryForgeryIsNamed) {
                    "--out", late}),
               0)
         << err_;
-    const Files f = ReadBundle(late);
+    const Files f = ReadBundleFiles(late);
     const uint64_t last = Lines(f.at("states.jsonl")).size();
     bool earlier_by_default = false;
     const auto items = Lines(f.at("sample.jsonl"));

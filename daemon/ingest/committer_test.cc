@@ -20,6 +20,12 @@ class CommitterTest : public testing::Test {
 
   CommitResult Commit(const std::string& host, const std::string& instance,
                       std::vector<v1::Signal> signals, bool hello = false) {
+    return CommitTo(committer_, host, instance, std::move(signals), hello);
+  }
+  // The same through `committer` (one started again on the same store).
+  static CommitResult CommitTo(Committer& committer, const std::string& host,
+                               const std::string& instance, std::vector<v1::Signal> signals,
+                               bool hello = false) {
     std::promise<CommitResult> promise;
     CommitRequest req;
     req.host = host;
@@ -27,7 +33,7 @@ class CommitterTest : public testing::Test {
     req.record_hello = hello;
     req.signals = std::move(signals);
     req.done = [&](const CommitResult& r) { promise.set_value(r); };
-    committer_.Submit(std::move(req));
+    committer.Submit(std::move(req));
     return promise.get_future().get();
   }
 
@@ -157,12 +163,7 @@ TEST_F(CommitterTest, StateSurvivesARestartFromTheStore) {
   Committer restarted(store_, clock_);
   ASSERT_TRUE(restarted.Start().ok());
   EXPECT_EQ(restarted.HighestDurableSeq("h", "i1"), 2u);
-  std::promise<CommitResult> p;
-  CommitRequest req{.host = "h", .hello = ts::Hello("h", "i1")};
-  req.signals = {ts::Heartbeat(2, kT0), ts::Heartbeat(3, kT0)};
-  req.done = [&](const CommitResult& r) { p.set_value(r); };
-  restarted.Submit(std::move(req));
-  CommitResult r = p.get_future().get();
+  CommitResult r = CommitTo(restarted, "h", "i1", {ts::Heartbeat(2, kT0), ts::Heartbeat(3, kT0)});
   EXPECT_EQ(r.duplicates, 1u);
   EXPECT_EQ(r.stored, 1u);
   EXPECT_TRUE(evidence::VerifyChain(Records("h")).ok());
@@ -174,6 +175,13 @@ v1::HostState StoredState(store::Store& store, const std::string& host) {
   EXPECT_TRUE(value.ok()) << value.status();
   if (value.ok()) state.ParseFromString(*value);
   return state;
+}
+
+// Writes `state` back as another attestd would have left it.
+void StoreState(store::Store& store, const v1::HostState& state) {
+  store::WriteBatch b;
+  b.Put(store::Family::kHosts, state.host(), state.SerializeAsString());
+  ASSERT_TRUE(store.Write(b, {}).ok());
 }
 
 // What the committer's count and hash must be: folded from the chain.
@@ -219,9 +227,7 @@ TEST_F(CommitterTest, AStateStoredWithoutTheAccessCommitmentGetsItFromTheChainAt
   v1::HostState old = StoredState(store_, "web-1");
   old.clear_access_changes();
   old.clear_access_changes_hash();
-  store::WriteBatch b;
-  b.Put(store::Family::kHosts, "web-1", old.SerializeAsString());
-  ASSERT_TRUE(store_.Write(b, {}).ok());
+  StoreState(store_, old);
   Committer restarted(store_, clock_);
   ASSERT_TRUE(restarted.Start().ok());
   const v1::HostState upgraded = StoredState(store_, "web-1");
@@ -229,12 +235,7 @@ TEST_F(CommitterTest, AStateStoredWithoutTheAccessCommitmentGetsItFromTheChainAt
   EXPECT_EQ(std::make_pair(upgraded.access_changes(), upgraded.access_changes_hash()),
             FoldedFromChain(Records("web-1")));
   // And the next change folds onto it.
-  std::promise<CommitResult> p;
-  CommitRequest req{.host = "web-1", .hello = ts::Hello("web-1", "i1")};
-  req.signals = {ts::AccessChange(5, kT0, "a4")};
-  req.done = [&](const CommitResult& r) { p.set_value(r); };
-  restarted.Submit(std::move(req));
-  ASSERT_TRUE(p.get_future().get().status.ok());
+  ASSERT_TRUE(CommitTo(restarted, "web-1", "i1", {ts::AccessChange(5, kT0, "a4")}).status.ok());
   const v1::HostState after = StoredState(store_, "web-1");
   EXPECT_EQ(after.access_changes(), 4u);
   EXPECT_EQ(std::make_pair(after.access_changes(), after.access_changes_hash()),
@@ -256,9 +257,7 @@ TEST_F(CommitterTest, ACommitmentBehindItsChainIsRecomputedAtStart) {
   // As the older attestd left it: the last access change not folded in.
   stale.set_access_changes(1);
   stale.set_access_changes_through(stale.chain_length() - 1);
-  store::WriteBatch b;
-  b.Put(store::Family::kHosts, "web-1", stale.SerializeAsString());
-  ASSERT_TRUE(store_.Write(b, {}).ok());
+  StoreState(store_, stale);
   Committer restarted(store_, clock_);
   ASSERT_TRUE(restarted.Start().ok());
   const v1::HostState fixed = StoredState(store_, "web-1");
