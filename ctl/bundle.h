@@ -88,7 +88,7 @@ struct VerifyResult {
   // checked against the chain.
   uint64_t access_heads = 0;
   std::vector<std::string> warnings;  // what the checks could not establish
-  // A sampled bundle (attest-sample-v1): the window, the draw, and a line
+  // A sampled bundle (attest-sample-v1 or -v2): the window, the draw, and a line
   // per item saying what it shows.
   std::string sample_window;
   uint64_t sample_number = 0;
