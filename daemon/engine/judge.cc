@@ -45,6 +45,20 @@ std::string_view CheckStatusName(v1::CheckStatus s) {
   }
 }
 
+// A map's entries by key. Protobuf maps iterate in no fixed order, and the
+// order differs between facts folded here and facts parsed from the store
+// (a rejudge from a stored day); a cause naming the first failing shipper
+// or backup must not depend on it.
+template <typename Map>
+std::vector<const typename Map::value_type*> ByKey(const Map& map) {
+  std::vector<const typename Map::value_type*> out;
+  out.reserve(map.size());
+  for (const auto& entry : map) out.push_back(&entry);
+  std::sort(out.begin(), out.end(),
+            [](const auto* a, const auto* b) { return a->first < b->first; });
+  return out;
+}
+
 class Sweep {
  public:
   explicit Sweep(const JudgeInput& in) : in_(in), needed_(in.segments) {
@@ -267,7 +281,8 @@ class Sweep {
     const Seconds max_age = ToSeconds(c.backup_max_age);
     bool any_pass = false;
     std::string unreadable;
-    for (const auto& [key, o] : facts_.host()) {
+    for (const auto* entry : ByKey(facts_.host())) {
+      const auto& [key, o] = *entry;
       if (!key.starts_with(kBackupFactPrefix)) continue;
       const v1::BackupState& state = o.host().backup();
       if (!BackupWanted(c, state) || !Fresh(o.t(), fresh, b) ||
@@ -372,7 +387,8 @@ class Sweep {
     const Seconds max_gap = ToSeconds(c.max_gap);
     bool any_pass = false;
     std::string unreadable;  // the first shipper that could not be read
-    for (const auto& [shipper, obs] : facts_.logs()) {
+    for (const auto* entry : ByKey(facts_.logs())) {
+      const auto& [shipper, obs] = *entry;
       if (!c.shipper.empty() && shipper != c.shipper) continue;
       const Seconds t = facts_.log_t().at(shipper);
       if (!Fresh(t, fresh, b) || CollectorFailedSince(facts_, "log_shipping", t)) continue;

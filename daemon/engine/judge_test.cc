@@ -162,6 +162,22 @@ TEST(JudgeTest, ShippingInactiveUnitFailsAndStaleStateIsNoEvidence) {
   Expect(c.Run(), {{0, 1800, 'F'}, {1800, 3600, 'N'}});
 }
 
+TEST(JudgeTest, TheFailingShipperNamedIsTheFirstByNameWhateverTheFactsOrder) {
+  // Facts folded here and facts parsed from a stored day iterate their
+  // maps in different orders; the cause must not follow either.
+  Case c{.control = Shipping(), .to = 600};
+  for (const char* shipper : {"z9", "vector", "rsyslog-b", "fluent", "journal", "rsyslog", "x"}) {
+    v1::LogObservation log;
+    log.set_shipper(shipper);
+    log.set_active(false);
+    (*c.facts.mutable_logs())[shipper] = log;
+    (*c.facts.mutable_log_t())[shipper] = T0;
+  }
+  const auto intervals = c.Run();
+  ASSERT_EQ(intervals.size(), 1u);
+  EXPECT_EQ(intervals[0].cause(), "shipper fluent: unit not active");
+}
+
 TEST(JudgeTest, AShipperThatCouldNotBeReadIsNoEvidenceForItselfAndTheAllShippersControl) {
   const auto log = [](Seconds at, std::string shipper, std::string error) {
     v1::Observation o = Log(at, at);
