@@ -1,0 +1,115 @@
+#include "daemon/engine/suffix.h"
+
+#include <algorithm>
+#include <optional>
+#include <set>
+#include <string>
+
+#include "common/strings.h"
+
+namespace attest::engine {
+namespace {
+
+absl::Status Insufficient(std::string why) { return absl::FailedPreconditionError(std::move(why)); }
+
+// Rules whose state is a host's last observations, read while fresh. Access
+// changes are not among them: the bundle carries every one.
+bool ReadsLastObservations(const Control& c) {
+  switch (c.rule) {
+    case Rule::kAccessReviewPerformed:
+    case Rule::kAgentReporting:  // checked by AgentHeardAfter
+      return false;
+    case Rule::kAccessChangeApproved:  // reads the last access state only with a freshness
+      return ToSeconds(c.freshness) < kForever;
+    default:
+      return true;
+  }
+}
+
+absl::Status StaleAtStart(const SuffixInput& in) {
+  for (const Control* c : in.controls) {
+    if (!ReadsLastObservations(*c)) continue;
+    const Seconds fresh = ToSeconds(c->freshness);
+    if (fresh >= kForever || in.prefix_bound + fresh > in.window_start) {
+      return Insufficient(StrCat("control ", c->id, " (freshness ", CauseDuration(fresh),
+                                 ") can still read evidence from before the suffix at the "
+                                 "window's start"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status AgentHeardAfter(const SuffixInput& in) {
+  for (const v1::Observation& o : in.observations) {
+    if (o.t() > in.window_start) break;
+    if (o.t() > in.prefix_bound && o.what_case() != v1::Observation::kGapFrom) {
+      return absl::OkStatus();
+    }
+  }
+  return Insufficient(
+      StrCat("no observation between ", CauseTime(in.prefix_bound),
+             " and the window's start: when the agent was last heard lies before the suffix"));
+}
+
+// The pending packages (and "a reboot") whose run may have begun before P:
+// every patch state after P so far has listed them.
+absl::Status PatchRunsFixed(const SuffixInput& in) {
+  constexpr char kReboot[] = "a required reboot";
+  std::optional<std::set<std::string>> open;  // nullopt: no patch state after P yet
+  for (const v1::Observation& o : in.observations) {
+    if (!o.has_patch() || o.t() <= in.prefix_bound) continue;
+    if (o.t() > in.window_start && open.has_value()) break;
+    std::set<std::string> now(o.patch().security_pending().begin(),
+                              o.patch().security_pending().end());
+    if (o.patch().reboot_required()) now.insert(kReboot);
+    if (open.has_value()) {
+      std::erase_if(now, [&](const std::string& p) { return !open->contains(p); });
+    }
+    open = std::move(now);
+  }
+  if (!open.has_value() || open->empty()) return absl::OkStatus();
+  return Insufficient(StrCat("patch state: ", *open->begin(),
+                             " pending in every patch state since the suffix began, so since "
+                             "when is not in the suffix"));
+}
+
+absl::Status EnrolledByStart(const SuffixInput& in) {
+  if (!in.observations.empty() && in.observations.front().t() <= in.window_start) {
+    return absl::OkStatus();
+  }
+  return Insufficient("no observation in the suffix at or before the window's start");
+}
+
+absl::Status RevocationsConfirmed(const SuffixInput& in) {
+  for (const ReviewSpan& r : in.reviews) {
+    for (const ReviewRevocation& x : r.revocations) {
+      if (x.decided <= in.prefix_bound && x.confirmed > in.window_start) {
+        return Insufficient(StrCat("the revocation of ", x.entry, " in campaign ", r.campaign,
+                                   " may have been confirmed before the suffix"));
+      }
+    }
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::Status SuffixSuffices(const SuffixInput& in) {
+  if (absl::Status s = EnrolledByStart(in); !s.ok()) return s;
+  if (absl::Status s = StaleAtStart(in); !s.ok()) return s;
+  bool agent = false;
+  bool patch = false;
+  for (const Control* c : in.controls) {
+    agent = agent || c->rule == Rule::kAgentReporting;
+    patch = patch || c->rule == Rule::kPatchSecuritySla;
+  }
+  if (agent) {
+    if (absl::Status s = AgentHeardAfter(in); !s.ok()) return s;
+  }
+  if (patch) {
+    if (absl::Status s = PatchRunsFixed(in); !s.ok()) return s;
+  }
+  return RevocationsConfirmed(in);
+}
+
+}  // namespace attest::engine
