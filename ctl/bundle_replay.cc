@@ -120,6 +120,14 @@ absl::Status ReplayStore::Add(const v1::EvidenceRecord& r) {
   return Flush();
 }
 
+void ReplayStore::SetLabels(const std::string& host,
+                            const std::map<std::string, std::string>& labels) {
+  v1::HostState& hs = hosts_[host];
+  hs.set_host(host);
+  hs.mutable_labels()->clear();
+  for (const auto& [k, v] : labels) (*hs.mutable_labels())[k] = v;
+}
+
 absl::Status ReplayStore::Flush() {
   if (batched_ == 0) return absl::OkStatus();
   batched_ = 0;

@@ -37,6 +37,10 @@ class ReplayStore {
   // Before the first Add: the size of the records, to choose the store.
   absl::Status Prepare(uint64_t record_bytes);
   absl::Status Add(const v1::EvidenceRecord& record);
+  // A host whose records here start after its hello (a window-sized
+  // bundle's suffix): the labels it had there, from its signed head. A
+  // hello among its records replaces them, as in attestd.
+  void SetLabels(const std::string& host, const std::map<std::string, std::string>& labels);
   // `host`'s records so far are stored and visible to readers (the
   // engine may judge them while later hosts are still being added).
   absl::Status EndHost(const std::string& host);

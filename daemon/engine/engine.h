@@ -46,6 +46,13 @@ namespace attest::engine {
 inline constexpr int64_t kEarliestObservation = 946684800;  // 2000-01-01
 inline constexpr absl::Duration kMaxObservationLead = absl::Minutes(5);
 
+// Whether the engine leaves record `r` out of judging (quarantine).
+inline bool Quarantined(const v1::EvidenceRecord& r) {
+  const int64_t observed = r.observed_at().seconds();
+  return observed < kEarliestObservation ||
+         observed > r.received_at().seconds() + absl::ToInt64Seconds(kMaxObservationLead);
+}
+
 struct EngineOptions {
   // New evidence for a host is judged at most this long after it arrives;
   // a busy host is rejudged once per delay, not once per batch. Reads

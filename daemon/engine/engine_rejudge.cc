@@ -61,9 +61,7 @@ absl::Status Engine::IndexNewEvidence(v1::EngineHost* eh, int64_t* earliest) {
       store::PrefixEnd(store::EvidencePrefix(host)), [&](v1::EvidenceRecord&& r) {
         v1::Observation o;
         last_index = r.index();
-        const int64_t observed = r.observed_at().seconds();
-        if (observed < kEarliestObservation ||
-            observed > r.received_at().seconds() + absl::ToInt64Seconds(kMaxObservationLead)) {
+        if (Quarantined(r)) {
           if (quarantined++ == 0) first_quarantined = r.index();
           return;  // in the chain, never judged (engine_quarantine.cc)
         }
