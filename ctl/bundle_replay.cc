@@ -256,8 +256,18 @@ absl::StatusOr<v1::WindowSummary> SummaryReplay::Finish() {
   absl::StatusOr<v1::WindowSummary> out;
   v1::SummarizeRequest req;
   req.set_window(m.window().id());
+  const int64_t window_start = m.window().start().seconds();
   engine.Read([&](const engine::EngineState& state) {
     out = windows::Summarize(state, records_.store(), clock.Now(), req);
+    for (const auto& [host, view] : state.views) {
+      for (const auto& [control, runs] : view.deviations) {
+        for (const engine::DeviationRun& r : runs) {
+          if (r.start < window_start && r.end > window_start) {
+            runs_at_start_[host][control] = r.start;
+          }
+        }
+      }
+    }
   });
   engine.Stop();
   return out;

@@ -97,12 +97,20 @@ class SummaryReplay {
   void HostReady(const std::string& host);
   // After ReplayStore::Finish.
   absl::StatusOr<v1::WindowSummary> Finish();
+  // After Finish: the FAIL runs in progress at the window's start (begun
+  // before it and not over), as host -> control -> when the run began. A
+  // deviation keeps the cause its run began with, so a window-sized
+  // bundle's suffix fixes it only when the run began after the moment
+  // engine::EarliestSufficient gives for that control.
+  using Runs = std::map<std::string, std::map<std::string, int64_t>>;
+  const Runs& RunsAtWindowStart() const { return runs_at_start_; }
 
  private:
   struct Engine;
   const v1::BundleManifest& manifest_;
   ReplayStore& records_;
   const ReviewPopulations* reviews_;
+  Runs runs_at_start_;
   std::unique_ptr<Engine> engine_;
 };
 

@@ -112,4 +112,40 @@ absl::Status SuffixSuffices(const SuffixInput& in) {
   return RevocationsConfirmed(in);
 }
 
+std::optional<Seconds> EarliestSufficient(const SuffixInput& in) {
+  SuffixInput at = in;
+  auto suffices = [&](Seconds t) {
+    at.window_start = t;
+    return SuffixSuffices(at).ok();
+  };
+  if (!suffices(in.window_start)) return std::nullopt;
+  // The rule's verdict changes only at these moments, from no to yes (it
+  // is monotone in the window's start): search them.
+  std::vector<Seconds> moments;
+  for (const v1::Observation& o : in.observations) {
+    if (o.t() < in.window_start) moments.push_back(o.t());
+  }
+  for (const Control* c : in.controls) {
+    const Seconds fresh = ToSeconds(c->freshness);
+    if (fresh < kForever) moments.push_back(in.prefix_bound + fresh);
+  }
+  for (const ReviewSpan& r : in.reviews) {
+    for (const ReviewRevocation& x : r.revocations) moments.push_back(x.confirmed);
+  }
+  std::erase_if(moments, [&](Seconds t) { return t >= in.window_start; });
+  std::sort(moments.begin(), moments.end());
+  moments.erase(std::unique(moments.begin(), moments.end()), moments.end());
+  size_t lo = 0;
+  size_t hi = moments.size();  // moments.size(): the window's start
+  while (lo < hi) {
+    const size_t mid = lo + (hi - lo) / 2;
+    if (suffices(moments[mid])) {
+      hi = mid;
+    } else {
+      lo = mid + 1;
+    }
+  }
+  return lo < moments.size() ? moments[lo] : in.window_start;
+}
+
 }  // namespace attest::engine

@@ -12,6 +12,7 @@
 #ifndef ATTEST_DAEMON_ENGINE_SUFFIX_H_
 #define ATTEST_DAEMON_ENGINE_SUFFIX_H_
 
+#include <optional>
 #include <span>
 #include <vector>
 
@@ -30,7 +31,8 @@ struct SuffixInput {
   // Every control of every policy version in force at or after the
   // window's start.
   std::vector<const Control*> controls;
-  // The suffix's observations (from S's head record on), sorted by
+  // The suffix's observations (from S's head record on) and those of every
+  // earlier access change (a window-sized bundle carries them), sorted by
   // (t, index), quarantined records left out, as the engine indexes them.
   std::span<const v1::Observation> observations;
   // The host's review campaigns as judged from the suffix.
@@ -55,6 +57,13 @@ struct SuffixInput {
 //   - a review revocation decided at or before P is confirmed by the
 //     window's start (its confirmation may lie before the suffix).
 absl::Status SuffixSuffices(const SuffixInput& in);
+
+// The earliest moment T, at or before the window's start, from which the
+// suffix judges every control as the whole chain does (SuffixSuffices with
+// T as the window's start); nullopt when not even from the window's start.
+// A deviation in progress at the window's start keeps the cause it began
+// with: the suffix fixes it when that run began after T.
+std::optional<Seconds> EarliestSufficient(const SuffixInput& in);
 
 }  // namespace attest::engine
 

@@ -228,8 +228,8 @@ bool Same(const Judged& a, const Judged& b) {
   return true;
 }
 
-// Every control's intervals within [window_start, to), judged from
-// `observations` with nothing known before them.
+// Every control's intervals until `to`, judged from `observations` with
+// nothing known before them.
 Judged Judge(const std::vector<v1::Observation>& observations,
              const std::vector<v1::Observation>& changes, const Policies& policies,
              const ApprovalsByChange& approvals, Seconds window_start, Seconds to) {
@@ -248,10 +248,19 @@ Judged Judge(const std::vector<v1::Observation>& observations,
                    PolicySegment{switch_at, kForever, &policies.v2[i], "v2"}};
     if (i == 1) in.exceptions = {{window_start + 3 * kD, window_start + 5 * kD, "exception EX-1"}};
     in.approvals = &approvals;
-    std::vector<v1::Interval>& got = out[policies.v1[i].id];
-    for (v1::Interval iv : JudgeControl(in)) {
-      if (iv.end() <= window_start) continue;
-      iv.set_start(std::max(iv.start(), window_start));
+    out[policies.v1[i].id] = JudgeControl(in);
+  }
+  return out;
+}
+
+// The intervals from `from` on.
+Judged From(const Judged& judged, Seconds from) {
+  Judged out;
+  for (const auto& [control, intervals] : judged) {
+    std::vector<v1::Interval>& got = out[control];
+    for (v1::Interval iv : intervals) {
+      if (iv.end() <= from) continue;
+      iv.set_start(std::max(iv.start(), from));
       got.push_back(std::move(iv));
     }
   }
@@ -270,6 +279,7 @@ struct Tally {
   int suffices = 0;
   int refused = 0;
   int refused_and_different = 0;  // of those judged
+  int fixed_early = 0;            // accepted suffixes fixed from before the window's start
   std::map<std::string, int> refused_why;
   std::vector<Seconds> latest_lead;  // window start - the latest sufficient state, per host
 };
@@ -283,7 +293,8 @@ void CheckHost(uint64_t seed, Seconds days, Seconds window_days, Seconds look_ba
   const Seconds to = T0 + days * kD;
   const std::vector<v1::Observation> whole = history.From(0);
   const std::vector<v1::Observation> changes = Changes(whole);
-  const auto want = Judge(whole, changes, policies, history.approvals(), window_start, to);
+  const Judged all = Judge(whole, changes, policies, history.approvals(), window_start, to);
+  const Judged want = From(all, window_start);
 
   std::optional<Seconds> latest;
   int checked = 0;  // refused states
@@ -305,15 +316,25 @@ void CheckHost(uint64_t seed, Seconds days, Seconds window_days, Seconds look_ba
     // Refused states are judged too, to show that refusals matter, but not
     // every one of every host.
     if (!rule.ok() && checked++ % 4 != 0) continue;
-    const auto got = Judge(suffix, changes, policies, history.approvals(), window_start, to);
+    const Judged got = Judge(suffix, changes, policies, history.approvals(), window_start, to);
     if (rule.ok()) {
       ++tally->suffices;
       if (!latest.has_value()) latest = created;
-      for (const auto& [control, intervals] : want) {
-        ASSERT_EQ(Text(intervals), Text(got.at(control)))
-            << "seed " << seed << ", control " << control << ", state at " << CauseTime(created);
+      // The same from the window's start, and from the earliest moment
+      // the rule fixes.
+      const std::optional<Seconds> fixed = EarliestSufficient(in);
+      ASSERT_TRUE(fixed.has_value() && *fixed <= window_start);
+      tally->fixed_early += *fixed < window_start;
+      for (const Seconds from : {window_start, *fixed}) {
+        const Judged a = From(all, from);
+        const Judged b = From(got, from);
+        for (const auto& [control, intervals] : a) {
+          ASSERT_EQ(Text(intervals), Text(b.at(control)))
+              << "seed " << seed << ", control " << control << ", state at " << CauseTime(created)
+              << ", from " << CauseTime(from);
+        }
       }
-    } else if (!Same(want, got)) {
+    } else if (!Same(want, From(got, window_start))) {
       ++tally->refused_and_different;
     }
   }
@@ -334,6 +355,7 @@ TEST(SuffixTest, SufficientSuffixesJudgeTheWindowAsTheWholeChain) {
   // really would judge the window differently.
   EXPECT_GT(tally.suffices, 100) << why;
   EXPECT_GT(tally.refused_and_different, 0) << why;
+  EXPECT_GT(tally.fixed_early * 2, tally.suffices) << why;
   // And a bundle's size follows the window: for two hosts in three the
   // state used is within four days of the window's start (the longest
   // freshness is two days; the rest wait for a pending package's run).
@@ -370,6 +392,10 @@ class SuffixRuleTest : public ::testing::Test {
     o.set_t(t);
     o.set_any(true);
     return o;
+  }
+  std::optional<Seconds> Earliest() {
+    in_.observations = observations_;
+    return EarliestSufficient(in_);
   }
   absl::Status Run() {
     std::sort(observations_.begin(), observations_.end(),
@@ -410,6 +436,25 @@ TEST_F(SuffixRuleTest, HeardBetweenTheStateAndTheWindow) {
   };
   EXPECT_EQ(judge(whole), "agent silent since 2026-01-02T23:59:50Z");
   EXPECT_EQ(judge(suffix), "agent silent since 2026-01-02T23:59:00Z");
+}
+
+TEST_F(SuffixRuleTest, TheEarliestMomentTheSuffixFixes) {
+  // Heard every minute: the first beat after P.
+  EXPECT_EQ(Earliest(), bound_ + 60);
+  // Silent from P for an hour: the first beat after it.
+  std::erase_if(observations_,
+                [&](const auto& o) { return o.t() > bound_ && o.t() < bound_ + kH; });
+  EXPECT_EQ(Earliest(), bound_ + kH);
+  // A check with a day's freshness: P + 1 day.
+  Control check = agent_;
+  check.rule = Rule::kCheckPass;
+  check.check = "disk";
+  check.freshness = absl::Hours(24);
+  in_.controls.push_back(&check);
+  EXPECT_EQ(Earliest(), bound_ + kD);
+  // Not even from the window's start.
+  std::erase_if(observations_, [&](const auto& o) { return o.t() > bound_ && o.t() <= start_; });
+  EXPECT_EQ(Earliest(), std::nullopt);
 }
 
 TEST_F(SuffixRuleTest, FreshnessReachingPastTheState) {
