@@ -163,8 +163,7 @@ absl::StatusOr<VerifyResult> VerifyBundle(const std::string& path, const VerifyO
   // Formats 2 to 4 have the witnessed log and the ledger; 3 and 4 may
   // compress, and 4 may hold attest-state-v2 states (so may 2 and 3 written
   // by builds of December 2026 before format 4: they are read the same).
-  const bool v2 =
-      m.format() == kBundleFormat || m.format() == kBundleFormatV3 || m.format() == kBundleFormatV4;
+  const bool v2 = KnownFormat(m.format()) && m.format() != kBundleFormatV1;
   BundleV2Check check(options);
   if (v2) {
     if (s = check.Prepare(m, states_text, ledger_text, reviews_text, &out); !s.ok()) return s;

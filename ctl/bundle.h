@@ -24,8 +24,10 @@ namespace attest::ctl {
 // (records.jsonl.zst); export writes format 2 when asked for plain records,
 // so that every verifier of format 2 reads them. Format 4 is format 3 whose
 // states may be attest-state-v2 (heads that commit to access changes):
-// export writes it whenever one is, so that an older reader refuses the
-// bundle by its format instead of at its first such state.
+// export writes it whenever one is. Every older reader refuses it, never
+// reads it wrongly: a build made between attest-state-v2 and format 4 by
+// its format, an older one at manifest.json (docs/bundle.md, "Which
+// attestctl reads these states").
 inline constexpr char kBundleFormatV4[] = "attest-bundle-v4";
 inline constexpr char kBundleFormatV3[] = "attest-bundle-v3";
 inline constexpr char kBundleFormat[] = "attest-bundle-v2";

@@ -156,7 +156,7 @@ int VerifyCmd(const std::vector<std::string>& args, const VerifyFlags& flags) {
             std::string(result.status().message()).c_str());
     return kExitFindings;
   }
-  if (result->format == kSampleBundleFormat || result->format == kSampleBundleFormatV2) {
+  if (SampleFormat(result->format)) {
     std::string witnesses;
     for (const std::string& w : result->witnessed_by)
       StrAppend(&witnesses, witnesses.empty() ? "" : ", ", w);

@@ -183,7 +183,7 @@ absl::StatusOr<VerifyResult> VerifySampleBundle(const std::string& path,
   auto manifest = Json::Parse(files["manifest.json"]);
   const Json* format = manifest.ok() ? manifest->Find("format") : nullptr;
   out.format = format != nullptr && format->is_string() ? format->as_string() : "";
-  if (out.format != kSampleBundleFormat && out.format != kSampleBundleFormatV2) {
+  if (!SampleFormat(out.format)) {
     return UnknownBundleFormat(out.format);
   }
   for (const auto& [name, cap] : caps) {

@@ -19,6 +19,11 @@ namespace attest::ctl {
 inline constexpr char kSampleBundleFormat[] = "attest-sample-v1";
 // A sampled bundle whose states may be attest-state-v2 (as attest-bundle-v4).
 inline constexpr char kSampleBundleFormatV2[] = "attest-sample-v2";
+
+// Whether `format` is a sampled bundle's this attestctl reads.
+inline bool SampleFormat(const std::string& format) {
+  return format == kSampleBundleFormat || format == kSampleBundleFormatV2;
+}
 // Verify reads sample.jsonl and records.jsonl of a sampled bundle whole,
 // up to these sizes.
 inline constexpr uint64_t kMaxSampleItemsBytes = uint64_t{64} << 20;
