@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <optional>
 
+#include "absl/container/inlined_vector.h"
 #include "common/strings.h"
 #include "common/time_util.h"
 #include "daemon/engine/facts_needed.h"
@@ -49,10 +50,10 @@ std::string_view CheckStatusName(v1::CheckStatus s) {
 // order differs between facts folded here and facts parsed from the store
 // (a rejudge from a stored day); a cause naming the first failing shipper
 // or backup must not depend on it.
+// Hosts have a few shippers and backups: no allocation for up to 8.
 template <typename Map>
-std::vector<const typename Map::value_type*> ByKey(const Map& map) {
-  std::vector<const typename Map::value_type*> out;
-  out.reserve(map.size());
+absl::InlinedVector<const typename Map::value_type*, 8> ByKey(const Map& map) {
+  absl::InlinedVector<const typename Map::value_type*, 8> out;
   for (const auto& entry : map) out.push_back(&entry);
   std::sort(out.begin(), out.end(),
             [](const auto* a, const auto* b) { return a->first < b->first; });
