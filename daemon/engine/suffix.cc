@@ -80,6 +80,34 @@ absl::Status EnrolledByStart(const SuffixInput& in) {
   return Insufficient("no observation in the suffix at or before the window's start");
 }
 
+// Every record the suffix leaves out is dated at or before P; a gap among
+// them voids every state until its end, so P must not pass the window's
+// start whatever the controls.
+absl::Status SignedBeforeStart(const SuffixInput& in) {
+  if (in.prefix_bound <= in.window_start) return absl::OkStatus();
+  return Insufficient(StrCat(
+      "the state was signed after the window's start: records before the suffix may be dated "
+      "up to ",
+      CauseTime(in.prefix_bound)));
+}
+
+// With no review completed, a review control counts its cadence from the
+// host's enrolment, which may lie before the suffix's first observation:
+// both must be a cadence past by the window's start.
+absl::Status EnrolmentCadencePast(const SuffixInput& in) {
+  const Seconds first = in.observations.front().t();
+  for (const Control* c : in.controls) {
+    if (c->rule != Rule::kAccessReviewPerformed) continue;
+    const Seconds cadence = ToSeconds(c->review_cadence);
+    if (first + cadence <= in.window_start) continue;
+    return Insufficient(StrCat("control ", c->id, ": no access review completed within ",
+                               CauseDuration(cadence), " of the suffix's first observation at ",
+                               CauseTime(first),
+                               ", and the host may have been enrolled before it"));
+  }
+  return absl::OkStatus();
+}
+
 absl::Status RevocationsConfirmed(const SuffixInput& in) {
   for (const ReviewSpan& r : in.reviews) {
     for (const ReviewRevocation& x : r.revocations) {
@@ -96,7 +124,9 @@ absl::Status RevocationsConfirmed(const SuffixInput& in) {
 
 absl::Status SuffixSuffices(const SuffixInput& in) {
   if (absl::Status s = EnrolledByStart(in); !s.ok()) return s;
+  if (absl::Status s = SignedBeforeStart(in); !s.ok()) return s;
   if (absl::Status s = StaleAtStart(in); !s.ok()) return s;
+  if (absl::Status s = EnrolmentCadencePast(in); !s.ok()) return s;
   bool agent = false;
   bool patch = false;
   for (const Control* c : in.controls) {
@@ -125,9 +155,13 @@ std::optional<Seconds> EarliestSufficient(const SuffixInput& in) {
   for (const v1::Observation& o : in.observations) {
     if (o.t() < in.window_start) moments.push_back(o.t());
   }
+  moments.push_back(in.prefix_bound);
   for (const Control* c : in.controls) {
     const Seconds fresh = ToSeconds(c->freshness);
     if (fresh < kForever) moments.push_back(in.prefix_bound + fresh);
+    if (c->rule == Rule::kAccessReviewPerformed) {
+      moments.push_back(in.observations.front().t() + ToSeconds(c->review_cadence));
+    }
   }
   for (const ReviewSpan& r : in.reviews) {
     for (const ReviewRevocation& x : r.revocations) moments.push_back(x.confirmed);

@@ -168,5 +168,61 @@ TEST_F(SuffixRuleTest, RevocationDecidedBeforeTheState) {
   EXPECT_TRUE(Run().ok());
 }
 
+TEST_F(SuffixRuleTest, ReviewCadenceCountedFromAnEnrolmentBeforeTheSuffix) {
+  Control review = agent_;
+  review.id = "review";
+  review.rule = Rule::kAccessReviewPerformed;
+  review.freshness = absl::InfiniteDuration();
+  review.review_cadence = absl::Hours(48);
+  review.revoke_within = absl::Hours(24);
+  in_.controls = {&agent_, &review};
+  // The suffix begins a minute before P; the host was enrolled two days
+  // earlier.
+  std::erase_if(observations_, [&](const auto& o) { return o.t() < bound_ - 60; });
+  EXPECT_EQ(Run().message(),
+            "control review: no access review completed within 2d of the suffix's first "
+            "observation at 2026-01-02T23:59:00Z, and the host may have been enrolled before it");
+  review.review_cadence = absl::Hours(24) - absl::Seconds(60);
+  EXPECT_TRUE(Run().ok());
+
+  // Why: with no review completed, the judge counts the cadence from the
+  // host's enrolment, and the suffix's is later.
+  review.review_cadence = absl::Hours(48);
+  auto judge = [&](Seconds enrolled) {
+    const v1::JudgeFacts none;
+    JudgeInput in;
+    in.facts = &none;
+    in.observations = observations_;
+    in.from = enrolled;
+    in.to = start_ + kD;
+    in.scope_start = enrolled;
+    in.segments = {PolicySegment{0, kForever, &review, "v1"}};
+    for (const v1::Interval& iv : JudgeControl(in)) {
+      if (iv.start() <= start_ && start_ < iv.end()) return iv.state();
+    }
+    return v1::CONTROL_STATE_UNSPECIFIED;
+  };
+  EXPECT_EQ(judge(T0), v1::CONTROL_STATE_FAIL);
+  EXPECT_EQ(judge(bound_ - 60), v1::CONTROL_STATE_PASS);
+}
+
+TEST_F(SuffixRuleTest, StateSignedAfterTheWindowStarts) {
+  // Only access changes, read without a freshness: nothing else asks for
+  // P before the window's start. But a gap recorded before the state's
+  // head may end as late as P, and voids every state until then.
+  Control access = agent_;
+  access.id = "access";
+  access.rule = Rule::kAccessChangeApproved;
+  access.freshness = absl::InfiniteDuration();
+  in_.controls = {&access};
+  EXPECT_TRUE(Run().ok());
+  in_.prefix_bound = start_ + 60;
+  EXPECT_EQ(Run().message(),
+            "the state was signed after the window's start: records before the suffix may be "
+            "dated up to 2026-01-04T00:01:00Z");
+  in_.prefix_bound = bound_ + kH;
+  EXPECT_EQ(Earliest(), bound_ + kH);
+}
+
 }  // namespace
 }  // namespace attest::engine

@@ -73,6 +73,11 @@ struct Policies {
     Control access = Make("access", Rule::kAccessChangeApproved, 2 * kD);
     access.approval_window = absl::Hours(24);
     v1.push_back(access);
+    // No campaign ever completes: FAIL from a cadence after enrolment.
+    Control review = Make("review", Rule::kAccessReviewPerformed, kForever);
+    review.review_cadence = absl::Hours(54);
+    review.revoke_within = absl::Hours(24);
+    v1.push_back(review);
     v2 = v1;
     v2[1].security_max_age = absl::Hours(3 * 24);
     v2[1].freshness = absl::Hours(48);
