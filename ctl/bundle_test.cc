@@ -91,17 +91,26 @@ class BundleBadInputTest : public testing::Test {
 
 TEST_F(BundleBadInputTest, TheSeedVerifiesUnchanged) { EXPECT_EQ(Failure(seed_), ""); }
 
-// A format 2 bundle written by attestctl export (tests/fixtures/bundle-v2)
-// keeps verifying with the key of the attestd that made it, and not
-// against witnesses it never had.
-TEST(BundleFormatTest, AFormat2BundleFromTheFixtureVerifies) {
-  const std::string dir = std::string(ATTEST_SOURCE_DIR) + "/tests/fixtures/bundle-v2";
-  std::ifstream key_file(dir + "/key.pem");
+std::string FixturePath(std::string_view path) {
+  return std::string(ATTEST_SOURCE_DIR) + "/tests/fixtures/" + std::string(path);
+}
+
+// Verify's options with the key of the attestd that made the fixture.
+VerifyOptions FixtureKey(std::string_view dir) {
+  std::ifstream key_file(FixturePath(dir) + "/key.pem");
   std::stringstream key;
   key << key_file.rdbuf();
   VerifyOptions options;
   options.pubkey_pem = key.str();
-  auto r = VerifyBundle(dir + "/two-hosts-v2.tar", options);
+  return options;
+}
+
+// A format 2 bundle written by attestctl export (tests/fixtures/bundle-v2)
+// keeps verifying with the key of the attestd that made it, and not
+// against witnesses it never had.
+TEST(BundleFormatTest, AFormat2BundleFromTheFixtureVerifies) {
+  VerifyOptions options = FixtureKey("bundle-v2");
+  auto r = VerifyBundle(FixturePath("bundle-v2/two-hosts-v2.tar"), options);
   ASSERT_TRUE(r.ok()) << r.status();
   EXPECT_EQ(r->format, "attest-bundle-v2");
   EXPECT_EQ(r->hosts, 2u);
@@ -112,7 +121,7 @@ TEST(BundleFormatTest, AFormat2BundleFromTheFixtureVerifies) {
       "witness.test/w1+a33ac8bf+BDC/ysXSgGD6he3165jTMmsvg+caDaPtWTD+eZ0hAcLd");
   ASSERT_TRUE(w.ok());
   options.witnesses.push_back(*w);
-  r = VerifyBundle(dir + "/two-hosts-v2.tar", options);
+  r = VerifyBundle(FixturePath("bundle-v2/two-hosts-v2.tar"), options);
   ASSERT_FALSE(r.ok());
   EXPECT_NE(std::string(r.status().message()).find("no valid cosignature by witness"),
             std::string::npos)
@@ -219,13 +228,10 @@ TEST_F(BundleBadInputTest, HostListsThatDisagreeAreNamed) {
 class CompressedBundleTest : public testing::Test {
  protected:
   void SetUp() override {
-    const std::string dir = std::string(ATTEST_SOURCE_DIR) + "/tests/fixtures/bundle-v2";
-    std::ifstream key_file(dir + "/key.pem");
-    std::stringstream key;
-    key << key_file.rdbuf();
-    options_.pubkey_pem = key.str();
-    ASSERT_TRUE(ReadTar(dir + "/two-hosts-v2.tar", [&](const std::string& name, uint64_t size,
-                                                       const TarChunkReader& read) {
+    options_ = FixtureKey("bundle-v2");
+    ASSERT_TRUE(ReadTar(FixturePath("bundle-v2/two-hosts-v2.tar"), [&](const std::string& name,
+                                                                       uint64_t size,
+                                                                       const TarChunkReader& read) {
                   std::string data(size, '\0');
                   read(data.data(), size);
                   plain_.push_back({name, data});
@@ -280,36 +286,45 @@ class CompressedBundleTest : public testing::Test {
   std::string path_;
 };
 
-// A format 3 bundle written by attestctl export (tests/fixtures/bundle-v3)
-// keeps verifying.
-TEST(BundleFormatTest, AFormat3BundleFromTheFixtureVerifies) {
-  const std::string dir = std::string(ATTEST_SOURCE_DIR) + "/tests/fixtures/bundle-v3";
-  std::ifstream key_file(dir + "/key.pem");
-  std::stringstream key;
-  key << key_file.rdbuf();
-  VerifyOptions options;
-  options.pubkey_pem = key.str();
-  auto r = VerifyBundle(dir + "/two-hosts-v3.tar", options);
+// Compressed bundles written by attestctl export keep verifying: format 3
+// (tests/fixtures/bundle-v3) and format 4, whose states commit to access
+// changes (tests/fixtures/bundle-v4).
+struct WholeFixture {
+  const char* path;
+  const char* format;
+  uint64_t compressed_bytes;
+};
+
+class WholeFixtureTest : public ::testing::TestWithParam<WholeFixture> {};
+
+TEST_P(WholeFixtureTest, Verifies) {
+  const WholeFixture& f = GetParam();
+  const std::string path = f.path;
+  auto r = VerifyBundle(FixturePath(path), FixtureKey(path.substr(0, path.find('/'))));
   ASSERT_TRUE(r.ok()) << r.status();
-  EXPECT_EQ(r->format, "attest-bundle-v3");
+  EXPECT_EQ(r->format, f.format);
   EXPECT_EQ(r->hosts, 2u);
   EXPECT_EQ(r->records, 1450u);
   EXPECT_EQ(r->frames, 1u);
-  EXPECT_EQ(r->compressed_bytes, 80787u);
+  EXPECT_EQ(r->compressed_bytes, f.compressed_bytes);
 }
 
-// A sampled bundle written by attestctl export --sample
-// (tests/fixtures/bundle-sample) keeps verifying, item by item.
-TEST(BundleFormatTest, ASampledBundleFromTheFixtureVerifies) {
-  const std::string dir = std::string(ATTEST_SOURCE_DIR) + "/tests/fixtures/bundle-sample";
-  std::ifstream key_file(dir + "/key.pem");
-  std::stringstream key;
-  key << key_file.rdbuf();
-  VerifyOptions options;
-  options.pubkey_pem = key.str();
-  auto r = VerifyBundle(dir + "/two-items.tar", options);
+INSTANTIATE_TEST_SUITE_P(
+    BundleFormatTest, WholeFixtureTest,
+    ::testing::Values(WholeFixture{"bundle-v3/two-hosts-v3.tar", "attest-bundle-v3", 80787},
+                      WholeFixture{"bundle-v4/two-hosts-v4.tar", "attest-bundle-v4", 81046}));
+
+// Sampled bundles written by attestctl export --sample keep verifying, item
+// by item: attest-sample-v1 (tests/fixtures/bundle-sample) and
+// attest-sample-v2 (tests/fixtures/bundle-sample-v2), the same draw of the
+// same simulated fleet.
+class SampledFixtureTest : public ::testing::TestWithParam<std::pair<const char*, const char*>> {};
+
+TEST_P(SampledFixtureTest, VerifiesItemByItem) {
+  const std::string path = GetParam().first;
+  auto r = VerifyBundle(FixturePath(path), FixtureKey(path.substr(0, path.find('/'))));
   ASSERT_TRUE(r.ok()) << r.status();
-  EXPECT_EQ(r->format, "attest-sample-v1");
+  EXPECT_EQ(r->format, GetParam().second);
   EXPECT_EQ(r->sample_window, "w");
   EXPECT_EQ(r->sample_number, 2u);
   EXPECT_EQ(r->records, 1066u);
@@ -319,6 +334,11 @@ TEST(BundleFormatTest, ASampledBundleFromTheFixtureVerifies) {
   EXPECT_EQ(r->sample_lines[1].rfind("item 2: h0001 2026-01-05: pass ", 0), 0u)
       << r->sample_lines[1];
 }
+
+INSTANTIATE_TEST_SUITE_P(
+    BundleFormatTest, SampledFixtureTest,
+    ::testing::Values(std::pair{"bundle-sample/two-items.tar", "attest-sample-v1"},
+                      std::pair{"bundle-sample-v2/two-items-v2.tar", "attest-sample-v2"}));
 
 TEST_F(CompressedBundleTest, VerifiesTheSameAsThePlainForm) {
   auto plain = Verify(plain_);
