@@ -185,9 +185,11 @@ Start LatestStart(const std::vector<v1::EvidenceRecord>& chain,
     }
     in.prefix_bound = created + kLead;
     in.observations = observations;
+    in.fail_runs_only = false;
     if (!suffices(controls, window_start)) continue;
     // Fixed from before a run began is fixed from the second before it
     // (the rule is monotone in that moment).
+    in.fail_runs_only = true;
     if (!std::all_of(runs.begin(), runs.end(), [&](const auto& run) {
           return suffices(WithId(controls, run.first), run.second - 1);
         })) {

@@ -37,6 +37,12 @@ struct SuffixInput {
   std::span<const v1::Observation> observations;
   // The host's review campaigns as judged from the suffix.
   std::span<const ReviewSpan> reviews;
+  // Only the controls' FAIL states need be the whole chain's, cause for
+  // cause: the question for a deviation in progress at the window's start
+  // (EarliestSufficient below). A gap voids no FAIL of
+  // access.change_approved, so a state signed after that moment does not
+  // matter to it; every other control's condition already implies P <= it.
+  bool fail_runs_only = false;
 };
 
 // OK when judging from the suffix gives every control the same states from
@@ -44,7 +50,8 @@ struct SuffixInput {
 // every access change (a window-sized bundle carries them all); otherwise
 // FailedPrecondition naming the first fact the suffix cannot fix. The rule:
 //   - S was signed at or before the window's start (P <= it): a gap
-//     recorded before S's head voids states until its end, up to P;
+//     recorded before S's head voids states until its end, up to P (not
+//     asked with fail_runs_only);
 //   - every control that reads a host's last observations has a freshness
 //     F with P + F <= the window's start, so what the suffix leaves out is
 //     stale there, and stale judges as absent (agent.reporting names the
@@ -67,7 +74,8 @@ absl::Status SuffixSuffices(const SuffixInput& in);
 // suffix judges every control as the whole chain does (SuffixSuffices with
 // T as the window's start); nullopt when not even from the window's start.
 // A deviation in progress at the window's start keeps the cause it began
-// with: the suffix fixes it when that run began after T.
+// with: the suffix fixes it when that run began after T, T found per
+// control with fail_runs_only.
 std::optional<Seconds> EarliestSufficient(const SuffixInput& in);
 
 }  // namespace attest::engine

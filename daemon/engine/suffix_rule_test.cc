@@ -220,6 +220,37 @@ TEST_F(SuffixRuleTest, StateSignedAfterTheWindowStarts) {
   EXPECT_EQ(Run().message(),
             "the state was signed after the window's start: records before the suffix may be "
             "dated up to 2026-01-04T00:01:00Z");
+  // Why: a gap recorded before the head, dated a minute past the window's
+  // start.
+  const v1::JudgeFacts none;
+  auto judge = [&](bool with_gap) {
+    std::vector<v1::Observation> observations = observations_;
+    if (with_gap) {
+      v1::Observation gap = Beat(start_ + 60);
+      gap.set_gap_from(start_ - 600);
+      observations.push_back(gap);
+      std::sort(observations.begin(), observations.end(),
+                [](const auto& a, const auto& b) { return a.t() < b.t(); });
+    }
+    JudgeInput in;
+    in.facts = &none;
+    in.observations = observations;
+    in.from = T0;
+    in.to = start_ + kD;
+    in.scope_start = T0;
+    in.segments = {PolicySegment{0, kForever, &access, "v1"}};
+    for (const v1::Interval& iv : JudgeControl(in)) {
+      if (iv.start() <= start_ && start_ < iv.end()) return iv.state();
+    }
+    return v1::CONTROL_STATE_UNSPECIFIED;
+  };
+  EXPECT_EQ(judge(true), v1::CONTROL_STATE_NO_EVIDENCE);
+  EXPECT_EQ(judge(false), v1::CONTROL_STATE_PASS);
+
+  // Its FAIL states are the same all the same: a gap voids none.
+  in_.fail_runs_only = true;
+  EXPECT_TRUE(Run().ok());
+  in_.fail_runs_only = false;
   in_.prefix_bound = bound_ + kH;
   EXPECT_EQ(Earliest(), bound_ + kH);
 }

@@ -73,6 +73,11 @@ struct Policies {
     Control access = Make("access", Rule::kAccessChangeApproved, 2 * kD);
     access.approval_window = absl::Hours(24);
     v1.push_back(access);
+    // Without a freshness it reads only the access changes, and nothing
+    // bounds when the state was signed but the rule's own condition.
+    Control changes = Make("changes", Rule::kAccessChangeApproved, kForever);
+    changes.approval_window = absl::Hours(24);
+    v1.push_back(changes);
     // No campaign ever completes: FAIL from a cadence after enrolment.
     Control review = Make("review", Rule::kAccessReviewPerformed, kForever);
     review.review_cadence = absl::Hours(54);
@@ -259,6 +264,15 @@ Judged Judge(const std::vector<v1::Observation>& observations,
   return out;
 }
 
+// Each control's FAIL intervals, with their causes.
+Judged Failures(Judged judged) {
+  for (auto& [control, intervals] : judged) {
+    std::erase_if(intervals,
+                  [](const v1::Interval& iv) { return iv.state() != v1::CONTROL_STATE_FAIL; });
+  }
+  return judged;
+}
+
 // The intervals from `from` on.
 Judged From(const Judged& judged, Seconds from) {
   Judged out;
@@ -325,7 +339,29 @@ void CheckHost(uint64_t seed, Seconds days, Seconds window_days, Seconds look_ba
     const Judged got = Judge(suffix, changes, policies, history.approvals(), window_start, to);
     if (rule.ok()) {
       ++tally->suffices;
-      if (!latest.has_value()) latest = created;
+      if (!latest.has_value()) {
+        latest = created;
+        // Per control, every state from the moment the rule fixes that
+        // control, and the FAIL states from the moment it fixes them (what
+        // a deviation in progress at the window's start needs).
+        SuffixInput one = in;
+        for (size_t i = 0; i < policies.v1.size(); ++i) {
+          one.controls = {&policies.v1[i], &policies.v2[i]};
+          const std::string& id = policies.v1[i].id;
+          for (const bool fail_runs_only : {false, true}) {
+            one.fail_runs_only = fail_runs_only;
+            const std::optional<Seconds> from = EarliestSufficient(one);
+            ASSERT_TRUE(from.has_value());
+            auto states = [&](const Judged& judged) {
+              const Judged clipped = From(judged, *from);
+              return Text((fail_runs_only ? Failures(clipped) : clipped).at(id));
+            };
+            ASSERT_EQ(states(all), states(got))
+                << "seed " << seed << ", control " << id << ", from " << CauseTime(*from)
+                << (fail_runs_only ? ", FAIL states" : "");
+          }
+        }
+      }
       // The same from the window's start, and from the earliest moment
       // the rule fixes.
       const std::optional<Seconds> fixed = EarliestSufficient(in);
