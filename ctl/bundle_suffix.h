@@ -7,11 +7,16 @@
 #define ATTEST_CTL_BUNDLE_SUFFIX_H_
 
 #include <deque>
+#include <map>
+#include <optional>
+#include <span>
+#include <string>
 #include <vector>
 
 #include "absl/status/statusor.h"
 #include "attest/v1/engine.pb.h"
 #include "attest/v1/evidence.pb.h"
+#include "daemon/engine/judge.h"
 #include "daemon/engine/policy.h"
 
 namespace attest::ctl {
@@ -25,24 +30,72 @@ class SuffixObservations {
   void Add(const v1::EvidenceRecord& record);
   // The observations, sorted by (t, index) as the judge reads them.
   std::vector<v1::Observation> Take();
+  // The indexes of the quarantined records added, in chain order.
+  const std::vector<uint64_t>& quarantined() const { return quarantined_; }
 
  private:
   int64_t prev_t_ = 0;
   std::vector<v1::Observation> observations_;
+  std::vector<uint64_t> quarantined_;
 };
 
-// The controls of every policy version in force at or after a window's
-// start: the last version loaded at or before it, and every later one.
+// The controls of a bundle's policy versions by when they were in force.
 class ControlsInForce {
  public:
   static absl::StatusOr<ControlsInForce> From(const std::vector<v1::PolicyVersion>& versions,
                                               int64_t window_start);
+  // Every control of every version in force at or after the window's start:
+  // the last version loaded at or before it, and every later one.
   const std::vector<const engine::Control*>& controls() const { return controls_; }
+  // The same from t on (t at or before the window's start).
+  std::vector<const engine::Control*> From(int64_t t) const;
 
  private:
-  std::deque<engine::Policy> policies_;  // stable addresses for controls_
+  std::deque<engine::Policy> policies_;  // in load order; stable addresses
+  std::vector<int64_t> loaded_at_;       // of each
   std::vector<const engine::Control*> controls_;
 };
+
+// A signed state as a host's suffix may start at it: when attestd made the
+// state, and the index of the host's head record in it.
+struct StateHead {
+  int64_t created_at = 0;
+  uint64_t head_index = 0;
+};
+
+// What the rule says of the suffix from `head` (the exporter's question for
+// each state, and the verifier's check of the exporter's pick). The suffix
+// starts at the head record itself, which must not be quarantined (the
+// next record's gap would then start elsewhere in the suffix than in the
+// chain). `observations` are the host's from the head's index on and every
+// earlier access change, sorted (SuffixObservations); `runs` the FAIL runs
+// in progress at the window's start, control id -> when each began. A
+// deviation keeps the cause it began with, so for each run the rule must
+// hold, on FAIL states, from the second before it began, for every version
+// of its control in force from then on (a version replaced before the
+// window's start still judged the run's first interval). OK, or
+// FailedPrecondition naming why not.
+absl::Status SuffixStartAt(StateHead head, bool head_quarantined,
+                           std::span<const v1::Observation> observations,
+                           const ControlsInForce& policies,
+                           std::span<const engine::ReviewSpan> reviews, int64_t window_start,
+                           const std::map<std::string, int64_t>& runs);
+
+// The exporter's pick: the latest of `heads` that SuffixStartAt accepts,
+// nullopt (the whole chain) when none does. `chain` is every observation of
+// the host's chain and `quarantined` its quarantined records' indexes
+// (SuffixObservations of every record: the rule reads no gap's start, so
+// one fold serves every head). The rule is not monotone in the state (a
+// state whose suffix holds a patch state stale by the window's start can
+// be refused where a later one is not), so heads are tried from the latest
+// back, each in time linear in `chain`.
+std::optional<StateHead> PickSuffixStart(std::span<const v1::Observation> chain,
+                                         std::span<const uint64_t> quarantined,
+                                         std::vector<StateHead> heads,
+                                         const ControlsInForce& policies,
+                                         std::span<const engine::ReviewSpan> reviews,
+                                         int64_t window_start,
+                                         const std::map<std::string, int64_t>& runs);
 
 }  // namespace attest::ctl
 

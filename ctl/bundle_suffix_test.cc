@@ -29,7 +29,6 @@ namespace {
 
 constexpr int64_t kDay = 86400;
 constexpr int64_t kStart = 1767225600;  // 2026-01-01T00:00:00Z
-constexpr int64_t kLead = 300;          // engine::kMaxObservationLead
 constexpr int kWindowDays = 30;
 
 using Chains = std::map<std::string, std::vector<v1::EvidenceRecord>>;
@@ -98,14 +97,8 @@ v1::BundleManifest Manifest(int days) {
   return m;
 }
 
-// Where a host's records start: its first record, and per control the
-// moment from which the suffix rule says they judge it as its whole chain
-// does (none for a whole chain: from the start).
-struct Start {
-  uint64_t first = 1;
-  std::map<std::string, int64_t> fixed_from;
-};
-using Starts = std::map<std::string, Start>;
+// Each host's first state, nullopt for its whole chain.
+using Starts = std::map<std::string, std::optional<StateHead>>;
 
 struct Replayed {
   v1::WindowSummary summary;
@@ -116,7 +109,8 @@ absl::StatusOr<Replayed> Replay(const v1::BundleManifest& m, const Chains& chain
                                 const Starts& starts) {
   ReplayStore store;
   for (const auto& [host, chain] : chains) {
-    const uint64_t from = starts.at(host).first;
+    const std::optional<StateHead>& start = starts.at(host);
+    const uint64_t from = start.has_value() ? start->head_index : 1;
     std::map<std::string, std::string> labels;
     for (const v1::EvidenceRecord& r : chain) {
       if (r.index() >= from || evidence::IsAccessChange(r)) {
@@ -136,38 +130,24 @@ absl::StatusOr<Replayed> Replay(const v1::BundleManifest& m, const Chains& chain
   return Replayed{*summary, replay.RunsAtWindowStart()};
 }
 
-// The controls with this id (one per policy version that has it).
-std::vector<const engine::Control*> WithId(const std::vector<const engine::Control*>& controls,
-                                           const std::string& id) {
-  std::vector<const engine::Control*> out;
-  for (const engine::Control* c : controls) {
-    if (c->id == id) out.push_back(c);
+// A host's records as the suffix rule reads them: from `first` on, and
+// every earlier access change.
+SuffixObservations Fold(const std::vector<v1::EvidenceRecord>& chain, uint64_t first) {
+  SuffixObservations fold;
+  for (const v1::EvidenceRecord& r : chain) {
+    if (r.index() >= first || evidence::IsAccessChange(r)) fold.Add(r);
   }
-  return out;
+  return fold;
 }
 
-// A host's start in a window-sized bundle: the head of the latest daily
-// state (made at 00:00:01, as attestd makes them) whose suffix the rule
-// fixes from the window's start, and, for each control with a FAIL run in
-// progress then (`runs`: control -> when it began), from before that run
-// began (a deviation keeps the cause it began with); the whole chain when
-// none does.
-Start LatestStart(const std::vector<v1::EvidenceRecord>& chain,
-                  const std::vector<const engine::Control*>& controls, int64_t window_start,
-                  const std::map<std::string, int64_t>& runs) {
-  // The rule reads no gap's start, so one fold of the whole chain serves
-  // every candidate: its observations from the head's index on, and every
-  // earlier access change (the bundle carries them).
-  SuffixObservations fold;
-  for (const v1::EvidenceRecord& r : chain) fold.Add(r);
+// A host's start in a window-sized bundle, as the exporter picks it, from
+// daily states made at 00:00:01 as attestd makes them.
+std::optional<StateHead> LatestStart(const std::vector<v1::EvidenceRecord>& chain,
+                                     const ControlsInForce& policies, int64_t window_start,
+                                     const std::map<std::string, int64_t>& runs) {
+  SuffixObservations fold = Fold(chain, 1);
   const std::vector<v1::Observation> all = fold.Take();
-  std::vector<v1::Observation> observations;
-  engine::SuffixInput in;
-  auto suffices = [&](const std::vector<const engine::Control*>& of, int64_t from) {
-    in.controls = of;
-    in.window_start = from;
-    return engine::SuffixSuffices(in).ok();
-  };
+  std::vector<StateHead> heads;
   for (int64_t created = window_start - window_start % kDay + 1; created > kStart;
        created -= kDay) {
     // The state's head: the last record received by then (the fleet is
@@ -176,34 +156,9 @@ Start LatestStart(const std::vector<v1::EvidenceRecord>& chain,
         chain.begin(), chain.end(), created,
         [](int64_t t, const v1::EvidenceRecord& r) { return t < r.observed_at().seconds(); });
     if (head == chain.begin()) break;
-    --head;
-    observations.clear();
-    for (const v1::Observation& o : all) {
-      if (o.index() >= head->index() || (o.has_access() && !o.access().snapshot())) {
-        observations.push_back(o);
-      }
-    }
-    in.prefix_bound = created + kLead;
-    in.observations = observations;
-    in.fail_runs_only = false;
-    if (!suffices(controls, window_start)) continue;
-    // Fixed from before a run began is fixed from the second before it
-    // (the rule is monotone in that moment).
-    in.fail_runs_only = true;
-    if (!std::all_of(runs.begin(), runs.end(), [&](const auto& run) {
-          return suffices(WithId(controls, run.first), run.second - 1);
-        })) {
-      continue;
-    }
-    Start out{head->index(), {}};
-    for (const engine::Control* c : controls) {
-      in.controls = WithId(controls, c->id);
-      in.window_start = window_start;
-      out.fixed_from[c->id] = *engine::EarliestSufficient(in);
-    }
-    return out;
+    heads.push_back({created, std::prev(head)->index()});
   }
-  return {};
+  return PickSuffixStart(all, fold.quarantined(), heads, policies, {}, window_start, runs);
 }
 
 // Judges the fleet both ways and compares; returns the share of records
@@ -215,7 +170,7 @@ double ExpectSameFigures(int hosts, int days, uint64_t seed) {
   Starts whole_chains;
   size_t records = 0;
   for (const auto& [host, chain] : chains) {
-    whole_chains[host] = {};
+    whole_chains[host] = std::nullopt;
     records += chain.size();
   }
   const auto whole = Replay(m, chains, whole_chains);
@@ -234,26 +189,31 @@ double ExpectSameFigures(int hosts, int days, uint64_t seed) {
   for (const auto& [host, chain] : chains) {
     static const std::map<std::string, int64_t> kNone;
     auto runs = whole->runs_at_start.find(host);
-    starts[host] = LatestStart(chain, controls->controls(), window_start,
+    starts[host] = LatestStart(chain, *controls, window_start,
                                runs == whole->runs_at_start.end() ? kNone : runs->second);
   }
   const absl::StatusOr<Replayed> suffix = Replay(m, chains, starts);
   EXPECT_TRUE(suffix.ok()) << suffix.status();
   if (!suffix.ok()) return 1;
-  // What the verifier will check of that pick: every run in progress at
-  // the window's start began after the moment its control is fixed from.
+  // What the verifier will check of that pick, from the suffix alone and
+  // the runs its own replay found.
   EXPECT_EQ(suffix->runs_at_start.size(), whole->runs_at_start.size());
-  for (const auto& [host, runs] : suffix->runs_at_start) {
-    const Start& start = starts.at(host);
-    if (start.first == 1) continue;
-    for (const auto& [control, began] : runs) {
-      EXPECT_GT(began, start.fixed_from.at(control)) << host << " " << control;
-    }
+  for (const auto& [host, start] : starts) {
+    if (!start.has_value()) continue;
+    SuffixObservations fold = Fold(chains.at(host), start->head_index);
+    const std::vector<v1::Observation> observations = fold.Take();
+    static const std::map<std::string, int64_t> kNone;
+    auto runs = suffix->runs_at_start.find(host);
+    EXPECT_TRUE(SuffixStartAt(*start, false, observations, *controls, {}, window_start,
+                              runs == suffix->runs_at_start.end() ? kNone : runs->second)
+                    .ok())
+        << host;
   }
   size_t carried = 0;
   for (const auto& [host, chain] : chains) {
+    const uint64_t first = starts.at(host).has_value() ? starts.at(host)->head_index : 1;
     for (const v1::EvidenceRecord& r : chain) {
-      carried += r.index() >= starts.at(host).first || evidence::IsAccessChange(r);
+      carried += r.index() >= first || evidence::IsAccessChange(r);
     }
   }
   // Every figure is the same, deviations' causes included.
@@ -282,6 +242,96 @@ TEST(BundleSuffixTest, AYearOfHistoryBeforeTheWindow) {
     StrAppend(&each, " ", share);
   }
   EXPECT_LT(carried, 0.25) << each;
+}
+
+// The exporter's pick on a host heard every minute, with daily states.
+class PickTest : public ::testing::Test {
+ protected:
+  PickTest() {
+    for (int64_t t = kStart; t < kStart + 10 * kDay; t += 60) {
+      v1::Observation& o = chain_.emplace_back();
+      o.set_t(t);
+      o.set_index(chain_.size());
+      o.set_any(true);
+    }
+    for (int d = 1; d <= 5; ++d) heads_.push_back(Head(d));
+  }
+  // The state made a second into day d: its head is that day's first beat.
+  static StateHead Head(int d) { return {kStart + d * kDay + 1, d * 1440u + 1}; }
+  // A policy version of the agent control and, when `disk` is given, a
+  // disk check with that freshness, loaded at `at`.
+  static v1::PolicyVersion Version(int64_t at, std::string_view disk = "") {
+    v1::PolicyVersion v;
+    v.set_file("policy.yaml");
+    v.mutable_loaded_at()->set_seconds(at);
+    v.set_source(StrCat(
+        "controls:\n"
+        "  - {id: agent, tsc: [CC7.1], rule: agent.reporting, freshness: 10m}\n",
+        disk.empty() ? ""
+                     : StrCat("  - {id: disk, tsc: [CC7.1], rule: check.pass, params: {check: "
+                              "disk}, freshness: ",
+                              disk, "}\n")));
+    return v;
+  }
+  std::optional<StateHead> Pick(const std::vector<v1::PolicyVersion>& versions,
+                                std::map<std::string, int64_t> runs = {}) {
+    auto policies = ControlsInForce::From(versions, window_start_);
+    EXPECT_TRUE(policies.ok()) << policies.status();
+    return PickSuffixStart(chain_, quarantined_, heads_, *policies, {}, window_start_, runs);
+  }
+  uint64_t PickIndex(const std::vector<v1::PolicyVersion>& versions,
+                     std::map<std::string, int64_t> runs = {}) {
+    const std::optional<StateHead> head = Pick(versions, std::move(runs));
+    return head.has_value() ? head->head_index : 1;
+  }
+
+  const int64_t window_start_ = kStart + 5 * kDay;
+  std::vector<v1::Observation> chain_;
+  std::vector<uint64_t> quarantined_;
+  std::vector<StateHead> heads_;
+};
+
+TEST_F(PickTest, TheLatestStateTheRuleAccepts) {
+  // Day 5's state was made after the window began: day 4's.
+  EXPECT_EQ(PickIndex({Version(kStart - kDay)}), Head(4).head_index);
+  // A check read while fresh for 47 hours: day 3's.
+  EXPECT_EQ(PickIndex({Version(kStart - kDay, "47h")}), Head(3).head_index);
+  // Its head quarantined (a chain from before attestd refused such
+  // records): the gap after it would start elsewhere. Day 3's.
+  quarantined_ = {Head(4).head_index};
+  EXPECT_EQ(PickIndex({Version(kStart - kDay)}), Head(3).head_index);
+}
+
+TEST_F(PickTest, ADeviationInProgressGoesBackBeforeItBegan) {
+  const std::vector<v1::PolicyVersion> versions = {Version(kStart - kDay, "47h")};
+  const int64_t began = kStart + 2 * kDay + 3600;  // between day 2's state and day 3's
+  EXPECT_EQ(PickIndex(versions, {{"agent", began}}), Head(2).head_index);
+  // What the verifier says of day 3's state.
+  std::vector<v1::Observation> suffix(chain_.begin() + Head(3).head_index - 1, chain_.end());
+  auto policies = ControlsInForce::From(versions, window_start_);
+  ASSERT_TRUE(policies.ok());
+  EXPECT_EQ(std::string(SuffixStartAt(Head(3), false, suffix, *policies, {}, window_start_,
+                                      {{"agent", began}})
+                            .message()),
+            "control agent has a deviation in progress at the window's start since "
+            "2026-01-03T01:00:00Z, and the rule does not hold from the second before it began (as "
+            "the window's start): no observation in the suffix at or before the window's start");
+  // Before every state: the whole chain.
+  EXPECT_EQ(Pick(versions, {{"agent", kStart + 100}}), std::nullopt);
+}
+
+TEST_F(PickTest, AVersionReplacedBeforeTheWindowStillJudgesTheRun) {
+  // The disk check read while fresh for 7 days until a day before the
+  // window, then for 30 minutes: from the window's start, day 4's state.
+  const std::vector<v1::PolicyVersion> versions = {Version(kStart - kDay, "7d"),
+                                                   Version(window_start_ - kDay, "30m")};
+  EXPECT_EQ(PickIndex(versions), Head(4).head_index);
+  // A disk deviation in progress since day 3 began under the 7-day
+  // version: its first cause may read a disk check from before any state.
+  EXPECT_EQ(Pick(versions, {{"disk", kStart + 3 * kDay + 7200}}), std::nullopt);
+  // Under the 30-minute version alone, day 3's would do.
+  EXPECT_EQ(PickIndex({Version(kStart - kDay, "30m")}, {{"disk", kStart + 3 * kDay + 7200}}),
+            Head(3).head_index);
 }
 
 }  // namespace

@@ -40,8 +40,9 @@ struct SuffixInput {
   // Only the controls' FAIL states need be the whole chain's, cause for
   // cause: the question for a deviation in progress at the window's start
   // (EarliestSufficient below). A gap voids no FAIL of
-  // access.change_approved, so a state signed after that moment does not
-  // matter to it; every other control's condition already implies P <= it.
+  // access.change_approved or access.review_performed, so a state signed
+  // after that moment does not matter to them; every other control's
+  // condition already implies P <= it.
   bool fail_runs_only = false;
 };
 
@@ -75,7 +76,10 @@ absl::Status SuffixSuffices(const SuffixInput& in);
 // T as the window's start); nullopt when not even from the window's start.
 // A deviation in progress at the window's start keeps the cause it began
 // with: the suffix fixes it when that run began after T, T found per
-// control with fail_runs_only.
+// control with fail_runs_only. T is for `controls` alone: a policy version
+// replaced between T and the window's start is not among them, so a
+// caller with one must ask again with the versions in force from T on
+// (ctl/bundle_suffix.h's SuffixStartAt asks from each run's start).
 std::optional<Seconds> EarliestSufficient(const SuffixInput& in);
 
 }  // namespace attest::engine
