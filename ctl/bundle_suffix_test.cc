@@ -65,31 +65,48 @@ Chains ImportFleet(int hosts, int days, uint64_t seed) {
   return out;
 }
 
-std::string Policy(int64_t window_start, int64_t window_end) {
+// The policy; `before` is an earlier version that read the NTP check and
+// the log shipper while fresh for longer, and allowed an older security
+// update.
+std::string Policy(int64_t window_start, int64_t window_end, bool before = false) {
   return StrCat(
       "controls:\n"
       "  - {id: patch-sla, tsc: [CC7.1], rule: patch.security_sla,\n"
-      "     params: {security_max_age: 2d, reboot_grace: 1d}, freshness: 2h}\n"
+      "     params: {security_max_age: ",
+      before ? "3d" : "2d",
+      ", reboot_grace: 1d}, freshness: 2h}\n"
       "  - {id: log-shipping, tsc: [CC7.2], rule: logs.shipping_continuity,\n"
-      "     params: {max_gap: 15m}, freshness: 30m}\n"
+      "     params: {max_gap: 15m}, freshness: ",
+      before ? "3h" : "30m",
+      "}\n"
       "  - {id: access-approved, tsc: [CC6.2], rule: access.change_approved,\n"
       "     params: {approval_window: 24h}}\n"
       "  - {id: agent-reporting, tsc: [CC7.1], rule: agent.reporting, freshness: 15m}\n"
-      "  - {id: ntp, tsc: [CC7.1], rule: check.pass, params: {check: ntp}, freshness: 1h}\n"
+      "  - {id: ntp, tsc: [CC7.1], rule: check.pass, params: {check: ntp}, freshness: ",
+      before ? "12h" : "1h",
+      "}\n"
       "windows:\n"
       "  - {id: audit, start: ",
       FormatRfc3339(absl::FromUnixSeconds(window_start)),
       ", end: ", FormatRfc3339(absl::FromUnixSeconds(window_end)), "}\n");
 }
 
-v1::BundleManifest Manifest(int days) {
+// With `changed`, the policy was changed `changed` seconds before the
+// window's start, from Policy(..., before = true).
+v1::BundleManifest Manifest(int days, int64_t changed = 0) {
   const int64_t end = kStart + days * kDay;
   const int64_t window_start = end - kWindowDays * kDay;
   v1::BundleManifest m;
   v1::PolicyVersion* v = m.add_policy_versions();
   v->set_file("policy.yaml");
-  v->set_source(Policy(window_start, end));
+  v->set_source(Policy(window_start, end, changed > 0));
   v->mutable_loaded_at()->set_seconds(kStart - kDay);
+  if (changed > 0) {
+    v = m.add_policy_versions();
+    v->set_file("policy.yaml");
+    v->set_source(Policy(window_start, end));
+    v->mutable_loaded_at()->set_seconds(window_start - changed);
+  }
   m.mutable_window()->set_id("audit");
   m.mutable_window()->set_origin("policy");
   m.mutable_window()->mutable_start()->set_seconds(window_start);
@@ -163,9 +180,9 @@ std::optional<StateHead> LatestStart(const std::vector<v1::EvidenceRecord>& chai
 
 // Judges the fleet both ways and compares; returns the share of records
 // the suffixes carry.
-double ExpectSameFigures(int hosts, int days, uint64_t seed) {
+double ExpectSameFigures(int hosts, int days, uint64_t seed, int64_t policy_changed = 0) {
   const Chains chains = ImportFleet(hosts, days, seed);
-  const v1::BundleManifest m = Manifest(days);
+  const v1::BundleManifest m = Manifest(days, policy_changed);
   const int64_t window_start = m.window().start().seconds();
   Starts whole_chains;
   size_t records = 0;
@@ -226,6 +243,15 @@ double ExpectSameFigures(int hosts, int days, uint64_t seed) {
 }
 
 TEST(BundleSuffixTest, SuffixesGiveTheWholeChainsFigures) { ExpectSameFigures(3, 60, 7); }
+
+// The same with a policy version loaded two days before the window: the
+// patch runs in progress at its start began under the earlier version
+// (a 3-day SLA), and the suffixes are checked with the versions in force
+// from each run's start. (Here that changes no pick; PickTest shows a run
+// the earlier version judges from older evidence.)
+TEST(BundleSuffixTest, APolicyChangedShortlyBeforeTheWindow) {
+  ExpectSameFigures(3, 60, 7, /*policy_changed=*/2 * kDay);
+}
 
 // The suffix follows the window's length more than the history's: past
 // the window's start it goes back only as far as the rules need, to the
