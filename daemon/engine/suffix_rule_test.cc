@@ -37,6 +37,23 @@ class SuffixRuleTest : public ::testing::Test {
     o.set_any(true);
     return o;
   }
+  // The state `control` is in at the window's start, judged from
+  // `observations` (sorted) for a host enrolled at `enrolled`.
+  v1::ControlState StateAtStart(const std::vector<v1::Observation>& observations,
+                                const Control& control, Seconds enrolled) {
+    const v1::JudgeFacts none;
+    JudgeInput in;
+    in.facts = &none;
+    in.observations = observations;
+    in.from = enrolled;
+    in.to = start_ + kD;
+    in.scope_start = enrolled;
+    in.segments = {PolicySegment{0, kForever, &control, "v1"}};
+    for (const v1::Interval& iv : JudgeControl(in)) {
+      if (iv.start() <= start_ && start_ < iv.end()) return iv.state();
+    }
+    return v1::CONTROL_STATE_UNSPECIFIED;
+  }
   std::optional<Seconds> Earliest() {
     in_.observations = observations_;
     return EarliestSufficient(in_);
@@ -188,22 +205,8 @@ TEST_F(SuffixRuleTest, ReviewCadenceCountedFromAnEnrolmentBeforeTheSuffix) {
   // Why: with no review completed, the judge counts the cadence from the
   // host's enrolment, and the suffix's is later.
   review.review_cadence = absl::Hours(48);
-  auto judge = [&](Seconds enrolled) {
-    const v1::JudgeFacts none;
-    JudgeInput in;
-    in.facts = &none;
-    in.observations = observations_;
-    in.from = enrolled;
-    in.to = start_ + kD;
-    in.scope_start = enrolled;
-    in.segments = {PolicySegment{0, kForever, &review, "v1"}};
-    for (const v1::Interval& iv : JudgeControl(in)) {
-      if (iv.start() <= start_ && start_ < iv.end()) return iv.state();
-    }
-    return v1::CONTROL_STATE_UNSPECIFIED;
-  };
-  EXPECT_EQ(judge(T0), v1::CONTROL_STATE_FAIL);
-  EXPECT_EQ(judge(bound_ - 60), v1::CONTROL_STATE_PASS);
+  EXPECT_EQ(StateAtStart(observations_, review, T0), v1::CONTROL_STATE_FAIL);
+  EXPECT_EQ(StateAtStart(observations_, review, bound_ - 60), v1::CONTROL_STATE_PASS);
 }
 
 TEST_F(SuffixRuleTest, StateSignedAfterTheWindowStarts) {
@@ -222,30 +225,13 @@ TEST_F(SuffixRuleTest, StateSignedAfterTheWindowStarts) {
             "dated up to 2026-01-04T00:01:00Z");
   // Why: a gap recorded before the head, dated a minute past the window's
   // start.
-  const v1::JudgeFacts none;
-  auto judge = [&](bool with_gap) {
-    std::vector<v1::Observation> observations = observations_;
-    if (with_gap) {
-      v1::Observation gap = Beat(start_ + 60);
-      gap.set_gap_from(start_ - 600);
-      observations.push_back(gap);
-      std::sort(observations.begin(), observations.end(),
-                [](const auto& a, const auto& b) { return a.t() < b.t(); });
-    }
-    JudgeInput in;
-    in.facts = &none;
-    in.observations = observations;
-    in.from = T0;
-    in.to = start_ + kD;
-    in.scope_start = T0;
-    in.segments = {PolicySegment{0, kForever, &access, "v1"}};
-    for (const v1::Interval& iv : JudgeControl(in)) {
-      if (iv.start() <= start_ && start_ < iv.end()) return iv.state();
-    }
-    return v1::CONTROL_STATE_UNSPECIFIED;
-  };
-  EXPECT_EQ(judge(true), v1::CONTROL_STATE_NO_EVIDENCE);
-  EXPECT_EQ(judge(false), v1::CONTROL_STATE_PASS);
+  std::vector<v1::Observation> whole = observations_;
+  v1::Observation gap = Beat(start_ + 60);
+  gap.set_gap_from(start_ - 600);
+  whole.push_back(gap);
+  std::sort(whole.begin(), whole.end(), [](const auto& a, const auto& b) { return a.t() < b.t(); });
+  EXPECT_EQ(StateAtStart(whole, access, T0), v1::CONTROL_STATE_NO_EVIDENCE);
+  EXPECT_EQ(StateAtStart(observations_, access, T0), v1::CONTROL_STATE_PASS);
 
   // Its FAIL states are the same all the same: a gap voids none.
   in_.fail_runs_only = true;
