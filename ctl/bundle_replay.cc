@@ -262,7 +262,7 @@ absl::StatusOr<v1::WindowSummary> SummaryReplay::Finish() {
     for (const auto& [host, view] : state.views) {
       for (const auto& [control, runs] : view.deviations) {
         for (const engine::DeviationRun& r : runs) {
-          if (r.start < window_start && r.end > window_start) {
+          if (r.start <= window_start && r.end > window_start) {
             runs_at_start_[host][control] = r.start;
           }
         }

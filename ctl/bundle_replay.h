@@ -98,10 +98,12 @@ class SummaryReplay {
   // After ReplayStore::Finish.
   absl::StatusOr<v1::WindowSummary> Finish();
   // After Finish: the FAIL runs in progress at the window's start (begun
-  // before it and not over), as host -> control -> when the run began. A
-  // deviation keeps the cause its run began with, so a window-sized
-  // bundle's suffix fixes it only when the run began after the moment
-  // engine::EarliestSufficient gives for that control.
+  // at or before it and not over), as host -> control -> when the run
+  // began. A deviation keeps the cause its run began with, so a
+  // window-sized bundle's suffix must fix each from the second before it
+  // began (SuffixStartAt in ctl/bundle_suffix.h). A run the suffix begins
+  // exactly at the window's start may have begun earlier in the whole
+  // chain, so those are in too.
   using Runs = std::map<std::string, std::map<std::string, int64_t>>;
   const Runs& RunsAtWindowStart() const { return runs_at_start_; }
 

@@ -44,11 +44,11 @@ absl::StatusOr<ControlsInForce> ControlsInForce::From(
     out.policies_.push_back(std::move(*policy));
     out.loaded_at_.push_back(v->loaded_at().seconds());
   }
-  out.controls_ = out.From(window_start);
+  out.controls_ = out.InForceFrom(window_start);
   return out;
 }
 
-std::vector<const engine::Control*> ControlsInForce::From(int64_t t) const {
+std::vector<const engine::Control*> ControlsInForce::InForceFrom(int64_t t) const {
   size_t first = 0;
   for (size_t i = 0; i < loaded_at_.size(); ++i) {
     if (loaded_at_[i] <= t) first = i;
@@ -91,7 +91,7 @@ absl::Status SuffixStartAt(StateHead head, bool head_quarantined,
   if (absl::Status s = engine::SuffixSuffices(in); !s.ok()) return s;
   in.fail_runs_only = true;
   for (const auto& [control, began] : runs) {
-    const std::vector<const engine::Control*> in_force = policies.From(began - 1);
+    const std::vector<const engine::Control*> in_force = policies.InForceFrom(began - 1);
     in.controls = WithId(in_force, control);
     in.window_start = began - 1;
     if (in.controls.empty()) {
@@ -120,6 +120,9 @@ std::optional<StateHead> PickSuffixStart(std::span<const v1::Observation> chain,
   std::vector<v1::Observation> observations;
   for (const StateHead& head : heads) {
     if (head.head_index <= 1) break;  // from the chain's start: the whole chain
+    if (head.created_at + absl::ToInt64Seconds(engine::kMaxObservationLead) > window_start) {
+      continue;  // refused whatever its suffix (SignedBeforeStart)
+    }
     observations.clear();
     for (const v1::Observation& o : chain) {
       if (o.index() >= head.head_index || (o.has_access() && !o.access().snapshot())) {

@@ -48,7 +48,7 @@ class ControlsInForce {
   // the last version loaded at or before it, and every later one.
   const std::vector<const engine::Control*>& controls() const { return controls_; }
   // The same from t on (t at or before the window's start).
-  std::vector<const engine::Control*> From(int64_t t) const;
+  std::vector<const engine::Control*> InForceFrom(int64_t t) const;
 
  private:
   std::deque<engine::Policy> policies_;  // in load order; stable addresses
@@ -83,8 +83,9 @@ absl::Status SuffixStartAt(StateHead head, bool head_quarantined,
 
 // The exporter's pick: the latest of `heads` that SuffixStartAt accepts,
 // nullopt (the whole chain) when none does. `chain` is every observation of
-// the host's chain and `quarantined` its quarantined records' indexes
-// (SuffixObservations of every record: the rule reads no gap's start, so
+// the host's chain and `quarantined` its quarantined records' indexes in
+// ascending order (SuffixObservations of every record, in chain order: the
+// rule reads no gap's start, so
 // one fold serves every head). The rule is not monotone in the state (a
 // state whose suffix holds a patch state stale by the window's start can
 // be refused where a later one is not), so heads are tried from the latest

@@ -329,21 +329,25 @@ TEST_F(PickTest, TheLatestStateTheRuleAccepts) {
 }
 
 TEST_F(PickTest, ADeviationInProgressGoesBackBeforeItBegan) {
+  // A disk check failing since noon the day before the window: day 3's
+  // state fixes the check only from 47 hours after it, day 2's.
   const std::vector<v1::PolicyVersion> versions = {Version(kStart - kDay, "47h")};
-  const int64_t began = kStart + 2 * kDay + 3600;  // between day 2's state and day 3's
-  EXPECT_EQ(PickIndex(versions, {{"agent", began}}), Head(2).head_index);
+  const int64_t began = kStart + 4 * kDay + 12 * 3600;
+  EXPECT_EQ(PickIndex(versions), Head(3).head_index);
+  EXPECT_EQ(PickIndex(versions, {{"disk", began}}), Head(2).head_index);
   // What the verifier says of day 3's state.
   std::vector<v1::Observation> suffix(chain_.begin() + Head(3).head_index - 1, chain_.end());
   auto policies = ControlsInForce::From(versions, window_start_);
   ASSERT_TRUE(policies.ok());
   EXPECT_EQ(std::string(SuffixStartAt(Head(3), false, suffix, *policies, {}, window_start_,
-                                      {{"agent", began}})
+                                      {{"disk", began}})
                             .message()),
-            "control agent has a deviation in progress at the window's start since "
-            "2026-01-03T01:00:00Z, and the rule does not hold from the second before it began (as "
-            "the window's start): no observation in the suffix at or before the window's start");
+            "control disk has a deviation in progress at the window's start since "
+            "2026-01-05T12:00:00Z, and the rule does not hold from the second before it began (as "
+            "the window's start): control disk (freshness 47h) can still read evidence from "
+            "before the suffix at the window's start");
   // Before every state: the whole chain.
-  EXPECT_EQ(Pick(versions, {{"agent", kStart + 100}}), std::nullopt);
+  EXPECT_EQ(Pick(versions, {{"disk", kStart + 100}}), std::nullopt);
 }
 
 TEST_F(PickTest, AVersionReplacedBeforeTheWindowStillJudgesTheRun) {

@@ -86,15 +86,20 @@ absl::Status EnrolledByStart(const SuffixInput& in) {
 absl::Status SignedBeforeStart(const SuffixInput& in) {
   if (in.prefix_bound <= in.window_start) return absl::OkStatus();
   return Insufficient(StrCat(
-      "the state was signed after the window's start: records before the suffix may be dated "
-      "up to ",
+      "the state was signed after the window's start or less than 5 minutes before it: records "
+      "before the suffix may be dated up to ",
       CauseTime(in.prefix_bound)));
 }
 
 // With no review completed, a review control counts its cadence from the
 // host's enrolment, which may lie before the suffix's first observation:
-// both must be a cadence past by the window's start.
+// both must be a cadence past by the window's start, unless a review was
+// completed by then (the campaigns come from the ledger, the same both
+// ways, and the judge no longer reads the enrolment).
 absl::Status EnrolmentCadencePast(const SuffixInput& in) {
+  for (const ReviewSpan& r : in.reviews) {
+    if (r.has_snapshot && r.completed <= in.window_start) return absl::OkStatus();
+  }
   const Seconds first = in.observations.front().t();
   for (const Control* c : in.controls) {
     if (c->rule != Rule::kAccessReviewPerformed) continue;
@@ -165,6 +170,7 @@ std::optional<Seconds> EarliestSufficient(const SuffixInput& in) {
       moments.push_back(in.observations.front().t() + ToSeconds(c->review_cadence));
     }
   }
+  for (const ReviewSpan& r : in.reviews) moments.push_back(r.completed);
   for (const ReviewSpan& r : in.reviews) {
     for (const ReviewRevocation& x : r.revocations) moments.push_back(x.confirmed);
   }

@@ -50,9 +50,9 @@ struct SuffixInput {
 // the window's start on as judging from the whole chain, given the host's
 // every access change (a window-sized bundle carries them all); otherwise
 // FailedPrecondition naming the first fact the suffix cannot fix. The rule:
-//   - S was signed at or before the window's start (P <= it): a gap
-//     recorded before S's head voids states until its end, up to P (not
-//     asked with fail_runs_only);
+//   - P <= the window's start (S was signed at least 5 minutes before
+//     it): a gap recorded before S's head voids states until its end, up
+//     to P (not asked with fail_runs_only);
 //   - every control that reads a host's last observations has a freshness
 //     F with P + F <= the window's start, so what the suffix leaves out is
 //     stale there, and stale judges as absent (agent.reporting names the
@@ -63,10 +63,11 @@ struct SuffixInput {
 //     P: at the window's start (or at the first patch state after it, when
 //     none came between P and it) each is missing from some patch state
 //     after P, so its first-seen time is the suffix's;
-//   - the host is enrolled by the window's start in the suffix too, and
-//     a cadence of every review control has passed since the suffix's
-//     first observation (with no review completed, the judge counts it
-//     from the enrolment, which may lie before the suffix);
+//   - the host is enrolled by the window's start in the suffix too, and,
+//     unless a review was completed by then, a cadence of every review
+//     control has passed since the suffix's first observation (with no
+//     review completed, the judge counts it from the enrolment, which may
+//     lie before the suffix);
 //   - a review revocation decided at or before P is confirmed by the
 //     window's start (its confirmation may lie before the suffix).
 absl::Status SuffixSuffices(const SuffixInput& in);

@@ -199,8 +199,29 @@ TEST_F(SuffixRuleTest, ReviewCadenceCountedFromAnEnrolmentBeforeTheSuffix) {
   EXPECT_EQ(Run().message(),
             "control review: no access review completed within 2d of the suffix's first "
             "observation at 2026-01-02T23:59:00Z, and the host may have been enrolled before it");
-  review.review_cadence = absl::Hours(24) - absl::Seconds(60);
+  // A cadence after the suffix's first observation is the window's start.
+  review.review_cadence = absl::Hours(24) + absl::Seconds(60);
   EXPECT_TRUE(Run().ok());
+  review.review_cadence = absl::Hours(24) + absl::Seconds(61);
+  EXPECT_FALSE(Run().ok());
+  // The earliest moment it fixes, between two beats.
+  review.review_cadence = absl::Hours(24) - absl::Seconds(90);
+  EXPECT_EQ(Earliest(), bound_ - 60 + kD - 90);
+  // A review completed by the window's start: the enrolment no longer
+  // matters.
+  review.review_cadence = absl::Hours(48);
+  ReviewSpan done;
+  done.campaign = "Q1";
+  done.completed = start_;
+  std::vector<ReviewSpan> reviews = {done};
+  in_.reviews = reviews;
+  EXPECT_TRUE(Run().ok());
+  reviews[0].completed = start_ + 1;
+  EXPECT_FALSE(Run().ok());
+  reviews[0].has_snapshot = false;  // no snapshot: not a completed review of this host
+  reviews[0].completed = start_;
+  EXPECT_FALSE(Run().ok());
+  in_.reviews = {};
 
   // Why: with no review completed, the judge counts the cadence from the
   // host's enrolment, and the suffix's is later.
@@ -221,8 +242,8 @@ TEST_F(SuffixRuleTest, StateSignedAfterTheWindowStarts) {
   EXPECT_TRUE(Run().ok());
   in_.prefix_bound = start_ + 60;
   EXPECT_EQ(Run().message(),
-            "the state was signed after the window's start: records before the suffix may be "
-            "dated up to 2026-01-04T00:01:00Z");
+            "the state was signed after the window's start or less than 5 minutes before it: "
+            "records before the suffix may be dated up to 2026-01-04T00:01:00Z");
   // Why: a gap recorded before the head, dated a minute past the window's
   // start.
   std::vector<v1::Observation> whole = observations_;
@@ -237,8 +258,8 @@ TEST_F(SuffixRuleTest, StateSignedAfterTheWindowStarts) {
   in_.fail_runs_only = true;
   EXPECT_TRUE(Run().ok());
   in_.fail_runs_only = false;
-  in_.prefix_bound = bound_ + kH;
-  EXPECT_EQ(Earliest(), bound_ + kH);
+  in_.prefix_bound = bound_ + kH + 30;  // between two beats
+  EXPECT_EQ(Earliest(), bound_ + kH + 30);
 }
 
 }  // namespace
