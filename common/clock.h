@@ -53,6 +53,23 @@ class FakeClock : public Clock {
   absl::Time now_;
 };
 
+// A clock read from a file holding Unix seconds in decimal: how a test
+// moves a whole attestd process through time (ATTESTD_TEST_CLOCK_FILE,
+// docs/design.md "Testing"). Each Now() reads the file again, so the test
+// replaces it (write and rename) to move time. Until the file first reads
+// as a time, and when a read fails, Now() is the last time read (the
+// system's time before any).
+class FileClock : public Clock {
+ public:
+  explicit FileClock(std::string path);
+  absl::Time Now() const override;
+
+ private:
+  const std::string path_;
+  mutable std::mutex mu_;
+  mutable absl::Time last_;
+};
+
 }  // namespace attest
 
 #endif  // ATTEST_COMMON_CLOCK_H_

@@ -18,6 +18,7 @@
 #include "ctl/bundle_log.h"
 #include "ctl/bundle_replay.h"
 #include "ctl/bundle_sample.h"
+#include "ctl/bundle_suffix.h"
 #include "ctl/bundle_v2.h"
 #include "ctl/client.h"
 #include "ctl/engine_commands.h"
@@ -76,27 +77,62 @@ bool SampledBundle(const std::string& path) {
 
 absl::Status UnknownBundleFormat(std::string_view format) {
   return absl::DataLossError(StrCat("unknown bundle format ", format,
-                                    ": this attestctl reads attest-bundle-v1 to -v4 and "
+                                    ": this attestctl reads attest-bundle-v1 to -v5 and "
                                     "attest-sample-v1 and -v2; a newer attestctl is needed"));
 }
 
 namespace {
 
 bool KnownFormat(const std::string& format) {
-  return format == kBundleFormatV4 || format == kBundleFormatV3 || format == kBundleFormat ||
-         format == kBundleFormatV1;
+  return format == kBundleFormatV5 || format == kBundleFormatV4 || format == kBundleFormatV3 ||
+         format == kBundleFormat || format == kBundleFormatV1;
 }
 
 absl::Status CompressedNeedsV3OrV4(const std::string& format) {
-  if (format == kBundleFormatV3 || format == kBundleFormatV4) return absl::OkStatus();
+  if (format == kBundleFormatV3 || format == kBundleFormatV4 || format == kBundleFormatV5) {
+    return absl::OkStatus();
+  }
   return absl::DataLossError(StrCat(kCompressedRecordsEntry, " in a bundle of format ", format,
-                                    ": compressed records are format ", kBundleFormatV3, " or ",
-                                    kBundleFormatV4));
+                                    ": compressed records are format ", kBundleFormatV3, " to ",
+                                    kBundleFormatV5));
 }
 
 absl::Status Bad(uint64_t line, std::string_view host, uint64_t index, std::string_view what) {
   return absl::DataLossError(attest::StrCat("records.jsonl line ", line, " (host ", host,
                                             ", record ", index, "): ", what));
+}
+
+// Format 5: the rule (docs/design.md, "Window-sized bundles") for each host
+// whose records start at a signed state, with the runs in progress at the
+// window's start and the review campaigns the replay found.
+absl::Status CheckSuffixes(const v1::BundleManifest& m, ReplayStore& records,
+                           const SummaryReplay& replay,
+                           const std::map<std::string, BundleV2Check::SuffixStart>& suffixes) {
+  const SummaryReplay::Runs& runs = replay.RunsAtWindowStart();
+  const int64_t window_start = m.window().start().seconds();
+  std::vector<v1::PolicyVersion> versions(m.policy_versions().begin(), m.policy_versions().end());
+  auto policies = ControlsInForce::From(versions, window_start);
+  if (!policies.ok()) return policies.status();
+  const std::map<std::string, int64_t> none;
+  for (const auto& [host, x] : suffixes) {
+    SuffixObservations fold;
+    if (absl::Status s = ObserveStored(records.store(), host, &fold); !s.ok()) return s;
+    const bool head_quarantined =
+        std::binary_search(fold.quarantined().begin(), fold.quarantined().end(), x.first_index);
+    const std::vector<v1::Observation> observations = fold.Take();
+    const std::vector<engine::ReviewSpan> spans = replay.ReviewSpansOf(host);
+    auto r = runs.find(host);
+    absl::Status s = SuffixStartAt({.created_at = x.signed_by, .head_index = x.first_index},
+                                   head_quarantined, observations, *policies, spans, window_start,
+                                   r == runs.end() ? none : r->second);
+    if (!s.ok()) {
+      return absl::DataLossError(StrCat(
+          "host ", host, ": its records start at record ", x.first_index, " (its head in state ",
+          x.sequence,
+          "), from where they need not judge the window as its whole chain does: ", s.message()));
+    }
+  }
+  return absl::OkStatus();
 }
 
 }  // namespace
@@ -112,7 +148,7 @@ absl::StatusOr<VerifyResult> VerifyBundle(const std::string& path, const VerifyO
   bool have_manifest = false;
   std::map<std::string, ChainCursor> chains;
   ReplayStore records(options.scratch_dir, options.memory_limit);
-  std::string states_text, ledger_text, reviews_text;
+  std::string states_text, ledger_text, reviews_text, carried_text;
   uint64_t decoded_bytes = 0;  // of records.jsonl.zst's frames
   bool decoded_known = false;  // the first pass read every frame's header
   // The manifest is written after the records. Read it first (the records
@@ -122,15 +158,18 @@ absl::StatusOr<VerifyResult> VerifyBundle(const std::string& path, const VerifyO
   // and replayed after. Format 2's log and ledger are read with it.
   absl::Status s =
       ReadTar(path, [&](const std::string& name, uint64_t size, const TarChunkReader& read) {
-        if (name == "states.jsonl" || name == "ledger.jsonl" || name == "reviews.jsonl") {
+        if (name == "states.jsonl" || name == "ledger.jsonl" || name == "reviews.jsonl" ||
+            name == kCarriedEntry) {
           const uint64_t cap = name == "states.jsonl"   ? kMaxStatesBytes
                                : name == "ledger.jsonl" ? kMaxLedgerBytes
+                               : name == kCarriedEntry  ? kMaxCarriedBytes
                                                         : kMaxReviewsBytes;
           if (size > cap) {
             return absl::DataLossError(StrCat(name, " claims ", size, " bytes; at most ", cap));
           }
           std::string& text = name == "states.jsonl"   ? states_text
                               : name == "ledger.jsonl" ? ledger_text
+                              : name == kCarriedEntry  ? carried_text
                                                        : reviews_text;
           text.resize(size);
           if (read(text.data(), size) != size) return absl::DataLossError(name + " truncated");
@@ -166,7 +205,10 @@ absl::StatusOr<VerifyResult> VerifyBundle(const std::string& path, const VerifyO
   const bool v2 = KnownFormat(m.format()) && m.format() != kBundleFormatV1;
   BundleV2Check check(options);
   if (v2) {
-    if (s = check.Prepare(m, states_text, ledger_text, reviews_text, &out); !s.ok()) return s;
+    s = check.Prepare(m, states_text, ledger_text, reviews_text, carried_text, &out);
+    if (!s.ok()) return s;
+  } else if (!carried_text.empty()) {
+    return absl::DataLossError(StrCat(kCarriedEntry, " in a bundle of format ", m.format()));
   }
   std::unique_ptr<SummaryReplay> replay;
   std::string last_host;  // the host whose chain the records are on
@@ -222,7 +264,29 @@ absl::StatusOr<VerifyResult> VerifyBundle(const std::string& path, const VerifyO
           if (!l.unnamed_error.empty()) {
             return Bad(lines, l.host.empty() ? "?" : l.host, 0, l.unnamed_error);
           }
-          ChainCursor& c = chains[l.host];
+          auto [cursor, fresh] = chains.try_emplace(l.host);
+          ChainCursor& c = cursor->second;
+          // Format 5: a host whose records start at a signed state's head.
+          const BundleV2Check::SuffixStart* suffix = nullptr;
+          if (fresh && v2) {
+            auto it = check.suffixes().find(l.host);
+            if (it != check.suffixes().end()) suffix = &it->second;
+          }
+          if (suffix != nullptr) {
+            if (l.index != suffix->first_index) {
+              return Bad(lines, l.host, l.index,
+                         attest::StrCat("expected record ", suffix->first_index,
+                                        ", the host's first in this window-sized bundle"));
+            }
+            if (!l.error.empty()) return Bad(lines, l.host, l.index, l.error);
+            if (l.hash != suffix->hash) {
+              return Bad(lines, l.host, l.index,
+                         attest::StrCat("not the host's head in state ", suffix->sequence,
+                                        ", where the manifest starts its records"));
+            }
+            c.next = l.index;
+            c.prev = l.claimed_prev;
+          }
           if (l.index != c.next) {
             return Bad(lines, l.host, l.index,
                        attest::StrCat("expected record ", c.next, " of the chain"));
@@ -239,6 +303,15 @@ absl::StatusOr<VerifyResult> VerifyBundle(const std::string& path, const VerifyO
             // its later records incrementally).
             if (absl::Status st = host_done(); !st.ok()) return st;
             last_host = l.host;
+            if (suffix != nullptr) {
+              // Its labels where the records start, and every earlier
+              // access change, go into the store first.
+              records.SetLabels(l.host, suffix->labels);
+              for (const CheckedLine& x : suffix->carried) {
+                if (absl::Status st = check.OnRecord(x.record, x.hash, &out); !st.ok()) return st;
+                if (absl::Status st = records.Add(x.record); !st.ok()) return st;
+              }
+            }
           }
           if (v2) {
             if (absl::Status st = check.OnRecord(l.record, c.prev, &out); !st.ok()) return st;
@@ -424,11 +497,21 @@ absl::StatusOr<VerifyResult> VerifyBundle(const std::string& path, const VerifyO
   out.check_seconds = absl::ToDoubleSeconds(absl::Now() - started);
   const absl::Time replay_started = absl::Now();
   if (s = records.Finish(); !s.ok()) return s;
-  auto summary = replay ? replay->Finish() : ReplaySummary(m, records, &check.reviews());
+  if (!replay) {  // the manifest was read after the records
+    replay = std::make_unique<SummaryReplay>(m, records, &check.reviews());
+    if (s = replay->Begin(); !s.ok()) return s;
+  }
+  auto summary = replay->Finish();
   out.replay_seconds = absl::ToDoubleSeconds(absl::Now() - replay_started);
   out.replayed_from_disk = !records.scratch().empty();
   if (!summary.ok()) return summary.status();
   if (s = CompareSummaries(m.summary(), *summary); !s.ok()) return s;
+  if (v2 && !check.suffixes().empty()) {
+    // Each window-sized host's records judge the window as its whole chain.
+    if (s = CheckSuffixes(m, records, *replay, check.suffixes()); !s.ok()) {
+      return s;
+    }
+  }
 
   out.hosts = static_cast<size_t>(m.hosts_size());
   out.records = lines;

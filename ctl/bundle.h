@@ -28,6 +28,10 @@ namespace attest::ctl {
 // reads it wrongly: a build made between attest-state-v2 and format 4 by
 // its format, an older one at manifest.json (docs/bundle.md, "Which
 // attestctl reads these states").
+// Format 5 is format 4 whose hosts may start after record 1 (a
+// window-sized bundle: docs/bundle.md); export writes it with
+// --window-sized only.
+inline constexpr char kBundleFormatV5[] = "attest-bundle-v5";
 inline constexpr char kBundleFormatV4[] = "attest-bundle-v4";
 inline constexpr char kBundleFormatV3[] = "attest-bundle-v3";
 inline constexpr char kBundleFormat[] = "attest-bundle-v2";
@@ -41,6 +45,10 @@ struct ExportOptions {
   absl::Duration witness_wait = absl::Seconds(60);
   // records.jsonl.zst (format 3); false: records.jsonl (format 2).
   bool compress = true;
+  // Format 5: each host's records from the latest signed state before the
+  // window from which the records judge the window as the whole chain does
+  // (docs/bundle.md, "Window-sized bundles").
+  bool window_sized = false;
   // A sampled bundle's `to` head: the first checkpoint made this long past
   // the sampled day's end (verify's --late-after, whose default it is).
   absl::Duration late_after = absl::Hours(26);
@@ -89,6 +97,10 @@ struct VerifyResult {
   // Signed attest-state-v2 heads whose access-change commitment was
   // checked against the chain.
   uint64_t access_heads = 0;
+  // Format 5: hosts whose records start at a signed state before the
+  // window, and the earlier access-change records carried for them.
+  uint64_t suffix_hosts = 0;
+  uint64_t carried_records = 0;
   std::vector<std::string> warnings;  // what the checks could not establish
   // A sampled bundle (attest-sample-v1 or -v2): the window, the draw, and a line
   // per item saying what it shows.

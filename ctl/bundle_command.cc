@@ -42,6 +42,13 @@ int ExportCmd(Stub& admin, const CommandFlags& f, const VerifyFlags& verify) {
   ExportOptions options;
   options.witness_wait = wait;
   options.compress = !f.uncompressed;
+  options.window_sized = f.window_sized;
+  if (f.sample_given && f.window_sized) {
+    fprintf(stderr,
+            "attestctl: export: --window-sized is for whole bundles; a sampled bundle carries "
+            "only the sampled host-days\n");
+    return kExitUsage;
+  }
   if (f.sample_given && f.sample < 1) {
     fprintf(stderr,
             "attestctl: export: --sample K: a draw's number from 1, as attestctl samples "
@@ -210,6 +217,14 @@ int VerifyCmd(const std::vector<std::string>& args, const VerifyFlags& flags) {
           "heads match them\n",
           static_cast<unsigned long long>(result->access_changes),
           static_cast<unsigned long long>(result->access_heads));
+    }
+    if (result->format == kBundleFormatV5) {
+      printf(
+          "window-sized: %llu of %zu hosts start at a signed state before the window, with %llu "
+          "earlier access changes; from there their records judge the window as their whole "
+          "chains do\n",
+          static_cast<unsigned long long>(result->suffix_hosts), result->hosts,
+          static_cast<unsigned long long>(result->carried_records));
     }
     for (const std::string& w : result->warnings) printf("WARNING: %s\n", w.c_str());
   }

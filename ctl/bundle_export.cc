@@ -2,8 +2,10 @@
 // ledger up to its checkpoint, and every in-scope chain, into one tar.
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <map>
+#include <set>
 #include <thread>
 #include <vector>
 
@@ -13,9 +15,14 @@
 #include "ctl/bundle.h"
 #include "ctl/bundle_frames.h"
 #include "ctl/bundle_log.h"
+#include "ctl/bundle_replay.h"
+#include "ctl/bundle_v2.h"
+#include "ctl/bundle_window.h"
 #include "ctl/client.h"
 #include "ctl/engine_commands.h"
 #include "ctl/tar.h"
+#include "daemon/engine/scan.h"
+#include "daemon/evidence/chain.h"
 #include "daemon/evidence/ledger_json.h"
 #include "daemon/evidence/record_json.h"
 #include "google/protobuf/util/json_util.h"
@@ -100,50 +107,30 @@ absl::StatusOr<v1::Checkpoint> CosignedCheckpoint(v1::AdminService::Stub& admin,
 namespace {
 
 struct ExportLog {
-  std::string states;                  // states.jsonl
-  std::string ledger;                  // ledger.jsonl
-  std::vector<std::string> campaigns;  // access review campaigns the ledger starts
+  std::string ledger;                    // ledger.jsonl
+  std::vector<v1::LedgerEntry> entries;  // the same, parsed
+  std::vector<std::string> campaigns;    // access review campaigns the ledger starts
+  std::vector<v1::Checkpoint> leaves;    // every state, without heads
   v1::Checkpoint final_checkpoint;
+  uint64_t in_force = 1;   // the last state made at or before the window's start
   bool v2_states = false;  // some state is attest-state-v2: the bundle is format 4
 };
 
-// The log up to checkpoint `sequence` (the export's cut): every state, and
-// the ledger up to that checkpoint's head. Waits up to `wait` for every
-// witness attestd has to cosign that checkpoint.
+// The log up to checkpoint `sequence` (the export's cut): every state's
+// leaf, and the ledger up to that checkpoint's head. Waits up to `wait` for
+// every witness attestd has to cosign that checkpoint.
 absl::StatusOr<ExportLog> ReadLog(v1::AdminService::Stub& admin, uint64_t sequence,
                                   absl::Time window_start, absl::Duration wait) {
   ExportLog out;
   auto cosigned = CosignedCheckpoint(admin, sequence, wait);
   if (!cosigned.ok()) return cosigned.status();
-  const v1::Checkpoint final_checkpoint = std::move(*cosigned);
-  // Every state's leaf, in pages; then, from the state in force at the
-  // window's start on, each with its heads and note, a few at a time (a
-  // state holds every host's head).
-  std::vector<v1::Checkpoint> leaves;
-  if (absl::Status s = ListCheckpointRange(admin, 1, sequence, true, 10000, &leaves); !s.ok())
+  out.final_checkpoint = std::move(*cosigned);
+  if (absl::Status s = ListCheckpointRange(admin, 1, sequence, true, 10000, &out.leaves); !s.ok())
     return s;
-  uint64_t first_full = 1;
-  for (const v1::Checkpoint& c : leaves) {
-    if (FromProto(c.created_at()) <= window_start) first_full = c.sequence();
+  for (const v1::Checkpoint& c : out.leaves) {
+    if (FromProto(c.created_at()) <= window_start) out.in_force = c.sequence();
     out.v2_states = out.v2_states || c.state_version() == 2;
   }
-  for (const v1::Checkpoint& c : leaves) {
-    if (c.sequence() >= first_full) break;
-    StrAppend(&out.states, StatesLine(c, /*full=*/false), "\n");
-  }
-  std::vector<v1::Checkpoint> full;
-  for (uint64_t from = first_full; from <= sequence; from += 16) {
-    full.clear();
-    const uint64_t to = std::min<uint64_t>(sequence, from + 15);
-    if (absl::Status s = ListCheckpointRange(admin, from, to, false, 16, &full); !s.ok()) return s;
-    for (const v1::Checkpoint& c : full) {
-      // The bundle's own checkpoint with the cosignatures waited for.
-      StrAppend(&out.states, StatesLine(c.sequence() == sequence ? final_checkpoint : c, true),
-                "\n");
-    }
-  }
-  out.final_checkpoint = final_checkpoint;
-
   const uint64_t ledger_length = out.final_checkpoint.ledger_length();
   for (uint64_t next = 1; next <= ledger_length;) {
     grpc::ClientContext ctx;
@@ -157,10 +144,34 @@ absl::StatusOr<ExportLog> ReadLog(v1::AdminService::Stub& admin, uint64_t sequen
     if (page.entries().empty()) {
       return absl::DataLossError(StrCat("attestd's ledger ends before entry ", next));
     }
-    for (const v1::LedgerEntry& e : page.entries()) {
+    for (v1::LedgerEntry& e : *page.mutable_entries()) {
       StrAppend(&out.ledger, evidence::CanonicalLedgerEntry(e, /*with_links=*/true), "\n");
       if (e.has_review_campaign()) out.campaigns.push_back(e.review_campaign().id());
+      out.entries.push_back(std::move(e));
       ++next;
+    }
+  }
+  return out;
+}
+
+// states.jsonl: every state's leaf; from state `first_full` on, each with
+// its heads and note, a few at a time (a state holds every host's head).
+// The bundle's own checkpoint with the cosignatures waited for.
+absl::StatusOr<std::string> StatesText(v1::AdminService::Stub& admin, const ExportLog& log,
+                                       uint64_t first_full) {
+  std::string out;
+  const uint64_t sequence = log.final_checkpoint.sequence();
+  for (const v1::Checkpoint& c : log.leaves) {
+    if (c.sequence() >= first_full) break;
+    StrAppend(&out, StatesLine(c, /*full=*/false), "\n");
+  }
+  std::vector<v1::Checkpoint> full;
+  for (uint64_t from = first_full; from <= sequence; from += 16) {
+    full.clear();
+    const uint64_t to = std::min<uint64_t>(sequence, from + 15);
+    if (absl::Status s = ListCheckpointRange(admin, from, to, false, 16, &full); !s.ok()) return s;
+    for (const v1::Checkpoint& c : full) {
+      StrAppend(&out, StatesLine(c.sequence() == sequence ? log.final_checkpoint : c, true), "\n");
     }
   }
   return out;
@@ -168,8 +179,9 @@ absl::StatusOr<ExportLog> ReadLog(v1::AdminService::Stub& admin, uint64_t sequen
 
 // reviews.jsonl: each campaign's population as attestd stored it (it never
 // changes after the start; verify checks it against the ledger's digest).
-absl::StatusOr<std::string> ReviewPopulations(v1::AdminService::Stub& admin,
-                                              const std::vector<std::string>& campaigns) {
+absl::StatusOr<std::string> ReviewPopulationsText(v1::AdminService::Stub& admin,
+                                                  const std::vector<std::string>& campaigns,
+                                                  ReviewPopulations* populations) {
   std::string out;
   for (const std::string& id : campaigns) {
     grpc::ClientContext ctx;
@@ -186,8 +198,136 @@ absl::StatusOr<std::string> ReviewPopulations(v1::AdminService::Stub& admin,
     for (const v1::ReviewEntry& e : detail.entries()) {
       StrAppend(&out, prefix, "\"entry\":", evidence::CanonicalMessage(e), "}\n");
     }
+    ReviewPopulation& p = (*populations)[id];
+    p.hosts.assign(detail.hosts().begin(), detail.hosts().end());
+    p.entries.assign(detail.entries().begin(), detail.entries().end());
   }
   return out;
+}
+
+}  // namespace
+
+namespace {
+
+// records.jsonl (or its zstd frames) as it streams into the archive: plain,
+// a MiB at a time; compressed, a frame of whole lines at a time (a host's
+// chain may go on in the next frame).
+class RecordsSink {
+ public:
+  RecordsSink(TarWriter& tar, bool compress) : tar_(tar), compress_(compress) {}
+  absl::Status Add(const v1::EvidenceRecord& r) {
+    evidence::AppendCanonicalRecord(&lines_, r, /*with_links=*/true);
+    lines_.push_back('\n');
+    ++records_;
+    return lines_.size() >= (compress_ ? kFrameTargetBytes : size_t{1} << 20) ? Flush()
+                                                                              : absl::OkStatus();
+  }
+  absl::Status Flush() {
+    if (lines_.empty()) return absl::OkStatus();
+    bytes_ += lines_.size();
+    absl::Status s;
+    if (compress_) {
+      auto frame = CompressFrame(lines_);
+      if (!frame.ok()) return frame.status();
+      s = tar_.Append(*frame);
+    } else {
+      s = tar_.Append(lines_);
+    }
+    lines_.clear();
+    return s;
+  }
+  uint64_t bytes() const { return bytes_ + lines_.size(); }  // of records.jsonl
+  uint64_t records() const { return records_; }
+
+ private:
+  TarWriter& tar_;
+  const bool compress_;
+  std::string lines_;
+  uint64_t bytes_ = 0;
+  uint64_t records_ = 0;
+};
+
+// Reads `host`'s chain from attestd up to `head`, each record to `add`.
+template <typename Add>
+absl::Status ReadChain(v1::AdminService::Stub& admin, const std::string& host,
+                       const v1::ChainHead& head, Add&& add) {
+  grpc::ClientContext ctx;
+  ctx.set_deadline(Deadline(3600));
+  v1::ListEvidenceRequest req;
+  req.set_host(host);
+  auto reader = admin.ListEvidencePages(&ctx, req);
+  v1::EvidencePage page;
+  v1::EvidenceRecord r;
+  std::string last_hash;
+  uint64_t last = 0;
+  while (reader->Read(&page)) {
+    for (const std::string& stored : page.records()) {
+      if (!r.ParseFromString(stored)) {
+        return absl::DataLossError(attest::StrCat("a stored record of ", host, " is corrupt"));
+      }
+      if (r.index() > head.length()) break;  // after the checkpoint
+      if (absl::Status s = add(r); !s.ok()) return s;
+      last = r.index();
+      last_hash = r.hash();
+    }
+  }
+  if (grpc::Status s = reader->Finish(); !s.ok()) return FromGrpc(s, "evidence of " + host);
+  if (last != head.length() || last_hash != head.hash()) {
+    return absl::DataLossError(
+        attest::StrCat(host, ": the stored chain does not end at the checkpoint's head"));
+  }
+  return absl::OkStatus();
+}
+
+class Progress {
+ public:
+  explicit Progress(size_t hosts) : hosts_(hosts), tty_(isatty(STDERR_FILENO)) {}
+  ~Progress() {
+    if (tty_ && shown_) fprintf(stderr, "\n");
+  }
+  void Show(std::string_view what, size_t done, uint64_t bytes) {
+    if (!tty_) return;
+    shown_ = true;
+    const double secs = absl::ToDoubleSeconds(absl::Now() - started_);
+    fprintf(stderr, "\r%.*s: %zu/%zu hosts, %.0f MB, %.0f MB/s   ", static_cast<int>(what.size()),
+            what.data(), done, hosts_, static_cast<double>(bytes) / 1e6,
+            secs > 0 ? static_cast<double>(bytes) / 1e6 / secs : 0.0);
+  }
+
+ private:
+  const size_t hosts_;
+  const bool tty_;
+  bool shown_ = false;
+  const absl::Time started_ = absl::Now();
+};
+
+// Window-sized: every in-scope chain whole into a replay store (the pick
+// needs the whole history), then each host's start picked.
+absl::StatusOr<WindowStarts> WindowSized(v1::AdminService::Stub& admin, const v1::BundleManifest& m,
+                                         const ExportLog& log,
+                                         const std::vector<std::string>& in_scope,
+                                         const std::map<std::string, const v1::ChainHead*>& heads,
+                                         const ReviewPopulations& populations, ReplayStore& whole) {
+  uint64_t estimate = 0;  // bytes as stored, to choose memory or a scratch store
+  for (const std::string& host : in_scope) estimate += heads.at(host)->length() * 600;
+  if (absl::Status s = whole.Prepare(estimate); !s.ok()) return s;
+  Progress progress(in_scope.size());
+  uint64_t bytes = 0;
+  for (size_t done = 0; done < in_scope.size(); ++done) {
+    const std::string& host = in_scope[done];
+    absl::Status s = ReadChain(admin, host, *heads.at(host), [&](const v1::EvidenceRecord& r) {
+      bytes += r.ByteSizeLong();
+      return whole.Add(r);
+    });
+    if (s.ok()) s = whole.EndHost(host);
+    if (!s.ok()) return s;
+    progress.Show("export: reading the whole chains", done + 1, bytes);
+  }
+  if (absl::Status s = whole.Finish(); !s.ok()) return s;
+  v1::BundleManifest decisions = m;
+  const std::set<std::string> scope(in_scope.begin(), in_scope.end());
+  if (absl::Status s = DecisionsFromLedger(log.entries, scope, &decisions); !s.ok()) return s;
+  return PickWindowStarts(admin, decisions, whole, populations, log.leaves);
 }
 
 }  // namespace
@@ -218,9 +358,10 @@ absl::Status ExportBundle(v1::AdminService::Stub& admin, const std::string& wind
   *m.mutable_checkpoint() = log->final_checkpoint;
   // Format 4 when a state is attest-state-v2, whether compressed or not: a
   // reader from before that state format refuses the bundle by its format.
-  m.set_format(log->v2_states     ? kBundleFormatV4
-               : options.compress ? kBundleFormatV3
-                                  : kBundleFormat);
+  m.set_format(options.window_sized ? kBundleFormatV5
+               : log->v2_states     ? kBundleFormatV4
+               : options.compress   ? kBundleFormatV3
+                                    : kBundleFormat);
   std::map<std::string, const v1::ChainHead*> heads;
   for (const v1::ChainHead& h : m.checkpoint().heads()) heads[h.host()] = &h;
   std::vector<std::string> in_scope;
@@ -232,6 +373,20 @@ absl::Status ExportBundle(v1::AdminService::Stub& admin, const std::string& wind
     in_scope.push_back(h.host());
   }
   m.clear_hosts();  // listed again below, each with its chain's extent
+  ReviewPopulations populations;
+  auto reviews = ReviewPopulationsText(admin, log->campaigns, &populations);
+  if (!reviews.ok()) return reviews.status();
+  ReplayStore whole;
+  WindowStarts starts;
+  uint64_t first_full = log->in_force;
+  if (options.window_sized) {
+    auto picked = WindowSized(admin, m, *log, in_scope, heads, populations, whole);
+    if (!picked.ok()) return picked.status();
+    starts = std::move(*picked);
+    if (starts.first_state > 0) first_full = std::min(first_full, starts.first_state);
+  }
+  auto states = StatesText(admin, *log, first_full);
+  if (!states.ok()) return states.status();
   // records.jsonl streams straight into the archive; the manifest, which
   // lists what was written, follows it.
   auto tar = TarWriter::Create(out);
@@ -240,74 +395,57 @@ absl::Status ExportBundle(v1::AdminService::Stub& admin, const std::string& wind
       !s.ok()) {
     return s;
   }
-  const bool tty = isatty(STDERR_FILENO);
-  const absl::Time started = absl::Now();
-  uint64_t bytes = 0;  // of records.jsonl, as written or as compressed
-  std::string lines;
-  // Plain: a MiB at a time. Compressed: one frame of whole lines (a host's
-  // chain may go on in the next frame).
-  const size_t flush_at = options.compress ? kFrameTargetBytes : size_t{1} << 20;
-  auto flush = [&]() -> absl::Status {
-    if (lines.empty()) return absl::OkStatus();
-    bytes += lines.size();
-    absl::Status s;
-    if (options.compress) {
-      auto frame = CompressFrame(lines);
-      if (!frame.ok()) return frame.status();
-      s = tar->Append(*frame);
-    } else {
-      s = tar->Append(lines);
-    }
-    lines.clear();
-    return s;
-  };
-  v1::EvidenceRecord r;
+  RecordsSink sink(*tar, options.compress);
+  std::string carried;  // access-changes.jsonl
+  uint64_t chain_records = 0, suffix_hosts = 0;
+  Progress progress(in_scope.size());
   for (size_t done = 0; done < in_scope.size(); ++done) {
     const std::string& host = in_scope[done];
     const v1::ChainHead& head = *heads[host];
-    grpc::ClientContext ctx;
-    ctx.set_deadline(Deadline(3600));
-    v1::ListEvidenceRequest req;
-    req.set_host(host);
-    auto reader = admin.ListEvidencePages(&ctx, req);
-    v1::EvidencePage page;
-    std::string last_hash;
-    uint64_t last = 0;
-    while (reader->Read(&page)) {
-      for (const std::string& stored : page.records()) {
-        if (!r.ParseFromString(stored)) {
-          return absl::DataLossError(attest::StrCat("a stored record of ", host, " is corrupt"));
-        }
-        if (r.index() > head.length()) break;  // after the checkpoint
-        evidence::AppendCanonicalRecord(&lines, r, /*with_links=*/true);
-        lines.push_back('\n');
-        last = r.index();
-        last_hash = r.hash();
-      }
-      if (lines.size() >= flush_at) {
-        if (absl::Status s = flush(); !s.ok()) return s;
-      }
+    uint64_t first = 1;
+    absl::Status s;
+    if (options.window_sized) {
+      // From the store the pick read: the same records attestd gave.
+      first = starts.first_index.at(host);
+      suffix_hosts += first > 1 ? 1 : 0;
+      s = engine::ScanMessages<v1::EvidenceRecord>(
+          whole.store(), store::Family::kEvidence, store::EvidencePrefix(host),
+          store::PrefixEnd(store::EvidencePrefix(host)),
+          [&](v1::EvidenceRecord&& r) -> absl::Status {
+            if (r.index() >= first) return sink.Add(r);
+            if (evidence::IsAccessChange(r)) {
+              evidence::AppendCanonicalRecord(&carried, r, /*with_links=*/true);
+              carried.push_back('\n');
+            }
+            return absl::OkStatus();
+          });
+    } else {
+      s = ReadChain(admin, host, head, [&](const v1::EvidenceRecord& r) { return sink.Add(r); });
     }
-    if (grpc::Status s = reader->Finish(); !s.ok()) return FromGrpc(s, "evidence of " + host);
-    if (last != head.length() || last_hash != head.hash()) {
-      return absl::DataLossError(
-          attest::StrCat(host, ": the stored chain does not end at the checkpoint's head"));
-    }
+    if (!s.ok()) return s;
+    chain_records += head.length();
     v1::BundleHost* bh = m.add_hosts();
     bh->set_host(host);
-    bh->set_first_index(1);
-    bh->set_last_index(last);
-    bh->set_head(HexEncode(last_hash));
-    if (tty) {
-      const double secs = absl::ToDoubleSeconds(absl::Now() - started);
-      fprintf(stderr, "\rexport: %zu/%zu hosts, %.0f MB, %.0f MB/s   ", done + 1, in_scope.size(),
-              static_cast<double>(bytes + lines.size()) / 1e6,
-              secs > 0 ? static_cast<double>(bytes + lines.size()) / 1e6 / secs : 0.0);
-    }
+    bh->set_first_index(first);
+    bh->set_last_index(head.length());
+    bh->set_head(HexEncode(head.hash()));
+    progress.Show("export", done + 1, sink.bytes());
   }
-  if (tty) fprintf(stderr, "\n");
-  if (absl::Status s = flush(); !s.ok()) return s;
+  if (absl::Status s = sink.Flush(); !s.ok()) return s;
   if (absl::Status s = tar->End(); !s.ok()) return s;
+  if (options.window_sized) {
+    fprintf(stderr,
+            "export: window-sized: %llu of %zu hosts start at a signed state before the window; "
+            "the bundle carries %llu of their %llu records (%.1f%%) and %llu earlier access "
+            "changes\n",
+            static_cast<unsigned long long>(suffix_hosts), in_scope.size(),
+            static_cast<unsigned long long>(sink.records()),
+            static_cast<unsigned long long>(chain_records),
+            chain_records > 0
+                ? 100.0 * static_cast<double>(sink.records()) / static_cast<double>(chain_records)
+                : 0.0,
+            static_cast<unsigned long long>(std::count(carried.begin(), carried.end(), '\n')));
+  }
 
   std::string manifest;
   google::protobuf::util::JsonPrintOptions print;
@@ -316,11 +454,11 @@ absl::Status ExportBundle(v1::AdminService::Stub& admin, const std::string& wind
   if (auto s = google::protobuf::util::MessageToJsonString(m, &manifest, print); !s.ok()) {
     return absl::InternalError("manifest: " + std::string(s.message()));
   }
-  auto reviews = ReviewPopulations(admin, log->campaigns);
-  if (!reviews.ok()) return reviews.status();
-  absl::Status s = tar->Add("ledger.jsonl", log->ledger);
+  absl::Status s;
+  if (options.window_sized) s = tar->Add(kCarriedEntry, carried);
+  if (s.ok()) s = tar->Add("ledger.jsonl", log->ledger);
   if (s.ok() && !reviews->empty()) s = tar->Add("reviews.jsonl", *reviews);
-  if (s.ok()) s = tar->Add("states.jsonl", log->states);
+  if (s.ok()) s = tar->Add("states.jsonl", *states);
   if (s.ok()) s = tar->Add("manifest.json", manifest);
   if (s.ok()) s = tar->Add("public-key.pem", m.public_key_pem());
   if (s.ok()) s = tar->Close();

@@ -22,6 +22,10 @@ inline constexpr uint64_t kMaxLedgerBytes = uint64_t{1} << 30;
 // reviews.jsonl: access review populations (at most this, read whole).
 inline constexpr uint64_t kMaxReviewsBytes = uint64_t{1} << 30;
 inline constexpr uint64_t kMaxStatesBytes = uint64_t{4} << 30;
+// access-changes.jsonl (format 5): the earlier access changes of the hosts
+// a window-sized bundle starts after record 1.
+inline constexpr char kCarriedEntry[] = "access-changes.jsonl";
+inline constexpr uint64_t kMaxCarriedBytes = uint64_t{1} << 30;
 
 // One line of states.jsonl, as exported: the state leaf of checkpoint
 // `c`, and, when `full`, its heads and its signed note.

@@ -260,6 +260,7 @@ absl::StatusOr<v1::WindowSummary> SummaryReplay::Finish() {
   engine.Read([&](const engine::EngineState& state) {
     out = windows::Summarize(state, records_.store(), clock.Now(), req);
     for (const auto& [host, view] : state.views) {
+      review_spans_[host] = engine.ReviewSpans(host);
       for (const auto& [control, runs] : view.deviations) {
         for (const engine::DeviationRun& r : runs) {
           if (r.start <= window_start && r.end > window_start) {
@@ -271,6 +272,11 @@ absl::StatusOr<v1::WindowSummary> SummaryReplay::Finish() {
   });
   engine.Stop();
   return out;
+}
+
+std::vector<engine::ReviewSpan> SummaryReplay::ReviewSpansOf(const std::string& host) const {
+  auto it = review_spans_.find(host);
+  return it == review_spans_.end() ? std::vector<engine::ReviewSpan>{} : it->second;
 }
 
 absl::StatusOr<v1::WindowSummary> ReplaySummary(const v1::BundleManifest& m, ReplayStore& records,

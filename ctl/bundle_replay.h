@@ -13,6 +13,7 @@
 #include "absl/status/statusor.h"
 #include "attest/v1/admin.pb.h"
 #include "common/json.h"
+#include "daemon/engine/judge.h"
 #include "daemon/store/memory_store.h"
 
 namespace attest::ctl {
@@ -106,6 +107,9 @@ class SummaryReplay {
   // chain, so those are in too.
   using Runs = std::map<std::string, std::map<std::string, int64_t>>;
   const Runs& RunsAtWindowStart() const { return runs_at_start_; }
+  // After Finish: the access review campaigns that held `host`, as the
+  // engine judged them (with each revocation's confirmation).
+  std::vector<engine::ReviewSpan> ReviewSpansOf(const std::string& host) const;
 
  private:
   struct Engine;
@@ -113,6 +117,7 @@ class SummaryReplay {
   ReplayStore& records_;
   const ReviewPopulations* reviews_;
   Runs runs_at_start_;
+  std::map<std::string, std::vector<engine::ReviewSpan>> review_spans_;
   std::unique_ptr<Engine> engine_;
 };
 

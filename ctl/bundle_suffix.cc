@@ -6,7 +6,9 @@
 #include "common/time_util.h"
 #include "daemon/engine/engine.h"
 #include "daemon/engine/observations.h"
+#include "daemon/engine/scan.h"
 #include "daemon/engine/suffix.h"
+#include "daemon/store/keys.h"
 
 namespace attest::ctl {
 
@@ -28,6 +30,12 @@ std::vector<v1::Observation> SuffixObservations::Take() {
               return a.t() != b.t() ? a.t() < b.t() : a.index() < b.index();
             });
   return std::move(observations_);
+}
+
+absl::Status ObserveStored(store::Store& store, const std::string& host, SuffixObservations* into) {
+  return engine::ScanMessages<v1::EvidenceRecord>(
+      store, store::Family::kEvidence, store::EvidencePrefix(host),
+      store::PrefixEnd(store::EvidencePrefix(host)), [&](v1::EvidenceRecord&& r) { into->Add(r); });
 }
 
 absl::StatusOr<ControlsInForce> ControlsInForce::From(
@@ -73,7 +81,7 @@ std::vector<const engine::Control*> WithId(const std::vector<const engine::Contr
 
 }  // namespace
 
-absl::Status SuffixStartAt(StateHead head, bool head_quarantined,
+absl::Status SuffixStartAt(SuffixHead head, bool head_quarantined,
                            std::span<const v1::Observation> observations,
                            const ControlsInForce& policies,
                            std::span<const engine::ReviewSpan> reviews, int64_t window_start,
@@ -108,17 +116,17 @@ absl::Status SuffixStartAt(StateHead head, bool head_quarantined,
   return absl::OkStatus();
 }
 
-std::optional<StateHead> PickSuffixStart(std::span<const v1::Observation> chain,
-                                         std::span<const uint64_t> quarantined,
-                                         std::vector<StateHead> heads,
-                                         const ControlsInForce& policies,
-                                         std::span<const engine::ReviewSpan> reviews,
-                                         int64_t window_start,
-                                         const std::map<std::string, int64_t>& runs) {
+std::optional<SuffixHead> PickSuffixStart(std::span<const v1::Observation> chain,
+                                          std::span<const uint64_t> quarantined,
+                                          std::vector<SuffixHead> heads,
+                                          const ControlsInForce& policies,
+                                          std::span<const engine::ReviewSpan> reviews,
+                                          int64_t window_start,
+                                          const std::map<std::string, int64_t>& runs) {
   std::sort(heads.begin(), heads.end(),
-            [](const StateHead& a, const StateHead& b) { return a.created_at > b.created_at; });
+            [](const SuffixHead& a, const SuffixHead& b) { return a.created_at > b.created_at; });
   std::vector<v1::Observation> observations;
-  for (const StateHead& head : heads) {
+  for (const SuffixHead& head : heads) {
     if (head.head_index <= 1) break;  // from the chain's start: the whole chain
     if (head.created_at + absl::ToInt64Seconds(engine::kMaxObservationLead) > window_start) {
       continue;  // refused whatever its suffix (SignedBeforeStart)

@@ -18,6 +18,7 @@
 #include "attest/v1/evidence.pb.h"
 #include "daemon/engine/judge.h"
 #include "daemon/engine/policy.h"
+#include "daemon/store/store.h"
 
 namespace attest::ctl {
 
@@ -39,6 +40,10 @@ class SuffixObservations {
   std::vector<uint64_t> quarantined_;
 };
 
+// Adds `host`'s records in `store` (a replay's: ReplayStore) to `into`, in
+// chain order.
+absl::Status ObserveStored(store::Store& store, const std::string& host, SuffixObservations* into);
+
 // The controls of a bundle's policy versions by when they were in force.
 class ControlsInForce {
  public:
@@ -58,7 +63,7 @@ class ControlsInForce {
 
 // A signed state as a host's suffix may start at it: when attestd made the
 // state, and the index of the host's head record in it.
-struct StateHead {
+struct SuffixHead {
   int64_t created_at = 0;
   uint64_t head_index = 0;
 };
@@ -75,7 +80,7 @@ struct StateHead {
 // of its control in force from then on (a version replaced before the
 // window's start still judged the run's first interval). OK, or
 // FailedPrecondition naming why not.
-absl::Status SuffixStartAt(StateHead head, bool head_quarantined,
+absl::Status SuffixStartAt(SuffixHead head, bool head_quarantined,
                            std::span<const v1::Observation> observations,
                            const ControlsInForce& policies,
                            std::span<const engine::ReviewSpan> reviews, int64_t window_start,
@@ -90,13 +95,13 @@ absl::Status SuffixStartAt(StateHead head, bool head_quarantined,
 // state whose suffix holds a patch state stale by the window's start can
 // be refused where a later one is not), so heads are tried from the latest
 // back, each in time linear in `chain`.
-std::optional<StateHead> PickSuffixStart(std::span<const v1::Observation> chain,
-                                         std::span<const uint64_t> quarantined,
-                                         std::vector<StateHead> heads,
-                                         const ControlsInForce& policies,
-                                         std::span<const engine::ReviewSpan> reviews,
-                                         int64_t window_start,
-                                         const std::map<std::string, int64_t>& runs);
+std::optional<SuffixHead> PickSuffixStart(std::span<const v1::Observation> chain,
+                                          std::span<const uint64_t> quarantined,
+                                          std::vector<SuffixHead> heads,
+                                          const ControlsInForce& policies,
+                                          std::span<const engine::ReviewSpan> reviews,
+                                          int64_t window_start,
+                                          const std::map<std::string, int64_t>& runs);
 
 }  // namespace attest::ctl
 

@@ -115,7 +115,7 @@ v1::BundleManifest Manifest(int days, int64_t changed = 0) {
 }
 
 // Each host's first state, nullopt for its whole chain.
-using Starts = std::map<std::string, std::optional<StateHead>>;
+using Starts = std::map<std::string, std::optional<SuffixHead>>;
 
 struct Replayed {
   v1::WindowSummary summary;
@@ -126,7 +126,7 @@ absl::StatusOr<Replayed> Replay(const v1::BundleManifest& m, const Chains& chain
                                 const Starts& starts) {
   ReplayStore store;
   for (const auto& [host, chain] : chains) {
-    const std::optional<StateHead>& start = starts.at(host);
+    const std::optional<SuffixHead>& start = starts.at(host);
     const uint64_t from = start.has_value() ? start->head_index : 1;
     std::map<std::string, std::string> labels;
     for (const v1::EvidenceRecord& r : chain) {
@@ -159,12 +159,12 @@ SuffixObservations Fold(const std::vector<v1::EvidenceRecord>& chain, uint64_t f
 
 // A host's start in a window-sized bundle, as the exporter picks it, from
 // daily states made at 00:00:01 as attestd makes them.
-std::optional<StateHead> LatestStart(const std::vector<v1::EvidenceRecord>& chain,
-                                     const ControlsInForce& policies, int64_t window_start,
-                                     const std::map<std::string, int64_t>& runs) {
+std::optional<SuffixHead> LatestStart(const std::vector<v1::EvidenceRecord>& chain,
+                                      const ControlsInForce& policies, int64_t window_start,
+                                      const std::map<std::string, int64_t>& runs) {
   SuffixObservations fold = Fold(chain, 1);
   const std::vector<v1::Observation> all = fold.Take();
-  std::vector<StateHead> heads;
+  std::vector<SuffixHead> heads;
   for (int64_t created = window_start - window_start % kDay + 1; created > kStart;
        created -= kDay) {
     // The state's head: the last record received by then (the fleet is
@@ -283,7 +283,7 @@ class PickTest : public ::testing::Test {
     for (int d = 1; d <= 5; ++d) heads_.push_back(Head(d));
   }
   // The state made a second into day d: its head is that day's first beat.
-  static StateHead Head(int d) { return {kStart + d * kDay + 1, d * 1440u + 1}; }
+  static SuffixHead Head(int d) { return {kStart + d * kDay + 1, d * 1440u + 1}; }
   // A policy version of the agent control and, when `disk` is given, a
   // disk check with that freshness, loaded at `at`.
   static v1::PolicyVersion Version(int64_t at, std::string_view disk = "") {
@@ -299,22 +299,22 @@ class PickTest : public ::testing::Test {
                               disk, "}\n")));
     return v;
   }
-  std::optional<StateHead> Pick(const std::vector<v1::PolicyVersion>& versions,
-                                std::map<std::string, int64_t> runs = {}) {
+  std::optional<SuffixHead> Pick(const std::vector<v1::PolicyVersion>& versions,
+                                 std::map<std::string, int64_t> runs = {}) {
     auto policies = ControlsInForce::From(versions, window_start_);
     EXPECT_TRUE(policies.ok()) << policies.status();
     return PickSuffixStart(chain_, quarantined_, heads_, *policies, {}, window_start_, runs);
   }
   uint64_t PickIndex(const std::vector<v1::PolicyVersion>& versions,
                      std::map<std::string, int64_t> runs = {}) {
-    const std::optional<StateHead> head = Pick(versions, std::move(runs));
+    const std::optional<SuffixHead> head = Pick(versions, std::move(runs));
     return head.has_value() ? head->head_index : 1;
   }
 
   const int64_t window_start_ = kStart + 5 * kDay;
   std::vector<v1::Observation> chain_;
   std::vector<uint64_t> quarantined_;
-  std::vector<StateHead> heads_;
+  std::vector<SuffixHead> heads_;
 };
 
 TEST_F(PickTest, TheLatestStateTheRuleAccepts) {

@@ -314,6 +314,20 @@ INSTANTIATE_TEST_SUITE_P(
     ::testing::Values(WholeFixture{"bundle-v3/two-hosts-v3.tar", "attest-bundle-v3", 80787},
                       WholeFixture{"bundle-v4/two-hosts-v4.tar", "attest-bundle-v4", 81046}));
 
+// A window-sized bundle (format 5) written by attestctl export
+// --window-sized keeps verifying: both hosts start at a signed state before
+// the window, one access change carried (tests/fixtures/bundle-v5).
+TEST(BundleFormatTest, AWindowSizedBundleKeepsVerifying) {
+  auto r = VerifyBundle(FixturePath("bundle-v5/window-sized-v5.tar"), FixtureKey("bundle-v5"));
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->format, "attest-bundle-v5");
+  EXPECT_EQ(r->hosts, 2u);
+  EXPECT_EQ(r->records, 3194u);
+  EXPECT_EQ(r->suffix_hosts, 2u);
+  EXPECT_EQ(r->carried_records, 1u);
+  EXPECT_EQ(r->access_changes, 1u);
+}
+
 // Sampled bundles written by attestctl export --sample keep verifying, item
 // by item: attest-sample-v1 (tests/fixtures/bundle-sample) and
 // attest-sample-v2 (tests/fixtures/bundle-sample-v2), the same draw of the

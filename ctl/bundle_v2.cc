@@ -1,6 +1,7 @@
 #include "ctl/bundle_v2.h"
 
 #include <algorithm>
+#include <thread>
 
 #include "common/json.h"
 #include "common/strings.h"
@@ -29,9 +30,41 @@ std::string Describe(absl::Duration d) {
 
 }  // namespace
 
+absl::Status DecisionsFromLedger(const std::vector<v1::LedgerEntry>& ledger,
+                                 const std::set<std::string>& in_scope, v1::BundleManifest* m) {
+  std::map<std::string, int> exception_at;
+  for (const v1::LedgerEntry& e : ledger) {
+    if (e.has_policy_version()) {
+      *m->add_policy_versions() = e.policy_version();
+    } else if (e.has_approval()) {
+      // An approval of a change on a host outside the bundle cannot touch
+      // the window's hosts.
+      if (in_scope.count(e.approval().host())) *m->add_approvals() = e.approval();
+    } else if (e.has_exception()) {
+      const v1::Exception& x = e.exception();
+      if (x.revokes().empty()) {
+        exception_at[x.id()] = m->exceptions_size();
+        *m->add_exceptions() = x;
+      } else if (auto it = exception_at.find(x.revokes()); it != exception_at.end()) {
+        *m->mutable_exceptions(it->second)->mutable_revoked_at() = x.revoked_at();
+      } else {
+        return absl::DataLossError(StrCat("ledger entry ", e.index(), " revokes exception ",
+                                          x.revokes(), ", which no earlier entry made"));
+      }
+    } else if (e.has_decommission()) {
+      if (in_scope.count(e.decommission().host())) *m->add_decommissions() = e.decommission();
+    } else if (e.has_review_campaign()) {
+      *m->add_review_campaigns() = e.review_campaign();
+    } else if (e.has_review_decision()) {
+      *m->add_review_decisions() = e.review_decision();
+    }
+  }
+  return absl::OkStatus();
+}
+
 absl::Status BundleV2Check::Prepare(v1::BundleManifest& m, std::string_view states_text,
                                     std::string_view ledger_text, std::string_view reviews_text,
-                                    VerifyResult* out) {
+                                    std::string_view carried_text, VerifyResult* out) {
   auto states = ParseStates(states_text);
   if (!states.ok()) return states.status();
   auto ledger = ParseLedger(ledger_text);
@@ -129,30 +162,16 @@ absl::Status BundleV2Check::Prepare(v1::BundleManifest& m, std::string_view stat
     return absl::DataLossError(
         "manifest.json lists decisions; in format 2 they are only in ledger.jsonl");
   }
-  std::map<std::string, int> exception_at;
-  for (const v1::LedgerEntry& e : *ledger) {
-    if (e.has_policy_version()) {
-      *m.add_policy_versions() = e.policy_version();
-    } else if (e.has_approval()) {
-      // An approval of a change on a host outside the bundle cannot touch
-      // the window's hosts.
-      if (in_scope_.count(e.approval().host())) *m.add_approvals() = e.approval();
-    } else if (e.has_exception()) {
-      const v1::Exception& x = e.exception();
-      if (x.revokes().empty()) {
-        exception_at[x.id()] = m.exceptions_size();
-        *m.add_exceptions() = x;
-      } else if (auto it = exception_at.find(x.revokes()); it != exception_at.end()) {
-        *m.mutable_exceptions(it->second)->mutable_revoked_at() = x.revoked_at();
-      } else {
-        return absl::DataLossError(StrCat("ledger entry ", e.index(), " revokes exception ",
-                                          x.revokes(), ", which no earlier entry made"));
-      }
-    } else if (e.has_decommission()) {
-      if (in_scope_.count(e.decommission().host())) *m.add_decommissions() = e.decommission();
-    }
-  }
+  if (absl::Status s = PrepareSuffixes(m, *states, *log, carried_text, out); !s.ok()) return s;
+  if (absl::Status s = DecisionsFromLedger(*ledger, in_scope_, &m); !s.ok()) return s;
   if (absl::Status s = PrepareReviews(m, *ledger, reviews_text); !s.ok()) return s;
+  if (snapshots_before_suffix_ > 0) {
+    out->warnings.push_back(StrCat(
+        snapshots_before_suffix_,
+        " access snapshots that review campaigns took their populations from lie before the "
+        "records this window-sized bundle carries: those populations were checked against the "
+        "ledger's digest only, not against the snapshots"));
+  }
   // When each state's heads were committed, per host.
   for (size_t i = 0; i < states->size(); ++i) {
     const State& s = (*states)[i];
@@ -177,6 +196,118 @@ absl::Status BundleV2Check::Prepare(v1::BundleManifest& m, std::string_view stat
   for (auto& [host, c] : commits_) {
     for (size_t i = c.size(); i-- > 1;) c[i - 1].second = std::min(c[i - 1].second, c[i].second);
   }
+  return absl::OkStatus();
+}
+
+absl::Status BundleV2Check::PrepareSuffixes(const v1::BundleManifest& m,
+                                            const std::vector<State>& states, const LogCheck& log,
+                                            std::string_view carried, VerifyResult* out) {
+  // When each state existed at the latest, as the trusted keys prove it: a
+  // state is in every later state's tree, so a later cosignature proves it
+  // too.
+  std::vector<absl::Time> existed(states.size(), absl::InfiniteFuture());
+  for (size_t i = states.size(); i-- > 0;) {
+    existed[i] = std::min(log.committed_at[i],
+                          i + 1 < states.size() ? existed[i + 1] : absl::InfiniteFuture());
+  }
+  for (const v1::BundleHost& bh : m.hosts()) {
+    if (bh.first_index() == 1) continue;
+    if (m.format() != kBundleFormatV5) {
+      return absl::DataLossError(StrCat("manifest.json: host ", bh.host(), " starts at record ",
+                                        bh.first_index(), "; only ", kBundleFormatV5,
+                                        " starts a host's records after record 1"));
+    }
+    if (bh.first_index() == 0 || bh.first_index() > bh.last_index()) {
+      return absl::DataLossError(StrCat("manifest.json: host ", bh.host(), ": first_index ",
+                                        bh.first_index(), " is not within its chain (1 to ",
+                                        bh.last_index(), ")"));
+    }
+    SuffixStart x;
+    x.first_index = bh.first_index();
+    size_t at = states.size();
+    for (size_t i = 0; i < states.size() && at == states.size(); ++i) {
+      if (!states[i].full) continue;
+      auto h = states[i].heads.find(bh.host());
+      if (h == states[i].heads.end() || h->second.length < x.first_index) continue;
+      if (h->second.length != x.first_index) {
+        return absl::DataLossError(
+            StrCat("host ", bh.host(), ": its records start at record ", x.first_index,
+                   ", but the earliest state in states.jsonl with its head (state ",
+                   states[i].sequence, ") has it at record ", h->second.length,
+                   ": a window-sized bundle starts a host at a signed head"));
+      }
+      if (!h->second.has_access) {
+        return absl::DataLossError(
+            StrCat("host ", bh.host(), ": its records start at state ", states[i].sequence, ", an ",
+                   states[i].format,
+                   " state, which makes no access-change commitment to check the earlier "
+                   "access changes against"));
+      }
+      at = i;
+      x.hash = h->second.hash;
+      x.labels = h->second.labels;
+    }
+    if (at == states.size()) {
+      return absl::DataLossError(StrCat("host ", bh.host(), ": its records start at record ",
+                                        x.first_index,
+                                        ", but no state in states.jsonl has its head there"));
+    }
+    x.sequence = states[at].sequence;
+    if (existed[at] == absl::InfiniteFuture()) {
+      return absl::DataLossError(
+          StrCat("host ", bh.host(), ": its records start at state ", x.sequence,
+                 ", which no checkpoint cosigned by every --witness-key proves existed"));
+    }
+    x.signed_by = absl::ToUnixSeconds(std::max(states[at].created_at, existed[at]));
+    hello_labels_[bh.host()] = x.labels;
+    suffixes_[bh.host()] = std::move(x);
+  }
+  // access-changes.jsonl: per host in host order, its access changes before
+  // its first record, in index order.
+  std::vector<std::string_view> lines;
+  for (std::string_view text = carried; !text.empty();) {
+    const size_t nl = text.find('\n');
+    if (nl == std::string_view::npos) {
+      return absl::DataLossError(
+          StrCat("access-changes.jsonl line ", lines.size() + 1, ": no final newline"));
+    }
+    lines.push_back(text.substr(0, nl));
+    text.remove_prefix(nl + 1);
+  }
+  std::vector<CheckedLine> checked;
+  CheckLines(lines, std::max(1u, std::thread::hardware_concurrency()), &checked);
+  std::string last_host;
+  uint64_t last_index = 0;
+  for (size_t i = 0; i < checked.size(); ++i) {
+    CheckedLine& l = checked[i];
+    auto bad = [&](std::string_view why) {
+      return absl::DataLossError(StrCat("access-changes.jsonl line ", i + 1, " (host ", l.host,
+                                        ", record ", l.index, "): ", why));
+    };
+    if (!l.unnamed_error.empty()) {
+      return absl::DataLossError(
+          StrCat("access-changes.jsonl line ", i + 1, ": ", l.unnamed_error));
+    }
+    if (!l.error.empty()) return bad(l.error);
+    auto sx = suffixes_.find(l.host);
+    if (sx == suffixes_.end()) {
+      return bad(
+          "the host's records start at record 1 (or it is not in the bundle): it carries "
+          "no earlier access changes");
+    }
+    if (l.host < last_host || (l.host == last_host && l.index <= last_index)) {
+      return bad("out of order (hosts in byte order, each host's records by index)");
+    }
+    if (l.index >= sx->second.first_index) {
+      return bad(StrCat("not before the host's first record (", sx->second.first_index, ")"));
+    }
+    if (!evidence::IsAccessChange(l.record)) return bad("not an access change");
+    last_host = l.host;
+    last_index = l.index;
+    sx->second.carried.push_back(std::move(l));
+  }
+  out->suffix_hosts = suffixes_.size();
+  out->carried_records = checked.size();
   return absl::OkStatus();
 }
 
@@ -252,7 +383,6 @@ absl::Status BundleV2Check::PrepareReviews(v1::BundleManifest& m,
             ", but ledger entry ", e.index(), " commits to ", c.population_sha256()));
       }
       review_groups_[c.id()] = {c.privileged_groups().begin(), c.privileged_groups().end()};
-      *m.add_review_campaigns() = c;
     } else if (e.has_review_decision()) {
       const v1::ReviewDecision& d = e.review_decision();
       auto it = reviews_.find(d.campaign());
@@ -263,7 +393,6 @@ absl::Status BundleV2Check::PrepareReviews(v1::BundleManifest& m,
                                           " of campaign ", d.campaign(),
                                           ", which no earlier campaign lists"));
       }
-      *m.add_review_decisions() = d;
     }
   }
   for (const auto& [id, p] : reviews_) {
@@ -273,6 +402,11 @@ absl::Status BundleV2Check::PrepareReviews(v1::BundleManifest& m,
     }
     // Each in-scope host's entries are rechecked against its snapshot.
     for (const v1::ReviewHost& h : p.hosts) {
+      if (auto sx = suffixes_.find(h.host()); sx != suffixes_.end() && h.snapshot_index() > 0 &&
+                                              h.snapshot_index() < sx->second.first_index) {
+        ++snapshots_before_suffix_;
+        continue;
+      }
       if (in_scope_.count(h.host()) && h.snapshot_index() > 0) {
         review_snapshots_[h.host()].emplace_back(id, h.snapshot_index());
         ++review_snapshots_left_;
@@ -322,11 +456,20 @@ absl::Status BundleV2Check::CheckAccessCommitment(const v1::EvidenceRecord& r,
   if (it == access_.end()) return absl::OkStatus();
   AccessFold& f = it->second;
   if (f.acc.empty()) f.acc = evidence::GenesisHash();
+  // A window-sized bundle's records skip from the carried access changes
+  // to the host's first record: a head between them commits to the fold so
+  // far.
+  if (absl::Status s = CheckAccessPoints(f, r, r.index(), out); !s.ok()) return s;
   if (evidence::IsAccessChange(r)) {
     ++f.count;
     f.acc = evidence::FoldAccessChange(f.acc, hash);
   }
-  for (; f.next < f.points.size() && f.points[f.next].length == r.index(); ++f.next) {
+  return CheckAccessPoints(f, r, r.index() + 1, out);
+}
+
+absl::Status BundleV2Check::CheckAccessPoints(AccessFold& f, const v1::EvidenceRecord& r,
+                                              uint64_t below, VerifyResult* out) {
+  for (; f.next < f.points.size() && f.points[f.next].length < below; ++f.next) {
     const AccessPoint& p = f.points[f.next];
     ++out->access_heads;
     if (p.count != f.count || p.hash != f.acc) {

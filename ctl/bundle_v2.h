@@ -13,10 +13,18 @@
 #include <vector>
 
 #include "ctl/bundle.h"
+#include "ctl/bundle_lines.h"
 #include "ctl/bundle_log.h"
 #include "ctl/bundle_replay.h"
 
 namespace attest::ctl {
+
+// Fills the manifest's decision lists, which the replay reads, from the
+// ledger in its order: policy versions, approvals and decommissions of
+// `in_scope` hosts, exceptions with their revocations, review campaigns and
+// decisions. DataLoss when an entry revokes an exception no earlier one made.
+absl::Status DecisionsFromLedger(const std::vector<v1::LedgerEntry>& ledger,
+                                 const std::set<std::string>& in_scope, v1::BundleManifest* m);
 
 class BundleV2Check {
  public:
@@ -28,8 +36,9 @@ class BundleV2Check {
   // `reviews` is reviews.jsonl: the population of every access review
   // campaign in the ledger, each checked against the digest its ledger
   // entry commits to.
+  // `carried` is access-changes.jsonl (format 5; empty otherwise).
   absl::Status Prepare(v1::BundleManifest& m, std::string_view states, std::string_view ledger,
-                       std::string_view reviews, VerifyResult* out);
+                       std::string_view reviews, std::string_view carried, VerifyResult* out);
   // Each record, in chain order: when it was committed, and the
   // access-change commitment of any signed head at it.
   // `hash` is the record's verified chain hash.
@@ -40,10 +49,32 @@ class BundleV2Check {
   absl::Status Finish();
 
   const std::set<std::string>& in_scope() const { return in_scope_; }
+
+  // Format 5 (docs/bundle.md, "Window-sized bundles"): an in-scope host
+  // whose records start after record 1, at its head in a signed state made
+  // before the window (S: the earliest state carrying heads whose head of
+  // the host reaches the manifest's first_index).
+  struct SuffixStart {
+    uint64_t first_index = 0;
+    std::string hash;  // S's head hash: the first record's
+    uint64_t sequence = 0;
+    // When S existed at the latest: its created_at, or, with witness keys,
+    // the cosignature time that proves it, when later.
+    int64_t signed_by = 0;
+    std::map<std::string, std::string> labels;  // S's head labels
+    // The host's access-change records before first_index, in index order
+    // (access-changes.jsonl), each checked on its own.
+    std::vector<CheckedLine> carried;
+  };
+  std::map<std::string, SuffixStart>& suffixes() { return suffixes_; }
   const ReviewPopulations& reviews() const { return reviews_; }
 
  private:
   const VerifyOptions& options_;
+  std::map<std::string, SuffixStart> suffixes_;
+  absl::Status PrepareSuffixes(const v1::BundleManifest& m, const std::vector<State>& states,
+                               const LogCheck& log, std::string_view carried, VerifyResult* out);
+  size_t snapshots_before_suffix_ = 0;
   v1::WindowDef window_;
   std::map<std::string, StateHead> final_heads_;
   std::set<std::string> in_scope_;
@@ -69,6 +100,10 @@ class BundleV2Check {
   std::map<std::string, AccessFold> access_;
   absl::Status CheckAccessCommitment(const v1::EvidenceRecord& r, std::string_view hash,
                                      VerifyResult* out);
+  // Checks the commitments of f's heads below record `below` against the
+  // fold so far.
+  absl::Status CheckAccessPoints(AccessFold& f, const v1::EvidenceRecord& r, uint64_t below,
+                                 VerifyResult* out);
   ReviewPopulations reviews_;
   std::map<std::string, std::vector<std::string>> review_groups_;  // campaign -> privileged groups
   // In-scope host -> the snapshots campaigns took their entries from:

@@ -106,14 +106,16 @@ const std::map<std::string, CommandHelp>& CommandHelps() {
         {"hosts", "days", "seed", "out", "start"},
         false}},
       {"export",
-       {"export --window ID --out BUNDLE.tar [--witness-wait D] [--uncompressed] [--sample K "
-        "[--late-after D]]\n\n"
+       {"export --window ID --out BUNDLE.tar [--witness-wait D] [--uncompressed] "
+        "[--window-sized] [--sample K [--late-after D]]\n\n"
         "An evidence bundle: every in-scope chain up to a fresh checkpoint (zstd frames, or "
         "plain JSON Lines with --uncompressed), the decision ledger and the log of checkpoint "
         "states, with its manifest. Waits for attestd's witnesses to cosign the checkpoint. "
         "With --sample K: a sampled bundle of the window's K-th recorded sample (attestctl "
-        "samples), each item's records between two signed heads with their audit paths.",
-        {"window", "out", "witness-wait", "uncompressed", "sample", "late-after"}}},
+        "samples), each item's records between two signed heads with their audit paths. "
+        "With --window-sized: each host's records from a signed state shortly before the "
+        "window, with its earlier access changes (format 5).",
+        {"window", "out", "witness-wait", "uncompressed", "window-sized", "sample", "late-after"}}},
       {"verify",
        {"verify BUNDLE.tar --pubkey KEY.pem [--witness-key W ...] [--known-checkpoint F ...] "
         "[--max-lateness D] [--late-after D] [--sample K]\n\nCheck a bundle offline: chains, "

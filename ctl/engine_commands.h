@@ -32,6 +32,7 @@ struct CommandFlags {
   std::string out;
   std::string witness_wait;   // export: how long to wait for cosignatures
   bool uncompressed = false;  // export: records.jsonl, not zstd frames
+  bool window_sized = false;  // export: format 5
   int64_t sample = 0;         // export: a sampled bundle of this draw (from 1)
   bool sample_given = false;  // --sample was given (so 0 is refused, not ignored)
   std::string group_by;

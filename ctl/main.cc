@@ -159,6 +159,10 @@ int Main(int argc, char** argv) {
             "attestctl samples --window lists them); verify: the bundle must prove that draw");
   flags.Bool("uncompressed", &f.uncompressed,
              "export: records.jsonl as plain JSON Lines (format 2), not zstd frames");
+  flags.Bool("window-sized", &f.window_sized,
+             "export: each host's records from a signed state shortly before the window\n"
+             "(format 5), not from its first record; hosts whose earlier history the window's\n"
+             "figures need are carried whole");
   flags.String("witness-wait", &f.witness_wait,
                "export: how long to wait for attestd's witnesses to cosign the bundle's\n"
                "checkpoint [default: 60s]");

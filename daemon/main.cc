@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <memory>
 
 #include "common/clock.h"
 #include "common/flags.h"
@@ -81,7 +82,13 @@ int main(int argc, char** argv) {
     setrlimit(RLIMIT_NOFILE, &nofile);
   }
 
-  attest::daemon::Server server(config, attest::SystemClock());
+  // Tests move a whole attestd through months (tests/window_sized_bundle_test.cc).
+  std::unique_ptr<attest::FileClock> test_clock;
+  if (const char* path = getenv("ATTESTD_TEST_CLOCK_FILE"); path != nullptr && *path != '\0') {
+    test_clock = std::make_unique<attest::FileClock>(path);
+    spdlog::warn("the clock is read from {} (ATTESTD_TEST_CLOCK_FILE): for tests only", path);
+  }
+  attest::daemon::Server server(config, test_clock ? *test_clock : attest::SystemClock());
   if (absl::Status s = server.Start(); !s.ok()) {
     spdlog::critical("cannot start: {}", s.ToString());
     return server.refused_configuration() ? 2 : 1;

@@ -182,6 +182,9 @@ class Engine {
 
   // Waits until all work queued before the call is done (tests, reads).
   void Sync();
+  // The campaigns that held `host`, as the judge reads them. On the engine
+  // thread only: inside Read, or the engine's own work.
+  std::vector<ReviewSpan> ReviewSpans(const std::string& host) const;
 
  private:
   // Runs `fn` on the engine thread after pending work, and waits for it.
@@ -201,8 +204,6 @@ class Engine {
                          store::WriteBatch batch);
   // engine_reviews.cc, engine_reviews_confirm.cc
   absl::Status LoadReviews();
-  // The campaigns that held `host`, as the judge reads them.
-  std::vector<ReviewSpan> ReviewSpans(const std::string& host) const;
   // An access snapshot of `host` was indexed: confirms the revocations it no
   // longer holds (their records go in `batch`).
   void NoteAccessSnapshot(const std::string& host, int64_t t, uint64_t index,

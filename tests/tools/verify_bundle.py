@@ -234,11 +234,12 @@ def verify(files, pub, witnesses, known):
     manifest = json.loads(files["manifest.json"])
     if manifest.get("format") in ("attest-sample-v1", "attest-sample-v2"):
         return verify_sample(files, pub, witnesses)
-    if manifest.get("format") not in ("attest-bundle-v2", "attest-bundle-v3", "attest-bundle-v4"):
+    if manifest.get("format") not in ("attest-bundle-v2", "attest-bundle-v3", "attest-bundle-v4",
+                                      "attest-bundle-v5"):
         raise Bad("unknown bundle format %s" % manifest.get("format"))
     if "records.jsonl.zst" in files:
         if manifest["format"] == "attest-bundle-v2" or "records.jsonl" in files:
-            raise Bad("records.jsonl.zst outside formats 3 and 4, or beside records.jsonl")
+            raise Bad("records.jsonl.zst outside formats 3 to 5, or beside records.jsonl")
         # The frames one after another are one zstd stream.
         z = subprocess.run(["zstd", "-q", "-d", "-c"], input=files["records.jsonl.zst"],
                            capture_output=True)
@@ -339,26 +340,87 @@ def verify(files, pub, witnesses, known):
     for host, h in listed.items():
         if int(h["last_index"]) != heads[host]["length"] or h["head"] != heads[host]["hash"]:
             raise Bad("manifest head of " + host)
+    # 6a. window-sized (format 5): a host whose records start after record 1
+    # starts at its head in S, the earliest state carrying heads whose head
+    # of it reaches first_index; S must commit to its access changes.
+    starts = {}  # host -> (first index, S's head hash, S's labels)
+    for host, h in listed.items():
+        first = int(h.get("first_index", "1"))
+        if first == 1:
+            continue
+        if manifest["format"] != "attest-bundle-v5" or first < 1 or first > int(h["last_index"]):
+            raise Bad("first_index of %s" % host)
+        for n, st_obj in enumerate(states, 1):
+            head = {x["host"]: x for x in st_obj.get("heads", [])}.get(host)
+            if head is None or head["length"] < first:
+                continue
+            if head["length"] != first or "access_changes" not in head:
+                raise Bad("%s: state %d has its head at %d, not first_index %d, or no commitment"
+                          % (host, n, head["length"], first))
+            starts[host] = (first, bytes.fromhex(head["hash"]), head["labels"])
+            break
+        else:
+            raise Bad("%s: no state has its head at first_index %d" % (host, first))
     # 7. records
     chains = {}
-    hello = {}
+    hello = {host: start[2] for host, start in starts.items()}
     acc = {}  # host -> (access changes so far, running hash)
-    for n, line in enumerate(jsonl(files["records.jsonl"], "records.jsonl"), 1):
+
+    reached = {}  # host -> the index of its last record folded
+
+    def check_heads(host, below, count, h):
+        # Every v2 head of `host` after the last record folded and before
+        # `below` commits to the fold so far (a head may fall between the
+        # carried changes and the first record).
+        for length, points in access.get(host, {}).items():
+            if reached.get(host, 0) < length < below:
+                for c, ch, state in points:
+                    if (c, ch) != (count, h.hex()):
+                        raise Bad("state %d: the access-change commitment of %s is false"
+                                  % (state, host))
+
+    def fold(host, obj, digest):
+        count, h = acc.get(host, (0, bytes(32)))
+        check_heads(host, obj["index"], count, h)
+        reached[host] = obj["index"] - 1
+        if obj["kind"] == "access_change":
+            count, h = count + 1, sha256(h + digest)
+        acc[host] = (count, h)
+        check_heads(host, obj["index"] + 1, count, h)
+        reached[host] = obj["index"]
+
+    carried = {}  # host -> [(obj, digest)]: earlier access changes, each hashed alone
+    last = ("", 0)
+    for n, line in enumerate(jsonl(files.get("access-changes.jsonl", b""),
+                                   "access-changes.jsonl"), 1):
+        raw = json.loads(line)
+        host = raw["host"]
+        obj, digest = chain_line(line, bytes.fromhex(raw["prev_hash"]),
+                                 "access-changes.jsonl line %d" % n)
+        if (host not in starts or obj["kind"] != "access_change"
+                or obj["index"] >= starts[host][0]
+                or (host.encode(), obj["index"]) <= (last[0].encode(), last[1])):
+            raise Bad("access-changes.jsonl line %d" % n)
+        last = (host, obj["index"])
+        carried.setdefault(host, []).append((obj, digest))
+    lines = jsonl(files["records.jsonl"], "records.jsonl")
+    for n, line in enumerate(lines, 1):
         host = json.loads(line)["host"]
+        if host not in chains and host in starts:
+            raw = json.loads(line)
+            chains[host] = (raw["index"] - 1, bytes.fromhex(raw["prev_hash"]))
+            for obj, digest in carried.get(host, []):
+                fold(host, obj, digest)
         index, prev = chains.get(host, (0, bytes(32)))
         obj, digest = chain_line(line, prev, "records.jsonl line %d" % n)
         if obj["index"] != index + 1:
             raise Bad("records.jsonl line %d: index" % n)
+        if host in starts and obj["index"] == starts[host][0] and digest != starts[host][1]:
+            raise Bad("records.jsonl line %d: not the head of %s in its first state" % (n, host))
         chains[host] = (obj["index"], digest)
         if obj["kind"] == "hello":
             hello[host] = obj["hello"].get("labels", {})
-        count, h = acc.get(host, (0, bytes(32)))
-        if obj["kind"] == "access_change":
-            count, h = count + 1, sha256(h + digest)
-        acc[host] = (count, h)
-        for c, ch, state in access.get(host, {}).get(obj["index"], []):
-            if (c, ch) != (count, h.hex()):
-                raise Bad("state %d: the access-change commitment of %s is false" % (state, host))
+        fold(host, obj, digest)
     if set(chains) != in_scope:
         raise Bad("records of other hosts, or missing")
     for host in in_scope:
@@ -369,7 +431,9 @@ def verify(files, pub, witnesses, known):
             raise Bad("chain of %s does not end at its signed head" % host)
         if hello.get(host, {}) != heads[host]["labels"]:
             raise Bad("labels of %s differ from its last hello" % host)
-    return len(in_scope), sum(i for i, _ in chains.values())
+    # Format 5's rule (a host's records judge the window as its whole chain
+    # does) needs the judge: attestctl verify checks it, this verifier not.
+    return len(in_scope), len(lines)
 
 
 def main():

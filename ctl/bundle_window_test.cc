@@ -1,0 +1,50 @@
+#include "ctl/bundle_window.h"
+
+#include "daemon/evidence/note.h"
+#include "gtest/gtest.h"
+
+namespace attest::ctl {
+namespace {
+
+namespace note = evidence::note;
+
+// A checkpoint made at `created` whose note carries attestd's signature
+// and a cosignature by each witness at the given times (signatures are
+// not verified here: only their timestamps are read).
+v1::Checkpoint Made(uint64_t sequence, int64_t created, std::vector<uint64_t> cosigned) {
+  v1::Checkpoint c;
+  c.set_sequence(sequence);
+  c.mutable_created_at()->set_seconds(created);
+  note::Note n;
+  n.text = "attestd/test\n" + std::to_string(sequence) +
+           "\nAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\n";
+  n.signatures.push_back({.name = "attestd/test", .key_id = 1, .blob = std::string(64, 's')});
+  int w = 0;
+  for (uint64_t t : cosigned) {
+    std::string blob;
+    for (int b = 7; b >= 0; --b) blob.push_back(static_cast<char>((t >> (8 * b)) & 0xff));
+    blob += std::string(64, 'c');
+    n.signatures.push_back(
+        {.name = "witness" + std::to_string(++w), .key_id = 2, .blob = std::move(blob)});
+  }
+  c.set_note(n.Format());
+  return c;
+}
+
+// A state existed by the earliest cosignature of it or of any later state,
+// never before attestd says it made it; with no cosignature from it on,
+// by attestd's word alone.
+TEST(ExistedByTest, TheEarliestLaterCosignatureBoundsAStateNeverItsOwnTimeBelow) {
+  const std::vector<v1::Checkpoint> leaves = {
+      Made(1, 1000, {1010, 1500}),  // its own cosignatures say 1500, state 3 says 1200
+      Made(2, 2000, {}),            // none: state 3's proves it existed
+      Made(3, 3000, {1200}),        // a witness clock behind: not before 3000
+      Made(4, 4000, {}),            // none from here on: attestd's word
+  };
+  EXPECT_EQ(ExistedBy(leaves), (std::vector<int64_t>{1200, 2000, 3000, 4000}));
+  // Backdated: attestd says 100, its witnesses saw it at 900.
+  EXPECT_EQ(ExistedBy({Made(1, 100, {900, 800})}), (std::vector<int64_t>{900}));
+}
+
+}  // namespace
+}  // namespace attest::ctl

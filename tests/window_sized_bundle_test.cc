@@ -1,0 +1,382 @@
+// Window-sized bundles (format 5) end to end: a real attestd whose clock
+// the test moves (ATTESTD_TEST_CLOCK_FILE) takes a simulated fleet's year
+// of history a month, then a day, at a time, signing a state after each
+// step. `attestctl export --window-sized` starts each host at a signed
+// state shortly before the window; both verifiers accept the bundle, it
+// gives the same figures as the whole-chain bundle at a fraction of the
+// size, and every way of cutting a host's history short is refused, named.
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <set>
+
+#include "absl/time/clock.h"
+#include "common/json.h"
+#include "common/strings.h"
+#include "common/time_util.h"
+#include "ctl/bundle.h"
+#include "google/protobuf/util/json_util.h"
+#include "gtest/gtest.h"
+#include "tests/support/bundle_files.h"
+#include "tests/support/daemon_harness.h"
+#include "tests/support/fleet.h"
+#include "tests/support/process.h"
+#include "tests/support/test_policy.h"
+
+namespace attest::testing_support {
+namespace {
+
+constexpr char kWindowStart[] = "2026-01-02T00:00:00Z";
+
+// Records of one interchange line: its host and when it was observed.
+struct Line {
+  std::string host;
+  int64_t observed = 0;
+  std::string text;
+};
+
+std::string Field(const std::string& line, const std::string& key) {
+  const std::string open = "\"" + key + "\":\"";
+  const size_t at = line.find(open);
+  if (at == std::string::npos) return "";
+  const size_t from = at + open.size();
+  return line.substr(from, line.find('"', from) - from);
+}
+
+int64_t Seconds(const std::string& rfc3339) {
+  auto t = ParseRfc3339(rfc3339);
+  EXPECT_TRUE(t.ok()) << rfc3339;
+  return t.ok() ? absl::ToUnixSeconds(*t) : 0;
+}
+
+struct Fleet {
+  std::string dir;
+  std::string key;    // attestd's public key (PEM), as a file
+  std::string whole;  // the window's bundle with whole chains
+  std::string sized;  // --window-sized
+  std::string sized_stderr;
+  std::string failure;  // what went wrong setting it up
+};
+
+// The fleet: 3 hosts, a year of history before a 10-day window, taken in
+// month by month to December, then day by day, then the window in two
+// steps, with attestd's clock at each step's end and a checkpoint made
+// there. The simulated agents' approvals are recorded at the end.
+Fleet* MakeFleet() {
+  auto* f = new Fleet;
+  f->dir = FreshDir("window_sized_bundle");
+  const std::string& dir = f->dir;
+  std::ofstream(dir + "/policy.yaml")
+      << kTestControls << "windows:\n  - {id: jan, start: " << kWindowStart
+      << ", end: 2026-01-12T00:00:00Z}\n";
+  std::string out, err;
+  if (RunTool({BinaryPath("attestctl"), "simulate", "--hosts", "3", "--days", "376", "--seed", "7",
+               "--start", "2025-01-01T00:00:00Z", "--out", dir + "/fleet.jsonl"},
+              dir, &out, &err) != 0) {
+    f->failure = "simulate: " + err;
+    return f;
+  }
+  std::map<std::string, std::vector<Line>> hosts;
+  {
+    std::ifstream in(dir + "/fleet.jsonl");
+    for (std::string l; std::getline(in, l);) {
+      Line line{Field(l, "host"), Seconds(Field(l, "observed_at")), l + "\n"};
+      hosts[line.host].push_back(std::move(line));
+    }
+  }
+  std::vector<int64_t> steps;
+  for (int month = 2; month <= 12; ++month) {
+    steps.push_back(Seconds(StrCat("2025-", month < 10 ? "0" : "", month, "-01T00:00:00Z")));
+  }
+  for (int64_t t = Seconds("2025-12-02T00:00:00Z"); t <= Seconds(kWindowStart); t += 86400) {
+    steps.push_back(t);
+  }
+  steps.push_back(Seconds("2026-01-07T00:00:00Z"));
+  steps.push_back(Seconds("2026-01-12T00:00:00Z"));
+  steps.push_back(Seconds("2026-01-12T06:00:00Z"));
+  const std::string clock = dir + "/clock";
+  auto set_clock = [&](int64_t t) {
+    std::ofstream(clock + ".tmp") << t << "\n";
+    std::filesystem::rename(clock + ".tmp", clock);
+  };
+  set_clock(Seconds("2025-01-01T00:00:00Z"));
+  setenv("ATTESTD_TEST_CLOCK_FILE", clock.c_str(), 1);
+  static DaemonHarness* daemon = nullptr;  // lives as long as the suite's files
+  daemon =
+      new DaemonHarness(dir, nullptr, {"--policy", dir + "/policy.yaml", "--judge-delay", "0s"});
+  absl::Status started = daemon->Start();
+  unsetenv("ATTESTD_TEST_CLOCK_FILE");
+  if (!started.ok()) {
+    f->failure = StrCat("attestd: ", started.message());
+    return f;
+  }
+  std::map<std::string, size_t> next;
+  for (int64_t step : steps) {
+    // Each host's records up to the step, in chain order, observed before
+    // attestd's clock (so none is dated ahead of its receipt).
+    std::string chunk;
+    for (auto& [host, lines] : hosts) {
+      size_t& i = next[host];
+      for (; i < lines.size() && lines[i].observed < step; ++i) chunk += lines[i].text;
+    }
+    set_clock(step);
+    std::ofstream(dir + "/chunk.jsonl") << chunk;
+    if (Attestctl(daemon->address(), dir, {"import", dir + "/chunk.jsonl"}, &out, &err) != 0 ||
+        Attestctl(daemon->address(), dir, {"checkpoint", "--create"}, &out, &err) != 0) {
+      f->failure = StrCat("at ", step, ": ", err);
+      return f;
+    }
+  }
+  if (Attestctl(daemon->address(), dir, {"approve", "--from-file", dir + "/fleet.jsonl.approvals"},
+                &out, &err) != 0 ||
+      Attestctl(daemon->address(), dir, {"signing-key"}, &out, &err) != 0) {
+    f->failure = "approve or signing-key: " + err;
+    return f;
+  }
+  f->key = dir + "/key.pem";
+  std::ofstream(f->key) << out;
+  f->whole = dir + "/whole.tar";
+  f->sized = dir + "/sized.tar";
+  if (Attestctl(daemon->address(), dir, {"export", "--window", "jan", "--out", f->whole}, &out,
+                &err) != 0 ||
+      Attestctl(daemon->address(), dir,
+                {"export", "--window", "jan", "--out", f->sized, "--window-sized"}, &out,
+                &f->sized_stderr) != 0) {
+    f->failure = "export: " + err + f->sized_stderr;
+    return f;
+  }
+  (void)daemon->Stop();
+  return f;
+}
+
+class WindowSizedBundleTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() { fleet_ = MakeFleet(); }
+  void SetUp() override { ASSERT_EQ(fleet_->failure, ""); }
+
+  static absl::StatusOr<ctl::VerifyResult> Verify(const std::string& path) {
+    ctl::VerifyOptions options;
+    options.pubkey_pem = ReadAll(fleet_->key);
+    return ctl::VerifyBundle(path, options);
+  }
+  // The failure message of verifying `files`, "" when they verify.
+  static std::string Failure(const BundleFiles& files) {
+    const std::string path = fleet_->dir + "/tampered.tar";
+    WriteBundleFiles(files, path);
+    auto r = Verify(path);
+    return r.ok() ? "" : std::string(r.status().message());
+  }
+
+  static Fleet* fleet_;
+};
+
+Fleet* WindowSizedBundleTest::fleet_ = nullptr;
+
+v1::BundleManifest Manifest(const BundleFiles& files) {
+  v1::BundleManifest m;
+  EXPECT_TRUE(google::protobuf::util::JsonStringToMessage(files.at("manifest.json"), &m).ok());
+  return m;
+}
+
+void SetManifest(BundleFiles& files, const v1::BundleManifest& m) {
+  std::string text;
+  google::protobuf::util::JsonPrintOptions print;
+  print.preserve_proto_field_names = true;
+  ASSERT_TRUE(google::protobuf::util::MessageToJsonString(m, &text, print).ok());
+  files["manifest.json"] = text;
+}
+
+void SetFirstIndex(BundleFiles& files, const std::string& host, uint64_t first) {
+  v1::BundleManifest m = Manifest(files);
+  for (v1::BundleHost& h : *m.mutable_hosts()) {
+    if (h.host() == host) h.set_first_index(first);
+  }
+  SetManifest(files, m);
+}
+
+TEST_F(WindowSizedBundleTest, GivesTheWholeChainsFiguresFromAFractionOfTheRecords) {
+  auto whole = Verify(fleet_->whole);
+  ASSERT_TRUE(whole.ok()) << whole.status();
+  auto sized = Verify(fleet_->sized);
+  ASSERT_TRUE(sized.ok()) << sized.status();
+  EXPECT_EQ(sized->format, "attest-bundle-v5");
+  EXPECT_EQ(whole->format, "attest-bundle-v4");
+  // Every figure: verify compares the recomputed summary with each
+  // manifest's, and both manifests' summaries are attestd's.
+  const BundleFiles w = ReadBundleFiles(fleet_->whole);
+  const BundleFiles s = ReadBundleFiles(fleet_->sized);
+  EXPECT_EQ(Manifest(w).summary().SerializeAsString(), Manifest(s).summary().SerializeAsString());
+  EXPECT_EQ(whole->summary, sized->summary);
+  // Every host starts at a signed state before the window, none at its
+  // chain's start, and the bundle carries a small part of the chains.
+  EXPECT_EQ(sized->suffix_hosts, 3u);
+  EXPECT_GT(sized->carried_records, 0u);
+  EXPECT_LT(sized->records * 5, whole->records) << sized->records << " of " << whole->records;
+  EXPECT_LT(std::filesystem::file_size(fleet_->sized) * 5,
+            std::filesystem::file_size(fleet_->whole));
+  EXPECT_EQ(sized->access_changes, whole->access_changes);
+  EXPECT_NE(fleet_->sized_stderr.find("export: window-sized: 3 of 3 hosts start"),
+            std::string::npos)
+      << fleet_->sized_stderr;
+  // attestctl verify says so, and so does the independent verifier.
+  std::string out, err;
+  ASSERT_EQ(RunTool({BinaryPath("attestctl"), "verify", fleet_->sized, "--pubkey", fleet_->key},
+                    fleet_->dir, &out, &err),
+            0)
+      << out << err;
+  EXPECT_NE(out.find("window-sized: 3 of 3 hosts start at a signed state before the window"),
+            std::string::npos)
+      << out;
+  EXPECT_EQ(RunTool({"/usr/bin/python3", SourcePath("tests/tools/verify_bundle.py"), fleet_->sized,
+                     "--pubkey", fleet_->key},
+                    fleet_->dir, &out, &err),
+            0)
+      << out << err;
+}
+
+TEST_F(WindowSizedBundleTest, AnEarlierAccessChangeLeftOutOrEditedIsNamed) {
+  const BundleFiles files = ReadBundleFiles(fleet_->sized);
+  std::vector<std::string> carried = Lines(files.at("access-changes.jsonl"));
+  ASSERT_GT(carried.size(), 2u);
+  {
+    BundleFiles f = files;
+    std::vector<std::string> less = carried;
+    less.erase(less.begin() + 1);
+    f["access-changes.jsonl"] = Join(less);
+    EXPECT_NE(Failure(f).find("attestd's access-change commitment is false"), std::string::npos)
+        << Failure(f);
+  }
+  {
+    BundleFiles f = files;
+    std::vector<std::string> edited = carried;
+    Json j = *Json::Parse(edited[1]);
+    j["observed_at"] = Json(std::string("2025-03-03T03:03:03Z"));
+    edited[1] = j.Canonical();
+    f["access-changes.jsonl"] = Join(edited);
+    EXPECT_NE(Failure(f).find("access-changes.jsonl line 2"), std::string::npos) << Failure(f);
+  }
+  {
+    // A record that is not an access change, passed off as one: the
+    // whole bundle's first record of the host.
+    BundleFiles f = files;
+    const BundleFiles w = ReadBundleFiles(fleet_->whole);
+    const std::string first = Lines(w.at("records.jsonl"))[0];
+    std::vector<std::string> more = carried;
+    more.insert(more.begin(), first);
+    f["access-changes.jsonl"] = Join(more);
+    EXPECT_NE(Failure(f).find("line 1"), std::string::npos) << Failure(f);
+  }
+}
+
+TEST_F(WindowSizedBundleTest, AHostStartedAnywhereButASignedHeadIsRefused) {
+  const BundleFiles files = ReadBundleFiles(fleet_->sized);
+  const v1::BundleHost h = Manifest(files).hosts(1);
+  ASSERT_GT(h.first_index(), 1u);
+  // One record later: no signed state has the host's head there.
+  BundleFiles f = files;
+  std::vector<std::string> lines = Lines(f["records.jsonl"]);
+  for (size_t i = 0; i < lines.size(); ++i) {
+    if (Field(lines[i], "host") == h.host()) {
+      lines.erase(lines.begin() + static_cast<long>(i));
+      break;
+    }
+  }
+  f["records.jsonl"] = Join(lines);
+  SetFirstIndex(f, h.host(), h.first_index() + 1);
+  EXPECT_NE(Failure(f).find(StrCat("host ", h.host(), ": its records start at record ",
+                                   h.first_index() + 1, ", but the earliest state")),
+            std::string::npos)
+      << Failure(f);
+  // The same manifest in format 4, which starts every host at record 1.
+  f = files;
+  v1::BundleManifest m = Manifest(f);
+  m.set_format("attest-bundle-v4");
+  SetManifest(f, m);
+  EXPECT_NE(Failure(f).find("only attest-bundle-v5 starts a host's records after record 1"),
+            std::string::npos)
+      << Failure(f);
+}
+
+// The exporter took, for some host, an earlier state than the latest one
+// before the window, because the rule refused the later ones. A bundle
+// rebuilt from the whole chains to start that host at the later state
+// (its records from there, its earlier access changes carried) is refused
+// by the same rule in verify, which names why.
+TEST_F(WindowSizedBundleTest, AHostStartedLaterThanTheRuleAllowsIsRefused) {
+  const BundleFiles sized = ReadBundleFiles(fleet_->sized);
+  const BundleFiles whole = ReadBundleFiles(fleet_->whole);
+  const int64_t window_start = Seconds(kWindowStart);
+  // Per host, the head lengths of the states signed at least 5 minutes
+  // before the window that the bundle carries heads for.
+  std::map<std::string, std::set<uint64_t>> later;
+  for (const std::string& line : Lines(sized.at("states.jsonl"))) {
+    auto j = Json::Parse(line);
+    if (j->Find("heads") == nullptr) continue;
+    if (Seconds(j->Find("state")->Find("created_at")->as_string()) + 300 > window_start) continue;
+    for (const Json& head : j->Find("heads")->as_array()) {
+      later[head.Find("host")->as_string()].insert(*head.Find("length")->as_uint());
+    }
+  }
+  std::string host;
+  uint64_t start = 0;
+  const v1::BundleManifest manifest = Manifest(sized);
+  for (const v1::BundleHost& h : manifest.hosts()) {
+    auto it = later[h.host()].upper_bound(h.first_index());
+    if (it != later[h.host()].end()) {
+      host = h.host();
+      start = *it;
+      break;
+    }
+  }
+  ASSERT_FALSE(host.empty()) << "the exporter took the latest state before the window for every "
+                                "host: this fleet does not exercise the rule's refusals";
+  BundleFiles f = sized;
+  std::vector<std::string> records, carried;
+  for (const std::string& line : Lines(whole.at("records.jsonl"))) {
+    auto j = Json::Parse(line);
+    const std::string& h = j->Find("host")->as_string();
+    const uint64_t index = *j->Find("index")->as_uint();
+    if (h != host) {
+      continue;
+    } else if (index >= start) {
+      records.push_back(line);
+    } else if (j->Find("kind")->as_string() == "access_change") {
+      carried.push_back(line);
+    }
+  }
+  std::vector<std::string> others_records, others_carried;
+  for (const std::string& line : Lines(sized.at("records.jsonl"))) {
+    if (Field(line, "host") != host) others_records.push_back(line);
+  }
+  for (const std::string& line : Lines(sized.at("access-changes.jsonl"))) {
+    if (Field(line, "host") != host) others_carried.push_back(line);
+  }
+  // Hosts in byte order, in both files.
+  auto merge = [&](std::vector<std::string> others, const std::vector<std::string>& mine) {
+    std::vector<std::string> out;
+    bool placed = false;
+    for (const std::string& line : others) {
+      if (!placed && Field(line, "host") > host) {
+        out.insert(out.end(), mine.begin(), mine.end());
+        placed = true;
+      }
+      out.push_back(line);
+    }
+    if (!placed) out.insert(out.end(), mine.begin(), mine.end());
+    return out;
+  };
+  f["records.jsonl"] = Join(merge(others_records, records));
+  f["access-changes.jsonl"] = Join(merge(others_carried, carried));
+  SetFirstIndex(f, host, start);
+  const std::string failure = Failure(f);
+  EXPECT_NE(failure.find(StrCat("host ", host, ": its records start at record ", start)),
+            std::string::npos)
+      << failure;
+  EXPECT_NE(failure.find("from where they need not judge the window as its whole chain does"),
+            std::string::npos)
+      << failure;
+}
+
+}  // namespace
+}  // namespace attest::testing_support
