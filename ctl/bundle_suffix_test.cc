@@ -256,15 +256,17 @@ TEST(BundleSuffixTest, APolicyChangedShortlyBeforeTheWindow) {
 // The suffix follows the window's length more than the history's: past
 // the window's start it goes back only as far as the rules need, to the
 // start of a security update left pending, or of a FAIL run in progress at
-// the window's start. Three hosts, each with 395 days of history before
+// the window's start. Two hosts, each with 395 days of history before
 // the end of a 30-day window (7.6% of the chain): their suffixes carried
-// 33%, 12% and 8%.
+// 33% and 8% (a third host, seed 12, carried 11.5%; it was dropped to save
+// test time once tests/window_sized_bundle_test.cc took a year of history
+// through a real attestd).
 TEST(BundleSuffixTest, AYearOfHistoryBeforeTheWindow) {
   double carried = 0;
   std::string each;
-  for (uint64_t seed : {11, 12, 13}) {
+  for (uint64_t seed : {11, 13}) {
     const double share = ExpectSameFigures(1, 395, seed);
-    carried += share / 3;
+    carried += share / 2;
     StrAppend(&each, " ", share);
   }
   EXPECT_LT(carried, 0.25) << each;

@@ -5,6 +5,7 @@
 // state shortly before the window; both verifiers accept the bundle, it
 // gives the same figures as the whole-chain bundle at a fraction of the
 // size, and every way of cutting a host's history short is refused, named.
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -59,7 +60,7 @@ struct Fleet {
   std::string failure;  // what went wrong setting it up
 };
 
-// The fleet: 3 hosts, a year of history before a 10-day window, taken in
+// The fleet: 2 hosts, a year of history before a 10-day window, taken in
 // month by month to December, then day by day, then the window in two
 // steps, with attestd's clock at each step's end and a checkpoint made
 // there. The simulated agents' approvals are recorded at the end.
@@ -71,7 +72,7 @@ Fleet* MakeFleet() {
       << kTestControls << "windows:\n  - {id: jan, start: " << kWindowStart
       << ", end: 2026-01-12T00:00:00Z}\n";
   std::string out, err;
-  if (RunTool({BinaryPath("attestctl"), "simulate", "--hosts", "3", "--days", "376", "--seed", "7",
+  if (RunTool({BinaryPath("attestctl"), "simulate", "--hosts", "2", "--days", "376", "--seed", "7",
                "--start", "2025-01-01T00:00:00Z", "--out", dir + "/fleet.jsonl"},
               dir, &out, &err) != 0) {
     f->failure = "simulate: " + err;
@@ -196,27 +197,35 @@ void SetFirstIndex(BundleFiles& files, const std::string& host, uint64_t first) 
 }
 
 TEST_F(WindowSizedBundleTest, GivesTheWholeChainsFiguresFromAFractionOfTheRecords) {
-  auto whole = Verify(fleet_->whole);
-  ASSERT_TRUE(whole.ok()) << whole.status();
   auto sized = Verify(fleet_->sized);
   ASSERT_TRUE(sized.ok()) << sized.status();
   EXPECT_EQ(sized->format, "attest-bundle-v5");
-  EXPECT_EQ(whole->format, "attest-bundle-v4");
-  // Every figure: verify compares the recomputed summary with each
-  // manifest's, and both manifests' summaries are attestd's.
+  // Every figure: verify recomputes the summary from the window-sized
+  // records and compares it with the manifest's, which is attestd's, from
+  // the whole chains; the whole bundle's manifest has the same one.
+  // (Verifying the whole bundle too would show only that attestd's summary
+  // follows from whole chains, which tests/bundle_e2e_test.cc shows; it is
+  // left out to save test time.)
   const BundleFiles w = ReadBundleFiles(fleet_->whole);
   const BundleFiles s = ReadBundleFiles(fleet_->sized);
-  EXPECT_EQ(Manifest(w).summary().SerializeAsString(), Manifest(s).summary().SerializeAsString());
-  EXPECT_EQ(whole->summary, sized->summary);
+  const v1::BundleManifest whole = Manifest(w);
+  EXPECT_EQ(whole.format(), "attest-bundle-v4");
+  EXPECT_GT(whole.summary().controls_size(), 0);
+  EXPECT_EQ(whole.summary().SerializeAsString(), Manifest(s).summary().SerializeAsString());
   // Every host starts at a signed state before the window, none at its
   // chain's start, and the bundle carries a small part of the chains.
-  EXPECT_EQ(sized->suffix_hosts, 3u);
+  const std::vector<std::string> whole_lines = Lines(w.at("records.jsonl"));
+  EXPECT_EQ(sized->suffix_hosts, 2u);
   EXPECT_GT(sized->carried_records, 0u);
-  EXPECT_LT(sized->records * 5, whole->records) << sized->records << " of " << whole->records;
+  EXPECT_LT(sized->records * 5, whole_lines.size())
+      << sized->records << " of " << whole_lines.size();
   EXPECT_LT(std::filesystem::file_size(fleet_->sized) * 5,
             std::filesystem::file_size(fleet_->whole));
-  EXPECT_EQ(sized->access_changes, whole->access_changes);
-  EXPECT_NE(fleet_->sized_stderr.find("export: window-sized: 3 of 3 hosts start"),
+  const auto whole_changes = std::count_if(
+      whole_lines.begin(), whole_lines.end(),
+      [](const auto& l) { return l.find("\"kind\":\"access_change\"") != std::string::npos; });
+  EXPECT_EQ(sized->access_changes, static_cast<uint64_t>(whole_changes));
+  EXPECT_NE(fleet_->sized_stderr.find("export: window-sized: 2 of 2 hosts start"),
             std::string::npos)
       << fleet_->sized_stderr;
   // attestctl verify says so, and so does the independent verifier.
@@ -225,7 +234,7 @@ TEST_F(WindowSizedBundleTest, GivesTheWholeChainsFiguresFromAFractionOfTheRecord
                     fleet_->dir, &out, &err),
             0)
       << out << err;
-  EXPECT_NE(out.find("window-sized: 3 of 3 hosts start at a signed state before the window"),
+  EXPECT_NE(out.find("window-sized: 2 of 2 hosts start at a signed state before the window"),
             std::string::npos)
       << out;
   EXPECT_EQ(RunTool({"/usr/bin/python3", SourcePath("tests/tools/verify_bundle.py"), fleet_->sized,

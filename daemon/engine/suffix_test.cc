@@ -385,7 +385,7 @@ void CheckHost(uint64_t seed, Seconds days, Seconds window_days, Seconds look_ba
 
 TEST(SuffixTest, SufficientSuffixesJudgeTheWindowAsTheWholeChain) {
   Tally tally;
-  constexpr int kHosts = 16;
+  constexpr int kHosts = 12;
   for (uint64_t seed = 1; seed <= kHosts; ++seed) {
     CheckHost(seed, /*days=*/75, /*window_days=*/30, /*look_back=*/20 * kD, &tally);
     if (::testing::Test::HasFatalFailure()) return;
