@@ -18,8 +18,8 @@
 #include "ctl/bundle_log.h"
 #include "ctl/bundle_replay.h"
 #include "ctl/bundle_sample.h"
-#include "ctl/bundle_suffix.h"
 #include "ctl/bundle_v2.h"
+#include "ctl/bundle_window.h"
 #include "ctl/client.h"
 #include "ctl/engine_commands.h"
 #include "ctl/tar.h"
@@ -102,39 +102,6 @@ absl::Status Bad(uint64_t line, std::string_view host, uint64_t index, std::stri
                                             ", record ", index, "): ", what));
 }
 
-// Format 5: the rule (docs/design.md, "Window-sized bundles") for each host
-// whose records start at a signed state, with the runs in progress at the
-// window's start and the review campaigns the replay found.
-absl::Status CheckSuffixes(const v1::BundleManifest& m, ReplayStore& records,
-                           const SummaryReplay& replay,
-                           const std::map<std::string, BundleV2Check::SuffixStart>& suffixes) {
-  const SummaryReplay::Runs& runs = replay.RunsAtWindowStart();
-  const int64_t window_start = m.window().start().seconds();
-  std::vector<v1::PolicyVersion> versions(m.policy_versions().begin(), m.policy_versions().end());
-  auto policies = ControlsInForce::From(versions, window_start);
-  if (!policies.ok()) return policies.status();
-  const std::map<std::string, int64_t> none;
-  for (const auto& [host, x] : suffixes) {
-    SuffixObservations fold;
-    if (absl::Status s = ObserveStored(records.store(), host, &fold); !s.ok()) return s;
-    const bool head_quarantined =
-        std::binary_search(fold.quarantined().begin(), fold.quarantined().end(), x.first_index);
-    const std::vector<v1::Observation> observations = fold.Take();
-    const std::vector<engine::ReviewSpan> spans = replay.ReviewSpansOf(host);
-    auto r = runs.find(host);
-    absl::Status s = SuffixStartAt({.created_at = x.signed_by, .head_index = x.first_index},
-                                   head_quarantined, observations, *policies, spans, window_start,
-                                   r == runs.end() ? none : r->second);
-    if (!s.ok()) {
-      return absl::DataLossError(StrCat(
-          "host ", host, ": its records start at record ", x.first_index, " (its head in state ",
-          x.sequence,
-          "), from where they need not judge the window as its whole chain does: ", s.message()));
-    }
-  }
-  return absl::OkStatus();
-}
-
 }  // namespace
 
 absl::StatusOr<VerifyResult> VerifyBundle(const std::string& path, const VerifyOptions& options) {
@@ -149,6 +116,7 @@ absl::StatusOr<VerifyResult> VerifyBundle(const std::string& path, const VerifyO
   std::map<std::string, ChainCursor> chains;
   ReplayStore records(options.scratch_dir, options.memory_limit);
   std::string states_text, ledger_text, reviews_text, carried_text;
+  bool carried_seen = false;   // access-changes.jsonl, even empty
   uint64_t decoded_bytes = 0;  // of records.jsonl.zst's frames
   bool decoded_known = false;  // the first pass read every frame's header
   // The manifest is written after the records. Read it first (the records
@@ -167,6 +135,7 @@ absl::StatusOr<VerifyResult> VerifyBundle(const std::string& path, const VerifyO
           if (size > cap) {
             return absl::DataLossError(StrCat(name, " claims ", size, " bytes; at most ", cap));
           }
+          carried_seen = carried_seen || name == kCarriedEntry;
           std::string& text = name == "states.jsonl"   ? states_text
                               : name == "ledger.jsonl" ? ledger_text
                               : name == kCarriedEntry  ? carried_text
@@ -194,6 +163,9 @@ absl::StatusOr<VerifyResult> VerifyBundle(const std::string& path, const VerifyO
         have_manifest = true;
         return absl::OkStatus();
       });
+  const absl::Status first_pass = s;
+  // Each pass must read the same entries.
+  if (absl::StrContains(s.message(), kDuplicateEntry)) return s;
   if (!s.ok() || !KnownFormat(m.format())) {
     have_manifest = false;
     m.Clear();
@@ -205,9 +177,13 @@ absl::StatusOr<VerifyResult> VerifyBundle(const std::string& path, const VerifyO
   const bool v2 = KnownFormat(m.format()) && m.format() != kBundleFormatV1;
   BundleV2Check check(options);
   if (v2) {
+    if (m.format() == kBundleFormatV5 && !carried_seen) {
+      return absl::DataLossError(StrCat("a bundle of format ", m.format(), " without ",
+                                        kCarriedEntry, " (every one has it, empty or not)"));
+    }
     s = check.Prepare(m, states_text, ledger_text, reviews_text, carried_text, &out);
     if (!s.ok()) return s;
-  } else if (!carried_text.empty()) {
+  } else if (!carried_text.empty() && have_manifest) {
     return absl::DataLossError(StrCat(kCarriedEntry, " in a bundle of format ", m.format()));
   }
   std::unique_ptr<SummaryReplay> replay;
@@ -448,6 +424,16 @@ absl::StatusOr<VerifyResult> VerifyBundle(const std::string& path, const VerifyO
   if (!s.ok()) return s;
   if (!have_manifest) return absl::DataLossError(path + ": no manifest.json");
   if (!KnownFormat(m.format())) return UnknownBundleFormat(m.format());
+  if (!v2 && m.format() != kBundleFormatV1) {
+    // The first pass could not read the bundle (an entry over its bound,
+    // say): a format 2 to 5 bundle is checked from its signed log, which
+    // that pass reads; it must never pass as format 1.
+    return absl::DataLossError(StrCat(
+        "a bundle of format ", m.format(),
+        " whose log and manifest could not be read before its "
+        "records: ",
+        first_pass.ok() ? absl::string_view("no manifest in that pass") : first_pass.message()));
+  }
   if (saw_compressed) {
     if (s = CompressedNeedsV3OrV4(m.format()); !s.ok()) return s;
   }
@@ -508,8 +494,13 @@ absl::StatusOr<VerifyResult> VerifyBundle(const std::string& path, const VerifyO
   if (s = CompareSummaries(m.summary(), *summary); !s.ok()) return s;
   if (v2 && !check.suffixes().empty()) {
     // Each window-sized host's records judge the window as its whole chain.
-    if (s = CheckSuffixes(m, records, *replay, check.suffixes()); !s.ok()) {
-      return s;
+    std::map<std::string, HostStart> starts;
+    for (const auto& [host, x] : check.suffixes()) {
+      starts[host] = {
+          .first_index = x.first_index, .signed_by = x.signed_by, .sequence = x.sequence};
+    }
+    for (const auto& [host, st] : CheckStarts(m, records, *replay, starts)) {
+      if (!st.ok()) return st;
     }
   }
 

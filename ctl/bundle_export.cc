@@ -65,22 +65,32 @@ absl::Status ListCheckpointRange(v1::AdminService::Stub& admin, uint64_t from, u
   return absl::OkStatus();
 }
 
+namespace {
+
+// The names of the witnesses attestd sends its checkpoints to.
+absl::StatusOr<std::vector<std::string>> WitnessNames(v1::AdminService::Stub& admin) {
+  grpc::ClientContext ctx;
+  ctx.set_deadline(Deadline(60));
+  v1::GetStatusRequest req;
+  req.set_max_failing_hosts(1);
+  v1::FleetStatus status;
+  grpc::Status s = admin.GetStatus(&ctx, req, &status);
+  if (!s.ok()) return FromGrpc(s, "status");
+  std::vector<std::string> out;
+  for (const v1::WitnessStatus& w : status.witnesses()) out.push_back(w.name());
+  return out;
+}
+
+}  // namespace
+
 absl::StatusOr<v1::Checkpoint> CosignedCheckpoint(v1::AdminService::Stub& admin, uint64_t sequence,
                                                   absl::Duration wait) {
   const absl::Time until = absl::Now() + wait;
   v1::Checkpoint final_checkpoint;
   for (;;) {
-    std::vector<std::string> witnesses;
-    {
-      grpc::ClientContext ctx;
-      ctx.set_deadline(Deadline(60));
-      v1::GetStatusRequest req;
-      req.set_max_failing_hosts(1);
-      v1::FleetStatus status;
-      grpc::Status s = admin.GetStatus(&ctx, req, &status);
-      if (!s.ok()) return FromGrpc(s, "status");
-      for (const v1::WitnessStatus& w : status.witnesses()) witnesses.push_back(w.name());
-    }
+    auto configured = WitnessNames(admin);
+    if (!configured.ok()) return configured.status();
+    const std::vector<std::string>& witnesses = *configured;
     auto c = FetchCheckpoint(admin, sequence, Deadline(600));
     if (!c.ok()) return c.status();
     final_checkpoint = std::move(*c);
@@ -303,11 +313,11 @@ class Progress {
 
 // Window-sized: every in-scope chain whole into a replay store (the pick
 // needs the whole history), then each host's start picked.
-absl::StatusOr<WindowStarts> WindowSized(v1::AdminService::Stub& admin, const v1::BundleManifest& m,
-                                         const ExportLog& log,
-                                         const std::vector<std::string>& in_scope,
-                                         const std::map<std::string, const v1::ChainHead*>& heads,
-                                         const ReviewPopulations& populations, ReplayStore& whole) {
+absl::StatusOr<std::map<std::string, HostStart>> WindowSized(
+    v1::AdminService::Stub& admin, const v1::BundleManifest& m, const ExportLog& log,
+    const std::vector<std::string>& in_scope,
+    const std::map<std::string, const v1::ChainHead*>& heads, const ReviewPopulations& populations,
+    ReplayStore& whole) {
   uint64_t estimate = 0;  // bytes as stored, to choose memory or a scratch store
   for (const std::string& host : in_scope) estimate += heads.at(host)->length() * 600;
   if (absl::Status s = whole.Prepare(estimate); !s.ok()) return s;
@@ -327,7 +337,19 @@ absl::StatusOr<WindowStarts> WindowSized(v1::AdminService::Stub& admin, const v1
   v1::BundleManifest decisions = m;
   const std::set<std::string> scope(in_scope.begin(), in_scope.end());
   if (absl::Status s = DecisionsFromLedger(log.entries, scope, &decisions); !s.ok()) return s;
-  return PickWindowStarts(admin, decisions, whole, populations, log.leaves);
+  auto witnesses = WitnessNames(admin);
+  if (!witnesses.ok()) return witnesses.status();
+  // Each host's review populations, by the campaign's ledger entry.
+  std::map<std::string, std::vector<CampaignSnapshot>> snapshots;
+  for (const v1::LedgerEntry& e : log.entries) {
+    if (!e.has_review_campaign()) continue;
+    auto p = populations.find(e.review_campaign().id());
+    if (p == populations.end()) continue;
+    for (const v1::ReviewHost& h : p->second.hosts) {
+      snapshots[h.host()].push_back({e.review_campaign().id(), e.index(), h.snapshot_index()});
+    }
+  }
+  return PickWindowStarts(admin, decisions, whole, populations, log.leaves, *witnesses, snapshots);
 }
 
 }  // namespace
@@ -377,13 +399,16 @@ absl::Status ExportBundle(v1::AdminService::Stub& admin, const std::string& wind
   auto reviews = ReviewPopulationsText(admin, log->campaigns, &populations);
   if (!reviews.ok()) return reviews.status();
   ReplayStore whole;
-  WindowStarts starts;
+  std::map<std::string, HostStart> starts;
   uint64_t first_full = log->in_force;
   if (options.window_sized) {
     auto picked = WindowSized(admin, m, *log, in_scope, heads, populations, whole);
     if (!picked.ok()) return picked.status();
     starts = std::move(*picked);
-    if (starts.first_state > 0) first_full = std::min(first_full, starts.first_state);
+    // States carry heads from the earliest S on.
+    for (const auto& [host, x] : starts) {
+      if (x.first_index > 1) first_full = std::min(first_full, x.sequence);
+    }
   }
   auto states = StatesText(admin, *log, first_full);
   if (!states.ok()) return states.status();
@@ -406,7 +431,7 @@ absl::Status ExportBundle(v1::AdminService::Stub& admin, const std::string& wind
     absl::Status s;
     if (options.window_sized) {
       // From the store the pick read: the same records attestd gave.
-      first = starts.first_index.at(host);
+      first = starts.at(host).first_index;
       suffix_hosts += first > 1 ? 1 : 0;
       s = engine::ScanMessages<v1::EvidenceRecord>(
           whole.store(), store::Family::kEvidence, store::EvidencePrefix(host),

@@ -6,6 +6,7 @@
 #include "common/json.h"
 #include "common/strings.h"
 #include "common/time_util.h"
+#include "ctl/bundle_window.h"
 #include "daemon/engine/records.h"
 #include "daemon/engine/review_population.h"
 #include "daemon/evidence/chain.h"
@@ -129,7 +130,9 @@ absl::Status BundleV2Check::Prepare(v1::BundleManifest& m, std::string_view stat
   }
   std::set<std::string> listed;
   for (const v1::BundleHost& bh : m.hosts()) {
-    listed.insert(bh.host());
+    if (!listed.insert(bh.host()).second) {
+      return absl::DataLossError(StrCat("manifest.json lists host ", bh.host(), " twice"));
+    }
     auto head = final_heads_.find(bh.host());
     if (head == final_heads_.end()) {
       return absl::DataLossError("host " + bh.host() + " is not in the checkpoint");
@@ -253,6 +256,7 @@ absl::Status BundleV2Check::PrepareSuffixes(const v1::BundleManifest& m,
                                         ", but no state in states.jsonl has its head there"));
     }
     x.sequence = states[at].sequence;
+    x.ledger_length = states[at].ledger_length;
     if (existed[at] == absl::InfiniteFuture()) {
       return absl::DataLossError(
           StrCat("host ", bh.host(), ": its records start at state ", x.sequence,
@@ -308,6 +312,11 @@ absl::Status BundleV2Check::PrepareSuffixes(const v1::BundleManifest& m,
   }
   out->suffix_hosts = suffixes_.size();
   out->carried_records = checked.size();
+  if (!suffixes_.empty() && options_.witnesses.empty()) {
+    out->warnings.push_back(
+        "no --witness-key: where each window-sized host's records start was judged by attestd's "
+        "own word on when its start state was made");
+  }
   return absl::OkStatus();
 }
 
@@ -367,10 +376,12 @@ absl::Status BundleV2Check::PrepareReviews(v1::BundleManifest& m,
   // Every campaign in the ledger, with the population its digest names;
   // and no population of a campaign the ledger lacks.
   std::set<std::string> in_ledger;
+  std::map<std::string, uint64_t> campaign_index;  // its ledger entry
   for (const v1::LedgerEntry& e : ledger) {
     if (e.has_review_campaign()) {
       const v1::ReviewCampaign& c = e.review_campaign();
       in_ledger.insert(c.id());
+      campaign_index[c.id()] = e.index();
       auto it = reviews_.find(c.id());
       if (it == reviews_.end()) {
         return absl::DataLossError(StrCat("ledger entry ", e.index(), " starts review campaign ",
@@ -404,6 +415,13 @@ absl::Status BundleV2Check::PrepareReviews(v1::BundleManifest& m,
     for (const v1::ReviewHost& h : p.hosts) {
       if (auto sx = suffixes_.find(h.host()); sx != suffixes_.end() && h.snapshot_index() > 0 &&
                                               h.snapshot_index() < sx->second.first_index) {
+        // Before the host's first record: checked only when the campaign
+        // was recorded by S (docs/bundle.md, "Review snapshots").
+        if (absl::Status st = SnapshotsCovered(sx->second.first_index, sx->second.ledger_length,
+                                               {{id, campaign_index[id], h.snapshot_index()}});
+            !st.ok()) {
+          return absl::DataLossError(StrCat("host ", h.host(), ": ", st.message()));
+        }
         ++snapshots_before_suffix_;
         continue;
       }

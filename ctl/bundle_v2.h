@@ -58,6 +58,7 @@ class BundleV2Check {
     uint64_t first_index = 0;
     std::string hash;  // S's head hash: the first record's
     uint64_t sequence = 0;
+    uint64_t ledger_length = 0;  // S's
     // When S existed at the latest: its created_at, or, with witness keys,
     // the cosignature time that proves it, when later.
     int64_t signed_by = 0;

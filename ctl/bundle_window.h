@@ -1,8 +1,9 @@
-// The exporter's half of a window-sized bundle (format 5; docs/bundle.md,
-// "Window-sized bundles"): which signed state each in-scope host's records
-// start at. The verifier's half is in ctl/bundle.cc (CheckSuffixes); both
-// call SuffixStartAt (ctl/bundle_suffix.h) with the same inputs, made from
-// the same records and the same ledger.
+// Window-sized bundles (format 5; docs/bundle.md, "Window-sized bundles"):
+// which signed state each in-scope host's records start at (the exporter),
+// and the check of those starts (the verifier, and the exporter on its own
+// pick before it writes). Both check with CheckStarts, on the records a
+// bundle carries, loaded and replayed the way verify loads and replays
+// them, so an export the exporter accepts is one verify accepts.
 #ifndef ATTEST_CTL_BUNDLE_WINDOW_H_
 #define ATTEST_CTL_BUNDLE_WINDOW_H_
 
@@ -16,34 +17,75 @@
 
 namespace attest::ctl {
 
-// When each state of the log existed at the latest, from its note's
-// cosignatures (every witness's, keys unchecked): the earliest of the
-// latest cosignature times of it and of every later state (a later state's
-// tree holds it), and never before its own created_at. A state no later
-// state's note is cosigned on has its created_at. `leaves` are the log's
-// states 1..N in order, each with its note. The verifier computes the same
-// from the cosignatures of the witnesses it trusts, which are no later.
-std::vector<int64_t> ExistedBy(const std::vector<v1::Checkpoint>& leaves);
+// When each state of the log existed at the latest, by the cosignatures of
+// `witnesses` (names): a state counts as cosigned when every one of them
+// cosigned its note (at the latest of their times), and it existed by the
+// earliest such time over it and every later state (a later state's tree
+// holds it), never before its own created_at; with none cosigned from it
+// on, or no witnesses, by its created_at (attestd's word). `leaves` are
+// the log's states 1..N in order, each with its note; signatures are not
+// verified here. verify computes the same from the witness keys it is
+// given: an auditor who names some of attestd's witnesses gets a time no
+// later than this, so the exporter's pick, made with all of them, stands.
+std::vector<int64_t> ExistedBy(const std::vector<v1::Checkpoint>& leaves,
+                               const std::vector<std::string>& witnesses);
 
-struct WindowStarts {
-  // Per in-scope host: its first record in the bundle (1: the whole chain).
-  std::map<std::string, uint64_t> first_index;
-  // The earliest state whose heads the bundle must carry (S of a host that
-  // starts after record 1); 0: none does.
-  uint64_t first_state = 0;
+// Where a host's records start in a window-sized bundle.
+struct HostStart {
+  uint64_t first_index = 1;                   // 1: the whole chain
+  int64_t signed_by = 0;                      // when S existed at the latest (ExistedBy)
+  uint64_t sequence = 0;                      // S
+  std::map<std::string, std::string> labels;  // S's head labels
 };
 
-// Picks each host's start. `whole` holds every in-scope host's whole chain
-// up to the export's checkpoint; `decisions` is the manifest with its
-// decision lists filled from the ledger (DecisionsFromLedger) and attestd's
-// summary, which the replay of `whole` must reproduce. `leaves` are every
-// state of the log (ListCheckpoints with leaves_only); the heads of the
-// states made early enough are fetched from `admin`.
-absl::StatusOr<WindowStarts> PickWindowStarts(v1::AdminService::Stub& admin,
-                                              const v1::BundleManifest& decisions,
-                                              ReplayStore& whole,
-                                              const ReviewPopulations& populations,
-                                              const std::vector<v1::Checkpoint>& leaves);
+// The rule for each host starting after record 1 (docs/bundle.md, "The
+// rule"): `records` hold the bundle's records as verify loads them (each
+// such host's carried access changes, then its records from first_index),
+// and `replay` has finished over them (its runs at the window's start and
+// review campaigns are the rule's inputs). `decisions` is the manifest with
+// its decision lists from the ledger. Per host, OK or DataLoss naming why.
+std::map<std::string, absl::Status> CheckStarts(const v1::BundleManifest& decisions,
+                                                ReplayStore& records, const SummaryReplay& replay,
+                                                const std::map<std::string, HostStart>& starts);
+
+// A review campaign's population of a host, as the bundle's ledger and
+// reviews.jsonl give it.
+struct CampaignSnapshot {
+  std::string campaign;
+  uint64_t ledger_index = 0;    // the campaign's ledger entry
+  uint64_t snapshot_index = 0;  // the record its entries came from (0: none)
+};
+
+// A host starting at record `first_index` of state S, whose ledger ends at
+// `ledger_length`: a campaign recorded after S that took its population
+// from a record before first_index could leave out an entry unchecked, so
+// such a start is refused (FailedPrecondition). A campaign recorded by S
+// is checked against its snapshot by every bundle of a window that starts
+// before S, as S's access-change commitment is.
+absl::Status SnapshotsCovered(uint64_t first_index, uint64_t ledger_length,
+                              const std::vector<CampaignSnapshot>& campaigns);
+
+// The exporter's pick of every in-scope host's start. `whole` holds every
+// in-scope host's whole chain up to the export's checkpoint; `decisions` is
+// the manifest with its decision lists from the ledger and attestd's
+// summary, which the replay of `whole` must reproduce; `leaves` every
+// state of the log (ListCheckpoints with leaves_only); `witnesses` the
+// names of attestd's witnesses; `snapshots` per host its campaigns'
+// populations. The heads of the states made early enough are fetched from
+// `admin`. The pick is then checked as verify checks it, on the suffixes
+// replayed alone: a host that check refuses is carried whole, and when
+// the suffixes do not reproduce attestd's summary every host is.
+absl::StatusOr<std::map<std::string, HostStart>> PickWindowStarts(
+    v1::AdminService::Stub& admin, const v1::BundleManifest& decisions, ReplayStore& whole,
+    const ReviewPopulations& populations, const std::vector<v1::Checkpoint>& leaves,
+    const std::vector<std::string>& witnesses,
+    const std::map<std::string, std::vector<CampaignSnapshot>>& snapshots);
+
+// Loads `host`'s part of a window-sized bundle into `into` as verify does:
+// its labels at S and its access changes before `first_index`, then its
+// records from there, read from `whole` (every record of the host).
+absl::Status LoadSuffix(ReplayStore& whole, const std::string& host, const HostStart& start,
+                        ReplayStore& into);
 
 }  // namespace attest::ctl
 

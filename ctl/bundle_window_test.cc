@@ -31,19 +31,26 @@ v1::Checkpoint Made(uint64_t sequence, int64_t created, std::vector<uint64_t> co
   return c;
 }
 
-// A state existed by the earliest cosignature of it or of any later state,
-// never before attestd says it made it; with no cosignature from it on,
-// by attestd's word alone.
-TEST(ExistedByTest, TheEarliestLaterCosignatureBoundsAStateNeverItsOwnTimeBelow) {
+// A state existed by the earliest time at which every named witness had
+// cosigned it or a later state, never before attestd says it made it; with
+// no such cosignature from it on, by attestd's word alone.
+TEST(ExistedByTest, EveryNamedWitnessMustHaveCosignedAStateForItsTimeToCount) {
   const std::vector<v1::Checkpoint> leaves = {
-      Made(1, 1000, {1010, 1500}),  // its own cosignatures say 1500, state 3 says 1200
-      Made(2, 2000, {}),            // none: state 3's proves it existed
-      Made(3, 3000, {1200}),        // a witness clock behind: not before 3000
-      Made(4, 4000, {}),            // none from here on: attestd's word
+      Made(1, 1000, {1010, 1500}),  // witness1 at 1010, witness2 at 1500
+      Made(2, 2000, {}),            // neither
+      Made(3, 3000, {1200}),        // witness1 only, its clock behind
+      Made(4, 4000, {}),            // neither, from here on
   };
-  EXPECT_EQ(ExistedBy(leaves), (std::vector<int64_t>{1200, 2000, 3000, 4000}));
-  // Backdated: attestd says 100, its witnesses saw it at 900.
-  EXPECT_EQ(ExistedBy({Made(1, 100, {900, 800})}), (std::vector<int64_t>{900}));
+  EXPECT_EQ(ExistedBy(leaves, {"witness1", "witness2"}),
+            (std::vector<int64_t>{1500, 2000, 3000, 4000}));
+  // State 3's cosignature proves states 1 and 2 existed by 1200, and state
+  // 1's own says 1010.
+  EXPECT_EQ(ExistedBy(leaves, {"witness1"}), (std::vector<int64_t>{1010, 2000, 3000, 4000}));
+  // No witnesses: attestd's created_at.
+  EXPECT_EQ(ExistedBy(leaves, {}), (std::vector<int64_t>{1000, 2000, 3000, 4000}));
+  // Backdated: attestd says 100, its witnesses cosigned at 800 and 900.
+  EXPECT_EQ(ExistedBy({Made(1, 100, {900, 800})}, {"witness1", "witness2"}),
+            (std::vector<int64_t>{900}));
 }
 
 }  // namespace

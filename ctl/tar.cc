@@ -8,6 +8,7 @@
 #include <ctime>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 
 #include "absl/status/statusor.h"
@@ -163,6 +164,7 @@ absl::Status ReadTar(const std::string& path,
   if (fstat(fileno(f.get()), &st) != 0) return absl::InvalidArgumentError("cannot read " + path);
   const uint64_t file_size = static_cast<uint64_t>(st.st_size);
   char h[kBlock];
+  std::set<std::string> seen;
   for (;;) {
     if (fread(h, 1, kBlock, f.get()) != kBlock) {
       return absl::DataLossError(path + ": truncated (no end-of-archive marker)");
@@ -173,6 +175,12 @@ absl::Status ReadTar(const std::string& path,
       return absl::DataLossError(path + ": a tar header's checksum is wrong");
     }
     const std::string name(h, strnlen(h, 100));
+    // attest never writes a name twice; a reader that took the first copy
+    // in one pass and the second in another could be led to check one
+    // bundle and use another.
+    if (!seen.insert(name).second) {
+      return absl::DataLossError(path + ": " + kDuplicateEntry + name);
+    }
     const std::optional<uint64_t> entry_size = ReadSizeField(h + 124);
     if (!entry_size) return absl::DataLossError(path + ": bad tar size");
     const uint64_t size = *entry_size;

@@ -49,7 +49,10 @@ class TarWriter {
 
 // Calls `entry(name, read)` for each file in the archive, in order; `read`
 // fills its buffer with the next chunk of the file's content and returns
-// how much (0 at the end). DataLoss for a corrupt or truncated archive.
+// how much (0 at the end). DataLoss for a corrupt or truncated archive,
+// and for one with two entries of the same name (the message then holds
+// kDuplicateEntry).
+inline constexpr char kDuplicateEntry[] = "two entries named ";
 using TarChunkReader = std::function<size_t(char* buf, size_t cap)>;
 absl::Status ReadTar(const std::string& path,
                      const std::function<absl::Status(const std::string& name, uint64_t size,

@@ -17,6 +17,7 @@
 #include "common/strings.h"
 #include "common/time_util.h"
 #include "ctl/bundle.h"
+#include "ctl/tar.h"
 #include "google/protobuf/util/json_util.h"
 #include "gtest/gtest.h"
 #include "tests/support/bundle_files.h"
@@ -24,6 +25,7 @@
 #include "tests/support/fleet.h"
 #include "tests/support/process.h"
 #include "tests/support/test_policy.h"
+#include "tests/witnessed_fixture.h"
 
 namespace attest::testing_support {
 namespace {
@@ -57,13 +59,15 @@ struct Fleet {
   std::string whole;  // the window's bundle with whole chains
   std::string sized;  // --window-sized
   std::string sized_stderr;
-  std::string failure;  // what went wrong setting it up
+  std::string witness_vkey;  // the witness that cosigned every state
+  std::string failure;       // what went wrong setting it up
 };
 
 // The fleet: 2 hosts, a year of history before a 10-day window, taken in
 // month by month to December, then day by day, then the window in two
 // steps, with attestd's clock at each step's end and a checkpoint made
-// there. The simulated agents' approvals are recorded at the end.
+// there, which a witness on the same clock cosigns before time moves on.
+// The simulated agents' approvals are recorded at the end.
 Fleet* MakeFleet() {
   auto* f = new Fleet;
   f->dir = FreshDir("window_sized_bundle");
@@ -102,10 +106,31 @@ Fleet* MakeFleet() {
     std::filesystem::rename(clock + ".tmp", clock);
   };
   set_clock(Seconds("2025-01-01T00:00:00Z"));
+  // The log's key, made before attestd first starts, for the witness.
+  if (RunTool({BinaryPath("attestd"), "--print-verifier-key", "--data-dir", dir + "/data",
+               "--log-origin", kOrigin},
+              dir, &out, &err) != 0) {
+    f->failure = "attestd --print-verifier-key: " + err;
+    return f;
+  }
+  const std::string log_vkey(TrimWhitespace(out));
+  setenv("ATTEST_WITNESS_TEST_CLOCK_FILE", clock.c_str(), 1);
+  static WitnessProcess* witness = nullptr;  // lives as long as the suite
+  witness = new WitnessProcess{.dir = dir};
+  absl::Status witnessing = witness->Start(log_vkey, FreeLoopbackPort());
+  unsetenv("ATTEST_WITNESS_TEST_CLOCK_FILE");
+  if (!witnessing.ok()) {
+    f->failure = StrCat("attest-witness: ", witnessing.message(), ReadAll(dir + "/witness.log"));
+    return f;
+  }
+  f->witness_vkey = witness->vkey;
   setenv("ATTESTD_TEST_CLOCK_FILE", clock.c_str(), 1);
   static DaemonHarness* daemon = nullptr;  // lives as long as the suite's files
-  daemon =
-      new DaemonHarness(dir, nullptr, {"--policy", dir + "/policy.yaml", "--judge-delay", "0s"});
+  daemon = new DaemonHarness(
+      dir, nullptr,
+      {"--policy", dir + "/policy.yaml", "--judge-delay", "0s", "--log-origin", kOrigin,
+       "--witness", StrCat("http://", witness->address, ",", witness->vkey), "--witness-retry-max",
+       "1s"});
   absl::Status started = daemon->Start();
   unsetenv("ATTESTD_TEST_CLOCK_FILE");
   if (!started.ok()) {
@@ -128,6 +153,20 @@ Fleet* MakeFleet() {
       f->failure = StrCat("at ", step, ": ", err);
       return f;
     }
+    // The witness cosigns the new checkpoint (its size is the note's
+    // second line) at this step's time: attestd sends it at once, but the
+    // export's wait for it would come after the clock had moved on.
+    const std::vector<std::string> note_lines = Lines(out);
+    const std::string sequence = note_lines.size() > 1 ? note_lines[1] : "";
+    const absl::Time until = absl::Now() + absl::Seconds(60);
+    while (Attestctl(daemon->address(), dir, {"checkpoint", "--sequence", sequence}, &out, &err) ==
+               0 &&
+           out.find(StrCat("\xe2\x80\x94 ", kWitnessName, " ")) == std::string::npos) {
+      if (absl::Now() > until) {
+        f->failure = StrCat("checkpoint ", sequence, " was not cosigned: ", out, err);
+        return f;
+      }
+    }
   }
   if (Attestctl(daemon->address(), dir, {"approve", "--from-file", dir + "/fleet.jsonl.approvals"},
                 &out, &err) != 0 ||
@@ -148,6 +187,7 @@ Fleet* MakeFleet() {
     return f;
   }
   (void)daemon->Stop();
+  witness->Stop();
   return f;
 }
 
@@ -159,6 +199,7 @@ class WindowSizedBundleTest : public ::testing::Test {
   static absl::StatusOr<ctl::VerifyResult> Verify(const std::string& path) {
     ctl::VerifyOptions options;
     options.pubkey_pem = ReadAll(fleet_->key);
+    options.witnesses.push_back(*note::ParseVerifierKey(fleet_->witness_vkey));
     return ctl::VerifyBundle(path, options);
   }
   // The failure message of verifying `files`, "" when they verify.
@@ -230,15 +271,17 @@ TEST_F(WindowSizedBundleTest, GivesTheWholeChainsFiguresFromAFractionOfTheRecord
       << fleet_->sized_stderr;
   // attestctl verify says so, and so does the independent verifier.
   std::string out, err;
-  ASSERT_EQ(RunTool({BinaryPath("attestctl"), "verify", fleet_->sized, "--pubkey", fleet_->key},
+  ASSERT_EQ(RunTool({BinaryPath("attestctl"), "verify", fleet_->sized, "--pubkey", fleet_->key,
+                     "--witness-key", fleet_->witness_vkey},
                     fleet_->dir, &out, &err),
             0)
       << out << err;
+  EXPECT_EQ(out.find("WARNING"), std::string::npos) << out;
   EXPECT_NE(out.find("window-sized: 2 of 2 hosts start at a signed state before the window"),
             std::string::npos)
       << out;
   EXPECT_EQ(RunTool({"/usr/bin/python3", SourcePath("tests/tools/verify_bundle.py"), fleet_->sized,
-                     "--pubkey", fleet_->key},
+                     "--pubkey", fleet_->key, "--witness-key", fleet_->witness_vkey},
                     fleet_->dir, &out, &err),
             0)
       << out << err;
@@ -305,6 +348,44 @@ TEST_F(WindowSizedBundleTest, AHostStartedAnywhereButASignedHeadIsRefused) {
   EXPECT_NE(Failure(f).find("only attest-bundle-v5 starts a host's records after record 1"),
             std::string::npos)
       << Failure(f);
+}
+
+// What an operator could try on a window-sized bundle's container: a
+// second manifest.json (one pass of verify reads one copy, the other the
+// other; a junk first copy once made verify fall back to format 1's checks,
+// skipping the witnessed log), a host listed twice, and the carried access
+// changes left out altogether.
+TEST_F(WindowSizedBundleTest, TwoCopiesOfAnEntryAHostListedTwiceOrNoCarriedChangesAreRefused) {
+  const BundleFiles files = ReadBundleFiles(fleet_->sized);
+  {
+    const std::string path = fleet_->dir + "/two-manifests.tar";
+    auto tar = ctl::TarWriter::Create(path);
+    ASSERT_TRUE(tar.ok());
+    for (const auto& [name, data] : files) ASSERT_TRUE(tar->Add(name, data).ok());
+    ASSERT_TRUE(tar->Add("manifest.json", "{").ok());  // read after the real one
+    ASSERT_TRUE(tar->Close().ok());
+    auto r = Verify(path);
+    ASSERT_FALSE(r.ok());
+    EXPECT_NE(std::string(r.status().message()).find("two entries named manifest.json"),
+              std::string::npos)
+        << r.status();
+  }
+  {
+    BundleFiles f = files;
+    v1::BundleManifest m = Manifest(f);
+    *m.add_hosts() = m.hosts(0);
+    SetManifest(f, m);
+    EXPECT_NE(Failure(f).find("manifest.json lists host " + m.hosts(0).host() + " twice"),
+              std::string::npos)
+        << Failure(f);
+  }
+  {
+    BundleFiles f = files;
+    f.erase("access-changes.jsonl");
+    EXPECT_NE(Failure(f).find("a bundle of format attest-bundle-v5 without access-changes.jsonl"),
+              std::string::npos)
+        << Failure(f);
+  }
 }
 
 // The exporter took, for some host, an earlier state than the latest one

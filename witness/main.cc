@@ -4,7 +4,9 @@
 
 #include <csignal>
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
+#include <memory>
 
 #include "common/clock.h"
 #include "common/flags.h"
@@ -132,8 +134,19 @@ int main(int argc, char** argv) {
     }
     if (!merged) parsed_logs.push_back({k->name, {*k}});
   }
+  // Tests move a witness through months with attestd
+  // (tests/window_sized_bundle_test.cc): its cosignatures carry that time.
+  std::unique_ptr<attest::FileClock> test_clock;
+  if (const char* path = getenv("ATTEST_WITNESS_TEST_CLOCK_FILE");
+      path != nullptr && *path != '\0') {
+    test_clock = std::make_unique<attest::FileClock>(path);
+    fprintf(stderr,
+            "attest-witness: the clock is read from %s (ATTEST_WITNESS_TEST_CLOCK_FILE): for "
+            "tests only\n",
+            path);
+  }
   attest::witness::Witness witness(state_dir, name, std::move(*key), std::move(parsed_logs),
-                                   attest::SystemClock());
+                                   test_clock ? *test_clock : attest::SystemClock());
   if (args[0] == "init") {
     printf("%s\n", witness.VerifierKey().c_str());
     return 0;

@@ -223,7 +223,7 @@ def verify_sample(files, pub, witnesses):
             raise Bad("item %d: the records do not end at the signed head" % item["item"])
     if at != len(records):
         raise Bad("records.jsonl: records no item reaches")
-    return len({i["host"] for i in items}), at
+    return len({i["host"] for i in items}), at, 0
 
 
 def selector_matches(scope, labels):
@@ -335,6 +335,8 @@ def verify(files, pub, witnesses, known):
     # 6. scope
     in_scope = {h for h, s in heads.items() if selector_matches(window.get("scope", {}), s["labels"])}
     listed = {h["host"]: h for h in manifest.get("hosts", [])}
+    if len(listed) != len(manifest.get("hosts", [])):
+        raise Bad("manifest.json lists a host twice")
     if set(listed) != in_scope:
         raise Bad("scope: listed %s, signed %s" % (sorted(listed), sorted(in_scope)))
     for host, h in listed.items():
@@ -389,6 +391,8 @@ def verify(files, pub, witnesses, known):
         check_heads(host, obj["index"] + 1, count, h)
         reached[host] = obj["index"]
 
+    if manifest["format"] == "attest-bundle-v5" and "access-changes.jsonl" not in files:
+        raise Bad("a format 5 bundle without access-changes.jsonl")
     carried = {}  # host -> [(obj, digest)]: earlier access changes, each hashed alone
     last = ("", 0)
     for n, line in enumerate(jsonl(files.get("access-changes.jsonl", b""),
@@ -408,6 +412,9 @@ def verify(files, pub, witnesses, known):
         host = json.loads(line)["host"]
         if host not in chains and host in starts:
             raw = json.loads(line)
+            if raw["index"] != starts[host][0]:
+                raise Bad("records.jsonl line %d: %s starts at record %d, not first_index %d"
+                          % (n, host, raw["index"], starts[host][0]))
             chains[host] = (raw["index"] - 1, bytes.fromhex(raw["prev_hash"]))
             for obj, digest in carried.get(host, []):
                 fold(host, obj, digest)
@@ -431,9 +438,7 @@ def verify(files, pub, witnesses, known):
             raise Bad("chain of %s does not end at its signed head" % host)
         if hello.get(host, {}) != heads[host]["labels"]:
             raise Bad("labels of %s differ from its last hello" % host)
-    # Format 5's rule (a host's records judge the window as its whole chain
-    # does) needs the judge: attestctl verify checks it, this verifier not.
-    return len(in_scope), len(lines)
+    return len(in_scope), len(lines), len(starts)
 
 
 def main():
@@ -454,11 +459,17 @@ def main():
         print("verify_bundle.py: %s" % e, file=sys.stderr)
         return 2
     try:
-        hosts, records = verify(files, pub, witnesses, known)
+        hosts, records, starts = verify(files, pub, witnesses, known)
     except (Bad, KeyError, ValueError, TypeError, IndexError) as e:
         print("verify_bundle.py: FAILED: %s: %s" % (type(e).__name__, e), file=sys.stderr)
         return 1
     print("verified: %d hosts, %d records" % (hosts, records))
+    if starts:
+        # Format 5's rule (a host's records judge the window as its whole
+        # chain does) needs the judge: attestctl verify checks it.
+        print("NOT CHECKED: %d hosts start at a signed state before the window; that their "
+              "records from there suffice is the exporter's word (attestctl verify checks it)"
+              % starts)
     return 0
 
 
