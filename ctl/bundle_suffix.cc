@@ -116,13 +116,11 @@ absl::Status SuffixStartAt(SuffixHead head, bool head_quarantined,
   return absl::OkStatus();
 }
 
-std::optional<SuffixHead> PickSuffixStart(std::span<const v1::Observation> chain,
-                                          std::span<const uint64_t> quarantined,
-                                          std::vector<SuffixHead> heads,
-                                          const ControlsInForce& policies,
-                                          std::span<const engine::ReviewSpan> reviews,
-                                          int64_t window_start,
-                                          const std::map<std::string, int64_t>& runs) {
+std::optional<SuffixHead> PickSuffixStart(
+    std::span<const v1::Observation> chain, std::span<const uint64_t> quarantined,
+    std::vector<SuffixHead> heads, const ControlsInForce& policies,
+    std::span<const engine::ReviewSpan> reviews, int64_t window_start,
+    const std::map<std::string, int64_t>& runs, absl::Status* latest_refused) {
   std::sort(heads.begin(), heads.end(),
             [](const SuffixHead& a, const SuffixHead& b) { return a.created_at > b.created_at; });
   std::vector<v1::Observation> observations;
@@ -139,10 +137,10 @@ std::optional<SuffixHead> PickSuffixStart(std::span<const v1::Observation> chain
     }
     const bool head_quarantined =
         std::binary_search(quarantined.begin(), quarantined.end(), head.head_index);
-    if (SuffixStartAt(head, head_quarantined, observations, policies, reviews, window_start, runs)
-            .ok()) {
-      return head;
-    }
+    absl::Status s =
+        SuffixStartAt(head, head_quarantined, observations, policies, reviews, window_start, runs);
+    if (s.ok()) return head;
+    if (latest_refused != nullptr && latest_refused->ok()) *latest_refused = s;
   }
   return std::nullopt;
 }

@@ -94,14 +94,13 @@ absl::Status SuffixStartAt(SuffixHead head, bool head_quarantined,
 // one fold serves every head). The rule is not monotone in the state (a
 // state whose suffix holds a patch state stale by the window's start can
 // be refused where a later one is not), so heads are tried from the latest
-// back, each in time linear in `chain`.
-std::optional<SuffixHead> PickSuffixStart(std::span<const v1::Observation> chain,
-                                          std::span<const uint64_t> quarantined,
-                                          std::vector<SuffixHead> heads,
-                                          const ControlsInForce& policies,
-                                          std::span<const engine::ReviewSpan> reviews,
-                                          int64_t window_start,
-                                          const std::map<std::string, int64_t>& runs);
+// back, each in time linear in `chain`. `latest_refused`, when given, gets
+// why the latest head made early enough was refused (OK when none was).
+std::optional<SuffixHead> PickSuffixStart(
+    std::span<const v1::Observation> chain, std::span<const uint64_t> quarantined,
+    std::vector<SuffixHead> heads, const ControlsInForce& policies,
+    std::span<const engine::ReviewSpan> reviews, int64_t window_start,
+    const std::map<std::string, int64_t>& runs, absl::Status* latest_refused = nullptr);
 
 }  // namespace attest::ctl
 

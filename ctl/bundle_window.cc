@@ -239,10 +239,17 @@ absl::StatusOr<std::map<std::string, HostStart>> PickWindowStarts(
     const std::vector<v1::Observation> chain = fold.Take();
     const std::vector<engine::ReviewSpan> spans = replay.ReviewSpansOf(host);
     auto r = runs.find(host);
+    absl::Status why;
     std::optional<SuffixHead> start =
         PickSuffixStart(chain, quarantined, std::move(candidates), *policies, spans, window_start,
-                        r == runs.end() ? none : r->second);
-    if (!start) continue;
+                        r == runs.end() ? none : r->second, &why);
+    if (!start) {
+      // Said, so that an operator sees what keeps a host's history in.
+      fprintf(stderr, "export: window-sized: %s is carried whole: %s\n", host.c_str(),
+              why.ok() ? "no signed state before the window has its head"
+                       : std::string(why.message()).c_str());
+      continue;
+    }
     const Candidate& at = h->second.at(start->head_index);
     out[host] = {.first_index = start->head_index,
                  .signed_by = at.existed,
