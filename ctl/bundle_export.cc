@@ -452,6 +452,7 @@ absl::Status ExportBundle(v1::AdminService::Stub& admin, const std::string& wind
     v1::BundleHost* bh = m.add_hosts();
     bh->set_host(host);
     bh->set_first_index(first);
+    if (first > 1) bh->mutable_start_existed()->set_seconds(starts.at(host).signed_by);
     bh->set_last_index(head.length());
     bh->set_head(HexEncode(head.hash()));
     progress.Show("export", done + 1, sink.bytes());

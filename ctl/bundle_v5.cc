@@ -5,6 +5,7 @@
 #include <thread>
 
 #include "common/strings.h"
+#include "common/time_util.h"
 #include "ctl/bundle_v2.h"
 #include "daemon/evidence/chain.h"
 
@@ -70,7 +71,22 @@ absl::Status BundleV2Check::PrepareSuffixes(const v1::BundleManifest& m,
           StrCat("host ", bh.host(), ": its records start at state ", x.sequence,
                  ", which no checkpoint cosigned by every --witness-key proves existed"));
     }
-    x.signed_by = absl::ToUnixSeconds(std::max(states[at].created_at, existed[at]));
+    // The time the rule is judged with: the exporter's, so that auditors
+    // with different witness keys judge alike (the rule is not monotone in
+    // it), but never earlier than the keys given here prove.
+    const int64_t proven = absl::ToUnixSeconds(std::max(states[at].created_at, existed[at]));
+    x.signed_by = proven;
+    if (bh.has_start_existed()) {
+      if (bh.start_existed().seconds() < proven) {
+        return absl::DataLossError(
+            StrCat("manifest.json: host ", bh.host(), ": start_existed ",
+                   FormatRfc3339(absl::FromUnixSeconds(bh.start_existed().seconds())),
+                   " is before state ", x.sequence, " existed as far as ",
+                   options_.witnesses.empty() ? "its created_at says" : "the given witnesses prove",
+                   " (", FormatRfc3339(absl::FromUnixSeconds(proven)), ")"));
+      }
+      x.signed_by = bh.start_existed().seconds();
+    }
     hello_labels_[bh.host()] = x.labels;
     suffixes_[bh.host()] = std::move(x);
   }

@@ -44,7 +44,10 @@ std::vector<int64_t> ExistedBy(const std::vector<v1::Checkpoint>& leaves,
     }
     later = std::min(later, cosigned);
     const int64_t created = leaves[i].created_at().seconds();
-    out[i] = later == kUnknown ? created : std::max(created, later);
+    // With witnesses and no cosignature by all of them from here on, the
+    // state cannot start a host: an auditor with some of those witnesses'
+    // keys would find it later than any time this could name.
+    out[i] = later != kUnknown ? std::max(created, later) : witnesses.empty() ? created : kUnknown;
   }
   return out;
 }
@@ -194,13 +197,23 @@ absl::StatusOr<std::map<std::string, HostStart>> PickWindowStarts(
   // the records up to it were observed).
   const std::vector<int64_t> existed = ExistedBy(leaves, witnesses);
   const int64_t lead = absl::ToInt64Seconds(engine::kMaxObservationLead);
-  uint64_t last_candidate = 0;
+  // Candidates: the states made at least 5 minutes before the window and
+  // at most kMaxLookBack before it. Each try costs a pass over the host's
+  // observations, and a host whose figures need older history (a security
+  // update pending for months, a review overdue since enrolment) is
+  // carried whole.
+  uint64_t first_candidate = 0, last_candidate = 0;
   for (size_t i = 0; i < leaves.size(); ++i) {
-    if (existed[i] + lead <= window_start) last_candidate = leaves[i].sequence();
+    if (existed[i] > window_start - lead) continue;
+    if (leaves[i].created_at().seconds() < window_start - absl::ToInt64Seconds(kMaxLookBack)) {
+      continue;
+    }
+    if (first_candidate == 0) first_candidate = leaves[i].sequence();
+    last_candidate = leaves[i].sequence();
   }
   std::map<std::string, std::map<uint64_t, Candidate>> heads;
   std::vector<v1::Checkpoint> page;
-  for (uint64_t from = 1; from <= last_candidate; from += 16) {
+  for (uint64_t from = std::max<uint64_t>(first_candidate, 1); from <= last_candidate; from += 16) {
     page.clear();
     const uint64_t to = std::min<uint64_t>(last_candidate, from + 15);
     if (absl::Status s = ListCheckpointRange(admin, from, to, false, 16, &page); !s.ok()) return s;
@@ -246,7 +259,9 @@ absl::StatusOr<std::map<std::string, HostStart>> PickWindowStarts(
     if (!start) {
       // Said, so that an operator sees what keeps a host's history in.
       fprintf(stderr, "export: window-sized: %s is carried whole: %s\n", host.c_str(),
-              why.ok() ? "no signed state before the window has its head"
+              why.ok() ? StrCat("no signed state in the ", absl::ToInt64Hours(kMaxLookBack) / 24,
+                                " days before the window has its head")
+                             .c_str()
                        : std::string(why.message()).c_str());
       continue;
     }
@@ -261,6 +276,9 @@ absl::StatusOr<std::map<std::string, HostStart>> PickWindowStarts(
   // every host that check refuses (a revocation confirmed before a host's
   // first record, say), until none is.
   for (;;) {
+    if (std::none_of(out.begin(), out.end(),
+                     [](const auto& e) { return e.second.first_index > 1; }))
+      break;  // every host whole: nothing to check
     auto refused = Refused(decisions, whole, populations, out);
     if (!refused.ok()) return refused.status();
     if (refused->empty()) break;

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/time/time.h"
 #include "attest/v1/admin.grpc.pb.h"
 #include "ctl/bundle_replay.h"
 
@@ -21,14 +22,19 @@ namespace attest::ctl {
 // `witnesses` (names): a state counts as cosigned when every one of them
 // cosigned its note (at the latest of their times), and it existed by the
 // earliest such time over it and every later state (a later state's tree
-// holds it), never before its own created_at; with none cosigned from it
-// on, or no witnesses, by its created_at (attestd's word). `leaves` are
-// the log's states 1..N in order, each with its note; signatures are not
-// verified here. verify computes the same from the witness keys it is
-// given: an auditor who names some of attestd's witnesses gets a time no
-// later than this, so the exporter's pick, made with all of them, stands.
+// holds it), never before its own created_at; with no witnesses, by its
+// created_at (attestd's word); with none cosigned by all of them from it
+// on, INT64_MAX (it cannot start a host). `leaves` are the log's states
+// 1..N in order, each with its note; signatures are not verified here.
+// verify computes the same from the witness keys it is given: an auditor
+// who names some of attestd's witnesses gets a time no later than this, and
+// judges the rule with the exporter's time (BundleHost.start_existed).
 std::vector<int64_t> ExistedBy(const std::vector<v1::Checkpoint>& leaves,
                                const std::vector<std::string>& witnesses);
+
+// How far before the window the exporter looks for a host's start state
+// (the cost of the pick grows with it).
+inline constexpr absl::Duration kMaxLookBack = absl::Hours(24 * 92);
 
 // Where a host's records start in a window-sized bundle.
 struct HostStart {

@@ -229,10 +229,14 @@ void SetManifest(BundleFiles& files, const v1::BundleManifest& m) {
   files["manifest.json"] = text;
 }
 
+// Starts `host` at record `first`, with the time its start state existed
+// left for verify to work out.
 void SetFirstIndex(BundleFiles& files, const std::string& host, uint64_t first) {
   v1::BundleManifest m = Manifest(files);
   for (v1::BundleHost& h : *m.mutable_hosts()) {
-    if (h.host() == host) h.set_first_index(first);
+    if (h.host() != host) continue;
+    h.set_first_index(first);
+    h.clear_start_existed();
   }
   SetManifest(files, m);
 }
@@ -340,6 +344,21 @@ TEST_F(WindowSizedBundleTest, AHostStartedAnywhereButASignedHeadIsRefused) {
                                    h.first_index() + 1, ", but the earliest state")),
             std::string::npos)
       << Failure(f);
+  // The time the rule is judged with, set before the witness cosigned the
+  // start state: as if the operator had backdated the state.
+  f = files;
+  {
+    v1::BundleManifest m = Manifest(f);
+    v1::BundleHost* bh = m.mutable_hosts(1);
+    ASSERT_TRUE(bh->has_start_existed());
+    bh->mutable_start_existed()->set_seconds(bh->start_existed().seconds() - 86400);
+    SetManifest(f, m);
+    EXPECT_NE(Failure(f).find(StrCat("manifest.json: host ", h.host(), ": start_existed ")),
+              std::string::npos)
+        << Failure(f);
+    EXPECT_NE(Failure(f).find("existed as far as the given witnesses prove"), std::string::npos)
+        << Failure(f);
+  }
   // The same manifest in format 4, which starts every host at record 1.
   f = files;
   v1::BundleManifest m = Manifest(f);
