@@ -269,12 +269,10 @@ absl::Status Engine::Rejudge(const std::string& host, int64_t from) {
     size_t i = 0;
     for (uint32_t day = first_day + 1; day <= last_day + 1; ++day) {
       const Seconds day_start = static_cast<Seconds>(day) * kDaySeconds;
-      bool changed = false;
-      while (i < observations.size() && observations[i].t() < day_start) {
-        AdvanceFacts(&facts, observations[i++]);
-        changed = true;
-      }
-      if (changed) {
+      const size_t day_begin = i;
+      while (i < observations.size() && observations[i].t() < day_start) ++i;
+      if (i > day_begin) {
+        AdvanceFactsThrough(&facts, std::span(observations).subspan(day_begin, i - day_begin));
         batch.Put(store::Family::kFacts, keys::Facts(host, day), facts.SerializeAsString());
       }
     }

@@ -3,8 +3,10 @@
 #include <string>
 #include <vector>
 
+#include "common/strings.h"
 #include "daemon/engine/judge_test_support.h"
 #include "daemon/engine/observations.h"
+#include "google/protobuf/util/message_differencer.h"
 #include "gtest/gtest.h"
 
 namespace attest::engine {
@@ -336,6 +338,50 @@ TEST(JudgeTest, AdvanceFactsKeepsFirstSeenAcrossObservationsAndResetsOnInstall) 
   EXPECT_TRUE(f.patch().first_seen().empty());
   EXPECT_EQ(f.patch().reboot_since(), T0 + 2 * kH);
   EXPECT_EQ(f.last_any(), T0 + 3 * kH);
+}
+
+TEST(JudgeTest, AdvanceFactsThroughADayEqualsEachObservationInTurn) {
+  // A day's mix of every kind, with repeated shippers, checks and
+  // server-control kinds whose states change, and the last one of a kind
+  // not last overall.
+  std::vector<v1::Observation> day;
+  for (Seconds at = 0; at < kD; at += 600) {
+    const int step = static_cast<int>(at / 600);
+    day.push_back(Beat(at));
+    day.push_back(Log(at + 1, at - step % 3));
+    v1::Observation second = Log(at + 2, at, step % 5 != 0);
+    second.mutable_log()->set_shipper("vector");
+    if (step < 100) day.push_back(second);
+    day.push_back(Check(at + 3, step % 4 == 0 ? v1::CHECK_STATUS_CRITICAL : v1::CHECK_STATUS_OK));
+    if (step % 6 == 0)
+      day.push_back(Patch(at + 4, {step % 12 == 0 ? "a" : "b", "c"}, step % 7 == 0));
+    v1::Signal time;
+    time.mutable_time_sync()->set_synchronized(step % 3 != 0);
+    time.mutable_time_sync()->set_est_error_us(step);
+    day.push_back(Host(at + 5, time));
+    v1::Signal firewall;
+    firewall.mutable_firewall()->set_ruleset_sha256(StrCat("sha256:", step));
+    if (step < 130) day.push_back(Host(at + 6, firewall));
+    if (step % 9 == 0) day.push_back(Failed(at + 7, step % 2 == 0 ? "patch" : "checks"));
+    if (step % 11 == 0) day.push_back(Change(at + 8, StrCat("c", step)));
+    if (step % 13 == 0) day.push_back(Gap(at - 50, at + 9));
+  }
+  // Facts carried in from the day before, which the day replaces or keeps.
+  v1::JudgeFacts before;
+  AdvanceFacts(&before, Patch(-kD, {"a", "z"}, true));
+  v1::Observation old_check = Check(-kD, v1::CHECK_STATUS_OK);
+  old_check.mutable_check()->set_name("disk");
+  AdvanceFacts(&before, old_check);
+  for (size_t n : {size_t{0}, size_t{1}, size_t{7}, day.size() / 2, day.size()}) {
+    v1::JudgeFacts each = before;
+    for (size_t i = 0; i < n; ++i) AdvanceFacts(&each, day[i]);
+    v1::JudgeFacts through = before;
+    AdvanceFactsThrough(&through, std::span(day).first(n));
+    EXPECT_TRUE(google::protobuf::util::MessageDifferencer::Equals(through, each))
+        << n << " observations\n"
+        << through.DebugString() << "\nagainst\n"
+        << each.DebugString();
+  }
 }
 
 }  // namespace

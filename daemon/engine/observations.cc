@@ -47,6 +47,48 @@ void AdvanceFacts(v1::JudgeFacts* f, const v1::Observation& o) {
   }
 }
 
+void AdvanceFactsThrough(v1::JudgeFacts* f, std::span<const v1::Observation> observations) {
+  // The last observation of each replaced key, found from the end.
+  std::vector<std::pair<int, std::string>> seen;
+  std::vector<const v1::Observation*> last;
+  for (auto it = observations.rbegin(); it != observations.rend(); ++it) {
+    std::pair<int, std::string> key{it->what_case(), ""};
+    switch (it->what_case()) {
+      case v1::Observation::kLog:
+        key.second = it->log().shipper();
+        break;
+      case v1::Observation::kCheck:
+        key.second = it->check().name();
+        break;
+      case v1::Observation::kHost:
+        key.second = HostFactKey(it->host());
+        break;
+      default:
+        continue;
+    }
+    if (std::find(seen.begin(), seen.end(), key) != seen.end()) continue;
+    seen.push_back(std::move(key));
+    last.push_back(&*it);
+  }
+  // Everything else in order (a patch state's first-seen times depend on
+  // the states before it); those kinds are never gaps.
+  for (const v1::Observation& o : observations) {
+    switch (o.what_case()) {
+      case v1::Observation::kLog:
+      case v1::Observation::kCheck:
+      case v1::Observation::kHost:
+        f->set_last_any(o.t());
+        break;
+      default:
+        AdvanceFacts(f, o);
+        break;
+    }
+  }
+  const int64_t last_any = f->last_any();
+  for (const v1::Observation* o : last) AdvanceFacts(f, *o);
+  f->set_last_any(last_any);
+}
+
 bool ObservationFromRecord(const v1::EvidenceRecord& r, Seconds gap_from, v1::Observation* out) {
   out->Clear();
   out->set_index(r.index());

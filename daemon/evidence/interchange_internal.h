@@ -3,12 +3,13 @@
 #ifndef ATTEST_DAEMON_EVIDENCE_INTERCHANGE_INTERNAL_H_
 #define ATTEST_DAEMON_EVIDENCE_INTERCHANGE_INTERNAL_H_
 
+#include <algorithm>
 #include <cstdint>
 #include <functional>
 #include <limits>
-#include <set>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "attest/v1/signal.pb.h"
@@ -32,13 +33,18 @@ class Fields {
 
   // The value of `key` (nullptr when absent), counted as known.
   const Json* Find(std::string_view key) const {
-    asked_.emplace(key);
-    return object_.Find(key);
+    const Json* value = object_.Find(key);
+    if (value != nullptr) found_.push_back(value);
+    return value;
   }
-  // Refuses the first key that no accessor asked for.
+  // Refuses the first key that no accessor asked for. (The values found
+  // are kept rather than the keys asked: an object has a dozen keys at
+  // most, and a set of strings per object was much of a line's parse.)
   absl::Status NoOtherKeys() const {
     for (const auto& [key, value] : object_.as_object()) {
-      if (asked_.count(key) == 0) return Bad(Name(key), "unknown field");
+      if (std::find(found_.begin(), found_.end(), &value) == found_.end()) {
+        return Bad(Name(key), "unknown field");
+      }
     }
     return absl::OkStatus();
   }
@@ -137,7 +143,7 @@ class Fields {
   std::string Name(std::string_view key) const { return attest::StrCat(prefix_, ".", key); }
   const Json& object_;
   std::string prefix_;
-  mutable std::set<std::string, std::less<>> asked_;
+  mutable std::vector<const Json*> found_;
 };
 
 #define ATTEST_CONCAT_(a, b) a##b

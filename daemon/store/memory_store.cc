@@ -44,26 +44,30 @@ absl::Status MemoryStore::Scan(Family f, std::string_view begin, std::string_vie
                                const ScanVisitor& visit) {
   // Copies a chunk at a time, so that the visitor may call back into the
   // store and a scan that stops early does not copy the rest.
+  // The chunk's strings are reused from chunk to chunk (assign keeps their
+  // capacity): a scan is a copy, not an allocation, per entry.
   constexpr size_t kChunk = 256;
   std::vector<std::pair<std::string, std::string>> chunk;
   std::string after;  // the last key visited
   for (bool first = true;; first = false) {
-    chunk.clear();
+    size_t n = 0;
     {
       std::lock_guard lock(mu_);
       if (closed_) return absl::FailedPreconditionError("store is closed");
       const auto& m = data_[static_cast<int>(f)];
       auto it = first ? m.lower_bound(begin) : m.upper_bound(after);
-      for (; it != m.end() && chunk.size() < kChunk; ++it) {
+      for (; it != m.end() && n < kChunk; ++it, ++n) {
         if (!end.empty() && std::string_view(it->first) >= end) break;
-        chunk.emplace_back(*it);
+        if (n == chunk.size()) chunk.emplace_back();
+        chunk[n].first.assign(it->first);
+        chunk[n].second.assign(it->second);
       }
     }
-    for (const auto& [k, v] : chunk) {
-      if (!visit(k, v)) return absl::OkStatus();
+    for (size_t i = 0; i < n; ++i) {
+      if (!visit(chunk[i].first, chunk[i].second)) return absl::OkStatus();
     }
-    if (chunk.size() < kChunk) return absl::OkStatus();
-    after = chunk.back().first;
+    if (n < kChunk) return absl::OkStatus();
+    after = chunk[n - 1].first;
   }
 }
 

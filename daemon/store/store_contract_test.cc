@@ -2,6 +2,7 @@
 #include <filesystem>
 #include <thread>
 
+#include "common/strings.h"
 #include "daemon/store/keys.h"
 #include "daemon/store/memory_store.h"
 #include "daemon/store/rocksdb_store.h"
@@ -103,6 +104,34 @@ TEST_P(StoreContractTest, ScanStopsWhenVisitorSaysSoAndHonoursEnd) {
                          })
                   .ok());
   EXPECT_EQ(keys, (std::vector<std::string>{"c", "d", "e"}));
+}
+
+TEST_P(StoreContractTest, ALongScanSeesEveryEntryWhileItsVisitorWrites) {
+  // More entries than a scan copies at a time, values long and short in
+  // turn (a reused buffer must not keep a longer value's tail), and a
+  // visitor that writes into the store as it goes.
+  constexpr int kEntries = 1000;
+  WriteBatch b;
+  auto key = [](int i) { return attest::StrCat("k", 10000 + i); };
+  auto value = [](int i) {
+    return std::string(i % 3 == 0 ? 300 : i % 7, static_cast<char>('a' + i % 26));
+  };
+  for (int i = 0; i < kEntries; ++i) b.Put(Family::kMeta, key(i), value(i));
+  ASSERT_TRUE(store_->Write(b, {}).ok());
+  int seen = 0;
+  ASSERT_TRUE(store_
+                  ->Scan(Family::kMeta, "k", "l",
+                         [&](std::string_view k, std::string_view v) {
+                           EXPECT_EQ(k, key(seen));
+                           EXPECT_EQ(v, value(seen));
+                           WriteBatch w;
+                           w.Put(Family::kFacts, std::string(k), std::string(v));
+                           EXPECT_TRUE(store_->Write(w, {}).ok());
+                           return ++seen > 0;
+                         })
+                  .ok());
+  EXPECT_EQ(seen, kEntries);
+  EXPECT_EQ(*store_->Get(Family::kFacts, key(kEntries - 1)), value(kEntries - 1));
 }
 
 TEST_P(StoreContractTest, LastFindsTheLastKeyBeforeTheEndAndNotBeforeTheBegin) {
