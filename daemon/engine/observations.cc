@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "absl/container/flat_hash_set.h"
 #include "daemon/engine/host_rules.h"
 
 namespace attest::engine {
@@ -48,8 +49,9 @@ void AdvanceFacts(v1::JudgeFacts* f, const v1::Observation& o) {
 }
 
 void AdvanceFactsThrough(v1::JudgeFacts* f, std::span<const v1::Observation> observations) {
-  // The last observation of each replaced key, found from the end.
-  std::vector<std::pair<int, std::string>> seen;
+  // The last observation of each replaced key, found from the end (a
+  // hash set: a host chooses how many check names it reports in a day).
+  absl::flat_hash_set<std::pair<int, std::string>> seen;
   std::vector<const v1::Observation*> last;
   for (auto it = observations.rbegin(); it != observations.rend(); ++it) {
     std::pair<int, std::string> key{it->what_case(), ""};
@@ -66,8 +68,7 @@ void AdvanceFactsThrough(v1::JudgeFacts* f, std::span<const v1::Observation> obs
       default:
         continue;
     }
-    if (std::find(seen.begin(), seen.end(), key) != seen.end()) continue;
-    seen.push_back(std::move(key));
+    if (!seen.insert(std::move(key)).second) continue;
     last.push_back(&*it);
   }
   // Everything else in order (a patch state's first-seen times depend on
