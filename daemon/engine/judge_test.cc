@@ -362,6 +362,19 @@ TEST(JudgeTest, AdvanceFactsThroughADayEqualsEachObservationInTurn) {
     v1::Signal firewall;
     firewall.mutable_firewall()->set_ruleset_sha256(StrCat("sha256:", step));
     if (step < 130) day.push_back(Host(at + 6, firewall));
+    // A second check, and two backups: keys within one kind, and a check
+    // named as a shipper is (the kind is part of the key).
+    v1::Observation named =
+        Check(at + 6, step % 5 == 0 ? v1::CHECK_STATUS_WARNING : v1::CHECK_STATUS_OK);
+    named.mutable_check()->set_name("rsyslog");
+    if (step % 2 == 0) day.push_back(named);
+    for (const char* name : {"restic-nightly", "borg-hourly"}) {
+      if (step % 4 == 1 && name[0] == 'r') continue;
+      v1::Signal backup;
+      backup.mutable_backup()->set_name(name);
+      backup.mutable_backup()->set_snapshot(StrCat(name, "-", step));
+      day.push_back(Host(at + 6, backup));
+    }
     if (step % 9 == 0) day.push_back(Failed(at + 7, step % 2 == 0 ? "patch" : "checks"));
     if (step % 11 == 0) day.push_back(Change(at + 8, StrCat("c", step)));
     if (step % 13 == 0) day.push_back(Gap(at - 50, at + 9));
