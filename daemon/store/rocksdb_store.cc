@@ -193,23 +193,42 @@ class RocksDbStore : public Store {
   std::vector<rocksdb::ColumnFamilyHandle*> handles_;
 };
 
-// How much a family buffers in memory before it is flushed to a table
-// file. Evidence and observations only grow: every byte is kept, so a
-// large buffer makes fewer, larger files. Every other family that is
-// written under load rewrites the same keys (a host's state, its judged
-// day, a window's day): 30 MiB of buffered versions flush to a file of
-// about 150 KiB, so buffering them longer only holds memory. A small buffer
-// bounds that memory and is reached within seconds under load, so
-// attestd's RSS settles at once instead of creeping up for as long as the
-// rarest family takes to fill (the soak in bench/soak.sh measures this).
-size_t WriteBufferBytes(Family family, bool scratch) {
-  if (scratch) return 64 << 20;  // written once, read once, then deleted
+// How each family is written to disk.
+struct FamilyLayout {
+  // How much a family buffers in memory before it is flushed to a table
+  // file. Evidence and observations only grow: every byte is kept, so a
+  // large buffer makes fewer, larger files. Every other family that is
+  // written under load rewrites the same keys (a host's state, its judged
+  // day, a window's day): 30 MiB of buffered versions flush to a file of
+  // about 150 KiB, so buffering them longer only holds memory. A small
+  // buffer bounds that memory and is reached within seconds under load, so
+  // attestd's RSS settles at once instead of creeping up for as long as the
+  // rarest family takes to fill (the soak in bench/soak.sh measures this).
+  size_t write_buffer_bytes;
+  // Evidence and observations are also read in scans, a host's keys side
+  // by side: records of one host a minute apart, each repeating most of the
+  // one before (and its hash as the next one's link). zstd finds those
+  // repeats only within a block, so they use 32 KiB blocks instead of
+  // RocksDB's 4 KiB. Measured with sst_dump's recompress on a simulated
+  // fleet's store: the evidence family's tables at 0.66 of their size with
+  // 4 KiB blocks (0.70 at 16 KiB, 0.63 at 64 KiB), the observations' at
+  // 0.52. zstd level 9 gained 0-3% more at up to twice the CPU, level 19
+  // about 10% at 10 to 25 times: the default level stays. A point read (the
+  // engine reads a few records by index) decodes one block. Tables written
+  // before keep their block size until compaction rewrites them.
+  size_t block_bytes;
+};
+
+FamilyLayout LayoutOf(Family family, bool scratch) {
+  // A scratch store is written once, read once, then deleted, and not
+  // compressed: larger blocks would gain nothing.
+  if (scratch) return {.write_buffer_bytes = 64 << 20, .block_bytes = 4 << 10};
   switch (family) {
     case Family::kEvidence:
     case Family::kObservations:
-      return 16 << 20;
+      return {.write_buffer_bytes = 16 << 20, .block_bytes = 32 << 10};
     default:
-      return 4 << 20;
+      return {.write_buffer_bytes = 4 << 20, .block_bytes = 4 << 10};
   }
 }
 
@@ -251,7 +270,13 @@ absl::StatusOr<std::unique_ptr<Store>> OpenRocksDbStore(const std::string& dir,
   for (int i = 0; i < static_cast<int>(Family::kCount); ++i) {
     const auto family = static_cast<Family>(i);
     rocksdb::ColumnFamilyOptions family_options = cf_options;
-    family_options.write_buffer_size = WriteBufferBytes(family, options.scratch);
+    const FamilyLayout layout = LayoutOf(family, options.scratch);
+    family_options.write_buffer_size = layout.write_buffer_bytes;
+    if (layout.block_bytes != table.block_size) {
+      rocksdb::BlockBasedTableOptions larger = table;
+      larger.block_size = layout.block_bytes;
+      family_options.table_factory.reset(rocksdb::NewBlockBasedTableFactory(larger));
+    }
     descriptors.emplace_back(std::string(FamilyName(family)), family_options);
   }
   std::vector<rocksdb::ColumnFamilyHandle*> handles;
