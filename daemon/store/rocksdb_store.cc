@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "common/strings.h"
+#include "rocksdb/cache.h"
 #include "rocksdb/db.h"
 #include "rocksdb/filter_policy.h"
 #include "rocksdb/options.h"
@@ -261,6 +262,9 @@ absl::StatusOr<std::unique_ptr<Store>> OpenRocksDbStore(const std::string& dir,
 
   rocksdb::BlockBasedTableOptions table;
   table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
+  // One cache for every family, of RocksDB's default size: without it each
+  // table factory (one per block size) would make its own.
+  table.block_cache = rocksdb::NewLRUCache(8 << 20);
   rocksdb::ColumnFamilyOptions cf_options;
   cf_options.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
   cf_options.compression = options.scratch ? rocksdb::kNoCompression : rocksdb::kZSTD;

@@ -226,6 +226,7 @@ TEST(RocksDbStoreTest, DataSurvivesReopenAndLockIsExclusive) {
 // records take fewer bytes in `evidence` than in a family with RocksDB's
 // default 4 KiB blocks: 0.82 of them here, where each record's own random
 // hash, which nothing compresses, is a sixth of it (0.999 with equal blocks).
+// Both sizes of block share one cache, of a stated size.
 TEST(RocksDbStoreTest, TheEvidenceFamilyStoresLikeRecordsInFewerBytes) {
   const std::string dir = testing::TempDir() + "/rocks_blocks";
   std::filesystem::remove_all(dir);
@@ -268,6 +269,17 @@ TEST(RocksDbStoreTest, TheEvidenceFamilyStoresLikeRecordsInFewerBytes) {
   const double small_blocks = static_cast<double>(stats->family_file_bytes.at("hosts"));
   ASSERT_GT(small_blocks, 0);
   EXPECT_LT(evidence / small_blocks, 0.9) << evidence << " bytes against " << small_blocks;
+  // Both block sizes share one block cache, which is the one Stats reports.
+  const uint64_t cached = stats->block_cache_bytes;
+  int read = 0;
+  ASSERT_TRUE((*store)
+                  ->Scan(Family::kHosts, "", "\xff",
+                         [&](std::string_view, std::string_view) { return ++read > 0; })
+                  .ok());
+  EXPECT_EQ(read, 20000);
+  stats = (*store)->Stats();
+  ASSERT_TRUE(stats.ok()) << stats.status();
+  EXPECT_GT(stats->block_cache_bytes, cached + (1u << 20));  // the hosts family's blocks
   std::filesystem::remove_all(dir);
 }
 
