@@ -127,7 +127,8 @@ class World {
     engine_.reset();
   }
   void Import(Records records) {
-    ASSERT_TRUE(admin::CommitImport(*committer_, clock_.Now(), &records).ok());
+    const absl::Status imported = admin::CommitImport(*committer_, clock_.Now(), &records);
+    ASSERT_TRUE(imported.ok()) << imported;
     engine_->Sync();
   }
 
