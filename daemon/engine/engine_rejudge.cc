@@ -2,9 +2,12 @@
 // point in time: day records, facts, deviations and window aggregates.
 #include <map>
 
+#include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
 #include "common/strings.h"
 #include "daemon/engine/engine.h"
 #include "daemon/engine/engine_keys.h"
+#include "daemon/engine/host_rules.h"
 #include "daemon/engine/observations.h"
 #include "daemon/engine/records.h"
 #include "daemon/engine/scan.h"
@@ -42,6 +45,46 @@ std::vector<v1::DeviationRecord> FailRuns(const std::vector<v1::Interval>& inter
     r.set_policy_version(iv.policy_version());
   }
   return runs;
+}
+
+// The judge looks ahead (judge.cc): a log shipper's next observation says
+// whether it delivered since the one before, and a backup's later
+// observations say when it last succeeded. So new observations (from
+// `from` on) can change the judgement before `from`, and before `begin`:
+//   - a shipper's first observation from `begin` on, when new, back to the
+//     shipper's observation before it (in `facts`), which may be days
+//     earlier (a host that was silent);
+//   - a backup's new observation that reports another last success than
+//     the one before it, back to that success (0, none, when the one
+//     before reported none).
+// The earliest such time, or kForever. `facts` are those at `begin`, and
+// `observations` those from `begin` on, in time order.
+Seconds LookAheadReach(const v1::JudgeFacts& facts,
+                       const std::vector<v1::Observation>& observations, Seconds from) {
+  Seconds reach = kForever;
+  absl::flat_hash_set<std::string> shippers;               // seen from `begin` on
+  absl::flat_hash_map<std::string, Seconds> last_success;  // by backup, the latest report
+  for (const auto& [key, o] : facts.host()) {
+    if (o.host().has_backup()) {
+      last_success[o.host().backup().name()] = o.host().backup().last_success().seconds();
+    }
+  }
+  for (const v1::Observation& o : observations) {
+    if (o.has_log() && shippers.insert(o.log().shipper()).second && o.t() >= from) {
+      if (auto p = facts.log_t().find(o.log().shipper()); p != facts.log_t().end()) {
+        reach = std::min(reach, p->second);
+      }
+    }
+    // Only reports of a success take part (as in the judge's history).
+    if (o.has_host() && o.host().has_backup() && o.host().backup().has_last_success()) {
+      const v1::BackupState& backup = o.host().backup();
+      const Seconds success = backup.last_success().seconds();
+      auto [before, first] = last_success.try_emplace(backup.name(), success);
+      if (o.t() >= from && !first && before->second != success) reach = std::min(reach, success);
+      before->second = success;
+    }
+  }
+  return reach;
 }
 
 }  // namespace
@@ -194,20 +237,29 @@ absl::Status Engine::Rejudge(const std::string& host, int64_t from) {
   from = std::max(from, eh.enrolled());
   uint32_t first_day = DayOf(from);
   v1::JudgeFacts facts;
-  if (first_day > DayOf(eh.enrolled())) {
-    absl::StatusOr<bool> found = FactsAt(host, first_day, &facts);
-    if (!found.ok()) return found.status();
-    if (!*found) first_day = DayOf(eh.enrolled());  // never judged that far: from the start
-  }
-  const Seconds begin = static_cast<Seconds>(first_day) * kDaySeconds;
-
   std::vector<v1::Observation> observations;
-  std::string obs_begin = keys::Observation(host, begin, 0);
-  absl::Status s = ScanMessages<v1::Observation>(
-      store_, store::Family::kObservations, obs_begin,
-      store::PrefixEnd(keys::ObservationPrefix(host)),
-      [&](v1::Observation&& o) { observations.push_back(std::move(o)); });
-  if (!s.ok()) return s;
+  Seconds begin = 0;
+  absl::Status s;
+  // From the day of `from`, or earlier where the judge's look-ahead
+  // reaches (LookAheadReach); each step goes back at least a day.
+  for (;;) {
+    facts.Clear();
+    if (first_day > DayOf(eh.enrolled())) {
+      absl::StatusOr<bool> found = FactsAt(host, first_day, &facts);
+      if (!found.ok()) return found.status();
+      if (!*found) first_day = DayOf(eh.enrolled());  // never judged that far: from the start
+    }
+    begin = static_cast<Seconds>(first_day) * kDaySeconds;
+    observations.clear();
+    s = ScanMessages<v1::Observation>(
+        store_, store::Family::kObservations, keys::Observation(host, begin, 0),
+        store::PrefixEnd(keys::ObservationPrefix(host)),
+        [&](v1::Observation&& o) { observations.push_back(std::move(o)); });
+    if (!s.ok()) return s;
+    const Seconds reach = std::max(LookAheadReach(facts, observations, from), eh.enrolled());
+    if (reach >= begin) break;
+    first_day = DayOf(reach);
+  }
   std::vector<v1::Observation> changes;
   s = ScanMessages<v1::Observation>(store_, store::Family::kObservations,
                                     keys::AccessChangePrefix(host),

@@ -277,6 +277,84 @@ TEST(EngineTest, LateBackfillGivesWhatInOrderEvidenceGives) {
   ExpectMatchesDayRecords(late, "all");
 }
 
+// The judge looks ahead: a shipper's next observation says whether it
+// delivered since the one before. Evidence that arrives a day at a time
+// must give what it gives all at once when that next observation is in a
+// later day's evidence: an outage that turns to FAIL minutes before
+// midnight, found only from the first state after it, and a shipper
+// silent for two days whose next state says it delivered nothing since.
+TEST(EngineTest, EvidenceADayAtATimeGivesWhatItGivesAllAtOnce) {
+  Records history = History();
+  auto log_times = [&](const std::string& host) {
+    std::vector<int64_t> out;
+    for (const v1::ImportRecord& r : history) {
+      if (r.host() == host && r.has_signal() && r.signal().has_log_shipping()) {
+        out.push_back(TimeOf(r));
+      }
+    }
+    return out;
+  };
+  auto set_last_delivery = [&](const std::string& host, int64_t from, int64_t to, int64_t at) {
+    for (v1::ImportRecord& r : history) {
+      if (r.host() != host || !r.has_signal() || !r.signal().has_log_shipping()) continue;
+      if (TimeOf(r) < from || TimeOf(r) >= to) continue;
+      r.mutable_signal()->mutable_log_shipping()->mutable_last_delivery()->set_seconds(at);
+    }
+  };
+  // h0002 delivers last 14 minutes before its last state of day 4: that
+  // state still passes (max gap 15m), and the FAIL begins a minute later.
+  const int64_t midnight = kStart + 5 * kDay;
+  const std::vector<int64_t> h2 = log_times("h0002");
+  const int64_t before = *std::prev(std::lower_bound(h2.begin(), h2.end(), midnight));
+  ASSERT_LT(before + 60, midnight);
+  const int64_t delivered = before - 14 * 60;
+  set_last_delivery("h0002", delivered, midnight + 3 * 3600, delivered);
+  // h0003's shipper is renamed for two days (silent as itself), and then
+  // says it delivered nothing since a minute before its last state.
+  const int64_t silent = kStart + 7 * kDay;
+  const std::vector<int64_t> h3 = log_times("h0003");
+  const int64_t last_heard = *std::prev(std::lower_bound(h3.begin(), h3.end(), silent));
+  for (v1::ImportRecord& r : history) {
+    if (r.host() == "h0003" && r.has_signal() && r.signal().has_log_shipping() &&
+        TimeOf(r) >= silent && TimeOf(r) < silent + 2 * kDay) {
+      r.mutable_signal()->mutable_log_shipping()->set_shipper("renamed");
+    }
+  }
+  set_last_delivery("h0003", silent + 2 * kDay, silent + 2 * kDay + 3600, last_heard - 60);
+
+  World at_once;
+  at_once.Import(history);
+  std::map<int64_t, Records> by_day;
+  for (const v1::ImportRecord& r : history) *by_day[TimeOf(r) / kDay].Add() = r;
+  World daily;
+  for (auto& [day, records] : by_day) {
+    daily.Import(records);
+    daily.Views();  // judged before the next day arrives
+  }
+
+  // The outage's FAIL begins before midnight, and the silent shipper's
+  // within its last state's freshness (the cases bite).
+  auto fails_from = [&](const std::string& host, int64_t t) {
+    bool found = false;
+    for (const auto& [k, v] : at_once.Dump(store::Family::kTimeline, keys::Str(host))) {
+      v1::HostDay d;
+      EXPECT_TRUE(d.ParseFromString(v));
+      for (const v1::Interval& iv : d.intervals()) {
+        found |= d.control() == "log-shipping" && iv.state() == v1::CONTROL_STATE_FAIL &&
+                 iv.start() == t;
+      }
+    }
+    return found;
+  };
+  EXPECT_TRUE(fails_from("h0002", delivered + 15 * 60));
+  EXPECT_TRUE(fails_from("h0003", last_heard - 60 + 15 * 60));
+  ExpectSame(daily.Summary("all"), at_once.Summary("all"));
+  for (auto f : {store::Family::kTimeline, store::Family::kDeviations, store::Family::kRollup}) {
+    EXPECT_EQ(daily.Dump(f), at_once.Dump(f)) << store::FamilyName(f);
+  }
+  EXPECT_EQ(daily.Views(), at_once.Views());
+}
+
 TEST(EngineTest, RestartLoadsWhatItKeptIncrementally) {
   World w;
   Records history = History();
