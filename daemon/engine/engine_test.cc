@@ -100,7 +100,10 @@ class FailingStore : public store::MemoryStore {
 
 class World {
  public:
-  World() : clock_(absl::FromUnixSeconds(kEnd + 3600)) { Start(); }
+  explicit World(std::string policy = PolicyText())
+      : clock_(absl::FromUnixSeconds(kEnd + 3600)), policy_(std::move(policy)) {
+    Start();
+  }
   ~World() { Stop(); }
 
   void Start() {
@@ -114,7 +117,7 @@ class World {
     ASSERT_TRUE(engine_->Start().ok());
     ASSERT_TRUE(committer_->Start().ok());
     if (!loaded_) {
-      auto policy = ParsePolicy(PolicyText(), "test.yaml");
+      auto policy = ParsePolicy(policy_, "test.yaml");
       ASSERT_TRUE(policy.ok()) << policy.status();
       ASSERT_TRUE(engine_->LoadPolicy(*policy, "test.yaml").ok());
       loaded_ = true;
@@ -203,6 +206,7 @@ class World {
  private:
   FailingStore store_;
   FakeClock clock_;
+  const std::string policy_;
   std::unique_ptr<Engine> engine_;
   std::unique_ptr<ingest::Committer> committer_;
   bool loaded_ = false;
@@ -353,6 +357,58 @@ TEST(EngineTest, EvidenceADayAtATimeGivesWhatItGivesAllAtOnce) {
     EXPECT_EQ(daily.Dump(f), at_once.Dump(f)) << store::FamilyName(f);
   }
   EXPECT_EQ(daily.Views(), at_once.Views());
+}
+
+// The same for a backup: a success taken ten minutes before midnight,
+// which only a state after midnight reports, ends the FAIL at the success.
+TEST(EngineTest, ABackupSuccessReportedAfterMidnightEndsTheFailBeforeIt) {
+  const std::string policy =
+      "controls:\n"
+      "  - {id: backup, tsc: [A1.2], rule: host.backup_fresh, params: {max_age: 3h},\n"
+      "     freshness: 1h}\n"
+      "windows:\n"
+      "  - {id: all, start: " +
+      T(kStart) + ", end: " + T(kEnd) + "}\n";
+  const int64_t midnight = kStart + kDay;
+  const std::vector<int64_t> taken = {midnight - 5 * 3600, midnight - 600, midnight + 3 * 3600};
+  Records records;
+  uint64_t seq = 0;
+  for (int64_t t = midnight - 6 * 3600; t < midnight + 4 * 3600; t += 1200) {
+    v1::ImportRecord* r = records.Add();
+    r->set_host("b1");
+    r->set_line(++seq);
+    v1::Signal& s = *r->mutable_signal();
+    s.set_seq(seq);
+    *s.mutable_observed_at() = ToProto(absl::FromUnixSeconds(t));
+    v1::BackupState* b = s.mutable_backup();
+    b->set_name("nightly");
+    b->set_probe(v1::BACKUP_PROBE_MARKER_FILE);
+    for (int64_t x : taken) {
+      if (x <= t - 1200) b->mutable_last_success()->set_seconds(x);  // seen 20 min after
+    }
+  }
+  World at_once(policy);
+  at_once.Import(records);
+  World daily(policy);
+  std::map<int64_t, Records> by_day;
+  for (const v1::ImportRecord& r : records) *by_day[TimeOf(r) / kDay].Add() = r;
+  for (auto& [day, part] : by_day) {
+    daily.Import(part);
+    daily.Views();
+  }
+  bool passes_from_success = false;
+  for (const auto& [k, v] : at_once.Dump(store::Family::kTimeline, keys::Str("b1"))) {
+    v1::HostDay d;
+    ASSERT_TRUE(d.ParseFromString(v));
+    for (const v1::Interval& iv : d.intervals()) {
+      passes_from_success |= iv.state() == v1::CONTROL_STATE_PASS && iv.start() == midnight - 600;
+    }
+  }
+  EXPECT_TRUE(passes_from_success);
+  ExpectSame(daily.Summary("all"), at_once.Summary("all"));
+  for (auto f : {store::Family::kTimeline, store::Family::kDeviations, store::Family::kRollup}) {
+    EXPECT_EQ(daily.Dump(f), at_once.Dump(f)) << store::FamilyName(f);
+  }
 }
 
 TEST(EngineTest, RestartLoadsWhatItKeptIncrementally) {
