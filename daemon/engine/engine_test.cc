@@ -285,8 +285,8 @@ TEST(EngineTest, LateBackfillGivesWhatInOrderEvidenceGives) {
 // delivered since the one before. Evidence that arrives a day at a time
 // must give what it gives all at once when that next observation is in a
 // later day's evidence: an outage that turns to FAIL minutes before
-// midnight, found only from the first state after it, and a shipper
-// silent for two days whose next state says it delivered nothing since.
+// midnight, found only from the first state after it; a shipper silent for
+// two days whose next state says it delivered nothing since.
 TEST(EngineTest, EvidenceADayAtATimeGivesWhatItGivesAllAtOnce) {
   Records history = History();
   auto log_times = [&](const std::string& host) {
@@ -325,7 +325,6 @@ TEST(EngineTest, EvidenceADayAtATimeGivesWhatItGivesAllAtOnce) {
     }
   }
   set_last_delivery("h0003", silent + 2 * kDay, silent + 2 * kDay + 3600, last_heard - 60);
-
   World at_once;
   at_once.Import(history);
   std::map<int64_t, Records> by_day;
@@ -338,20 +337,19 @@ TEST(EngineTest, EvidenceADayAtATimeGivesWhatItGivesAllAtOnce) {
 
   // The outage's FAIL begins before midnight, and the silent shipper's
   // within its last state's freshness (the cases bite).
-  auto fails_from = [&](const std::string& host, int64_t t) {
+  auto begins = [&](const std::string& host, v1::ControlState state, int64_t t) {
     bool found = false;
     for (const auto& [k, v] : at_once.Dump(store::Family::kTimeline, keys::Str(host))) {
       v1::HostDay d;
       EXPECT_TRUE(d.ParseFromString(v));
       for (const v1::Interval& iv : d.intervals()) {
-        found |= d.control() == "log-shipping" && iv.state() == v1::CONTROL_STATE_FAIL &&
-                 iv.start() == t;
+        found |= d.control() == "log-shipping" && iv.state() == state && iv.start() == t;
       }
     }
     return found;
   };
-  EXPECT_TRUE(fails_from("h0002", delivered + 15 * 60));
-  EXPECT_TRUE(fails_from("h0003", last_heard - 60 + 15 * 60));
+  EXPECT_TRUE(begins("h0002", v1::CONTROL_STATE_FAIL, delivered + 15 * 60));
+  EXPECT_TRUE(begins("h0003", v1::CONTROL_STATE_FAIL, last_heard - 60 + 15 * 60));
   ExpectSame(daily.Summary("all"), at_once.Summary("all"));
   for (auto f : {store::Family::kTimeline, store::Family::kDeviations, store::Family::kRollup}) {
     EXPECT_EQ(daily.Dump(f), at_once.Dump(f)) << store::FamilyName(f);
