@@ -237,7 +237,10 @@ class Engine {
   absl::Status QuarantineUnjudgeable();
   // engine_rejudge.cc
   absl::Status IndexNewEvidence(v1::EngineHost* host, int64_t* earliest);
-  absl::Status Rejudge(const std::string& host, int64_t from);
+  // From `from`, or earlier where evidence from `evidence_from` on (new
+  // since the last judgement; kForever: none) reaches through the judge's
+  // look-ahead.
+  absl::Status Rejudge(const std::string& host, int64_t from, int64_t evidence_from);
   // The judge facts at the start of `day`: the last record stored at or
   // before it (Rejudge writes one only where they changed). False: none.
   absl::StatusOr<bool> FactsAt(const std::string& host, uint32_t day, v1::JudgeFacts* facts);

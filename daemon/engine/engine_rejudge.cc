@@ -50,13 +50,14 @@ std::vector<v1::DeviationRecord> FailRuns(const std::vector<v1::Interval>& inter
 // The judge looks ahead (judge.cc): a log shipper's next observation says
 // whether it delivered since the one before, and a backup's later
 // observations say when it last succeeded. So new observations (from
-// `from` on) can change the judgement before `from`, and before `begin`:
+// `from` on, the earliest evidence not yet judged) can change the
+// judgement before `from`, and before `begin`:
 //   - a shipper's first observation from `begin` on, when new, back to the
 //     shipper's observation before it (in `facts`), which may be days
 //     earlier (a host that was silent);
 //   - a backup's new observation that reports another last success than
-//     the one before it, back to that success (0, none, when the one
-//     before reported none).
+//     the one before it that reported one (or than none, for the state in
+//     `facts`), back to that success.
 // The earliest such time, or kForever. `facts` are those at `begin`, and
 // `observations` those from `begin` on, in time order.
 Seconds LookAheadReach(const v1::JudgeFacts& facts,
@@ -171,7 +172,9 @@ absl::Status Engine::ProcessHost(const std::string& host, int64_t from) {
   eh.set_host(host);
   int64_t earliest = kForever;
   if (absl::Status s = IndexNewEvidence(&eh, &earliest); !s.ok()) return s;
-  if (eh.pending_from() > 0) from = std::min(from, eh.pending_from());
+  // The earliest evidence indexed and not yet judged (kept across a crash).
+  const int64_t evidence_from = eh.pending_from() > 0 ? eh.pending_from() : kForever;
+  from = std::min(from, evidence_from);
 
   // Labels decide window membership; when they change, the host leaves
   // the old windows' aggregates and is judged again into the new ones.
@@ -220,7 +223,7 @@ absl::Status Engine::ProcessHost(const std::string& host, int64_t from) {
     from = 0;
   }
   if (from >= kForever || eh.enrolled() == 0) return absl::OkStatus();
-  return Rejudge(host, from);
+  return Rejudge(host, from, evidence_from);
 }
 
 absl::StatusOr<bool> Engine::FactsAt(const std::string& host, uint32_t day, v1::JudgeFacts* facts) {
@@ -231,7 +234,7 @@ absl::StatusOr<bool> Engine::FactsAt(const std::string& host, uint32_t day, v1::
   return true;
 }
 
-absl::Status Engine::Rejudge(const std::string& host, int64_t from) {
+absl::Status Engine::Rejudge(const std::string& host, int64_t from, int64_t evidence_from) {
   v1::EngineHost& eh = state_.hosts[host];
   const uint32_t today = DayOf(absl::ToUnixSeconds(clock_.Now()));
   from = std::max(from, eh.enrolled());
@@ -256,7 +259,8 @@ absl::Status Engine::Rejudge(const std::string& host, int64_t from) {
         store::PrefixEnd(keys::ObservationPrefix(host)),
         [&](v1::Observation&& o) { observations.push_back(std::move(o)); });
     if (!s.ok()) return s;
-    const Seconds reach = std::max(LookAheadReach(facts, observations, from), eh.enrolled());
+    const Seconds reach =
+        std::max(LookAheadReach(facts, observations, evidence_from), eh.enrolled());
     if (reach >= begin) break;
     first_day = DayOf(reach);
   }
