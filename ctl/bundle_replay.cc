@@ -186,10 +186,18 @@ absl::Status SummaryReplay::Begin() {
     return Seconds(a.loaded_at()) < Seconds(b.loaded_at());
   });
   for (const v1::PolicyVersion& v : versions) {
+    // Before the text: a newer judgement may come with policy text this
+    // attestctl does not read either.
+    if (v.judge() > engine::kJudgement) {
+      return absl::DataLossError(StrCat("policy version ", v.version(),
+                                        " is judged under judgement ", v.judge(),
+                                        "; this attestctl knows judgements 1 to ",
+                                        engine::kJudgement, "; a newer attestctl is needed"));
+    }
     auto policy = engine::ParsePolicy(v.source(), v.file());
     if (!policy.ok()) return policy.status();
     clock.Set(FromProto(v.loaded_at()));
-    if (absl::Status s = engine.LoadPolicy(*policy, v.file()); !s.ok()) return s;
+    if (absl::Status s = engine.LoadPolicy(*policy, v.file(), v.judge()); !s.ok()) return s;
   }
   // Hosts are judged as of the summary's moment.
   clock.Set(FromProto(m.summary().computed_at()));

@@ -114,6 +114,9 @@ absl::Status Server::Start() {
     }
     spdlog::info("no --policy: judging with the built-in policy (attestd --print-default-policy)");
   }
+  // A store from an older attestd: its policy judged from now on under the
+  // newest judgement, recorded in the ledger.
+  if (absl::Status s = parts_->engine->AdoptNewestJudgement(); !s.ok()) return s;
   // With metrics off, ingest does not update them at all.
   metrics::IngestMetrics* ingest_metrics =
       config_.metrics_listen.empty() ? nullptr : parts_->ingest_metrics.get();

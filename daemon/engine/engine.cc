@@ -19,6 +19,7 @@ std::vector<PolicySegment> EngineState::Segments(const std::string& control_id) 
     s.start = i == 0 ? 0 : policies[i].record.loaded_at().seconds();
     s.end = i + 1 < policies.size() ? policies[i + 1].record.loaded_at().seconds() : kForever;
     s.version = policies[i].record.version();
+    s.judgement = JudgementOf(policies[i].record.judge());
     for (const Control& c : policies[i].policy.controls) {
       if (c.id == control_id) s.control = &c;
     }
@@ -186,11 +187,28 @@ void Engine::AdvanceDays() {
   }
 }
 
-absl::Status Engine::LoadPolicy(const Policy& policy, const std::string& file) {
+absl::Status Engine::AdoptNewestJudgement() {
+  Policy current;
+  std::string file;
+  bool older = false;
+  RunOnThread([&] {
+    if (state_.policies.empty()) return;
+    const LoadedPolicy& last = state_.policies.back();
+    older = JudgementOf(last.record.judge()) < kJudgement;
+    current = last.policy;
+    file = last.record.file();
+  });
+  if (!older) return absl::OkStatus();
+  spdlog::info("policy {}: judged under judgement {} from now on (docs/design.md, \"Judgements\")",
+               current.version, kJudgement);
+  return LoadPolicy(current, file, kJudgement);
+}
+
+absl::Status Engine::LoadPolicy(const Policy& policy, const std::string& file, uint32_t judge) {
   absl::Status result;
   RunOnThread([&] {
-    if (const Policy* current = state_.current_policy();
-        current != nullptr && current->version == policy.version) {
+    if (!state_.policies.empty() && state_.policies.back().policy.version == policy.version &&
+        JudgementOf(state_.policies.back().record.judge()) == JudgementOf(judge)) {
       result = absl::OkStatus();
       return;
     }
@@ -214,6 +232,9 @@ absl::Status Engine::LoadPolicy(const Policy& policy, const std::string& file) {
     *loaded.record.mutable_loaded_at() = ToProto(now);
     loaded.record.set_file(file);
     loaded.record.set_source(policy.source);
+    // Judgement 1 stays absent, as in every version recorded before
+    // judgements were numbered (its ledger entry hashes as theirs did).
+    loaded.record.set_judge(JudgementOf(judge) == kFirstJudgement ? 0 : judge);
     store::WriteBatch batch;
     batch.Put(store::Family::kPolicyVersions, keys::PolicyVersion(absl::ToUnixNanos(now)),
               loaded.record.SerializeAsString());

@@ -143,9 +143,17 @@ class Engine {
   // Ingest: `host` has new durable evidence. Cheap; safe from any thread.
   void NotifyEvidence(const std::string& host);
 
-  // Stores `policy` as a new version (unless it is the current one),
-  // upserts its windows, and rejudges every host from now on.
-  [[nodiscard]] absl::Status LoadPolicy(const Policy& policy, const std::string& file);
+  // Stores `policy` as a new version judged under `judge` (unless it is
+  // the current one under the same judgement), upserts its windows, and
+  // rejudges every host from now on. Replays pass the judgement the
+  // version was recorded with (PolicyVersion.judge: 0 is the first).
+  [[nodiscard]] absl::Status LoadPolicy(const Policy& policy, const std::string& file,
+                                        uint32_t judge = kJudgement);
+  // When the current version's judgement is older than kJudgement (a store
+  // from an older attestd): records that version again under kJudgement,
+  // from now on, as a new ledger entry; time before keeps the judgement it
+  // was judged under. No-op otherwise.
+  [[nodiscard]] absl::Status AdoptNewestJudgement();
 
   // Records people create. Each is durable (synced) before it returns, is
   // never deleted, and triggers the rejudging it implies.

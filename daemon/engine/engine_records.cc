@@ -43,6 +43,11 @@ absl::Status Require(const std::string& value, const char* what) {
 absl::Status Engine::LoadState() {
   absl::Status s = ScanPrefixMessages<v1::PolicyVersion>(
       store_, store::Family::kPolicyVersions, "", [&](v1::PolicyVersion&& v) {
+        if (v.judge() > kJudgement) {
+          return absl::FailedPreconditionError(attest::StrCat(
+              "stored policy version ", v.version(), " is judged under judgement ", v.judge(),
+              ", which a newer attestd recorded; this one knows judgements 1 to ", kJudgement));
+        }
         auto policy = ParsePolicy(v.source(), v.file());
         if (!policy.ok())
           return absl::DataLossError(attest::StrCat("stored policy version ", v.version(), ": ",

@@ -114,7 +114,7 @@ class Sweep {
     for (const PolicySegment& s : in_.segments) {
       p.push_back(s.start);
       p.push_back(s.end);
-      if (s.control != nullptr) RulePoints(*s.control, &p);
+      if (s.control != nullptr) RulePoints(*s.control, s, &p);
     }
     for (const ExceptionSpan& x : in_.exceptions) {
       p.push_back(x.start);
@@ -133,7 +133,7 @@ class Sweep {
   }
 
   // Instants where this rule's state can change.
-  void RulePoints(const Control& c, std::vector<Seconds>* p) const {
+  void RulePoints(const Control& c, const PolicySegment& s, std::vector<Seconds>* p) const {
     const Seconds fresh = ToSeconds(c.freshness);
     const v1::JudgeFacts& f = *in_.facts;
     auto observed = [&](const v1::Observation& o) {
@@ -165,7 +165,14 @@ class Sweep {
         for (const v1::Observation& o : in_.observations) {
           if (!o.has_log()) continue;
           observed(o);
-          if (o.log().last_delivery() > 0) p->push_back(o.log().last_delivery() + max_gap);
+          const Seconds delivered = o.log().last_delivery();
+          if (delivered > 0) p->push_back(delivered + max_gap);
+          // From judgement 2, a delivery that a later state reports counts
+          // from when it was made; only within the segment, so that time
+          // judged under judgement 1 keeps its breakpoints.
+          if (s.judgement >= 2 && delivered >= s.start && delivered < s.end) {
+            p->push_back(delivered);
+          }
         }
         break;
       }

@@ -40,13 +40,28 @@ Seconds ToSeconds(absl::Duration d);
 std::string CauseTime(Seconds t);
 std::string CauseDuration(Seconds s);
 
-// The part of [start, end) in which `control` was judged under `version`.
-// `control` is null where the policy in force had no such control.
+// The judgements (docs/design.md, "Judgements"). 1: attest's first. 2: a
+// log delivery that a later state reports counts from when it was made, as
+// a backup's success always has (under 1 it counted from the first
+// breakpoint after it, which made a day-at-a-time judgement differ from an
+// all-at-once one near midnight). A policy version names its judgement
+// (PolicyVersion.judge), so that evidence judged under 1 recomputes as it
+// was judged.
+inline constexpr uint32_t kFirstJudgement = 1;
+inline constexpr uint32_t kJudgement = 2;  // the newest: what attestd records
+
+// The judgement a policy version's `judge` field names (0: the first).
+inline uint32_t JudgementOf(uint32_t judge) { return judge == 0 ? kFirstJudgement : judge; }
+
+// The part of [start, end) in which `control` was judged under `version`
+// and `judgement`. `control` is null where the policy in force had no such
+// control.
 struct PolicySegment {
   Seconds start = 0;
   Seconds end = kForever;
   const Control* control = nullptr;
   std::string version;
+  uint32_t judgement = kJudgement;
 };
 
 // An exception that applies to this host and control.

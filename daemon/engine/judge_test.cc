@@ -154,6 +154,36 @@ TEST(JudgeTest, ShippingFailureIsBackdatedToWhenTheGapPassedMaxGap) {
   Expect(c.Run(), {{0, 900, 'P'}, {900, 3000, 'F'}});
 }
 
+// Failing from 900; a delivery at 3500 that only the state at 3600
+// reports. Judgement 2 counts it from 3500, as a backup's success counts
+// from when it was taken; judgement 1 (what policy versions recorded
+// before judgements were numbered are judged under) from the state at 3600.
+TEST(JudgeTest, AResumedDeliveryCountsFromWhenItWasMadeFromJudgement2) {
+  Case c{.control = Shipping(),
+         .observations = {Log(0, 0), Log(1800, 0), Log(3600, 3500)},
+         .to = 4000};
+  Expect(c.Run(), {{0, 900, 'P'}, {900, 3500, 'F'}, {3500, 4000, 'P'}});
+  c.judgement = kFirstJudgement;
+  Expect(c.Run(), {{0, 900, 'P'}, {900, 3600, 'F'}, {3600, 4000, 'P'}});
+}
+
+// A version recorded again under judgement 2 at 3550 (attestd upgraded):
+// the delivery at 3500 falls in time judged under judgement 1, so it adds
+// no breakpoint there; the state at the switch sees it.
+TEST(JudgeTest, ADeliveryBeforeTheSwitchToJudgement2IsJudgedUnderJudgement1) {
+  const Control control = Shipping();
+  const std::vector<v1::Observation> obs = {Log(0, 0), Log(1800, 0), Log(3600, 3500)};
+  const v1::JudgeFacts facts;
+  JudgeInput in;
+  in.facts = &facts;
+  in.observations = obs;
+  in.from = T0;
+  in.to = T0 + 4000;
+  in.segments = {PolicySegment{0, T0 + 3550, &control, "sha256:v1", kFirstJudgement},
+                 PolicySegment{T0 + 3550, kForever, &control, "sha256:v1", kJudgement}};
+  Expect(JudgeControl(in), {{0, 900, 'P'}, {900, 3550, 'F'}, {3550, 4000, 'P'}});
+}
+
 TEST(JudgeTest, ShippingDeliveryExactlyAtMaxGapIsNotAGap) {
   Case c{.control = Shipping(), .observations = {Log(0, 0), Log(1200, 900)}, .to = 2000};
   Expect(c.Run(), {{0, 2000, 'P'}});

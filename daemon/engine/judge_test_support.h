@@ -94,6 +94,7 @@ struct Case {
   std::vector<ExceptionSpan> exceptions;
   ApprovalsByChange approvals;
   v1::JudgeFacts facts;
+  uint32_t judgement = kJudgement;
 
   std::vector<v1::Interval> Run() const {
     JudgeInput in;
@@ -108,7 +109,7 @@ struct Case {
     in.to = T0 + to;
     in.scope_start = T0 + scope_start;
     in.scope_end = T0 + scope_end;
-    in.segments = {PolicySegment{0, kForever, &control, "sha256:v1"}};
+    in.segments = {PolicySegment{0, kForever, &control, "sha256:v1", judgement}};
     in.exceptions = exceptions;
     for (auto& x : in.exceptions) {
       x.start += T0;

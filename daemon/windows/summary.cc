@@ -42,7 +42,11 @@ std::vector<std::string> VersionsIn(const engine::EngineState& state, Span span)
     const Seconds end = i + 1 < state.policies.size()
                             ? state.policies[i + 1].record.loaded_at().seconds()
                             : engine::kForever;
-    if (start < span.end && end > span.start) out.push_back(state.policies[i].record.version());
+    // A version recorded again under a newer judgement is listed once.
+    const std::string& version = state.policies[i].record.version();
+    if (start < span.end && end > span.start && (out.empty() || out.back() != version)) {
+      out.push_back(version);
+    }
   }
   return out;
 }
