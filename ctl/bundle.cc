@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <future>
 #include <map>
@@ -77,24 +78,25 @@ bool SampledBundle(const std::string& path) {
 
 absl::Status UnknownBundleFormat(std::string_view format) {
   return absl::DataLossError(StrCat("unknown bundle format ", format,
-                                    ": this attestctl reads attest-bundle-v1 to -v5 and "
-                                    "attest-sample-v1 and -v2; a newer attestctl is needed"));
+                                    ": this attestctl reads attest-bundle-v1 to -v6 and "
+                                    "attest-sample-v1 to -v3; a newer attestctl is needed"));
 }
 
 namespace {
 
 bool KnownFormat(const std::string& format) {
-  return format == kBundleFormatV5 || format == kBundleFormatV4 || format == kBundleFormatV3 ||
-         format == kBundleFormat || format == kBundleFormatV1;
+  return format == kBundleFormatV6 || format == kBundleFormatV5 || format == kBundleFormatV4 ||
+         format == kBundleFormatV3 || format == kBundleFormat || format == kBundleFormatV1;
 }
 
 absl::Status CompressedNeedsV3OrV4(const std::string& format) {
-  if (format == kBundleFormatV3 || format == kBundleFormatV4 || format == kBundleFormatV5) {
+  if (format == kBundleFormatV3 || format == kBundleFormatV4 || format == kBundleFormatV5 ||
+      format == kBundleFormatV6) {
     return absl::OkStatus();
   }
   return absl::DataLossError(StrCat(kCompressedRecordsEntry, " in a bundle of format ", format,
                                     ": compressed records are format ", kBundleFormatV3, " to ",
-                                    kBundleFormatV5));
+                                    kBundleFormatV6));
 }
 
 absl::Status Bad(uint64_t line, std::string_view host, uint64_t index, std::string_view what) {
@@ -177,9 +179,14 @@ absl::StatusOr<VerifyResult> VerifyBundle(const std::string& path, const VerifyO
   const bool v2 = KnownFormat(m.format()) && m.format() != kBundleFormatV1;
   BundleV2Check check(options);
   if (v2) {
-    if (m.format() == kBundleFormatV5 && !carried_seen) {
+    // Format 5 always has it; format 6 when a host starts after record 1.
+    const bool suffix = std::any_of(m.hosts().begin(), m.hosts().end(),
+                                    [](const v1::BundleHost& h) { return h.first_index() > 1; });
+    if ((m.format() == kBundleFormatV5 || (m.format() == kBundleFormatV6 && suffix)) &&
+        !carried_seen) {
       return absl::DataLossError(StrCat("a bundle of format ", m.format(), " without ",
-                                        kCarriedEntry, " (every one has it, empty or not)"));
+                                        kCarriedEntry,
+                                        " (every window-sized one has it, empty or not)"));
     }
     s = check.Prepare(m, states_text, ledger_text, reviews_text, carried_text, &out);
     if (!s.ok()) return s;

@@ -31,6 +31,11 @@ namespace attest::ctl {
 // Format 5 is format 4 whose hosts may start after record 1 (a
 // window-sized bundle: docs/bundle.md); export writes it with
 // --window-sized only.
+// Format 6 is format 5 whose ledger may name a policy version's judgement
+// (docs/design.md, "Judgements"): export writes it whenever the ledger
+// does, whole or window-sized, compressed or not. Every older reader
+// refuses it by its format, never recomputing it under the wrong judgement.
+inline constexpr char kBundleFormatV6[] = "attest-bundle-v6";
 inline constexpr char kBundleFormatV5[] = "attest-bundle-v5";
 inline constexpr char kBundleFormatV4[] = "attest-bundle-v4";
 inline constexpr char kBundleFormatV3[] = "attest-bundle-v3";
@@ -70,7 +75,7 @@ absl::Status ExportBundle(v1::AdminService::Stub& admin, const std::string& wind
                           const std::string& out, const ExportOptions& options = {});
 
 struct VerifyResult {
-  std::string format;  // attest-bundle-v1 to -v4, attest-sample-v1 or -v2
+  std::string format;  // attest-bundle-v1 to -v6, attest-sample-v1 to -v3
   size_t hosts = 0;
   size_t records = 0;
   std::string key_id;
@@ -94,6 +99,9 @@ struct VerifyResult {
   std::string max_late_host;
   uint64_t max_late_index = 0;
   uint64_t access_changes = 0;  // access-change records in the chains
+  // Format 6 and attest-sample-v3: the judgements of the ledger's policy
+  // versions, for people (DescribeJudgements).
+  std::string judgements;
   // Signed attest-state-v2 heads whose access-change commitment was
   // checked against the chain.
   uint64_t access_heads = 0;

@@ -211,6 +211,9 @@ int VerifyCmd(const std::vector<std::string>& args, const VerifyFlags& flags) {
              static_cast<unsigned long long>(result->max_late_index), hours(result->max_late));
     }
     printf("\n");
+    if (!result->judgements.empty()) {
+      printf("judged under judgement %s\n", result->judgements.c_str());
+    }
     if (result->access_heads > 0) {
       printf(
           "access changes: %llu in the chains; the access-change commitments of %llu signed "
@@ -218,7 +221,8 @@ int VerifyCmd(const std::vector<std::string>& args, const VerifyFlags& flags) {
           static_cast<unsigned long long>(result->access_changes),
           static_cast<unsigned long long>(result->access_heads));
     }
-    if (result->format == kBundleFormatV5) {
+    if (result->format == kBundleFormatV5 ||
+        (result->format == kBundleFormatV6 && result->suffix_hosts > 0)) {
       printf(
           "window-sized: %llu of %zu hosts start at a signed state before the window, with %llu "
           "earlier access changes; from there their records judge the window as their whole "

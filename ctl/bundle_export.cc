@@ -380,10 +380,14 @@ absl::Status ExportBundle(v1::AdminService::Stub& admin, const std::string& wind
   *m.mutable_checkpoint() = log->final_checkpoint;
   // Format 4 when a state is attest-state-v2, whether compressed or not: a
   // reader from before that state format refuses the bundle by its format.
-  m.set_format(options.window_sized ? kBundleFormatV5
-               : log->v2_states     ? kBundleFormatV4
-               : options.compress   ? kBundleFormatV3
-                                    : kBundleFormat);
+  // Format 6 when the ledger names a judgement, whatever else: every
+  // reader from before judgements refuses it by its format.
+  const bool judgement = LedgerNamesJudgement(log->entries);
+  m.set_format(judgement              ? kBundleFormatV6
+               : options.window_sized ? kBundleFormatV5
+               : log->v2_states       ? kBundleFormatV4
+               : options.compress     ? kBundleFormatV3
+                                      : kBundleFormat);
   std::map<std::string, const v1::ChainHead*> heads;
   for (const v1::ChainHead& h : m.checkpoint().heads()) heads[h.host()] = &h;
   std::vector<std::string> in_scope;

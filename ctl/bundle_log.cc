@@ -1,5 +1,7 @@
 #include "ctl/bundle_log.h"
 
+#include <algorithm>
+
 #include "common/json.h"
 #include "common/strings.h"
 #include "common/time_util.h"
@@ -195,6 +197,44 @@ absl::StatusOr<std::vector<v1::LedgerEntry>> ParseLedger(std::string_view text) 
     out.push_back(std::move(*e));
   }
   return out;
+}
+
+bool LedgerNamesJudgement(const std::vector<v1::LedgerEntry>& ledger) {
+  return std::any_of(ledger.begin(), ledger.end(), [](const v1::LedgerEntry& e) {
+    return e.has_policy_version() && e.policy_version().judge() != 0;
+  });
+}
+
+std::string DescribeJudgements(const std::vector<v1::LedgerEntry>& ledger) {
+  if (!LedgerNamesJudgement(ledger)) return "";
+  std::string out;
+  uint32_t current = 0;
+  for (const v1::LedgerEntry& e : ledger) {
+    if (!e.has_policy_version()) continue;
+    const uint32_t j = e.policy_version().judge() == 0 ? 1 : e.policy_version().judge();
+    if (j == current) continue;
+    if (current != 0) {
+      StrAppend(&out, " until ", FormatRfc3339(FromProto(e.policy_version().loaded_at())),
+                ", then ");
+    }
+    StrAppend(&out, j);
+    current = j;
+  }
+  return out;
+}
+
+absl::Status CheckJudgementFormat(const std::vector<v1::LedgerEntry>& ledger,
+                                  std::string_view format, bool named) {
+  if (named) return absl::OkStatus();
+  for (const v1::LedgerEntry& e : ledger) {
+    if (e.has_policy_version() && e.policy_version().judge() != 0) {
+      return absl::DataLossError(StrCat("ledger entry ", e.index(), ": policy version ",
+                                        e.policy_version().version(), " names judgement ",
+                                        e.policy_version().judge(), " in a bundle of format ",
+                                        format, ", which is older than judgements"));
+    }
+  }
+  return absl::OkStatus();
 }
 
 absl::Status CheckLedgerCommitted(const std::vector<v1::LedgerEntry>& ledger, const State& state) {

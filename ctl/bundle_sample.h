@@ -20,9 +20,14 @@ inline constexpr char kSampleBundleFormat[] = "attest-sample-v1";
 // A sampled bundle whose states may be attest-state-v2 (as attest-bundle-v4).
 inline constexpr char kSampleBundleFormatV2[] = "attest-sample-v2";
 
+// A sampled bundle whose ledger may name a policy version's judgement (as
+// attest-bundle-v6); export writes it whenever the ledger does.
+inline constexpr char kSampleBundleFormatV3[] = "attest-sample-v3";
+
 // Whether `format` is a sampled bundle's this attestctl reads.
 inline bool SampleFormat(const std::string& format) {
-  return format == kSampleBundleFormat || format == kSampleBundleFormatV2;
+  return format == kSampleBundleFormat || format == kSampleBundleFormatV2 ||
+         format == kSampleBundleFormatV3;
 }
 // Verify reads sample.jsonl and records.jsonl of a sampled bundle whole,
 // up to these sizes.

@@ -336,7 +336,9 @@ absl::Status ExportSampleBundle(v1::AdminService::Stub& admin, const std::string
     StrAppend(&states, line.Canonical(), "\n");
   }
   Json manifest = Json::MakeObject();
-  manifest["format"] = v2_states ? kSampleBundleFormatV2 : kSampleBundleFormat;
+  manifest["format"] = LedgerNamesJudgement(ledger) ? kSampleBundleFormatV3
+                       : v2_states                  ? kSampleBundleFormatV2
+                                                    : kSampleBundleFormat;
   manifest["created_at"] = FormatRfc3339(absl::Now());
   manifest["window"] = window;
   manifest["sample"] = number;

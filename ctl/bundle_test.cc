@@ -9,7 +9,10 @@
 #include <sstream>
 #include <vector>
 
+#include "common/strings.h"
 #include "ctl/bundle_frames.h"
+#include "ctl/bundle_replay.h"
+#include "ctl/bundle_test_support.h"
 #include "ctl/tar.h"
 #include "gtest/gtest.h"
 
@@ -19,23 +22,9 @@ namespace {
 const std::string kSeed =
     std::string(ATTEST_SOURCE_DIR) + "/tests/fuzz/seeds/bundle/one-host-day.tar";
 
-struct Entry {
-  std::string name;
-  std::string data;
-};
+using namespace testing_support;  // NOLINT: the bundle tests' shared helpers
 
-std::vector<Entry> ReadSeed() {
-  std::vector<Entry> entries;
-  const absl::Status s =
-      ReadTar(kSeed, [&](const std::string& name, uint64_t size, const TarChunkReader& read) {
-        std::string data(size, '\0');
-        read(data.data(), size);
-        entries.push_back({name, data});
-        return absl::OkStatus();
-      });
-  EXPECT_TRUE(s.ok()) << s;
-  return entries;
-}
+std::vector<Entry> ReadSeed() { return ReadEntries(kSeed); }
 
 // The 600th line's observed time moved by a minute (the units digit of its
 // minutes): its hash breaks.
@@ -91,39 +80,25 @@ class BundleBadInputTest : public testing::Test {
 
 TEST_F(BundleBadInputTest, TheSeedVerifiesUnchanged) { EXPECT_EQ(Failure(seed_), ""); }
 
-std::string FixturePath(std::string_view path) {
-  return std::string(ATTEST_SOURCE_DIR) + "/tests/fixtures/" + std::string(path);
-}
-
-// Verify's options with the key of the attestd that made the fixture.
-VerifyOptions FixtureKey(std::string_view dir) {
-  std::ifstream key_file(FixturePath(dir) + "/key.pem");
-  std::stringstream key;
-  key << key_file.rdbuf();
-  VerifyOptions options;
-  options.pubkey_pem = key.str();
-  return options;
-}
-
-// A format 2 bundle written by attestctl export (tests/fixtures/bundle-v2)
-// keeps verifying with the key of the attestd that made it, and not
-// against witnesses it never had.
-TEST(BundleFormatTest, AFormat2BundleFromTheFixtureVerifies) {
-  VerifyOptions options = FixtureKey("bundle-v2");
-  auto r = VerifyBundle(FixturePath("bundle-v2/two-hosts-v2.tar"), options);
-  ASSERT_TRUE(r.ok()) << r.status();
-  EXPECT_EQ(r->format, "attest-bundle-v2");
-  EXPECT_EQ(r->hosts, 2u);
-  EXPECT_EQ(r->records, 988u);
-  EXPECT_EQ(r->origin, "attest.example/seed");
-  EXPECT_EQ(r->late_imported, r->late);
-  auto w = evidence::note::ParseVerifierKey(
-      "witness.test/w1+a33ac8bf+BDC/ysXSgGD6he3165jTMmsvg+caDaPtWTD+eZ0hAcLd");
-  ASSERT_TRUE(w.ok());
-  options.witnesses.push_back(*w);
-  r = VerifyBundle(FixturePath("bundle-v2/two-hosts-v2.tar"), options);
+// A policy version judged under a judgement this attestctl does not know
+// is refused, never recomputed under another (the ledger's hashes and
+// signatures would hold; only the replay can tell).
+TEST(BundleReplayTest, AJudgementNewerThanThisAttestctlIsRefused) {
+  v1::BundleManifest m;
+  v1::PolicyVersion* v = m.add_policy_versions();
+  v->set_version("sha256:0123456789abcdef");
+  v->set_file("built-in");
+  v->set_source("controls: []\n");
+  v->set_judge(engine::kJudgement + 1);
+  ReplayStore records;
+  ASSERT_TRUE(records.Prepare(0).ok());
+  ASSERT_TRUE(records.Finish().ok());
+  auto r = ReplaySummary(m, records);
   ASSERT_FALSE(r.ok());
-  EXPECT_NE(std::string(r.status().message()).find("no valid cosignature by witness"),
+  EXPECT_NE(std::string(r.status().message())
+                .find(StrCat("policy version sha256:0123456789abcdef is judged under judgement ",
+                             engine::kJudgement + 1, "; this attestctl knows judgements 1 to ",
+                             engine::kJudgement, "; a newer attestctl is needed")),
             std::string::npos)
       << r.status();
 }
@@ -229,14 +204,7 @@ class CompressedBundleTest : public testing::Test {
  protected:
   void SetUp() override {
     options_ = FixtureKey("bundle-v2");
-    ASSERT_TRUE(ReadTar(FixturePath("bundle-v2/two-hosts-v2.tar"), [&](const std::string& name,
-                                                                       uint64_t size,
-                                                                       const TarChunkReader& read) {
-                  std::string data(size, '\0');
-                  read(data.data(), size);
-                  plain_.push_back({name, data});
-                  return absl::OkStatus();
-                }).ok());
+    plain_ = ReadEntries(FixturePath("bundle-v2/two-hosts-v2.tar"));
     path_ = testing::TempDir() + "/compressed_" +
             testing::UnitTest::GetInstance()->current_test_info()->name() + ".tar";
   }
@@ -271,10 +239,7 @@ class CompressedBundleTest : public testing::Test {
     return out;
   }
   absl::StatusOr<VerifyResult> Verify(const std::vector<Entry>& entries) {
-    auto tar = TarWriter::Create(path_);
-    EXPECT_TRUE(tar.ok());
-    for (const Entry& e : entries) EXPECT_TRUE(tar->Add(e.name, e.data).ok());
-    EXPECT_TRUE(tar->Close().ok());
+    WriteEntries(entries, path_);
     return VerifyBundle(path_, options_);
   }
   std::string Failure(const std::vector<Entry>& entries) {
@@ -285,74 +250,6 @@ class CompressedBundleTest : public testing::Test {
   std::vector<Entry> plain_;
   std::string path_;
 };
-
-// Compressed bundles written by attestctl export keep verifying: format 3
-// (tests/fixtures/bundle-v3) and format 4, whose states commit to access
-// changes (tests/fixtures/bundle-v4).
-struct WholeFixture {
-  const char* path;
-  const char* format;
-  uint64_t compressed_bytes;
-};
-
-class WholeFixtureTest : public ::testing::TestWithParam<WholeFixture> {};
-
-TEST_P(WholeFixtureTest, Verifies) {
-  const WholeFixture& f = GetParam();
-  const std::string path = f.path;
-  auto r = VerifyBundle(FixturePath(path), FixtureKey(path.substr(0, path.find('/'))));
-  ASSERT_TRUE(r.ok()) << r.status();
-  EXPECT_EQ(r->format, f.format);
-  EXPECT_EQ(r->hosts, 2u);
-  EXPECT_EQ(r->records, 1450u);
-  EXPECT_EQ(r->frames, 1u);
-  EXPECT_EQ(r->compressed_bytes, f.compressed_bytes);
-}
-
-INSTANTIATE_TEST_SUITE_P(
-    BundleFormatTest, WholeFixtureTest,
-    ::testing::Values(WholeFixture{"bundle-v3/two-hosts-v3.tar", "attest-bundle-v3", 80787},
-                      WholeFixture{"bundle-v4/two-hosts-v4.tar", "attest-bundle-v4", 81046}));
-
-// A window-sized bundle (format 5) written by attestctl export
-// --window-sized keeps verifying: both hosts start at a signed state before
-// the window, one access change carried (tests/fixtures/bundle-v5).
-TEST(BundleFormatTest, AWindowSizedBundleKeepsVerifying) {
-  auto r = VerifyBundle(FixturePath("bundle-v5/window-sized-v5.tar"), FixtureKey("bundle-v5"));
-  ASSERT_TRUE(r.ok()) << r.status();
-  EXPECT_EQ(r->format, "attest-bundle-v5");
-  EXPECT_EQ(r->hosts, 2u);
-  EXPECT_EQ(r->records, 3194u);
-  EXPECT_EQ(r->suffix_hosts, 2u);
-  EXPECT_EQ(r->carried_records, 1u);
-  EXPECT_EQ(r->access_changes, 1u);
-}
-
-// Sampled bundles written by attestctl export --sample keep verifying, item
-// by item: attest-sample-v1 (tests/fixtures/bundle-sample) and
-// attest-sample-v2 (tests/fixtures/bundle-sample-v2), the same draw of the
-// same simulated fleet.
-class SampledFixtureTest : public ::testing::TestWithParam<std::pair<const char*, const char*>> {};
-
-TEST_P(SampledFixtureTest, VerifiesItemByItem) {
-  const std::string path = GetParam().first;
-  auto r = VerifyBundle(FixturePath(path), FixtureKey(path.substr(0, path.find('/'))));
-  ASSERT_TRUE(r.ok()) << r.status();
-  EXPECT_EQ(r->format, GetParam().second);
-  EXPECT_EQ(r->sample_window, "w");
-  EXPECT_EQ(r->sample_number, 2u);
-  EXPECT_EQ(r->records, 1066u);
-  ASSERT_EQ(r->sample_lines.size(), 2u);
-  EXPECT_EQ(r->sample_lines[0].rfind("item 1: h0003 2026-01-01: pass ", 0), 0u)
-      << r->sample_lines[0];
-  EXPECT_EQ(r->sample_lines[1].rfind("item 2: h0001 2026-01-05: pass ", 0), 0u)
-      << r->sample_lines[1];
-}
-
-INSTANTIATE_TEST_SUITE_P(
-    BundleFormatTest, SampledFixtureTest,
-    ::testing::Values(std::pair{"bundle-sample/two-items.tar", "attest-sample-v1"},
-                      std::pair{"bundle-sample-v2/two-items-v2.tar", "attest-sample-v2"}));
 
 TEST_F(CompressedBundleTest, VerifiesTheSameAsThePlainForm) {
   auto plain = Verify(plain_);

@@ -24,10 +24,10 @@ absl::Status BundleV2Check::PrepareSuffixes(const v1::BundleManifest& m,
   }
   for (const v1::BundleHost& bh : m.hosts()) {
     if (bh.first_index() == 1) continue;
-    if (m.format() != kBundleFormatV5) {
+    if (m.format() != kBundleFormatV5 && m.format() != kBundleFormatV6) {
       return absl::DataLossError(StrCat("manifest.json: host ", bh.host(), " starts at record ",
-                                        bh.first_index(), "; only ", kBundleFormatV5,
-                                        " starts a host's records after record 1"));
+                                        bh.first_index(), "; only ", kBundleFormatV5, " and ",
+                                        kBundleFormatV6, " start a host's records after record 1"));
     }
     if (bh.first_index() == 0 || bh.first_index() > bh.last_index()) {
       return absl::DataLossError(StrCat("manifest.json: host ", bh.host(), ": first_index ",

@@ -207,26 +207,40 @@ TEST(BundleE2eTest, ExportVerifiesOfflineAndEveryTamperingIsNamed) {
     EXPECT_TRUE(std::filesystem::is_empty(big.scratch_dir));
 
     // The same window exported with plain records: the same records, byte
-    // for byte, and the same figures. attestd's states commit to access
-    // changes (attest-state-v2), so both are format 4, compressed or not.
+    // for byte, and the same figures. attestd's ledger names the judgement
+    // its policy is judged under, so both are format 6, compressed or not.
     const std::string plain = dir + "/q1-plain.tar";
     ASSERT_EQ(run({"export", "--window", "q1", "--out", plain, "--uncompressed"}), 0);
     auto plain_result = ctl::VerifyBundle(plain, {.pubkey_pem = key});
     ASSERT_TRUE(plain_result.ok()) << plain_result.status();
-    EXPECT_EQ(plain_result->format, "attest-bundle-v4");
-    EXPECT_EQ(in_memory->format, "attest-bundle-v4");
+    EXPECT_EQ(plain_result->format, "attest-bundle-v6");
+    EXPECT_EQ(in_memory->format, "attest-bundle-v6");
     EXPECT_NE(Read(plain).states.find("\"attest-state-v2\""), std::string::npos);
-    // Builds of December 2026 before format 4 wrote such bundles as format
-    // 2 (plain) and 3: they still verify, the same.
-    for (const char* older : {"attest-bundle-v2", "attest-bundle-v3"}) {
+    EXPECT_NE(Read(plain).ledger.find("\"judge\":2"), std::string::npos);
+    // Under an older format's label (whose readers would recompute it under
+    // judgement 1) it is refused, naming the entry (format 5 on a
+    // window-sized bundle: tests/window_sized_bundle_test.cc). ctl's
+    // bundle_test checks that the formats before judgements still verify.
+    for (const char* older : {"attest-bundle-v2", "attest-bundle-v3", "attest-bundle-v4"}) {
       Bundle b = Read(plain);
-      b.manifest.replace(b.manifest.find("attest-bundle-v4"), 16, older);
+      b.manifest.replace(b.manifest.find("attest-bundle-v6"), 16, older);
       const std::string path = dir + "/older.tar";
       Write(b, path);
       auto r = ctl::VerifyBundle(path, {.pubkey_pem = key});
-      ASSERT_TRUE(r.ok()) << older << ": " << r.status();
-      EXPECT_EQ(r->format, older);
-      EXPECT_EQ(r->summary, in_memory->summary);
+      ASSERT_FALSE(r.ok()) << older;
+      EXPECT_NE(std::string(r.status().message())
+                    .find(StrCat("names judgement 2 in a bundle of format ", older)),
+                std::string::npos)
+          << r.status();
+      // The Python verifier too.
+      EXPECT_EQ(RunTool({"/usr/bin/python3", SourcePath("tests/tools/verify_bundle.py"), path,
+                         "--pubkey", dir + "/key.pem"},
+                        dir, &out, &err),
+                1)
+          << older;
+      EXPECT_NE(err.find(StrCat("names judgement 2 in a bundle of format ", older)),
+                std::string::npos)
+          << err;
     }
     EXPECT_EQ(plain_result->summary, in_memory->summary);
     EXPECT_EQ(plain_result->records, in_memory->records);

@@ -141,15 +141,20 @@ TEST_F(SampledBundleTest, ASampleVerifiesItemByItemAndEveryForgeryIsNamed) {
   EXPECT_NE(err_.find("--sample K: a draw's number from 1"), std::string::npos) << err_;
   const Files good = ReadBundleFiles(bundle);
   ASSERT_EQ(Failure(good), "");
-  {  // attestd's states commit to access changes, so the format is -v2; a
-     // -v1 manifest over them (builds of December 2026 before -v2) still
-     // verifies, and an unknown one is refused, not guessed.
-    EXPECT_NE(good.at("manifest.json").find("\"format\":\"attest-sample-v2\""), std::string::npos)
+  {  // attestd's ledger names its policy's judgement, so the format is -v3;
+     // an older label over it is refused (ctl's bundle_test checks that
+     // older sampled bundles still verify), and an unknown one is refused,
+     // not guessed.
+    EXPECT_NE(good.at("manifest.json").find("\"format\":\"attest-sample-v3\""), std::string::npos)
         << good.at("manifest.json");
     Files older = good;
     std::string& m = older.at("manifest.json");
-    m.replace(m.find("attest-sample-v2"), 16, "attest-sample-v1");
-    EXPECT_EQ(Failure(older), "");
+    for (const char* label : {"attest-sample-v2", "attest-sample-v1"}) {
+      m.replace(m.find("attest-sample-v"), 16, label);
+      EXPECT_NE(Failure(older).find(StrCat("names judgement 2 in a bundle of format ", label)),
+                std::string::npos)
+          << Failure(older);
+    }
     m.replace(m.find("attest-sample-v1"), 16, "attest-sample-v9");
     EXPECT_NE(Failure(older).find("unknown bundle format attest-sample-v9"), std::string::npos)
         << Failure(older);

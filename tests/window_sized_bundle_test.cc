@@ -254,7 +254,8 @@ void SetFirstIndex(BundleFiles& files, const std::string& host, uint64_t first) 
 void WindowSizedBundleTest::GivesTheWholeChainsFiguresFromAFractionOfTheRecords() {
   auto sized = Verify(fleet_->sized);
   ASSERT_TRUE(sized.ok()) << sized.status();
-  EXPECT_EQ(sized->format, "attest-bundle-v5");
+  // attestd's ledger names its policy's judgement: format 6.
+  EXPECT_EQ(sized->format, "attest-bundle-v6");
   // Every figure: verify recomputes the summary from the window-sized
   // records and compares it with the manifest's, which is attestd's, from
   // the whole chains; the whole bundle's manifest has the same one.
@@ -264,7 +265,7 @@ void WindowSizedBundleTest::GivesTheWholeChainsFiguresFromAFractionOfTheRecords(
   const BundleFiles w = ReadBundleFiles(fleet_->whole);
   const BundleFiles s = ReadBundleFiles(fleet_->sized);
   const v1::BundleManifest whole = Manifest(w);
-  EXPECT_EQ(whole.format(), "attest-bundle-v4");
+  EXPECT_EQ(whole.format(), "attest-bundle-v6");
   EXPECT_GT(whole.summary().controls_size(), 0);
   EXPECT_EQ(whole.summary().SerializeAsString(), Manifest(s).summary().SerializeAsString());
   // Every host starts at a signed state before the window, none at its
@@ -369,14 +370,18 @@ void WindowSizedBundleTest::AHostStartedAnywhereButASignedHeadIsRefused() {
     EXPECT_NE(Failure(f).find("existed as far as the given witnesses prove"), std::string::npos)
         << Failure(f);
   }
-  // The same manifest in format 4, which starts every host at record 1.
-  f = files;
-  v1::BundleManifest m = Manifest(f);
-  m.set_format("attest-bundle-v4");
-  SetManifest(f, m);
-  EXPECT_NE(Failure(f).find("only attest-bundle-v5 starts a host's records after record 1"),
-            std::string::npos)
-      << Failure(f);
+  // The same manifest in format 5, which reads its ledger as judgement 1
+  // throughout, or 4, which also starts every host at record 1 (ctl's
+  // bundle_test checks that rule on a format 5 bundle).
+  for (const char* older : {"attest-bundle-v5", "attest-bundle-v4"}) {
+    f = files;
+    v1::BundleManifest m = Manifest(f);
+    m.set_format(older);
+    SetManifest(f, m);
+    EXPECT_NE(Failure(f).find(StrCat("names judgement 2 in a bundle of format ", older)),
+              std::string::npos)
+        << Failure(f);
+  }
 }
 
 // What an operator could try on a window-sized bundle's container: a
@@ -411,7 +416,7 @@ void WindowSizedBundleTest::TwoCopiesOfAnEntryAHostListedTwiceOrNoCarriedChanges
   {
     BundleFiles f = files;
     f.erase("access-changes.jsonl");
-    EXPECT_NE(Failure(f).find("a bundle of format attest-bundle-v5 without access-changes.jsonl"),
+    EXPECT_NE(Failure(f).find("a bundle of format attest-bundle-v6 without access-changes.jsonl"),
               std::string::npos)
         << Failure(f);
   }

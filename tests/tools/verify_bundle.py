@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
-"""A second verifier of attest evidence bundles (formats 2 to 4, and sampled
+"""A second verifier of attest evidence bundles (formats 2 to 6, and sampled
 bundles), written
 from docs/bundle.md and docs/evidence-format.md alone, with Python's
-standard library, python3-cryptography (Ed25519) and, for formats 3 and 4's
+standard library, python3-cryptography (Ed25519) and, for formats 3 to 6's
 records.jsonl.zst, the zstd command. It checks everything attestctl
 verify checks except recomputing the window's summary, which needs
 attestd's engine.
@@ -116,6 +116,15 @@ def jsonl(data, what):
     return [line for line in data.split(b"\n")[:-1]]
 
 
+def check_judgement_format(ledger, fmt, named):
+    """A policy version names its judgement only in attest-bundle-v6 and
+    attest-sample-v3 (docs/bundle.md, "Versions")."""
+    for e in ledger:
+        if e["kind"] == "policy_version" and e["policy_version"].get("judge") and not named:
+            raise Bad("ledger entry %d names judgement %s in a bundle of format %s" %
+                      (e["index"], e["policy_version"]["judge"], fmt))
+
+
 def chain_line(line, prev, what):
     obj = json.loads(line)
     h, p = obj.pop("hash"), obj.pop("prev_hash")
@@ -172,6 +181,7 @@ def verify_sample(files, pub, witnesses):
     for n, line in enumerate(jsonl(files["ledger.jsonl"], "ledger.jsonl"), 1):
         obj, prev = chain_line(line, prev, "ledger.jsonl line %d" % n)
         ledger.append(obj)
+    check_judgement_format(ledger, manifest["format"], manifest["format"] == "attest-sample-v3")
     final = states[-1]["state"]
     if len(ledger) != final["ledger_length"] or prev.hex() != final["ledger_head"]:
         raise Bad("the ledger is not the one the checkpoint commits to")
@@ -232,14 +242,14 @@ def selector_matches(scope, labels):
 
 def verify(files, pub, witnesses, known):
     manifest = json.loads(files["manifest.json"])
-    if manifest.get("format") in ("attest-sample-v1", "attest-sample-v2"):
+    if manifest.get("format") in ("attest-sample-v1", "attest-sample-v2", "attest-sample-v3"):
         return verify_sample(files, pub, witnesses)
     if manifest.get("format") not in ("attest-bundle-v2", "attest-bundle-v3", "attest-bundle-v4",
-                                      "attest-bundle-v5"):
+                                      "attest-bundle-v5", "attest-bundle-v6"):
         raise Bad("unknown bundle format %s" % manifest.get("format"))
     if "records.jsonl.zst" in files:
         if manifest["format"] == "attest-bundle-v2" or "records.jsonl" in files:
-            raise Bad("records.jsonl.zst outside formats 3 to 5, or beside records.jsonl")
+            raise Bad("records.jsonl.zst outside formats 3 to 6, or beside records.jsonl")
         # The frames one after another are one zstd stream.
         z = subprocess.run(["zstd", "-q", "-d", "-c"], input=files["records.jsonl.zst"],
                            capture_output=True)
@@ -301,6 +311,7 @@ def verify(files, pub, witnesses, known):
         if obj["index"] != n:
             raise Bad("ledger.jsonl line %d: index" % n)
         ledger.append(obj)
+    check_judgement_format(ledger, manifest["format"], manifest["format"] == "attest-bundle-v6")
     st = final["state"]
     if len(ledger) != st["ledger_length"] or prev.hex() != st["ledger_head"]:
         raise Bad("the ledger is not the one the checkpoint commits to")
@@ -350,7 +361,8 @@ def verify(files, pub, witnesses, known):
         first = int(h.get("first_index", "1"))
         if first == 1:
             continue
-        if manifest["format"] != "attest-bundle-v5" or first < 1 or first > int(h["last_index"]):
+        if manifest["format"] not in ("attest-bundle-v5", "attest-bundle-v6") or first < 1 or \
+                first > int(h["last_index"]):
             raise Bad("first_index of %s" % host)
         for n, st_obj in enumerate(states, 1):
             head = {x["host"]: x for x in st_obj.get("heads", [])}.get(host)
@@ -391,8 +403,13 @@ def verify(files, pub, witnesses, known):
         check_heads(host, obj["index"] + 1, count, h)
         reached[host] = obj["index"]
 
-    if manifest["format"] == "attest-bundle-v5" and "access-changes.jsonl" not in files:
-        raise Bad("a format 5 bundle without access-changes.jsonl")
+    # Format 5 always has it; format 6 when a host starts after record 1.
+    suffix = any(int(h["first_index"]) > 1 for h in manifest["hosts"])
+    if (manifest["format"] == "attest-bundle-v5" or
+            (manifest["format"] == "attest-bundle-v6" and suffix)) and \
+            "access-changes.jsonl" not in files:
+        raise Bad("a window-sized bundle of format %s without access-changes.jsonl" %
+                  manifest["format"])
     carried = {}  # host -> [(obj, digest)]: earlier access changes, each hashed alone
     last = ("", 0)
     for n, line in enumerate(jsonl(files.get("access-changes.jsonl", b""),

@@ -1,0 +1,197 @@
+// Every bundle format a released attestctl wrote keeps verifying: the
+// committed fixtures (tests/fixtures/bundle-*, each from a real attestd),
+// unchanged and relabelled as the formats older builds wrote them under,
+// and what each format may and may not hold.
+#include <string>
+#include <vector>
+
+#include "ctl/bundle.h"
+#include "ctl/bundle_frames.h"
+#include "ctl/bundle_test_support.h"
+#include "daemon/evidence/note.h"
+#include "gtest/gtest.h"
+
+namespace attest::ctl {
+namespace {
+
+using namespace testing_support;  // NOLINT: the bundle tests' shared helpers
+
+// Fixture `path` under the format `to` (its manifest's `from` replaced; with
+// `plain`, its records decoded into records.jsonl), written to a temporary
+// tar whose path is returned.
+std::string Relabelled(const std::string& path, const std::string& from, const std::string& to,
+                       bool plain = false) {
+  std::vector<Entry> entries = ReadEntries(FixturePath(path));
+  for (Entry& e : entries) {
+    if (e.name == "manifest.json") e.data.replace(e.data.find(from), from.size(), to);
+    if (e.name == "records.jsonl.zst" && plain) {
+      auto lines = DecodeFrames(e.data);
+      EXPECT_TRUE(lines.ok()) << lines.status();
+      e = {"records.jsonl", lines.ok() ? *lines : ""};
+    }
+  }
+  const std::string out = testing::TempDir() + "/relabelled.tar";
+  WriteEntries(entries, out);
+  return out;
+}
+
+// A format 2 bundle written by attestctl export (tests/fixtures/bundle-v2)
+// keeps verifying with the key of the attestd that made it, and not
+// against witnesses it never had.
+TEST(BundleFormatTest, AFormat2BundleFromTheFixtureVerifies) {
+  VerifyOptions options = FixtureKey("bundle-v2");
+  auto r = VerifyBundle(FixturePath("bundle-v2/two-hosts-v2.tar"), options);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->format, "attest-bundle-v2");
+  EXPECT_EQ(r->hosts, 2u);
+  EXPECT_EQ(r->records, 988u);
+  EXPECT_EQ(r->origin, "attest.example/seed");
+  EXPECT_EQ(r->late_imported, r->late);
+  auto w = evidence::note::ParseVerifierKey(
+      "witness.test/w1+a33ac8bf+BDC/ysXSgGD6he3165jTMmsvg+caDaPtWTD+eZ0hAcLd");
+  ASSERT_TRUE(w.ok());
+  options.witnesses.push_back(*w);
+  r = VerifyBundle(FixturePath("bundle-v2/two-hosts-v2.tar"), options);
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(std::string(r.status().message()).find("no valid cosignature by witness"),
+            std::string::npos)
+      << r.status();
+}
+
+// Compressed bundles written by attestctl export keep verifying: format 3
+// (tests/fixtures/bundle-v3) and format 4, whose states commit to access
+// changes (tests/fixtures/bundle-v4).
+struct WholeFixture {
+  const char* path;
+  const char* format;
+  uint64_t compressed_bytes;
+};
+
+class WholeFixtureTest : public ::testing::TestWithParam<WholeFixture> {};
+
+TEST_P(WholeFixtureTest, Verifies) {
+  const WholeFixture& f = GetParam();
+  const std::string path = f.path;
+  auto r = VerifyBundle(FixturePath(path), FixtureKey(path.substr(0, path.find('/'))));
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->format, f.format);
+  EXPECT_EQ(r->hosts, 2u);
+  EXPECT_EQ(r->records, 1450u);
+  EXPECT_EQ(r->frames, 1u);
+  EXPECT_EQ(r->compressed_bytes, f.compressed_bytes);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    BundleFormatTest, WholeFixtureTest,
+    ::testing::Values(WholeFixture{"bundle-v3/two-hosts-v3.tar", "attest-bundle-v3", 80787},
+                      WholeFixture{"bundle-v4/two-hosts-v4.tar", "attest-bundle-v4", 81046}));
+
+// Builds of December 2026 before format 4 wrote bundles whose states are
+// attest-state-v2 as format 2 (plain records) and 3: they verify as format
+// 4 does, with the same figures.
+TEST(BundleFormatTest, Format4StatesUnderFormat2Or3VerifyTheSame) {
+  const std::string fixture = "bundle-v4/two-hosts-v4.tar";
+  auto v4 = VerifyBundle(FixturePath(fixture), FixtureKey("bundle-v4"));
+  ASSERT_TRUE(v4.ok()) << v4.status();
+  for (const std::string older : {"attest-bundle-v2", "attest-bundle-v3"}) {
+    const std::string path =
+        Relabelled(fixture, "attest-bundle-v4", older, older == "attest-bundle-v2");
+    auto r = VerifyBundle(path, FixtureKey("bundle-v4"));
+    ASSERT_TRUE(r.ok()) << older << ": " << r.status();
+    EXPECT_EQ(r->format, older);
+    EXPECT_EQ(r->summary, v4->summary);
+    EXPECT_EQ(r->records, v4->records);
+  }
+  // Likewise attest-sample-v1 over such states.
+  const std::string sample = "bundle-sample-v2/two-items-v2.tar";
+  auto v2 = VerifyBundle(FixturePath(sample), FixtureKey("bundle-sample-v2"));
+  ASSERT_TRUE(v2.ok()) << v2.status();
+  auto v1 = VerifyBundle(Relabelled(sample, "attest-sample-v2", "attest-sample-v1"),
+                         FixtureKey("bundle-sample-v2"));
+  ASSERT_TRUE(v1.ok()) << v1.status();
+  EXPECT_EQ(v1->format, "attest-sample-v1");
+  EXPECT_EQ(v1->sample_lines, v2->sample_lines);
+}
+
+// A format 6 bundle from a store an attestd from before judgements started
+// and this build's attestd took over (tests/fixtures/bundle-v6): judgement
+// 1 until the takeover, 2 after, each with a log-shipping outage ending
+// under it; and a sampled bundle of the same store (attest-sample-v3).
+TEST(BundleFormatTest, AnUpgradedStoresBundlesKeepVerifying) {
+  auto r = VerifyBundle(FixturePath("bundle-v6/two-hosts-v6.tar"), FixtureKey("bundle-v6"));
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->format, "attest-bundle-v6");
+  EXPECT_EQ(r->hosts, 2u);
+  EXPECT_EQ(r->records, 6734u);
+  EXPECT_EQ(r->judgements, "1 until 2026-01-05T12:00:00Z, then 2");
+  EXPECT_EQ(r->suffix_hosts, 0u);
+  auto s = VerifyBundle(FixturePath("bundle-sample-v3/two-items-v3.tar"),
+                        FixtureKey("bundle-sample-v3"));
+  ASSERT_TRUE(s.ok()) << s.status();
+  EXPECT_EQ(s->format, "attest-sample-v3");
+  EXPECT_EQ(s->sample_window, "w");
+  EXPECT_EQ(s->sample_number, 1u);
+  EXPECT_EQ(s->records, 1559u);
+  ASSERT_EQ(s->sample_lines.size(), 2u);
+  EXPECT_EQ(s->sample_lines[0].rfind("item 1: h0002 2026-01-06: pass 19.67h", 0), 0u)
+      << s->sample_lines[0];
+  EXPECT_EQ(s->sample_lines[1].rfind("item 2: h0001 2026-01-08: pass 24.00h", 0), 0u)
+      << s->sample_lines[1];
+}
+
+// Only formats 5 and 6 start a host's records after record 1: the
+// window-sized fixture relabelled as format 4 is refused.
+TEST(BundleFormatTest, OnlyFormats5And6StartAHostAfterRecord1) {
+  auto r = VerifyBundle(
+      Relabelled("bundle-v5/window-sized-v5.tar", "attest-bundle-v5", "attest-bundle-v4"),
+      FixtureKey("bundle-v5"));
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(std::string(r.status().message())
+                .find("only attest-bundle-v5 and attest-bundle-v6 start a host's records after "
+                      "record 1"),
+            std::string::npos)
+      << r.status();
+}
+
+// A window-sized bundle (format 5) written by attestctl export
+// --window-sized keeps verifying: both hosts start at a signed state before
+// the window, one access change carried (tests/fixtures/bundle-v5).
+TEST(BundleFormatTest, AWindowSizedBundleKeepsVerifying) {
+  auto r = VerifyBundle(FixturePath("bundle-v5/window-sized-v5.tar"), FixtureKey("bundle-v5"));
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->format, "attest-bundle-v5");
+  EXPECT_EQ(r->hosts, 2u);
+  EXPECT_EQ(r->records, 3194u);
+  EXPECT_EQ(r->suffix_hosts, 2u);
+  EXPECT_EQ(r->carried_records, 1u);
+  EXPECT_EQ(r->access_changes, 1u);
+}
+
+// Sampled bundles written by attestctl export --sample keep verifying, item
+// by item: attest-sample-v1 (tests/fixtures/bundle-sample) and
+// attest-sample-v2 (tests/fixtures/bundle-sample-v2), the same draw of the
+// same simulated fleet.
+class SampledFixtureTest : public ::testing::TestWithParam<std::pair<const char*, const char*>> {};
+
+TEST_P(SampledFixtureTest, VerifiesItemByItem) {
+  const std::string path = GetParam().first;
+  auto r = VerifyBundle(FixturePath(path), FixtureKey(path.substr(0, path.find('/'))));
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->format, GetParam().second);
+  EXPECT_EQ(r->sample_window, "w");
+  EXPECT_EQ(r->sample_number, 2u);
+  EXPECT_EQ(r->records, 1066u);
+  ASSERT_EQ(r->sample_lines.size(), 2u);
+  EXPECT_EQ(r->sample_lines[0].rfind("item 1: h0003 2026-01-01: pass ", 0), 0u)
+      << r->sample_lines[0];
+  EXPECT_EQ(r->sample_lines[1].rfind("item 2: h0001 2026-01-05: pass ", 0), 0u)
+      << r->sample_lines[1];
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    BundleFormatTest, SampledFixtureTest,
+    ::testing::Values(std::pair{"bundle-sample/two-items.tar", "attest-sample-v1"},
+                      std::pair{"bundle-sample-v2/two-items-v2.tar", "attest-sample-v2"}));
+
+}  // namespace
+}  // namespace attest::ctl
