@@ -2,12 +2,20 @@
 // committed fixtures (tests/fixtures/bundle-*, each from a real attestd),
 // unchanged and relabelled as the formats older builds wrote them under,
 // and what each format may and may not hold.
+#include <google/protobuf/util/json_util.h>
+
+#include <set>
 #include <string>
 #include <vector>
 
+#include "common/json.h"
+#include "common/strings.h"
 #include "ctl/bundle.h"
 #include "ctl/bundle_frames.h"
+#include "ctl/bundle_log.h"
+#include "ctl/bundle_replay.h"
 #include "ctl/bundle_test_support.h"
+#include "ctl/bundle_v2.h"
 #include "daemon/evidence/note.h"
 #include "gtest/gtest.h"
 
@@ -122,21 +130,68 @@ TEST(BundleFormatTest, AnUpgradedStoresBundlesKeepVerifying) {
   ASSERT_TRUE(r.ok()) << r.status();
   EXPECT_EQ(r->format, "attest-bundle-v6");
   EXPECT_EQ(r->hosts, 2u);
-  EXPECT_EQ(r->records, 6734u);
+  EXPECT_EQ(r->records, 8482u);
   EXPECT_EQ(r->judgements, "1 until 2026-01-05T12:00:00Z, then 2");
   EXPECT_EQ(r->suffix_hosts, 0u);
-  auto s = VerifyBundle(FixturePath("bundle-sample-v3/two-items-v3.tar"),
-                        FixtureKey("bundle-sample-v3"));
+  auto s =
+      VerifyBundle(FixturePath("bundle-sample-v3/one-item-v3.tar"), FixtureKey("bundle-sample-v3"));
   ASSERT_TRUE(s.ok()) << s.status();
   EXPECT_EQ(s->format, "attest-sample-v3");
   EXPECT_EQ(s->sample_window, "w");
   EXPECT_EQ(s->sample_number, 1u);
-  EXPECT_EQ(s->records, 1559u);
-  ASSERT_EQ(s->sample_lines.size(), 2u);
-  EXPECT_EQ(s->sample_lines[0].rfind("item 1: h0002 2026-01-06: pass 19.67h", 0), 0u)
+  EXPECT_EQ(s->records, 1596u);
+  ASSERT_EQ(s->sample_lines.size(), 1u);
+  // The day of the takeover, with the outage that ends under judgement 2.
+  EXPECT_EQ(s->sample_lines[0].rfind("item 1: h0002 2026-01-05: pass 22.52h, fail 1.48h", 0), 0u)
       << s->sample_lines[0];
-  EXPECT_EQ(s->sample_lines[1].rfind("item 2: h0001 2026-01-08: pass 24.00h", 0), 0u)
-      << s->sample_lines[1];
+}
+
+// The upgraded store's figures depend on its judgements: its records,
+// replayed under the ledger's policy versions as they are, give the
+// manifest's summary, and replayed under judgement 1 throughout do not (an
+// outage in it ends under judgement 2). So a verifier that ignored `judge`
+// would fail on it, and this fixture would catch one.
+TEST(BundleFormatTest, TheUpgradedStoresFiguresNeedItsJudgements) {
+  const std::string path = FixturePath("bundle-v6/two-hosts-v6.tar");
+  std::string manifest, ledger_text, records;
+  for (const Entry& e : ReadEntries(path)) {
+    if (e.name == "manifest.json") manifest = e.data;
+    if (e.name == "ledger.jsonl") ledger_text = e.data;
+    if (e.name == "records.jsonl.zst") records = e.data;
+  }
+  v1::BundleManifest m;
+  ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(manifest, &m).ok());
+  auto ledger = ParseLedger(ledger_text);
+  ASSERT_TRUE(ledger.ok()) << ledger.status();
+  std::set<std::string> scope;
+  for (const v1::BundleHost& h : m.hosts()) scope.insert(h.host());
+  ASSERT_TRUE(DecisionsFromLedger(*ledger, scope, &m).ok());
+  auto lines = DecodeFrames(records);
+  ASSERT_TRUE(lines.ok()) << lines.status();
+  auto replay = [&](bool judgements) -> absl::Status {
+    v1::BundleManifest decisions = m;
+    if (!judgements) {
+      for (v1::PolicyVersion& v : *decisions.mutable_policy_versions()) v.clear_judge();
+    }
+    ReplayStore store;
+    if (absl::Status s = store.Prepare(lines->size()); !s.ok()) return s;
+    for (std::string_view line : Split(*lines, "\n")) {
+      if (line.empty()) continue;
+      auto j = Json::Parse(line);
+      if (!j.ok()) return j.status();
+      auto record = RecordFromInterchange(*j);
+      if (!record.ok()) return record.status();
+      if (absl::Status s = store.Add(*record); !s.ok()) return s;
+    }
+    if (absl::Status s = store.Finish(); !s.ok()) return s;
+    auto summary = ReplaySummary(decisions, store);
+    if (!summary.ok()) return summary.status();
+    return CompareSummaries(m.summary(), *summary);
+  };
+  EXPECT_TRUE(replay(true).ok()) << replay(true);
+  const absl::Status one = replay(false);
+  EXPECT_FALSE(one.ok());
+  EXPECT_NE(one.message().find("log-shipping"), std::string_view::npos) << one;
 }
 
 // Only formats 5 and 6 start a host's records after record 1: the

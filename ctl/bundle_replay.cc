@@ -27,8 +27,6 @@ absl::Status Time(const Json& j, const char* key, google::protobuf::Timestamp* o
   return absl::OkStatus();
 }
 
-int64_t Seconds(const google::protobuf::Timestamp& t) { return t.seconds(); }
-
 }  // namespace
 
 absl::StatusOr<v1::EvidenceRecord> RecordFromInterchange(const Json& j) {
@@ -182,8 +180,11 @@ absl::Status SummaryReplay::Begin() {
   engine::Engine& engine = engine_->engine;
   if (absl::Status s = engine.Start(); !s.ok()) return s;
   std::vector<v1::PolicyVersion> versions(m.policy_versions().begin(), m.policy_versions().end());
-  std::sort(versions.begin(), versions.end(), [](const auto& a, const auto& b) {
-    return Seconds(a.loaded_at()) < Seconds(b.loaded_at());
+  // As attestd keeps them (by load time to the nanosecond); ledger order
+  // among equal times.
+  std::stable_sort(versions.begin(), versions.end(), [](const auto& a, const auto& b) {
+    return std::pair(a.loaded_at().seconds(), a.loaded_at().nanos()) <
+           std::pair(b.loaded_at().seconds(), b.loaded_at().nanos());
   });
   for (const v1::PolicyVersion& v : versions) {
     // Before the text: a newer judgement may come with policy text this

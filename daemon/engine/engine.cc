@@ -253,8 +253,9 @@ absl::Status Engine::LoadPolicy(const Policy& policy, const std::string& file, u
     }
     // The first version judges all history; a later one from now on.
     MarkAll(state_.policies.size() == 1 ? 0 : absl::ToUnixSeconds(now));
-    spdlog::info("policy {} loaded from {}: {} controls, {} windows", policy.version, file,
-                 policy.controls.size(), policy.windows.size());
+    spdlog::info("policy {} loaded from {} under judgement {}: {} controls, {} windows",
+                 policy.version, file, JudgementOf(judge), policy.controls.size(),
+                 policy.windows.size());
   });
   return result;
 }

@@ -183,22 +183,40 @@ TEST(EngineTest, ABackupSuccessReportedAfterMidnightEndsTheFailBeforeIt) {
 }
 
 // A store from before judgements were numbered (its policy recorded with
-// no judgement) is judged under judgement 1 until attestd adopts the
-// newest, and under judgement 2 from then on: each day is what a store
-// judged under its judgement throughout gives, so a bundle's replay of
-// the ledger recomputes every figure attestd stored.
+// no judgement), taking evidence a day at a time, upgraded mid-day: the
+// days before keep what judgement 1 gave them, and from the upgrade's day
+// on every day is what verify's replay gives (the ledger's versions at
+// their load times, then all the evidence at once).
 TEST(EngineTest, AnUpgradedStoreKeepsJudgement1ForTheTimeBeforeAndJudgement2After) {
   Records history = History();
   const int64_t before = ResumeBeforeMidnight(&history, "h0001", kStart + 3 * kDay);
   const int64_t after = ResumeBeforeMidnight(&history, "h0001", kStart + 10 * kDay);
   const int64_t upgrade = kStart + 6 * kDay + 7 * 3600;
-
+  // By day; a hello (no observed_at) goes with the day it was sent.
+  std::map<int64_t, Records> by_day;
+  for (const v1::ImportRecord& r : history) {
+    const int64_t t = r.has_hello() ? r.hello().sent_at().seconds() : TimeOf(r);
+    *by_day[t / kDay].Add() = r;
+  }
+  // Each day's evidence a minute after the day ends, as a live fleet's;
+  // with `adopt`, attestd upgraded at `upgrade`.
+  auto daily = [&](World& w, bool adopt) {
+    for (auto& [day, records] : by_day) {
+      const int64_t end = (day + 1) * kDay;
+      if (adopt && end > upgrade) {
+        w.clock().Set(absl::FromUnixSeconds(upgrade));
+        ASSERT_TRUE(w.engine().AdoptNewestJudgement().ok());
+        ASSERT_TRUE(w.engine().AdoptNewestJudgement().ok());  // once only
+        adopt = false;
+      }
+      w.clock().Set(absl::FromUnixSeconds(end + 60));
+      w.Import(records);
+      w.Views();  // judged before the next day arrives
+    }
+    w.clock().Set(absl::FromUnixSeconds(kEnd + 3600));
+  };
   World upgraded(PolicyText(), kFirstJudgement, absl::FromUnixSeconds(kStart));
-  upgraded.clock().Set(absl::FromUnixSeconds(upgrade));
-  ASSERT_TRUE(upgraded.engine().AdoptNewestJudgement().ok());
-  ASSERT_TRUE(upgraded.engine().AdoptNewestJudgement().ok());  // once only
-  upgraded.clock().Set(absl::FromUnixSeconds(kEnd + 3600));
-  upgraded.Import(history);
+  daily(upgraded, true);
 
   const std::vector<v1::PolicyVersion> versions = upgraded.engine().PolicyVersions();
   ASSERT_EQ(versions.size(), 2u);
@@ -214,35 +232,56 @@ TEST(EngineTest, AnUpgradedStoreKeepsJudgement1ForTheTimeBeforeAndJudgement2Afte
     EXPECT_EQ(c.policy_versions_size(), 1) << c.id();
   }
 
-  World first(PolicyText(), kFirstJudgement);
-  first.Import(history);
-  World newest;
-  newest.Import(history);
-  const auto got = upgraded.Dump(store::Family::kTimeline, keys::Str("h0001"));
-  const auto one = first.Dump(store::Family::kTimeline, keys::Str("h0001"));
-  const auto two = newest.Dump(store::Family::kTimeline, keys::Str("h0001"));
-  ASSERT_EQ(got.size(), one.size());
-  ASSERT_EQ(got.size(), two.size());
+  // Judgement 1 throughout, the same evidence arriving the same way.
+  World first(PolicyText(), kFirstJudgement, absl::FromUnixSeconds(kStart));
+  daily(first, false);
+  // Verify's replay: the two versions at their load times, then everything.
+  World replay(PolicyText(), kFirstJudgement, absl::FromUnixSeconds(kStart));
+  replay.clock().Set(absl::FromUnixSeconds(upgrade));
+  ASSERT_TRUE(replay.engine().AdoptNewestJudgement().ok());
+  replay.clock().Set(absl::FromUnixSeconds(kEnd + 3600));
+  replay.Import(history);
+  // Each judgement all at once, to show where they differ.
+  World one(PolicyText(), kFirstJudgement);
+  one.Import(history);
+  World two;
+  two.Import(history);
+
+  const std::string h1 = keys::Str("h0001");
+  const auto got = upgraded.Dump(store::Family::kTimeline, h1);
+  ASSERT_EQ(got.size(), first.Dump(store::Family::kTimeline, h1).size());
+  ASSERT_EQ(got.size(), replay.Dump(store::Family::kTimeline, h1).size());
+  for (const std::string host : {"h0001", "h0002", "h0003", "h0004"}) {
+    const auto mine = upgraded.Dump(store::Family::kTimeline, keys::Str(host));
+    EXPECT_FALSE(mine.empty()) << host;
+    const auto judged_1 = first.Dump(store::Family::kTimeline, keys::Str(host));
+    const auto replayed = replay.Dump(store::Family::kTimeline, keys::Str(host));
+    for (const auto& [key, value] : mine) {
+      v1::HostDay d;
+      ASSERT_TRUE(d.ParseFromString(value));
+      const int64_t day_start = static_cast<int64_t>(d.day()) * kDay;
+      if (day_start + kDay <= upgrade) {
+        EXPECT_EQ(value, judged_1.at(key)) << host << " " << d.control() << " day " << d.day();
+      } else {
+        EXPECT_EQ(value, replayed.at(key)) << host << " " << d.control() << " day " << d.day();
+      }
+    }
+  }
+  // The two judgements differ around the two resumed deliveries, and
+  // nowhere else (the cases bite).
+  const auto j1 = one.Dump(store::Family::kTimeline, h1);
+  const auto j2 = two.Dump(store::Family::kTimeline, h1);
   int differ_before = 0;
   int differ_after = 0;
-  for (const auto& [key, value] : got) {
+  for (const auto& [key, value] : j1) {
+    if (value == j2.at(key)) continue;
     v1::HostDay d;
     ASSERT_TRUE(d.ParseFromString(value));
-    const int64_t day_start = static_cast<int64_t>(d.day()) * kDay;
-    // The two judgements differ around the two resumed deliveries, and
-    // nowhere else (the cases bite).
-    if (one.at(key) != two.at(key)) {
-      (day_start < upgrade ? differ_before : differ_after)++;
-      const uint32_t day = DayOf(day_start);
-      EXPECT_TRUE(day == DayOf(before) || day == DayOf(before) + 1 || day == DayOf(after) ||
-                  day == DayOf(after) + 1)
-          << d.control() << " day " << d.day();
-    }
-    if (day_start + kDay <= upgrade) {
-      EXPECT_EQ(value, one.at(key)) << d.control() << " day " << d.day();
-    } else if (day_start >= upgrade) {
-      EXPECT_EQ(value, two.at(key)) << d.control() << " day " << d.day();
-    }
+    const uint32_t day = d.day();
+    (static_cast<int64_t>(day) * kDay < upgrade ? differ_before : differ_after)++;
+    EXPECT_TRUE(day == DayOf(before) || day == DayOf(before) + 1 || day == DayOf(after) ||
+                day == DayOf(after) + 1)
+        << d.control() << " day " << d.day();
   }
   EXPECT_GT(differ_before, 0);
   EXPECT_GT(differ_after, 0);

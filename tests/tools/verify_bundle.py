@@ -404,7 +404,7 @@ def verify(files, pub, witnesses, known):
         reached[host] = obj["index"]
 
     # Format 5 always has it; format 6 when a host starts after record 1.
-    suffix = any(int(h["first_index"]) > 1 for h in manifest["hosts"])
+    suffix = any(int(h.get("first_index", "1")) > 1 for h in manifest["hosts"])
     if (manifest["format"] == "attest-bundle-v5" or
             (manifest["format"] == "attest-bundle-v6" and suffix)) and \
             "access-changes.jsonl" not in files:
