@@ -100,7 +100,7 @@ struct VerifyResult {
   uint64_t max_late_index = 0;
   uint64_t access_changes = 0;  // access-change records in the chains
   // Format 6 and attest-sample-v3: the judgements of the ledger's policy
-  // versions, for people (DescribeJudgements).
+  // versions, for people (CheckJudgements).
   std::string judgements;
   // Signed attest-state-v2 heads whose access-change commitment was
   // checked against the chain.

@@ -178,6 +178,9 @@ int VerifyCmd(const std::vector<std::string>& args, const VerifyFlags& flags) {
         "with --sample)\n",
         result->sample_window.c_str(), static_cast<unsigned long long>(result->sample_draws),
         static_cast<unsigned long long>(result->sample_number));
+    if (!result->judgements.empty()) {
+      printf("attestd judged under judgement %s\n", result->judgements.c_str());
+    }
     for (const std::string& w : result->warnings) printf("WARNING: %s\n", w.c_str());
     for (const std::string& line : result->sample_lines) printf("%s\n", line.c_str());
     return kExitOk;

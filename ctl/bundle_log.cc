@@ -5,6 +5,7 @@
 #include "common/json.h"
 #include "common/strings.h"
 #include "common/time_util.h"
+#include "daemon/engine/judge.h"
 #include "daemon/evidence/chain.h"
 #include "daemon/evidence/checkpoint.h"
 #include "daemon/evidence/ledger_json.h"
@@ -205,36 +206,27 @@ bool LedgerNamesJudgement(const std::vector<v1::LedgerEntry>& ledger) {
   });
 }
 
-std::string DescribeJudgements(const std::vector<v1::LedgerEntry>& ledger) {
-  if (!LedgerNamesJudgement(ledger)) return "";
+absl::StatusOr<std::string> CheckJudgements(const std::vector<v1::LedgerEntry>& ledger,
+                                            std::string_view format, bool named) {
   std::string out;
   uint32_t current = 0;
   for (const v1::LedgerEntry& e : ledger) {
     if (!e.has_policy_version()) continue;
-    const uint32_t j = e.policy_version().judge() == 0 ? 1 : e.policy_version().judge();
-    if (j == current) continue;
-    if (current != 0) {
-      StrAppend(&out, " until ", FormatRfc3339(FromProto(e.policy_version().loaded_at())),
-                ", then ");
+    const v1::PolicyVersion& v = e.policy_version();
+    if (!named && v.judge() != 0) {
+      return absl::DataLossError(
+          StrCat("ledger entry ", e.index(), ": policy version ", v.version(), " names judgement ",
+                 v.judge(), " in a bundle of format ", format, ", which is older than judgements"));
     }
+    const uint32_t j = engine::JudgementOf(v.judge());
+    if (j == current) continue;
+    if (current != 0)
+      StrAppend(&out, " until ", FormatRfc3339(FromProto(v.loaded_at())), ", then ");
     StrAppend(&out, j);
     current = j;
   }
+  if (!LedgerNamesJudgement(ledger)) return "";
   return out;
-}
-
-absl::Status CheckJudgementFormat(const std::vector<v1::LedgerEntry>& ledger,
-                                  std::string_view format, bool named) {
-  if (named) return absl::OkStatus();
-  for (const v1::LedgerEntry& e : ledger) {
-    if (e.has_policy_version() && e.policy_version().judge() != 0) {
-      return absl::DataLossError(StrCat("ledger entry ", e.index(), ": policy version ",
-                                        e.policy_version().version(), " names judgement ",
-                                        e.policy_version().judge(), " in a bundle of format ",
-                                        format, ", which is older than judgements"));
-    }
-  }
-  return absl::OkStatus();
 }
 
 absl::Status CheckLedgerCommitted(const std::vector<v1::LedgerEntry>& ledger, const State& state) {

@@ -72,15 +72,14 @@ absl::StatusOr<std::vector<v1::LedgerEntry>> ParseLedger(std::string_view text);
 // attest-sample-v3, which every older reader refuses by their format.
 bool LedgerNamesJudgement(const std::vector<v1::LedgerEntry>& ledger);
 
-// The judgements the ledger's policy versions are judged under, for
-// people: "1 until 2026-01-05T12:00:00Z, then 2" ("" when none names one).
-std::string DescribeJudgements(const std::vector<v1::LedgerEntry>& ledger);
-
 // Refuses a ledger that names a judgement in a bundle of a format from
 // before judgements were numbered: such a bundle was relabelled, or made
-// by a broken exporter. `named`: whether `format` may name one.
-absl::Status CheckJudgementFormat(const std::vector<v1::LedgerEntry>& ledger,
-                                  std::string_view format, bool named);
+// by a broken exporter. `named`: whether `format` may name one. Otherwise
+// returns the judgements the ledger's policy versions are judged under,
+// for people: "1 until 2026-01-05T12:00:00Z, then 2" ("" when none names
+// one).
+absl::StatusOr<std::string> CheckJudgements(const std::vector<v1::LedgerEntry>& ledger,
+                                            std::string_view format, bool named);
 
 // The ledger must be exactly the one `state` commits to (its length and
 // its last hash). DataLoss says what differs.

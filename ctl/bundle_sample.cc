@@ -203,12 +203,9 @@ absl::StatusOr<VerifyResult> VerifySampleBundle(const std::string& path,
   if (!states.ok()) return states.status();
   auto ledger = ParseLedger(files["ledger.jsonl"]);
   if (!ledger.ok()) return ledger.status();
-  if (absl::Status st =
-          CheckJudgementFormat(*ledger, out.format, out.format == kSampleBundleFormatV3);
-      !st.ok()) {
-    return st;
-  }
-  out.judgements = DescribeJudgements(*ledger);
+  auto judgements = CheckJudgements(*ledger, out.format, out.format == kSampleBundleFormatV3);
+  if (!judgements.ok()) return judgements.status();
+  out.judgements = *std::move(judgements);
   const std::string& pem =
       options.pubkey_pem.empty() ? files["public-key.pem"] : options.pubkey_pem;
   if (pem.empty()) {

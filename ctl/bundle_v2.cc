@@ -69,11 +69,9 @@ absl::Status BundleV2Check::Prepare(v1::BundleManifest& m, std::string_view stat
   if (!states.ok()) return states.status();
   auto ledger = ParseLedger(ledger_text);
   if (!ledger.ok()) return ledger.status();
-  if (absl::Status s = CheckJudgementFormat(*ledger, m.format(), m.format() == kBundleFormatV6);
-      !s.ok()) {
-    return s;
-  }
-  out->judgements = DescribeJudgements(*ledger);
+  auto judgements = CheckJudgements(*ledger, m.format(), m.format() == kBundleFormatV6);
+  if (!judgements.ok()) return judgements.status();
+  out->judgements = *std::move(judgements);
   const std::string& pem = options_.pubkey_pem.empty() ? m.public_key_pem() : options_.pubkey_pem;
   auto log = CheckLog(*states, pem, options_.witnesses, options_.known_checkpoints);
   if (!log.ok()) return log.status();

@@ -131,6 +131,7 @@ TEST_F(SampledBundleTest, ASampleVerifiesItemByItemAndEveryForgeryIsNamed) {
   EXPECT_NE(out_.find("window march has 2 recorded sample draws in this ledger; this is draw 1"),
             std::string::npos)
       << out_;
+  EXPECT_NE(out_.find("\nattestd judged under judgement 2\n"), std::string::npos) << out_;
   // Pinning the draw: the right number verifies, another is refused.
   EXPECT_EQ(Verify(bundle, {"--sample", "1"}), 0) << err_;
   EXPECT_EQ(Verify(bundle, {"--sample", "2"}), 1);
