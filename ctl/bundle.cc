@@ -4,10 +4,8 @@
 
 #include <algorithm>
 #include <cstdio>
-#include <future>
 #include <map>
 #include <memory>
-#include <thread>
 #include <vector>
 
 #include "absl/strings/match.h"
@@ -219,23 +217,6 @@ absl::StatusOr<VerifyResult> VerifyBundle(const std::string& path, const VerifyO
         if (compressed && have_manifest) {
           if (absl::Status st = CompressedNeedsV3OrV4(m.format()); !st.ok()) return st;
         }
-        // Lines are checked a batch at a time on every core, and linked in
-        // order on this thread while the next batch is being checked.
-        // A batch is 4 MiB of plain lines, or one zstd frame, decoded on
-        // the checking thread.
-        // A decoded frame or a read chunk, checked and linked a slice of
-        // lines at a time: a frame of 64 MiB of empty lines (a few KiB
-        // compressed) is 64M lines, and a CheckedLine per line of that at
-        // once would be tens of GiB.
-        struct Batch {
-          std::string text;
-          size_t pos = 0;  // where the next slice starts in `text`
-          Frame frame;
-          absl::Status error;                   // the frame does not decode
-          std::vector<std::string_view> lines;  // the current slice
-          std::vector<CheckedLine> checked;
-        };
-        const unsigned threads = std::max(1u, std::thread::hardware_concurrency());
         auto host_done = [&]() -> absl::Status {
           if (last_host.empty()) return absl::OkStatus();
           if (absl::Status st = records.EndHost(last_host); !st.ok()) return st;
@@ -301,45 +282,6 @@ absl::StatusOr<VerifyResult> VerifyBundle(const std::string& path, const VerifyO
           }
           return records.Add(l.record);
         };
-        std::unique_ptr<Batch> in_flight;
-        std::future<void> checking;
-        // The next slice of `b`: at most slice_lines lines, and no more
-        // bytes than kSliceBytes but for the one line that crosses it.
-        const size_t slice_lines = std::max<size_t>(1, options.slice_lines);
-        auto split = [slice_lines](Batch* b) {
-          constexpr size_t kSliceBytes = 8 << 20;
-          b->lines.clear();
-          b->checked.clear();
-          const std::string_view text(b->text);
-          const size_t begin = b->pos;
-          size_t start = b->pos;
-          while (start < text.size() && b->lines.size() < slice_lines &&
-                 start - begin < kSliceBytes) {
-            size_t nl = text.find('\n', start);
-            if (nl == std::string_view::npos) nl = text.size();
-            b->lines.push_back(text.substr(start, nl - start));
-            start = nl + 1;
-          }
-          b->pos = start;
-        };
-        auto link_in_flight = [&]() -> absl::Status {
-          if (!in_flight) return absl::OkStatus();
-          checking.get();
-          if (!in_flight->error.ok()) return in_flight->error;
-          for (;;) {
-            for (CheckedLine& l : in_flight->checked) {
-              if (absl::Status st = link(l); !st.ok()) return st;
-            }
-            if (in_flight->pos >= in_flight->text.size()) break;
-            // The frame's next slice; CheckLines spreads it over the cores.
-            split(in_flight.get());
-            CheckLines(in_flight->lines, threads, &in_flight->checked);
-          }
-          in_flight.reset();
-          return absl::OkStatus();
-        };
-        const bool tty = isatty(STDERR_FILENO);
-        uint64_t consumed = 0;
         out.record_bytes = compressed ? 0 : size;
         out.compressed_bytes = compressed ? size : 0;
         // A size the first pass could not sum (it stopped early) counts
@@ -353,79 +295,18 @@ absl::StatusOr<VerifyResult> VerifyBundle(const std::string& path, const VerifyO
           replay = std::make_unique<SummaryReplay>(m, records, &check.reviews());
           if (absl::Status st = replay->Begin(); !st.ok()) return st;
         }
-        std::string carry;  // a line cut by the chunk boundary
-        FrameSplitter frames(read, size);
-        for (;;) {
-          auto batch = std::make_unique<Batch>();
-          if (compressed) {
-            absl::StatusOr<bool> more = frames.Next(&batch->frame);
-            if (!more.ok()) {
-              if (absl::Status st = link_in_flight(); !st.ok()) return st;
-              return more.status();
-            }
-            if (!*more) break;
-            ++out.frames;
-            consumed += batch->frame.bytes.size();
-            Batch* b = batch.get();
-            auto next = std::async(std::launch::async, [b, threads, &split] {
-              auto text = DecodeFrame(b->frame);
-              if (!text.ok()) {
-                b->error = text.status();
-                return;
-              }
-              b->text = std::move(*text);
-              b->frame.bytes.clear();
-              split(b);
-              CheckLines(b->lines, threads, &b->checked);
-            });
-            absl::Status st = link_in_flight();
-            in_flight = std::move(batch);
-            checking = std::move(next);
-            if (!st.ok()) {
-              checking.get();
-              return st;
-            }
-            out.record_bytes += in_flight->frame.content_bytes;
-            continue;
-          }
-          batch->text = std::move(carry);
-          const size_t had = batch->text.size();
-          batch->text.resize(had + (4 << 20));
-          const size_t n = read(batch->text.data() + had, 4 << 20);
-          batch->text.resize(had + n);
-          if (n == 0) {
-            carry = std::move(batch->text);
-            break;
-          }
-          consumed += n;
-          if (tty && consumed % (16 << 20) < n) {
-            const double secs = absl::ToDoubleSeconds(absl::Now() - started);
-            fprintf(stderr, "\rverify: %.0f/%.0f MB of records, %.0f MB/s   ",
-                    static_cast<double>(consumed) / 1e6, static_cast<double>(size) / 1e6,
-                    secs > 0 ? static_cast<double>(consumed) / 1e6 / secs : 0.0);
-          }
-          const size_t last_nl = batch->text.rfind('\n');
-          const size_t whole = last_nl == std::string::npos ? 0 : last_nl + 1;
-          carry.assign(batch->text, whole, std::string::npos);
-          batch->text.resize(whole);
-          split(batch.get());
-          Batch* b = batch.get();
-          auto next = std::async(std::launch::async,
-                                 [b, threads] { CheckLines(b->lines, threads, &b->checked); });
-          absl::Status st = link_in_flight();
-          in_flight = std::move(batch);
-          checking = std::move(next);
-          if (!st.ok()) {
-            checking.get();
-            return st;
-          }
+        RecordLinesStats stats;
+        if (absl::Status st =
+                CheckRecordLines(read, size, compressed, options.slice_lines, link, &stats);
+            !st.ok()) {
+          return st;
         }
-        if (absl::Status st = link_in_flight(); !st.ok()) return st;
-        if (tty) {
+        out.frames = stats.frames;
+        if (compressed) out.record_bytes = stats.decoded_bytes;
+        if (isatty(STDERR_FILENO)) {
           fprintf(stderr, "\rverify: %llu records checked; recomputing the summary\n",
                   static_cast<unsigned long long>(lines));
         }
-        if (!carry.empty()) return absl::DataLossError("records.jsonl: the last line is cut off");
         return absl::OkStatus();
       });
   if (!s.ok()) return s;

@@ -6,11 +6,15 @@
 #ifndef ATTEST_CTL_BUNDLE_LINES_H_
 #define ATTEST_CTL_BUNDLE_LINES_H_
 
+#include <cstdint>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "absl/status/status.h"
 #include "attest/v1/evidence.pb.h"
+#include "ctl/tar.h"
 
 namespace attest::ctl {
 
@@ -33,6 +37,24 @@ CheckedLine CheckLine(std::string_view text);
 // CheckLine of each line into `out` (resized), on up to `threads` threads.
 void CheckLines(const std::vector<std::string_view>& lines, unsigned threads,
                 std::vector<CheckedLine>* out);
+
+// What CheckRecordLines read.
+struct RecordLinesStats {
+  uint64_t frames = 0;         // zstd frames
+  uint64_t decoded_bytes = 0;  // their decoded bytes
+};
+
+// Takes each checked line, in order; an error stops the reading.
+using LinkLine = std::function<absl::Status(CheckedLine&)>;
+
+// Reads records.jsonl (`compressed`: records.jsonl.zst, a zstd frame at a
+// time) of `size` bytes from `read`, checks its lines on every core, and
+// hands them to `link` in order. Lines are checked a batch at a time and
+// linked on this thread while the next batch is being checked, a slice of
+// at most `slice_lines` lines at a time. DataLoss for a frame that does not
+// decode (named) or a last line cut off.
+absl::Status CheckRecordLines(const TarChunkReader& read, uint64_t size, bool compressed,
+                              size_t slice_lines, const LinkLine& link, RecordLinesStats* stats);
 
 }  // namespace attest::ctl
 
