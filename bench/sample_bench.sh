@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Sampled bundles (issue 25): a simulated fleet of HOSTS x DAYS taken a day
-# at a time with a checkpoint after each day (as daily checkpoints follow a
-# live fleet), a 25-item sample drawn, and `attestctl export --sample`
+# at a time with a checkpoint after each day, made at the day's end by
+# attestd's injected clock (ATTESTD_TEST_CLOCK_FILE, as daily checkpoints
+# follow a live fleet: so each item can be proven complete, docs/bundle.md
+# "Sampled bundles"), a 25-item sample drawn, and `attestctl export --sample`
 # then `attestctl verify` of it, against the whole window's bundle of the
 # same fleet exported and verified in the same run. Also the sampled
 # bundle's size extrapolated to 10,000 hosts x 365 days (how: below).
@@ -31,16 +33,23 @@ for line in open(sys.argv[1]):
         files[day] = open("%s/%s.jsonl" % (sys.argv[2], day), "w")
     files[day].write(line)
 EOF
-"$dir/daemon/attestd" --insecure --listen=127.0.0.1:0 --data-dir="$work/sb/data" \
-  --ready-file="$work/sb/ready" --log-level=warn 2>>"$work/sb/attestd.log" &
+clock() { echo "$1" >"$work/sb/clock.tmp" && mv "$work/sb/clock.tmp" "$work/sb/clock"; }
+clock "$(date -u -d "$start" +%s)"
+ATTESTD_TEST_CLOCK_FILE="$work/sb/clock" "$dir/daemon/attestd" --insecure --listen=127.0.0.1:0 \
+  --data-dir="$work/sb/data" --ready-file="$work/sb/ready" --log-level=warn \
+  2>>"$work/sb/attestd.log" &
 daemon_pid=$!
 for _ in $(seq 1 300); do [ -s "$work/sb/ready" ] && break; sleep 0.1; done
 c=("$ctl" --daemon="$(head -1 "$work/sb/ready")")
 for f in "$work"/sb/days/*.jsonl; do
+  clock $(( $(date -u -d "$(basename "$f" .jsonl)" +%s) + 86400 ))  # the day's end
   "${c[@]}" import "$f" >/dev/null
   "${c[@]}" checkpoint --create >/dev/null
 done
 rm -rf "$work/sb/days" "$work/sb/fleet.jsonl"
+# Past the last day's end by more than --late-after (26 h), as an auditor's
+# export after the window would be.
+clock $(( end + 27 * 3600 ))
 "${c[@]}" windows create sampled --start="$start" --end="$(date -u -d "@$end" +%Y-%m-%dT%H:%M:%SZ)" \
   >/dev/null
 "${c[@]}" signing-key >"$work/sb/key.pem"
