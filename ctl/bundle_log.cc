@@ -210,9 +210,11 @@ absl::StatusOr<std::string> CheckJudgements(const std::vector<v1::LedgerEntry>& 
                                             std::string_view format, bool named) {
   std::string out;
   uint32_t current = 0;
+  bool names = false;  // whether a version names its judgement
   for (const v1::LedgerEntry& e : ledger) {
     if (!e.has_policy_version()) continue;
     const v1::PolicyVersion& v = e.policy_version();
+    names = names || v.judge() != 0;
     if (!named && v.judge() != 0) {
       return absl::DataLossError(
           StrCat("ledger entry ", e.index(), ": policy version ", v.version(), " names judgement ",
@@ -225,8 +227,7 @@ absl::StatusOr<std::string> CheckJudgements(const std::vector<v1::LedgerEntry>& 
     StrAppend(&out, j);
     current = j;
   }
-  if (!LedgerNamesJudgement(ledger)) return "";
-  return out;
+  return names ? out : "";
 }
 
 absl::Status CheckLedgerCommitted(const std::vector<v1::LedgerEntry>& ledger, const State& state) {
