@@ -2,7 +2,9 @@
 // that does not depend on the lines before it (JSON, required fields, the
 // record it holds, its hash over its own content given the prev_hash it
 // claims, its canonical form). Lines are independent, so batches are
-// checked on every core; the chain links are then checked in order.
+// checked on every core; the chain links are then checked in order, by the
+// caller of CheckRecordLines, which reads records.jsonl (or its zstd
+// frames) a batch at a time.
 #ifndef ATTEST_CTL_BUNDLE_LINES_H_
 #define ATTEST_CTL_BUNDLE_LINES_H_
 

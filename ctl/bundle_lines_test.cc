@@ -1,0 +1,130 @@
+// CheckRecordLines: records.jsonl, plain or in zstd frames, checked a
+// batch and a slice at a time on every core, reaches the caller line by
+// line in the order written, whatever the batch and slice bounds; and it
+// stops at the first error, having linked exactly the lines before it.
+#include "ctl/bundle_lines.h"
+
+#include <cstring>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "ctl/bundle_frames.h"
+#include "gtest/gtest.h"
+
+namespace attest::ctl {
+namespace {
+
+// A line CheckLine cannot take as a record, but whose host it names: what
+// reaches the caller says which line it was.
+std::string Line(int n) { return absl::StrCat("{\"host\":\"h", n, "\"}\n"); }
+
+std::string Lines(int from, int to) {
+  std::string out;
+  for (int n = from; n < to; ++n) out += Line(n);
+  return out;
+}
+
+struct Linked {
+  absl::Status status;
+  std::vector<std::string> hosts;  // in the order linked
+  RecordLinesStats stats;
+};
+
+// CheckRecordLines over `entry`, read a few KiB at a time; `stop_at` (from
+// 1): the linked line whose callback fails.
+Linked Check(const std::string& entry, bool compressed, size_t slice_lines, size_t stop_at = 0) {
+  size_t at = 0;
+  const TarChunkReader read = [&](char* buf, size_t cap) {
+    const size_t n = std::min({cap, entry.size() - at, size_t{5000}});
+    memcpy(buf, entry.data() + at, n);
+    at += n;
+    return n;
+  };
+  Linked run;
+  run.status = CheckRecordLines(
+      read, entry.size(), compressed, slice_lines,
+      [&](CheckedLine& l) {
+        run.hosts.push_back(l.host);
+        EXPECT_EQ(l.unnamed_error, "host, index, prev_hash and hash are required");
+        if (run.hosts.size() == stop_at) return absl::DataLossError("the caller stops here");
+        return absl::OkStatus();
+      },
+      &run.stats);
+  return run;
+}
+
+std::vector<std::string> Hosts(int from, int to) {
+  std::vector<std::string> out;
+  for (int n = from; n < to; ++n) out.push_back(absl::StrCat("h", n));
+  return out;
+}
+
+// Plain lines: more than one 4 MiB read, in slices of 7 lines.
+TEST(CheckRecordLinesTest, PlainLinesReachTheCallerInOrder) {
+  const int n = 300000;  // 5.6 MB
+  const Linked run = Check(Lines(0, n), false, 7);
+  ASSERT_TRUE(run.status.ok()) << run.status;
+  EXPECT_EQ(run.hosts, Hosts(0, n));
+  EXPECT_EQ(run.stats.frames, 0u);
+}
+
+// Frames of different sizes, sliced more finely than a frame holds.
+TEST(CheckRecordLinesTest, FramedLinesReachTheCallerInOrderAndAreCounted) {
+  std::string entry;
+  uint64_t decoded = 0;
+  int from = 0;
+  for (int frame = 1; frame <= 9; ++frame) {
+    const std::string text = Lines(from, from + frame * 37);
+    from += frame * 37;
+    decoded += text.size();
+    auto z = CompressFrame(text);
+    ASSERT_TRUE(z.ok()) << z.status();
+    entry += *z;
+  }
+  const Linked run = Check(entry, true, 5);
+  ASSERT_TRUE(run.status.ok()) << run.status;
+  EXPECT_EQ(run.hosts, Hosts(0, from));
+  EXPECT_EQ(run.stats.frames, 9u);
+  EXPECT_EQ(run.stats.decoded_bytes, decoded);
+}
+
+TEST(CheckRecordLinesTest, TheCallersErrorStopsTheReadingThere) {
+  for (const bool compressed : {false, true}) {
+    std::string entry = Lines(0, 1000);
+    if (compressed) {
+      auto first = CompressFrame(Lines(0, 400));
+      auto second = CompressFrame(Lines(400, 1000));
+      ASSERT_TRUE(first.ok() && second.ok());
+      entry = *first + *second;
+    }
+    const Linked run = Check(entry, compressed, 64, 500);
+    EXPECT_EQ(run.status.message(), "the caller stops here");
+    EXPECT_EQ(run.hosts, Hosts(0, 500)) << compressed;
+  }
+}
+
+TEST(CheckRecordLinesTest, ACutOffLastLineIsNamedAfterTheWholeOnes) {
+  const Linked run = Check(Lines(0, 10) + "{\"host\":\"h10\"", false, 3);
+  EXPECT_EQ(run.status.message(), "records.jsonl: the last line is cut off");
+  EXPECT_EQ(run.hosts, Hosts(0, 10));
+}
+
+// A damaged frame is named; the lines of the frames before it were linked.
+TEST(CheckRecordLinesTest, ADamagedFrameIsNamedAfterTheFramesBeforeIt) {
+  auto first = CompressFrame(Lines(0, 100));
+  auto second = CompressFrame(Lines(100, 200));
+  auto third = CompressFrame(Lines(200, 300));
+  ASSERT_TRUE(first.ok() && second.ok() && third.ok());
+  std::string damaged = *third;
+  damaged.back() ^= 0x01;  // its checksum
+  const Linked run = Check(*first + *second + damaged, true, 16);
+  EXPECT_EQ(run.status.code(), absl::StatusCode::kDataLoss);
+  EXPECT_NE(run.status.message().find(absl::StrCat("records.jsonl.zst frame 3 (at byte ",
+                                                   first->size() + second->size(), ")")),
+            std::string::npos)
+      << run.status;
+  EXPECT_EQ(run.hosts, Hosts(0, 200));
+}
+
+}  // namespace
+}  // namespace attest::ctl
