@@ -151,6 +151,16 @@ absl::Status CheckRecordLines(const TarChunkReader& read, uint64_t size, bool co
     in_flight.reset();
     return absl::OkStatus();
   };
+  // Links the batch in flight while `batch` is being checked (`next`),
+  // which then becomes the batch in flight. On an error, `next` is waited
+  // for (it uses `batch`) before returning.
+  auto hand_over = [&](std::unique_ptr<Batch> batch, std::future<void> next) -> absl::Status {
+    absl::Status st = link_in_flight();
+    in_flight = std::move(batch);
+    checking = std::move(next);
+    if (!st.ok()) checking.get();
+    return st;
+  };
   const bool tty = isatty(STDERR_FILENO);
   const absl::Time started = absl::Now();
   uint64_t consumed = 0;
@@ -179,14 +189,9 @@ absl::Status CheckRecordLines(const TarChunkReader& read, uint64_t size, bool co
         split(b);
         CheckLines(b->lines, threads, &b->checked);
       });
-      absl::Status st = link_in_flight();
-      in_flight = std::move(batch);
-      checking = std::move(next);
-      if (!st.ok()) {
-        checking.get();
-        return st;
-      }
-      stats->decoded_bytes += in_flight->frame.content_bytes;
+      const uint64_t content_bytes = batch->frame.content_bytes;
+      if (absl::Status st = hand_over(std::move(batch), std::move(next)); !st.ok()) return st;
+      stats->decoded_bytes += content_bytes;
       continue;
     }
     batch->text = std::move(carry);
@@ -213,13 +218,7 @@ absl::Status CheckRecordLines(const TarChunkReader& read, uint64_t size, bool co
     Batch* b = batch.get();
     auto next = std::async(std::launch::async,
                            [b, threads] { CheckLines(b->lines, threads, &b->checked); });
-    absl::Status st = link_in_flight();
-    in_flight = std::move(batch);
-    checking = std::move(next);
-    if (!st.ok()) {
-      checking.get();
-      return st;
-    }
+    if (absl::Status st = hand_over(std::move(batch), std::move(next)); !st.ok()) return st;
   }
   if (absl::Status st = link_in_flight(); !st.ok()) return st;
   if (!carry.empty()) return absl::DataLossError("records.jsonl: the last line is cut off");
