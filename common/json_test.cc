@@ -31,5 +31,28 @@ TEST(JsonTest, RejectsWhatWouldMakeBytesAmbiguous) {
   EXPECT_FALSE(Json::Parse(deep).ok());
 }
 
+// Members are kept in bytewise key order whatever order they arrive in,
+// and a repeated key is refused wherever it falls.
+TEST(JsonTest, ObjectMembersStaySortedInAnyOrder) {
+  auto v = Json::Parse(R"({"m":1,"z":2,"a":3,"q":{"k":4,"b":5},"c":6})");
+  ASSERT_TRUE(v.ok()) << v.status();
+  EXPECT_EQ(v->Canonical(), R"({"a":3,"c":6,"m":1,"q":{"b":5,"k":4},"z":2})");
+  for (const char* key : {"a", "c", "m", "q", "z"}) EXPECT_NE(v->Find(key), nullptr) << key;
+  for (const char* key : {"", "b", "n", "zz", "k"}) EXPECT_EQ(v->Find(key), nullptr) << key;
+  EXPECT_EQ(*v->Find("q")->Find("b")->as_uint(), 5u);
+  for (const char* dup : {R"({"m":1,"z":2,"m":3})", R"({"b":1,"a":2,"b":3})",
+                          R"({"a":1,"b":2,"a":3})", R"({"b":1,"b":2})"}) {
+    EXPECT_FALSE(Json::Parse(dup).ok()) << dup;
+  }
+  Json o = *v;
+  EXPECT_EQ(o.as_object().erase("m"), 1u);
+  EXPECT_EQ(o.as_object().erase("m"), 0u);
+  o["b"] = "new";
+  EXPECT_EQ(o.Canonical(), R"({"a":3,"b":"new","c":6,"q":{"b":5,"k":4},"z":2})");
+  EXPECT_EQ(o.as_object().size(), 5u);
+  EXPECT_FALSE(o == *v);
+  EXPECT_EQ(*Json::Parse(o.Canonical()), o);
+}
+
 }  // namespace
 }  // namespace attest
