@@ -41,48 +41,52 @@ FactsNeeded::FactsNeeded(const std::vector<PolicySegment>& segments) {
   }
 }
 
-void FactsNeeded::Copy(const v1::JudgeFacts& from, v1::JudgeFacts* to) const {
-  to->set_last_any(from.last_any());
-  to->set_last_access(from.last_access());
-  *to->mutable_collector_error() = from.collector_error();
-  if (patch_) *to->mutable_patch() = from.patch();
+void FactsNeeded::Copy(const v1::JudgeFacts& from, SweepFacts* to) const {
+  v1::JudgeFacts& f = to->folded;
+  f.set_last_any(from.last_any());
+  f.set_last_access(from.last_access());
+  *f.mutable_collector_error() = from.collector_error();
+  if (patch_) *f.mutable_patch() = from.patch();
   if (logs_) {
-    *to->mutable_logs() = from.logs();
-    *to->mutable_log_t() = from.log_t();
+    for (const auto& [shipper, state] : from.logs()) {
+      auto t = from.log_t().find(shipper);
+      to->logs[shipper] = SweepFacts::Log{&state, t == from.log_t().end() ? 0 : t->second};
+    }
   }
   for (const std::string& name : checks_) {
     if (auto it = from.checks().find(name); it != from.checks().end()) {
-      (*to->mutable_checks())[name] = it->second;
+      to->checks[name] = &it->second;
     }
   }
   for (const auto& [key, o] : from.host()) {
-    if (Host(o.host())) (*to->mutable_host())[key] = o;
+    if (Host(o.host())) to->host[key] = &o;
   }
 }
 
-void FactsNeeded::Advance(v1::JudgeFacts* facts, const v1::Observation& o) const {
-  bool needed = true;
+void FactsNeeded::Advance(SweepFacts* facts, const v1::Observation& o) const {
   switch (o.what_case()) {
     case v1::Observation::kPatch:
-      needed = patch_;
+      if (patch_) {
+        AdvanceFacts(&facts->folded, o);
+        return;
+      }
       break;
     case v1::Observation::kLog:
-      needed = logs_;
+      if (logs_) facts->logs[o.log().shipper()] = SweepFacts::Log{&o.log(), o.t()};
       break;
     case v1::Observation::kCheck:
-      needed = std::find(checks_.begin(), checks_.end(), o.check().name()) != checks_.end();
+      if (std::find(checks_.begin(), checks_.end(), o.check().name()) != checks_.end()) {
+        facts->checks[o.check().name()] = &o;
+      }
       break;
     case v1::Observation::kHost:
-      needed = Host(o.host());
+      if (Host(o.host())) facts->host[HostFactKey(o.host())] = &o;
       break;
     default:
-      break;
+      AdvanceFacts(&facts->folded, o);
+      return;
   }
-  if (needed) {
-    AdvanceFacts(facts, o);
-  } else {
-    facts->set_last_any(o.t());  // none of those kinds is a gap
-  }
+  facts->folded.set_last_any(o.t());  // none of those kinds is a gap
 }
 
 bool FactsNeeded::Host(const v1::Signal& state) const {

@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <optional>
 
-#include "absl/container/inlined_vector.h"
 #include "common/strings.h"
 #include "common/time_util.h"
 #include "daemon/engine/facts_needed.h"
@@ -44,20 +43,6 @@ std::string_view CheckStatusName(v1::CheckStatus s) {
     default:
       return "UNKNOWN";
   }
-}
-
-// A map's entries by key. Protobuf maps iterate in no fixed order, and the
-// order differs between facts folded here and facts parsed from the store
-// (a rejudge from a stored day); a cause naming the first failing shipper
-// or backup must not depend on it.
-// Hosts have a few shippers and backups: no allocation for up to 8.
-template <typename Map>
-absl::InlinedVector<const typename Map::value_type*, 8> ByKey(const Map& map) {
-  absl::InlinedVector<const typename Map::value_type*, 8> out;
-  for (const auto& entry : map) out.push_back(&entry);
-  std::sort(out.begin(), out.end(),
-            [](const auto* a, const auto* b) { return a->first < b->first; });
-  return out;
 }
 
 class Sweep {
@@ -289,12 +274,12 @@ class Sweep {
     const Seconds max_age = ToSeconds(c.backup_max_age);
     bool any_pass = false;
     std::string unreadable;
-    for (const auto* entry : ByKey(facts_.host())) {
-      const auto& [key, o] = *entry;
+    for (const auto& [key, fact] : facts_.host) {  // in key order
       if (!key.starts_with(kBackupFactPrefix)) continue;
+      const v1::Observation& o = *fact;
       const v1::BackupState& state = o.host().backup();
       if (!BackupWanted(c, state) || !Fresh(o.t(), fresh, b) ||
-          CollectorFailedSince(facts_, "backup", o.t())) {
+          CollectorFailedSince(facts_.folded, "backup", o.t())) {
         continue;
       }
       if (!state.error().empty()) {
@@ -332,14 +317,14 @@ class Sweep {
   // voided by its collector failing since, judged against the parameters.
   Verdict HostState(const Control& c, Seconds b) const {
     const std::string kind(HostKind(c.rule));
-    auto it = facts_.host().find(kind);
-    if (it == facts_.host().end() || !Fresh(it->second.t(), ToSeconds(c.freshness), b)) {
+    auto it = facts_.host.find(kind);
+    if (it == facts_.host.end() || !Fresh(it->second->t(), ToSeconds(c.freshness), b)) {
       return {v1::CONTROL_STATE_NO_EVIDENCE, attest::StrCat("no fresh ", kind, " state")};
     }
-    if (CollectorFailedSince(facts_, kind.c_str(), it->second.t())) {
+    if (CollectorFailedSince(facts_.folded, kind.c_str(), it->second->t())) {
       return {v1::CONTROL_STATE_NO_EVIDENCE, attest::StrCat("the ", kind, " collector failed")};
     }
-    HostVerdict v = JudgeHostState(c, it->second.host());
+    HostVerdict v = JudgeHostState(c, it->second->host());
     return {v.state, std::move(v.cause)};
   }
 
@@ -367,19 +352,19 @@ class Sweep {
   }
 
   Verdict AgentReporting(const Control& c, Seconds b) const {
-    if (Fresh(facts_.last_any(), ToSeconds(c.freshness), b)) return {v1::CONTROL_STATE_PASS, ""};
-    if (facts_.last_any() == 0) return {v1::CONTROL_STATE_NO_EVIDENCE, "no signal yet"};
-    return {v1::CONTROL_STATE_NO_EVIDENCE,
-            attest::StrCat("agent silent since ", Time(facts_.last_any()))};
+    const Seconds last_any = facts_.folded.last_any();
+    if (Fresh(last_any, ToSeconds(c.freshness), b)) return {v1::CONTROL_STATE_PASS, ""};
+    if (last_any == 0) return {v1::CONTROL_STATE_NO_EVIDENCE, "no signal yet"};
+    return {v1::CONTROL_STATE_NO_EVIDENCE, attest::StrCat("agent silent since ", Time(last_any))};
   }
 
   Verdict CheckPass(const Control& c, Seconds b) const {
-    auto it = facts_.checks().find(c.check);
-    if (it == facts_.checks().end() || !Fresh(it->second.t(), ToSeconds(c.freshness), b)) {
+    auto it = facts_.checks.find(c.check);
+    if (it == facts_.checks.end() || !Fresh(it->second->t(), ToSeconds(c.freshness), b)) {
       return {v1::CONTROL_STATE_NO_EVIDENCE, attest::StrCat("no fresh result of check ", c.check)};
     }
-    const v1::Observation& o = it->second;
-    if (CollectorFailedSince(facts_, "checks", o.t())) {
+    const v1::Observation& o = *it->second;
+    if (CollectorFailedSince(facts_.folded, "checks", o.t())) {
       return {v1::CONTROL_STATE_NO_EVIDENCE, "the checks collector failed"};
     }
     const v1::CheckStatus status = o.check().status();
@@ -394,12 +379,12 @@ class Sweep {
     const Seconds fresh = ToSeconds(c.freshness);
     const Seconds max_gap = ToSeconds(c.max_gap);
     bool any_pass = false;
-    std::string unreadable;  // the first shipper that could not be read
-    for (const auto* entry : ByKey(facts_.logs())) {
-      const auto& [shipper, obs] = *entry;
+    std::string unreadable;                            // the first shipper that could not be read
+    for (const auto& [shipper, fact] : facts_.logs) {  // in shipper order
       if (!c.shipper.empty() && shipper != c.shipper) continue;
-      const Seconds t = facts_.log_t().at(shipper);
-      if (!Fresh(t, fresh, b) || CollectorFailedSince(facts_, "log_shipping", t)) continue;
+      const v1::LogObservation& obs = *fact.state;
+      const Seconds t = fact.t;
+      if (!Fresh(t, fresh, b) || CollectorFailedSince(facts_.folded, "log_shipping", t)) continue;
       if (!obs.error().empty()) {
         if (unreadable.empty()) {
           unreadable = attest::StrCat("shipper ", shipper, " could not be read: ", obs.error());
@@ -444,11 +429,11 @@ class Sweep {
   }
 
   Verdict PatchSla(const Control& c, Seconds b) const {
-    const auto& p = facts_.patch();
+    const auto& p = facts_.folded.patch();
     if (!Fresh(p.t(), ToSeconds(c.freshness), b)) {
       return {v1::CONTROL_STATE_NO_EVIDENCE, "no fresh patch state"};
     }
-    if (CollectorFailedSince(facts_, "patch", p.t())) {
+    if (CollectorFailedSince(facts_.folded, "patch", p.t())) {
       return {v1::CONTROL_STATE_NO_EVIDENCE, "the patch collector failed"};
     }
     const Seconds max_age = ToSeconds(c.security_max_age);
@@ -485,10 +470,11 @@ class Sweep {
     }
     const Seconds fresh = ToSeconds(c.freshness);
     if (fresh >= kForever) return {v1::CONTROL_STATE_PASS, ""};
-    if (!Fresh(facts_.last_access(), fresh, b)) {
+    const Seconds last_access = facts_.folded.last_access();
+    if (!Fresh(last_access, fresh, b)) {
       return {v1::CONTROL_STATE_NO_EVIDENCE, "no fresh access state"};
     }
-    if (CollectorFailedSince(facts_, "access", facts_.last_access())) {
+    if (CollectorFailedSince(facts_.folded, "access", last_access)) {
       return {v1::CONTROL_STATE_NO_EVIDENCE, "the access collector failed"};
     }
     return {v1::CONTROL_STATE_PASS, ""};
@@ -496,7 +482,7 @@ class Sweep {
 
   const JudgeInput& in_;
   FactsNeeded needed_;
-  v1::JudgeFacts facts_;
+  SweepFacts facts_;
   std::map<std::string, std::vector<std::pair<Seconds, Seconds>>> log_history_;
   // Backup name -> (t, last success) of each observation with a success.
   std::map<std::string, std::vector<std::pair<Seconds, Seconds>>> backup_history_;
