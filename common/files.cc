@@ -117,6 +117,19 @@ absl::Status WriteFileAtomically(const std::string& path, std::string_view data,
   return absl::OkStatus();
 }
 
+absl::StatusOr<std::string> ReadFileUpTo(const std::string& path, size_t max_bytes) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return absl::InvalidArgumentError(StrCat("cannot read ", path, ": ", strerror(errno)));
+  std::string out(max_bytes + 1, '\0');
+  in.read(out.data(), static_cast<std::streamsize>(out.size()));
+  if (in.bad()) return absl::InvalidArgumentError(StrCat("cannot read ", path));
+  out.resize(static_cast<size_t>(in.gcount()));
+  if (out.size() > max_bytes) {
+    return absl::InvalidArgumentError(StrCat(path, " is larger than ", max_bytes, " bytes"));
+  }
+  return out;
+}
+
 absl::StatusOr<std::string> ReadFileToString(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) return absl::InvalidArgumentError(StrCat("cannot read ", path, ": ", strerror(errno)));

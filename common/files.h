@@ -14,6 +14,10 @@ namespace attest {
 // The whole file. InvalidArgument naming the path when it cannot be read
 // (these are configuration files given on the command line).
 absl::StatusOr<std::string> ReadFileToString(const std::string& path);
+// The same for a file that must be small (a key, a signed note): reads at
+// most `max_bytes` + 1 bytes, and a longer file (or a device such as
+// /dev/zero) is InvalidArgument naming the path and the bound.
+absl::StatusOr<std::string> ReadFileUpTo(const std::string& path, size_t max_bytes);
 
 // Replaces `path` with `data` so that a crash leaves either the old file or
 // the new one, complete and on disk: a temporary file beside it, written,

@@ -40,6 +40,23 @@ TEST(WriteFileAtomicallyTest, ReplacesTheFileWithTheModeGivenWhateverTheUmask) {
   EXPECT_EQ(st.st_mode & 0777, 0600u);
 }
 
+// A file that must be small is read up to its bound and no further: one
+// byte over, or a device that never ends, is refused, naming the path.
+TEST(ReadFileUpToTest, ReadsUpToTheBoundAndRefusesMore) {
+  const std::string path = TempDir("upto") + "/key";
+  ASSERT_TRUE(WriteFileAtomically(path, std::string(1000, 'k')).ok());
+  auto exact = ReadFileUpTo(path, 1000);
+  ASSERT_TRUE(exact.ok()) << exact.status();
+  EXPECT_EQ(*exact, std::string(1000, 'k'));
+  auto over = ReadFileUpTo(path, 999);
+  ASSERT_FALSE(over.ok());
+  EXPECT_EQ(over.status().message(), path + " is larger than 999 bytes");
+  auto endless = ReadFileUpTo("/dev/zero", 4096);
+  ASSERT_FALSE(endless.ok());
+  EXPECT_EQ(endless.status().message(), "/dev/zero is larger than 4096 bytes");
+  EXPECT_FALSE(ReadFileUpTo(path + ".missing", 1000).ok());
+}
+
 TEST(WriteFileAtomicallyTest, AFailureNamesThePathAndLeavesTheOldFile) {
   const std::string dir = TempDir("fail");
   const std::string missing = dir + "/no/such/dir/state";

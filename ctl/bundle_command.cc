@@ -19,8 +19,9 @@
 namespace attest::ctl {
 namespace {
 
+// As ExitCodeFor: attestd unreachable, or not answering in time, is 3.
 int ExitFor(const absl::Status& s) {
-  return s.code() == absl::StatusCode::kUnavailable ? kExitUnreachable : kExitFindings;
+  return absl::IsUnavailable(s) || absl::IsDeadlineExceeded(s) ? kExitUnreachable : kExitFindings;
 }
 
 }  // namespace
@@ -100,7 +101,7 @@ int VerifyCmd(const std::vector<std::string>& args, const VerifyFlags& flags) {
   };
   std::string pubkey;
   if (!flags.pubkey_path.empty()) {
-    auto pem = ReadFileToString(flags.pubkey_path);
+    auto pem = ReadFileUpTo(flags.pubkey_path, kMaxKeyFileBytes);
     if (!pem.ok()) return usage(std::string(pem.status().message()));
     pubkey = *pem;
     if (auto id = evidence::KeyId(pubkey); !id.ok()) {
@@ -112,7 +113,7 @@ int VerifyCmd(const std::vector<std::string>& args, const VerifyFlags& flags) {
     // A verifier key, or a file holding one.
     auto key = evidence::note::ParseVerifierKey(w);
     if (!key.ok()) {
-      if (auto text = ReadFileToString(w); text.ok()) {
+      if (auto text = ReadFileUpTo(w, kMaxKeyFileBytes); text.ok()) {
         key = evidence::note::ParseVerifierKey(TrimWhitespace(*text));
       }
     }
@@ -124,7 +125,7 @@ int VerifyCmd(const std::vector<std::string>& args, const VerifyFlags& flags) {
     options.witnesses.push_back(*key);
   }
   for (const std::string& path : flags.known_checkpoints) {
-    auto text = ReadFileToString(path);
+    auto text = ReadFileUpTo(path, kMaxKeyFileBytes);
     if (!text.ok()) return usage(std::string(text.status().message()));
     auto n = evidence::note::Parse(*text);
     auto c = n.ok() ? evidence::note::ParseCheckpoint(n->text)
@@ -143,6 +144,9 @@ int VerifyCmd(const std::vector<std::string>& args, const VerifyFlags& flags) {
     if (!d.ok() || *d < absl::ZeroDuration()) return usage(StrCat(name, ": a duration, e.g. 14d"));
     *out = *d;
   }
+  if (flags.memory_mib < 0 || flags.memory_mib > kMaxMemoryMib) {
+    return usage(StrCat("--memory-mib: 0 to ", kMaxMemoryMib));
+  }
   if (flags.sample_given) {
     if (flags.sample < 1) return usage("--sample K: a draw's number from 1");
     options.sample = static_cast<uint64_t>(flags.sample);
@@ -156,7 +160,7 @@ int VerifyCmd(const std::vector<std::string>& args, const VerifyFlags& flags) {
   spdlog::set_level(spdlog::level::warn);
   options.pubkey_pem = pubkey;
   options.scratch_dir = flags.scratch_dir;
-  options.memory_limit = static_cast<uint64_t>(std::max<int64_t>(0, flags.memory_mib)) << 20;
+  options.memory_limit = static_cast<uint64_t>(flags.memory_mib) << 20;
   auto result = VerifyBundle(args[1], options);
   if (!result.ok()) {
     fprintf(stderr, "attestctl: verify: FAILED: %s\n",

@@ -2,12 +2,20 @@
 #ifndef ATTEST_CTL_BUNDLE_COMMAND_H_
 #define ATTEST_CTL_BUNDLE_COMMAND_H_
 
+#include <cstddef>
+#include <cstdint>
 #include <string>
 #include <vector>
 
 #include "ctl/engine_commands.h"
 
 namespace attest::ctl {
+
+// Bounds on verify's flags (docs/bad-input.md): a --pubkey, --witness-key
+// or --known-checkpoint file (a PEM key, a vkey, a note of at most 64 KiB);
+// --memory-mib (1 TiB).
+inline constexpr size_t kMaxKeyFileBytes = size_t{1} << 20;
+inline constexpr int64_t kMaxMemoryMib = int64_t{1} << 20;
 
 struct VerifyFlags {
   std::string pubkey_path;
