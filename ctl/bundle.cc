@@ -40,8 +40,9 @@ struct ChainCursor {
 
 // Reads manifest.json into memory: bounded, so a crafted header cannot
 // make verify allocate what it says.
+constexpr uint64_t kMaxManifestBytes = uint64_t{256} << 20;
 absl::Status ReadManifest(uint64_t size, const TarChunkReader& read, v1::BundleManifest* m) {
-  if (size > (uint64_t{256} << 20)) {
+  if (size > kMaxManifestBytes) {
     return absl::DataLossError(
         attest::StrCat("manifest.json claims ", size, " bytes; a manifest is far smaller"));
   }
@@ -117,6 +118,7 @@ absl::StatusOr<VerifyResult> VerifyBundle(const std::string& path, const VerifyO
   ReplayStore records(options.scratch_dir, options.memory_limit);
   std::string states_text, ledger_text, reviews_text, carried_text;
   bool carried_seen = false;   // access-changes.jsonl, even empty
+  bool over_bound = false;     // an entry claims more than its bound
   uint64_t decoded_bytes = 0;  // of records.jsonl.zst's frames
   bool decoded_known = false;  // the first pass read every frame's header
   // The manifest is written after the records. Read it first (the records
@@ -133,6 +135,7 @@ absl::StatusOr<VerifyResult> VerifyBundle(const std::string& path, const VerifyO
                                : name == kCarriedEntry  ? kMaxCarriedBytes
                                                         : kMaxReviewsBytes;
           if (size > cap) {
+            over_bound = true;
             return absl::DataLossError(StrCat(name, " claims ", size, " bytes; at most ", cap));
           }
           carried_seen = carried_seen || name == kCarriedEntry;
@@ -159,13 +162,15 @@ absl::StatusOr<VerifyResult> VerifyBundle(const std::string& path, const VerifyO
           return absl::OkStatus();
         }
         if (name != "manifest.json") return absl::OkStatus();
+        over_bound = size > kMaxManifestBytes;
         if (absl::Status st = ReadManifest(size, read, &m); !st.ok()) return st;
         have_manifest = true;
         return absl::OkStatus();
       });
   const absl::Status first_pass = s;
-  // Each pass must read the same entries.
-  if (absl::StrContains(s.message(), kDuplicateEntry)) return s;
+  // Each pass must read the same entries; and an entry over its bound is
+  // refused at once, whatever else the bundle holds.
+  if (absl::StrContains(s.message(), kDuplicateEntry) || over_bound) return s;
   if (!s.ok() || !KnownFormat(m.format())) {
     have_manifest = false;
     m.Clear();

@@ -11,6 +11,7 @@
 
 #include "common/strings.h"
 #include "ctl/bundle_frames.h"
+#include "ctl/bundle_log.h"
 #include "ctl/bundle_replay.h"
 #include "ctl/bundle_test_support.h"
 #include "ctl/tar.h"
@@ -180,6 +181,25 @@ TEST_F(BundleBadInputTest, AMissingOrWrongManifestIsNamed) {
   EXPECT_NE(Failure(With("manifest.json", "attest-bundle-v1", "attest-bundle-v9"))
                 .find("unknown bundle format attest-bundle-v9"),
             std::string::npos);
+}
+
+// An entry over its bound is refused at once, by name, without reading it
+// and before the records: a sparse ledger.jsonl of 1 GiB + 1 byte ahead of
+// the seed's entries (which verify without it).
+TEST_F(BundleBadInputTest, AnEntryOverItsBoundIsRefusedAtOnce) {
+  const uint64_t size = kMaxLedgerBytes + 1;
+  {
+    std::ofstream out(path_, std::ios::binary | std::ios::trunc);
+    out << TarHeader("ledger.jsonl", size);
+    out.seekp(static_cast<std::streamoff>(512 + (size + 511) / 512 * 512));
+    for (const Entry& e : seed_) {
+      out << TarHeader(e.name, e.data.size()) << e.data
+          << std::string((512 - e.data.size() % 512) % 512, '\0');
+    }
+    out << std::string(1024, '\0');
+    ASSERT_TRUE(out.good());
+  }
+  EXPECT_EQ(FailureOfFile(), "ledger.jsonl claims 1073741825 bytes; at most 1073741824");
 }
 
 TEST_F(BundleBadInputTest, HostListsThatDisagreeAreNamed) {
