@@ -204,6 +204,16 @@ absl::Status CheckRecordLines(const TarChunkReader& read, uint64_t size, bool co
       break;
     }
     consumed += n;
+    // Only the first line can be longer than a read: a line longer than a
+    // frame may decode to cannot be in a compressed bundle either, and
+    // unbounded, it would be copied whole at every read.
+    const size_t first_nl = batch->text.find('\n', had);
+    if ((first_nl == std::string::npos ? batch->text.size() : first_nl) > kMaxFrameContentBytes) {
+      if (absl::Status st = link_in_flight(); !st.ok()) return st;
+      return absl::DataLossError(StrCat(
+          "records.jsonl: the line at byte ", consumed - batch->text.size(), " is longer than ",
+          kMaxFrameContentBytes, " bytes, the most a record line may be"));
+    }
     if (tty && consumed % (16 << 20) < n) {
       const double secs = absl::ToDoubleSeconds(absl::Now() - started);
       fprintf(stderr, "\rverify: %.0f/%.0f MB of records, %.0f MB/s   ",
@@ -211,7 +221,11 @@ absl::Status CheckRecordLines(const TarChunkReader& read, uint64_t size, bool co
               secs > 0 ? static_cast<double>(consumed) / 1e6 / secs : 0.0);
     }
     const size_t last_nl = batch->text.rfind('\n');
-    const size_t whole = last_nl == std::string::npos ? 0 : last_nl + 1;
+    if (last_nl == std::string::npos) {  // no whole line yet: read on, growing it in place
+      carry = std::move(batch->text);
+      continue;
+    }
+    const size_t whole = last_nl + 1;
     carry.assign(batch->text, whole, std::string::npos);
     batch->text.resize(whole);
     split(batch.get());

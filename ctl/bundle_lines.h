@@ -54,7 +54,8 @@ using LinkLine = std::function<absl::Status(CheckedLine&)>;
 // hands them to `link` in order. Lines are checked a batch at a time and
 // linked on this thread while the next batch is being checked, a slice of
 // at most `slice_lines` lines at a time. DataLoss for a frame that does not
-// decode (named) or a last line cut off.
+// decode (named), a plain line longer than kMaxFrameContentBytes (named by
+// its byte offset) or a last line cut off.
 absl::Status CheckRecordLines(const TarChunkReader& read, uint64_t size, bool compressed,
                               size_t slice_lines, const LinkLine& link, RecordLinesStats* stats);
 

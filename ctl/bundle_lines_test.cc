@@ -126,5 +126,41 @@ TEST(CheckRecordLinesTest, ADamagedFrameIsNamedAfterTheFramesBeforeIt) {
   EXPECT_EQ(run.hosts, Hosts(0, 200));
 }
 
+// A plain line longer than a zstd frame may decode to is refused, named by
+// its byte offset, once the whole lines before it are linked; a line of
+// exactly that length is read like any other.
+TEST(CheckRecordLinesTest, APlainLineLongerThanAFrameIsRefused) {
+  const std::string before = Lines(0, 10);
+  for (const uint64_t length : {kMaxFrameContentBytes + 1, kMaxFrameContentBytes}) {
+    const std::string entry = before + std::string(length, 'x') + "\n" + Line(10);
+    size_t at = 0;
+    const TarChunkReader read = [&](char* buf, size_t cap) {  // whole reads, as from a tar
+      const size_t n = std::min(cap, entry.size() - at);
+      memcpy(buf, entry.data() + at, n);
+      at += n;
+      return n;
+    };
+    std::vector<std::string> hosts;
+    RecordLinesStats stats;
+    const absl::Status s = CheckRecordLines(
+        read, entry.size(), false, 1000,
+        [&](CheckedLine& l) {
+          hosts.push_back(l.host);
+          return absl::OkStatus();
+        },
+        &stats);
+    if (length > kMaxFrameContentBytes) {
+      EXPECT_EQ(s.message(), absl::StrCat("records.jsonl: the line at byte ", before.size(),
+                                          " is longer than 67108864 bytes, the most a record "
+                                          "line may be"));
+      EXPECT_EQ(hosts, Hosts(0, 10));
+    } else {
+      EXPECT_TRUE(s.ok()) << s;
+      ASSERT_EQ(hosts.size(), 12u);
+      EXPECT_EQ(hosts[11], "h10");
+    }
+  }
+}
+
 }  // namespace
 }  // namespace attest::ctl
