@@ -130,6 +130,33 @@ absl::StatusOr<std::string> ReadFileUpTo(const std::string& path, size_t max_byt
   return out;
 }
 
+bool GetLineUpTo(std::istream& in, std::string* line, size_t max_bytes, bool* too_long) {
+  line->clear();
+  *too_long = false;
+  char chunk[1 << 16];
+  size_t total = 0;
+  bool read_any = false;
+  for (;;) {
+    // Stops at '\n' (taken, not stored), at the end of the input, or with
+    // the chunk full and no '\n' yet (failbit): then the line goes on.
+    in.getline(chunk, sizeof chunk);
+    const auto n = static_cast<size_t>(in.gcount());
+    read_any = read_any || n > 0;
+    const bool ended = !in.eof() && !in.fail();  // '\n' taken and counted in n
+    const size_t stored = ended ? n - 1 : n;
+    total += stored;
+    if (total > max_bytes) {
+      *too_long = true;
+      line->clear();
+    } else {
+      line->append(chunk, stored);
+    }
+    if (ended) return true;
+    if (in.eof() || in.bad()) return read_any;
+    in.clear();  // the chunk was full: read on
+  }
+}
+
 absl::StatusOr<std::string> ReadFileToString(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) return absl::InvalidArgumentError(StrCat("cannot read ", path, ": ", strerror(errno)));

@@ -4,6 +4,7 @@
 
 #include <sys/types.h>
 
+#include <iosfwd>
 #include <string>
 #include <string_view>
 
@@ -18,6 +19,13 @@ absl::StatusOr<std::string> ReadFileToString(const std::string& path);
 // most `max_bytes` + 1 bytes, and a longer file (or a device such as
 // /dev/zero) is InvalidArgument naming the path and the bound.
 absl::StatusOr<std::string> ReadFileUpTo(const std::string& path, size_t max_bytes);
+
+// Reads the next line of `in` (without its '\n') into `line`, keeping at
+// most `max_bytes` of it. A longer line is read to its end but not kept:
+// `line` is then empty and `*too_long` is set, so one enormous line costs
+// its reading, never its size in memory. False once the input is at its
+// end with nothing read (a last line without '\n' still counts).
+bool GetLineUpTo(std::istream& in, std::string* line, size_t max_bytes, bool* too_long);
 
 // Replaces `path` with `data` so that a crash leaves either the old file or
 // the new one, complete and on disk: a temporary file beside it, written,

@@ -4,6 +4,9 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <sstream>
+#include <utility>
+#include <vector>
 
 #include "gtest/gtest.h"
 
@@ -55,6 +58,30 @@ TEST(ReadFileUpToTest, ReadsUpToTheBoundAndRefusesMore) {
   ASSERT_FALSE(endless.ok());
   EXPECT_EQ(endless.status().message(), "/dev/zero is larger than 4096 bytes");
   EXPECT_FALSE(ReadFileUpTo(path + ".missing", 1000).ok());
+}
+
+// Lines are read whole up to the bound, across the reader's chunks, and a
+// longer one is skipped to its end without being kept.
+TEST(GetLineUpToTest, KeepsLinesUpToTheBoundAndSkipsLongerOnes) {
+  const std::string at_bound(200000, 'a');  // three of the reader's chunks
+  std::istringstream in("one\n\n" + at_bound + "\n" + std::string(200001, 'b') + "\n" +
+                        std::string(65535, 'c') + "\nlast");
+  std::string line;
+  bool too_long = true;
+  std::vector<std::pair<std::string, bool>> got;
+  while (GetLineUpTo(in, &line, 200000, &too_long)) got.emplace_back(line, too_long);
+  ASSERT_EQ(got.size(), 6u);
+  EXPECT_EQ(got[0], std::make_pair(std::string("one"), false));
+  EXPECT_EQ(got[1], std::make_pair(std::string(), false));
+  EXPECT_EQ(got[2], std::make_pair(at_bound, false));
+  EXPECT_EQ(got[3], std::make_pair(std::string(), true));
+  EXPECT_EQ(got[4], std::make_pair(std::string(65535, 'c'), false));  // a chunk's size exactly
+  EXPECT_EQ(got[5], std::make_pair(std::string("last"), false));      // no '\n' at the end
+  std::istringstream empty("");
+  EXPECT_FALSE(GetLineUpTo(empty, &line, 10, &too_long));
+  std::istringstream newline_last("x\n");
+  EXPECT_TRUE(GetLineUpTo(newline_last, &line, 10, &too_long));
+  EXPECT_FALSE(GetLineUpTo(newline_last, &line, 10, &too_long));
 }
 
 TEST(WriteFileAtomicallyTest, AFailureNamesThePathAndLeavesTheOldFile) {

@@ -5,10 +5,12 @@
 #include <fstream>
 #include <map>
 
+#include "common/files.h"
 #include "common/json.h"
 #include "common/strings.h"
 #include "common/time_util.h"
 #include "common/utf8.h"
+#include "ctl/bundle_frames.h"
 #include "ctl/client.h"
 #include "ctl/listing.h"
 #include "ctl/report_format.h"
@@ -21,6 +23,9 @@ namespace {
 
 constexpr size_t kImportBatchRecords = 2000;
 constexpr size_t kImportBatchBytes = 2 << 20;
+// An approvals file's line holds a change id, a ticket, an approver and a
+// time: a line over this is not one.
+constexpr size_t kMaxApprovalLineBytes = size_t{1} << 20;
 
 void PrintJson(const Json& j) { printf("%s\n", j.Canonical().c_str()); }
 
@@ -100,9 +105,17 @@ int Import(Stub& admin, const std::string& file) {
     return kExitOk;
   };
   std::string line;
+  bool too_long = false;
   std::map<std::string, std::string> instance_of;  // host -> its last hello line's instance
-  while (std::getline(in, line)) {
+  while (GetLineUpTo(in, &line, kMaxFrameContentBytes, &too_long)) {
     ++line_no;
+    if (too_long) {
+      // Read to its end but never held: the bound a bundle's record line
+      // has too, far above any record attestd takes in one message.
+      rejected.emplace_back(line_no, StrCat("the line is longer than ", kMaxFrameContentBytes,
+                                            " bytes, the most a record line may be"));
+      continue;
+    }
     if (TrimWhitespace(line).empty()) continue;
     if (!IsValidUtf8(line)) {
       // attestd could not decode a request carrying it (protobuf strings
@@ -242,7 +255,12 @@ int Approve(Stub& admin, const CommandFlags& f) {
     std::ifstream in(f.from_file);
     if (!in) return Usage(StrCat("approve: cannot open ", f.from_file));
     std::string line;
-    while (std::getline(in, line)) {
+    bool too_long = false;
+    while (GetLineUpTo(in, &line, kMaxApprovalLineBytes, &too_long)) {
+      if (too_long) {
+        return Usage(StrCat("approve: ", f.from_file, ": a line is longer than ",
+                            kMaxApprovalLineBytes, " bytes"));
+      }
       if (TrimWhitespace(line).empty()) continue;
       if (!IsValidUtf8(line)) {
         return Usage(StrCat("approve: ", f.from_file, ": a line is not valid UTF-8"));

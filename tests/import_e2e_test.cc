@@ -1,5 +1,6 @@
 // attestctl import against attestd: what attestd refuses is named line by
 // line (FILE:LINE: reason), the rest is stored, and the exit code is 1.
+#include <cstdio>
 #include <fstream>
 
 #include "absl/time/clock.h"
@@ -168,6 +169,32 @@ TEST(ImportE2eTest, LargeLinesGoInTheirOwnRequestAndOneTooLargeForAttestdIsRejec
     if (r.has_signal()) seqs.push_back(r.seq());
   }
   EXPECT_EQ(seqs, (std::vector<uint64_t>{1, 2, 3, 4, 6}));
+  EXPECT_TRUE(daemon.Stop().ok());
+}
+
+// A line longer than any record line may be (64 MiB, as in a bundle) is
+// rejected by its number without being parsed or held, and the lines after
+// it are imported.
+TEST(ImportE2eTest, ALineLongerThanARecordLineMayBeIsRejectedByNumber) {
+  const std::string dir = FreshDir("import_long_line");
+  DaemonHarness daemon(FreshDir("import_long_line_daemon"), nullptr);
+  ASSERT_TRUE(daemon.Start().ok()) << ReadAll(daemon.log_path());
+  const absl::Time t = absl::Now() - absl::Hours(2);
+  const std::string file = dir + "/in.jsonl";
+  {
+    std::ofstream f(file);
+    f << Beat("web-1", 1, t) << "\n"
+      << std::string((64 << 20) + 1, 'x') << "\n"
+      << Beat("web-1", 2, t + absl::Minutes(1)) << "\n";
+  }
+  std::string out, err;
+  EXPECT_EQ(Attestctl(daemon.address(), dir, {"import", file}, &out, &err), 1) << out << err;
+  EXPECT_NE(
+      err.find(file + ":2: the line is longer than 67108864 bytes, the most a record line may be"),
+      std::string::npos)
+      << err;
+  EXPECT_NE(out.find("accepted 2, duplicates 0, gaps 0, rejected 1"), std::string::npos) << out;
+  std::remove(file.c_str());
   EXPECT_TRUE(daemon.Stop().ok());
 }
 
