@@ -107,6 +107,11 @@ absl::Status WriteFileAtomically(const std::string& path, std::string_view data,
   errno = saved;
   if (!ok) return fail("write");
   if (rename(tmp.c_str(), path.c_str()) != 0) return fail("rename");
+  SyncDirectoryOf(path);
+  return absl::OkStatus();
+}
+
+void SyncDirectoryOf(const std::string& path) {
   std::string dir = std::filesystem::path(path).parent_path().string();
   if (dir.empty()) dir = ".";
   const int dir_fd = open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -114,7 +119,6 @@ absl::Status WriteFileAtomically(const std::string& path, std::string_view data,
     fsync(dir_fd);
     close(dir_fd);
   }
-  return absl::OkStatus();
 }
 
 absl::StatusOr<std::string> ReadFileUpTo(const std::string& path, size_t max_bytes) {

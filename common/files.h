@@ -34,6 +34,9 @@ bool GetLineUpTo(std::istream& in, std::string* line, size_t max_bytes, bool* to
 // temporary file is removed).
 absl::Status WriteFileAtomically(const std::string& path, std::string_view data,
                                  mode_t mode = 0644);
+// Syncs the directory holding `path`, so that a rename or a new name in it
+// survives a crash. Best effort: a directory that cannot be opened is left.
+void SyncDirectoryOf(const std::string& path);
 
 // The PEM files of one TLS identity: the CA to trust, our certificate and
 // its key. No gRPC types here, so every program can share it.

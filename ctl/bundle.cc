@@ -40,7 +40,6 @@ struct ChainCursor {
 
 // Reads manifest.json into memory: bounded, so a crafted header cannot
 // make verify allocate what it says.
-constexpr uint64_t kMaxManifestBytes = uint64_t{256} << 20;
 absl::Status ReadManifest(uint64_t size, const TarChunkReader& read, v1::BundleManifest* m) {
   if (size > kMaxManifestBytes) {
     return absl::DataLossError(
@@ -130,10 +129,7 @@ absl::StatusOr<VerifyResult> VerifyBundle(const std::string& path, const VerifyO
       ReadTar(path, [&](const std::string& name, uint64_t size, const TarChunkReader& read) {
         if (name == "states.jsonl" || name == "ledger.jsonl" || name == "reviews.jsonl" ||
             name == kCarriedEntry) {
-          const uint64_t cap = name == "states.jsonl"   ? kMaxStatesBytes
-                               : name == "ledger.jsonl" ? kMaxLedgerBytes
-                               : name == kCarriedEntry  ? kMaxCarriedBytes
-                                                        : kMaxReviewsBytes;
+          const uint64_t cap = WholeBundleBounds().at(name);
           if (size > cap) {
             over_bound = true;
             return absl::DataLossError(StrCat(name, " claims ", size, " bytes; at most ", cap));

@@ -420,6 +420,7 @@ absl::Status ExportBundle(v1::AdminService::Stub& admin, const std::string& wind
   // lists what was written, follows it.
   auto tar = TarWriter::Create(out);
   if (!tar.ok()) return tar.status();
+  tar->SetBounds(WholeBundleBounds());
   if (absl::Status s = tar->Begin(options.compress ? kCompressedRecordsEntry : kRecordsEntry);
       !s.ok()) {
     return s;

@@ -12,6 +12,16 @@
 #include "daemon/evidence/merkle.h"
 
 namespace attest::ctl {
+
+const std::map<std::string, uint64_t>& WholeBundleBounds() {
+  static const auto* bounds =
+      new std::map<std::string, uint64_t>{{"states.jsonl", kMaxStatesBytes},
+                                          {"ledger.jsonl", kMaxLedgerBytes},
+                                          {"reviews.jsonl", kMaxReviewsBytes},
+                                          {kCarriedEntry, kMaxCarriedBytes},
+                                          {"manifest.json", kMaxManifestBytes}};
+  return *bounds;
+}
 namespace {
 
 namespace note = evidence::note;

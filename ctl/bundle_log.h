@@ -26,6 +26,12 @@ inline constexpr uint64_t kMaxStatesBytes = uint64_t{4} << 30;
 // a window-sized bundle starts after record 1.
 inline constexpr char kCarriedEntry[] = "access-changes.jsonl";
 inline constexpr uint64_t kMaxCarriedBytes = uint64_t{1} << 30;
+// manifest.json, read whole: a manifest is far smaller.
+inline constexpr uint64_t kMaxManifestBytes = uint64_t{256} << 20;
+// The bounds above by entry name, for a whole bundle (records.jsonl is read
+// a line at a time; its bound is per line). Verify refuses an entry over
+// its bound at once, and export never writes one (TarWriter::SetBounds).
+const std::map<std::string, uint64_t>& WholeBundleBounds();
 
 // One line of states.jsonl, as exported: the state leaf of checkpoint
 // `c`, and, when `full`, its heads and its signed note.

@@ -159,13 +159,18 @@ std::string SampleItemCompleteness(uint64_t from, uint64_t to, absl::Time day,
   return StrCat(complete ? "complete: " : "not proven complete: ", start, "; ", finish);
 }
 
-absl::StatusOr<VerifyResult> VerifySampleBundle(const std::string& path,
-                                                const VerifyOptions& options) {
-  std::map<std::string, std::string> files;
-  const std::map<std::string, uint64_t> caps = {
+const std::map<std::string, uint64_t>& SampledBundleBounds() {
+  static const auto* bounds = new std::map<std::string, uint64_t>{
       {"manifest.json", uint64_t{1} << 20},      {"states.jsonl", kMaxStatesBytes},
       {"ledger.jsonl", kMaxLedgerBytes},         {"sample.jsonl", kMaxSampleItemsBytes},
       {"records.jsonl", kMaxSampleRecordsBytes}, {"public-key.pem", uint64_t{1} << 20}};
+  return *bounds;
+}
+
+absl::StatusOr<VerifyResult> VerifySampleBundle(const std::string& path,
+                                                const VerifyOptions& options) {
+  std::map<std::string, std::string> files;
+  const std::map<std::string, uint64_t>& caps = SampledBundleBounds();
   absl::Status s = ReadTar(path, [&](const std::string& name, uint64_t size,
                                      const TarChunkReader& read) {
     auto cap = caps.find(name);

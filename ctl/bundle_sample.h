@@ -7,6 +7,7 @@
 #ifndef ATTEST_CTL_BUNDLE_SAMPLE_H_
 #define ATTEST_CTL_BUNDLE_SAMPLE_H_
 
+#include <map>
 #include <string>
 #include <vector>
 
@@ -33,6 +34,9 @@ inline bool SampleFormat(const std::string& format) {
 // up to these sizes.
 inline constexpr uint64_t kMaxSampleItemsBytes = uint64_t{64} << 20;
 inline constexpr uint64_t kMaxSampleRecordsBytes = uint64_t{1} << 30;
+// What verify reads of each entry of a sampled bundle, at most, by name:
+// an entry over its bound is refused, and export never writes one.
+const std::map<std::string, uint64_t>& SampledBundleBounds();
 
 // Writes the sampled bundle of draw `number` (from 1, in the order
 // `attestctl samples --window` lists them) of `window` to `out`.

@@ -110,6 +110,7 @@ absl::Status ExportSampleBundle(v1::AdminService::Stub& admin, const std::string
 
   auto tar = TarWriter::Create(out);
   if (!tar.ok()) return tar.status();
+  tar->SetBounds(SampledBundleBounds());
   if (absl::Status s = tar->Begin("records.jsonl"); !s.ok()) return s;
   v1::EvidenceRecord r;
   std::map<uint64_t, v1::Checkpoint> full;  // by sequence, with heads

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cstring>
 #include <ctime>
 #include <memory>
@@ -12,6 +13,7 @@
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "common/files.h"
 #include "common/strings.h"
 
 namespace attest::ctl {
@@ -62,18 +64,25 @@ unsigned Checksum(const char* header) {
 }  // namespace
 
 absl::StatusOr<TarWriter> TarWriter::Create(const std::string& path) {
-  FILE* f = fopen(path.c_str(), "wb");
-  if (f == nullptr) return absl::InvalidArgumentError(attest::StrCat("cannot create ", path));
+  const std::string partial = path + ".partial";
+  FILE* f = fopen(partial.c_str(), "wb");
+  if (f == nullptr) {
+    return absl::InvalidArgumentError(
+        attest::StrCat("cannot create ", partial, ": ", strerror(errno)));
+  }
   setvbuf(f, nullptr, _IOFBF, 1 << 20);  // bundles run to gigabytes
   return TarWriter(f, path);
 }
 
-TarWriter::TarWriter(TarWriter&& o) noexcept : f_(o.f_), path_(std::move(o.path_)) {
+TarWriter::TarWriter(TarWriter&& o) noexcept
+    : f_(o.f_), path_(std::move(o.path_)), bounds_(std::move(o.bounds_)) {
   o.f_ = nullptr;
 }
 
 TarWriter::~TarWriter() {
-  if (f_ != nullptr) fclose(f_);
+  if (f_ == nullptr) return;  // closed, or moved from
+  fclose(f_);
+  unlink(partial().c_str());
 }
 
 std::string TarHeader(const std::string& name, uint64_t size) {
@@ -110,7 +119,16 @@ absl::Status TarWriter::Pad(uint64_t size) {
   return absl::OkStatus();
 }
 
+absl::Status TarWriter::Fits(const std::string& name, uint64_t size) const {
+  auto bound = bounds_.find(name);
+  if (bound == bounds_.end() || size <= bound->second) return absl::OkStatus();
+  return absl::FailedPreconditionError(attest::StrCat(name, " would be larger than ", bound->second,
+                                                      " bytes, the most verify reads of it; ",
+                                                      path_, " was not written"));
+}
+
 absl::Status TarWriter::Add(const std::string& name, std::string_view data) {
+  if (absl::Status s = Fits(name, data.size()); !s.ok()) return s;
   if (absl::Status s = Header(name, data.size()); !s.ok()) return s;
   if (fwrite(data.data(), 1, data.size(), f_) != data.size()) {
     return absl::UnavailableError("cannot write " + path_);
@@ -127,6 +145,7 @@ absl::Status TarWriter::Begin(const std::string& name) {
 }
 
 absl::Status TarWriter::Append(std::string_view data) {
+  if (absl::Status s = Fits(entry_name_, entry_size_ + data.size()); !s.ok()) return s;
   if (fwrite(data.data(), 1, data.size(), f_) != data.size()) {
     return absl::UnavailableError("cannot write " + path_);
   }
@@ -151,7 +170,12 @@ absl::Status TarWriter::Close() {
                   fsync(fileno(f_)) == 0;
   const bool closed = fclose(f_) == 0;
   f_ = nullptr;
-  if (!ok || !closed) return absl::UnavailableError("cannot write " + path_);
+  if (!ok || !closed || rename(partial().c_str(), path_.c_str()) != 0) {
+    const std::string why = strerror(errno);
+    unlink(partial().c_str());
+    return absl::UnavailableError(attest::StrCat("cannot write ", path_, ": ", why));
+  }
+  SyncDirectoryOf(path_);
   return absl::OkStatus();
 }
 

@@ -8,6 +8,7 @@
 
 #include <cstdio>
 #include <functional>
+#include <map>
 #include <string>
 #include <string_view>
 
@@ -22,7 +23,10 @@ std::string TarHeader(const std::string& name, uint64_t size);
 
 class TarWriter {
  public:
-  // Creates (truncates) `path`.
+  // Writes `path` + ".partial" (created or truncated); Close renames it to
+  // `path`. A writer destroyed without a successful Close (an export that
+  // failed half way) removes the partial file, so `path` is either a whole
+  // archive or what it was before.
   static absl::StatusOr<TarWriter> Create(const std::string& path);
   TarWriter(TarWriter&& other) noexcept;
   ~TarWriter();
@@ -33,18 +37,27 @@ class TarWriter {
   absl::Status Begin(const std::string& name);
   absl::Status Append(std::string_view data);
   absl::Status End();
-  // Writes the end-of-archive blocks and syncs the file.
+  // Writes the end-of-archive blocks, syncs the file and renames it to the
+  // path given to Create.
   absl::Status Close();
+  // Entries named in `bounds` may hold at most that many bytes: Add, and
+  // Append as a streamed entry grows, refuse more with FailedPrecondition
+  // naming the entry and the bound, before writing it (a reader that
+  // bounds the entry would refuse the archive).
+  void SetBounds(std::map<std::string, uint64_t> bounds) { bounds_ = std::move(bounds); }
 
  private:
   explicit TarWriter(FILE* f, std::string path) : f_(f), path_(std::move(path)) {}
+  std::string partial() const { return path_ + ".partial"; }
   absl::Status Header(const std::string& name, uint64_t size);
   absl::Status Pad(uint64_t size);
+  absl::Status Fits(const std::string& name, uint64_t size) const;
   FILE* f_ = nullptr;
   std::string path_;
   std::string entry_name_;  // the entry between Begin and End
   off_t entry_header_ = 0;
   uint64_t entry_size_ = 0;
+  std::map<std::string, uint64_t> bounds_;
 };
 
 // Calls `entry(name, read)` for each file in the archive, in order; `read`

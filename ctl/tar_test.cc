@@ -50,6 +50,68 @@ TEST(TarTest, EntriesRoundTripAndGnuTarReadsThem) {
   EXPECT_EQ(system(("tar -xOf " + path + " streamed.jsonl | wc -l | grep -qx 1000").c_str()), 0);
 }
 
+// An archive is written beside its path and renamed there by Close: a
+// writer given up half way (an export that failed) leaves the path as it
+// was and no partial file, and an old archive at the path stays whole
+// until the new one is.
+TEST(TarTest, OnlyAClosedArchiveTakesItsPath) {
+  const std::string path = Dir() + "/renamed.tar";
+  std::filesystem::remove(path);
+  {
+    auto tar = TarWriter::Create(path);
+    ASSERT_TRUE(tar.ok());
+    ASSERT_TRUE(tar->Add("a.txt", "first\n").ok());
+    EXPECT_FALSE(std::filesystem::exists(path));
+    EXPECT_TRUE(std::filesystem::exists(path + ".partial"));
+    ASSERT_TRUE(tar->Close().ok());
+  }
+  EXPECT_FALSE(std::filesystem::exists(path + ".partial"));
+  {
+    auto tar = TarWriter::Create(path);
+    ASSERT_TRUE(tar.ok());
+    ASSERT_TRUE(tar->Begin("records.jsonl").ok());
+    ASSERT_TRUE(tar->Append("half").ok());
+    // Given up here, without End or Close.
+  }
+  EXPECT_FALSE(std::filesystem::exists(path + ".partial"));
+  absl::Status s;
+  auto entries = ReadAllEntries(path, &s);
+  ASSERT_TRUE(s.ok()) << s;
+  EXPECT_EQ(entries, (std::map<std::string, std::string>{{"a.txt", "first\n"}}));
+}
+
+// An entry over its bound is refused before it is written, whether added
+// whole or streamed, naming it; the archive is then never made.
+TEST(TarTest, AnEntryOverItsBoundIsRefusedAndTheArchiveIsNotMade) {
+  const std::string path = Dir() + "/bounded.tar";
+  std::filesystem::remove(path);
+  for (bool streamed : {false, true}) {
+    {
+      auto tar = TarWriter::Create(path);
+      ASSERT_TRUE(tar.ok());
+      tar->SetBounds({{"ledger.jsonl", 10}});
+      ASSERT_TRUE(tar->Add("other.jsonl", std::string(100, 'o')).ok());  // no bound of its own
+      absl::Status s;
+      if (streamed) {
+        ASSERT_TRUE(tar->Begin("ledger.jsonl").ok());
+        ASSERT_TRUE(tar->Append(std::string(6, 'l')).ok());
+        ASSERT_TRUE(tar->Append(std::string(4, 'l')).ok());  // 10: at the bound
+        s = tar->Append("l");
+      } else {
+        ASSERT_TRUE(tar->Add("ledger.jsonl", std::string(10, 'l')).ok());
+        s = tar->Add("ledger.jsonl", std::string(11, 'l'));
+      }
+      EXPECT_EQ(s.code(), absl::StatusCode::kFailedPrecondition) << s;
+      EXPECT_EQ(s.message(),
+                "ledger.jsonl would be larger than 10 bytes, the most verify reads "
+                "of it; " +
+                    path + " was not written");
+    }
+    EXPECT_FALSE(std::filesystem::exists(path)) << streamed;
+    EXPECT_FALSE(std::filesystem::exists(path + ".partial")) << streamed;
+  }
+}
+
 TEST(TarTest, EntriesOfEightGibAndMoreUseTheBase256SizeThatGnuTarReads) {
   // A header claiming 9 GiB, followed by a sparse file of that many zero
   // bytes and the end-of-archive blocks: no disk space used.
