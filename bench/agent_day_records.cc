@@ -2,6 +2,11 @@
 // interchange format `attestctl import` loads (docs/evidence-format.md), as
 // --hosts hosts (h0001, ...) that each sent them all: a hello, then every
 // signal in order with seq from 1, observed when the collectors observed it.
+// The hosts' lines are interleaved as a fleet streams them, every host's
+// n-th record before any host's (n+1)-th, so that attestd stores records of
+// many hosts in each write, as it does live (its store's compaction, and so
+// its bytes at rest, follow that; one host's chain after another's would
+// only ever move whole files down).
 // Also prints the records' bytes as canonical JSON with links, as a bundle's
 // records.jsonl holds them (each host's chain hashed from genesis).
 //
@@ -10,6 +15,7 @@
 #include <fstream>
 #include <iterator>
 #include <string_view>
+#include <vector>
 
 #include "attest/v1/evidence.pb.h"
 #include "common/strings.h"
@@ -74,46 +80,52 @@ int main(int argc, char** argv) {
   std::ofstream out(out_path, std::ios::binary | std::ios::trunc);
   uint64_t import_bytes = 0, linked_bytes = 0, records = 0;
   std::string line, linked;
-  for (int64_t h = 1; h <= hosts; ++h) {
-    char host[32];
-    snprintf(host, sizeof(host), "h%04lld", static_cast<long long>(h));
-    const std::string instance = attest::StrCat(host, "-i1");
+  struct Host {
     attest::v1::EvidenceRecord r;
+    std::string prev = attest::evidence::GenesisHash();
+  };
+  std::vector<Host> fleet(static_cast<size_t>(hosts));
+  auto emit = [&](Host& h) {
+    attest::v1::EvidenceRecord& r = h.r;
+    r.set_index(r.index() + 1);
+    *r.mutable_received_at() = r.observed_at();
+    line.clear();
+    attest::evidence::AppendCanonicalRecord(&line, r, /*with_links=*/false);
+    r.set_prev_hash(h.prev);
+    r.set_hash(attest::evidence::Sha256(h.prev + line));
+    h.prev = r.hash();
+    linked.clear();
+    attest::evidence::AppendCanonicalRecord(&linked, r, /*with_links=*/true);
+    r.clear_prev_hash();
+    r.clear_hash();
+    line.push_back('\n');
+    out << line;
+    import_bytes += line.size();
+    linked_bytes += linked.size() + 1;
+    ++records;
+  };
+  for (size_t i = 0; i < fleet.size(); ++i) {
+    char host[32];
+    snprintf(host, sizeof(host), "h%04zu", i + 1);
+    const std::string instance = attest::StrCat(host, "-i1");
+    attest::v1::EvidenceRecord& r = fleet[i].r;
     r.set_host(host);
     r.set_instance_id(instance);
     r.set_origin(attest::v1::ORIGIN_IMPORTED);
-    std::string prev = attest::evidence::GenesisHash();
-    auto emit = [&] {
-      r.set_index(r.index() + 1);
-      *r.mutable_received_at() = r.observed_at();
-      line.clear();
-      attest::evidence::AppendCanonicalRecord(&line, r, /*with_links=*/false);
-      r.set_prev_hash(prev);
-      r.set_hash(attest::evidence::Sha256(prev + line));
-      prev = r.hash();
-      linked.clear();
-      attest::evidence::AppendCanonicalRecord(&linked, r, /*with_links=*/true);
-      r.clear_prev_hash();
-      r.clear_hash();
-      line.push_back('\n');
-      out << line;
-      import_bytes += line.size();
-      linked_bytes += linked.size() + 1;
-      ++records;
-    };
     attest::v1::Hello* hello = r.mutable_hello();
     hello->set_agent_version("bench");
     hello->set_instance_id(instance);
     hello->set_boot_id(attest::StrCat(host, "-boot"));
     *r.mutable_observed_at() = signals.front().observed_at();
     r.set_seq(0);
-    emit();
-    uint64_t seq = 0;
-    for (const attest::v1::Signal& s : signals) {
-      *r.mutable_signal() = s;
-      r.set_seq(++seq);
-      *r.mutable_observed_at() = s.observed_at();
-      emit();
+    emit(fleet[i]);
+  }
+  for (size_t n = 0; n < signals.size(); ++n) {
+    for (Host& h : fleet) {
+      *h.r.mutable_signal() = signals[n];
+      h.r.set_seq(n + 1);
+      *h.r.mutable_observed_at() = signals[n].observed_at();
+      emit(h);
     }
   }
   out.close();
