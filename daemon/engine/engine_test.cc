@@ -10,6 +10,7 @@
 
 #include <atomic>
 #include <future>
+#include <map>
 
 #include "daemon/engine/engine_test_world.h"
 
@@ -68,6 +69,59 @@ TEST(EngineTest, LateBackfillGivesWhatInOrderEvidenceGives) {
   EXPECT_NE(before.controls(1).seconds().SerializeAsString(),
             late.Summary("all").controls(1).seconds().SerializeAsString());
   ExpectMatchesDayRecords(late, "all");
+}
+
+// attest-agent sends a heartbeat only when nothing else went out for the
+// heartbeat's interval (docs/design.md, "Fewer records at the source"). The
+// same history thinned by that rule, each host's seq renumbered as the
+// agent numbers what it sends (a gap in the history stays a gap), gives
+// the same figures, timelines and deviations, causes included.
+TEST(EngineTest, HeartbeatsSentOnlyAfterSilenceGiveTheSameFigures) {
+  const Records history = History();
+  constexpr int64_t kHeartbeatInterval = 10 * 60;  // the simulator's heartbeat interval
+  Records thinned;
+  std::map<std::string, int64_t> last_sent;  // host -> when it last sent anything
+  std::map<std::string, uint64_t> skipped;   // host -> heartbeats left out so far
+  for (const v1::ImportRecord& r : history) {
+    const int64_t at =
+        r.has_signal() ? r.signal().observed_at().seconds() : r.hello().sent_at().seconds();
+    auto last = last_sent.find(r.host());
+    if (r.has_signal() && r.signal().has_heartbeat() && last != last_sent.end() &&
+        last->second > at - kHeartbeatInterval) {
+      ++skipped[r.host()];
+      continue;
+    }
+    last_sent[r.host()] = at;
+    v1::ImportRecord& kept = *thinned.Add() = r;
+    if (kept.has_signal()) kept.mutable_signal()->set_seq(r.signal().seq() - skipped[r.host()]);
+    if (kept.has_hello() && kept.hello_seq() > 0) {
+      kept.set_hello_seq(r.hello_seq() - skipped[r.host()]);
+    }
+  }
+  uint64_t dropped = 0;
+  for (const auto& [host, n] : skipped) dropped += n;
+  ASSERT_GT(dropped, 4000u) << "the rule should leave out most of the heartbeats";
+
+  World whole;
+  whole.Import(history);
+  World thin;
+  thin.Import(thinned);
+  ExpectSame(thin.Summary("all"), whole.Summary("all"));
+  ExpectSame(thin.Summary("prod"), whole.Summary("prod"));
+  ExpectSame(thin.Summary("all", "env"), whole.Summary("all", "env"));
+  for (auto f : {store::Family::kTimeline, store::Family::kDeviations, store::Family::kRollup}) {
+    EXPECT_EQ(thin.Dump(f), whole.Dump(f)) << store::FamilyName(f);
+  }
+  // Not trivially equal: agent.reporting saw the agents both speak and
+  // fall silent, and its figures came from the records left.
+  const v1::WindowSummary all = whole.Summary("all");
+  const v1::StateSeconds* reporting = nullptr;
+  for (const auto& c : all.controls()) {
+    if (c.id() == "agent-reporting") reporting = &c.seconds();
+  }
+  ASSERT_NE(reporting, nullptr);
+  EXPECT_GT(reporting->pass(), 0) << reporting->ShortDebugString();
+  EXPECT_GT(reporting->fail() + reporting->no_evidence(), 0) << reporting->ShortDebugString();
 }
 
 TEST(EngineTest, RestartLoadsWhatItKeptIncrementally) {
