@@ -64,6 +64,15 @@ unsigned Checksum(const char* header) {
 }  // namespace
 
 absl::StatusOr<TarWriter> TarWriter::Create(const std::string& path) {
+  // The archive is renamed over `path`: a device or a link there (say
+  // /dev/stdout) would be replaced, not written through.
+  struct stat st {};
+  if (lstat(path.c_str(), &st) == 0 && !S_ISREG(st.st_mode)) {
+    return absl::InvalidArgumentError(
+        attest::StrCat("cannot create ", path,
+                       ": it exists and is not a regular file (an archive is written "
+                       "beside it and renamed over it)"));
+  }
   const std::string partial = path + ".partial";
   FILE* f = fopen(partial.c_str(), "wb");
   if (f == nullptr) {

@@ -26,7 +26,8 @@ class TarWriter {
   // Writes `path` + ".partial" (created or truncated); Close renames it to
   // `path`. A writer destroyed without a successful Close (an export that
   // failed half way) removes the partial file, so `path` is either a whole
-  // archive or what it was before.
+  // archive or what it was before. InvalidArgument when `path` exists and
+  // is not a regular file (a device, a link, a directory).
   static absl::StatusOr<TarWriter> Create(const std::string& path);
   TarWriter(TarWriter&& other) noexcept;
   ~TarWriter();

@@ -78,6 +78,16 @@ TEST(TarTest, OnlyAClosedArchiveTakesItsPath) {
   auto entries = ReadAllEntries(path, &s);
   ASSERT_TRUE(s.ok()) << s;
   EXPECT_EQ(entries, (std::map<std::string, std::string>{{"a.txt", "first\n"}}));
+  // Renaming over a link or a device would replace it: refused.
+  const std::string link = Dir() + "/link.tar";
+  std::filesystem::remove(link);
+  std::filesystem::create_symlink(path, link);
+  auto refused = TarWriter::Create(link);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_NE(refused.status().message().find("is not a regular file"), std::string::npos)
+      << refused.status();
+  EXPECT_FALSE(TarWriter::Create("/dev/null").ok());
+  EXPECT_TRUE(std::filesystem::is_symlink(link));
 }
 
 // An entry over its bound is refused before it is written, whether added
