@@ -4,8 +4,10 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <cstdlib>
 #include <map>
 #include <set>
+#include <span>
 #include <thread>
 #include <vector>
 
@@ -311,8 +313,9 @@ class Progress {
   const absl::Time started_ = absl::Now();
 };
 
-// Window-sized: every in-scope chain whole into a replay store (the pick
-// needs the whole history), then each host's start picked.
+// Window-sized: every in-scope chain whole into a replay store, then each
+// host's start picked (replaying as little of each chain as the rule
+// allows: PickWindowStarts).
 absl::StatusOr<std::map<std::string, HostStart>> WindowSized(
     v1::AdminService::Stub& admin, const v1::BundleManifest& m, const ExportLog& log,
     const std::vector<std::string>& in_scope,
@@ -349,7 +352,21 @@ absl::StatusOr<std::map<std::string, HostStart>> WindowSized(
       snapshots[h.host()].push_back({e.review_campaign().id(), e.index(), h.snapshot_index()});
     }
   }
-  return PickWindowStarts(admin, decisions, whole, populations, log.leaves, *witnesses, snapshots);
+  // A test compares the pick with the one every whole chain's replay gives.
+  const bool from_whole_chains = getenv("ATTESTCTL_TEST_PICK_FROM_WHOLE_CHAINS") != nullptr;
+  PickTally tally;
+  auto picked = PickWindowStarts(
+      admin, decisions, whole, populations, log.leaves, *witnesses, snapshots,
+      from_whole_chains ? std::span<const absl::Duration>() : std::span(kPickReplayBack), &tally);
+  if (!picked.ok()) return picked.status();
+  std::string tiers;
+  for (size_t i = 0; i < tally.from_state.size(); ++i) {
+    StrAppend(&tiers, tally.from_state[i], " from a state within ",
+              absl::ToInt64Hours(kPickReplayBack[i]) / 24, " days of the window, ");
+  }
+  fprintf(stderr, "export: window-sized: the pick replayed %s%zu from record 1\n", tiers.c_str(),
+          tally.whole_chains);
+  return picked;
 }
 
 }  // namespace

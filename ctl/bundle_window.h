@@ -8,6 +8,7 @@
 #define ATTEST_CTL_BUNDLE_WINDOW_H_
 
 #include <map>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -71,21 +72,40 @@ struct CampaignSnapshot {
 absl::Status SnapshotsCovered(uint64_t first_index, uint64_t ledger_length,
                               const std::vector<CampaignSnapshot>& campaigns);
 
+// How far before the window the exporter's pick first replays each host
+// from (PickWindowStarts): a week and a day, then kMaxLookBack, then the
+// whole chain.
+inline constexpr absl::Duration kPickReplayBack[] = {absl::Hours(24 * 8), kMaxLookBack};
+
+// How the pick's hosts were replayed: from_state[i] hosts from a state
+// within replay_back[i] of the window, whole_chains from record 1.
+struct PickTally {
+  std::vector<size_t> from_state;
+  size_t whole_chains = 0;
+};
+
 // The exporter's pick of every in-scope host's start. `whole` holds every
 // in-scope host's whole chain up to the export's checkpoint; `decisions` is
 // the manifest with its decision lists from the ledger and attestd's
-// summary, which the replay of `whole` must reproduce; `leaves` every
-// state of the log (ListCheckpoints with leaves_only); `witnesses` the
-// names of attestd's witnesses; `snapshots` per host its campaigns'
-// populations. The heads of the states made early enough are fetched from
-// `admin`. The pick is then checked as verify checks it, on the suffixes
-// replayed alone: a host that check refuses is carried whole, and when
-// the suffixes do not reproduce attestd's summary every host is.
+// summary; `leaves` every state of the log (ListCheckpoints with
+// leaves_only); `witnesses` the names of attestd's witnesses; `snapshots`
+// per host its campaigns' populations. The heads of the states made early
+// enough are fetched from `admin`. The rule's inputs (the runs in progress
+// at the window's start, the review campaigns) come from replaying each
+// host from a usable state `replay_back[0]` before the window, and, for a
+// host the rule refuses there, from the next, and last from its whole
+// chain (an empty `replay_back`: every host from its whole chain); `tally`
+// (may be null) gets how many took each. The pick is then checked as
+// verify checks it, on the suffixes replayed alone: a host that check
+// refuses is carried whole, and when the suffixes do not reproduce
+// attestd's summary every host is (DataLoss when the whole chains do not
+// either).
 absl::StatusOr<std::map<std::string, HostStart>> PickWindowStarts(
     v1::AdminService::Stub& admin, const v1::BundleManifest& decisions, ReplayStore& whole,
     const ReviewPopulations& populations, const std::vector<v1::Checkpoint>& leaves,
     const std::vector<std::string>& witnesses,
-    const std::map<std::string, std::vector<CampaignSnapshot>>& snapshots);
+    const std::map<std::string, std::vector<CampaignSnapshot>>& snapshots,
+    std::span<const absl::Duration> replay_back, PickTally* tally);
 
 // Loads `host`'s part of a window-sized bundle into `into` as verify does:
 // its labels at S and its access changes before `first_index`, then its

@@ -59,6 +59,8 @@ struct Fleet {
   std::string whole;  // the window's bundle with whole chains
   std::string sized;  // --window-sized
   std::string sized_stderr;
+  std::string sized_from_whole;  // --window-sized, the pick from every whole chain's replay
+  std::string sized_from_whole_stderr;
   std::string witness_vkey;  // the witness that cosigned every state
   std::string failure;       // what went wrong setting it up
 };
@@ -186,6 +188,18 @@ Fleet* MakeFleet() {
     f->failure = "export: " + err + f->sized_stderr;
     return f;
   }
+  // The same export, its pick made from every whole chain's replay.
+  f->sized_from_whole = dir + "/sized_from_whole.tar";
+  setenv("ATTESTCTL_TEST_PICK_FROM_WHOLE_CHAINS", "1", 1);
+  const int exported =
+      Attestctl(daemon->address(), dir,
+                {"export", "--window", "jan", "--out", f->sized_from_whole, "--window-sized"}, &out,
+                &f->sized_from_whole_stderr);
+  unsetenv("ATTESTCTL_TEST_PICK_FROM_WHOLE_CHAINS");
+  if (exported != 0) {
+    f->failure = "export (pick from whole chains): " + f->sized_from_whole_stderr;
+    return f;
+  }
   (void)daemon->Stop();
   witness->Stop();
   return f;
@@ -277,6 +291,27 @@ void WindowSizedBundleTest::GivesTheWholeChainsFiguresFromAFractionOfTheRecords(
       << sized->records << " of " << whole_lines.size();
   EXPECT_LT(std::filesystem::file_size(fleet_->sized) * 5,
             std::filesystem::file_size(fleet_->whole));
+  // The exporter replayed each host from a state before the window, not
+  // from its whole chain, and picked the starts the whole chains' replay
+  // picks. (Neither host here takes the first, 8-day replay: h0001 sent
+  // nothing after 2025-12-09, so its head in that week's states was first
+  // signed before the week, and h0002 has had openssl pending for longer.)
+  EXPECT_NE(fleet_->sized_stderr.find("the pick replayed 0 from a state within 8 days of the "
+                                      "window, 2 from a state within 92 days of the window, 0 "
+                                      "from record 1"),
+            std::string::npos)
+      << fleet_->sized_stderr;
+  EXPECT_NE(fleet_->sized_from_whole_stderr.find("the pick replayed 2 from record 1"),
+            std::string::npos)
+      << fleet_->sized_from_whole_stderr;
+  const BundleFiles from_whole = ReadBundleFiles(fleet_->sized_from_whole);
+  v1::BundleManifest a = Manifest(s), b = Manifest(from_whole);
+  ASSERT_EQ(a.hosts_size(), b.hosts_size());
+  for (int i = 0; i < a.hosts_size(); ++i) {
+    EXPECT_EQ(a.hosts(i).SerializeAsString(), b.hosts(i).SerializeAsString()) << a.hosts(i).host();
+  }
+  EXPECT_EQ(s.at("records.jsonl"), from_whole.at("records.jsonl"));
+  EXPECT_EQ(s.at("access-changes.jsonl"), from_whole.at("access-changes.jsonl"));
   const auto whole_changes = std::count_if(
       whole_lines.begin(), whole_lines.end(),
       [](const auto& l) { return l.find("\"kind\":\"access_change\"") != std::string::npos; });
