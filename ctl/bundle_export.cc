@@ -438,6 +438,13 @@ absl::Status ExportBundle(v1::AdminService::Stub& admin, const std::string& wind
   auto tar = TarWriter::Create(out);
   if (!tar.ok()) return tar.status();
   tar->SetBounds(WholeBundleBounds());
+  // Refused before the records stream, rather than after.
+  for (const auto& [name, text] :
+       {std::pair<std::string, const std::string*>{"ledger.jsonl", &log->ledger},
+        {"reviews.jsonl", &*reviews},
+        {"states.jsonl", &*states}}) {
+    if (absl::Status s = tar->Fits(name, text->size()); !s.ok()) return s;
+  }
   if (absl::Status s = tar->Begin(options.compress ? kCompressedRecordsEntry : kRecordsEntry);
       !s.ok()) {
     return s;

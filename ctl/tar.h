@@ -46,13 +46,16 @@ class TarWriter {
   // naming the entry and the bound, before writing it (a reader that
   // bounds the entry would refuse the archive).
   void SetBounds(std::map<std::string, uint64_t> bounds) { bounds_ = std::move(bounds); }
+  // What Add would say of an entry `name` of `size` bytes against the
+  // bounds, without writing (an exporter knows some sizes before it
+  // streams the records).
+  absl::Status Fits(const std::string& name, uint64_t size) const;
 
  private:
   explicit TarWriter(FILE* f, std::string path) : f_(f), path_(std::move(path)) {}
   std::string partial() const { return path_ + ".partial"; }
   absl::Status Header(const std::string& name, uint64_t size);
   absl::Status Pad(uint64_t size);
-  absl::Status Fits(const std::string& name, uint64_t size) const;
   FILE* f_ = nullptr;
   std::string path_;
   std::string entry_name_;  // the entry between Begin and End

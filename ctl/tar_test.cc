@@ -101,6 +101,12 @@ TEST(TarTest, AnEntryOverItsBoundIsRefusedAndTheArchiveIsNotMade) {
       ASSERT_TRUE(tar.ok());
       tar->SetBounds({{"ledger.jsonl", 10}});
       ASSERT_TRUE(tar->Add("other.jsonl", std::string(100, 'o')).ok());  // no bound of its own
+      // What an exporter asks before it streams the records: the same answer.
+      EXPECT_TRUE(tar->Fits("ledger.jsonl", 10).ok());
+      EXPECT_TRUE(tar->Fits("other.jsonl", 1000).ok());
+      EXPECT_EQ(tar->Fits("ledger.jsonl", 11).message(),
+                "ledger.jsonl would be larger than 10 bytes, the most verify reads of it; " + path +
+                    " was not written");
       absl::Status s;
       if (streamed) {
         ASSERT_TRUE(tar->Begin("ledger.jsonl").ok());
