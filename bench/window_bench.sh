@@ -90,6 +90,7 @@ hosts_of() { tar -xOf "$1" manifest.json | python3 -c 'import json, sys; print(j
   { echo "window_bench: the pick differs from the whole chains' pick" >&2; exit 1; }
 rm -f "$wb/sized_from_whole.tar"
 kill -TERM "$daemon_pid"; wait "$daemon_pid" || true; daemon_pid=""
+t2v=$(date +%s.%N)
 "$ctl" verify "$wb/whole.tar" --pubkey="$wb/key.pem" --scratch-dir="$wb" >"$wb/whole.out" 2>&1
 t3=$(date +%s.%N)
 "$ctl" verify "$wb/sized.tar" --pubkey="$wb/key.pem" --scratch-dir="$wb" >"$wb/sized.out" 2>&1
@@ -107,8 +108,8 @@ row "window-sized records ($label)" "$sized_records" "$whole_records" \
 row "window-sized bundle MB" "$(awk -v b="$sized_bytes" 'BEGIN { printf "%.1f", b / 1e6 }')" \
   "$(awk -v b="$whole_bytes" 'BEGIN { printf "%.1f", b / 1e6 }')" \
   "$(ratio "$sized_bytes" "$whole_bytes")" "close to $share"
-row "window-sized verify s (whole bundle's)" "$(secs "$t3" "$t4")" "$(secs "$t2" "$t3")" \
-  "$(ratio "$(secs "$t3" "$t4")" "$(secs "$t2" "$t3")")" "< 1"
+row "window-sized verify s (whole bundle's)" "$(secs "$t3" "$t4")" "$(secs "$t2v" "$t3")" \
+  "$(ratio "$(secs "$t3" "$t4")" "$(secs "$t2v" "$t3")")" "< 1"
 row "window-sized export s (whole export's)" "$(secs "$t1" "$t2")" "$(secs "$t0" "$t1")" \
   "$(ratio "$(secs "$t1" "$t2")" "$(secs "$t0" "$t1")")" "reported (it reads the whole chains, replays about a week more than the window)"
 row "window-sized export s (pick from whole chains)" "$(secs "$t1" "$t2")" "$(secs "$t2" "$t2w")" \

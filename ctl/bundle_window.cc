@@ -356,13 +356,25 @@ absl::StatusOr<std::map<std::string, HostStart>> PickWindowStarts(
   // state made after that is skipped, and a host whose run began before
   // kMaxLookBack goes to its whole chain at once. This only spares replays
   // that would refuse the host: what is picked is checked either way.
-  std::map<std::string, int64_t> run_began;  // host -> the earliest start found
+  std::map<std::string, int64_t> run_began;  // host -> the earliest history needed
   const int64_t look_from = window_start - absl::ToInt64Seconds(kMaxLookBack);
   // An unapproved access change fails its host for good, but the carried
   // access changes fix that run however long ago it began: no hint.
+  // Other runs need history from before they began too: what the rule
+  // reads of the time before (a patch state's pending packages back to the
+  // SLA, a review's cadence, an observation's freshness).
   std::set<std::string> from_carried;
+  std::map<std::string, int64_t> reads_back;  // control id -> seconds
   for (const engine::Control* c : policies->controls()) {
     if (c->rule == engine::Rule::kAccessChangeApproved) from_carried.insert(c->id);
+    absl::Duration back =
+        c->freshness == absl::InfiniteDuration() ? absl::ZeroDuration() : c->freshness;
+    if (c->rule == engine::Rule::kPatchSecuritySla) {
+      back += std::max(c->security_max_age, c->reboot_grace);
+    }
+    if (c->rule == engine::Rule::kAccessReviewPerformed) back += c->review_cadence;
+    int64_t& most = reads_back[c->id];
+    most = std::max(most, absl::ToInt64Seconds(back));
   }
   for (const v1::ControlSummary& c : decisions.summary().controls()) {
     if (from_carried.count(c.id()) > 0) continue;
@@ -370,8 +382,9 @@ absl::StatusOr<std::map<std::string, HostStart>> PickWindowStarts(
       if (d.start().seconds() > window_start) continue;
       auto began = RunBegan(admin, d.host(), c.id(), look_from, window_start);
       if (!began.ok()) continue;  // no hint: the replays decide
-      auto [at, fresh] = run_began.try_emplace(d.host(), *began);
-      if (!fresh) at->second = std::min(at->second, *began);
+      const int64_t needed = *began - reads_back[c.id()];
+      auto [at, fresh] = run_began.try_emplace(d.host(), needed);
+      if (!fresh) at->second = std::min(at->second, needed);
     }
   }
   for (size_t tier = 0; tier < replay_back.size() && !pending.empty(); ++tier) {
