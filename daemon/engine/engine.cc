@@ -106,6 +106,9 @@ void Engine::RunOnThread(const std::function<void()>& fn) {
   }
   std::promise<void> done;
   Post([&] {
+    // The days that passed since the loop last looked, first: a read right
+    // after midnight (or a replay's clock moved on) sees them judged.
+    AdvanceDays();
     JudgePending(/*all=*/true);
     fn();
     done.set_value();

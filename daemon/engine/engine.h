@@ -178,8 +178,9 @@ class Engine {
                              std::vector<v1::ReviewEntry> entries);
   absl::Status RestoreReviewDecisions(const std::vector<v1::ReviewDecision>& decisions);
 
-  // Reads. Each first judges everything pending, so it reflects all
-  // evidence stored before the call.
+  // Reads. Each first judges everything pending, and every host through
+  // the clock's day, so it reflects all evidence stored before the call
+  // as of the clock's time.
   std::vector<v1::WindowDef> Windows();
   // Runs `read` on the engine thread with its state, once everything
   // pending is judged (daemon/windows builds summaries this way).

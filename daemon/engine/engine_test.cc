@@ -44,6 +44,35 @@ TEST(EngineTest, AReadReturnsWhileItsHostsGetNewEvidence) {
   w.store().on_host_read = nullptr;
 }
 
+// A read made just after the clock passed midnight judges the days that
+// passed first, as a judgement made then from scratch would. It once read
+// hosts judged through the day before until the engine's loop next went
+// round: a bundle replay, which moves its clock back to an access review's
+// start and then on to the summary's moment, summed a host that had gone
+// silent before that moment with its silence left out.
+TEST(EngineTest, AReadRightAfterTheClockMovesOnJudgesTheDaysThatPassed) {
+  const int64_t cut = kEnd - 5 * kDay;
+  Records early;
+  for (const v1::ImportRecord& r : History()) {
+    if (TimeOf(r) < cut) *early.Add() = r;
+  }
+  World moved(PolicyText(), kJudgement, absl::FromUnixSeconds(cut + 3600));
+  moved.Import(early);
+  const v1::WindowSummary before = moved.Summary("all");
+  moved.clock().Set(absl::FromUnixSeconds(kEnd + 3600));
+  v1::WindowSummary after = moved.Summary("all");
+  World fresh;  // its clock at kEnd + 1h from the start
+  fresh.Import(early);
+  v1::WindowSummary expected = fresh.Summary("all");
+  // (The policy, and so its window, was loaded at each world's start.)
+  after.mutable_window()->clear_created_at();
+  expected.mutable_window()->clear_created_at();
+  ExpectSame(after, expected);
+  // The silent days count (the test would catch a read that saw nothing new).
+  EXPECT_NE(before.controls(3).seconds().SerializeAsString(),
+            after.controls(3).seconds().SerializeAsString());
+}
+
 TEST(EngineTest, LateBackfillGivesWhatInOrderEvidenceGives) {
   const Records history = History();
   World in_order;
