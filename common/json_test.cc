@@ -24,7 +24,8 @@ TEST(JsonTest, ParseThenCanonicalIsStable) {
 
 TEST(JsonTest, RejectsWhatWouldMakeBytesAmbiguous) {
   for (const char* bad :
-       {"1.5", "1e3", R"({"a":1,"a":2})", "[1,]", "{", "\"\\ud800\"", "tru", "[1] 2", "\"a\tb\""}) {
+       {"1.5", "1e3", R"({"a":1,"a":2})", R"({"a":1,"b":2,"a":3})", R"({"b":1,"a":2,"b":3})",
+        R"({"b":1,"a":2,"a":3})", "[1,]", "{", "\"\\ud800\"", "tru", "[1] 2", "\"a\tb\""}) {
     EXPECT_FALSE(Json::Parse(bad).ok()) << bad;
   }
   std::string deep(100, '[');

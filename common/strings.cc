@@ -1,6 +1,7 @@
 #include "common/strings.h"
 
 #include <algorithm>
+#include <array>
 #include <cstdint>
 #include <cstdio>
 
@@ -54,11 +55,16 @@ std::string HexEncode(std::string_view bytes) {
 
 namespace {
 
-int HexDigit(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  return -1;
+// Lowercase hex digits' values; -1 for every other byte. A table: verify
+// decodes two hashes per record line.
+constexpr std::array<int8_t, 256> MakeHexDigits() {
+  std::array<int8_t, 256> t{};
+  for (int c = 0; c < 256; ++c) {
+    t[c] = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+  }
+  return t;
 }
+constexpr std::array<int8_t, 256> kHexDigits = MakeHexDigits();
 
 constexpr char kBase64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
@@ -76,12 +82,15 @@ int Base64Digit(char c) {
 bool HexDecode(std::string_view hex, std::string* out) {
   if (hex.size() % 2 != 0) return false;
   out->resize(hex.size() / 2);
+  char* to = out->data();
+  const auto* from = reinterpret_cast<const unsigned char*>(hex.data());
+  int bad = 0;
   for (size_t i = 0; i < out->size(); ++i) {
-    const int hi = HexDigit(hex[2 * i]), lo = HexDigit(hex[2 * i + 1]);
-    if (hi < 0 || lo < 0) return false;
-    (*out)[i] = static_cast<char>(hi * 16 + lo);
+    const int hi = kHexDigits[from[2 * i]], lo = kHexDigits[from[2 * i + 1]];
+    bad |= hi | lo;  // negative once any digit is not hex
+    to[i] = static_cast<char>(hi * 16 + lo);
   }
-  return true;
+  return bad >= 0;
 }
 
 std::string Base64Encode(std::string_view bytes) {

@@ -116,6 +116,21 @@ absl::Status CheckRecordLines(const TarChunkReader& read, uint64_t size, bool co
   };
   const unsigned threads = std::max(1u, std::thread::hardware_concurrency());
   std::unique_ptr<Batch> in_flight;
+  // The batch last linked, kept for the next one's buffers: freeing a
+  // slice's CheckedLines at once made glibc consolidate its free lists
+  // (1.5% of verify's CPU).
+  std::unique_ptr<Batch> spare;
+  auto fresh = [&spare] {
+    if (!spare) return std::make_unique<Batch>();
+    std::unique_ptr<Batch> b = std::move(spare);
+    b->text.clear();
+    b->pos = 0;
+    b->frame = Frame{};
+    b->error = absl::OkStatus();
+    b->lines.clear();
+    b->checked.clear();
+    return b;
+  };
   std::future<void> checking;
   // The next slice of `b`: at most slice_lines lines, and no more
   // bytes than kSliceBytes but for the one line that crosses it.
@@ -148,7 +163,7 @@ absl::Status CheckRecordLines(const TarChunkReader& read, uint64_t size, bool co
       split(in_flight.get());
       CheckLines(in_flight->lines, threads, &in_flight->checked);
     }
-    in_flight.reset();
+    spare = std::move(in_flight);
     return absl::OkStatus();
   };
   // Links the batch in flight while `batch` is being checked (`next`),
@@ -167,7 +182,7 @@ absl::Status CheckRecordLines(const TarChunkReader& read, uint64_t size, bool co
   std::string carry;  // a line cut by the chunk boundary
   FrameSplitter frames(read, size);
   for (;;) {
-    auto batch = std::make_unique<Batch>();
+    std::unique_ptr<Batch> batch = fresh();
     if (compressed) {
       absl::StatusOr<bool> more = frames.Next(&batch->frame);
       if (!more.ok()) {

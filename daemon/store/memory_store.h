@@ -1,12 +1,16 @@
-// An in-memory Store for tests: same contract as RocksDB, no disk. It can be
-// told to fail writes, to stand in for a full disk.
+// An in-memory Store for tests and for verify's replay of a bundle (up to
+// --memory-mib): same contract as RocksDB, no disk. It can be told to fail
+// writes, to stand in for a full disk. Each family is a B-tree: a bundle's
+// millions of entries, inserted and walked in key order, are several to a
+// node rather than one allocation each.
 #ifndef ATTEST_DAEMON_STORE_MEMORY_STORE_H_
 #define ATTEST_DAEMON_STORE_MEMORY_STORE_H_
 
 #include <array>
-#include <map>
 #include <mutex>
+#include <string>
 
+#include "absl/container/btree_map.h"
 #include "daemon/store/store.h"
 
 namespace attest::store {
@@ -32,7 +36,8 @@ class MemoryStore : public Store {
   bool closed_ = false;
   absl::Status write_failure_ = absl::OkStatus();
   int synced_writes_ = 0;
-  std::array<std::map<std::string, std::string, std::less<>>, static_cast<int>(Family::kCount)>
+  std::array<absl::btree_map<std::string, std::string, std::less<>>,
+             static_cast<int>(Family::kCount)>
       data_;
 };
 
