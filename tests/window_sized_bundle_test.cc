@@ -72,6 +72,9 @@ struct Fleet {
 // window, and a window-sized bundle must carry the campaign's population
 // and replay it from the hosts' suffixes. "" when it was made.
 constexpr char kReviewAt[] = "2025-11-01T00:00:00Z";
+// An exception for h0002's patch SLA across the window's start, recorded
+// days before it: the replays set their clocks back to it.
+constexpr char kExceptAt[] = "2025-12-28T00:00:00Z";
 
 std::string Review(const std::string& address, const std::string& dir) {
   std::string out, err;
@@ -203,6 +206,15 @@ Fleet* MakeFleet() {
         return f;
       }
     }
+    if (step == Seconds(kExceptAt) &&
+        Attestctl(daemon->address(), dir,
+                  {"except", "create", "--control", "patch-sla", "--host", "h0002", "--start",
+                   "2025-12-30T00:00:00Z", "--end", "2026-01-04T00:00:00Z", "--reason",
+                   "vendor fix pending", "--approver", "ciso", "--ticket", "RISK-7"},
+                  &out, &err) != 0) {
+      f->failure = "except create: " + err;
+      return f;
+    }
     if (step == Seconds(kReviewAt)) {
       if (std::string failed = Review(daemon->address(), dir); !failed.empty()) {
         f->failure = StrCat("review at ", kReviewAt, ": ", failed);
@@ -329,6 +341,14 @@ void WindowSizedBundleTest::GivesTheWholeChainsFiguresFromAFractionOfTheRecords(
   EXPECT_EQ(s.at("reviews.jsonl"), w.at("reviews.jsonl"));
   EXPECT_NE(whole.summary().ShortDebugString().find("access-review"), std::string::npos)
       << whole.summary().ShortDebugString();
+  // The exception holds h0002's patch-SLA failure off until its end.
+  for (const v1::ControlSummary& c : whole.summary().controls()) {
+    if (c.id() != "patch-sla") continue;
+    ASSERT_EQ(c.deviations_size(), 1) << c.ShortDebugString();
+    EXPECT_EQ(c.deviations(0).host(), "h0002");
+    EXPECT_EQ(c.deviations(0).start().seconds(), Seconds("2026-01-04T00:00:00Z"));
+    EXPECT_GT(c.seconds().excepted(), 0) << c.ShortDebugString();
+  }
   // Every host starts at a signed state before the window, none at its
   // chain's start, and the bundle carries a small part of the chains.
   const std::vector<std::string> whole_lines = Lines(w.at("records.jsonl"));
