@@ -213,14 +213,10 @@ void SummaryReplay::HostReady(const std::string& host) {
   if (engine_) engine_->engine.NotifyEvidence(host);
 }
 
-absl::StatusOr<v1::WindowSummary> SummaryReplay::Finish() {
-  if (!engine_) return absl::FailedPreconditionError("the replay has not begun");
+absl::Status SummaryReplay::ApplyDecisions() {
   const v1::BundleManifest& m = manifest_;
   FakeClock& clock = engine_->clock;
   engine::Engine& engine = engine_->engine;
-  for (const std::string& host : records_.Hosts()) engine.NotifyEvidence(host);
-  engine.Sync();
-  // Everything people did, in the order it was recorded.
   for (v1::Approval a : m.approvals()) {
     clock.Set(FromProto(a.recorded_at()));
     if (auto r = engine.Approve(std::move(a)); !r.ok()) return r.status();
@@ -261,7 +257,25 @@ absl::StatusOr<v1::WindowSummary> SummaryReplay::Finish() {
   if (!decisions.empty()) {
     if (absl::Status s = engine.RestoreReviewDecisions(decisions); !s.ok()) return s;
   }
-  clock.Set(FromProto(m.summary().computed_at()));
+  return absl::OkStatus();
+}
+
+absl::StatusOr<v1::WindowSummary> SummaryReplay::Finish() {
+  if (!engine_) return absl::FailedPreconditionError("the replay has not begun");
+  const v1::BundleManifest& m = manifest_;
+  FakeClock& clock = engine_->clock;
+  engine::Engine& engine = engine_->engine;
+  for (const std::string& host : records_.Hosts()) engine.NotifyEvidence(host);
+  engine.Sync();
+  // Everything people did, in the order it was recorded, judged once after
+  // the last of it (Engine::Batch): one rejudge per approval took a
+  // quarter of verify's time on a fleet with 59 of them.
+  absl::Status applied;
+  engine.Batch([&] {
+    applied = ApplyDecisions();
+    clock.Set(FromProto(m.summary().computed_at()));
+  });
+  if (!applied.ok()) return applied;
   absl::StatusOr<v1::WindowSummary> out;
   v1::SummarizeRequest req;
   req.set_window(m.window().id());

@@ -113,6 +113,9 @@ class SummaryReplay {
 
  private:
   struct Engine;
+  // Approvals, exceptions, decommissions and review campaigns, each at the
+  // moment it was recorded; on the engine's thread, inside Finish's batch.
+  absl::Status ApplyDecisions();
   const v1::BundleManifest& manifest_;
   ReplayStore& records_;
   const ReviewPopulations* reviews_;

@@ -124,6 +124,12 @@ void Engine::Sync() {
   RunOnThread([] {});
 }
 
+void Engine::Batch(const std::function<void()>& fn) {
+  // Nested RunOnThread calls run `fn`'s records directly, so nothing is
+  // judged between them; the loop judges what they marked right after.
+  RunOnThread(fn);
+}
+
 void Engine::JudgePending(bool all) {
   // The hosts pending (or due) now, and no more: a host notified again while
   // this runs waits for the next round. Chasing every new notification never

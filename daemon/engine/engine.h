@@ -191,6 +191,16 @@ class Engine {
 
   // Waits until all work queued before the call is done (tests, reads).
   void Sync();
+  // Runs `fn` on the engine thread and waits for it. The records `fn` makes
+  // there (Approve, CreateException, Decommission, RestoreReview, ...) are
+  // judged once, after it returns, from the earliest time any of them
+  // touches, instead of one at a time: replaying a bundle's decisions
+  // (ctl/bundle_replay.cc) rejudged a host once per approval. The figures
+  // are the same: under judgement 2, judging from any instant gives what
+  // judging at once gives (docs/design.md, "Judgements"), and a decision
+  // takes effect by the times it carries, not by when it was judged. Set
+  // the clock inside `fn` to the moment judging should see.
+  void Batch(const std::function<void()>& fn);
   // The campaigns that held `host`, as the judge reads them. On the engine
   // thread only: inside Read, or the engine's own work.
   std::vector<ReviewSpan> ReviewSpans(const std::string& host) const;

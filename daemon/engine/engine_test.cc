@@ -8,9 +8,12 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <future>
 #include <map>
+#include <string>
+#include <vector>
 
 #include "daemon/engine/engine_test_world.h"
 
@@ -71,6 +74,100 @@ TEST(EngineTest, AReadRightAfterTheClockMovesOnJudgesTheDaysThatPassed) {
   // The silent days count (the test would catch a read that saw nothing new).
   EXPECT_NE(before.controls(3).seconds().SerializeAsString(),
             after.controls(3).seconds().SerializeAsString());
+}
+
+// Decisions recorded inside Engine::Batch are judged once, after the batch,
+// at the clock it leaves; one by one, each is judged before the next, at
+// the next one's moment (as attestd judged them live). A bundle replay
+// batches them: the figures, day records and deviations must not change.
+TEST(EngineTest, DecisionsInABatchGiveWhatTheyGiveOneByOne) {
+  const Records history = History();
+  // Every access change approved: most within the policy's 24 h, one days
+  // late, one approved and then revoked.
+  std::vector<v1::Approval> approvals;
+  int n = 0;
+  for (const v1::ImportRecord& r : history) {
+    if (!r.has_signal() || !r.signal().has_access_change()) continue;
+    ++n;
+    v1::Approval a;
+    a.set_change_id(r.signal().access_change().id());
+    a.set_ticket(attest::StrCat("T-", n));
+    a.set_approver("carol");
+    const int64_t at = std::min(TimeOf(r) + (n % 3 == 0 ? 3 * kDay : 2 * 3600), kEnd - 2 * kDay);
+    *a.mutable_approved_at() = ToProto(absl::FromUnixSeconds(at));
+    *a.mutable_recorded_at() = ToProto(absl::FromUnixSeconds(at + 600));
+    approvals.push_back(a);
+    if (n == 2) {
+      a.set_revoked(true);
+      *a.mutable_approved_at() = ToProto(absl::FromUnixSeconds(at + kDay));
+      *a.mutable_recorded_at() = ToProto(absl::FromUnixSeconds(at + kDay + 600));
+      approvals.push_back(a);
+    }
+  }
+  ASSERT_GE(approvals.size(), 4u);  // 3 changes and a revocation
+  std::stable_sort(approvals.begin(), approvals.end(), [](const auto& a, const auto& b) {
+    return a.recorded_at().seconds() < b.recorded_at().seconds();
+  });
+  v1::Exception x;
+  x.set_id("x-1");
+  x.set_control("patch-sla");
+  x.set_host("h0002");
+  x.set_reason("vendor patch late");
+  x.set_approver("carol");
+  x.set_ticket("T-x");
+  *x.mutable_start() = ToProto(absl::FromUnixSeconds(kStart + 3 * kDay));
+  *x.mutable_end() = ToProto(absl::FromUnixSeconds(kStart + 6 * kDay));
+  *x.mutable_recorded_at() = ToProto(absl::FromUnixSeconds(kStart + 2 * kDay));
+  v1::Decommission d;
+  d.set_host("h0004");
+  *d.mutable_at() = ToProto(absl::FromUnixSeconds(kEnd - 2 * kDay));
+  *d.mutable_recorded_at() = ToProto(absl::FromUnixSeconds(kEnd - kDay));
+  auto decide = [&](World& w) {
+    for (v1::Approval a : approvals) {
+      w.clock().Set(FromProto(a.recorded_at()));
+      auto r = w.engine().Approve(std::move(a));
+      ASSERT_TRUE(r.ok()) << r.status();
+    }
+    w.clock().Set(FromProto(x.recorded_at()));
+    auto created = w.engine().CreateException(x);
+    ASSERT_TRUE(created.ok()) << created.status();
+    w.clock().Set(FromProto(d.recorded_at()));
+    auto decommissioned = w.engine().Decommission(d);
+    ASSERT_TRUE(decommissioned.ok()) << decommissioned.status();
+  };
+  const absl::Time end = absl::FromUnixSeconds(kEnd + 3600);
+
+  World undecided;
+  undecided.Import(history);
+  World one_by_one;
+  one_by_one.Import(history);
+  decide(one_by_one);
+  one_by_one.clock().Set(end);
+  World batched;
+  batched.Import(history);
+  batched.engine().Batch([&] {
+    decide(batched);
+    batched.clock().Set(end);
+  });
+
+  for (const std::string window : {"all", "prod", "staging"}) {
+    ExpectSame(batched.Summary(window), one_by_one.Summary(window));
+    ExpectSame(batched.Summary(window, "env"), one_by_one.Summary(window, "env"));
+    ExpectMatchesDayRecords(batched, window);
+  }
+  for (auto f : {store::Family::kTimeline, store::Family::kDeviations, store::Family::kRollup}) {
+    EXPECT_EQ(batched.Dump(f), one_by_one.Dump(f)) << store::FamilyName(f);
+  }
+  EXPECT_EQ(batched.Views(), one_by_one.Views());
+  // The decisions changed the figures (the test would catch a batch that
+  // dropped them): approvals, the exception, the decommission.
+  const v1::WindowSummary before = undecided.Summary("all");
+  const v1::WindowSummary after = batched.Summary("all");
+  for (int c : {0, 2, 3}) {
+    EXPECT_NE(before.controls(c).SerializeAsString(), after.controls(c).SerializeAsString())
+        << before.controls(c).id();
+  }
+  EXPECT_GT(after.controls(0).seconds().excepted(), 0);
 }
 
 TEST(EngineTest, LateBackfillGivesWhatInOrderEvidenceGives) {
