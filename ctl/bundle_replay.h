@@ -113,9 +113,15 @@ class SummaryReplay {
 
  private:
   struct Engine;
-  // Approvals, exceptions, decommissions and review campaigns, each at the
-  // moment it was recorded; on the engine's thread, inside Finish's batch.
-  absl::Status ApplyDecisions();
+  // What people did, each at the moment it was recorded. Approvals and
+  // exceptions in Begin, before any record; decommissions and review
+  // campaigns (which name hosts and records) in Finish, on the engine's
+  // thread, judged once after the last (Engine::Batch).
+  absl::Status ApplyApprovalsAndExceptions();
+  absl::Status ApplyDecommissionsAndReviews();
+  // After every record is indexed: DataLoss for an approval whose host did
+  // not report its change first.
+  absl::Status CheckApprovalHosts();
   const v1::BundleManifest& manifest_;
   ReplayStore& records_;
   const ReviewPopulations* reviews_;

@@ -177,6 +177,12 @@ class Engine {
   absl::Status RestoreReview(const v1::ReviewCampaign& campaign, std::vector<v1::ReviewHost> hosts,
                              std::vector<v1::ReviewEntry> entries);
   absl::Status RestoreReviewDecisions(const std::vector<v1::ReviewDecision>& decisions);
+  // An approval as recorded, for the host it names, before that host's
+  // records are in: the replay then judges each host once, with its
+  // approvals. The caller checks afterwards that the host it names
+  // reported the change first (keys::ChangeHost), as Approve would have
+  // found.
+  absl::StatusOr<v1::Approval> RestoreApproval(v1::Approval approval);
 
   // Reads. Each first judges everything pending, and every host through
   // the clock's day, so it reflects all evidence stored before the call
@@ -215,6 +221,8 @@ class Engine {
 
   // engine_records.cc
   absl::Status LoadState();
+  // Approve and RestoreApproval, on the engine thread.
+  absl::StatusOr<v1::Approval> RecordApproval(v1::Approval a, bool restore);
   absl::Status PutWindow(const v1::WindowDef& window);
   // Writes `batch` synced, with `decision` (recorded at `at`) appended to
   // the ledger in the same write when there is one.

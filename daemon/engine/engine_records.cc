@@ -280,44 +280,54 @@ std::vector<v1::WindowDef> Engine::Windows() {
 
 absl::StatusOr<v1::Approval> Engine::Approve(v1::Approval a) {
   absl::StatusOr<v1::Approval> result;
-  RunOnThread([&] {
-    const absl::Time now = clock_.Now();
-    for (auto [value, what] : {std::pair{&a.change_id(), "change id"},
-                               {&a.ticket(), "ticket"},
-                               {&a.approver(), "approver"}}) {
-      if (absl::Status s = Require(*value, what); !s.ok()) {
-        result = s;
-        return;
-      }
-    }
-    if (a.has_approved_at() && FromProto(a.approved_at()) > now + kMaxFuture) {
-      result = absl::InvalidArgumentError("an approval cannot be given in the future");
-      return;
-    }
+  RunOnThread([&] { result = RecordApproval(std::move(a), /*restore=*/false); });
+  return result;
+}
+
+absl::StatusOr<v1::Approval> Engine::RestoreApproval(v1::Approval a) {
+  absl::StatusOr<v1::Approval> result;
+  RunOnThread([&] { result = RecordApproval(std::move(a), /*restore=*/true); });
+  return result;
+}
+
+absl::StatusOr<v1::Approval> Engine::RecordApproval(v1::Approval a, bool restore) {
+  const absl::Time now = clock_.Now();
+  for (auto [value, what] : {std::pair{&a.change_id(), "change id"},
+                             {&a.ticket(), "ticket"},
+                             {&a.approver(), "approver"}}) {
+    if (absl::Status s = Require(*value, what); !s.ok()) return s;
+  }
+  if (a.has_approved_at() && FromProto(a.approved_at()) > now + kMaxFuture) {
+    return absl::InvalidArgumentError("an approval cannot be given in the future");
+  }
+  if (restore) {
+    // The host the approval names; the replay checks, once the records
+    // are in, that it reported the change first.
+    if (absl::Status s = Require(a.host(), "host"); !s.ok()) return s;
+  } else {
     auto host = store_.Get(store::Family::kApprovals, keys::ChangeHost(a.change_id()));
     if (!host.ok()) {
-      result = host.status().code() == absl::StatusCode::kNotFound
-                   ? absl::NotFoundError(attest::StrCat("no access change \"", a.change_id(), "\""))
-                   : host.status();
-      return;
+      return host.status().code() == absl::StatusCode::kNotFound
+                 ? absl::NotFoundError(attest::StrCat("no access change \"", a.change_id(), "\""))
+                 : host.status();
     }
-    if (!a.has_approved_at()) *a.mutable_approved_at() = ToProto(now);
     a.set_host(*host);
-    *a.mutable_recorded_at() = ToProto(now);
-    store::WriteBatch batch;
-    batch.Put(store::Family::kApprovals, keys::Approval(a.change_id(), absl::ToUnixNanos(now)),
-              a.SerializeAsString());
-    v1::LedgerEntry entry;
-    *entry.mutable_approval() = a;
-    if (absl::Status s = Record(now, std::move(entry), std::move(batch)); !s.ok()) {
-      result = s;
-      return;
-    }
-    FoldApproval(state_, a);
+  }
+  if (!a.has_approved_at()) *a.mutable_approved_at() = ToProto(now);
+  *a.mutable_recorded_at() = ToProto(now);
+  store::WriteBatch batch;
+  batch.Put(store::Family::kApprovals, keys::Approval(a.change_id(), absl::ToUnixNanos(now)),
+            a.SerializeAsString());
+  v1::LedgerEntry entry;
+  *entry.mutable_approval() = a;
+  if (absl::Status s = Record(now, std::move(entry), std::move(batch)); !s.ok()) return s;
+  FoldApproval(state_, a);
+  if (restore) {
+    MarkKnown(a.host(), a.approved_at().seconds());  // judged when its records come
+  } else {
     Mark(a.host(), a.approved_at().seconds());
-    result = a;
-  });
-  return result;
+  }
+  return a;
 }
 
 std::vector<v1::Approval> Engine::Approvals(const std::string& change_id) {
