@@ -113,11 +113,13 @@ class SummaryReplay {
 
  private:
   struct Engine;
-  // What people did, each at the moment it was recorded. Approvals and
-  // exceptions in Begin, before any record; decommissions and review
-  // campaigns (which name hosts and records) in Finish, on the engine's
-  // thread, judged once after the last (Engine::Batch).
-  absl::Status ApplyApprovalsAndExceptions();
+  // The ledger's policy versions, the window, then what people did, each
+  // at the moment it was recorded, on the engine's thread, each part
+  // judged once after its last step (Engine::Batch). Begin applies the
+  // policies, the window, the approvals and the exceptions, before any
+  // record; Finish the decommissions and review campaigns (which name
+  // hosts and records).
+  absl::Status ApplyBeforeRecords();
   absl::Status ApplyDecommissionsAndReviews();
   // After every record is indexed: DataLoss for an approval whose host did
   // not report its change first.
