@@ -247,6 +247,26 @@ absl::Status SummaryReplay::ApplyBeforeRecords() {
       if (auto r = engine.RevokeException(revoke, "bundle"); !r.ok()) return r.status();
     }
   }
+  // Access reviews: each campaign with its population, then the decisions,
+  // as recorded. The engine confirms revocations from the records as it
+  // indexes them, the earliest removal at or after each decision, as it
+  // would from records indexed before.
+  for (const v1::ReviewCampaign& c : m.review_campaigns()) {
+    const ReviewPopulation* p = nullptr;
+    if (reviews_ != nullptr) {
+      if (auto it = reviews_->find(c.id()); it != reviews_->end()) p = &it->second;
+    }
+    if (p == nullptr) {
+      return absl::DataLossError(StrCat("no population for review campaign ", c.id()));
+    }
+    clock.Set(FromProto(c.started_at()));
+    if (absl::Status s = engine.RestoreReview(c, p->hosts, p->entries); !s.ok()) return s;
+  }
+  std::vector<v1::ReviewDecision> decisions(m.review_decisions().begin(),
+                                            m.review_decisions().end());
+  if (!decisions.empty()) {
+    if (absl::Status s = engine.RestoreReviewDecisions(decisions); !s.ok()) return s;
+  }
   return absl::OkStatus();
 }
 
@@ -267,31 +287,13 @@ absl::Status SummaryReplay::CheckApprovalHosts() {
   return absl::OkStatus();
 }
 
-absl::Status SummaryReplay::ApplyDecommissionsAndReviews() {
+absl::Status SummaryReplay::ApplyDecommissions() {
   const v1::BundleManifest& m = manifest_;
   FakeClock& clock = engine_->clock;
   engine::Engine& engine = engine_->engine;
   for (const v1::Decommission& d : m.decommissions()) {
     clock.Set(FromProto(d.recorded_at()));
     if (auto r = engine.Decommission(d); !r.ok()) return r.status();
-  }
-  // Access reviews: each campaign with its population, then the decisions,
-  // as recorded (the engine confirms revocations from the records).
-  for (const v1::ReviewCampaign& c : m.review_campaigns()) {
-    const ReviewPopulation* p = nullptr;
-    if (reviews_ != nullptr) {
-      if (auto it = reviews_->find(c.id()); it != reviews_->end()) p = &it->second;
-    }
-    if (p == nullptr) {
-      return absl::DataLossError(StrCat("no population for review campaign ", c.id()));
-    }
-    clock.Set(FromProto(c.started_at()));
-    if (absl::Status s = engine.RestoreReview(c, p->hosts, p->entries); !s.ok()) return s;
-  }
-  std::vector<v1::ReviewDecision> decisions(m.review_decisions().begin(),
-                                            m.review_decisions().end());
-  if (!decisions.empty()) {
-    if (absl::Status s = engine.RestoreReviewDecisions(decisions); !s.ok()) return s;
   }
   return absl::OkStatus();
 }
@@ -304,11 +306,11 @@ absl::StatusOr<v1::WindowSummary> SummaryReplay::Finish() {
   for (const std::string& host : records_.Hosts()) engine.NotifyEvidence(host);
   engine.Sync();
   if (absl::Status s = CheckApprovalHosts(); !s.ok()) return s;
-  // The rest of what people did, in the order it was recorded, judged once
-  // after the last of it (Engine::Batch).
+  // Decommissions name hosts the engine must hold: after the records, in
+  // the order recorded, judged once after the last (Engine::Batch).
   absl::Status applied;
   engine.Batch([&] {
-    applied = ApplyDecommissionsAndReviews();
+    applied = ApplyDecommissions();
     clock.Set(FromProto(m.summary().computed_at()));
   });
   if (!applied.ok()) return applied;

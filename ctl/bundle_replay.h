@@ -116,11 +116,11 @@ class SummaryReplay {
   // The ledger's policy versions, the window, then what people did, each
   // at the moment it was recorded, on the engine's thread, each part
   // judged once after its last step (Engine::Batch). Begin applies the
-  // policies, the window, the approvals and the exceptions, before any
-  // record; Finish the decommissions and review campaigns (which name
-  // hosts and records).
+  // policies, the window, the approvals, the exceptions and the review
+  // campaigns with their decisions, before any record; Finish the
+  // decommissions (which name hosts the engine must hold).
   absl::Status ApplyBeforeRecords();
-  absl::Status ApplyDecommissionsAndReviews();
+  absl::Status ApplyDecommissions();
   // After every record is indexed: DataLoss for an approval whose host did
   // not report its change first.
   absl::Status CheckApprovalHosts();

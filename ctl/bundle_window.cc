@@ -145,10 +145,6 @@ absl::Status ReplayFrom(const v1::BundleManifest& decisions, ReplayStore& whole,
   ReplayStore part;
   // In memory when the whole chains fit there, as any part of them then does.
   if (absl::Status s = part.Prepare(whole.scratch().empty() ? 0 : UINT64_MAX); !s.ok()) return s;
-  for (const auto& [host, x] : starts) {
-    if (absl::Status s = LoadSuffix(whole, host, x, part); !s.ok()) return s;
-  }
-  if (absl::Status s = part.Finish(); !s.ok()) return s;
   // Only these hosts' approvals and decommissions: the engine refuses one
   // of a host it does not hold (decisions are already the window's scope).
   v1::BundleManifest these = decisions;
@@ -158,8 +154,15 @@ absl::Status ReplayFrom(const v1::BundleManifest& decisions, ReplayStore& whole,
   auto* decommissions = these.mutable_decommissions();
   decommissions->erase(std::remove_if(decommissions->begin(), decommissions->end(), other),
                        decommissions->end());
+  // Begun before the records are stored, as verify begins it: an engine
+  // that found them at its start would judge every host once before the
+  // policies are loaded.
   SummaryReplay replay(these, part, &populations);
   if (absl::Status s = replay.Begin(); !s.ok()) return s;
+  for (const auto& [host, x] : starts) {
+    if (absl::Status s = LoadSuffix(whole, host, x, part); !s.ok()) return s;
+  }
+  if (absl::Status s = part.Finish(); !s.ok()) return s;
   auto summary = replay.Finish();
   if (!summary.ok()) return summary.status();
   return use(part, replay, *summary);
