@@ -18,8 +18,9 @@
 namespace attest::ctl {
 namespace {
 
-absl::Status Time(const Json& j, const char* key, google::protobuf::Timestamp* out) {
-  const Json* v = j.Find(key);
+template <typename J>
+absl::Status Time(const J& j, const char* key, google::protobuf::Timestamp* out) {
+  const J* v = j.Find(key);
   if (v == nullptr || !v->is_string())
     return absl::InvalidArgumentError(StrCat(key, " is required"));
   auto t = ParseRfc3339(v->as_string());
@@ -28,27 +29,26 @@ absl::Status Time(const Json& j, const char* key, google::protobuf::Timestamp* o
   return absl::OkStatus();
 }
 
-}  // namespace
-
-absl::StatusOr<v1::EvidenceRecord> RecordFromInterchange(const Json& j) {
+template <typename J>
+absl::StatusOr<v1::EvidenceRecord> RecordFrom(const J& j) {
   v1::EvidenceRecord r;
-  const Json* kind = j.Find("kind");
+  const J* kind = j.Find("kind");
   if (kind == nullptr || !kind->is_string()) return absl::InvalidArgumentError("kind is required");
   if (kind->as_string() == "gap") {
-    const Json* gap = j.Find("gap");
-    const Json* first = gap ? gap->Find("first_seq") : nullptr;
-    const Json* last = gap ? gap->Find("last_seq") : nullptr;
+    const J* gap = j.Find("gap");
+    const J* first = gap ? gap->Find("first_seq") : nullptr;
+    const J* last = gap ? gap->Find("last_seq") : nullptr;
     if (!first || !last || !first->as_uint() || !last->as_uint()) {
       return absl::InvalidArgumentError("gap needs first_seq and last_seq");
     }
     r.mutable_gap()->set_first_seq(*first->as_uint());
     r.mutable_gap()->set_last_seq(*last->as_uint());
-    const Json* host = j.Find("host");
+    const J* host = j.Find("host");
     if (host == nullptr || !host->is_string())
       return absl::InvalidArgumentError("host is required");
-    r.set_host(host->as_string());
-    if (const Json* inst = j.Find("instance_id"); inst && inst->is_string()) {
-      r.set_instance_id(inst->as_string());
+    r.set_host(std::string(host->as_string()));
+    if (const J* inst = j.Find("instance_id"); inst && inst->is_string()) {
+      r.set_instance_id(std::string(inst->as_string()));
     }
     if (absl::Status s = Time(j, "observed_at", r.mutable_observed_at()); !s.ok()) return s;
   } else {
@@ -64,9 +64,9 @@ absl::StatusOr<v1::EvidenceRecord> RecordFromInterchange(const Json& j) {
       *r.mutable_observed_at() = r.signal().observed_at();
     }
   }
-  const Json* index = j.Find("index");
-  const Json* seq = j.Find("seq");
-  const Json* origin = j.Find("origin");
+  const J* index = j.Find("index");
+  const J* seq = j.Find("seq");
+  const J* origin = j.Find("origin");
   if (!index || !index->as_uint() || !seq || !seq->as_uint() || !origin || !origin->is_string()) {
     return absl::InvalidArgumentError("index, seq and origin are required");
   }
@@ -78,6 +78,16 @@ absl::StatusOr<v1::EvidenceRecord> RecordFromInterchange(const Json& j) {
   r.set_origin(origin->as_string() == "live" ? v1::ORIGIN_LIVE : v1::ORIGIN_IMPORTED);
   if (absl::Status s = Time(j, "received_at", r.mutable_received_at()); !s.ok()) return s;
   return r;
+}
+
+}  // namespace
+
+absl::StatusOr<v1::EvidenceRecord> RecordFromInterchange(const Json& record) {
+  return RecordFrom(record);
+}
+
+absl::StatusOr<v1::EvidenceRecord> RecordFromInterchange(const JsonView& record) {
+  return RecordFrom(record);
 }
 
 ReplayStore::ReplayStore(std::string scratch_dir, uint64_t memory_limit)

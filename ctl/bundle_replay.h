@@ -13,6 +13,7 @@
 #include "absl/status/statusor.h"
 #include "attest/v1/admin.pb.h"
 #include "common/json.h"
+#include "common/json_view.h"
 #include "daemon/engine/judge.h"
 #include "daemon/store/memory_store.h"
 
@@ -21,6 +22,8 @@ namespace attest::ctl {
 // An exported record (interchange format with chain fields) as attestd
 // stores it; the caller checks that it serializes back to the same bytes.
 absl::StatusOr<v1::EvidenceRecord> RecordFromInterchange(const Json& record);
+// The same for a line read by JsonDoc (verify's fast path).
+absl::StatusOr<v1::EvidenceRecord> RecordFromInterchange(const JsonView& record);
 
 // Loads a bundle's records into a store as attestd keeps them: Prepare,
 // Add each record in chain order, then Finish. Records are serialized as

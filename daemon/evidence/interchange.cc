@@ -12,9 +12,10 @@ namespace attest::evidence {
 namespace {
 
 using internal::Bad;
-using internal::Fields;
+using internal::BasicFields;
 
-absl::Status ParsePatch(const Fields& f, v1::PatchState* p) {
+template <typename J>
+absl::Status ParsePatch(const BasicFields<J>& f, v1::PatchState* p) {
   RETURN_IF_ERROR(f.String("os", p->mutable_os()));
   RETURN_IF_ERROR(f.String("kernel_running", p->mutable_kernel_running()));
   RETURN_IF_ERROR(f.String("kernel_latest", p->mutable_kernel_latest()));
@@ -23,16 +24,16 @@ absl::Status ParsePatch(const Fields& f, v1::PatchState* p) {
   p->set_reboot_required(reboot);
   // Absent in lines written before the field existed: "not_recorded".
   v1::PackageManager pm = v1::PACKAGE_MANAGER_NOT_RECORDED;
-  RETURN_IF_ERROR(f.Enum<v1::PackageManager>("package_manager",
-                                             {{"dpkg", v1::PACKAGE_MANAGER_DPKG},
-                                              {"rpm", v1::PACKAGE_MANAGER_RPM},
-                                              {"not_recorded", v1::PACKAGE_MANAGER_NOT_RECORDED}},
-                                             &pm, /*optional=*/true));
+  RETURN_IF_ERROR(f.Enum("package_manager",
+                         {{"dpkg", v1::PACKAGE_MANAGER_DPKG},
+                          {"rpm", v1::PACKAGE_MANAGER_RPM},
+                          {"not_recorded", v1::PACKAGE_MANAGER_NOT_RECORDED}},
+                         &pm, /*optional=*/true));
   p->set_package_manager(pm);
   uint32_t installed = 0;
   RETURN_IF_ERROR(f.Uint("installed_packages", &installed));
   p->set_installed_packages(installed);
-  return f.Objects("pending", [&](const Fields& item) {
+  return f.Objects("pending", [&](const auto& item) {
     v1::PendingUpdate* u = p->add_pending();
     RETURN_IF_ERROR(item.String("package", u->mutable_package(), true));
     RETURN_IF_ERROR(item.String("installed_version", u->mutable_installed_version()));
@@ -44,7 +45,8 @@ absl::Status ParsePatch(const Fields& f, v1::PatchState* p) {
   });
 }
 
-absl::Status ParseLogShipping(const Fields& f, v1::LogShippingState* l) {
+template <typename J>
+absl::Status ParseLogShipping(const BasicFields<J>& f, v1::LogShippingState* l) {
   RETURN_IF_ERROR(f.String("shipper", l->mutable_shipper(), true));
   RETURN_IF_ERROR(f.String("unit", l->mutable_unit()));
   RETURN_IF_ERROR(f.String("error", l->mutable_error()));
@@ -59,30 +61,29 @@ absl::Status ParseLogShipping(const Fields& f, v1::LogShippingState* l) {
   l->set_backlog(backlog);
   // Absent in lines written before the field existed: "not_recorded".
   v1::ShipperProbe probe = v1::SHIPPER_PROBE_NOT_RECORDED;
-  RETURN_IF_ERROR(
-      f.Enum<v1::ShipperProbe>("probe",
-                               {{"rsyslog_impstats", v1::SHIPPER_PROBE_RSYSLOG_IMPSTATS},
-                                {"journal_upload", v1::SHIPPER_PROBE_JOURNAL_UPLOAD},
-                                {"marker_file", v1::SHIPPER_PROBE_MARKER_FILE},
-                                {"not_recorded", v1::SHIPPER_PROBE_NOT_RECORDED}},
-                               &probe, /*optional=*/true));
+  RETURN_IF_ERROR(f.Enum("probe",
+                         {{"rsyslog_impstats", v1::SHIPPER_PROBE_RSYSLOG_IMPSTATS},
+                          {"journal_upload", v1::SHIPPER_PROBE_JOURNAL_UPLOAD},
+                          {"marker_file", v1::SHIPPER_PROBE_MARKER_FILE},
+                          {"not_recorded", v1::SHIPPER_PROBE_NOT_RECORDED}},
+                         &probe, /*optional=*/true));
   l->set_probe(probe);
   return absl::OkStatus();
 }
 
-absl::Status ParseAccessChange(const Fields& f, v1::AccessChange* c) {
+template <typename J>
+absl::Status ParseAccessChange(const BasicFields<J>& f, v1::AccessChange* c) {
   RETURN_IF_ERROR(f.String("id", c->mutable_id(), true));
   v1::AccessChangeKind kind{};
-  RETURN_IF_ERROR(
-      f.Enum<v1::AccessChangeKind>("change",
-                                   {{"user_added", v1::ACCESS_CHANGE_KIND_USER_ADDED},
-                                    {"user_removed", v1::ACCESS_CHANGE_KIND_USER_REMOVED},
-                                    {"user_modified", v1::ACCESS_CHANGE_KIND_USER_MODIFIED},
-                                    {"group_changed", v1::ACCESS_CHANGE_KIND_GROUP_CHANGED},
-                                    {"sudoers_changed", v1::ACCESS_CHANGE_KIND_SUDOERS_CHANGED},
-                                    {"key_added", v1::ACCESS_CHANGE_KIND_KEY_ADDED},
-                                    {"key_removed", v1::ACCESS_CHANGE_KIND_KEY_REMOVED}},
-                                   &kind));
+  RETURN_IF_ERROR(f.Enum("change",
+                         {{"user_added", v1::ACCESS_CHANGE_KIND_USER_ADDED},
+                          {"user_removed", v1::ACCESS_CHANGE_KIND_USER_REMOVED},
+                          {"user_modified", v1::ACCESS_CHANGE_KIND_USER_MODIFIED},
+                          {"group_changed", v1::ACCESS_CHANGE_KIND_GROUP_CHANGED},
+                          {"sudoers_changed", v1::ACCESS_CHANGE_KIND_SUDOERS_CHANGED},
+                          {"key_added", v1::ACCESS_CHANGE_KIND_KEY_ADDED},
+                          {"key_removed", v1::ACCESS_CHANGE_KIND_KEY_REMOVED}},
+                         &kind));
   c->set_change(kind);
   RETURN_IF_ERROR(f.String("subject", c->mutable_subject(), true));
   RETURN_IF_ERROR(f.String("before", c->mutable_before()));
@@ -90,8 +91,9 @@ absl::Status ParseAccessChange(const Fields& f, v1::AccessChange* c) {
   return f.String("diff", c->mutable_diff());
 }
 
-absl::Status ParseAccessSnapshot(const Fields& f, v1::AccessSnapshot* a) {
-  RETURN_IF_ERROR(f.Objects("users", [&](const Fields& e) {
+template <typename J>
+absl::Status ParseAccessSnapshot(const BasicFields<J>& f, v1::AccessSnapshot* a) {
+  RETURN_IF_ERROR(f.Objects("users", [&](const auto& e) {
     v1::UserEntry* u = a->add_users();
     RETURN_IF_ERROR(e.String("name", u->mutable_name(), true));
     uint32_t uid = 0, gid = 0;
@@ -102,7 +104,7 @@ absl::Status ParseAccessSnapshot(const Fields& f, v1::AccessSnapshot* a) {
     RETURN_IF_ERROR(e.String("shell", u->mutable_shell()));
     return e.String("home", u->mutable_home());
   }));
-  RETURN_IF_ERROR(f.Objects("groups", [&](const Fields& e) {
+  RETURN_IF_ERROR(f.Objects("groups", [&](const auto& e) {
     v1::GroupEntry* g = a->add_groups();
     RETURN_IF_ERROR(e.String("name", g->mutable_name(), true));
     uint32_t gid = 0;
@@ -110,13 +112,13 @@ absl::Status ParseAccessSnapshot(const Fields& f, v1::AccessSnapshot* a) {
     g->set_gid(gid);
     return e.Strings("members", g->mutable_members());
   }));
-  RETURN_IF_ERROR(f.Objects("sudoers", [&](const Fields& e) {
+  RETURN_IF_ERROR(f.Objects("sudoers", [&](const auto& e) {
     v1::SudoersEntry* s = a->add_sudoers();
     RETURN_IF_ERROR(e.String("file", s->mutable_file(), true));
     RETURN_IF_ERROR(e.String("fingerprint", s->mutable_fingerprint()));
     return e.Strings("rules", s->mutable_rules());
   }));
-  return f.Objects("keys", [&](const Fields& e) {
+  return f.Objects("keys", [&](const auto& e) {
     v1::KeyEntry* k = a->add_keys();
     RETURN_IF_ERROR(e.String("user", k->mutable_user(), true));
     RETURN_IF_ERROR(e.String("type", k->mutable_type()));
@@ -125,29 +127,31 @@ absl::Status ParseAccessSnapshot(const Fields& f, v1::AccessSnapshot* a) {
   });
 }
 
-absl::Status ParseCheck(const Fields& f, v1::CheckResult* c) {
+template <typename J>
+absl::Status ParseCheck(const BasicFields<J>& f, v1::CheckResult* c) {
   RETURN_IF_ERROR(f.String("name", c->mutable_name(), true));
   v1::CheckStatus status{};
-  RETURN_IF_ERROR(f.Enum<v1::CheckStatus>("status",
-                                          {{"ok", v1::CHECK_STATUS_OK},
-                                           {"warning", v1::CHECK_STATUS_WARNING},
-                                           {"critical", v1::CHECK_STATUS_CRITICAL},
-                                           {"unknown", v1::CHECK_STATUS_UNKNOWN}},
-                                          &status));
+  RETURN_IF_ERROR(f.Enum("status",
+                         {{"ok", v1::CHECK_STATUS_OK},
+                          {"warning", v1::CHECK_STATUS_WARNING},
+                          {"critical", v1::CHECK_STATUS_CRITICAL},
+                          {"unknown", v1::CHECK_STATUS_UNKNOWN}},
+                         &status));
   c->set_status(status);
   return f.String("detail", c->mutable_detail());
 }
 
-absl::Status ParseHello(const Fields& f, v1::Hello* h) {
+template <typename J>
+absl::Status ParseHello(const BasicFields<J>& f, v1::Hello* h) {
   RETURN_IF_ERROR(f.String("agent_version", h->mutable_agent_version()));
   RETURN_IF_ERROR(f.String("instance_id", h->mutable_instance_id()));
   RETURN_IF_ERROR(f.String("boot_id", h->mutable_boot_id()));
-  const Json* labels = f.Find("labels");
+  const auto* labels = f.Find("labels");
   if (labels != nullptr && !labels->is_null()) {
     if (!labels->is_object()) return Bad("hello.labels", "must be an object of strings");
     for (const auto& [k, v] : labels->as_object()) {
       if (!v.is_string()) return Bad("hello.labels", "must be an object of strings");
-      (*h->mutable_labels())[k] = v.as_string();
+      (*h->mutable_labels())[std::string(k)] = v.as_string();
     }
   }
   return absl::OkStatus();
@@ -163,10 +167,13 @@ absl::StatusOr<v1::ImportRecord> ParseInterchangeLine(std::string_view line) {
   return ParseInterchangeJson(*json);
 }
 
-absl::StatusOr<v1::ImportRecord> ParseInterchangeJson(const Json& record) {
-  const Json* json = &record;
+namespace {
+
+template <typename J>
+absl::StatusOr<v1::ImportRecord> ParseRecord(const J& record) {
+  const J* json = &record;
   if (!json->is_object()) return Bad("record", "must be a JSON object");
-  Fields top(*json, "record");
+  const BasicFields<J> top(*json, "record");
   v1::ImportRecord out;
   RETURN_IF_ERROR(top.String("host", out.mutable_host(), true));
   RETURN_IF_ERROR(top.String("instance_id", out.mutable_instance_id()));
@@ -180,14 +187,14 @@ absl::StatusOr<v1::ImportRecord> ParseInterchangeJson(const Json& record) {
   for (const char* chain : {"hash", "prev_hash", "index", "received_at", "origin"}) {
     (void)top.Find(chain);
   }
-  const Json* body = top.Find(kind);
+  const J* body = top.Find(kind);
   if (body == nullptr || !body->is_object()) {
     return Bad(kind, attest::StrCat("an object named after the kind \"", kind, "\" is required"));
   }
   uint64_t seq = 0;
   RETURN_IF_ERROR(top.Uint("seq", &seq));
   RETURN_IF_ERROR(top.NoOtherKeys());
-  Fields f(*body, kind);
+  const BasicFields<J> f(*body, kind);
   if (kind == "hello") {
     // A hello took this seq in the agent's numbering (exports write 0).
     out.set_hello_seq(seq);
@@ -224,6 +231,16 @@ absl::StatusOr<v1::ImportRecord> ParseInterchangeJson(const Json& record) {
   }
   RETURN_IF_ERROR(f.NoOtherKeys());
   return out;
+}
+
+}  // namespace
+
+absl::StatusOr<v1::ImportRecord> ParseInterchangeJson(const Json& record) {
+  return ParseRecord(record);
+}
+
+absl::StatusOr<v1::ImportRecord> ParseInterchangeJson(const JsonView& record) {
+  return ParseRecord(record);
 }
 
 }  // namespace attest::evidence

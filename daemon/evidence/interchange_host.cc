@@ -4,7 +4,8 @@
 namespace attest::evidence::internal {
 namespace {
 
-absl::Status ParseTimeSync(const Fields& f, v1::TimeSyncState* t) {
+template <typename J>
+absl::Status ParseTimeSync(const BasicFields<J>& f, v1::TimeSyncState* t) {
   bool synchronized = false;
   RETURN_IF_ERROR(f.Bool("synchronized", &synchronized));
   t->set_synchronized(synchronized);
@@ -23,9 +24,10 @@ absl::Status ParseTimeSync(const Fields& f, v1::TimeSyncState* t) {
   return f.Strings("daemons", t->mutable_daemons());
 }
 
-absl::Status ParseFirewall(const Fields& f, v1::FirewallState* fw) {
+template <typename J>
+absl::Status ParseFirewall(const BasicFields<J>& f, v1::FirewallState* fw) {
   v1::FirewallSource source{};
-  RETURN_IF_ERROR(f.Enum<v1::FirewallSource>(
+  RETURN_IF_ERROR(f.Enum(
       "source",
       {{"nftables", v1::FIREWALL_SOURCE_NFTABLES}, {"iptables", v1::FIREWALL_SOURCE_IPTABLES}},
       &source));
@@ -34,7 +36,7 @@ absl::Status ParseFirewall(const Fields& f, v1::FirewallState* fw) {
   RETURN_IF_ERROR(f.Uint("rules", &rules));
   fw->set_rules(rules);
   RETURN_IF_ERROR(f.String("ruleset_sha256", fw->mutable_ruleset_sha256(), true));
-  return f.Objects("chains", [&](const Fields& e) {
+  return f.Objects("chains", [&](const auto& e) {
     v1::FirewallChain* c = fw->add_chains();
     RETURN_IF_ERROR(e.String("family", c->mutable_family(), true));
     RETURN_IF_ERROR(e.String("table", c->mutable_table(), true));
@@ -57,8 +59,9 @@ absl::Status ParseFirewall(const Fields& f, v1::FirewallState* fw) {
   });
 }
 
-absl::Status ParseServices(const Fields& f, v1::ServicesState* s) {
-  return f.Objects("units", [&](const Fields& e) {
+template <typename J>
+absl::Status ParseServices(const BasicFields<J>& f, v1::ServicesState* s) {
+  return f.Objects("units", [&](const auto& e) {
     v1::UnitState* u = s->add_units();
     RETURN_IF_ERROR(e.String("unit", u->mutable_unit(), true));
     RETURN_IF_ERROR(e.String("active_state", u->mutable_active_state(), true));
@@ -67,33 +70,35 @@ absl::Status ParseServices(const Fields& f, v1::ServicesState* s) {
   });
 }
 
-absl::Status ParseSshd(const Fields& f, v1::SshdState* s) {
+template <typename J>
+absl::Status ParseSshd(const BasicFields<J>& f, v1::SshdState* s) {
   bool installed = false;
   RETURN_IF_ERROR(f.Bool("installed", &installed));
   s->set_installed(installed);
   RETURN_IF_ERROR(f.Strings("pam_auth_modules", s->mutable_pam_auth_modules()));
   RETURN_IF_ERROR(f.Strings("pam_auth_required", s->mutable_pam_auth_required()));
-  const Json* settings = f.Find("settings");
+  const auto* settings = f.Find("settings");
   if (settings != nullptr && !settings->is_null()) {
     if (!settings->is_object()) return Bad("sshd.settings", "must be an object of strings");
     for (const auto& [k, v] : settings->as_object()) {  // sorted, as a std::map
       if (!v.is_string()) return Bad("sshd.settings", "must be an object of strings");
       v1::SshdSetting* kv = s->add_settings();
-      kv->set_key(k);
-      kv->set_value(v.as_string());
+      kv->set_key(std::string(k));
+      kv->set_value(std::string(v.as_string()));
     }
   }
   return absl::OkStatus();
 }
 
-absl::Status ParseBackup(const Fields& f, v1::BackupState* b) {
+template <typename J>
+absl::Status ParseBackup(const BasicFields<J>& f, v1::BackupState* b) {
   RETURN_IF_ERROR(f.String("name", b->mutable_name(), true));
   v1::BackupProbe probe{};
-  RETURN_IF_ERROR(f.Enum<v1::BackupProbe>("probe",
-                                          {{"restic", v1::BACKUP_PROBE_RESTIC},
-                                           {"borg", v1::BACKUP_PROBE_BORG},
-                                           {"marker_file", v1::BACKUP_PROBE_MARKER_FILE}},
-                                          &probe));
+  RETURN_IF_ERROR(f.Enum("probe",
+                         {{"restic", v1::BACKUP_PROBE_RESTIC},
+                          {"borg", v1::BACKUP_PROBE_BORG},
+                          {"marker_file", v1::BACKUP_PROBE_MARKER_FILE}},
+                         &probe));
   b->set_probe(probe);
   bool has = false;
   RETURN_IF_ERROR(f.Time("last_success", b->mutable_last_success(), &has));
@@ -102,14 +107,15 @@ absl::Status ParseBackup(const Fields& f, v1::BackupState* b) {
   return f.String("error", b->mutable_error());
 }
 
-absl::Status ParseDiskEncryption(const Fields& f, v1::DiskEncryptionState* d) {
+template <typename J>
+absl::Status ParseDiskEncryption(const BasicFields<J>& f, v1::DiskEncryptionState* d) {
   uint32_t omitted = 0;
   RETURN_IF_ERROR(f.Uint("mounts_omitted", &omitted));
   d->set_mounts_omitted(omitted);
   uint32_t block_omitted = 0;
   RETURN_IF_ERROR(f.Uint("block_mounts_omitted", &block_omitted));
   d->set_block_mounts_omitted(block_omitted);
-  return f.Objects("volumes", [&](const Fields& e) {
+  return f.Objects("volumes", [&](const auto& e) {
     v1::Volume* v = d->add_volumes();
     RETURN_IF_ERROR(e.String("path", v->mutable_path(), true));
     RETURN_IF_ERROR(e.String("fstype", v->mutable_fstype(), true));
@@ -120,7 +126,7 @@ absl::Status ParseDiskEncryption(const Fields& f, v1::DiskEncryptionState* d) {
     flag = false;
     RETURN_IF_ERROR(e.Bool("swap", &flag));
     v->set_swap(flag);
-    return e.Objects("stack", [&](const Fields& g) {
+    return e.Objects("stack", [&](const auto& g) {
       v1::BlockLayer* l = v->add_stack();
       uint32_t depth = 0;
       RETURN_IF_ERROR(g.Uint("depth", &depth));
@@ -132,7 +138,8 @@ absl::Status ParseDiskEncryption(const Fields& f, v1::DiskEncryptionState* d) {
   });
 }
 
-absl::Status ParseMac(const Fields& f, v1::MacState* m) {
+template <typename J>
+absl::Status ParseMac(const BasicFields<J>& f, v1::MacState* m) {
   RETURN_IF_ERROR(f.Strings("lsms", m->mutable_lsms()));
   for (const auto& [key, set] : {std::pair<const char*, void (v1::MacState::*)(uint32_t)>{
                                      "apparmor_enforce", &v1::MacState::set_apparmor_enforce},
@@ -157,7 +164,8 @@ bool IsHostKind(std::string_view kind) {
   return false;
 }
 
-absl::Status ParseHostState(std::string_view kind, const Fields& f, v1::Signal* s) {
+template <typename J>
+absl::Status ParseHostState(std::string_view kind, const BasicFields<J>& f, v1::Signal* s) {
   if (kind == "time_sync") return ParseTimeSync(f, s->mutable_time_sync());
   if (kind == "firewall") return ParseFirewall(f, s->mutable_firewall());
   if (kind == "services") return ParseServices(f, s->mutable_services());
@@ -167,5 +175,8 @@ absl::Status ParseHostState(std::string_view kind, const Fields& f, v1::Signal* 
   if (kind == "mac") return ParseMac(f, s->mutable_mac());
   return Bad("kind", attest::StrCat("\"", kind, "\" is not a server-control kind"));
 }
+
+template absl::Status ParseHostState(std::string_view, const BasicFields<Json>&, v1::Signal*);
+template absl::Status ParseHostState(std::string_view, const BasicFields<JsonView>&, v1::Signal*);
 
 }  // namespace attest::evidence::internal

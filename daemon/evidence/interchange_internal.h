@@ -5,15 +5,16 @@
 
 #include <algorithm>
 #include <cstdint>
-#include <functional>
 #include <limits>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "absl/container/inlined_vector.h"
 #include "absl/status/status.h"
 #include "attest/v1/signal.pb.h"
 #include "common/json.h"
+#include "common/json_view.h"
 #include "common/strings.h"
 #include "common/time_util.h"
 
@@ -27,13 +28,17 @@ inline absl::Status Bad(std::string_view field, std::string_view what) {
 // remembers which keys were asked for, so that a key nobody asks for (a
 // typo such as `pending_updates`) is refused instead of silently dropping
 // what it carried.
-class Fields {
+//
+// J is the parsed line's type: Json, or JsonView on verify's fast path
+// (common/json_view.h). Both read a canonical line the same way.
+template <typename J>
+class BasicFields {
  public:
-  Fields(const Json& object, std::string prefix) : object_(object), prefix_(std::move(prefix)) {}
+  BasicFields(const J& object, std::string prefix) : object_(object), prefix_(std::move(prefix)) {}
 
   // The value of `key` (nullptr when absent), counted as known.
-  const Json* Find(std::string_view key) const {
-    const Json* value = object_.Find(key);
+  const J* Find(std::string_view key) const {
+    const J* value = object_.Find(key);
     if (value != nullptr) found_.push_back(value);
     return value;
   }
@@ -50,7 +55,7 @@ class Fields {
   }
 
   absl::Status String(std::string_view key, std::string* out, bool required = false) const {
-    const Json* v = Find(key);
+    const J* v = Find(key);
     if (v == nullptr || v->is_null())
       return required ? Bad(Name(key), "required") : absl::OkStatus();
     if (!v->is_string()) return Bad(Name(key), "must be a string");
@@ -58,7 +63,7 @@ class Fields {
     return absl::OkStatus();
   }
   absl::Status Bool(std::string_view key, bool* out) const {
-    const Json* v = Find(key);
+    const J* v = Find(key);
     if (v == nullptr || v->is_null()) return absl::OkStatus();
     if (!v->is_bool()) return Bad(Name(key), "must be true or false");
     *out = v->as_bool();
@@ -66,7 +71,7 @@ class Fields {
   }
   template <typename Int>
   absl::Status Uint(std::string_view key, Int* out) const {
-    const Json* v = Find(key);
+    const J* v = Find(key);
     if (v == nullptr || v->is_null()) return absl::OkStatus();
     auto u = v->is_int() ? v->as_uint() : std::nullopt;
     if (!u || *u > std::numeric_limits<Int>::max()) {
@@ -76,7 +81,7 @@ class Fields {
     return absl::OkStatus();
   }
   absl::Status Int(std::string_view key, int64_t* out) const {
-    const Json* v = Find(key);
+    const J* v = Find(key);
     if (v == nullptr || v->is_null()) return absl::OkStatus();
     auto i = v->is_int() ? v->as_int() : std::nullopt;
     if (!i) return Bad(Name(key), "must be an integer in range");
@@ -84,7 +89,7 @@ class Fields {
     return absl::OkStatus();
   }
   absl::Status Time(std::string_view key, google::protobuf::Timestamp* out, bool* present) const {
-    const Json* v = Find(key);
+    const J* v = Find(key);
     *present = false;
     if (v == nullptr || v->is_null()) return absl::OkStatus();
     if (!v->is_string()) return Bad(Name(key), "must be an RFC 3339 string");
@@ -96,24 +101,24 @@ class Fields {
   }
   absl::Status Strings(std::string_view key,
                        google::protobuf::RepeatedPtrField<std::string>* out) const {
-    const Json* v = Find(key);
+    const J* v = Find(key);
     if (v == nullptr || v->is_null()) return absl::OkStatus();
     if (!v->is_array()) return Bad(Name(key), "must be a list of strings");
-    for (const Json& e : v->as_array()) {
+    for (const J& e : v->as_array()) {
       if (!e.is_string()) return Bad(Name(key), "must be a list of strings");
       out->Add(std::string(e.as_string()));
     }
     return absl::OkStatus();
   }
   // Each element of a list of objects.
-  absl::Status Objects(std::string_view key,
-                       const std::function<absl::Status(const Fields&)>& each) const {
-    const Json* v = Find(key);
+  template <typename Each>  // absl::Status(const BasicFields&)
+  absl::Status Objects(std::string_view key, const Each& each) const {
+    const J* v = Find(key);
     if (v == nullptr || v->is_null()) return absl::OkStatus();
     if (!v->is_array()) return Bad(Name(key), "must be a list of objects");
-    for (const Json& e : v->as_array()) {
+    for (const J& e : v->as_array()) {
       if (!e.is_object()) return Bad(Name(key), "must be a list of objects");
-      const Fields item(e, Name(key));
+      const BasicFields item(e, Name(key));
       if (absl::Status s = each(item); !s.ok()) return s;
       if (absl::Status s = item.NoOtherKeys(); !s.ok()) return s;
     }
@@ -125,7 +130,7 @@ class Fields {
   absl::Status Enum(std::string_view key, std::initializer_list<std::pair<const char*, E>> names,
                     E* out, bool optional = false) const {
     if (optional) {
-      const Json* value = Find(key);
+      const J* value = Find(key);
       if (value == nullptr || value->is_null()) return absl::OkStatus();
     }
     std::string name;
@@ -141,10 +146,11 @@ class Fields {
 
  private:
   std::string Name(std::string_view key) const { return attest::StrCat(prefix_, ".", key); }
-  const Json& object_;
+  const J& object_;
   std::string prefix_;
-  mutable std::vector<const Json*> found_;
+  mutable absl::InlinedVector<const J*, 16> found_;
 };
+using Fields = BasicFields<Json>;
 
 #define ATTEST_CONCAT_(a, b) a##b
 #define ATTEST_CONCAT(a, b) ATTEST_CONCAT_(a, b)
@@ -156,8 +162,10 @@ class Fields {
 
 // time_sync, firewall, services, sshd, backup, disk_encryption, mac.
 bool IsHostKind(std::string_view kind);
-// Parses the state of a kind IsHostKind accepts into `s`.
-absl::Status ParseHostState(std::string_view kind, const Fields& f, v1::Signal* s);
+// Parses the state of a kind IsHostKind accepts into `s` (J: Json or
+// JsonView).
+template <typename J>
+absl::Status ParseHostState(std::string_view kind, const BasicFields<J>& f, v1::Signal* s);
 
 }  // namespace attest::evidence::internal
 

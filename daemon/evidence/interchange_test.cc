@@ -1,5 +1,10 @@
 #include "daemon/evidence/interchange.h"
 
+#include <string>
+#include <vector>
+
+#include "common/json.h"
+#include "common/json_view.h"
 #include "daemon/evidence/record_json.h"
 #include "daemon/evidence/test_records.h"
 #include "google/protobuf/util/message_differencer.h"
@@ -67,52 +72,85 @@ TEST(InterchangeTest, TheIssuesMinimalFieldsAreEnough) {
   EXPECT_EQ(r->signal().observed_at().seconds(), 1772359200);
 }
 
+struct Malformed {
+  const char* line;
+  const char* reason;
+};
+const Malformed kMalformed[] = {
+    {"{not json", "not JSON"},
+    {R"([1])", "record: must be a JSON object"},
+    {R"({"seq":1,"observed_at":"2026-01-01T00:00:00Z","kind":"heartbeat","heartbeat":{}})",
+     "record.host: required"},
+    {R"({"host":"h","seq":1,"kind":"heartbeat","heartbeat":{}})", "observed_at: required"},
+    {R"({"host":"h","seq":1,"observed_at":"yesterday","kind":"heartbeat","heartbeat":{}})",
+     "record.observed_at"},
+    {R"({"host":"h","seq":1,"observed_at":"2026-01-01T00:00:00Z","kind":"heartbeat"})",
+     "an object named after the kind"},
+    {R"({"host":"h","seq":1,"observed_at":"2026-01-01T00:00:00Z","kind":"telepathy","telepathy":{}})",
+     "unknown kind \"telepathy\""},
+    {R"({"host":"h","seq":-1,"observed_at":"2026-01-01T00:00:00Z","kind":"heartbeat","heartbeat":{}})",
+     "record.seq: must be a non-negative integer"},
+    {R"({"host":"h","seq":1,"observed_at":"2026-01-01T00:00:00Z","kind":"check","check":{"name":"x","status":"meh"}})",
+     "check.status: unknown value \"meh\""},
+    {R"({"host":"h","seq":1,"observed_at":"2026-01-01T00:00:00Z","kind":"patch","patch":{"package_manager":"dpkg","pending":[{"package":1}]}})",
+     "patch.pending.package: must be a string"},
+    // A key nobody reads is a typo that would drop what it carries.
+    {R"({"host":"h","seq":1,"observed_at":"2026-01-01T00:00:00Z","kind":"patch","patch":{"package_manager":"dpkg","pending_updates":[{"package":"openssl"}]}})",
+     "patch.pending_updates: unknown field"},
+    {R"({"host":"h","seq":1,"observed_at":"2026-01-01T00:00:00Z","kind":"patch","patch":{"package_manager":"dpkg","pending":[{"package":"openssl","securty":true}]}})",
+     "patch.pending.securty: unknown field"},
+    {R"({"host":"h","seq":1,"observed_at":"2026-01-01T00:00:00Z","kind":"heartbeat","heartbeat":{},"labels":{"env":"prod"}})",
+     "record.labels: unknown field"},
+    {R"({"host":"h","seq":1,"observed_at":"2026-01-01T00:00:00Z","kind":"heartbeat","heartbeat":{"at":1}})",
+     "heartbeat.at: unknown field"},
+    {R"({"host":"h","observed_at":"2026-01-01T00:00:00Z","kind":"hello","hello":{"instance_id":"i","label":{"env":"prod"}}})",
+     "hello.label: unknown field"},
+    {R"({"host":"h","seq":1,"observed_at":"2026-01-01T00:00:00Z","kind":"access_snapshot","access_snapshot":{"users":[{"name":"root","uid":0,"groups":["wheel"]}]}})",
+     "access_snapshot.users.groups: unknown field"},
+    // The other kind's object next to this one's is not silently dropped.
+    {R"({"host":"h","seq":1,"observed_at":"2026-01-01T00:00:00Z","kind":"heartbeat","heartbeat":{},"check":{"name":"x","status":"ok"}})",
+     "record.check: unknown field"},
+};
+
 TEST(InterchangeTest, MalformedLinesNameWhatIsWrong) {
-  struct Case {
-    const char* line;
-    const char* reason;
-  } cases[] = {
-      {"{not json", "not JSON"},
-      {R"([1])", "record: must be a JSON object"},
-      {R"({"seq":1,"observed_at":"2026-01-01T00:00:00Z","kind":"heartbeat","heartbeat":{}})",
-       "record.host: required"},
-      {R"({"host":"h","seq":1,"kind":"heartbeat","heartbeat":{}})", "observed_at: required"},
-      {R"({"host":"h","seq":1,"observed_at":"yesterday","kind":"heartbeat","heartbeat":{}})",
-       "record.observed_at"},
-      {R"({"host":"h","seq":1,"observed_at":"2026-01-01T00:00:00Z","kind":"heartbeat"})",
-       "an object named after the kind"},
-      {R"({"host":"h","seq":1,"observed_at":"2026-01-01T00:00:00Z","kind":"telepathy","telepathy":{}})",
-       "unknown kind \"telepathy\""},
-      {R"({"host":"h","seq":-1,"observed_at":"2026-01-01T00:00:00Z","kind":"heartbeat","heartbeat":{}})",
-       "record.seq: must be a non-negative integer"},
-      {R"({"host":"h","seq":1,"observed_at":"2026-01-01T00:00:00Z","kind":"check","check":{"name":"x","status":"meh"}})",
-       "check.status: unknown value \"meh\""},
-      {R"({"host":"h","seq":1,"observed_at":"2026-01-01T00:00:00Z","kind":"patch","patch":{"package_manager":"dpkg","pending":[{"package":1}]}})",
-       "patch.pending.package: must be a string"},
-      // A key nobody reads is a typo that would drop what it carries.
-      {R"({"host":"h","seq":1,"observed_at":"2026-01-01T00:00:00Z","kind":"patch","patch":{"package_manager":"dpkg","pending_updates":[{"package":"openssl"}]}})",
-       "patch.pending_updates: unknown field"},
-      {R"({"host":"h","seq":1,"observed_at":"2026-01-01T00:00:00Z","kind":"patch","patch":{"package_manager":"dpkg","pending":[{"package":"openssl","securty":true}]}})",
-       "patch.pending.securty: unknown field"},
-      {R"({"host":"h","seq":1,"observed_at":"2026-01-01T00:00:00Z","kind":"heartbeat","heartbeat":{},"labels":{"env":"prod"}})",
-       "record.labels: unknown field"},
-      {R"({"host":"h","seq":1,"observed_at":"2026-01-01T00:00:00Z","kind":"heartbeat","heartbeat":{"at":1}})",
-       "heartbeat.at: unknown field"},
-      {R"({"host":"h","observed_at":"2026-01-01T00:00:00Z","kind":"hello","hello":{"instance_id":"i","label":{"env":"prod"}}})",
-       "hello.label: unknown field"},
-      {R"({"host":"h","seq":1,"observed_at":"2026-01-01T00:00:00Z","kind":"access_snapshot","access_snapshot":{"users":[{"name":"root","uid":0,"groups":["wheel"]}]}})",
-       "access_snapshot.users.groups: unknown field"},
-      // The other kind's object next to this one's is not silently dropped.
-      {R"({"host":"h","seq":1,"observed_at":"2026-01-01T00:00:00Z","kind":"heartbeat","heartbeat":{},"check":{"name":"x","status":"ok"}})",
-       "record.check: unknown field"},
-  };
-  for (const Case& c : cases) {
+  for (const Malformed& c : kMalformed) {
     auto r = ParseInterchangeLine(c.line);
     ASSERT_FALSE(r.ok()) << c.line;
     EXPECT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument);
     EXPECT_NE(r.status().message().find(c.reason), std::string::npos)
         << c.line << " -> " << r.status().message();
   }
+}
+
+// Verify reads most lines as JsonView (common/json_view.h): for every line
+// that it reads, the record or the error must be the one the Json reader
+// gives. The malformed lines are put in canonical order so that it reads
+// them too.
+TEST(InterchangeTest, TheViewReaderGivesWhatTheJsonReaderGives) {
+  std::vector<std::string> lines;
+  for (const v1::EvidenceRecord& r : testing::EveryKind()) {
+    lines.push_back(CanonicalRecord(r, /*with_links=*/true));
+  }
+  for (const Malformed& c : kMalformed) {
+    if (auto j = Json::Parse(c.line); j.ok()) lines.push_back(j->Canonical());
+  }
+  JsonDoc doc;
+  int read = 0, refused = 0;
+  for (const std::string& line : lines) {
+    if (!doc.Parse(line)) continue;  // escapes: the Json reader's alone
+    ++read;
+    auto by_json = ParseInterchangeJson(*Json::Parse(line));
+    auto by_view = ParseInterchangeJson(doc.root());
+    ASSERT_EQ(by_view.ok(), by_json.ok()) << line;
+    if (!by_json.ok()) {
+      ++refused;
+      EXPECT_EQ(by_view.status(), by_json.status()) << line;
+    } else {
+      EXPECT_TRUE(MessageDifferencer::Equals(*by_view, *by_json)) << line;
+    }
+  }
+  EXPECT_GT(read, 20);
+  EXPECT_GT(refused, 10);
 }
 
 }  // namespace
