@@ -72,19 +72,20 @@ bool JsonDoc::ParseValue(int depth, JsonView* out) {
 
 bool JsonDoc::ParseString(std::string_view* out) {
   const size_t start = ++pos_;  // after the opening quote
-  while (pos_ < text_.size()) {
-    const unsigned char c = static_cast<unsigned char>(text_[pos_]);
-    if (c == '"') {
-      *out = text_.substr(start, pos_ - start);
-      ++pos_;
-      return true;
-    }
-    // An escape (or a raw control character, which JSON refuses): the
-    // canonical form may still need it, but Json::Parse reads it.
-    if (c == '\\' || c < 0x20) return false;
-    ++pos_;
+  const size_t end = text_.find('"', start);
+  if (end == std::string_view::npos) return false;
+  // An escape (or a raw control character, which JSON refuses): the
+  // canonical form may still need it, but Json::Parse reads it. (A quote
+  // after a backslash is no end: the backslash alone sends the line there.)
+  bool plain = true;
+  for (size_t i = start; i < end; ++i) {
+    const unsigned char c = static_cast<unsigned char>(text_[i]);
+    plain &= c != '\\' && c >= 0x20;
   }
-  return false;
+  if (!plain) return false;
+  *out = text_.substr(start, end - start);
+  pos_ = end + 1;
+  return true;
 }
 
 bool JsonDoc::ParseNumber(JsonView* out) {
