@@ -43,14 +43,20 @@ std::string_view TrimWhitespace(std::string_view s) {
 }
 
 std::string HexEncode(std::string_view bytes) {
-  static constexpr char kHex[] = "0123456789abcdef";
   std::string out;
-  out.reserve(bytes.size() * 2);
-  for (unsigned char c : bytes) {
-    out.push_back(kHex[c >> 4]);
-    out.push_back(kHex[c & 0xf]);
-  }
+  AppendHex(&out, bytes);
   return out;
+}
+
+void AppendHex(std::string* out, std::string_view bytes) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  const size_t at = out->size();
+  out->resize(at + bytes.size() * 2);
+  char* p = out->data() + at;
+  for (unsigned char c : bytes) {
+    *p++ = kHex[c >> 4];
+    *p++ = kHex[c & 0xf];
+  }
 }
 
 namespace {

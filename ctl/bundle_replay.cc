@@ -140,7 +140,7 @@ void ReplayStore::SetLabels(const std::string& host,
 absl::Status ReplayStore::Flush() {
   if (batched_ == 0) return absl::OkStatus();
   batched_ = 0;
-  absl::Status s = store_->Write(batch_, {.sync = false});
+  absl::Status s = store_->Write(std::move(batch_), {.sync = false});
   batch_ = store::WriteBatch();
   return s;
 }

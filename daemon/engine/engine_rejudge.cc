@@ -164,7 +164,7 @@ absl::Status Engine::IndexNewEvidence(v1::EngineHost* eh, int64_t* earliest) {
                                                  : std::min(eh->pending_from(), *earliest));
   }
   batch.Put(store::Family::kEngineHosts, host, eh->SerializeAsString());
-  return store_.Write(batch, {.sync = false});
+  return store_.Write(std::move(batch), {.sync = false});
 }
 
 absl::Status Engine::ProcessHost(const std::string& host, int64_t from) {
@@ -433,7 +433,7 @@ absl::Status Engine::Rejudge(const std::string& host, int64_t from, int64_t evid
   eh.set_judged_through_day(last_day);
   eh.set_pending_from(0);
   batch.Put(store::Family::kEngineHosts, host, eh.SerializeAsString());
-  if (s = store_.Write(batch, {.sync = false}); !s.ok()) return s;
+  if (s = store_.Write(std::move(batch), {.sync = false}); !s.ok()) return s;
 
   // The same changes to the host's view, now that they are stored.
   HostView& view = state_.views[host];

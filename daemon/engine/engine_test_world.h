@@ -90,6 +90,11 @@ class FailingStore : public store::MemoryStore {
     }
     return MemoryStore::Write(batch, options);
   }
+  // A batch given up fails the same way (MemoryStore would take it past
+  // the check above).
+  absl::Status Write(store::WriteBatch&& batch, store::WriteOptions options) override {
+    return Write(static_cast<const store::WriteBatch&>(batch), options);
+  }
   absl::StatusOr<std::string> Get(store::Family f, std::string_view key) override {
     if (f == store::Family::kHosts && on_host_read) on_host_read(key);
     return MemoryStore::Get(f, key);

@@ -304,7 +304,10 @@ void AppendRecord(std::string* out, const v1::EvidenceRecord& r, bool with_links
   if (with_links) {
     before("hash");
     const size_t begin = out->size();
-    w.String("hash", HexEncode(r.hash()));
+    w.Key("hash");  // hex has nothing to escape
+    out->push_back('"');
+    AppendHex(out, r.hash());
+    out->push_back('"');
     if (spans != nullptr) {
       // First in the object: its separating comma is the one the next
       // member (there always is one: host) writes.
@@ -327,7 +330,10 @@ void AppendRecord(std::string* out, const v1::EvidenceRecord& r, bool with_links
   if (with_links) {
     before("prev_hash");
     const size_t begin = out->size();
-    w.String("prev_hash", HexEncode(r.prev_hash()));
+    w.Key("prev_hash");  // hex has nothing to escape
+    out->push_back('"');
+    AppendHex(out, r.prev_hash());
+    out->push_back('"');
     if (spans != nullptr) {  // never first: host comes before it
       spans->prev_begin = begin;
       spans->prev_end = out->size();

@@ -19,6 +19,9 @@ class MemoryStore : public Store {
  public:
   absl::StatusOr<std::string> Get(Family f, std::string_view key) override;
   absl::Status Write(const WriteBatch& batch, WriteOptions options) override;
+  // Takes the batch's strings. A subclass that changes what Write does
+  // must override both.
+  absl::Status Write(WriteBatch&& batch, WriteOptions options) override;
   absl::StatusOr<std::pair<std::string, std::string>> Last(Family f, std::string_view begin,
                                                            std::string_view end) override;
   absl::Status Scan(Family f, std::string_view begin, std::string_view end,

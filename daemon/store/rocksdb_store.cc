@@ -55,6 +55,7 @@ class RocksDbStore : public Store {
     return value;
   }
 
+  using Store::Write;  // a batch given up is written as any other
   absl::Status Write(const WriteBatch& batch, WriteOptions options) override {
     std::shared_lock lock(mu_);
     if (!db_) return absl::FailedPreconditionError("store is closed");

@@ -64,6 +64,8 @@ class WriteBatch {
     ops_.push_back(Op{f, std::move(key), {}, true});
   }
   const std::vector<Op>& ops() const { return ops_; }
+  // The ops themselves, for a store that keeps their strings.
+  std::vector<Op>& mutable_ops() { return ops_; }
   size_t bytes() const { return bytes_; }
   bool empty() const { return ops_.empty(); }
   void Clear() {
@@ -112,6 +114,11 @@ class Store {
   [[nodiscard]] virtual absl::StatusOr<std::string> Get(Family f, std::string_view key) = 0;
   // Applies `batch` atomically.
   [[nodiscard]] virtual absl::Status Write(const WriteBatch& batch, WriteOptions options) = 0;
+  // The same for a batch the caller is done with: a store in memory keeps
+  // its strings instead of copying them.
+  [[nodiscard]] virtual absl::Status Write(WriteBatch&& batch, WriteOptions options) {
+    return Write(static_cast<const WriteBatch&>(batch), options);
+  }
   // Visits keys in [begin, end) in order; an empty `end` means "to the end".
   [[nodiscard]] virtual absl::Status Scan(Family f, std::string_view begin, std::string_view end,
                                           const ScanVisitor& visit) = 0;

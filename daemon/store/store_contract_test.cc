@@ -65,6 +65,19 @@ TEST_P(StoreContractTest, BatchIsAppliedWhole) {
   EXPECT_FALSE(store_->Get(Family::kHosts, "a").ok());
 }
 
+TEST_P(StoreContractTest, ABatchGivenUpIsAppliedAsACopiedOne) {
+  WriteBatch b;
+  b.Put(Family::kHosts, "a", "1");
+  b.Put(Family::kHosts, "b", std::string(5000, 'x'));
+  b.Put(Family::kHosts, "a", "2");  // later op in the same batch wins
+  b.Delete(Family::kHosts, "b");
+  b.Put(Family::kHosts, "c", "3");
+  ASSERT_TRUE(store_->Write(std::move(b), {}).ok());
+  EXPECT_EQ(*store_->Get(Family::kHosts, "a"), "2");
+  EXPECT_FALSE(store_->Get(Family::kHosts, "b").ok());
+  EXPECT_EQ(*store_->Get(Family::kHosts, "c"), "3");
+}
+
 TEST_P(StoreContractTest, PrefixScanIsOrderedByBigEndianIndexAndStaysInsideTheHost) {
   WriteBatch b;
   // Written out of order, with indexes whose little-endian bytes would sort wrong.
@@ -133,6 +146,43 @@ TEST_P(StoreContractTest, ALongScanSeesEveryEntryWhileItsVisitorWrites) {
                   .ok());
   EXPECT_EQ(seen, kEntries);
   EXPECT_EQ(*store_->Get(Family::kFacts, key(kEntries - 1)), value(kEntries - 1));
+}
+
+TEST_P(StoreContractTest, AScanInsideAScanLeavesTheOuterOneWhole) {
+  // The engine scans inside scans. The outer scan's entry must stay what
+  // it was while an inner one (itself longer than a chunk) runs, and a
+  // scan after both must see everything again.
+  constexpr int kEntries = 600;
+  WriteBatch b;
+  auto key = [](int i) { return attest::StrCat("k", 10000 + i); };
+  auto value = [](int i) {
+    return std::string(i % 5 == 0 ? 2000 : 10, static_cast<char>('a' + i % 26));
+  };
+  for (int i = 0; i < kEntries; ++i) b.Put(Family::kMeta, key(i), value(i));
+  ASSERT_TRUE(store_->Write(b, {}).ok());
+  int outer = 0;
+  ASSERT_TRUE(store_
+                  ->Scan(Family::kMeta, "k", "l",
+                         [&](std::string_view k, std::string_view v) {
+                           if (outer % 250 == 0) {
+                             int inner = 0;
+                             EXPECT_TRUE(store_
+                                             ->Scan(Family::kMeta, "k", "l",
+                                                    [&](std::string_view ik, std::string_view iv) {
+                                                      EXPECT_EQ(ik, key(inner));
+                                                      EXPECT_EQ(iv, value(inner));
+                                                      return ++inner > 0;
+                                                    })
+                                             .ok());
+                             EXPECT_EQ(inner, kEntries);
+                           }
+                           EXPECT_EQ(k, key(outer));
+                           EXPECT_EQ(v, value(outer));
+                           return ++outer > 0;
+                         })
+                  .ok());
+  EXPECT_EQ(outer, kEntries);
+  EXPECT_EQ(Keys(Family::kMeta, "k").size(), static_cast<size_t>(kEntries));
 }
 
 TEST_P(StoreContractTest, LastFindsTheLastKeyBeforeTheEndAndNotBeforeTheBegin) {
