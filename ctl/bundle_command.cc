@@ -1,5 +1,7 @@
 #include "ctl/bundle_command.h"
 
+#include <malloc.h>
+
 #include <algorithm>
 #include <cstdio>
 #include <fstream>
@@ -158,6 +160,11 @@ int VerifyCmd(const std::vector<std::string>& args, const VerifyFlags& flags) {
   }
   // The engine the replay runs logs what it judges; the verdict is ours.
   spdlog::set_level(spdlog::level::warn);
+  // No fast bins: records are made on the checking threads and freed on
+  // this one and the engine's, and freed small blocks parked in fast bins
+  // made glibc sweep them all up at each larger allocation. Without them,
+  // the 20-host bundle took 8% less CPU (7 interleaved runs each).
+  mallopt(M_MXFAST, 0);
   options.pubkey_pem = pubkey;
   options.scratch_dir = flags.scratch_dir;
   options.memory_limit = static_cast<uint64_t>(flags.memory_mib) << 20;
