@@ -111,6 +111,17 @@ bool JsonDoc::ParseNumber(JsonView* out) {
   return true;
 }
 
+template <typename T>
+void JsonDoc::Close(JsonView::Type type, std::vector<T>* open, size_t from, std::vector<T>* done,
+                    JsonView* out) {
+  out->type_ = type;
+  out->doc_ = this;
+  out->number_ = done->size();
+  out->size_ = static_cast<uint32_t>(open->size() - from);
+  done->insert(done->end(), open->begin() + static_cast<ptrdiff_t>(from), open->end());
+  open->resize(from);
+}
+
 bool JsonDoc::ParseArray(int depth, JsonView* out) {
   ++pos_;
   const size_t open = open_values_.size();
@@ -127,13 +138,7 @@ bool JsonDoc::ParseArray(int depth, JsonView* out) {
       if (c != ',') return false;
     }
   }
-  out->type_ = JsonView::Type::kArray;
-  out->doc_ = this;
-  out->number_ = values_.size();
-  out->size_ = static_cast<uint32_t>(open_values_.size() - open);
-  values_.insert(values_.end(), open_values_.begin() + static_cast<ptrdiff_t>(open),
-                 open_values_.end());
-  open_values_.resize(open);
+  Close(JsonView::Type::kArray, &open_values_, open, &values_, out);
   return true;
 }
 
@@ -157,13 +162,7 @@ bool JsonDoc::ParseObject(int depth, JsonView* out) {
       if (c != ',') return false;
     }
   }
-  out->type_ = JsonView::Type::kObject;
-  out->doc_ = this;
-  out->number_ = members_.size();
-  out->size_ = static_cast<uint32_t>(open_members_.size() - open);
-  members_.insert(members_.end(), open_members_.begin() + static_cast<ptrdiff_t>(open),
-                  open_members_.end());
-  open_members_.resize(open);
+  Close(JsonView::Type::kObject, &open_members_, open, &members_, out);
   return true;
 }
 

@@ -88,6 +88,11 @@ class JsonDoc {
   bool ParseNumber(JsonView* out);
   bool ParseArray(int depth, JsonView* out);
   bool ParseObject(int depth, JsonView* out);
+  // Moves the contents of the array or object just read, open[from...],
+  // to the end of `done`, and makes `out` that array or object.
+  template <typename T>
+  void Close(JsonView::Type type, std::vector<T>* open, size_t from, std::vector<T>* done,
+             JsonView* out);
 
   std::string_view text_;
   size_t pos_ = 0;
