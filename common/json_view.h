@@ -75,6 +75,11 @@ struct JsonMember {
 
 class JsonDoc {
  public:
+  JsonDoc() = default;
+  // Views point into the document that read them: never copied.
+  JsonDoc(const JsonDoc&) = delete;
+  JsonDoc& operator=(const JsonDoc&) = delete;
+
   // Parses `text`, which must outlive the views. False when the text is
   // not canonical JSON without string escapes (see the file comment).
   bool Parse(std::string_view text);

@@ -58,7 +58,8 @@ std::string AsciiLower(std::string_view s);
 
 // Lowercase hex of raw bytes.
 std::string HexEncode(std::string_view bytes);
-// The same, appended to `out` (no string of its own: hot paths).
+// The same, appended to `out` (no string of its own: hot paths); `bytes`
+// must not point into `out`.
 void AppendHex(std::string* out, std::string_view bytes);
 // Lowercase hex -> bytes; false (out unspecified) for anything else,
 // uppercase digits included.

@@ -1,5 +1,6 @@
 #include "daemon/store/memory_store.h"
 
+#include <algorithm>
 #include <memory>
 #include <vector>
 
@@ -68,9 +69,11 @@ absl::Status MemoryStore::Scan(Family f, std::string_view begin, std::string_vie
   if (depth == chunks.size()) chunks.push_back(std::make_unique<Chunk>());
   struct Release {
     Chunk& chunk;
+    size_t used = 0;  // the most entries a round of this scan filled
     ~Release() {
       --depth;
-      for (auto& [key, value] : chunk) {
+      for (size_t i = 0; i < used; ++i) {
+        auto& [key, value] = chunk[i];
         if (value.capacity() > (64 << 10)) std::string().swap(value);
         if (key.capacity() > (64 << 10)) std::string().swap(key);
       }
@@ -92,6 +95,7 @@ absl::Status MemoryStore::Scan(Family f, std::string_view begin, std::string_vie
         chunk[n].second.assign(it->second);
       }
     }
+    release.used = std::max(release.used, n);
     for (size_t i = 0; i < n; ++i) {
       if (!visit(chunk[i].first, chunk[i].second)) return absl::OkStatus();
     }
