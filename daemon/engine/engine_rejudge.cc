@@ -100,9 +100,9 @@ absl::Status Engine::IndexNewEvidence(v1::EngineHost* eh, int64_t* earliest) {
   uint64_t first_quarantined = 0;
   // A host first indexed here has every snapshot pass through below.
   if (eh->indexed_through() == 0) eh->set_access_snapshot_known(true);
-  absl::Status s = ScanMessages<v1::EvidenceRecord>(
+  absl::Status s = ReadMessages<v1::EvidenceRecord>(
       store_, store::Family::kEvidence, store::EvidenceKey(host, eh->indexed_through() + 1),
-      store::PrefixEnd(store::EvidencePrefix(host)), [&](v1::EvidenceRecord&& r) {
+      store::PrefixEnd(store::EvidencePrefix(host)), [&](const v1::EvidenceRecord& r) {
         v1::Observation o;
         last_index = r.index();
         if (Quarantined(r)) {

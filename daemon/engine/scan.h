@@ -2,6 +2,7 @@
 #ifndef ATTEST_DAEMON_ENGINE_SCAN_H_
 #define ATTEST_DAEMON_ENGINE_SCAN_H_
 
+#include <cstddef>
 #include <string_view>
 #include <type_traits>
 
@@ -9,6 +10,7 @@
 #include "common/strings.h"
 #include "daemon/store/keys.h"
 #include "daemon/store/store.h"
+#include "google/protobuf/arena.h"
 
 namespace attest::engine {
 
@@ -33,6 +35,46 @@ absl::Status ScanMessages(store::Store& store, store::Family family, std::string
     return inner.ok();
   });
   return s.ok() ? inner : s;
+}
+
+// The same, for a visitor that only reads each message (`visit(const
+// Message&)`, returning void): each is parsed on an arena that is emptied
+// after it, so that a long scan neither allocates each message's parts
+// nor leaves their holes among what the visitor keeps.
+template <typename Message, typename Visit>
+absl::Status ReadMessages(store::Store& store, store::Family family, std::string_view begin,
+                          std::string_view end, Visit&& visit) {
+  // The thread's first block, unless a read on this thread is already
+  // using it (a visitor that reads again).
+  alignas(std::max_align_t) static thread_local char first_block[64 << 10];
+  static thread_local bool first_block_used = false;
+  google::protobuf::ArenaOptions options;
+  const bool own_block = !first_block_used;
+  if (own_block) {
+    options.initial_block = first_block;
+    options.initial_block_size = sizeof(first_block);
+    first_block_used = true;
+  }
+  struct Release {
+    bool own;
+    ~Release() {
+      if (own) first_block_used = false;
+    }
+  } release{own_block};
+  google::protobuf::Arena arena(options);
+  bool corrupt = false;
+  absl::Status s = store.Scan(family, begin, end, [&](std::string_view, std::string_view value) {
+    auto* m = google::protobuf::Arena::CreateMessage<Message>(&arena);
+    corrupt = !m->ParseFromArray(value.data(), static_cast<int>(value.size()));
+    if (!corrupt) visit(static_cast<const Message&>(*m));
+    arena.Reset();
+    return !corrupt;
+  });
+  if (!s.ok()) return s;
+  if (corrupt) {
+    return absl::DataLossError(attest::StrCat(store::FamilyName(family), ": corrupt record"));
+  }
+  return absl::OkStatus();
 }
 
 // The same over every key that starts with `prefix`.
