@@ -273,15 +273,15 @@ absl::StatusOr<VerifyResult> VerifyBundle(const std::string& path, const VerifyO
               // access change, go into the store first.
               records.SetLabels(l.host, suffix->labels);
               for (const CheckedLine& x : suffix->carried) {
-                if (absl::Status st = check.OnRecord(x.record, x.hash, &out); !st.ok()) return st;
-                if (absl::Status st = records.Add(x.record); !st.ok()) return st;
+                if (absl::Status st = check.OnRecord(*x.record, x.hash, &out); !st.ok()) return st;
+                if (absl::Status st = records.Add(*x.record); !st.ok()) return st;
               }
             }
           }
           if (v2) {
-            if (absl::Status st = check.OnRecord(l.record, c.prev, &out); !st.ok()) return st;
+            if (absl::Status st = check.OnRecord(*l.record, c.prev, &out); !st.ok()) return st;
           }
-          return records.Add(l.record);
+          return records.Add(*l.record);
         };
         out.record_bytes = compressed ? 0 : size;
         out.compressed_bytes = compressed ? size : 0;

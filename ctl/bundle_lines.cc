@@ -23,7 +23,8 @@ namespace {
 
 // CheckLine on the line as parsed (J: Json, or JsonView on the fast path).
 template <typename J>
-void CheckParsed(const J& j, std::string_view text, CheckedLine* out) {
+void CheckParsed(const J& j, std::string_view text, google::protobuf::Arena* arena,
+                 CheckedLine* out) {
   CheckedLine& c = *out;
   const J* host = j.Find("host");
   const J* index = j.Find("index");
@@ -38,9 +39,9 @@ void CheckParsed(const J& j, std::string_view text, CheckedLine* out) {
   c.host = host->as_string();
   c.index = *index->as_uint();
   if (!HexDecode(prev->as_string(), &c.claimed_prev)) c.claimed_prev.clear();
-  auto record = RecordFromInterchange(j);
-  if (!record.ok()) {
-    c.error = std::string(record.status().message());
+  RecordPtr record(google::protobuf::Arena::CreateMessage<v1::EvidenceRecord>(arena));
+  if (absl::Status s = RecordFromInterchange(j, record.get()); !s.ok()) {
+    c.error = std::string(s.message());
     return;
   }
   std::string claimed_hash;
@@ -74,12 +75,12 @@ void CheckParsed(const J& j, std::string_view text, CheckedLine* out) {
   }
   record->clear_hash();  // the replay needs the content only
   record->clear_prev_hash();
-  c.record = std::move(*record);
+  c.record = std::move(record);
 }
 
 }  // namespace
 
-CheckedLine CheckLine(std::string_view text) {
+CheckedLine CheckLine(std::string_view text, google::protobuf::Arena* arena) {
   CheckedLine c;
   // A line in canonical form without string escapes (nearly all of them)
   // is read as views into the text, without building a tree of copies.
@@ -93,11 +94,11 @@ CheckedLine CheckLine(std::string_view text) {
   thread_local JsonDoc doc;
   if (text.size() <= (64 << 10)) {
     if (doc.Parse(text) && doc.root().is_object()) {
-      CheckParsed(doc.root(), text, &c);
+      CheckParsed(doc.root(), text, arena, &c);
       return c;
     }
   } else if (JsonDoc big; big.Parse(text) && big.root().is_object()) {
-    CheckParsed(big.root(), text, &c);
+    CheckParsed(big.root(), text, arena, &c);
     return c;
   }
   auto j = Json::Parse(text);
@@ -105,17 +106,17 @@ CheckedLine CheckLine(std::string_view text) {
     c.unnamed_error = "not a JSON record";
     return c;
   }
-  CheckParsed(*j, text, &c);
+  CheckParsed(*j, text, arena, &c);
   return c;
 }
 
 void CheckLines(const std::vector<std::string_view>& lines, unsigned threads,
-                std::vector<CheckedLine>* out) {
+                std::vector<CheckedLine>* out, google::protobuf::Arena* arena) {
   out->clear();
   out->resize(lines.size());
   threads = std::max(1u, std::min<unsigned>(threads, static_cast<unsigned>(lines.size() / 64 + 1)));
   auto slice = [&](size_t from, size_t to) {
-    for (size_t i = from; i < to; ++i) (*out)[i] = CheckLine(lines[i]);
+    for (size_t i = from; i < to; ++i) (*out)[i] = CheckLine(lines[i], arena);
   };
   std::vector<std::thread> workers;
   const size_t per = (lines.size() + threads - 1) / threads;
@@ -126,6 +127,18 @@ void CheckLines(const std::vector<std::string_view>& lines, unsigned threads,
   slice(0, std::min(lines.size(), per));
   for (std::thread& w : workers) w.join();
 }
+
+namespace {
+
+// Blocks from 64 KiB up to 1 MiB: a slice's records are some MiB.
+google::protobuf::ArenaOptions ArenaOptions() {
+  google::protobuf::ArenaOptions o;
+  o.start_block_size = 64 << 10;
+  o.max_block_size = 1 << 20;
+  return o;
+}
+
+}  // namespace
 
 absl::Status CheckRecordLines(const TarChunkReader& read, uint64_t size, bool compressed,
                               size_t slice_lines, const LinkLine& link, RecordLinesStats* stats) {
@@ -143,7 +156,16 @@ absl::Status CheckRecordLines(const TarChunkReader& read, uint64_t size, bool co
     Frame frame;
     absl::Status error;                   // the frame does not decode
     std::vector<std::string_view> lines;  // the current slice
+    // The records of `checked` (declared first, so destroyed after it),
+    // emptied with it: a record's parts are not allocated and freed one by
+    // one, and not freed on this thread from the checking threads' heaps
+    // (a tenth of verify's CPU went to that).
+    google::protobuf::Arena arena{ArenaOptions()};
     std::vector<CheckedLine> checked;
+    void Clear() {
+      checked.clear();
+      arena.Reset();
+    }
   };
   const unsigned threads = std::max(1u, std::thread::hardware_concurrency());
   std::unique_ptr<Batch> in_flight;
@@ -159,7 +181,7 @@ absl::Status CheckRecordLines(const TarChunkReader& read, uint64_t size, bool co
     b->frame = Frame{};
     b->error = absl::OkStatus();
     b->lines.clear();
-    b->checked.clear();
+    b->Clear();
     return b;
   };
   std::future<void> checking;
@@ -169,7 +191,7 @@ absl::Status CheckRecordLines(const TarChunkReader& read, uint64_t size, bool co
   auto split = [slice_lines](Batch* b) {
     constexpr size_t kSliceBytes = 8 << 20;
     b->lines.clear();
-    b->checked.clear();
+    b->Clear();
     const std::string_view text(b->text);
     const size_t begin = b->pos;
     size_t start = b->pos;
@@ -192,7 +214,7 @@ absl::Status CheckRecordLines(const TarChunkReader& read, uint64_t size, bool co
       if (in_flight->pos >= in_flight->text.size()) break;
       // The frame's next slice; CheckLines spreads it over the cores.
       split(in_flight.get());
-      CheckLines(in_flight->lines, threads, &in_flight->checked);
+      CheckLines(in_flight->lines, threads, &in_flight->checked, &in_flight->arena);
     }
     spare = std::move(in_flight);
     return absl::OkStatus();
@@ -233,7 +255,7 @@ absl::Status CheckRecordLines(const TarChunkReader& read, uint64_t size, bool co
         b->text = std::move(*text);
         b->frame.bytes.clear();
         split(b);
-        CheckLines(b->lines, threads, &b->checked);
+        CheckLines(b->lines, threads, &b->checked, &b->arena);
       });
       const uint64_t content_bytes = batch->frame.content_bytes;
       if (absl::Status st = hand_over(std::move(batch), std::move(next)); !st.ok()) return st;
@@ -277,7 +299,7 @@ absl::Status CheckRecordLines(const TarChunkReader& read, uint64_t size, bool co
     split(batch.get());
     Batch* b = batch.get();
     auto next = std::async(std::launch::async,
-                           [b, threads] { CheckLines(b->lines, threads, &b->checked); });
+                           [b, threads] { CheckLines(b->lines, threads, &b->checked, &b->arena); });
     if (absl::Status st = hand_over(std::move(batch), std::move(next)); !st.ok()) return st;
   }
   if (absl::Status st = link_in_flight(); !st.ok()) return st;

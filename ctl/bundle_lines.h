@@ -10,6 +10,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -17,8 +18,17 @@
 #include "absl/status/status.h"
 #include "attest/v1/evidence.pb.h"
 #include "ctl/tar.h"
+#include "google/protobuf/arena.h"
 
 namespace attest::ctl {
+
+// A record on an arena (freed with it), or one of its own.
+struct RecordDeleter {
+  void operator()(v1::EvidenceRecord* r) const {
+    if (r->GetArena() == nullptr) delete r;
+  }
+};
+using RecordPtr = std::unique_ptr<v1::EvidenceRecord, RecordDeleter>;
 
 struct CheckedLine {
   // Set when the line cannot even name its record (bad JSON, missing
@@ -30,15 +40,18 @@ struct CheckedLine {
   // The first problem with the record itself, reported after the chain
   // checks: its content, its hash, its form.
   std::string error;
-  std::string hash;           // the verified hash (when `error` is empty)
-  v1::EvidenceRecord record;  // content only, without links
+  std::string hash;  // the verified hash (when `error` is empty)
+  // Content only, without links (when both errors are empty).
+  RecordPtr record;
 };
 
-CheckedLine CheckLine(std::string_view text);
+// `arena`: where the record is made (it must outlive the CheckedLine), or
+// null for one of its own.
+CheckedLine CheckLine(std::string_view text, google::protobuf::Arena* arena = nullptr);
 
 // CheckLine of each line into `out` (resized), on up to `threads` threads.
 void CheckLines(const std::vector<std::string_view>& lines, unsigned threads,
-                std::vector<CheckedLine>* out);
+                std::vector<CheckedLine>* out, google::protobuf::Arena* arena = nullptr);
 
 // What CheckRecordLines read.
 struct RecordLinesStats {

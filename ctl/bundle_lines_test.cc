@@ -8,7 +8,10 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "ctl/bundle_frames.h"
+#include "ctl/bundle_test_support.h"
+#include "google/protobuf/util/message_differencer.h"
 #include "gtest/gtest.h"
 
 namespace attest::ctl {
@@ -51,6 +54,49 @@ Linked Check(const std::string& entry, bool compressed, size_t slice_lines, size
       },
       &run.stats);
   return run;
+}
+
+// A record made on an arena (as a batch's are) is the record CheckLine
+// makes of its own, with the same verdict on the line: for every record
+// of a fixture bundle, and for each with its hash or its form broken.
+TEST(CheckLineTest, ARecordOnAnArenaIsTheRecordOfItsOwn) {
+  std::string records;
+  for (const auto& e :
+       testing_support::ReadEntries(testing_support::FixturePath("bundle-v2/two-hosts-v2.tar"))) {
+    if (e.name == "records.jsonl") records = e.data;
+  }
+  std::vector<std::string> lines;
+  for (absl::string_view line : absl::StrSplit(records, '\n', absl::SkipEmpty())) {
+    lines.emplace_back(line);
+    std::string edited(line);
+    edited.back() = ' ';  // not canonical, and no longer JSON
+    lines.push_back(edited);
+    if (const size_t at = edited.find("\"seq\":"); at != std::string::npos) {
+      edited = std::string(line);
+      edited[at + 6] = edited[at + 6] == '9' ? '8' : '9';  // the hash no longer matches
+      lines.push_back(edited);
+    }
+  }
+  ASSERT_GT(lines.size(), 100u);
+  google::protobuf::Arena arena;
+  int records_made = 0;
+  for (const std::string& line : lines) {
+    const CheckedLine own = CheckLine(line);
+    const CheckedLine on_arena = CheckLine(line, &arena);
+    EXPECT_EQ(on_arena.unnamed_error, own.unnamed_error) << line;
+    EXPECT_EQ(on_arena.error, own.error) << line;
+    EXPECT_EQ(on_arena.host, own.host) << line;
+    EXPECT_EQ(on_arena.index, own.index) << line;
+    EXPECT_EQ(on_arena.hash, own.hash) << line;
+    ASSERT_EQ(on_arena.record == nullptr, own.record == nullptr) << line;
+    if (own.record == nullptr) continue;
+    ++records_made;
+    EXPECT_EQ(on_arena.record->GetArena(), &arena);
+    EXPECT_EQ(own.record->GetArena(), nullptr);
+    EXPECT_TRUE(google::protobuf::util::MessageDifferencer::Equals(*on_arena.record, *own.record))
+        << line;
+  }
+  EXPECT_GT(records_made, 50);
 }
 
 std::vector<std::string> Hosts(int from, int to) {

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstdlib>
 #include <filesystem>
+#include <memory>
 
 #include "common/clock.h"
 #include "common/strings.h"
@@ -30,8 +31,8 @@ absl::Status Time(const J& j, const char* key, google::protobuf::Timestamp* out)
 }
 
 template <typename J>
-absl::StatusOr<v1::EvidenceRecord> RecordFrom(const J& j) {
-  v1::EvidenceRecord r;
+absl::Status RecordFrom(const J& j, v1::EvidenceRecord* out) {
+  v1::EvidenceRecord& r = *out;
   const J* kind = j.Find("kind");
   if (kind == nullptr || !kind->is_string()) return absl::InvalidArgumentError("kind is required");
   if (kind->as_string() == "gap") {
@@ -52,8 +53,12 @@ absl::StatusOr<v1::EvidenceRecord> RecordFrom(const J& j) {
     }
     if (absl::Status s = Time(j, "observed_at", r.mutable_observed_at()); !s.ok()) return s;
   } else {
-    auto parsed = evidence::ParseInterchangeJson(j);
-    if (!parsed.ok()) return parsed.status();
+    // On the record's arena, if it has one: moving its parts over is then
+    // a swap of pointers.
+    google::protobuf::Arena* arena = r.GetArena();
+    auto* parsed = google::protobuf::Arena::CreateMessage<v1::ImportRecord>(arena);
+    const std::unique_ptr<v1::ImportRecord> owned(arena == nullptr ? parsed : nullptr);
+    if (absl::Status s = evidence::ParseInterchangeJson(j, parsed); !s.ok()) return s;
     r.set_host(parsed->host());
     r.set_instance_id(parsed->instance_id());
     if (parsed->has_hello()) {
@@ -76,7 +81,13 @@ absl::StatusOr<v1::EvidenceRecord> RecordFrom(const J& j) {
     return absl::InvalidArgumentError("origin must be live or imported");
   }
   r.set_origin(origin->as_string() == "live" ? v1::ORIGIN_LIVE : v1::ORIGIN_IMPORTED);
-  if (absl::Status s = Time(j, "received_at", r.mutable_received_at()); !s.ok()) return s;
+  return Time(j, "received_at", r.mutable_received_at());
+}
+
+template <typename J>
+absl::StatusOr<v1::EvidenceRecord> RecordFrom(const J& j) {
+  v1::EvidenceRecord r;
+  if (absl::Status s = RecordFrom(j, &r); !s.ok()) return s;
   return r;
 }
 
@@ -88,6 +99,14 @@ absl::StatusOr<v1::EvidenceRecord> RecordFromInterchange(const Json& record) {
 
 absl::StatusOr<v1::EvidenceRecord> RecordFromInterchange(const JsonView& record) {
   return RecordFrom(record);
+}
+
+absl::Status RecordFromInterchange(const Json& record, v1::EvidenceRecord* out) {
+  return RecordFrom(record, out);
+}
+
+absl::Status RecordFromInterchange(const JsonView& record, v1::EvidenceRecord* out) {
+  return RecordFrom(record, out);
 }
 
 ReplayStore::ReplayStore(std::string scratch_dir, uint64_t memory_limit)

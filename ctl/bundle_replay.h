@@ -24,6 +24,10 @@ namespace attest::ctl {
 absl::StatusOr<v1::EvidenceRecord> RecordFromInterchange(const Json& record);
 // The same for a line read by JsonDoc (verify's fast path).
 absl::StatusOr<v1::EvidenceRecord> RecordFromInterchange(const JsonView& record);
+// The same into `out`, which may live on an arena (verify's checked lines
+// do); on an error, `out` holds part of the record and is to be dropped.
+absl::Status RecordFromInterchange(const Json& record, v1::EvidenceRecord* out);
+absl::Status RecordFromInterchange(const JsonView& record, v1::EvidenceRecord* out);
 
 // Loads a bundle's records into a store as attestd keeps them: Prepare,
 // Add each record in chain order, then Finish. Records are serialized as

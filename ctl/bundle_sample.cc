@@ -350,7 +350,7 @@ absl::StatusOr<VerifyResult> VerifySampleBundle(const std::string& path,
       }
       if (!l.error.empty()) return absl::DataLossError(StrCat(where, ": ", l.error));
       prev = l.hash;
-      const absl::Time t = FromProto(l.record.observed_at());
+      const absl::Time t = FromProto(l.record->observed_at());
       if (t >= it.day && t < it.day + absl::Seconds(kDay)) ++observed_that_day;
     }
     if (prev != it.to.hash) {

@@ -129,7 +129,7 @@ absl::Status BundleV2Check::PrepareSuffixes(const v1::BundleManifest& m,
     if (l.index >= sx->second.first_index) {
       return bad(StrCat("not before the host's first record (", sx->second.first_index, ")"));
     }
-    if (!evidence::IsAccessChange(l.record)) return bad("not an access change");
+    if (!evidence::IsAccessChange(*l.record)) return bad("not an access change");
     last_host = l.host;
     last_index = l.index;
     sx->second.carried.push_back(std::move(l));

@@ -170,11 +170,11 @@ absl::StatusOr<v1::ImportRecord> ParseInterchangeLine(std::string_view line) {
 namespace {
 
 template <typename J>
-absl::StatusOr<v1::ImportRecord> ParseRecord(const J& record) {
+absl::Status ParseRecord(const J& record, v1::ImportRecord* into) {
   const J* json = &record;
   if (!json->is_object()) return Bad("record", "must be a JSON object");
   const BasicFields<J> top(*json, "record");
-  v1::ImportRecord out;
+  v1::ImportRecord& out = *into;
   RETURN_IF_ERROR(top.String("host", out.mutable_host(), true));
   RETURN_IF_ERROR(top.String("instance_id", out.mutable_instance_id()));
   std::string kind;
@@ -202,8 +202,7 @@ absl::StatusOr<v1::ImportRecord> ParseRecord(const J& record) {
     RETURN_IF_ERROR(ParseHello(f, h));
     *h->mutable_sent_at() = observed_at;
     if (out.instance_id().empty()) out.set_instance_id(h->instance_id());
-    RETURN_IF_ERROR(f.NoOtherKeys());
-    return out;
+    return f.NoOtherKeys();
   }
   if (kind == "gap") return Bad("kind", "gap records are made by attestd and cannot be imported");
   v1::Signal* s = out.mutable_signal();
@@ -229,7 +228,13 @@ absl::StatusOr<v1::ImportRecord> ParseRecord(const J& record) {
   } else {
     return Bad("kind", attest::StrCat("unknown kind \"", kind, "\""));
   }
-  RETURN_IF_ERROR(f.NoOtherKeys());
+  return f.NoOtherKeys();
+}
+
+template <typename J>
+absl::StatusOr<v1::ImportRecord> ParseRecord(const J& record) {
+  v1::ImportRecord out;
+  RETURN_IF_ERROR(ParseRecord(record, &out));
   return out;
 }
 
@@ -241,6 +246,14 @@ absl::StatusOr<v1::ImportRecord> ParseInterchangeJson(const Json& record) {
 
 absl::StatusOr<v1::ImportRecord> ParseInterchangeJson(const JsonView& record) {
   return ParseRecord(record);
+}
+
+absl::Status ParseInterchangeJson(const Json& record, v1::ImportRecord* out) {
+  return ParseRecord(record, out);
+}
+
+absl::Status ParseInterchangeJson(const JsonView& record, v1::ImportRecord* out) {
+  return ParseRecord(record, out);
 }
 
 }  // namespace attest::evidence

@@ -7,6 +7,7 @@
 #include "common/json_view.h"
 #include "daemon/evidence/record_json.h"
 #include "daemon/evidence/test_records.h"
+#include "google/protobuf/arena.h"
 #include "google/protobuf/util/message_differencer.h"
 #include "gtest/gtest.h"
 
@@ -141,12 +142,19 @@ TEST(InterchangeTest, TheViewReaderGivesWhatTheJsonReaderGives) {
     ++read;
     auto by_json = ParseInterchangeJson(*Json::Parse(line));
     auto by_view = ParseInterchangeJson(doc.root());
+    // Into a record on an arena, as verify reads its lines.
+    google::protobuf::Arena arena;
+    auto* on_arena = google::protobuf::Arena::CreateMessage<v1::ImportRecord>(&arena);
+    const absl::Status into = ParseInterchangeJson(doc.root(), on_arena);
     ASSERT_EQ(by_view.ok(), by_json.ok()) << line;
+    ASSERT_EQ(into.ok(), by_json.ok()) << line;
     if (!by_json.ok()) {
       ++refused;
       EXPECT_EQ(by_view.status(), by_json.status()) << line;
+      EXPECT_EQ(into, by_json.status()) << line;
     } else {
       EXPECT_TRUE(MessageDifferencer::Equals(*by_view, *by_json)) << line;
+      EXPECT_TRUE(MessageDifferencer::Equals(*on_arena, *by_json)) << line;
     }
   }
   EXPECT_GT(read, 20);
