@@ -281,11 +281,6 @@ class Engine {
   const EngineOptions options_;
   EngineState state_;
 
-  // Rejudge's buffer of a host's observations, on the engine thread; its
-  // storage is kept between hosts while it holds at most kKeptObservations.
-  static constexpr size_t kKeptObservations = size_t{1} << 18;
-  std::vector<v1::Observation> observation_scratch_;
-
   std::mutex mu_;
   std::condition_variable wake_;
   std::deque<std::function<void()>> tasks_;

@@ -14,7 +14,9 @@
 #ifndef ATTEST_DAEMON_ENGINE_JUDGE_H_
 #define ATTEST_DAEMON_ENGINE_JUDGE_H_
 
+#include <cstddef>
 #include <cstdint>
+#include <iterator>
 #include <map>
 #include <span>
 #include <string>
@@ -100,10 +102,72 @@ struct ReviewSpan {
   std::vector<ReviewRevocation> revocations;  // revoked entries of this host
 };
 
+// A run of observations, held side by side (a vector of them) or each
+// where it is (the engine parses a host's onto an arena): read the same
+// either way.
+class ObservationSpan {
+ public:
+  ObservationSpan() = default;
+  // NOLINTNEXTLINE(google-explicit-constructor): a vector is a span.
+  ObservationSpan(std::span<const v1::Observation> held) : held_(held) {}
+  // NOLINTNEXTLINE(google-explicit-constructor)
+  ObservationSpan(const std::vector<v1::Observation>& held) : held_(held) {}
+  explicit ObservationSpan(std::span<const v1::Observation* const> pointed)
+      : pointed_(pointed), by_pointer_(true) {}
+
+  size_t size() const { return by_pointer_ ? pointed_.size() : held_.size(); }
+  bool empty() const { return size() == 0; }
+  const v1::Observation& operator[](size_t i) const {
+    return by_pointer_ ? *pointed_[i] : held_[i];
+  }
+  const v1::Observation& back() const { return (*this)[size() - 1]; }
+  // From `offset`, at most `count` of them.
+  ObservationSpan subspan(size_t offset, size_t count = std::dynamic_extent) const {
+    ObservationSpan out = *this;
+    out.held_ = by_pointer_ ? held_ : held_.subspan(offset, count);
+    out.pointed_ = by_pointer_ ? pointed_.subspan(offset, count) : pointed_;
+    return out;
+  }
+
+  class Iterator {
+   public:
+    using iterator_category = std::forward_iterator_tag;
+    using value_type = v1::Observation;
+    using difference_type = std::ptrdiff_t;
+    using pointer = const v1::Observation*;
+    using reference = const v1::Observation&;
+    Iterator() = default;
+    Iterator(const ObservationSpan* span, size_t i) : span_(span), i_(i) {}
+    reference operator*() const { return (*span_)[i_]; }
+    pointer operator->() const { return &(*span_)[i_]; }
+    Iterator& operator++() {
+      ++i_;
+      return *this;
+    }
+    Iterator operator++(int) {
+      Iterator was = *this;
+      ++i_;
+      return was;
+    }
+    bool operator==(const Iterator& o) const { return i_ == o.i_; }
+
+   private:
+    const ObservationSpan* span_ = nullptr;
+    size_t i_ = 0;
+  };
+  Iterator begin() const { return Iterator(this, 0); }
+  Iterator end() const { return Iterator(this, size()); }
+
+ private:
+  std::span<const v1::Observation> held_;
+  std::span<const v1::Observation* const> pointed_;
+  bool by_pointer_ = false;
+};
+
 struct JudgeInput {
   const v1::JudgeFacts* facts = nullptr;  // what is known at `from`
   // Observations with t >= from, sorted by (t, index).
-  std::span<const v1::Observation> observations;
+  ObservationSpan observations;
   // Every access change of the host, sorted by t (any time).
   std::span<const v1::Observation> access_changes;
   Seconds from = 0;  // judge [from, to)

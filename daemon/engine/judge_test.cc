@@ -419,7 +419,14 @@ TEST(JudgeTest, AdvanceFactsThroughADayEqualsEachObservationInTurn) {
     v1::JudgeFacts each = before;
     for (size_t i = 0; i < n; ++i) AdvanceFacts(&each, day[i]);
     v1::JudgeFacts through = before;
-    AdvanceFactsThrough(&through, std::span(day).first(n));
+    AdvanceFactsThrough(&through, std::span<const v1::Observation>(day).first(n));
+    // The same observations each where it is.
+    std::vector<const v1::Observation*> pointed;
+    for (size_t k = 0; k < n; ++k) pointed.push_back(&day[k]);
+    v1::JudgeFacts by_pointer = before;
+    AdvanceFactsThrough(&by_pointer,
+                        ObservationSpan(std::span<const v1::Observation* const>(pointed)));
+    EXPECT_TRUE(google::protobuf::util::MessageDifferencer::Equals(by_pointer, through)) << n;
     EXPECT_TRUE(google::protobuf::util::MessageDifferencer::Equals(through, each))
         << n << " observations\n"
         << through.DebugString() << "\nagainst\n"

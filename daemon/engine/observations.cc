@@ -48,12 +48,13 @@ void AdvanceFacts(v1::JudgeFacts* f, const v1::Observation& o) {
   }
 }
 
-void AdvanceFactsThrough(v1::JudgeFacts* f, std::span<const v1::Observation> observations) {
+void AdvanceFactsThrough(v1::JudgeFacts* f, ObservationSpan observations) {
   // The last observation of each replaced key, found from the end (a
   // hash set: a host chooses how many check names it reports in a day).
   absl::flat_hash_set<std::pair<int, std::string>> seen;
   std::vector<const v1::Observation*> last;
-  for (auto it = observations.rbegin(); it != observations.rend(); ++it) {
+  for (size_t i = observations.size(); i-- > 0;) {
+    const v1::Observation* it = &observations[i];
     std::pair<int, std::string> key{it->what_case(), ""};
     switch (it->what_case()) {
       case v1::Observation::kLog:
@@ -69,7 +70,7 @@ void AdvanceFactsThrough(v1::JudgeFacts* f, std::span<const v1::Observation> obs
         continue;
     }
     if (!seen.insert(std::move(key)).second) continue;
-    last.push_back(&*it);
+    last.push_back(it);
   }
   // Everything else in order (a patch state's first-seen times depend on
   // the states before it); those kinds are never gaps.

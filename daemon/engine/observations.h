@@ -20,7 +20,7 @@ void AdvanceFacts(v1::JudgeFacts* facts, const v1::Observation& observation);
 // the last state of each log shipper, check and server-control kind: a
 // later state of one replaces the earlier, and copying every state a day
 // of minutely signals holds was most of the engine's work per day.
-void AdvanceFactsThrough(v1::JudgeFacts* facts, std::span<const v1::Observation> observations);
+void AdvanceFactsThrough(v1::JudgeFacts* facts, ObservationSpan observations);
 
 // The observation an evidence record contributes; false for records the
 // judge ignores.

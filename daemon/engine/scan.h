@@ -5,6 +5,7 @@
 #include <cstddef>
 #include <string_view>
 #include <type_traits>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "common/strings.h"
@@ -68,6 +69,27 @@ absl::Status ReadMessages(store::Store& store, store::Family family, std::string
     corrupt = !m->ParseFromArray(value.data(), static_cast<int>(value.size()));
     if (!corrupt) visit(static_cast<const Message&>(*m));
     arena.Reset();
+    return !corrupt;
+  });
+  if (!s.ok()) return s;
+  if (corrupt) {
+    return absl::DataLossError(attest::StrCat(store::FamilyName(family), ": corrupt record"));
+  }
+  return absl::OkStatus();
+}
+
+// Parses the messages stored under keys in [begin, end), in key order,
+// onto `arena`, and appends each to `out`. A value that does not parse is
+// DataLoss.
+template <typename Message>
+absl::Status ParseMessagesOnto(store::Store& store, store::Family family, std::string_view begin,
+                               std::string_view end, google::protobuf::Arena* arena,
+                               std::vector<const Message*>* out) {
+  bool corrupt = false;
+  absl::Status s = store.Scan(family, begin, end, [&](std::string_view, std::string_view value) {
+    auto* m = google::protobuf::Arena::CreateMessage<Message>(arena);
+    corrupt = !m->ParseFromArray(value.data(), static_cast<int>(value.size()));
+    if (!corrupt) out->push_back(m);
     return !corrupt;
   });
   if (!s.ok()) return s;
