@@ -36,6 +36,7 @@
 #include "daemon/engine/policy.h"
 #include "daemon/evidence/ledger.h"
 #include "daemon/store/store.h"
+#include "google/protobuf/arena.h"
 
 namespace attest::engine {
 
@@ -263,11 +264,24 @@ class Engine {
   // span centuries.
   absl::Status QuarantineUnjudgeable();
   // engine_rejudge.cc
-  absl::Status IndexNewEvidence(v1::EngineHost* host, int64_t* earliest);
+  // What a host's first indexing stored: then the store holds no other
+  // observation of the host's, so Rejudge takes these instead of reading
+  // them back. On ProcessHost's arena, in the order of their keys (by
+  // time, then record).
+  struct Indexed {
+    std::vector<const v1::Observation*> observations;
+    std::vector<v1::Observation> changes;  // the access changes among them
+  };
+  // `indexed`: null, or the host was never indexed before, and its
+  // observations are made on `arena`.
+  absl::Status IndexNewEvidence(v1::EngineHost* host, int64_t* earliest,
+                                google::protobuf::Arena* arena, Indexed* indexed);
   // From `from`, or earlier where evidence from `evidence_from` on (new
   // since the last judgement; kForever: none) reaches through the judge's
-  // look-ahead.
-  absl::Status Rejudge(const std::string& host, int64_t from, int64_t evidence_from);
+  // look-ahead. Observations are parsed onto `arena`, unless `indexed`
+  // (IndexNewEvidence's) holds them.
+  absl::Status Rejudge(const std::string& host, int64_t from, int64_t evidence_from,
+                       google::protobuf::Arena* arena, const Indexed* indexed);
   // The judge facts at the start of `day`: the last record stored at or
   // before it (Rejudge writes one only where they changed). False: none.
   absl::StatusOr<bool> FactsAt(const std::string& host, uint32_t day, v1::JudgeFacts* facts);
