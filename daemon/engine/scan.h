@@ -3,6 +3,7 @@
 #define ATTEST_DAEMON_ENGINE_SCAN_H_
 
 #include <cstddef>
+#include <memory>
 #include <string_view>
 #include <type_traits>
 #include <vector>
@@ -46,14 +47,18 @@ template <typename Message, typename Visit>
 absl::Status ReadMessages(store::Store& store, store::Family family, std::string_view begin,
                           std::string_view end, Visit&& visit) {
   // The thread's first block, unless a read on this thread is already
-  // using it (a visitor that reads again).
-  alignas(std::max_align_t) static thread_local char first_block[64 << 10];
+  // using it (a visitor that reads again). On the heap: glibc carves a
+  // thread_local array out of every thread's stack, and a 64 KiB one
+  // overflowed civetweb's metrics threads.
+  constexpr size_t kFirstBlock = 64 << 10;
+  static thread_local std::unique_ptr<char[]> first_block;
   static thread_local bool first_block_used = false;
   google::protobuf::ArenaOptions options;
   const bool own_block = !first_block_used;
   if (own_block) {
-    options.initial_block = first_block;
-    options.initial_block_size = sizeof(first_block);
+    if (!first_block) first_block.reset(new char[kFirstBlock]);
+    options.initial_block = first_block.get();
+    options.initial_block_size = kFirstBlock;
     first_block_used = true;
   }
   struct Release {
