@@ -97,10 +97,6 @@ absl::StatusOr<v1::EvidenceRecord> RecordFromInterchange(const Json& record) {
   return RecordFrom(record);
 }
 
-absl::StatusOr<v1::EvidenceRecord> RecordFromInterchange(const JsonView& record) {
-  return RecordFrom(record);
-}
-
 absl::Status RecordFromInterchange(const Json& record, v1::EvidenceRecord* out) {
   return RecordFrom(record, out);
 }

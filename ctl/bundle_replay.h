@@ -22,10 +22,9 @@ namespace attest::ctl {
 // An exported record (interchange format with chain fields) as attestd
 // stores it; the caller checks that it serializes back to the same bytes.
 absl::StatusOr<v1::EvidenceRecord> RecordFromInterchange(const Json& record);
-// The same for a line read by JsonDoc (verify's fast path).
-absl::StatusOr<v1::EvidenceRecord> RecordFromInterchange(const JsonView& record);
 // The same into `out`, which may live on an arena (verify's checked lines
-// do); on an error, `out` holds part of the record and is to be dropped.
+// do), from a line read by either reader (JsonDoc: verify's fast path); on
+// an error, `out` holds part of the record and is to be dropped.
 absl::Status RecordFromInterchange(const Json& record, v1::EvidenceRecord* out);
 absl::Status RecordFromInterchange(const JsonView& record, v1::EvidenceRecord* out);
 

@@ -244,10 +244,6 @@ absl::StatusOr<v1::ImportRecord> ParseInterchangeJson(const Json& record) {
   return ParseRecord(record);
 }
 
-absl::StatusOr<v1::ImportRecord> ParseInterchangeJson(const JsonView& record) {
-  return ParseRecord(record);
-}
-
 absl::Status ParseInterchangeJson(const Json& record, v1::ImportRecord* out) {
   return ParseRecord(record, out);
 }

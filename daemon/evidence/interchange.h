@@ -21,11 +21,10 @@ namespace attest::evidence {
 absl::StatusOr<v1::ImportRecord> ParseInterchangeLine(std::string_view line);
 // The same for a line already parsed (attestctl verify parses each once).
 absl::StatusOr<v1::ImportRecord> ParseInterchangeJson(const Json& record);
-// The same for a line read as a JsonView (verify's fast path): where both
-// Json::Parse and JsonDoc::Parse read a line, the results are the same.
-absl::StatusOr<v1::ImportRecord> ParseInterchangeJson(const JsonView& record);
 // The same into `out`, which may live on an arena (verify's records do);
-// on an error, `out` holds part of the record and is to be dropped.
+// on an error, `out` holds part of the record and is to be dropped. Also
+// for a line read as a JsonView (verify's fast path): where both
+// Json::Parse and JsonDoc::Parse read a line, the results are the same.
 absl::Status ParseInterchangeJson(const Json& record, v1::ImportRecord* out);
 absl::Status ParseInterchangeJson(const JsonView& record, v1::ImportRecord* out);
 
